@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# l4lb: `make` builds the daemons and l4lbctl into build/, `make check` runs
+# every test suite, `make demo` runs the demo. Sources are picked up by
+# directory, so adding a .c file needs no change here.
+
+CC       ?= gcc
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
+B        ?= build
+
+PKG_COMMON  := nanomsg libprotobuf-c libevent
+PKG_vipd    := libcurl yajl
+PKG_ipvsd   := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libipset
+PKG_overlayd:=
+PKG_l4lbctl :=
+PKG_ALL     := $(PKG_COMMON) $(PKG_vipd) $(PKG_ipvsd)
+
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CPPFLAGS += -I. -I$(B)/gen -D_GNU_SOURCE
+CFLAGS   += -std=gnu11 $(OPT) $(WARN) -MMD -MP $(SAN)
+LDFLAGS  += $(SAN)
+
+pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
+CPPFLAGS += $(call pkg_cflags,$(PKG_ALL) cmocka)
+
+DAEMONS  := vipd ipvsd overlayd
+PROGS    := $(DAEMONS) l4lbctl
+
+PROTOS   := $(wildcard proto/*.proto)
+PB_C     := $(PROTOS:proto/%.proto=$(B)/gen/proto/%.pb-c.c)
+PB_H     := $(PB_C:.c=.h)
+PB_O     := $(PB_C:$(B)/gen/%.c=$(B)/obj/%.o)
+
+COMMON_O := $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c)) $(PB_O)
+
+# Each program: all .c files of its directory; main.c is left out of the
+# library the tests link against.
+srcdir_vipd     := vipd
+srcdir_ipvsd    := ipvsd
+srcdir_overlayd := overlayd
+srcdir_l4lbctl  := contrib/l4lbctl
+lib_objs  = $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(srcdir_$(1))/main.c,$(wildcard $(srcdir_$(1))/*.c)))
+main_obj  = $(B)/obj/$(srcdir_$(1))/main.o
+
+.PHONY: all deps check check-unit check-vm asan demo bench install uninstall clean format
+all: $(PROGS:%=$(B)/%)
+
+define prog_rule
+$(B)/$(1): $(call main_obj,$(1)) $(call lib_objs,$(1)) $(COMMON_O)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg_libs,$(PKG_COMMON) $(PKG_$(1))) -lm
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+# Generated protobuf code; every object depends on the headers so that a
+# parallel build never compiles against a missing one.
+$(B)/gen/proto/%.pb-c.c $(B)/gen/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(B)/gen/proto
+	protoc-c --c_out=$(B)/gen/proto -Iproto $<
+
+$(B)/obj/%.o: %.c | $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Generated code is not ours to keep warning-free.
+$(B)/obj/proto/%.o: $(B)/gen/proto/%.c | $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(filter-out -Werror -Wmissing-prototypes,$(CFLAGS)) -c -o $@ $<
+
+# Unit tests: tests/test_<module>.c, one per module. A test named
+# test_<prog>_*.c links that program's objects (without main.c).
+TEST_SRCS := $(wildcard tests/test_*.c)
+TESTS     := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+test_prog  = $(firstword $(foreach p,$(PROGS),$(if $(filter test_$(p)_%,$(1)),$(p))))
+
+define test_rule
+$(B)/tests/$(1): $(B)/obj/tests/$(1).o $(call lib_objs,$(call test_prog,$(1))) $(COMMON_O)
+	@mkdir -p $(B)/tests
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg_libs,$(PKG_ALL) cmocka) -lm
+endef
+$(foreach t,$(TEST_SRCS:tests/%.c=%),$(eval $(call test_rule,$(t))))
+
+deps:
+	@contrib/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all tests
+	@tests/run.sh $(B)
+
+tests: all $(TESTS)
+
+check-unit: all $(TESTS)
+	@L4LB_TESTS=unit tests/run.sh $(B)
+
+asan:
+	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all tests
+	@L4LB_TESTS=unit ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run.sh build/asan
+
+demo: deps all
+	@tests/demo.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(DAEMONS:%=$(B)/%) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(B)/l4lbctl $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DAEMONS:%=$(DESTDIR)$(SBINDIR)/%) $(DESTDIR)$(BINDIR)/l4lbctl
+
+format:
+	clang-format -i $(wildcard */*.c */*.h contrib/*/*.c)
+
+clean:
+	rm -rf build
+
+.SECONDARY: $(PB_C) $(PB_H)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

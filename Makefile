@@ -50,7 +50,7 @@ srcdir_l4lbctl  := contrib/l4lbctl
 lib_objs  = $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(srcdir_$(1))/main.c,$(wildcard $(srcdir_$(1))/*.c)))
 main_obj  = $(B)/obj/$(srcdir_$(1))/main.o
 
-.PHONY: all deps check check-unit check-vm asan demo bench install uninstall clean format
+.PHONY: all deps check check-unit check-vm tests asan demo bench install uninstall clean format
 all: $(PROGS:%=$(B)/%)
 
 define prog_rule
@@ -87,6 +87,13 @@ $(B)/tests/$(1): $(B)/obj/tests/$(1).o $(call lib_objs,$(call test_prog,$(1))) $
 endef
 $(foreach t,$(TEST_SRCS:tests/%.c=%),$(eval $(call test_rule,$(t))))
 
+# Helper programs the integration tests run (tests/tools/<name>.c).
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOLS     := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
+$(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(COMMON_O)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_COMMON)) -lm
+
 deps:
 	@contrib/deps.sh
 
@@ -94,9 +101,9 @@ check: deps
 	@$(MAKE) --no-print-directory all tests
 	@tests/run.sh $(B)
 
-tests: all $(TESTS)
+tests: all $(TESTS) $(TOOLS)
 
-check-unit: all $(TESTS)
+check-unit: all $(TESTS) $(TOOLS)
 	@L4LB_TESTS=unit tests/run.sh $(B)
 
 asan:
@@ -122,6 +129,7 @@ format:
 clean:
 	rm -rf build
 
-.SECONDARY: $(PB_C) $(PB_H)
+# Keep generated and intermediate files (protobuf sources, objects of tools).
+.SECONDARY:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

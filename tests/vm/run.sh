@@ -79,27 +79,34 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	</dev/null || rc=$?
 elapsed=$(($(date +%s) - start))
 
+# show_console: the kernel console, without the firmware's terminal escapes.
+show_console() {
+	echo "vm: ---- kernel console ----"
+	sed 's/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' "$console" 2>/dev/null | tr -d '\r'
+	echo "vm: ---- end of console ----"
+}
+
 fail() {
-	echo "vm: $*" >&2
-	echo "vm: ---- kernel console ----" >&2
-	cat "$console" >&2
-	echo "vm: ---- end of console ----" >&2
+	echo "vm: $*"
+	show_console
 }
 
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-	fail "timed out after ${timeout_s}s (L4LB_VM_TIMEOUT)"
+	fail "timed out after ${timeout_s}s (L4LB_VM_TIMEOUT)" >&2
 	exit 124
 fi
 if [ ! -s "$results/exit" ]; then
 	err=$(sed -n 's/.*L4LB-VM-ERROR: //p' "$console" | tr -d '\r')
-	fail "VM exited ($rc) without running the job${err:+: $err}"
+	fail "VM exited ($rc) without running the job${err:+: $err}" >&2
 	exit 125
 fi
 status=$(cat "$results/exit")
 if [ "$status" -ne 0 ]; then
-	fail "$* exited with status $status (${elapsed}s)"
+	fail "$* exited with status $status (${elapsed}s)" >&2
 elif [ "${L4LB_VM_VERBOSE:-0}" = 1 ]; then
-	cat "$console" >&2
-	echo "vm: $* passed (${elapsed}s)" >&2
+	{
+		show_console
+		echo "vm: $* passed (${elapsed}s)"
+	} >&2
 fi
 exit "$status"

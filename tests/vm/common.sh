@@ -3,8 +3,11 @@
 # The in-VM helpers for test scripts live in lib.sh instead.
 
 # Everything downloaded or built lives outside the repository, so that any clone
-# (and CI, with a cached directory) can reuse it.
+# (and CI, with a cached directory) can reuse it. Made absolute, as its paths
+# are handed to qemu.
 VM_CACHE=${L4LB_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/l4lb-vm}
+mkdir -p "$VM_CACHE"
+VM_CACHE=$(cd "$VM_CACHE" && pwd)
 
 # Log lines go to stderr: stdout of kernel.sh and initramfs.sh carries the one
 # path the caller asked for.

@@ -54,8 +54,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 vm_log "downloading $pkg $ver"
 # apt-get download writes into the current directory; as root it warns that the
-# _apt sandbox user cannot write there, which is harmless.
-(cd "$tmp" && apt-get download -qq "$pkg=$ver" >&2 2>/dev/null) ||
+# _apt sandbox user cannot write there, which is harmless (once per kernel).
+(cd "$tmp" && apt-get download -qq "$pkg=$ver" >&2) ||
 	vm_die "apt-get download $pkg=$ver failed"
 deb=$(ls "$tmp"/*.deb)
 dpkg -x "$deb" "$tmp/root"
@@ -69,7 +69,10 @@ depmod -b "$tmp/root" "$kver"
 echo "$kver" >"$tmp/root/kernel-version"
 touch "$tmp/root/.done"
 
-rm -rf "$dir"
-mv "$tmp/root" "$dir"
+# Another run may have unpacked the same kernel meanwhile, and be using it.
+if [ ! -f "$dir/.done" ]; then
+	rm -rf "$dir"
+	mv "$tmp/root" "$dir"
+fi
 vm_log "kernel $kver unpacked in $dir"
 echo "$dir"

@@ -128,7 +128,9 @@ serve_http() {
 	_d=$VM_TMP/http-$1-$2
 	mkdir -p "$_d"
 	echo "$3" >"$_d/index.html"
-	nx "$1" busybox httpd -f -p "$2" -h "$_d" &
+	# ip netns exec, not nx: a function would run in a subshell that reports
+	# "Terminated" when vm_cleanup stops the server.
+	ip netns exec "$VM_NS$1" busybox httpd -f -p "$2" -h "$_d" &
 	wait_until 10 listening "$1" tcp "$2"
 }
 
@@ -157,7 +159,7 @@ else:
 # serve_udp NS PORT TEXT: a UDP server in NS on PORT (IPv4 and IPv6) answering
 # every datagram with TEXT. Returns once it listens.
 serve_udp() {
-	nx "$1" python3 -c "$VM_UDP_PY" serve "$2" "$3" &
+	ip netns exec "$VM_NS$1" python3 -c "$VM_UDP_PY" serve "$2" "$3" &
 	wait_until 10 listening "$1" udp "$2"
 }
 

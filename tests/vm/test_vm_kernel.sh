@@ -29,7 +29,7 @@ vm_require sysctl procps
 
 VIP4=11.0.0.1
 VIP6=fd00:11::1
-TRIES=6
+TRIES=4
 
 bridge_new lan
 ns_new b1 b2

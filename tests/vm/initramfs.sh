@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 vm_need busybox busybox-static
+busybox=$(command -v busybox)
 vm_need sha256sum coreutils
 
 # What the tests need from the kernel, loaded explicitly so that a missing module
@@ -18,7 +19,7 @@ vm_need sha256sum coreutils
 # names it as a soft dependency, which modules.dep does not record.
 MODULES="
 	crc32c_generic
-	virtio_pci virtio_net 9pnet_virtio 9p
+	virtio_pci 9pnet_virtio 9p
 	dummy veth bridge sch_netem
 	nf_conntrack nf_nat
 	ip_vs ip_vs_rr ip_vs_wlc
@@ -38,7 +39,7 @@ mdir=$kdir/lib/modules/$kver
 key=$({
 	echo "$kdir"
 	cat "$here/initramfs.sh" "$here/init.sh"
-	sha256sum </bin/busybox 2>/dev/null || sha256sum <"$(command -v busybox)"
+	sha256sum <"$busybox"
 } | sha256sum | cut -c1-16)
 out=$VM_CACHE/initramfs-$key.cpio
 if [ -f "$out" ]; then
@@ -79,7 +80,7 @@ tmp=$(mktemp -d "$VM_CACHE/.initramfs.XXXXXX")
 trap 'rm -rf "$tmp" "$tmp.cpio"' EXIT
 mkdir -p "$tmp/bin" "$tmp/modules" "$tmp/dev" "$tmp/proc" "$tmp/sys" \
 	"$tmp/root" "$tmp/results" "$tmp/kernel" "$tmp/host"
-cp "$(command -v busybox)" "$tmp/bin/busybox"
+cp "$busybox" "$tmp/bin/busybox"
 cp "$here/init.sh" "$tmp/init"
 chmod 755 "$tmp/init"
 

@@ -59,6 +59,11 @@ quote() {
 	echo
 } >"$results/job"
 
+# qarg PATH: PATH for a qemu option list, where a comma must be doubled.
+qarg() {
+	printf '%s' "$1" | sed 's/,/,,/g'
+}
+
 append="console=ttyS0 panic=-1"
 [ "${L4LB_VM_VERBOSE:-0}" = 1 ] || append="$append quiet"
 
@@ -72,10 +77,11 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-machine pc -accel tcg -cpu max \
 	-m "${L4LB_VM_MEM:-2G}" -smp "${L4LB_VM_SMP:-2}" \
 	-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" -append "$append" \
-	-serial "file:$console" -serial stdio \
+	-chardev "file,id=console,path=$(qarg "$console")" -serial chardev:console \
+	-serial stdio \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
-	-virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap" \
-	-virtfs "local,path=$kdir,mount_tag=kernel,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$(qarg "$results"),mount_tag=results,security_model=none,multidevs=remap" \
+	-virtfs "local,path=$(qarg "$kdir"),mount_tag=kernel,security_model=none,readonly=on,multidevs=remap" \
 	</dev/null || rc=$?
 elapsed=$(($(date +%s) - start))
 
@@ -96,7 +102,7 @@ if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	exit 124
 fi
 if [ ! -s "$results/exit" ]; then
-	err=$(sed -n 's/.*L4LB-VM-ERROR: //p' "$console" | tr -d '\r')
+	err=$(sed -n 's/.*L4LB-VM-ERROR: //p' "$console" 2>/dev/null | tr -d '\r')
 	fail "VM exited ($rc) without running the job${err:+: $err}" >&2
 	exit 125
 fi

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/reconcile.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/counters.h"
+#include "common/log.h"
+#include "ipvsd/ipvs_nl.h"
+#include "ipvsd/nat_rules.h"
+#include "ipvsd/state_msg.h"
+#include "ipvsd/vip_addr.h"
+#include "ipvsd/vip_set.h"
+
+struct reconciler {
+	struct reconcile_cfg cfg;
+	struct event_base *base;
+	struct event *periodic, *soon, *drain_timer;
+	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
+	struct vip_addr *va;
+	struct vip_set *vs;
+	struct owned owned;
+	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
+	struct reach_set *reach; /* NULL until the first snapshot */
+	struct ipvs_table *desired;
+	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
+	struct key_set addrs, members;
+	int have_kernel;
+	struct drains drains;
+	struct plan plan;
+	int *errs;
+	size_t errs_cap;
+	uint64_t vip_gen, reach_gen;
+	size_t withheld, last_changes, last_failed;
+	uint64_t last_apply_us;
+};
+
+/* Owned, or programmed by ipvsd: worth dumping the destinations of. */
+static int want_dests(const struct svc_key *k, void *arg)
+{
+	struct reconciler *r = arg;
+
+	return owned_contains(&r->owned, k) || (r->desired && ipvs_table_find(r->desired, k));
+}
+
+static void schedule_soon(struct reconciler *r, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (!evtimer_pending(r->soon, NULL))
+		evtimer_add(r->soon, &tv);
+}
+
+/* Refreshes the model from the kernel. 0 or -errno. */
+static int refresh(struct reconciler *r)
+{
+	int rc = 0;
+
+	r->have_kernel = 0;
+	if (r->nl) {
+		for (int tries = 0; tries < 3; tries++) {
+			rc = ipvs_nl_dump(r->nl, want_dests, r, r->kernel);
+			if (rc != -EINTR && rc != -ENOBUFS)
+				break; /* interrupted or overrun dumps are simply redone */
+		}
+		if (rc < 0)
+			return rc;
+	} else {
+		ipvs_table_clear(r->kernel);
+	}
+	if ((rc = vip_addr_list(r->va, &r->addrs)) < 0)
+		return rc;
+	if (vip_set_list(r->vs, &r->members) < 0 && !r->cfg.dry_run)
+		return -EIO;
+	r->have_kernel = 1;
+	return 0;
+}
+
+static int apply_op(struct reconciler *r, const struct plan_op *op)
+{
+	if (op->type == OP_ADD_ADDR || op->type == OP_DEL_ADDR)
+		return vip_addr_apply(r->va, op);
+	return vip_set_apply(r->vs, op);
+}
+
+/* Applies r->plan in order: runs of IPVS changes go out batched. */
+static void apply_plan(struct reconciler *r)
+{
+	struct plan *p = &r->plan;
+	size_t i = 0, failed = 0;
+	int lost = 0;
+
+	if (p->n > r->errs_cap) {
+		int *e = realloc(r->errs, p->n * sizeof(*e));
+
+		if (!e) {
+			schedule_soon(r, 1000);
+			return;
+		}
+		r->errs = e;
+		r->errs_cap = p->n;
+	}
+	while (i < p->n) {
+		size_t j = i;
+
+		if (ipvs_nl_handles(p->ops[i].type)) {
+			while (j < p->n && ipvs_nl_handles(p->ops[j].type))
+				j++;
+			if (ipvs_nl_apply(r->nl, &p->ops[i], j - i, &r->errs[i]) == -ENOBUFS)
+				lost = 1;
+		} else {
+			r->errs[i] = apply_op(r, &p->ops[i]);
+			j = i + 1;
+		}
+		for (; i < j; i++) {
+			char buf[160];
+
+			if (r->errs[i] == 0) {
+				plan_op_model(&p->ops[i], r->kernel, &r->addrs, &r->members);
+				continue;
+			}
+			failed++;
+			log_limited(LOG_LVL_WARN, "apply", "apply: %s: %s",
+				    plan_op_format(&p->ops[i], buf, sizeof(buf)),
+				    strerror(-r->errs[i]));
+		}
+	}
+	r->last_failed = failed;
+	counter_add("changes_applied", p->n - failed);
+	if (failed) {
+		counter_add("changes_failed", failed);
+		set_last_error("%zu of %zu kernel changes failed", failed, p->n);
+	}
+	if (failed || lost) /* the model may be wrong: ask the kernel again */
+		schedule_soon(r, lost ? 0 : 1000);
+}
+
+/* Diffs and applies. counters_fresh: the model was just dumped. */
+static void run(struct reconciler *r, int counters_fresh)
+{
+	struct ipvs_table *old = r->desired, *next;
+	uint64_t t0 = clock_mono_us();
+	struct plan_input in;
+
+	if (!r->cand || !r->have_kernel)
+		return; /* never act on an empty table before vipd has spoken */
+	next = desired_build(r->cand, r->reach, &r->withheld);
+	if (!next) {
+		schedule_soon(r, 1000);
+		return;
+	}
+	r->owned.prev = old; /* IP VIPs ipvsd programmed stay its own */
+	in = (struct plan_input){ .desired = next, .kernel = r->kernel, .addrs = &r->addrs,
+				  .members = &r->members, .owned = &r->owned, .drains = &r->drains,
+				  .now_ms = clock_mono_ms(), .grace_ms = r->cfg.grace_s * 1000ull,
+				  .counters_fresh = counters_fresh };
+	if (plan_build(&in, &r->plan) < 0) {
+		ipvs_table_free(next);
+		schedule_soon(r, 1000);
+		return;
+	}
+	r->owned.prev = NULL;
+	r->desired = next;
+	ipvs_table_free(old);
+	r->last_changes = r->plan.n;
+	if (r->plan.n == 0)
+		goto done;
+	if (r->cfg.dry_run) {
+		for (size_t i = 0; i < r->plan.n; i++) {
+			char buf[160];
+
+			printf("%s\n", plan_op_format(&r->plan.ops[i], buf, sizeof(buf)));
+			plan_op_model(&r->plan.ops[i], r->kernel, &r->addrs, &r->members);
+		}
+		fflush(stdout);
+	} else {
+		apply_plan(r);
+	}
+	r->last_apply_us = clock_mono_us() - t0;
+	log_info("reconcile: %zu changes in %" PRIu64 " us (VIP table %" PRIu64
+		 ", reachability %" PRIu64 ")",
+		 r->plan.n, r->last_apply_us, r->vip_gen, r->reach_gen);
+done:
+	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
+		struct timeval tv = { 1, 0 };
+
+		evtimer_add(r->drain_timer, &tv);
+	}
+}
+
+static void full(struct reconciler *r)
+{
+	int rc = refresh(r);
+
+	counter_inc("full_reconciles");
+	if (rc < 0) {
+		set_last_error("reading the kernel state failed: %s", strerror(-rc));
+		schedule_soon(r, 1000);
+		return;
+	}
+	if (!r->cfg.dry_run) {
+		nat_rules_ensure(0);
+		sysctls_ensure(0);
+	}
+	run(r, 1);
+}
+
+static void on_periodic(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	full(arg);
+}
+
+/* While destinations drain, look at just their services' counters often,
+ * so an idle one goes soon without dumping the whole table. */
+static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct reconciler *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (!r->nl || !r->have_kernel)
+		return;
+	for (size_t i = 0; i < r->drains.n; i++) {
+		struct ipvs_svc *s = ipvs_table_find(r->kernel, &r->drains.d[i].key);
+
+		if (s && ipvs_nl_dump_dests(r->nl, s) < 0) {
+			schedule_soon(r, 0);
+			return;
+		}
+	}
+	run(r, 1);
+}
+
+void reconcile_on_vip_table(const Envelope *env, void *arg)
+{
+	struct reconciler *r = arg;
+	struct ipvs_table *c = desired_candidates(env->vip_table, &r->cfg.dcfg);
+
+	if (!c) {
+		log_error("VIP table %" PRIu64 ": out of memory", env->vip_table->generation);
+		return;
+	}
+	ipvs_table_free(r->cand);
+	r->cand = c;
+	r->vip_gen = env->vip_table->generation;
+	counter_inc("vip_tables");
+	if (r->have_kernel)
+		run(r, 0);
+	else
+		full(r);
+}
+
+void reconcile_on_reachability(const Envelope *env, void *arg)
+{
+	struct reconciler *r = arg;
+	struct reach_set *s = reach_set_from_pb(env->reachability);
+
+	if (!s)
+		return;
+	reach_set_free(r->reach);
+	r->reach = s;
+	r->reach_gen = env->reachability->generation;
+	counter_inc("reachability_snapshots");
+	if (r->have_kernel)
+		run(r, 0);
+	else
+		full(r);
+}
+
+int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
+		  struct reconciler **out)
+{
+	struct reconciler *r = calloc(1, sizeof(*r));
+	struct timeval tv;
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	r->cfg = *cfg;
+	r->base = base;
+	r->owned.ranges = r->cfg.ranges;
+	r->owned.n = r->cfg.n_ranges;
+	r->kernel = ipvs_table_new();
+	r->periodic = event_new(base, -1, EV_PERSIST, on_periodic, r);
+	r->soon = evtimer_new(base, on_periodic, r);
+	r->drain_timer = evtimer_new(base, on_drain_timer, r);
+	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = ipvs_nl_open(&r->nl);
+	if (rc < 0 && !cfg->dry_run)
+		goto fail;
+	if (rc < 0)
+		log_warn("dry-run: no IPVS here: planning against an empty IPVS table");
+	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, &r->va)) < 0 ||
+	    (rc = vip_set_open(cfg->dry_run, &r->vs)) < 0)
+		goto fail;
+	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_rules_ensure(0)) < 0))
+		goto fail;
+	tv = (struct timeval){ cfg->interval_s, 0 };
+	evtimer_add(r->periodic, &tv);
+	*out = r;
+	return 0;
+fail:
+	reconcile_free(r);
+	return rc;
+}
+
+void reconcile_free(struct reconciler *r)
+{
+	if (!r)
+		return;
+	/* nothing is flushed: the kernel keeps serving while ipvsd is away */
+	if (r->periodic)
+		event_free(r->periodic);
+	if (r->soon)
+		event_free(r->soon);
+	if (r->drain_timer)
+		event_free(r->drain_timer);
+	ipvs_nl_close(r->nl);
+	vip_addr_close(r->va);
+	vip_set_close(r->vs);
+	ipvs_table_free(r->cand);
+	ipvs_table_free(r->desired);
+	ipvs_table_free(r->kernel);
+	reach_set_free(r->reach);
+	key_set_clear(&r->addrs);
+	key_set_clear(&r->members);
+	drains_clear(&r->drains);
+	plan_free_ops(&r->plan);
+	free(r->errs);
+	free(r);
+}
+
+void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
+{
+	struct reconciler *r = arg;
+	char buf[64];
+
+#define KV(key, fmt, val) \
+	do { \
+		snprintf(buf, sizeof(buf), fmt, val); \
+		kv(key, buf, kvarg); \
+	} while (0)
+	KV("mode", "%s", r->cfg.dry_run ? "dry-run" : "apply");
+	KV("vip_generation", "%" PRIu64, r->vip_gen);
+	KV("reach_generation", "%" PRIu64, r->reach_gen);
+	KV("services", "%zu", r->desired ? r->desired->n : 0);
+	KV("destinations", "%zu", r->desired ? ipvs_table_dest_count(r->desired) : 0);
+	KV("withheld", "%zu", r->withheld);
+	KV("draining", "%zu", r->drains.n);
+	KV("last_changes", "%zu", r->last_changes);
+	KV("last_apply_us", "%" PRIu64, r->last_apply_us);
+	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
+#undef KV
+}
+
+int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg)
+{
+	struct reconciler *r = arg;
+	struct ipvs_table *want = NULL;
+	struct drains scratch = { 0 };
+	struct plan pending = { 0 };
+	int rc = 0;
+
+	(void)req;
+	if (r->cand) {
+		/* what ipvsd would change now, without touching its drain clock */
+		struct plan_input in = { .kernel = r->kernel, .addrs = &r->addrs,
+					 .members = &r->members, .owned = &r->owned,
+					 .drains = &scratch, .now_ms = clock_mono_ms(),
+					 .grace_ms = UINT64_MAX };
+
+		want = desired_build(r->cand, r->reach, NULL);
+		in.desired = want;
+		if (!want || plan_build(&in, &pending) < 0)
+			rc = -ENOMEM;
+	}
+	if (rc == 0)
+		rc = state_msg_pack(want, r->have_kernel ? r->kernel : NULL, &pending, r->vip_gen,
+				    r->reach_gen, reply);
+	ipvs_table_free(want);
+	plan_free_ops(&pending);
+	drains_clear(&scratch);
+	return rc;
+}

@@ -282,7 +282,9 @@ static int plan_remove_dest(const struct plan_input *in, struct plan *p,
 		z.weight = 0;
 		return emit(p, OP_SET_DEST, &ks->key, &z, NULL);
 	}
-	if ((in->counters_fresh && kd->active == 0 && kd->inactive == 0) ||
+	/* closing connections (InActConn: FIN_WAIT, TIME_WAIT for up to 2 min)
+	 * do not hold a drain: only established ones count */
+	if ((in->counters_fresh && kd->active == 0) ||
 	    in->now_ms - dr->since_ms >= in->grace_ms)
 		return emit(p, OP_DEL_DEST, &ks->key, kd, NULL);
 	return 0;

@@ -30,6 +30,7 @@ struct reconciler {
 	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
 	struct key_set addrs, members;
 	int have_kernel;
+	int synced; /* the first full reconcile with a VIP table is done */
 	struct drains drains;
 	struct plan plan;
 	int *errs;
@@ -207,6 +208,12 @@ static void full(struct reconciler *r)
 		sysctls_ensure(0);
 	}
 	run(r, 1);
+	if (!r->synced && r->cand) {
+		r->synced = 1;
+		log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
+			 "(%zu services adopted from the kernel)",
+			 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
+	}
 }
 
 static void on_periodic(evutil_socket_t fd, short what, void *arg)

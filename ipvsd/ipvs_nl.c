@@ -89,6 +89,12 @@ int ipvs_nl_open(struct ipvs_nl **out)
 		goto fail;
 	}
 	sock_bufs(nl->sk);
+	/* batches have many requests in flight: ipvsd matches replies to
+	 * requests itself */
+	nl_socket_disable_seq_check(nl->sk);
+	/* no ACK unless asked for (changes): a stray ACK left in the socket
+	 * would end the next dump early, empty */
+	nl_socket_disable_auto_ack(nl->sk);
 	nl->family = genl_ctrl_resolve(nl->sk, IPVS_GENL_NAME);
 	if (nl->family < 0) {
 		log_error("ipvs: the kernel has no IPVS (generic netlink family \"%s\" not found): "
@@ -175,6 +181,13 @@ static int put_dest(struct nl_msg *msg, int af, const struct ipvs_dest *d, int f
 }
 
 /* --- dumps --- */
+
+static int seq_any(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
 
 struct dump_ctx {
 	struct ipvs_table *out;
@@ -269,6 +282,7 @@ static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k, struct
 	    (k && put_svc(msg, k, NULL) < 0))
 		goto done;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, cmd == IPVS_CMD_GET_SERVICE ? on_svc : on_dest, c);
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
 	rc = nl_send_auto(nl->sk, msg);
 	if (rc >= 0)
 		rc = nl_recvmsgs(nl->sk, cb);
@@ -390,13 +404,6 @@ static int on_err(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	else
 		c->errs[i] = e->error;
 	return NL_SKIP;
-}
-
-static int seq_any(struct nl_msg *msg, void *arg)
-{
-	(void)msg;
-	(void)arg;
-	return NL_OK;
 }
 
 static int send_batch(struct ipvs_nl *nl, const struct plan_op *ops, size_t n, int *errs,

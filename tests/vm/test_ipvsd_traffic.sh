@@ -26,6 +26,7 @@ VIP6=fd01:c::1
 RUN=$VM_TMP/run
 SPEC=$VM_TMP/spec
 mkdir -p "$RUN"
+step() { echo "# $(date +%T) $*"; }
 
 bridge_new lan
 ns_new node b1 b2
@@ -139,6 +140,7 @@ check "nat rules in ipvsd's chains" sh -c "ip netns exec ${VM_NS}node iptables -
 	grep -q -- '-A L4LB-MASQ .*MASQUERADE'"
 check_eq "net.ipv4.vs.conntrack=1" 1 "$(n cat /proc/sys/net/ipv4/vs/conntrack)"
 
+step drain
 # --- drain: a long-lived connection through the backend being removed ---
 n python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream" 2>&1 &
 STREAM=$!
@@ -177,9 +179,11 @@ gone() { ! n ipvsadm -Ln -t 11.0.0.2:9000 | grep -q "$vip:9000"; }
 if wait_until 15 gone; then
 	pass "the drained backend is deleted once its connection ended"
 else
-	fail "the drained backend is deleted once its connection ended"
+	fail "the drained backend is deleted once its connection ended" \
+		"$(grep -E 'warn|error' "$VM_TMP/ipvsd.log" | tail -n 2 | tr '\n' ' ')"
 fi
 
+step restart
 # --- restart with kill -9 while a connection streams ---
 n python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream2" 2>&1 &
 STREAM=$!
@@ -206,6 +210,7 @@ else
 fi
 kill $STREAM 2>/dev/null || true
 
+step external edits
 # --- external edits ---
 n ipvsadm -D -t "$VIP4:80"
 n ipvsadm -e -u "$VIP4:53" -r 10.0.0.11:5353 -m -w 7

@@ -14,18 +14,8 @@
 
 #include "common/counters.h"
 #include "common/log.h"
+#include "ipvsd/nl_batch.h"
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK 10
-#endif
-
-/* Requests per sendmsg: their ACKs must fit the receive buffer. */
-#define BATCH_OPS 512
-#define BATCH_BYTES (128u << 10)
-#define SOCK_BUF (8 << 20)
 
 struct ipvs_nl {
 	struct nl_sock *sk;
@@ -46,20 +36,6 @@ static int nl_to_errno(int nlerr)
 	case NLE_AGAIN: return -EAGAIN;
 	default: return -EIO;
 	}
-}
-
-static void sock_bufs(struct nl_sock *sk)
-{
-	int fd = nl_socket_get_fd(sk), sz = SOCK_BUF, one = 1;
-
-	/* FORCE needs CAP_NET_ADMIN, which ipvsd has; fall back to the capped
-	 * sizes otherwise. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	/* errors need not echo the whole request back */
-	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 }
 
 static int info_ok(struct nl_msg *msg, void *arg)
@@ -88,10 +64,7 @@ int ipvs_nl_open(struct ipvs_nl **out)
 		rc = -EIO;
 		goto fail;
 	}
-	sock_bufs(nl->sk);
-	/* batches have many requests in flight: ipvsd matches replies to
-	 * requests itself */
-	nl_socket_disable_seq_check(nl->sk);
+	nl_batch_tune(nl->sk);
 	/* no ACK unless asked for (changes): a stray ACK left in the socket
 	 * would end the next dump early, empty */
 	nl_socket_disable_auto_ack(nl->sk);
@@ -354,129 +327,56 @@ static struct nl_msg *op_msg(struct ipvs_nl *nl, const struct plan_op *op)
 		rc = put_dest(msg, op->key.af, &op->dest, 0);
 	if (rc < 0)
 		goto fail;
-	nl_complete_msg(nl->sk, msg);
 	return msg;
 fail:
 	nlmsg_free(msg);
 	return NULL;
 }
 
-struct ack_ctx {
-	const struct plan_op *ops;
-	int *errs;
-	uint32_t seq0;
-	size_t n, acked;
-};
-
-static int ack_index(struct ack_ctx *c, uint32_t seq, size_t *i)
+static int send_batch(struct ipvs_nl *nl, const struct plan_op *ops, size_t n, int *errs)
 {
-	*i = seq - c->seq0;
-	return *i < c->n;
-}
-
-static int on_ack(struct nl_msg *msg, void *arg)
-{
-	struct ack_ctx *c = arg;
-	size_t i;
-
-	if (ack_index(c, nlmsg_hdr(msg)->nlmsg_seq, &i)) {
-		c->errs[i] = 0;
-		c->acked++;
-	}
-	return NL_OK;
-}
-
-static int on_err(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
-{
-	struct ack_ctx *c = arg;
-	enum plan_op_type t;
-	size_t i;
-
-	(void)who;
-	if (!ack_index(c, e->msg.nlmsg_seq, &i))
-		return NL_SKIP;
-	c->acked++;
-	t = c->ops[i].type;
-	/* idempotence: already there for an add, already gone for a delete */
-	if ((e->error == -EEXIST && (t == OP_ADD_SVC || t == OP_ADD_DEST)) ||
-	    ((e->error == -ESRCH || e->error == -ENOENT) && (t == OP_DEL_SVC || t == OP_DEL_DEST)))
-		c->errs[i] = 0;
-	else
-		c->errs[i] = e->error;
-	return NL_SKIP;
-}
-
-static int send_batch(struct ipvs_nl *nl, const struct plan_op *ops, size_t n, int *errs,
-		      uint8_t *buf)
-{
-	struct ack_ctx c = { .ops = ops, .errs = errs, .n = 0 };
-	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
-	size_t len = 0;
+	struct nl_msg *msgs[NL_BATCH_MAX];
+	size_t m = 0;
 	int rc = 0;
 
-	if (!cb)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		struct nl_msg *msg = op_msg(nl, &ops[i]);
-		struct nlmsghdr *h;
-
-		if (!msg) {
+	for (; m < n; m++) {
+		msgs[m] = op_msg(nl, &ops[m]);
+		if (!msgs[m]) {
 			rc = -ENOMEM;
 			goto done;
 		}
-		h = nlmsg_hdr(msg);
-		if (i == 0)
-			c.seq0 = h->nlmsg_seq;
-		memcpy(buf + len, h, h->nlmsg_len);
-		len += NLMSG_ALIGN(h->nlmsg_len);
-		errs[i] = -ETIMEDOUT; /* until its ACK arrives */
-		nlmsg_free(msg);
 	}
-	c.n = n;
-	rc = nl_sendto(nl->sk, buf, len);
-	if (rc < 0) {
-		rc = nl_to_errno(rc);
-		goto done;
-	}
+	rc = nl_batch_send(nl->sk, msgs, n, errs);
 	nl->writes += n;
 	counter_add("ipvs_nl_writes", n);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &c);
-	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
-	nl_cb_err(cb, NL_CB_CUSTOM, on_err, &c);
-	rc = 0;
-	while (c.acked < n) {
-		int r = nl_recvmsgs(nl->sk, cb);
+	for (size_t i = 0; i < n; i++) {
+		enum plan_op_type t = ops[i].type;
 
-		if (r < 0) {
-			rc = nl_to_errno(r);
-			log_warn("ipvs: waiting for ACKs (%zu of %zu): %s", c.acked, n,
-				 nl_geterror(r));
-			break;
-		}
+		/* idempotence: already there for an add, already gone for a delete */
+		if ((errs[i] == -EEXIST && (t == OP_ADD_SVC || t == OP_ADD_DEST)) ||
+		    ((errs[i] == -ESRCH || errs[i] == -ENOENT) &&
+		     (t == OP_DEL_SVC || t == OP_DEL_DEST)))
+			errs[i] = 0;
 	}
 done:
-	nl_cb_put(cb);
+	for (size_t i = 0; i < m; i++)
+		nlmsg_free(msgs[i]);
 	return rc;
 }
 
 int ipvs_nl_apply(struct ipvs_nl *nl, const struct plan_op *ops, size_t n, int *errs)
 {
-	/* each request is well under 256 bytes */
-	uint8_t *buf = malloc(BATCH_OPS * 256);
 	size_t i = 0;
 	int rc = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	while (i < n && rc == 0) {
-		size_t m = n - i < BATCH_OPS ? n - i : BATCH_OPS;
+		size_t m = n - i < NL_BATCH_MAX ? n - i : NL_BATCH_MAX;
 
-		rc = send_batch(nl, ops + i, m, errs + i, buf);
+		rc = send_batch(nl, ops + i, m, errs + i);
 		i += m;
 	}
 	for (; i < n; i++)
 		errs[i] = rc;
-	free(buf);
 	return rc;
 }
 

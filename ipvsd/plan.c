@@ -39,6 +39,31 @@ static int key_cmp(const void *a, const void *b)
 	return svc_key_cmp(a, b);
 }
 
+int key_set_insert(struct key_set *s, const struct svc_key *k)
+{
+	size_t lo = 0, hi = s->n;
+
+	/* plans add keys in sorted order: the common case appends */
+	if (s->n && svc_key_cmp(&s->k[s->n - 1], k) < 0)
+		lo = hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (svc_key_cmp(&s->k[mid], k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n && svc_key_cmp(&s->k[lo], k) == 0)
+		return 0;
+	if (grow((void **)&s->k, &s->cap, s->n + 1, sizeof(*s->k)) < 0)
+		return -ENOMEM;
+	memmove(&s->k[lo + 1], &s->k[lo], (s->n - lo) * sizeof(*s->k));
+	s->k[lo] = *k;
+	s->n++;
+	return 0;
+}
+
 void key_set_sort(struct key_set *s)
 {
 	size_t o = 0;
@@ -390,17 +415,8 @@ int plan_op_model(const struct plan_op *op, struct ipvs_table *kernel, struct ke
 			ipvs_table_remove(kernel, s);
 		return 0;
 	case OP_ADD_MEMBER:
-	case OP_ADD_ADDR: {
-		struct key_set *ks = op->type == OP_ADD_ADDR ? addrs : members;
-		int rc;
-
-		if (key_set_has(ks, &op->key))
-			return 0;
-		if ((rc = key_set_add(ks, &op->key)) < 0)
-			return rc;
-		key_set_sort(ks);
-		return 0;
-	}
+	case OP_ADD_ADDR:
+		return key_set_insert(op->type == OP_ADD_ADDR ? addrs : members, &op->key);
 	case OP_DEL_ADDR:
 		key_set_remove(addrs, &op->key);
 		return 0;

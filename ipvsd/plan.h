@@ -49,6 +49,8 @@ struct key_set {
 };
 
 int key_set_add(struct key_set *s, const struct svc_key *k);
+/* Inserts in order into a sorted set (no duplicates). 0 or -ENOMEM. */
+int key_set_insert(struct key_set *s, const struct svc_key *k);
 void key_set_sort(struct key_set *s);
 int key_set_has(const struct key_set *s, const struct svc_key *k);
 void key_set_remove(struct key_set *s, const struct svc_key *k);

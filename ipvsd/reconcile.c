@@ -38,6 +38,8 @@ struct reconciler {
 	uint64_t vip_gen, reach_gen;
 	size_t withheld, last_changes, last_failed;
 	uint64_t last_apply_us;
+	uint64_t rx_us;      /* when the snapshot being applied arrived */
+	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
 };
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
@@ -81,11 +83,13 @@ static int refresh(struct reconciler *r)
 	return 0;
 }
 
-static int apply_op(struct reconciler *r, const struct plan_op *op)
+/* Which interface an op goes through; consecutive ops of one kind are
+ * sent as one batch. */
+static int op_kind(enum plan_op_type t)
 {
-	if (op->type == OP_ADD_ADDR || op->type == OP_DEL_ADDR)
-		return vip_addr_apply(r->va, op);
-	return vip_set_apply(r->vs, op);
+	if (ipvs_nl_handles(t))
+		return 0;
+	return t == OP_ADD_ADDR || t == OP_DEL_ADDR ? 1 : 2;
 }
 
 /* Applies r->plan in order: runs of IPVS changes go out batched. */
@@ -108,15 +112,21 @@ static void apply_plan(struct reconciler *r)
 	while (i < p->n) {
 		size_t j = i;
 
-		if (ipvs_nl_handles(p->ops[i].type)) {
-			while (j < p->n && ipvs_nl_handles(p->ops[j].type))
-				j++;
-			if (ipvs_nl_apply(r->nl, &p->ops[i], j - i, &r->errs[i]) == -ENOBUFS)
-				lost = 1;
+		int kind = op_kind(p->ops[i].type), rc;
+		uint64_t t = clock_mono_us();
+
+		while (j < p->n && op_kind(p->ops[j].type) == kind)
+			j++;
+		if (kind == 0) {
+			rc = ipvs_nl_apply(r->nl, &p->ops[i], j - i, &r->errs[i]);
+			r->ipvs_us += clock_mono_us() - t;
+		} else if (kind == 1) {
+			rc = vip_addr_apply(r->va, &p->ops[i], j - i, &r->errs[i]);
 		} else {
-			r->errs[i] = apply_op(r, &p->ops[i]);
-			j = i + 1;
+			rc = vip_set_apply(r->vs, &p->ops[i], j - i, &r->errs[i]);
 		}
+		if (rc == -ENOBUFS)
+			lost = 1;
 		for (; i < j; i++) {
 			char buf[160];
 
@@ -144,8 +154,11 @@ static void apply_plan(struct reconciler *r)
 static void run(struct reconciler *r, int counters_fresh)
 {
 	struct ipvs_table *old = r->desired, *next;
-	uint64_t t0 = clock_mono_us();
+	uint64_t t0 = r->rx_us ? r->rx_us : clock_mono_us();
 	struct plan_input in;
+
+	r->rx_us = 0;
+	r->ipvs_us = 0;
 
 	if (!r->cand || !r->have_kernel)
 		return; /* never act on an empty table before vipd has spoken */
@@ -182,9 +195,9 @@ static void run(struct reconciler *r, int counters_fresh)
 		apply_plan(r);
 	}
 	r->last_apply_us = clock_mono_us() - t0;
-	log_info("reconcile: %zu changes in %" PRIu64 " us (VIP table %" PRIu64
+	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us; VIP table %" PRIu64
 		 ", reachability %" PRIu64 ")",
-		 r->plan.n, r->last_apply_us, r->vip_gen, r->reach_gen);
+		 r->plan.n, r->last_apply_us, r->ipvs_us, r->vip_gen, r->reach_gen);
 done:
 	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
 		struct timeval tv = { 1, 0 };
@@ -247,6 +260,7 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 void reconcile_on_vip_table(const Envelope *env, void *arg)
 {
 	struct reconciler *r = arg;
+	uint64_t rx = clock_mono_us();
 	struct ipvs_table *c = desired_candidates(env->vip_table, &r->cfg.dcfg);
 
 	if (!c) {
@@ -256,6 +270,7 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 	ipvs_table_free(r->cand);
 	r->cand = c;
 	r->vip_gen = env->vip_table->generation;
+	r->rx_us = rx;
 	counter_inc("vip_tables");
 	if (r->have_kernel)
 		run(r, 0);
@@ -273,6 +288,7 @@ void reconcile_on_reachability(const Envelope *env, void *arg)
 	reach_set_free(r->reach);
 	r->reach = s;
 	r->reach_gen = env->reachability->generation;
+	r->rx_us = clock_mono_us();
 	counter_inc("reachability_snapshots");
 	if (r->have_kernel)
 		run(r, 0);

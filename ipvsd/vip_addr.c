@@ -13,6 +13,7 @@
 
 #include "common/counters.h"
 #include "common/log.h"
+#include "ipvsd/nl_batch.h"
 
 struct vip_addr {
 	struct nl_sock *sk;
@@ -94,6 +95,7 @@ int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out)
 		rc = -EIO;
 		goto fail;
 	}
+	nl_batch_tune(va->sk);
 	if ((rc = link_ensure(va, dry_run)) < 0)
 		goto fail;
 	*out = va;
@@ -158,17 +160,19 @@ int vip_addr_list(struct vip_addr *va, struct key_set *out)
 	return c.err;
 }
 
-int vip_addr_apply(struct vip_addr *va, const struct plan_op *op)
+static struct rtnl_addr *op_addr(struct vip_addr *va, const struct plan_op *op)
 {
 	struct rtnl_addr *a = rtnl_addr_alloc();
-	struct nl_addr *local = NULL;
-	int af = op->key.af, rc = -ENOMEM;
+	struct nl_addr *local;
+	int af = op->key.af;
 
 	if (!a)
-		return -ENOMEM;
+		return NULL;
 	local = nl_addr_build(af, op->key.addr, af_len(af));
-	if (!local)
-		goto done;
+	if (!local) {
+		rtnl_addr_put(a);
+		return NULL;
+	}
 	nl_addr_set_prefixlen(local, af == AF_INET ? 32 : 128);
 	rtnl_addr_set_ifindex(a, va->ifindex);
 	rtnl_addr_set_family(a, af);
@@ -176,23 +180,48 @@ int vip_addr_apply(struct vip_addr *va, const struct plan_op *op)
 	rtnl_addr_set_prefixlen(a, af == AF_INET ? 32 : 128);
 	if (af == AF_INET6)
 		rtnl_addr_set_flags(a, IFA_F_NODAD); /* usable at once */
-	counter_inc("addr_writes");
-	if (op->type == OP_ADD_ADDR) {
-		rc = rtnl_addr_add(va->sk, a, 0);
-		if (rc == -NLE_EXIST)
-			rc = 0;
-	} else {
-		rc = rtnl_addr_delete(va->sk, a, 0);
-		if (rc == -NLE_NOADDR || rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
-			rc = 0;
-	}
-	if (rc < 0) {
-		log_warn("vip-addr: %s on %s: %s", op->type == OP_ADD_ADDR ? "add" : "delete",
-			 va->ifname, nl_geterror(rc));
-		rc = -EIO;
-	}
-done:
 	nl_addr_put(local);
-	rtnl_addr_put(a);
+	return a;
+}
+
+int vip_addr_apply(struct vip_addr *va, const struct plan_op *ops, size_t n, int *errs)
+{
+	struct nl_msg *msgs[NL_BATCH_MAX];
+	size_t i = 0, m = 0;
+	int rc = 0;
+
+	for (; i < n && rc == 0; i += m) {
+		size_t want = n - i < NL_BATCH_MAX ? n - i : NL_BATCH_MAX;
+
+		for (m = 0; m < want; m++) {
+			struct rtnl_addr *a = op_addr(va, &ops[i + m]);
+			int r = -NLE_NOMEM;
+
+			if (a)
+				r = ops[i + m].type == OP_ADD_ADDR
+					    ? rtnl_addr_build_add_request(a, 0, &msgs[m])
+					    : rtnl_addr_build_delete_request(a, 0, &msgs[m]);
+			rtnl_addr_put(a);
+			if (r < 0) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
+		if (rc == 0)
+			rc = nl_batch_send(va->sk, msgs, m, &errs[i]);
+		counter_add("addr_writes", m);
+		for (size_t j = 0; j < m; j++) {
+			int *e = &errs[i + j];
+
+			nlmsg_free(msgs[j]);
+			/* already there / already gone */
+			if ((*e == -EEXIST && ops[i + j].type == OP_ADD_ADDR) ||
+			    ((*e == -EADDRNOTAVAIL || *e == -ENOENT || *e == -ENODEV) &&
+			     ops[i + j].type == OP_DEL_ADDR))
+				*e = 0;
+		}
+	}
+	for (size_t j = i; j < n; j++)
+		errs[j] = rc;
 	return rc;
 }

@@ -18,7 +18,8 @@ int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out);
 void vip_addr_close(struct vip_addr *va);
 /* Addresses on the interface (key af + addr; proto and port 0), sorted. */
 int vip_addr_list(struct vip_addr *va, struct key_set *out);
-/* OP_ADD_ADDR / OP_DEL_ADDR; idempotent. 0 or -errno. */
-int vip_addr_apply(struct vip_addr *va, const struct plan_op *op);
+/* OP_ADD_ADDR / OP_DEL_ADDR ops, batched; idempotent. errs[i] per op; returns
+ * 0 or the -errno that stopped the batch. */
+int vip_addr_apply(struct vip_addr *va, const struct plan_op *ops, size_t n, int *errs);
 
 #endif

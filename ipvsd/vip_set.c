@@ -195,13 +195,57 @@ int vip_set_list(struct vip_set *vs, struct key_set *out)
 	return 0;
 }
 
-int vip_set_apply(struct vip_set *vs, const struct plan_op *op)
+static int member_line(const struct plan_op *op, char *buf, size_t size)
 {
 	char a[INET6_ADDRSTRLEN];
 
 	inet_ntop(op->key.af, op->key.addr, a, sizeof(a));
-	counter_inc("ipset_writes");
-	return run(vs, "%s %s %s,%s:%u -exist", op->type == OP_ADD_MEMBER ? "add" : "del",
-		   op->key.af == AF_INET ? VIP_SET4 : VIP_SET6, a,
-		   op->key.proto == IPPROTO_UDP ? "udp" : "tcp", op->key.port);
+	return snprintf(buf, size, "%s %s %s,%s:%u -exist\n",
+			op->type == OP_ADD_MEMBER ? "add" : "del",
+			op->key.af == AF_INET ? VIP_SET4 : VIP_SET6, a,
+			op->key.proto == IPPROTO_UDP ? "udp" : "tcp", op->key.port);
+}
+
+int vip_set_apply(struct vip_set *vs, const struct plan_op *ops, size_t n, int *errs)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char line[160];
+
+		member_line(&ops[i], line, sizeof(line));
+		fputs(line, f);
+	}
+	fclose(f);
+	counter_add("ipset_writes", n);
+	/* one restore session: libipset packs many commands per message */
+	f = fmemopen(text, len, "r");
+	vs->err[0] = 0;
+	if (!f || ipset_parse_stream(vs->ipset, f) < 0)
+		rc = -EIO;
+	if (f)
+		fclose(f);
+	ipset_session_report_reset(ipset_session(vs->ipset));
+	free(text);
+	if (rc < 0) {
+		/* find out which ones failed, one by one */
+		log_warn("ipset: batch of %zu failed (%s): retrying one by one", n, vs->err);
+		rc = 0;
+		for (size_t i = 0; i < n; i++) {
+			char line[160];
+
+			member_line(&ops[i], line, sizeof(line));
+			line[strlen(line) - 1] = 0;
+			errs[i] = run(vs, "%s", line);
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		errs[i] = 0;
+	return rc;
 }

@@ -19,8 +19,9 @@ int vip_set_open(int dry_run, struct vip_set **out);
 void vip_set_close(struct vip_set *vs);
 /* The members of both sets, sorted. */
 int vip_set_list(struct vip_set *vs, struct key_set *out);
-/* OP_ADD_MEMBER / OP_DEL_MEMBER; idempotent. */
-int vip_set_apply(struct vip_set *vs, const struct plan_op *op);
+/* OP_ADD_MEMBER / OP_DEL_MEMBER ops in one restore session; idempotent.
+ * errs[i] per op. */
+int vip_set_apply(struct vip_set *vs, const struct plan_op *ops, size_t n, int *errs);
 
 /* Parses one line of `ipset save` output ("add l4lb-vips4 11.0.0.1,tcp:80")
  * into a key. 0, or -EINVAL for anything else. Pure, unit-tested. */

@@ -15,6 +15,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "status", cmd_status, "which daemons are up, their versions and uptime" },
+	{ "ipvs", cmd_ipvs, "what ipvsd programmed, what it wants, and the difference" },
 };
 
 static void usage(FILE *f)

@@ -78,4 +78,11 @@ sed -i '/^reach 10.0.1.1$/d' "$T/spec"
 wait_for 10 lines 14
 echo "set-dest tcp 11.0.0.1:80 -> 10.0.0.12:8080 weight 1" >>"$T/want"
 same_plan "a backend whose agent is reachable again gets its weight back"
+
+json=$("$B/l4lbctl" --run-dir "$T" ipvs --json 2>&1)
+case "$json" in
+*'"desired":[{"protocol":"tcp","ip":"11.0.0.1","port":80,"scheduler":"wlc","dests":[{"ip":"10.0.0.11"'*'"pending":[]}')
+	pass "l4lbctl ipvs --json shows the desired table and nothing pending" ;;
+*) fail "l4lbctl ipvs --json shows the desired table and nothing pending" "$json" ;;
+esac
 finish

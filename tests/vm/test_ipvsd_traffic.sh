@@ -142,7 +142,7 @@ check_eq "net.ipv4.vs.conntrack=1" 1 "$(n cat /proc/sys/net/ipv4/vs/conntrack)"
 
 step drain
 # --- drain: a long-lived connection through the backend being removed ---
-n python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream" 2>&1 &
+ip netns exec "${VM_NS}node" python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream" 2>&1 &
 STREAM=$!
 wait_until 10 grep -q . "$VM_TMP/stream"
 victim=$(head -n 1 "$VM_TMP/stream" | cut -d' ' -f1)
@@ -185,7 +185,7 @@ fi
 
 step restart
 # --- restart with kill -9 while a connection streams ---
-n python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream2" 2>&1 &
+ip netns exec "${VM_NS}node" python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream2" 2>&1 &
 STREAM=$!
 wait_until 10 grep -q . "$VM_TMP/stream2"
 n ipvsadm -Sn | sort >"$VM_TMP/before"

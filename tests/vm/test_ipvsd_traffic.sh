@@ -87,6 +87,7 @@ vip tcp 11.0.0.2 9000 10.0.0.11:9000@10.0.0.11 10.0.0.12:9000@10.0.0.12
 reach 10.0.0.11 10.0.0.12
 SPEC
 "$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
+echo $! >"$VM_TMP/feed.pid"
 
 start_ipvsd() {
 	ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 2 \
@@ -233,6 +234,23 @@ n ipvsadm -D -t 192.168.50.1:80
 n ipvsadm -Sn | sort >"$VM_TMP/final"
 want=$(grep -c '^vip' "$SPEC")
 check_eq "ipvsadm shows exactly the desired services" "$want" "$(grep -c '^-A' "$VM_TMP/final")"
+
+step bad input
+# --- bad input on ipvsd's sockets changes nothing in the kernel ---
+head -c 4096 /dev/urandom >"$VM_TMP/garbage"
+"$B/tests/tools/ipc_peer" raw "ipc://$RUN/ipvsd.rep" "$VM_TMP/garbage" >"$VM_TMP/raw.out" 2>&1 || true
+# An older generation of the same publisher: a feeder restarted at generation 1
+# with a table missing a VIP must be ignored.
+kill "$(cat "$VM_TMP/feed.pid")"
+grep -v "^vip tcp $VIP4 80 " "$SPEC" >"$VM_TMP/spec.old"
+"$B/tests/tools/ipvsd_feed" "$RUN" "$VM_TMP/spec.old" >"$VM_TMP/feed2.log" 2>&1 &
+echo $! >"$VM_TMP/feed.pid"
+wait_until 10 grep -q published "$VM_TMP/feed2.log"
+sleep 3 # two reconcile periods: a wrong change would show by now
+n ipvsadm -Sn | sort >"$VM_TMP/final2"
+check "malformed requests and an older generation change nothing" \
+	cmp -s "$VM_TMP/final" "$VM_TMP/final2"
+check "ipvsd still answers after bad input" sh -c "grep -q '^reply error' '$VM_TMP/raw.out'"
 
 kill "$(cat "$VM_TMP/ipvsd.pid")" 2>/dev/null || true
 vm_done

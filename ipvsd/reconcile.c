@@ -162,7 +162,10 @@ static void run(struct reconciler *r, int counters_fresh)
 
 	if (!r->cand || !r->have_kernel)
 		return; /* never act on an empty table before vipd has spoken */
+	uint64_t t_in = clock_mono_us();
+
 	next = desired_build(r->cand, r->reach, &r->withheld);
+	uint64_t t_desired = clock_mono_us();
 	if (!next) {
 		schedule_soon(r, 1000);
 		return;
@@ -178,6 +181,8 @@ static void run(struct reconciler *r, int counters_fresh)
 		return;
 	}
 	r->owned.prev = NULL;
+	log_debug("reconcile: input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us",
+		  t_in - t0, t_desired - t_in, clock_mono_us() - t_desired);
 	r->desired = next;
 	ipvs_table_free(old);
 	r->last_changes = r->plan.n;

@@ -40,6 +40,7 @@ struct reconciler {
 	uint64_t last_apply_us;
 	uint64_t rx_us;      /* when the snapshot being applied arrived */
 	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
+	uint64_t addr_us, set_us; /* ... in address and ipset batches */
 };
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
@@ -122,8 +123,10 @@ static void apply_plan(struct reconciler *r)
 			r->ipvs_us += clock_mono_us() - t;
 		} else if (kind == 1) {
 			rc = vip_addr_apply(r->va, &p->ops[i], j - i, &r->errs[i]);
+			r->addr_us += clock_mono_us() - t;
 		} else {
 			rc = vip_set_apply(r->vs, &p->ops[i], j - i, &r->errs[i]);
+			r->set_us += clock_mono_us() - t;
 		}
 		if (rc == -ENOBUFS)
 			lost = 1;
@@ -158,7 +161,7 @@ static void run(struct reconciler *r, int counters_fresh)
 	struct plan_input in;
 
 	r->rx_us = 0;
-	r->ipvs_us = 0;
+	r->ipvs_us = r->addr_us = r->set_us = 0;
 
 	if (!r->cand || !r->have_kernel)
 		return; /* never act on an empty table before vipd has spoken */
@@ -200,9 +203,10 @@ static void run(struct reconciler *r, int counters_fresh)
 		apply_plan(r);
 	}
 	r->last_apply_us = clock_mono_us() - t0;
-	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us; VIP table %" PRIu64
-		 ", reachability %" PRIu64 ")",
-		 r->plan.n, r->last_apply_us, r->ipvs_us, r->vip_gen, r->reach_gen);
+	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
+		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64 ")",
+		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
+		 r->reach_gen);
 done:
 	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
 		struct timeval tv = { 1, 0 };

@@ -297,3 +297,64 @@ char *svc_key_format(const struct svc_key *k, char *buf, size_t size)
 		 addr_port_format(k->af, k->addr, k->port, ap, sizeof(ap)));
 	return buf;
 }
+
+static int dest_same(const struct ipvs_dest *x, const struct ipvs_dest *y)
+{
+	return x->port == y->port && x->weight == y->weight && x->fwd == y->fwd &&
+	       x->agent_len == y->agent_len && !memcmp(x->addr, y->addr, 16) &&
+	       !memcmp(x->agent, y->agent, 16);
+}
+
+static int svc_same(const struct ipvs_svc *x, const struct ipvs_svc *y)
+{
+	if (x->n_dests != y->n_dests || strcmp(x->sched, y->sched) != 0)
+		return 0;
+	for (size_t i = 0; i < x->n_dests; i++)
+		if (!dest_same(&x->dests[i], &y->dests[i]))
+			return 0;
+	return 1;
+}
+
+size_t ipvs_table_diff_keys(const struct ipvs_table *a, const struct ipvs_table *b,
+			    struct svc_key *keys, size_t max)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < a->n || j < b->n) {
+		int c = i == a->n ? 1 : j == b->n ? -1 : svc_key_cmp(&a->svcs[i].key, &b->svcs[j].key);
+		const struct svc_key *k;
+
+		if (c == 0) {
+			k = &a->svcs[i].key;
+			if (svc_same(&a->svcs[i++], &b->svcs[j++]))
+				continue;
+		} else {
+			k = c < 0 ? &a->svcs[i++].key : &b->svcs[j++].key;
+		}
+		if (n < max)
+			keys[n] = *k;
+		n++;
+		if (n > max)
+			return n; /* too many: the caller does a full pass */
+	}
+	return n;
+}
+
+int ipvs_table_put_copy(struct ipvs_table *t, const struct ipvs_svc *s)
+{
+	struct ipvs_svc *c = ipvs_table_insert(t, &s->key, s->sched);
+	struct ipvs_dest *d;
+
+	if (!c)
+		return -ENOMEM;
+	snprintf(c->sched, sizeof(c->sched), "%s", s->sched);
+	d = s->n_dests ? malloc(s->n_dests * sizeof(*d)) : NULL;
+	if (s->n_dests && !d)
+		return -ENOMEM;
+	if (d)
+		memcpy(d, s->dests, s->n_dests * sizeof(*d));
+	free(c->dests);
+	c->dests = d;
+	c->n_dests = c->cap_dests = s->n_dests;
+	return 0;
+}

@@ -54,6 +54,9 @@ struct ipvs_table *ipvs_table_dup(const struct ipvs_table *t);
  * lookup. NULL on ENOMEM. */
 struct ipvs_svc *ipvs_table_add(struct ipvs_table *t, const struct svc_key *k, const char *sched);
 int ipvs_svc_add_dest(struct ipvs_svc *s, const struct ipvs_dest *d);
+/* Inserts a deep copy of s in order (replacing a service of the same key).
+ * 0 or -ENOMEM. */
+int ipvs_table_put_copy(struct ipvs_table *t, const struct ipvs_svc *s);
 /* Sorts services and destinations; merges duplicates (the higher weight). */
 void ipvs_table_sort(struct ipvs_table *t);
 /* Binary search in a sorted table. */
@@ -68,6 +71,14 @@ struct ipvs_dest *ipvs_svc_insert_dest(struct ipvs_svc *s, const struct ipvs_des
 size_t ipvs_table_dest_count(const struct ipvs_table *t);
 
 int svc_key_cmp(const struct svc_key *a, const struct svc_key *b);
+
+/*
+ * Keys of the services that differ between two sorted tables (in one, not
+ * the other, or other scheduler or destinations), in order, into keys[max].
+ * Returns their number; more than max means "too many to list".
+ */
+size_t ipvs_table_diff_keys(const struct ipvs_table *a, const struct ipvs_table *b,
+			    struct svc_key *keys, size_t max);
 /* "tcp 11.0.0.1:80", "udp [fd01:c::1]:53" */
 char *svc_key_format(const struct svc_key *k, char *buf, size_t size);
 /* "10.0.0.1:8080" or "[fd00::1]:8080" for an address of family af. */

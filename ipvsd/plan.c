@@ -470,3 +470,120 @@ char *plan_op_format(const struct plan_op *op, char *buf, size_t size)
 	}
 	return buf;
 }
+
+static int copy_svc(struct ipvs_table *to, const struct ipvs_svc *s)
+{
+	struct ipvs_svc *c = ipvs_table_add(to, &s->key, s->sched);
+
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_dests; i++)
+		if (ipvs_svc_add_dest(c, &s->dests[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Adds to `set` every desired service on the address of k (any protocol
+ * and port), and k itself. */
+static int expand(const struct ipvs_table *desired, const struct svc_key *k, struct key_set *set)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	int rc = key_set_add(set, k);
+
+	for (size_t p = 0; p < 2 && rc == 0; p++) {
+		struct svc_key lo = *k;
+		size_t a = 0, b = desired->n;
+
+		lo.proto = protos[p];
+		lo.port = 0;
+		while (a < b) {
+			size_t mid = a + (b - a) / 2;
+
+			if (svc_key_cmp(&desired->svcs[mid].key, &lo) < 0)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		for (; a < desired->n && rc == 0; a++) {
+			const struct svc_key *d = &desired->svcs[a].key;
+
+			if (d->af != k->af || d->proto != lo.proto || memcmp(d->addr, k->addr, 16))
+				break;
+			rc = key_set_add(set, d);
+		}
+	}
+	return rc;
+}
+
+int plan_build_keys(const struct plan_input *in, const struct svc_key *keys, size_t n,
+		    struct plan *p)
+{
+	struct ipvs_table *sd = ipvs_table_new(), *sk = ipvs_table_new();
+	struct key_set set = { 0 }, addrs = { 0 }, members = { 0 };
+	struct drains dr = { 0 };
+	struct plan_input sub = *in;
+	size_t o = 0;
+	int rc = -ENOMEM;
+
+	if (!sd || !sk)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = expand(in->desired, &keys[i], &set)) < 0)
+			goto done;
+	key_set_sort(&set);
+	rc = 0;
+	for (size_t i = 0; i < set.n && rc == 0; i++) {
+		const struct svc_key *k = &set.k[i];
+		struct svc_key a = addr_key(k);
+		const struct ipvs_svc *s;
+
+		if ((s = ipvs_table_find(in->desired, k)))
+			rc = copy_svc(sd, s);
+		if (rc == 0 && (s = ipvs_table_find(in->kernel, k)))
+			rc = copy_svc(sk, s);
+		if (rc == 0 && key_set_has(in->members, k))
+			rc = key_set_add(&members, k);
+		if (rc == 0 && key_set_has(in->addrs, &a))
+			rc = key_set_add(&addrs, &a);
+	}
+	if (rc < 0)
+		goto done;
+	key_set_sort(&addrs);
+	/* the drains of these services go through the sub-plan, the others stay */
+	for (size_t i = 0; i < in->drains->n; i++) {
+		struct drain *d = &in->drains->d[i];
+
+		if (key_set_has(&set, &d->key)) {
+			if (grow((void **)&dr.d, &dr.cap, dr.n + 1, sizeof(*dr.d)) < 0) {
+				rc = -ENOMEM;
+				goto done;
+			}
+			dr.d[dr.n++] = *d;
+		} else {
+			in->drains->d[o++] = *d;
+		}
+	}
+	in->drains->n = o;
+	sub.desired = sd;
+	sub.kernel = sk;
+	sub.addrs = &addrs;
+	sub.members = &members;
+	sub.drains = &dr;
+	rc = plan_build(&sub, p);
+	for (size_t i = 0; i < dr.n; i++) {
+		if (grow((void **)&in->drains->d, &in->drains->cap, in->drains->n + 1,
+			 sizeof(*dr.d)) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		in->drains->d[in->drains->n++] = dr.d[i];
+	}
+done:
+	ipvs_table_free(sd);
+	ipvs_table_free(sk);
+	key_set_clear(&set);
+	key_set_clear(&addrs);
+	key_set_clear(&members);
+	drains_clear(&dr);
+	return rc;
+}

@@ -104,6 +104,15 @@ struct plan_input {
 
 /* Builds the plan into p (emptied first). 0 or -ENOMEM. */
 int plan_build(const struct plan_input *in, struct plan *p);
+/*
+ * The same plan restricted to the services `keys` (sorted) — what changed
+ * in the VIP table — so that one backend change costs O(changed), not
+ * O(table). Services sharing an address with a listed one are considered
+ * too, so an address still in use is never removed. Drains of other
+ * services are kept. 0 or -ENOMEM.
+ */
+int plan_build_keys(const struct plan_input *in, const struct svc_key *keys, size_t n,
+		    struct plan *p);
 void plan_clear(struct plan *p);
 void plan_free_ops(struct plan *p);
 

@@ -13,6 +13,10 @@
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/nat_rules.h"
 #include "ipvsd/state_msg.h"
+
+/* Up to this many changed services, a new VIP table is diffed for those
+ * services only (O(changed)); more, and the whole table is diffed. */
+#define RECONCILE_FAST_MAX 64
 #include "ipvsd/vip_addr.h"
 #include "ipvsd/vip_set.h"
 
@@ -41,6 +45,7 @@ struct reconciler {
 	uint64_t rx_us;      /* when the snapshot being applied arrived */
 	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
 	uint64_t addr_us, set_us; /* ... in address and ipset batches */
+	struct svc_key changed[RECONCILE_FAST_MAX]; /* VIP-table services that changed */
 };
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
@@ -153,10 +158,48 @@ static void apply_plan(struct reconciler *r)
 		schedule_soon(r, lost ? 0 : 1000);
 }
 
-/* Diffs and applies. counters_fresh: the model was just dumped. */
-static void run(struct reconciler *r, int counters_fresh)
+/* The desired table after a VIP table change of only `keys` (sorted): the
+ * old entries of those services are moved to prev, the new ones computed
+ * from the candidates and the reachability set. O(changed). */
+static int desired_patch(struct reconciler *r, const struct svc_key *keys, size_t n,
+			 struct ipvs_table *prev)
 {
-	struct ipvs_table *old = r->desired, *next;
+	struct ipvs_table *tiny = ipvs_table_new(), *d = NULL;
+	int rc = -ENOMEM;
+
+	if (!tiny)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ipvs_svc *s = ipvs_table_find(r->desired, &keys[i]);
+		const struct ipvs_svc *c = ipvs_table_find(r->cand, &keys[i]);
+
+		if (s) {
+			if (ipvs_table_put_copy(prev, s) < 0)
+				goto done;
+			ipvs_table_remove(r->desired, s);
+		}
+		if (c && ipvs_table_put_copy(tiny, c) < 0)
+			goto done;
+	}
+	d = desired_build(tiny, r->reach, NULL);
+	if (!d)
+		goto done;
+	for (size_t i = 0; i < d->n; i++)
+		if (ipvs_table_put_copy(r->desired, &d->svcs[i]) < 0)
+			goto done;
+	rc = 0;
+done:
+	ipvs_table_free(tiny);
+	ipvs_table_free(d);
+	return rc;
+}
+
+/* Diffs and applies. counters_fresh: the model was just dumped. keys: only
+ * these services changed (NULL: diff everything). */
+static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
+		     size_t nkeys)
+{
+	struct ipvs_table *old = r->desired, *next, *prev = NULL;
 	uint64_t t0 = r->rx_us ? r->rx_us : clock_mono_us();
 	struct plan_input in;
 
@@ -167,23 +210,42 @@ static void run(struct reconciler *r, int counters_fresh)
 		return; /* never act on an empty table before vipd has spoken */
 	uint64_t t_in = clock_mono_us();
 
-	next = desired_build(r->cand, r->reach, &r->withheld);
-	uint64_t t_desired = clock_mono_us();
-	if (!next) {
-		schedule_soon(r, 1000);
-		return;
+	if (keys) {
+		/* only these services changed: patch the desired table in place */
+		prev = ipvs_table_new();
+		if (!prev || desired_patch(r, keys, nkeys, prev) < 0) {
+			ipvs_table_free(prev);
+			schedule_soon(r, 0);
+			return;
+		}
+		next = old;
+		old = NULL;
+	} else {
+		next = desired_build(r->cand, r->reach, &r->withheld);
+		if (!next) {
+			schedule_soon(r, 1000);
+			return;
+		}
+		prev = old;
 	}
-	r->owned.prev = old; /* IP VIPs ipvsd programmed stay its own */
+	uint64_t t_desired = clock_mono_us();
+	r->owned.prev = prev; /* IP VIPs ipvsd programmed stay its own */
 	in = (struct plan_input){ .desired = next, .kernel = r->kernel, .addrs = &r->addrs,
 				  .members = &r->members, .owned = &r->owned, .drains = &r->drains,
 				  .now_ms = clock_mono_ms(), .grace_ms = r->cfg.grace_s * 1000ull,
 				  .counters_fresh = counters_fresh };
-	if (plan_build(&in, &r->plan) < 0) {
-		ipvs_table_free(next);
-		schedule_soon(r, 1000);
+	if ((keys ? plan_build_keys(&in, keys, nkeys, &r->plan) : plan_build(&in, &r->plan)) < 0) {
+		r->owned.prev = NULL;
+		if (keys)
+			ipvs_table_free(prev);
+		else
+			ipvs_table_free(next);
+		schedule_soon(r, keys ? 0 : 1000);
 		return;
 	}
 	r->owned.prev = NULL;
+	if (keys)
+		ipvs_table_free(prev);
 	log_debug("reconcile: input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us",
 		  t_in - t0, t_desired - t_in, clock_mono_us() - t_desired);
 	r->desired = next;
@@ -213,6 +275,11 @@ done:
 
 		evtimer_add(r->drain_timer, &tv);
 	}
+}
+
+static void run(struct reconciler *r, int counters_fresh)
+{
+	run_keys(r, counters_fresh, NULL, 0);
 }
 
 static void full(struct reconciler *r)
@@ -276,15 +343,21 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 		log_error("VIP table %" PRIu64 ": out of memory", env->vip_table->generation);
 		return;
 	}
+	size_t n = RECONCILE_FAST_MAX + 1;
+
+	if (r->cand && r->desired && r->have_kernel)
+		n = ipvs_table_diff_keys(r->cand, c, r->changed, RECONCILE_FAST_MAX);
 	ipvs_table_free(r->cand);
 	r->cand = c;
 	r->vip_gen = env->vip_table->generation;
 	r->rx_us = rx;
 	counter_inc("vip_tables");
-	if (r->have_kernel)
-		run(r, 0);
-	else
+	if (!r->have_kernel)
 		full(r);
+	else if (n <= RECONCILE_FAST_MAX)
+		run_keys(r, 0, r->changed, n);
+	else
+		run(r, 0);
 }
 
 void reconcile_on_reachability(const Envelope *env, void *arg)

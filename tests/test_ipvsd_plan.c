@@ -233,6 +233,58 @@ static void test_udp_deleted_at_once(void **state)
 	assert_int_equal(f->plan.ops[0].type, OP_DEL_DEST);
 }
 
+/* The plan restricted to the changed services equals the full plan. */
+static void test_plan_by_keys_equals_full(void **state)
+{
+	struct fixture *f = *state;
+	struct ipvs_table *next;
+	struct svc_key keys[8];
+	struct plan full = { 0 };
+	size_t n;
+
+	for (uint8_t v = 1; v <= 20; v++) {
+		struct ipvs_svc *s = svc(f->want, key(IPPROTO_TCP, v, 80), "wlc");
+
+		dest(s, v, 1, 0);
+		dest(s, (uint8_t)(v + 100), 1, 0);
+		if (v % 2)
+			dest(svc(f->want, key(IPPROTO_UDP, v, 53), "wlc"), v, 1, 0);
+	}
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	apply(f);
+	next = ipvs_table_dup(f->want);
+	/* one backend replaced, a UDP VIP gone (its address stays: TCP uses
+	 * it), a TCP VIP gone with its address, a new VIP */
+	ipvs_svc_remove_dest(&next->svcs[0], &next->svcs[0].dests[1]);
+	dest(&next->svcs[0], 200, 1, 0);
+	ipvs_table_remove(next, ipvs_table_find(next, &(struct svc_key){ .af = AF_INET,
+		.proto = IPPROTO_UDP, .port = 53, .addr = { 11, 0, 0, 3 } }));
+	ipvs_table_remove(next, ipvs_table_find(next, &(struct svc_key){ .af = AF_INET,
+		.proto = IPPROTO_TCP, .port = 80, .addr = { 11, 0, 0, 4 } }));
+	dest(svc(next, key(IPPROTO_TCP, 99, 80), "wlc"), 9, 1, 0);
+	n = ipvs_table_diff_keys(f->want, next, keys, 8);
+	assert_int_equal(n, 4);
+	f->in.desired = next;
+	assert_int_equal(plan_build(&f->in, &full), 0);
+	drains_clear(&f->drains);
+	assert_int_equal(plan_build_keys(&f->in, keys, n, &f->plan), 0);
+	assert_int_equal(f->plan.n, full.n);
+	for (size_t i = 0; i < full.n; i++) {
+		char a[160], b[160];
+
+		assert_string_equal(plan_op_format(&f->plan.ops[i], a, sizeof(a)),
+				    plan_op_format(&full.ops[i], b, sizeof(b)));
+	}
+	/* 11.0.0.3 keeps its address (TCP still there), 11.0.0.4 loses it */
+	n = index_of(&full, OP_DEL_ADDR);
+	assert_int_equal(full.ops[n].key.addr[3], 4);
+	assert_int_not_equal(full.ops[n + 1].type, OP_DEL_ADDR);
+	assert_int_equal(ipvs_table_diff_keys(f->want, next, keys, 2), 3);
+	plan_free_ops(&full);
+	ipvs_table_free(next);
+	f->in.desired = f->want;
+}
+
 static void test_ranges(void **state)
 {
 	struct vip_range r;
@@ -277,6 +329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_drain_then_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_drain_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_deleted_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_by_keys_equals_full, setup, teardown),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_format),
 	};

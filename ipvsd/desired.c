@@ -84,6 +84,13 @@ struct ipvs_table *desired_candidates(const L4lb__V1__VipTable *vt, const struct
 		s = ipvs_table_add(t, &k, cfg->sched);
 		if (!s)
 			goto fail;
+		/* one allocation per VIP, not a growing array */
+		if (v->n_backends) {
+			s->dests = malloc(v->n_backends * sizeof(*s->dests));
+			if (!s->dests)
+				goto fail;
+			s->cap_dests = v->n_backends;
+		}
 		for (size_t j = 0; j < v->n_backends; j++) {
 			struct ipvs_dest d;
 

@@ -139,10 +139,15 @@ static int svc_cmp(const void *a, const void *b)
 
 static void svc_sort(struct ipvs_svc *s)
 {
-	size_t o = 0;
+	size_t o = 0, i;
 
+	/* tables usually arrive sorted: check in O(n) before sorting */
+	for (i = 1; i < s->n_dests && dest_cmp(&s->dests[i - 1], &s->dests[i]) < 0; i++)
+		;
+	if (i >= s->n_dests)
+		return;
 	qsort(s->dests, s->n_dests, sizeof(*s->dests), dest_cmp);
-	for (size_t i = 0; i < s->n_dests; i++) {
+	for (i = 0; i < s->n_dests; i++) {
 		if (o && dest_cmp(&s->dests[o - 1], &s->dests[i]) == 0) {
 			if (s->dests[i].weight > s->dests[o - 1].weight)
 				s->dests[o - 1].weight = s->dests[i].weight;
@@ -155,10 +160,14 @@ static void svc_sort(struct ipvs_svc *s)
 
 void ipvs_table_sort(struct ipvs_table *t)
 {
-	size_t o = 0;
+	size_t o = 0, i;
 
+	for (i = 1; i < t->n && svc_cmp(&t->svcs[i - 1], &t->svcs[i]) < 0; i++)
+		;
+	if (i >= t->n)
+		goto dests; /* sorted, no duplicates */
 	qsort(t->svcs, t->n, sizeof(*t->svcs), svc_cmp);
-	for (size_t i = 0; i < t->n; i++) {
+	for (i = 0; i < t->n; i++) {
 		struct ipvs_svc *s = &t->svcs[i];
 
 		if (o && svc_key_cmp(&t->svcs[o - 1].key, &s->key) == 0) {
@@ -171,7 +180,8 @@ void ipvs_table_sort(struct ipvs_table *t)
 		t->svcs[o++] = *s;
 	}
 	t->n = o;
-	for (size_t i = 0; i < t->n; i++)
+dests:
+	for (i = 0; i < t->n; i++)
 		svc_sort(&t->svcs[i]);
 }
 

@@ -317,20 +317,26 @@ static void on_periodic(evutil_socket_t fd, short what, void *arg)
 static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct reconciler *r = arg;
+	struct key_set keys = { 0 };
 
 	(void)fd;
 	(void)what;
-	if (!r->nl || !r->have_kernel)
+	if (!r->nl || !r->have_kernel || !r->desired)
 		return;
 	for (size_t i = 0; i < r->drains.n; i++) {
 		struct ipvs_svc *s = ipvs_table_find(r->kernel, &r->drains.d[i].key);
 
-		if (s && ipvs_nl_dump_dests(r->nl, s) < 0) {
+		if (key_set_add(&keys, &r->drains.d[i].key) < 0 ||
+		    (s && ipvs_nl_dump_dests(r->nl, s) < 0)) {
+			key_set_clear(&keys);
 			schedule_soon(r, 0);
 			return;
 		}
 	}
-	run(r, 1);
+	key_set_sort(&keys);
+	/* only the draining services: O(draining), not O(table) */
+	run_keys(r, 1, keys.k, keys.n);
+	key_set_clear(&keys);
 }
 
 void reconcile_on_vip_table(const Envelope *env, void *arg)

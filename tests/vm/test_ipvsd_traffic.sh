@@ -75,7 +75,7 @@ else:
 '
 for b in b1 b2; do
 	ip netns exec "$VM_NS$b" python3 -c "$ECHO_PY" serve 9000 $b &
-	wait_until 10 listening $b tcp 9000
+	wait_until 30 listening $b tcp 9000
 done
 
 cat >"$SPEC" <<SPEC

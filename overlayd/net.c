@@ -347,7 +347,7 @@ void net_tick(struct net *n, uint64_t now_us)
 				conn_free(c);
 			continue;
 		}
-		if (now_us - c->last_us < 10000000)
+		if (c->last_us + 10000000 > now_us)
 			continue;
 		if (c->peer.len && n->o && overlay_link(n->o, &c->peer))
 			continue;

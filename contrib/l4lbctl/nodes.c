@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/ipc.h"
+#include "common/envelope.h"
 
 static const char *ip_str(const ProtobufCBinaryData *b, char *buf, size_t size)
 {
@@ -68,43 +68,29 @@ static void print_text(const L4lb__V1__OverlayState *st)
 	}
 }
 
-int l4lbctl_nodes(const char *run_dir, int argc, char **argv)
+int cmd_nodes(struct ctl *c, int argc, char **argv)
 {
-	Envelope req = L4LB__V1__ENVELOPE__INIT;
-	L4lb__V1__OverlayStateRequest osr = L4LB__V1__OVERLAY_STATE_REQUEST__INIT;
 	Envelope *rep;
-	const char *why = NULL;
-	char url[512];
-	int json = 0;
+	char why[512];
 
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else {
-			fprintf(stderr, "l4lbctl nodes: unknown argument %s\n", argv[i]);
-			return 2;
-		}
+	if (argc > 1) {
+		fprintf(stderr, "l4lbctl nodes: unexpected argument %s\n", argv[1]);
+		return CTL_USAGE;
 	}
-	if (ipc_url(url, sizeof(url), run_dir, "overlayd", "rep") < 0) {
-		fprintf(stderr, "l4lbctl nodes: run directory path too long\n");
-		return 2;
-	}
-	req.has_type = 1;
-	req.type = L4LB__V1__ENVELOPE__TYPE__OVERLAY_STATE_REQUEST;
-	req.overlay_state_request = &osr;
-	if (!(rep = ipc_call(url, &req, 2000, &why))) {
-		fprintf(stderr, "l4lbctl nodes: %s: %s\n", url, why ? why : "no reply");
-		return 1;
+	if (!(rep = ctl_call(c, "overlayd", L4LB__V1__ENVELOPE__TYPE__OVERLAY_STATE_REQUEST, why,
+			     sizeof(why)))) {
+		fprintf(stderr, "l4lbctl nodes: %s\n", why);
+		return CTL_DOWN;
 	}
 	if (rep->type != L4LB__V1__ENVELOPE__TYPE__OVERLAY_STATE || !rep->overlay_state) {
 		fprintf(stderr, "l4lbctl nodes: unexpected reply from overlayd\n");
 		envelope_free(rep);
-		return 1;
+		return CTL_DOWN;
 	}
-	if (json)
+	if (c->json)
 		print_json(rep->overlay_state);
 	else
 		print_text(rep->overlay_state);
 	envelope_free(rep);
-	return 0;
+	return CTL_OK;
 }

@@ -2,8 +2,11 @@
 #ifndef L4LBCTL_NODES_H
 #define L4LBCTL_NODES_H
 
-/* `l4lbctl [--run-dir DIR] nodes [--json]`: overlayd's view of the nodes.
- * Returns the exit status. */
-int l4lbctl_nodes(const char *run_dir, int argc, char **argv);
+#include "contrib/l4lbctl/l4lbctl.h"
+
+/* `l4lbctl nodes [--json]`: overlayd's view of the nodes (active and
+ * passive views, per-link RTT window and timeout, every node heard of and
+ * whether and how it is reached). Returns the exit status. */
+int cmd_nodes(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -153,6 +153,9 @@ void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessa
 		/* a suspicion the peer answered: we may be the slow one */
 		o->st.refuted++;
 		l->suspect_us = 0;
+		if (o->lhm < 8)
+			o->lhm++;
+		o->lhm_decay_us = now_us;
 	}
 	if (l->unacked_seq && seq >= l->unacked_seq) {
 		if (seq < l->seq) {

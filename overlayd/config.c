@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +20,10 @@ enum {
 };
 
 const struct opt overlayd_opts[] = {
-	{ "node-ip", required_argument, K_NODE_IP, "IP", "this node's identity (default: --listen address)" },
-	{ "listen", required_argument, K_LISTEN, "IP:PORT", "TCP address for peers (default 0.0.0.0:61420)" },
+	{ "node-ip", required_argument, K_NODE_IP, "IP",
+	  "this node's identity (default: the --listen address)" },
+	{ "listen", required_argument, K_LISTEN, "IP:PORT",
+	  "TCP address for peers (default 0.0.0.0:61420)" },
 	{ "seeds", required_argument, K_SEEDS, "IP[:PORT],...", "nodes to join through (repeatable)" },
 	{ "state-dir", required_argument, K_STATE_DIR, "DIR", "where the start epoch is kept" },
 	{ "active-size", required_argument, K_ACTIVE, "N", "HyParView active view size (default 5)" },
@@ -27,7 +32,8 @@ const struct opt overlayd_opts[] = {
 	{ "ping-timeout-min-ms", required_argument, K_TMIN, "MS", "timeout floor (default 120)" },
 	{ "ping-timeout-max-ms", required_argument, K_TMAX, "MS", "timeout ceiling (default 2000)" },
 	{ "shuffle-interval-ms", required_argument, K_SHUFFLE, "MS", "shuffle period (default 10000)" },
-	{ "orphan-grace-ms", required_argument, K_GRACE, "MS", "keep an unaccused pathless node (default 2000)" },
+	{ "orphan-grace-ms", required_argument, K_GRACE, "MS",
+	  "keep a pathless node nobody accuses reachable this long (default 2000)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -115,14 +121,35 @@ const char *overlayd_cfg_apply(int key, const char *value, void *ctx)
 	return "unknown option";
 }
 
+/* The first IPv4 address of an interface that is up and not loopback
+ * (127.0.0.1 when there is none): the identity when none is configured. */
+static void guess_node_ip(struct node_id *out)
+{
+	struct ifaddrs *ifa, *i;
+
+	node_parse("127.0.0.1", 0, out);
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		memcpy(out->ip, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		out->len = 4;
+		break;
+	}
+	freeifaddrs(ifa);
+}
+
 const char *overlayd_cfg_finish(struct overlayd_cfg *c)
 {
 	static const uint8_t zero[16];
 
 	if (!c->self.len) {
 		if (!memcmp(c->listen.ip, zero, c->listen.len))
-			return "--node-ip is needed when --listen is a wildcard address";
-		c->self = c->listen;
+			guess_node_ip(&c->self);
+		else
+			c->self = c->listen;
 	}
 	c->self.port = c->listen.port;
 	if (c->p.rtt.floor_us > c->p.rtt.ceil_us)

@@ -63,7 +63,8 @@ eval "pid=\$PID_$v"
 t0=$(now_ms)
 kill -STOP "$pid"
 if wait_for 10 all_see "$v" false; then
-	echo "overlayd silent crash detected by all $((N - 1)) live nodes in $(($(now_ms) - t0)) ms (includes polling)"
+	echo "overlayd silent crash detected by all $((N - 1)) live nodes" \
+		"in $(($(now_ms) - t0)) ms (includes polling)"
 	pass overlayd_silent_crash_detected
 else
 	fail overlayd_silent_crash_detected "node $v still reachable somewhere after 10 s"

@@ -108,4 +108,12 @@ if wait_for 5 counted && wait_for 5 formed "$v" && kill -0 "$PID_1"; then
 else
 	fail overlayd_garbage_peer_ignored "cluster changed or node 1 died after garbage"
 fi
+
+# clean exit on SIGTERM, and nothing reported by a sanitizer build
+kill_all
+if cat "$T"/n*/log | grep -q "Sanitizer\|runtime error"; then
+	fail overlayd_loopback_sanitizer_clean "$(grep -h -m3 'Sanitizer\|runtime error' "$T"/n*/log)"
+else
+	pass overlayd_loopback_sanitizer_clean
+fi
 finish

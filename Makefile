@@ -50,7 +50,7 @@ srcdir_l4lbctl  := contrib/l4lbctl
 lib_objs  = $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(srcdir_$(1))/main.c,$(wildcard $(srcdir_$(1))/*.c)))
 main_obj  = $(B)/obj/$(srcdir_$(1))/main.o
 
-.PHONY: all deps check check-unit check-vm asan demo bench install uninstall clean format
+.PHONY: all deps check check-unit check-vm tests asan demo bench install uninstall clean format fuzz fuzz-build
 all: $(PROGS:%=$(B)/%)
 
 define prog_rule
@@ -87,6 +87,44 @@ $(B)/tests/$(1): $(B)/obj/tests/$(1).o $(call lib_objs,$(call test_prog,$(1))) $
 endef
 $(foreach t,$(TEST_SRCS:tests/%.c=%),$(eval $(call test_rule,$(t))))
 
+# Helper programs the integration tests run (tests/tools/<name>.c).
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOLS     := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
+$(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(COMMON_O)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKG_COMMON)) -lm
+
+# Fuzzers (libFuzzer, clang, ASan + UBSan): tests/fuzz/fuzz_<prog>_*.c
+# links that program's sources like the unit tests do. `make fuzz` runs
+# each for FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus/<name>/;
+# crashes are left in build/fuzz/ as crash-* files.
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS      := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -D_GNU_SOURCE -I. -Ibuild/gen
+fuzz_srcs = $(filter-out $(srcdir_$(1))/main.c,$(wildcard $(srcdir_$(1))/*.c))
+fuzz_prog = $(firstword $(foreach p,$(PROGS),$(if $(filter fuzz_$(p)_%,$(1)),$(p))))
+
+define fuzz_rule
+build/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_srcs,$(call fuzz_prog,$(1))) $(wildcard common/*.c common/*.h) $(PB_C) | $(PB_H)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) $(call pkg_cflags,$(PKG_ALL)) -o $$@ $$(filter %.c,$$^) \
+		$$(call pkg_libs,$(PKG_ALL)) -lm
+endef
+$(foreach f,$(FUZZ_SRCS:tests/fuzz/%.c=%),$(eval $(call fuzz_rule,$(f))))
+
+fuzz-build: $(FUZZERS)
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+		n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
+		echo "== $$n ($(FUZZ_SECONDS) s)"; \
+		(cd build/fuzz && ./$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			corpus/$$n ../../tests/fuzz/corpus/$$n 2>&1 | \
+			grep -E 'stat::number_of_executed_units|cov:|ERROR|SUMMARY' | tail -n 3) || exit 1; \
+	done
+
 deps:
 	@contrib/deps.sh
 
@@ -94,9 +132,9 @@ check: deps
 	@$(MAKE) --no-print-directory all tests
 	@tests/run.sh $(B)
 
-tests: all $(TESTS)
+tests: all $(TESTS) $(TOOLS)
 
-check-unit: all $(TESTS)
+check-unit: all $(TESTS) $(TOOLS)
 	@L4LB_TESTS=unit tests/run.sh $(B)
 
 asan:
@@ -122,6 +160,7 @@ format:
 clean:
 	rm -rf build
 
-.SECONDARY: $(PB_C) $(PB_H)
+# Keep generated and intermediate files (protobuf sources, objects of tools).
+.SECONDARY:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -517,26 +517,22 @@ void ipc_sub_close(struct ipc_sub *sub)
 
 /* ---------------------------------------------------------------- client */
 
-Envelope *ipc_call(const char *url, const Envelope *req, int timeout_ms, const char **why)
+Envelope *ipc_call_raw(const char *url, const void *data, size_t len, int timeout_ms,
+			const char **why)
 {
-	struct ipc_buf b;
 	Envelope *reply = NULL;
 	void *msg = NULL;
 	int s, n;
 
 	*why = NULL;
-	if (envelope_pack(req, &b) < 0) {
-		*why = "cannot encode request";
-		return NULL;
-	}
 	s = open_socket(NN_REQ, url, 0);
 	if (s < 0) {
 		*why = "cannot open socket";
-		goto done;
+		return NULL;
 	}
 	nn_setsockopt(s, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout_ms, sizeof(timeout_ms));
 	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms, sizeof(timeout_ms));
-	if (nn_send(s, b.data, b.len, 0) < 0) {
+	if (nn_send(s, data, len, 0) < 0) {
 		*why = "send failed";
 		goto done;
 	}
@@ -548,8 +544,20 @@ Envelope *ipc_call(const char *url, const Envelope *req, int timeout_ms, const c
 	reply = envelope_unpack(msg, (size_t)n, why);
 	nn_freemsg(msg);
 done:
-	if (s >= 0)
-		nn_close(s);
+	nn_close(s);
+	return reply;
+}
+
+Envelope *ipc_call(const char *url, const Envelope *req, int timeout_ms, const char **why)
+{
+	struct ipc_buf b;
+	Envelope *reply;
+
+	if (envelope_pack(req, &b) < 0) {
+		*why = "cannot encode request";
+		return NULL;
+	}
+	reply = ipc_call_raw(url, b.data, b.len, timeout_ms, why);
 	ipc_buf_free(&b);
 	return reply;
 }

@@ -86,5 +86,8 @@ uint64_t ipc_new_epoch(void);
 /* Sends `req` to `url` and waits up to timeout_ms for the reply. Returns
  * the reply (envelope_free it) or NULL with *why set. */
 Envelope *ipc_call(const char *url, const Envelope *req, int timeout_ms, const char **why);
+/* The same with an already packed (or deliberately broken) request. */
+Envelope *ipc_call_raw(const char *url, const void *data, size_t len, int timeout_ms,
+		       const char **why);
 
 #endif

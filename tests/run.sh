@@ -1,4 +1,71 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# placeholder, replaced below
-exit 0
+#
+# Runs every suite and ends with "N passed, N failed[, N skipped]":
+#   build/tests/test_*      cmocka unit tests (one binary per module)
+#   tests/it_*.sh           integration tests on this machine
+#   tests/vm/test_*.sh      tests on a real kernel, inside the VM harness
+# L4LB_TESTS=unit runs only the unit tests. Logs go to BUILD/test-logs/.
+set -u
+B=${1:-build}
+cd "$(dirname "$0")/.." || exit 2
+logs="$B/test-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+pass=0 fail=0 skip=0 failed_suites=""
+suite_timeout=${L4LB_SUITE_TIMEOUT:-300}
+
+# Adds the counts of one suite's log; a suite that exits non-zero without
+# reporting a failure (a crash, a timeout) counts as one failure.
+tally() { # name status log kind
+	name=$1 status=$2 log=$3 kind=$4
+	if [ "$kind" = cmocka ]; then
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+		s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	else
+		p=$(grep -c '^PASS: ' "$log")
+		f=$(grep -c '^FAIL: ' "$log")
+		s=$(grep -c '^SKIP: ' "$log")
+	fi
+	if [ "$status" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+		echo "FAIL: $name exited with status $status" >>"$log"
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	printf '%-40s %4d passed %4d failed %4d skipped\n' "$name" "$p" "$f" "$s"
+	if [ "$f" != 0 ]; then
+		failed_suites="$failed_suites $name"
+		grep -E '^(FAIL: |\[  (FAILED|ERROR) |\[  FAILED  \])|[Ee]rror|ASSERT|Assert|Sanitizer' "$log" | head -n 40 | sed 's/^/    /'
+	fi
+}
+
+for t in "$B"/tests/test_*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	timeout "$suite_timeout" "$t" >"$logs/$n.log" 2>&1
+	tally "$n" $? "$logs/$n.log" cmocka
+done
+
+if [ "${L4LB_TESTS:-all}" != unit ]; then
+	for t in tests/it_*.sh; do
+		[ -f "$t" ] || continue
+		n=$(basename "$t" .sh)
+		timeout "$suite_timeout" sh "$t" "$B" >"$logs/$n.log" 2>&1 </dev/null
+		tally "$n" $? "$logs/$n.log" lines
+	done
+	for t in tests/vm/test_*.sh; do
+		[ -f "$t" ] || continue
+		n=$(basename "$t" .sh)
+		timeout $((suite_timeout + 60)) tests/vm/run.sh "$t" "$B" >"$logs/$n.log" 2>&1 </dev/null
+		tally "$n" $? "$logs/$n.log" lines
+	done
+fi
+
+[ -n "$failed_suites" ] && echo "failed suites:$failed_suites (logs in $logs/)"
+if [ "$skip" != 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" = 0 ] && [ "$pass" != 0 ]

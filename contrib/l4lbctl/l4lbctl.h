@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * l4lbctl: inspects the daemons through the public protobuf schema over
+ * their IPC sockets. One file per subcommand. Exit codes: 0 success,
+ * 1 a daemon is down or reports a problem, 2 usage error.
+ */
+#ifndef L4LBCTL_H
+#define L4LBCTL_H
+
+#include <stdio.h>
+
+#include "common/envelope.h"
+
+struct ctl {
+	const char *run_dir;
+	int timeout_ms;
+	int json;
+};
+
+enum { CTL_OK = 0, CTL_DOWN = 1, CTL_USAGE = 2 };
+
+/* Sends a request of `type` to <run-dir>/<daemon>.rep. Returns the reply,
+ * or NULL after writing a helpful reason into why ("ipvsd is not running:
+ * no socket at …"). */
+Envelope *ctl_call(const struct ctl *c, const char *daemon, int type, char *why, size_t whylen);
+
+/* JSON output helpers: a string with escapes, an address from raw bytes. */
+void json_string(FILE *f, const char *s);
+/* Formats 4 or 16 raw bytes as text; "?" for other lengths. */
+const char *addr_str(const uint8_t *data, size_t len, char *buf, size_t size);
+
+int cmd_status(struct ctl *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,90 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# The three daemons run together as a normal user with a shared run
+# directory; l4lbctl status shows them up, shows a killed one down and the
+# restarted one up again; --help/--version/--check-config work everywhere.
+set -u
+B=${1:-build}
+. tests/lib.sh
+T=$(mktemp -d)
+R=$T/run
+trap 'kill_all; rm -rf "$T"' EXIT
+
+# As root, drop to nobody: the daemons need no privilege for this.
+as_user=""
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 0755 "$T"
+	chown nobody "$T"
+	as_user="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+fi
+start() { # daemon [args]
+	d=$1
+	shift
+	spawn $as_user "$B/$d" --run-dir "$R" --log-level warn "$@"
+	eval "PID_$d=\$LAST_PID"
+}
+ctl() { $as_user "$B/l4lbctl" --run-dir "$R" --timeout 500 "$@"; }
+status_is() { # expected JSON up-flags, e.g. "true true false"
+	out=$(ctl status --json)
+	got=$(echo "$out" | sed 's/"up":/\n/g' | sed -n 's/^\(true\|false\).*/\1/p' | tr '\n' ' ')
+	[ "$got" = "$1 " ]
+}
+
+for d in vipd overlayd ipvsd l4lbctl; do
+	check "$d --version" sh -c "$B/$d --version | grep -q '^$d (l4lb) '"
+	check "$d --help" sh -c "$B/$d --help | grep -q 'Usage: $d'"
+done
+printf '[vipd]\nno-such-option = 1\n' >"$T/bad.conf"
+out=$("$B/vipd" --config "$T/bad.conf" --check-config 2>&1)
+rc=$?
+check "--check-config names file:line of a bad key (rc=$rc: $out)" \
+	sh -c "[ $rc = 2 ] && echo '$out' | grep -q 'bad.conf:2: unknown option'"
+
+start vipd
+start overlayd
+start ipvsd --dry-run
+if wait_for 10 status_is "true true true"; then
+	pass "l4lbctl status: all three up"
+else
+	fail "l4lbctl status: all three up" "$(ctl status)"
+fi
+out=$(ctl status --json)
+check "status --json has the documented shape" sh -c "echo '$out' | grep -Eq \
+'^\{\"daemons\":\[\{\"name\":\"vipd\",\"up\":true,\"version\":\"[^\"]+\",\"uptime_seconds\":[0-9]+\},\{\"name\":\"overlayd\",.*\]\}$'"
+ctl status >/dev/null
+check "exit status 0 when all are up" test $? = 0
+check "run directory is not open to others" sh -c "stat -c %a '$R' | grep -q '^750$'"
+
+i=0
+for d in vipd overlayd ipvsd; do
+	eval "pid=\$PID_$d"
+	sig=TERM
+	[ "$d" = overlayd ] && sig=KILL # a crash leaves its socket file behind
+	kill -s $sig "$pid"
+	wait "$pid" 2>/dev/null
+	want="true true true"
+	want=$(echo "$want" | awk -v i=$((i + 1)) '{$i="false"; print}')
+	if wait_for 10 status_is "$want"; then
+		pass "$d killed (SIG$sig): status shows it down"
+	else
+		fail "$d killed (SIG$sig): status shows it down" "$(ctl status --json)"
+	fi
+	ctl status >/dev/null
+	check "exit status 1 while $d is down" test $? = 1
+	if [ "$d" = ipvsd ]; then start ipvsd --dry-run; else start "$d"; fi
+	if wait_for 10 status_is "true true true"; then
+		pass "$d restarted: status shows it up again"
+	else
+		fail "$d restarted: status shows it up again" "$(ctl status --json)"
+	fi
+	i=$((i + 1))
+done
+out=$(ctl status 2>&1)
+check "human output lists every daemon" sh -c "echo '$out' | grep -q '^vipd *up' && echo '$out' | grep -q '^ipvsd *up'"
+"$B/l4lbctl" --run-dir "$T/nowhere" status >"$T/down.out" 2>&1
+check "a missing daemon is named with its socket path" \
+	grep -q "vipd is not running: no socket at $T/nowhere/vipd.rep" "$T/down.out"
+"$B/l4lbctl" frobnicate >/dev/null 2>&1
+check "unknown command exits 2" test $? = 2
+finish

@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# IPC between real processes over real ipc:// sockets: the last snapshot
+# always arrives, whichever side starts or restarts first; a snapshot of
+# 100,000 backends crosses intact; malformed and oversize requests are
+# refused and the receiver keeps working.
+set -u
+B=${1:-build}
+. tests/lib.sh
+PEER=$B/tests/tools/ipc_peer
+T=$(mktemp -d)
+trap 'kill_all; rm -rf "$T"' EXIT
+
+published() { sed -n 's/^published \(gen=.*\) bytes=.*/\1/p' "$1" | tail -n 1; }
+got() { grep -q "^received $(published "$1")\$" "$2"; }
+
+# 1. Publisher first, then subscriber; 100,000 backends.
+spawn "$PEER" pub "$T" 100000 7 >"$T/pub1" 2>&1
+wait_for 10 grep -q published "$T/pub1"
+spawn "$PEER" sub "$T" >"$T/sub1" 2>&1
+SUB=$LAST_PID
+if wait_for 10 got "$T/pub1" "$T/sub1"; then
+	pass "late subscriber gets the 100,000-backend snapshot intact"
+else
+	fail "late subscriber gets the 100,000-backend snapshot intact" "$(cat "$T/sub1")"
+fi
+
+# 2. Publisher restarts with new content: the running subscriber gets it.
+kill "$(echo $PIDS | awk '{print $1}')"
+spawn "$PEER" pub "$T" 500 1 >"$T/pub2" 2>&1
+wait_for 10 grep -q published "$T/pub2"
+if wait_for 10 got "$T/pub2" "$T/sub1"; then
+	pass "subscriber gets the snapshot of a restarted publisher (generation reset)"
+else
+	fail "subscriber gets the snapshot of a restarted publisher" "$(cat "$T/sub1")"
+fi
+
+# 3. Subscriber restarts: the new one gets the current snapshot.
+kill "$SUB"
+spawn "$PEER" sub "$T" >"$T/sub2" 2>&1
+if wait_for 10 got "$T/pub2" "$T/sub2"; then
+	pass "restarted subscriber gets the current snapshot"
+else
+	fail "restarted subscriber gets the current snapshot" "$(cat "$T/sub2")"
+fi
+kill_all
+
+# 4. Subscriber first, publisher later.
+rm -rf "$T/run"
+spawn "$PEER" sub "$T/run" >"$T/sub3" 2>&1
+sleep 0.5
+spawn "$PEER" pub "$T/run" 1000 3 >"$T/pub3" 2>&1
+wait_for 10 grep -q published "$T/pub3"
+if wait_for 10 got "$T/pub3" "$T/sub3"; then
+	pass "subscriber started before the publisher gets the snapshot"
+else
+	fail "subscriber started before the publisher gets the snapshot" "$(cat "$T/sub3")"
+fi
+
+# 5. Malformed and oversize requests are refused; the server keeps working.
+URL=ipc://$T/run/ipcpeer.rep
+head -c 200 /dev/urandom >"$T/garbage"
+printf '\010\077' >"$T/badtype"   # field 1 (type) = 63: no such type
+head -c 34000000 /dev/zero >"$T/oversize"
+for f in garbage badtype oversize; do
+	out=$("$PEER" raw "$URL" "$T/$f")
+	case "$out" in
+	"reply error:"*) pass "$f request refused with an error reply ($out)" ;;
+	*) fail "$f request refused with an error reply" "$out" ;;
+	esac
+done
+printf '\010\001\122\000' >"$T/status"   # STATUS_REQUEST with its empty body
+out=$("$PEER" raw "$URL" "$T/status")
+check "server still answers a valid status request" test "$out" = "reply status_reply"
+kill_all
+finish

@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Fetch and unpack the stock Debian kernel once, into the VM cache directory.
+# L4LB_VM_KERNEL_PKG picks another kernel package than linux-image-amd64.
+# Prints the unpacked tree (it holds boot/vmlinuz-* and lib/modules/*) on stdout.
+#
+# The kernel is Debian's own, not one we configure, so the VM tests see the same
+# IPVS/ipset/netfilter code a production Debian node runs.
+set -eu
+. "$(dirname "$0")/common.sh"
+
+vm_need apt-cache apt
+vm_need dpkg dpkg
+vm_need depmod kmod
+
+# kernel_pkg PKG: "name version" of the kernel image PKG stands for, following
+# a metapackage (linux-image-amd64) to the versioned package it pins. One
+# apt-cache call, as each one costs half a second.
+kernel_pkg() {
+	apt-cache show --no-all-versions "$1" 2>/dev/null | awk '
+		$1 == "Package:" { pkg = $2 }
+		$1 == "Version:" { ver = $2 }
+		$1 == "Depends:" && match($0, /linux-image-[^ ,]* \(= [^)]*\)/) {
+			split(substr($0, RSTART, RLENGTH), d, /[ ()=]+/)
+			pkg = d[1]; ver = d[2]
+		}
+		END { if (pkg != "" && ver != "") print pkg, ver }'
+}
+
+want=${L4LB_VM_KERNEL_PKG:-linux-image-amd64}
+found=$(kernel_pkg "$want")
+if [ -z "$found" ]; then
+	# A fresh machine may have no package lists yet; refresh only then, as
+	# apt-get update is slow and needs the network.
+	vm_log "$want unknown to apt, running apt-get update"
+	apt-get update -qq >&2 || vm_die "apt-get update failed (are you root?)"
+	found=$(kernel_pkg "$want")
+	[ -n "$found" ] || vm_die "apt knows no package $want"
+fi
+pkg=${found% *}
+ver=${found#* }
+
+dir=$VM_CACHE/kernel/${pkg}_$ver
+if [ -f "$dir/.done" ]; then
+	echo "$dir"
+	exit 0
+fi
+
+mkdir -p "$VM_CACHE/kernel"
+# Unpack into a scratch directory and rename at the end, so an interrupted run
+# never leaves a half-unpacked kernel that looks complete.
+tmp=$(mktemp -d "$VM_CACHE/kernel/.tmp.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+vm_log "downloading $pkg $ver"
+# apt-get download writes into the current directory; as root it warns that the
+# _apt sandbox user cannot write there, which is harmless (once per kernel).
+(cd "$tmp" && apt-get download -qq "$pkg=$ver" >&2) ||
+	vm_die "apt-get download $pkg=$ver failed"
+deb=$(ls "$tmp"/*.deb)
+dpkg -x "$deb" "$tmp/root"
+rm -f "$deb"
+
+kver=$(ls "$tmp/root/lib/modules")
+[ -f "$tmp/root/boot/vmlinuz-$kver" ] || vm_die "no boot/vmlinuz-$kver in $pkg"
+# modules.dep is generated at install time, not shipped: build it here so that
+# initramfs.sh can order the modules.
+depmod -b "$tmp/root" "$kver"
+echo "$kver" >"$tmp/root/kernel-version"
+touch "$tmp/root/.done"
+
+# Another run may have unpacked the same kernel meanwhile, and be using it.
+if [ ! -f "$dir/.done" ]; then
+	rm -rf "$dir"
+	mv "$tmp/root" "$dir"
+fi
+vm_log "kernel $kver unpacked in $dir"
+echo "$dir"

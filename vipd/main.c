@@ -9,6 +9,7 @@
 #include "vipd/from_file.h"
 #include "vipd/master.h"
 #include "vipd/options.h"
+#include "vipd/show.h"
 #include "vipd/vips_file.h"
 
 int main(int argc, char **argv)
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
 	case OPTS_EXIT_ERROR: return 2;
 	case OPTS_RUN: break;
 	}
+	if (o.show)
+		return show_snapshot(d.opts.run_dir);
 	if (o.vips_file && !(statics = vips_load(o.vips_file, err, sizeof(err))))
 		fatal("--vips-file %s", err);
 	if (o.from_file) {

@@ -7,7 +7,7 @@
 
 enum {
 	O_MASTER = 300, O_FROM_FILE, O_PRINT, O_VIPS_FILE, O_MODE, O_API, O_POLL, O_TOKEN,
-	O_CA, O_CONNECT_TO, O_REQUEST_TO, O_GRACE, O_COALESCE,
+	O_CA, O_CONNECT_TO, O_REQUEST_TO, O_GRACE, O_COALESCE, O_SHOW,
 };
 
 const struct opt vipd_opts[] = {
@@ -16,6 +16,7 @@ const struct opt vipd_opts[] = {
 	{ "from-file", required_argument, O_FROM_FILE, "FILE",
 	  "read a saved master response instead of a master (\"-\": stdin)" },
 	{ "print", no_argument, O_PRINT, NULL, "print the VIP table as JSON and exit" },
+	{ "show", no_argument, O_SHOW, NULL, "print the running vipd's published table and exit" },
 	{ "vips-file", required_argument, O_VIPS_FILE, "FILE", "static VIPs (JSON, --print shape)" },
 	{ "mode", required_argument, O_MODE, "stream|poll", "SUBSCRIBE stream (default) or polling" },
 	{ "api", required_argument, O_API, "auto|v1|legacy",
@@ -67,6 +68,9 @@ const char *vipd_options_apply(int key, const char *value, void *ctx)
 		return NULL;
 	case O_PRINT:
 		o->print = 1;
+		return NULL;
+	case O_SHOW:
+		o->show = 1;
 		return NULL;
 	case O_VIPS_FILE:
 		o->vips_file = keep(value);

@@ -15,6 +15,7 @@ struct vipd_options {
 	int nmasters;
 	const char *from_file;
 	int print;
+	int show;
 	const char *vips_file;
 	enum vipd_mode mode;
 	enum vipd_api api;

@@ -45,7 +45,7 @@ unsigned master_backoff_ms(unsigned failures, long rnd)
 	if (base > 30000)
 		base = 30000;
 	/* ±25 % so that a cluster of vipds does not reconnect in lockstep. */
-	return base - base / 4 + (unsigned)((double)rnd / RAND_MAX * (base / 2));
+	return base - base / 4 + (unsigned)((double)rnd / RAND_MAX * (base / 2) + 0.5);
 }
 
 static void master_start(struct master *m);

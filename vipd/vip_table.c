@@ -130,7 +130,11 @@ static int cmp_backend(const void *pa, const void *pb)
 	/* Higher weight first, so that the merge below keeps it. */
 	if (a->weight != b->weight)
 		return a->weight > b->weight ? -1 : 1;
-	return memcmp(a, b, sizeof(*a));
+	if ((c = memcmp(a->agent_ip, b->agent_ip, 4)))
+		return c;
+	if ((c = cmp_addr(a->task_family, a->task_ip, b->task_family, b->task_ip)))
+		return c;
+	return a->task_port == b->task_port ? 0 : a->task_port < b->task_port ? -1 : 1;
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -139,14 +139,15 @@ static void test_backoff(void **state)
 {
 	(void)state;
 	/* 2 s, doubling, capped at 30 s; ±25 % jitter */
-	assert_int_equal(master_backoff_ms(1, RAND_MAX / 2), 2000);
-	assert_int_equal(master_backoff_ms(2, RAND_MAX / 2), 4000);
-	assert_int_equal(master_backoff_ms(4, RAND_MAX / 2), 16000);
-	assert_int_equal(master_backoff_ms(5, RAND_MAX / 2), 30000);
-	assert_int_equal(master_backoff_ms(50, RAND_MAX / 2), 30000);
-	assert_int_equal(master_backoff_ms(1, 0), 1500);
-	assert_int_equal(master_backoff_ms(1, RAND_MAX), 2500);
-	assert_int_equal(master_backoff_ms(9, RAND_MAX), 37500);
+	assert_int_equal(master_backoff_ms(1, 2000, 30000, RAND_MAX / 2), 2000);
+	assert_int_equal(master_backoff_ms(2, 2000, 30000, RAND_MAX / 2), 4000);
+	assert_int_equal(master_backoff_ms(4, 2000, 30000, RAND_MAX / 2), 16000);
+	assert_int_equal(master_backoff_ms(5, 2000, 30000, RAND_MAX / 2), 30000);
+	assert_int_equal(master_backoff_ms(50, 2000, 30000, RAND_MAX / 2), 30000);
+	assert_int_equal(master_backoff_ms(1, 2000, 30000, 0), 1500);
+	assert_int_equal(master_backoff_ms(1, 2000, 30000, RAND_MAX), 2500);
+	assert_int_equal(master_backoff_ms(9, 2000, 30000, RAND_MAX), 37500);
+	assert_int_equal(master_backoff_ms(3, 200, 1000, RAND_MAX / 2), 800);
 }
 
 int main(void)

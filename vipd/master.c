@@ -36,14 +36,14 @@ struct master {
 	char token[4096];
 };
 
-unsigned master_backoff_ms(unsigned failures, long rnd)
+unsigned master_backoff_ms(unsigned failures, unsigned min, unsigned max, long rnd)
 {
-	unsigned base = 2000;
+	unsigned base = min;
 
-	for (unsigned i = 1; i < failures && base < 30000; i++)
+	for (unsigned i = 1; i < failures && base < max; i++)
 		base *= 2;
-	if (base > 30000)
-		base = 30000;
+	if (base > max)
+		base = max;
 	/* ±25 % so that a cluster of vipds does not reconnect in lockstep. */
 	return base - base / 4 + (unsigned)((double)rnd / RAND_MAX * (base / 2) + 0.5);
 }
@@ -123,7 +123,7 @@ static void fail(struct master *m, const char *kind, const char *why)
 		snprintf(m->base_url, sizeof(m->base_url), "%s", m->o->masters[m->idx]);
 		snprintf(m->c->master, sizeof(m->c->master), "%s", m->base_url);
 	}
-	ms = master_backoff_ms(m->failures, random());
+	ms = master_backoff_ms(m->failures, m->o->backoff_min_ms, m->o->backoff_max_ms, random());
 	log_warn("master %s: %s; retrying %s in %u ms (the last table stays published)",
 		 m->base_url, why, m->o->masters[m->idx], ms);
 	schedule(m, ms);
@@ -193,7 +193,7 @@ static void transfer_done(struct master *m, CURLcode res)
 	if (m->streaming) {
 		/* A stream that ended cleanly still ended: reconnect. */
 		m->failures++;
-		schedule(m, master_backoff_ms(m->failures, random()));
+		schedule(m, master_backoff_ms(m->failures, m->o->backoff_min_ms, m->o->backoff_max_ms, random()));
 		return;
 	}
 	m->failures = 0;

@@ -19,8 +19,9 @@ struct master;
 struct master *master_new(struct event_base *base, const struct vipd_options *o, struct core *c);
 void master_free(struct master *m);
 
-/* Backoff after `failures` consecutive failures: 2 s doubling to 30 s,
- * each with ±25 % jitter from `rnd` (0..RAND_MAX). Pure, unit-tested. */
-unsigned master_backoff_ms(unsigned failures, long rnd);
+/* Backoff after `failures` consecutive failures: min doubling to max
+ * (2 s and 30 s by default), each with ±25 % jitter from `rnd`
+ * (0..RAND_MAX). Pure, unit-tested. */
+unsigned master_backoff_ms(unsigned failures, unsigned min, unsigned max, long rnd);
 
 #endif

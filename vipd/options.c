@@ -7,7 +7,7 @@
 
 enum {
 	O_MASTER = 300, O_FROM_FILE, O_PRINT, O_VIPS_FILE, O_MODE, O_API, O_POLL, O_TOKEN,
-	O_CA, O_CONNECT_TO, O_REQUEST_TO, O_GRACE, O_COALESCE, O_SHOW,
+	O_CA, O_CONNECT_TO, O_REQUEST_TO, O_GRACE, O_COALESCE, O_SHOW, O_BACKOFF_MIN, O_BACKOFF_MAX,
 };
 
 const struct opt vipd_opts[] = {
@@ -30,6 +30,9 @@ const struct opt vipd_opts[] = {
 	{ "recovered-grace", required_argument, O_GRACE, "S",
 	  "keep recovered agents' tasks this long after a failover (default 600)" },
 	{ "coalesce", required_argument, O_COALESCE, "MS", "coalesce event bursts (default 5)" },
+	{ "backoff-min", required_argument, O_BACKOFF_MIN, "MS",
+	  "first reconnect delay after a failure (default 2000)" },
+	{ "backoff-max", required_argument, O_BACKOFF_MAX, "MS", "reconnect delay cap (default 30000)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -41,6 +44,8 @@ void vipd_options_defaults(struct vipd_options *o)
 	o->request_timeout_s = 30;
 	o->recovered_grace_s = 600;
 	o->coalesce_ms = 5;
+	o->backoff_min_ms = 2000;
+	o->backoff_max_ms = 30000;
 }
 
 static char *keep(const char *v)
@@ -118,6 +123,14 @@ const char *vipd_options_apply(int key, const char *value, void *ctx)
 	case O_COALESCE:
 		why = opt_uint(value, 0, 10000, &n);
 		o->coalesce_ms = (unsigned)n;
+		return why;
+	case O_BACKOFF_MIN:
+		why = opt_uint(value, 10, 600000, &n);
+		o->backoff_min_ms = (unsigned)n;
+		return why;
+	case O_BACKOFF_MAX:
+		why = opt_uint(value, 10, 3600000, &n);
+		o->backoff_max_ms = (unsigned)n;
 		return why;
 	default:
 		return "unknown option";

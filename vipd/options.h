@@ -26,6 +26,7 @@ struct vipd_options {
 	unsigned request_timeout_s;
 	unsigned recovered_grace_s;
 	unsigned coalesce_ms;
+	unsigned backoff_min_ms, backoff_max_ms;
 };
 
 extern const struct opt vipd_opts[];

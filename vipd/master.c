@@ -123,7 +123,8 @@ static void fail(struct master *m, const char *kind, const char *why)
 		snprintf(m->base_url, sizeof(m->base_url), "%s", m->o->masters[m->idx]);
 		snprintf(m->c->master, sizeof(m->c->master), "%s", m->base_url);
 	}
-	ms = master_backoff_ms(m->failures, m->o->backoff_min_ms, m->o->backoff_max_ms, random());
+	ms = master_backoff_ms(m->failures, m->o->backoff_min_ms, m->o->backoff_max_ms,
+			       random());
 	log_warn("master %s: %s; retrying %s in %u ms (the last table stays published)",
 		 m->base_url, why, m->o->masters[m->idx], ms);
 	schedule(m, ms);
@@ -193,7 +194,8 @@ static void transfer_done(struct master *m, CURLcode res)
 	if (m->streaming) {
 		/* A stream that ended cleanly still ended: reconnect. */
 		m->failures++;
-		schedule(m, master_backoff_ms(m->failures, m->o->backoff_min_ms, m->o->backoff_max_ms, random()));
+		schedule(m, master_backoff_ms(m->failures, m->o->backoff_min_ms,
+					      m->o->backoff_max_ms, random()));
 		return;
 	}
 	m->failures = 0;

@@ -765,6 +765,10 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		setstr(&p->lkey, s, len);
 		break;
 	case N_L_VAL:
+		/* Only VIP labels, network-scope and VIP_PORT<n> matter: skip the
+		 * copy of others (the key comes first in every master's output). */
+		if (p->lkey && !is_vip_key(p->lkey) && strcmp(p->lkey, "network-scope"))
+			break;
 		setstr(&p->lval, s, len);
 		break;
 	case N_RES_NAME:

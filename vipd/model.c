@@ -67,7 +67,11 @@ static void agent_free_v(void *p)
 
 struct model *model_new(void)
 {
-	return calloc(1, sizeof(struct model));
+	struct model *m = calloc(1, sizeof(struct model));
+
+	if (m)
+		m->tasks.borrow_keys = 1; /* keyed by the task's own id */
+	return m;
 }
 
 void model_free(struct model *m)

@@ -138,11 +138,11 @@ struct named {
 	uint8_t proto;
 	uint16_t port;
 	char *name;
-	struct vip *v4, *v6; /* staging VIPs in a scratch table */
+	struct vip *v4, *v6; /* index + 1 of its VIPs in the table being built */
 };
 
 struct build {
-	struct vip_table *out, *scratch;
+	struct vip_table *out;
 	struct strmap ipvips; /* key → index in out */
 	struct strmap named;  /* key → struct named */
 	struct strmap names;  /* distinct names → 1 */
@@ -171,9 +171,22 @@ static struct named *named_get(struct build *bd, uint8_t proto, uint16_t port, c
 {
 	char key[600];
 	struct named *nv;
+	size_t nl = strlen(name);
 	int err;
 
-	snprintf(key, sizeof(key), "%u/%u/%s", proto, port, name);
+	/* protocol, port in hex, then the name: built by hand, it is per task */
+	static const char hex[] = "0123456789abcdef";
+
+	key[0] = proto == VIP_UDP ? 'u' : 't';
+	key[1] = hex[port >> 12];
+	key[2] = hex[(port >> 8) & 15];
+	key[3] = hex[(port >> 4) & 15];
+	key[4] = hex[port & 15];
+	key[5] = '/';
+	if (nl > sizeof(key) - 7)
+		nl = sizeof(key) - 7;
+	memcpy(key + 6, name, nl);
+	key[6 + nl] = '\0';
 	nv = strmap_get(&bd->named, key);
 	if (nv)
 		return nv;
@@ -246,14 +259,14 @@ static int add_task_port(struct build *bd, const struct task *t, const struct ag
 		struct vip **vp = bs[i].family == 6 ? &nv->v6 : &nv->v4;
 
 		if (!*vp) {
-			/* Scratch VIPs are addressed later, once every name is known. */
-			struct vip *sv = vip_table_add(bd->scratch, p->proto, bs[i].family, NULL,
+			/* Addressed later, once every name is known. */
+			struct vip *sv = vip_table_add(bd->out, p->proto, bs[i].family, NULL,
 						       l.port, name);
 			if (!sv)
 				return -ENOMEM;
-			*vp = (struct vip *)(uintptr_t)bd->scratch->n; /* index + 1 */
+			*vp = (struct vip *)(uintptr_t)bd->out->n; /* index + 1 */
 		}
-		struct vip *v = &bd->scratch->v[(uintptr_t)*vp - 1];
+		struct vip *v = &bd->out->v[(uintptr_t)*vp - 1];
 
 		if (vip_add_backend(v, &bs[i]) < 0 || vip_add_label(v, p->label) < 0)
 			return -ENOMEM;
@@ -302,15 +315,12 @@ static int place_named(struct build *bd, uint32_t min, uint32_t max)
 		uint8_t ip4[4] = { (uint8_t)(a4[idx] >> 24), (uint8_t)(a4[idx] >> 16),
 				   (uint8_t)(a4[idx] >> 8), (uint8_t)a4[idx] };
 
-		if (nv->v4 && copy_vip(bd->out, &bd->scratch->v[(uintptr_t)nv->v4 - 1], ip4) < 0)
-			goto fail;
-		if (nv->v6 && copy_vip(bd->out, &bd->scratch->v[(uintptr_t)nv->v6 - 1], a6[idx]) < 0)
-			goto fail;
+		if (nv->v4)
+			memcpy(bd->out->v[(uintptr_t)nv->v4 - 1].ip, ip4, 4);
+		if (nv->v6)
+			memcpy(bd->out->v[(uintptr_t)nv->v6 - 1].ip, a6[idx], 16);
 	}
 	rc = 0;
-	goto done;
-fail:
-	rc = -ENOMEM;
 done:
 	free(names);
 	free(a4);
@@ -329,8 +339,7 @@ struct vip_table *rules_build(const struct model *m, const struct vip_table *ext
 	int ok = 0;
 
 	bd.out = vip_table_new();
-	bd.scratch = vip_table_new();
-	if (!bd.out || !bd.scratch)
+	if (!bd.out)
 		goto done;
 	while (m && strmap_next(&m->tasks, &i, &id, &v)) {
 		const struct task *t = v;
@@ -371,7 +380,6 @@ done:
 	strmap_clear(&bd.ipvips, NULL);
 	strmap_clear(&bd.named, named_free);
 	strmap_clear(&bd.names, NULL);
-	vip_table_free(bd.scratch);
 	if (!ok) {
 		vip_table_free(bd.out);
 		return NULL;

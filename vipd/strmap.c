@@ -25,32 +25,36 @@ void strmap_init(struct strmap *m)
 
 void strmap_clear(struct strmap *m, void (*free_val)(void *))
 {
+	int borrow = m->borrow_keys;
+
 	for (size_t i = 0; i < m->cap; i++) {
 		char *k = m->slot[i].key;
 
 		if (!k || k == STRMAP_TOMB)
 			continue;
-		free(k);
+		if (!borrow)
+			free(k);
 		if (free_val)
 			free_val(m->slot[i].val);
 	}
 	free(m->slot);
 	strmap_init(m);
+	m->borrow_keys = borrow;
 }
 
-static struct strmap_slot *strmap_find(const struct strmap *m, const char *key)
+static struct strmap_slot *strmap_find(const struct strmap *m, const char *key, uint64_t h)
 {
 	size_t i;
 
 	if (!m->cap)
 		return NULL;
-	i = (size_t)strmap_hash(key) & (m->cap - 1);
+	i = (size_t)h & (m->cap - 1);
 	for (;;) {
 		struct strmap_slot *s = &m->slot[i];
 
 		if (!s->key)
 			return NULL;
-		if (s->key != STRMAP_TOMB && !strcmp(s->key, key))
+		if (s->hash == h && s->key != STRMAP_TOMB && !strcmp(s->key, key))
 			return s;
 		i = (i + 1) & (m->cap - 1);
 	}
@@ -58,7 +62,7 @@ static struct strmap_slot *strmap_find(const struct strmap *m, const char *key)
 
 void *strmap_get(const struct strmap *m, const char *key)
 {
-	struct strmap_slot *s = strmap_find(m, key);
+	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
 
 	return s ? s->val : NULL;
 }
@@ -82,7 +86,7 @@ static int strmap_grow(struct strmap *m)
 
 		if (!old[i].key || old[i].key == STRMAP_TOMB)
 			continue;
-		j = (size_t)strmap_hash(old[i].key) & (ncap - 1);
+		j = (size_t)old[i].hash & (ncap - 1);
 		while (ns[j].key)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = old[i];
@@ -93,7 +97,8 @@ static int strmap_grow(struct strmap *m)
 
 void *strmap_put(struct strmap *m, const char *key, void *val, int *err)
 {
-	struct strmap_slot *s = strmap_find(m, key);
+	uint64_t h = strmap_hash(key);
+	struct strmap_slot *s = strmap_find(m, key, h);
 	size_t i;
 	void *old;
 	char *k;
@@ -103,20 +108,23 @@ void *strmap_put(struct strmap *m, const char *key, void *val, int *err)
 	if (s) {
 		old = s->val;
 		s->val = val;
+		if (m->borrow_keys)
+			s->key = (char *)key; /* the new value owns the key now */
 		return old;
 	}
 	if ((m->used + 1) * 4 >= m->cap * 3 && strmap_grow(m) < 0)
 		goto nomem;
-	k = strdup(key);
+	k = m->borrow_keys ? (char *)key : strdup(key);
 	if (!k)
 		goto nomem;
-	i = (size_t)strmap_hash(key) & (m->cap - 1);
+	i = (size_t)h & (m->cap - 1);
 	while (m->slot[i].key && m->slot[i].key != STRMAP_TOMB)
 		i = (i + 1) & (m->cap - 1);
 	if (!m->slot[i].key)
 		m->used++;
 	m->slot[i].key = k;
 	m->slot[i].val = val;
+	m->slot[i].hash = h;
 	m->n++;
 	return NULL;
 nomem:
@@ -127,12 +135,13 @@ nomem:
 
 void *strmap_del(struct strmap *m, const char *key)
 {
-	struct strmap_slot *s = strmap_find(m, key);
+	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
 	void *v;
 
 	if (!s)
 		return NULL;
-	free(s->key);
+	if (!m->borrow_keys)
+		free(s->key);
 	s->key = STRMAP_TOMB;
 	v = s->val;
 	s->val = NULL;

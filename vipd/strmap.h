@@ -4,15 +4,20 @@
 #define VIPD_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap_slot {
 	char *key; /* NULL: empty; STRMAP_TOMB: deleted */
 	void *val;
+	uint64_t hash;
 };
 
 struct strmap {
 	struct strmap_slot *slot;
 	size_t cap, n, used;
+	/* Keys are owned by the values (e.g. a task's id): neither copied nor
+	 * freed by the map. */
+	int borrow_keys;
 };
 
 extern char strmap_tomb[];

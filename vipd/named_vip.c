@@ -277,7 +277,8 @@ int named_vip_alloc(const char *const *names, size_t n, uint32_t min, uint32_t m
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
 	sort_names = names;
-	qsort(idx, n, sizeof(*idx), cmp_idx);
+	if (n > 1)
+		qsort(idx, n, sizeof(*idx), cmp_idx);
 	for (size_t k = 0; k < n; k++) {
 		size_t i = idx[k];
 

@@ -146,7 +146,8 @@ static void vip_canon(struct vip *v)
 {
 	size_t w = 0;
 
-	qsort(v->b, v->nb, sizeof(*v->b), cmp_backend);
+	if (v->nb > 1)
+		qsort(v->b, v->nb, sizeof(*v->b), cmp_backend);
 	for (size_t i = 0; i < v->nb; i++) {
 		if (w && !cmp_addr(v->b[w - 1].family, v->b[w - 1].ip, v->b[i].family,
 				   v->b[i].ip) && v->b[w - 1].port == v->b[i].port)
@@ -154,14 +155,16 @@ static void vip_canon(struct vip *v)
 		v->b[w++] = v->b[i];
 	}
 	v->nb = w;
-	qsort(v->labels, v->nlabels, sizeof(char *), cmp_str);
+	if (v->nlabels > 1)
+		qsort(v->labels, v->nlabels, sizeof(char *), cmp_str);
 }
 
 void vip_table_sort(struct vip_table *t)
 {
 	size_t w = 0;
 
-	qsort(t->v, t->n, sizeof(*t->v), cmp_vip);
+	if (t->n > 1)
+		qsort(t->v, t->n, sizeof(*t->v), cmp_vip);
 	for (size_t i = 0; i < t->n; i++) {
 		struct vip *v = &t->v[i];
 

@@ -25,8 +25,9 @@ int main(int argc, char **argv)
 
 	log_init("vipd", LOG_LVL_INFO);
 	vipd_options_defaults(&o);
-	switch (opts_parse(argc, argv, "vipd", "Learns VIPs and their backends and publishes the VIP table.",
-			   vipd_opts, vipd_options_apply, &o, &d.opts)) {
+	switch (opts_parse(argc, argv, "vipd",
+			   "Learns VIPs and their backends and publishes the VIP table.", vipd_opts,
+			   vipd_options_apply, &o, &d.opts)) {
 	case OPTS_EXIT_OK: return 0;
 	case OPTS_EXIT_ERROR: return 2;
 	case OPTS_RUN: break;
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
 			rc = vip_table_print_json(t, stdout) < 0 || fflush(stdout) ? 1 : 0;
 			vip_table_free(t);
 			vip_table_free(statics);
+			vipd_options_free(&o);
 			return rc;
 		}
 		vip_table_free(statics);
@@ -68,5 +70,6 @@ done:
 	core_free(c);
 	ipc_pub_close(pub);
 	daemon_stop(&d);
+	vipd_options_free(&o);
 	return rc;
 }

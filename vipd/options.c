@@ -136,3 +136,15 @@ const char *vipd_options_apply(int key, const char *value, void *ctx)
 		return "unknown option";
 	}
 }
+
+void vipd_options_free(struct vipd_options *o)
+{
+	for (int i = 0; i < o->nmasters; i++)
+		free((char *)o->masters[i]);
+	free((char *)o->from_file);
+	free((char *)o->vips_file);
+	free((char *)o->token_file);
+	free((char *)o->ca_file);
+	o->nmasters = 0;
+	o->from_file = o->vips_file = o->token_file = o->ca_file = NULL;
+}

@@ -32,5 +32,7 @@ struct vipd_options {
 extern const struct opt vipd_opts[];
 void vipd_options_defaults(struct vipd_options *o);
 const char *vipd_options_apply(int key, const char *value, void *ctx);
+/* Frees the option strings (they live until exit otherwise). */
+void vipd_options_free(struct vipd_options *o);
 
 #endif

@@ -129,7 +129,7 @@ deps:
 	@contrib/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory -j$$(nproc) all tests
 	@tests/run.sh $(B)
 
 tests: all $(TESTS) $(TOOLS)
@@ -143,7 +143,9 @@ asan:
 	@L4LB_TESTS=unit ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run.sh build/asan
 
-demo: deps all
+# deps first, then a new make that sees the packages deps installed.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(B)
 
 # Benchmarks: every bench/*_bench.sh, given the build directory.

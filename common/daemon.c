@@ -163,6 +163,26 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+int daemon_options(struct daemon *d, const char *name, const char *summary, int argc,
+		   char **argv, const struct opt *opts, opt_apply_fn apply, void *ctx)
+{
+	log_init(name, LOG_LVL_INFO);
+	switch (opts_parse(argc, argv, name, summary, opts, apply, ctx, &d->opts)) {
+	case OPTS_EXIT_OK:
+		return 0;
+	case OPTS_EXIT_ERROR:
+		return 2;
+	case OPTS_RUN:
+		break;
+	}
+	if (d->opts.check_config) {
+		printf("%s: configuration OK%s%s\n", name, d->opts.config ? " in " : "",
+		       d->opts.config ? d->opts.config : "");
+		return 0;
+	}
+	return -1;
+}
+
 int daemon_start(struct daemon *d, const char *name)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };

@@ -29,6 +29,15 @@ struct daemon {
 	struct event *sig[4];
 };
 
+/*
+ * Reads the configuration file and the command line into d->opts and ctx.
+ * Returns -1 when the daemon should go on, or the status main() should
+ * exit with: 0 after --help, --version or a good --check-config, 2 on a
+ * bad option or configuration (already reported).
+ */
+int daemon_options(struct daemon *d, const char *name, const char *summary, int argc,
+		   char **argv, const struct opt *opts, opt_apply_fn apply, void *ctx);
+
 /* Creates the run directory (mode 0750) and the event loop, binds the
  * control socket and answers STATUS_REQUEST on it. 0 or -errno (logged). */
 int daemon_start(struct daemon *d, const char *name);

@@ -80,6 +80,27 @@ for d in vipd overlayd ipvsd; do
 	fi
 	i=$((i + 1))
 done
+# systemd readiness: READY=1 arrives on NOTIFY_SOCKET; SIGHUP keeps it running.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(10)
+open(sys.argv[1] + ".ready", "w").close()
+print(s.recv(256).decode(), flush=True)
+' "$T/notify" >"$T/notify.out" 2>&1 &
+PIDS="$PIDS $!"
+wait_for 5 test -e "$T/notify.ready"
+NOTIFY_SOCKET=$T/notify "$B/vipd" --run-dir "$T/run2" --log-level info 2>"$T/vipd2.log" &
+PIDS="$PIDS $!"
+VIPD2=$!
+check "vipd tells systemd READY=1" wait_for 10 grep -q "READY=1" "$T/notify.out"
+kill -HUP "$VIPD2"
+check "SIGHUP reloads and the daemon keeps running" \
+	sh -c "sleep 0.3; kill -0 $VIPD2 && grep -q 'reloading configuration' '$T/vipd2.log'"
+kill "$VIPD2"
+wait "$VIPD2"
+check "SIGTERM exits cleanly (status 0)" test $? = 0
+
 out=$(ctl status 2>&1)
 check "human output lists every daemon" sh -c "echo '$out' | grep -q '^vipd *up' && echo '$out' | grep -q '^ipvsd *up'"
 "$B/l4lbctl" --run-dir "$T/nowhere" status >"$T/down.out" 2>&1

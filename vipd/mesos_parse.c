@@ -430,6 +430,11 @@ static void task_end(struct mesos_parser *p)
 		task_free(t);
 		return;
 	}
+	if (!t->agent_id || !t->framework_id) {
+		report_bad_input("task_incomplete", "task %s: no agent_id or framework_id", t->id);
+		task_free(t);
+		return;
+	}
 	if (!p->rec.m && !(p->rec.m = model_new())) {
 		task_free(t);
 		return;

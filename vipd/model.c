@@ -84,6 +84,8 @@ void model_free(struct model *m)
 	free(m);
 }
 
+int agent_resolve_dns = 1;
+
 int agent_resolve(const char *hostname, uint8_t out[4])
 {
 	struct addrinfo hints = { .ai_family = AF_INET }, *res = NULL;
@@ -95,7 +97,7 @@ int agent_resolve(const char *hostname, uint8_t out[4])
 		return 0;
 	}
 	/* Agents register by IP in practice; a name costs one lookup per agent. */
-	if (getaddrinfo(hostname, NULL, &hints, &res) || !res)
+	if (!agent_resolve_dns || getaddrinfo(hostname, NULL, &hints, &res) || !res)
 		return -ENOENT;
 	memcpy(out, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
 	freeaddrinfo(res);
@@ -218,7 +220,7 @@ void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, 
 		return;
 	while (strmap_next(&old->tasks, &i, &id, &v)) {
 		struct task *t = v;
-		struct agent *a = strmap_get(&m->agents, t->agent_id);
+		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
 
 		if (!a || !a->recovered || strmap_get(&m->tasks, id))
 			continue;
@@ -239,7 +241,7 @@ size_t model_expire_carried(struct model *m, uint64_t now_ms)
 
 	while (strmap_next(&m->tasks, &i, &id, &v)) {
 		struct task *t = v;
-		struct agent *a = strmap_get(&m->agents, t->agent_id);
+		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
 
 		if (!t->carried || (a && a->carry_until_ms > now_ms))
 			continue;

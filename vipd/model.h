@@ -77,8 +77,10 @@ struct model {
 struct model *model_new(void);
 void model_free(struct model *m);
 
-/* Resolves an agent hostname to IPv4 (literal, "localhost", else DNS). */
+/* Resolves an agent hostname to IPv4 (literal, "localhost", else DNS
+ * unless agent_resolve_dns is 0, as in the fuzzer). */
 int agent_resolve(const char *hostname, uint8_t out[4]);
+extern int agent_resolve_dns;
 
 /* Adds or replaces; the model takes ownership. 0 or -ENOMEM. */
 int model_put_task(struct model *m, struct task *t);

@@ -175,6 +175,14 @@ static void test_recordio_equals_lines(void **state)
 	free(rio);
 }
 
+static size_t snapshots_applied;
+
+static void count_rec_into(struct mesos_record *rec, void *arg)
+{
+	snapshots_applied += mesos_rec_is_snapshot(rec->type);
+	apply_record(arg, rec, 0, 1000);
+}
+
 static int parse_text(const char *text, size_t *records, char *err, size_t errlen)
 {
 	struct counter_arg c = { 0 };
@@ -218,6 +226,18 @@ static void test_broken_input(void **state)
 	assert_true(parse_text("1234567890123\n{}", &n, err, sizeof(err)) < 0);
 	/* RecordIO: a record holding more or less than one object */
 	assert_true(parse_text("5\n{}{}x", &n, err, sizeof(err)) < 0);
+	/* a snapshot without its state is not an empty cluster */
+	struct model *m = model_new();
+	struct mesos_parser *mp;
+
+	mp = mesos_parser_new(count_rec_into, &m);
+	const char *bare = "{\"type\":\"GET_STATE\"}";
+
+	assert_int_equal(mesos_parser_feed(mp, bare, strlen(bare)), 0);
+	assert_int_equal(mesos_parser_finish(mp), 0);
+	mesos_parser_free(mp);
+	assert_int_equal(snapshots_applied, 0);
+	model_free(m);
 	/* deep nesting is refused, not recursed into */
 	char deep[2000];
 

@@ -61,6 +61,7 @@ struct mesos_parser {
 	/* the current record */
 	struct mesos_record rec;
 	int legacy_seen;
+	int state_seen; /* a get_state object (or legacy arrays) was in the record */
 	/* scratch objects */
 	struct task *task;      /* task being parsed */
 	struct task *st;        /* status being parsed */
@@ -301,6 +302,7 @@ static void rec_reset(struct mesos_parser *p)
 	free(p->rec.removed_id);
 	memset(&p->rec, 0, sizeof(p->rec));
 	p->legacy_seen = 0;
+	p->state_seen = 0;
 }
 
 static void scratch_reset(struct mesos_parser *p)
@@ -453,6 +455,14 @@ static void record_end(struct mesos_parser *p)
 {
 	if (p->rec.type == REC_OTHER && p->legacy_seen)
 		p->rec.type = REC_LEGACY;
+	if (mesos_rec_is_snapshot(p->rec.type) && !p->state_seen && !p->legacy_seen) {
+		/* {"type":"GET_STATE"} alone would be an empty cluster: never apply it. */
+		report_bad_input("master_no_state", "%s without a get_state object: ignored",
+				 mesos_rec_name(p->rec.type));
+		p->records++;
+		rec_reset(p);
+		return;
+	}
 	if (mesos_rec_is_snapshot(p->rec.type))
 		rec_model(p);
 	p->records++;
@@ -489,6 +499,9 @@ static int cb_start_map(void *ctx)
 	enum node n = value_node(p);
 
 	switch (n) {
+	case N_GS:
+		p->state_seen = 1;
+		break;
 	case N_TASK:
 		task_free(p->task);
 		p->task = task_new();

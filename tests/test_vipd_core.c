@@ -82,6 +82,42 @@ static void test_generation_and_coalescing(void **state)
 	event_base_free(b);
 }
 
+static char status_buf[1024];
+
+static void kv_collect(const char *key, const char *value, void *arg)
+{
+	(void)arg;
+	snprintf(status_buf + strlen(status_buf), sizeof(status_buf) - strlen(status_buf), "%s=%s ",
+		 key, value);
+}
+
+static void test_status_info(void **state)
+{
+	struct event_base *b = event_base_new();
+	struct vipd_options o;
+	struct core *c;
+
+	(void)state;
+	vipd_options_defaults(&o);
+	o.nmasters = 1;
+	o.masters[0] = "http://127.0.0.1:1";
+	c = core_new(b, &o, NULL, NULL);
+	snprintf(c->master, sizeof(c->master), "http://m1:5050");
+	status_buf[0] = '\0';
+	core_status(kv_collect, NULL, c);
+	assert_non_null(strstr(status_buf, "mode=stream master=http://m1:5050 synced=no"));
+	assert_non_null(strstr(status_buf, "last_sync_unix_ms=0 "));
+	feed(c, SUB ADD("t1", "1001") ADD("t2", "1002"));
+	run_loop(b);
+	status_buf[0] = '\0';
+	core_status(kv_collect, NULL, c);
+	assert_non_null(strstr(status_buf, "synced=yes"));
+	assert_null(strstr(status_buf, "last_sync_unix_ms=0 "));
+	assert_non_null(strstr(status_buf, "events_applied=2 generation=1 vips=1 backends=2 tasks=2"));
+	core_free(c);
+	event_base_free(b);
+}
+
 static void test_static_only(void **state)
 {
 	struct event_base *b = event_base_new();
@@ -155,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_generation_and_coalescing),
 		cmocka_unit_test(test_static_only),
+		cmocka_unit_test(test_status_info),
 		cmocka_unit_test(test_snapshot_round_trip),
 		cmocka_unit_test(test_backoff),
 	};

@@ -27,14 +27,17 @@ done
 v=$(echo "$tv" | tr ' ' '\n' | grep . | best)
 p=$(echo "$tp" | sed 's/ \([0-9.]*\) \([0-9]*\)/\1 \2\n/g' | grep . | sort -n | head -1)
 ps=${p% *} rss=${p#* }
-half=$( { /usr/bin/time -f '%M' "$B/vipd" --from-file "$D/state-half.json" --print >/dev/null; } 2>&1 | tail -1)
+half=$( { /usr/bin/time -f '%M' "$B/vipd" --from-file "$D/state-half.json" --print \
+	>/dev/null; } 2>&1 | tail -1)
 size=$(wc -c <"$D/state.json")
-echo "vipd bench: $(basename "$D")/state.json $((size / 1048576)) MiB ($AGENTS agents, $TASKS tasks, $VIPS VIPs)"
-echo "  json_verify: $v s; vipd --from-file --print: $ps s; ratio $(echo "$ps $v" | awk '{printf "%.2f", $1/$2}')x (target <= 2)"
+ratio=$(echo "$ps $v" | awk '{printf "%.2f", $1/$2}')
+echo "vipd bench: $D/state.json $((size / 1048576)) MiB" \
+	"($AGENTS agents, $TASKS tasks, $VIPS VIPs)"
+echo "  json_verify: $v s; vipd --from-file --print: $ps s; ratio ${ratio}x (target <= 2)"
 echo "  peak RSS: $((rss / 1024)) MiB (half-size input: $((half / 1024)) MiB) (target < 64)"
 
 # TASK_UPDATED at scale, with vipd's own objects.
-objs=$(ls "$B"/obj/vipd/*.o | grep -v '/main.o$') 
+objs=$(ls "$B"/obj/vipd/*.o | grep -v "/main.o$")
 gcc -std=gnu11 -O2 -I. -I"$B/gen" -D_GNU_SOURCE $(pkg-config --cflags yajl) -o "$D/vipd_update" \
 	bench/vipd_update.c $objs "$B"/obj/common/*.o "$B"/obj/proto/*.o \
 	$(pkg-config --libs nanomsg libprotobuf-c libevent libcurl yajl) -lm

@@ -28,7 +28,8 @@ for f in hello-world operator-api; do
 done
 
 # stdin, with static VIPs added
-out=$("$B/vipd" --from-file - --print --vips-file tests/fixtures/vipd/static.json <$F/tcp-and-udp.json)
+out=$("$B/vipd" --from-file - --print --vips-file tests/fixtures/vipd/static.json \
+	<$F/tcp-and-udp.json)
 if echo "$out" | grep -q '"ip":"10.10.0.1"' && echo "$out" | grep -q app.marathon; then
 	pass print_stdin_with_static_vips
 else fail print_stdin_with_static_vips "$out"; fi
@@ -45,7 +46,8 @@ expect_error() { # name pattern args...
 	else pass "$name"; fi
 }
 expect_error error_missing_file "No such file" --from-file "$T/nope.json" --print
-expect_error error_not_master "not a Mesos master response" --from-file tests/fixtures/mesos/README.md --print
+expect_error error_not_master "not a Mesos master response" \
+	--from-file tests/fixtures/mesos/README.md --print
 head -c 3000 $F/tcp-and-udp.json >"$T/trunc.json"
 expect_error error_truncated "middle of a JSON document" --from-file "$T/trunc.json" --print
 printf '{"type":"GET_STATE","get_state":{]}' >"$T/bad.json"

@@ -36,8 +36,9 @@ gen() { show "$1" | sed -n 's/^{"generation":\([0-9]*\),.*/\1/p'; }
 
 agent() { printf '{"id":{"value":"%s"},"hostname":"%s"}' "$1" "$2"; }
 task() { # id agent port label [state]
-	printf '{"task_id":{"value":"%s"},"framework_id":{"value":"f1"},"agent_id":{"value":"%s"},' "$1" "$2"
-	printf '"state":"%s","discovery":{"ports":{"ports":[{"number":%s,"protocol":"tcp",' "${5:-TASK_RUNNING}" "$3"
+	printf '{"task_id":{"value":"%s"},"framework_id":{"value":"f1"},' "$1"
+	printf '"agent_id":{"value":"%s"},"state":"%s",' "$2" "${5:-TASK_RUNNING}"
+	printf '"discovery":{"ports":{"ports":[{"number":%s,"protocol":"tcp",' "$3"
 	printf '"labels":{"labels":[{"key":"VIP_0","value":"%s"}]}}]}}}' "$4"
 }
 FW='[{"id":{"value":"f1"},"name":"marathon"}]'
@@ -47,7 +48,8 @@ state() { # agents tasks [recovered]
 }
 ev_task() { printf '{"op":"event","event":{"type":"TASK_ADDED","task_added":{"task":%s}}}' "$1"; }
 ev_upd() { # id state
-	printf '{"op":"event","event":{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":"f1"},'
+	printf '{"op":"event","event":{"type":"TASK_UPDATED","task_updated":'
+	printf '{"framework_id":{"value":"f1"},'
 	printf '"state":"%s","status":{"task_id":{"value":"%s"},"state":"%s","timestamp":%s}}}}' \
 		"$2" "$1" "$2" "$(date +%s)"
 }
@@ -66,7 +68,8 @@ t0=$(now_ms)
 ctl "$PORT_m1" "$(ev_task "$(task t3 a1 32000 /api:8080)")"
 if wait_for 5 has s '"name":"api.marathon"'; then
 	lat=$(($(now_ms) - t0))
-	inner=$(sed -n 's/.*published generation.* \([0-9]*\) us after the change/\1/p' "$T/s.log" | tail -1)
+	inner=$(sed -n 's/.*published generation.* \([0-9]*\) us after the change/\1/p' \
+		"$T/s.log" | tail -1)
 	echo "INFO: new VIP in the published table ${lat} ms after the event was posted" \
 		"(test polling included); vipd: ${inner:-?} us from event to publication"
 	pass stream_new_vip_published
@@ -122,7 +125,8 @@ wait_for 10 sh -c "[ \$(python3 $FM stats $PORT_m1 subscribes) -gt $s0 ]"
 sleep 0.5
 if has s '"port":31002' && has s '"port":31004'; then pass failover_keeps_recovered_backends
 else fail failover_keeps_recovered_backends "$(show s)"; fi
-ctl "$PORT_m1" '{"op":"event","event":{"type":"AGENT_ADDED","agent_added":{"agent":{"agent_info":'"$(agent a2 10.0.0.2)"'}}}}'
+ev='{"op":"event","event":{"type":"AGENT_ADDED","agent_added":{"agent":{"agent_info":'
+ctl "$PORT_m1" "$ev$(agent a2 10.0.0.2)}}}}"
 ctl "$PORT_m1" "$(ev_task "$(task t2 a2 31002 /web:80)")"
 sleep 0.3
 if has s '"port":31002'; then pass failover_reregistered_agent_kept
@@ -157,7 +161,8 @@ else fail token_auth_header "got '$(stat "$PORT_m1" auth)'"; fi
 vipd p --master "http://127.0.0.1:$PORT_m1" --mode poll --poll-interval 200
 if wait_for 10 has p '"port":31001'; then pass poll_initial_table
 else fail poll_initial_table "$(show p)"; fi
-ctl "$PORT_m1" "$(state "$(agent a1 10.0.0.1)" "$(task t1 a1 31001 /web:80),$(task t5 a1 31005 /web:80)")"
+ctl "$PORT_m1" "$(state "$(agent a1 10.0.0.1)" \
+	"$(task t1 a1 31001 /web:80),$(task t5 a1 31005 /web:80)")"
 if wait_for 10 has p '"port":31005'; then pass poll_sees_change
 else fail poll_sees_change "$(show p)"; fi
 fm_start m3

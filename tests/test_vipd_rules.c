@@ -365,7 +365,8 @@ static void test_task_updates(void **state)
 	     "\"TASK_RUNNING\",\"timestamp\":5,\"container_status\":{\"network_infos\":[{"
 	     "\"ip_addresses\":[" IP("9.0.0.7") "]}]}}"));
 	got = table_json(m);
-	assert_non_null(strstr(got, "{\"ip\":\"9.0.0.7\",\"port\":8080,\"agent_ip\":\"10.0.0.1\",\"weight\":1}"));
+	assert_non_null(strstr(got, "{\"ip\":\"9.0.0.7\",\"port\":8080,\"agent_ip\":"
+			       "\"10.0.0.1\",\"weight\":1}"));
 	free(got);
 	/* an older status (by timestamp) does not undo the newer one */
 	feed(&m, EV_UPD("t1", "TASK_RUNNING", "{\"task_id\":{\"value\":\"t1\"},\"timestamp\":4,"

@@ -7,7 +7,7 @@ set -u
 B=${1:-build}
 . tests/lib.sh
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+trap 'kill_all; rm -rf "$T"' EXIT
 F=tests/fixtures/mesos
 
 out=$("$B/vipd" --from-file $F/hello-overlay.json --print 2>"$T/err")
@@ -55,4 +55,23 @@ expect_error error_malformed "malformed JSON" --from-file "$T/bad.json" --print
 expect_error error_bad_vips_file "bad-port.json: vips\[0\].backends\[0\].port" \
 	--vips-file tests/fixtures/vipd/bad-port.json --check-config
 expect_error error_print_alone "needs --from-file" --print
+
+# The daemon with static VIPs only: published; SIGHUP re-reads the file and
+# a bad file keeps the VIPs in use.
+show() { "$B/vipd" --run-dir "$T/run" --show 2>/dev/null; }
+cp tests/fixtures/vipd/static.json "$T/vips.json"
+spawn "$B/vipd" --run-dir "$T/run" --vips-file "$T/vips.json" --log-level warn
+if wait_for 10 sh -c "'$B/vipd' --run-dir '$T/run' --show 2>/dev/null | grep -q 10.10.0.1"; then
+	pass static_vips_published
+else fail static_vips_published "$(show)"; fi
+printf '{"vips":[{"protocol":"tcp","ip":"10.20.0.1","port":80,"backends":[]}]}' >"$T/vips.json"
+kill -HUP "$LAST_PID"
+if wait_for 10 sh -c "'$B/vipd' --run-dir '$T/run' --show 2>/dev/null | grep -q 10.20.0.1"; then
+	pass sighup_reloads_vips_file
+else fail sighup_reloads_vips_file "$(show)"; fi
+printf '{"vips":[{"protocol":"tcp","ip":"bad"}]}' >"$T/vips.json"
+kill -HUP "$LAST_PID"
+sleep 0.3
+if show | grep -q '"generation":2,' && show | grep -q 10.20.0.1; then pass sighup_bad_file_keeps_vips
+else fail sighup_bad_file_keeps_vips "$(show)"; fi
 finish

@@ -14,6 +14,7 @@
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
+#include "vipd/vips_file.h"
 
 static void core_coalesce_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -148,6 +149,24 @@ int core_rebuild(struct core *c)
 			  c->generation, t->n, clock_mono_us() - c->dirty_since_us);
 	c->dirty_since_us = 0;
 	return 0;
+}
+
+void core_reload(void *arg)
+{
+	struct core *c = arg;
+	struct vip_table *t;
+	char err[512];
+
+	if (!c->o->vips_file)
+		return;
+	if (!(t = vips_load(c->o->vips_file, err, sizeof(err)))) {
+		report_bad_input("vips_file", "--vips-file %s; keeping the static VIPs in use", err);
+		return;
+	}
+	vip_table_free(c->statics);
+	c->statics = t;
+	log_info("reloaded %zu static VIPs from %s", t->n, c->o->vips_file);
+	core_rebuild(c);
 }
 
 void core_status(status_kv_fn kv, void *kvarg, void *arg)

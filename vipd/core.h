@@ -42,6 +42,9 @@ void core_free(struct core *c);
 void core_record(struct mesos_record *rec, void *arg);
 /* Rebuilds now and publishes if changed. 0 or -ENOMEM (table kept). */
 int core_rebuild(struct core *c);
+/* SIGHUP (daemon_reload_fn): re-reads --vips-file; a bad file is logged
+ * and the static VIPs in use are kept. */
+void core_reload(void *arg);
 /* Status facts for the daemon's status reply (status_info_fn). */
 void core_status(status_kv_fn kv, void *kvarg, void *arg);
 

@@ -61,6 +61,8 @@ int main(int argc, char **argv)
 		goto done;
 	d.info = core_status;
 	d.info_arg = c;
+	d.reload = core_reload;
+	d.reload_arg = c;
 	if (o.nmasters ? !(mc = master_new(d.base, &o, c)) : core_rebuild(c) < 0)
 		goto done;
 	daemon_notify("READY=1");

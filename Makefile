@@ -143,14 +143,14 @@ asan:
 	@L4LB_TESTS=unit ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run.sh build/asan
 
-# Scenario runs that print measured figures (50-node runs, soaks): not CI.
-bench: all
-	@for b in bench/*_bench.py; do python3 $$b $(B) || exit 1; done
-
 # deps first, then a new make that sees the packages deps installed.
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(B)
+
+# Benchmarks: every bench/*_bench.sh, given the build directory.
+bench: all
+	@for b in bench/*_bench.sh; do sh "$$b" $(B) || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)

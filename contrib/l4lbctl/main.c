@@ -16,6 +16,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "status", cmd_status, "which daemons are up, their versions and uptime" },
+	{ "vips", cmd_vips, "the VIP table vipd publishes, with every backend" },
 	{ "nodes", cmd_nodes, "overlayd: views, links and which nodes are reachable" },
 };
 

@@ -12,6 +12,7 @@ B=${1:-build}
 N=${OVERLAYD_IT_NODES:-8}
 T=$(mktemp -d)
 trap 'for p in $PIDS; do kill -CONT "$p" 2>/dev/null; done; kill_all; rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 ip_of() { echo "127.0.77.$1"; }
 start() { # i

@@ -23,6 +23,8 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a signal (or a closed stdout) still runs the cleanup
+trap 'exit 1' INT TERM HUP PIPE
 
 if [ "$(id -u)" != 0 ] || ! ip netns add "${P}probe" 2>/dev/null; then
 	echo "SKIP: overlayd_netns (needs root and network namespaces)"

@@ -9,8 +9,9 @@
 #    as ipvsd measures it, repeated a few times.
 # Prints the ratios.
 set -eu
+# make bench runs it on the host: it needs IPVS, so go through the VM.
+[ "${L4LB_VM:-}" = 1 ] || exec "$(dirname "$0")/../tests/vm/run.sh" "$0" "$@"
 . "$(dirname "$0")/../tests/vm/lib.sh"
-[ "${L4LB_VM:-}" = 1 ] || { echo "run it in the VM: tests/vm/run.sh $0" >&2; exit 2; }
 B=$(cd "${1:-build}" && pwd)
 NS=${2:-10000}
 ND=${3:-10}

@@ -175,11 +175,6 @@ int daemon_options(struct daemon *d, const char *name, const char *summary, int 
 	case OPTS_RUN:
 		break;
 	}
-	if (d->opts.check_config) {
-		printf("%s: configuration OK%s%s\n", name, d->opts.config ? " in " : "",
-		       d->opts.config ? d->opts.config : "");
-		return 0;
-	}
 	return -1;
 }
 

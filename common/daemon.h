@@ -30,10 +30,11 @@ struct daemon {
 };
 
 /*
- * Reads the configuration file and the command line into d->opts and ctx.
- * Returns -1 when the daemon should go on, or the status main() should
- * exit with: 0 after --help, --version or a good --check-config, 2 on a
- * bad option or configuration (already reported).
+ * Starts logging as `name` and reads the configuration file and the command
+ * line into d->opts and ctx. Returns -1 when the daemon should go on, or the
+ * status main() should exit with: 0 after --help or --version, 2 on a bad
+ * option or configuration (already reported). --check-config is left to the
+ * daemon, which checks what it derives from the options first.
  */
 int daemon_options(struct daemon *d, const char *name, const char *summary, int argc,
 		   char **argv, const struct opt *opts, opt_apply_fn apply, void *ctx);

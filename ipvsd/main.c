@@ -27,18 +27,12 @@ int main(int argc, char **argv)
 	struct ipc_sub *vips = NULL, *reach = NULL;
 	int rc;
 
-	log_init("ipvsd", LOG_LVL_INFO);
 	ipvsd_options_defaults(&cfg);
-	switch (opts_parse(argc, argv, "ipvsd",
-			   "Programs IPVS, the VIP addresses, ipset and NAT rules from the VIP table.",
-			   ipvsd_opts, ipvsd_options_apply, &cfg, &d.opts)) {
-	case OPTS_EXIT_OK:
-		return 0;
-	case OPTS_EXIT_ERROR:
-		return 2;
-	case OPTS_RUN:
-		break;
-	}
+	rc = daemon_options(&d, "ipvsd",
+			    "Programs IPVS, the VIP addresses, ipset and NAT rules from the VIP table.",
+			    argc, argv, ipvsd_opts, ipvsd_options_apply, &cfg);
+	if (rc >= 0)
+		return rc;
 	ipvsd_options_finish(&cfg);
 	if (d.opts.check_config)
 		return 0;

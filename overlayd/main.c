@@ -17,18 +17,12 @@ int main(int argc, char **argv)
 	char url[256];
 	int rc;
 
-	log_init("overlayd", LOG_LVL_INFO);
 	overlayd_cfg_init(&cfg);
-	switch (opts_parse(argc, argv, "overlayd",
-			   "Watches which nodes are reachable and publishes the reachability set.",
-			   overlayd_opts, overlayd_cfg_apply, &cfg, &d.opts)) {
-	case OPTS_EXIT_OK:
-		return 0;
-	case OPTS_EXIT_ERROR:
-		return 2;
-	case OPTS_RUN:
-		break;
-	}
+	rc = daemon_options(&d, "overlayd",
+			    "Watches which nodes are reachable and publishes the reachability set.",
+			    argc, argv, overlayd_opts, overlayd_cfg_apply, &cfg);
+	if (rc >= 0)
+		return rc;
 	if ((why = overlayd_cfg_finish(&cfg))) {
 		log_error("overlayd: %s", why);
 		return 2;

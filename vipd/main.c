@@ -23,15 +23,12 @@ int main(int argc, char **argv)
 	char url[256], err[512];
 	int rc = 1;
 
-	log_init("vipd", LOG_LVL_INFO);
 	vipd_options_defaults(&o);
-	switch (opts_parse(argc, argv, "vipd",
-			   "Learns VIPs and their backends and publishes the VIP table.", vipd_opts,
-			   vipd_options_apply, &o, &d.opts)) {
-	case OPTS_EXIT_OK: return 0;
-	case OPTS_EXIT_ERROR: return 2;
-	case OPTS_RUN: break;
-	}
+	rc = daemon_options(&d, "vipd", "Learns VIPs and their backends and publishes the VIP table.",
+			    argc, argv, vipd_opts, vipd_options_apply, &o);
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	if (o.show)
 		return show_snapshot(d.opts.run_dir);
 	if (o.vips_file && !(statics = vips_load(o.vips_file, err, sizeof(err))))

@@ -151,6 +151,10 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(B)
 
+# Benchmarks: every bench/*_bench.sh, given the build directory.
+bench: all
+	@for b in bench/*_bench.sh; do sh "$$b" $(B) || exit 1; done
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(DAEMONS:%=$(B)/%) $(DESTDIR)$(SBINDIR)/

@@ -27,7 +27,9 @@ else
 fi
 
 # 2. Publisher restarts with new content: the running subscriber gets it.
-kill "$(echo $PIDS | awk '{print $1}')"
+PUB1=$(echo $PIDS | awk '{print $1}')
+kill "$PUB1"
+wait "$PUB1" 2>/dev/null
 spawn "$PEER" pub "$T" 500 1 >"$T/pub2" 2>&1
 wait_for 10 grep -q published "$T/pub2"
 if wait_for 10 got "$T/pub2" "$T/sub1"; then
@@ -38,6 +40,7 @@ fi
 
 # 3. Subscriber restarts: the new one gets the current snapshot.
 kill "$SUB"
+wait "$SUB" 2>/dev/null # its control socket is free once it has exited
 spawn "$PEER" sub "$T" >"$T/sub2" 2>&1
 if wait_for 10 got "$T/pub2" "$T/sub2"; then
 	pass "restarted subscriber gets the current snapshot"

@@ -1,49 +1,77 @@
 // SPDX-License-Identifier: Apache-2.0
 /* vipd: learns VIPs and their backends and publishes the VIP table. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/daemon.h"
 #include "common/log.h"
-
-static const struct opt vipd_opts[] = {
-	{ NULL, 0, 0, NULL, NULL },
-};
-
-static const char *vipd_apply(int key, const char *value, void *ctx)
-{
-	(void)key;
-	(void)value;
-	(void)ctx;
-	return "unknown option";
-}
+#include "vipd/core.h"
+#include "vipd/from_file.h"
+#include "vipd/master.h"
+#include "vipd/options.h"
+#include "vipd/show.h"
+#include "vipd/vips_file.h"
 
 int main(int argc, char **argv)
 {
+	struct vipd_options o;
 	struct daemon d = { 0 };
-	struct ipc_pub *pub;
-	char url[256];
-	int rc;
+	struct vip_table *statics = NULL, *t;
+	struct ipc_pub *pub = NULL;
+	struct master *mc = NULL;
+	struct core *c = NULL;
+	char url[256], err[512];
+	int rc = 1;
 
 	log_init("vipd", LOG_LVL_INFO);
-	switch (opts_parse(argc, argv, "vipd", "Learns VIPs and their backends and publishes the VIP table.",
-			   vipd_opts, vipd_apply, NULL, &d.opts)) {
-	case OPTS_EXIT_OK:
-		return 0;
-	case OPTS_EXIT_ERROR:
-		return 2;
-	case OPTS_RUN:
-		break;
+	vipd_options_defaults(&o);
+	switch (opts_parse(argc, argv, "vipd",
+			   "Learns VIPs and their backends and publishes the VIP table.", vipd_opts,
+			   vipd_options_apply, &o, &d.opts)) {
+	case OPTS_EXIT_OK: return 0;
+	case OPTS_EXIT_ERROR: return 2;
+	case OPTS_RUN: break;
+	}
+	if (o.show)
+		return show_snapshot(d.opts.run_dir);
+	if (o.vips_file && !(statics = vips_load(o.vips_file, err, sizeof(err))))
+		fatal("--vips-file %s", err);
+	if (o.from_file) {
+		if (!(t = from_file_table(o.from_file, statics, err, sizeof(err))))
+			fatal("--from-file %s", err);
+		if (o.print) {
+			rc = vip_table_print_json(t, stdout) < 0 || fflush(stdout) ? 1 : 0;
+			vip_table_free(t);
+			vip_table_free(statics);
+			vipd_options_free(&o);
+			return rc;
+		}
+		vip_table_free(statics);
+		statics = t; /* serve the saved state as static VIPs */
+	} else if (o.print) {
+		fatal("--print needs --from-file");
 	}
 	if (d.opts.check_config)
 		return 0;
 	if (daemon_start(&d, "vipd") < 0)
 		return 1;
 	if (daemon_url(&d, "vipd", "pub", url, sizeof(url)) < 0 ||
-	    !(pub = ipc_pub_open(d.base, url, d.rep, 5000)))
-		return 1;
+	    !(pub = ipc_pub_open(d.base, url, d.rep, 5000)) ||
+	    !(c = core_new(d.base, &o, pub, statics)))
+		goto done;
+	d.info = core_status;
+	d.info_arg = c;
+	d.reload = core_reload;
+	d.reload_arg = c;
+	if (o.nmasters ? !(mc = master_new(d.base, &o, c)) : core_rebuild(c) < 0)
+		goto done;
 	daemon_notify("READY=1");
 	rc = daemon_run(&d);
+done:
+	master_free(mc);
+	core_free(c);
 	ipc_pub_close(pub);
 	daemon_stop(&d);
+	vipd_options_free(&o);
 	return rc;
 }

@@ -15,6 +15,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "status", cmd_status, "which daemons are up, their versions and uptime" },
+	{ "vips", cmd_vips, "the VIP table vipd publishes, with every backend" },
 };
 
 static void usage(FILE *f)

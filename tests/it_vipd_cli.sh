@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# `vipd --from-file FILE --print` on every master fixture, and its errors:
+# unreadable file, not a master response, truncated input, bad --vips-file.
+set -u
+B=${1:-build}
+. tests/lib.sh
+T=$(mktemp -d)
+trap 'kill_all; rm -rf "$T"' EXIT
+F=tests/fixtures/mesos
+
+out=$("$B/vipd" --from-file $F/hello-overlay.json --print 2>"$T/err")
+n=$(echo "$out" | grep -o '"name":"' | wc -l)
+if [ $? = 0 ] && [ "$n" = 3 ]; then pass print_hello_overlay_three_named_vips
+else fail print_hello_overlay_three_named_vips "$n names: $out"; fi
+
+out=$("$B/vipd" --from-file $F/tcp-and-udp.json --print)
+if echo "$out" | grep -q '"protocol":"tcp","ip":"11.171.172.93","port":80' &&
+	echo "$out" | grep -q '"protocol":"udp","ip":"11.171.172.93","port":80'; then
+	pass print_tcp_and_udp_same_vip
+else fail print_tcp_and_udp_same_vip "$out"; fi
+
+for f in hello-world operator-api; do
+	out=$("$B/vipd" --from-file $F/$f.json --print)
+	if [ "$out" = '{"vips":[]}' ]; then pass "print_${f}_empty"
+	else fail "print_${f}_empty" "$out"; fi
+done
+
+# stdin, with static VIPs added
+out=$("$B/vipd" --from-file - --print --vips-file tests/fixtures/vipd/static.json \
+	<$F/tcp-and-udp.json)
+if echo "$out" | grep -q '"ip":"10.10.0.1"' && echo "$out" | grep -q app.marathon; then
+	pass print_stdin_with_static_vips
+else fail print_stdin_with_static_vips "$out"; fi
+
+expect_error() { # name pattern args...
+	name=$1 pat=$2
+	shift 2
+	if "$B/vipd" "$@" >"$T/out" 2>"$T/err"; then
+		fail "$name" "exit status 0"
+	elif ! grep -q "$pat" "$T/err"; then
+		fail "$name" "message: $(cat "$T/err")"
+	elif [ -s "$T/out" ]; then
+		fail "$name" "printed a table"
+	else pass "$name"; fi
+}
+expect_error error_missing_file "No such file" --from-file "$T/nope.json" --print
+expect_error error_not_master "not a Mesos master response" \
+	--from-file tests/fixtures/mesos/README.md --print
+head -c 3000 $F/tcp-and-udp.json >"$T/trunc.json"
+expect_error error_truncated "middle of a JSON document" --from-file "$T/trunc.json" --print
+printf '{"type":"GET_STATE","get_state":{]}' >"$T/bad.json"
+expect_error error_malformed "malformed JSON" --from-file "$T/bad.json" --print
+expect_error error_bad_vips_file "bad-port.json: vips\[0\].backends\[0\].port" \
+	--vips-file tests/fixtures/vipd/bad-port.json --check-config
+expect_error error_print_alone "needs --from-file" --print
+
+# The daemon with static VIPs only: published; SIGHUP re-reads the file and
+# a bad file keeps the VIPs in use.
+show() { "$B/vipd" --run-dir "$T/run" --show 2>/dev/null; }
+cp tests/fixtures/vipd/static.json "$T/vips.json"
+spawn "$B/vipd" --run-dir "$T/run" --vips-file "$T/vips.json" --log-level warn
+if wait_for 10 sh -c "'$B/vipd' --run-dir '$T/run' --show 2>/dev/null | grep -q 10.10.0.1"; then
+	pass static_vips_published
+else fail static_vips_published "$(show)"; fi
+printf '{"vips":[{"protocol":"tcp","ip":"10.20.0.1","port":80,"backends":[]}]}' >"$T/vips.json"
+kill -HUP "$LAST_PID"
+if wait_for 10 sh -c "'$B/vipd' --run-dir '$T/run' --show 2>/dev/null | grep -q 10.20.0.1"; then
+	pass sighup_reloads_vips_file
+else fail sighup_reloads_vips_file "$(show)"; fi
+printf '{"vips":[{"protocol":"tcp","ip":"bad"}]}' >"$T/vips.json"
+kill -HUP "$LAST_PID"
+sleep 0.3
+if show | grep -q '"generation":2,' && show | grep -q 10.20.0.1; then pass sighup_bad_file_keeps_vips
+else fail sighup_bad_file_keeps_vips "$(show)"; fi
+finish

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The core between master and publisher: the generation only increases on
+ * a change, bursts coalesce into one rebuild, nothing is published before a
+ * complete master snapshot; the protobuf snapshot round-trips; backoff.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vipd/core.h"
+#include "vipd/master.h"
+#include "vipd/mesos_parse.h"
+#include "vipd/publish.h"
+
+static void feed(struct core *c, const char *text)
+{
+	struct mesos_parser *p = mesos_parser_new(core_record, c);
+
+	assert_int_equal(mesos_parser_feed(p, text, strlen(text)), 0);
+	assert_int_equal(mesos_parser_finish(p), 0);
+	mesos_parser_free(p);
+}
+
+#define SUB \
+	"{\"type\":\"SUBSCRIBED\",\"subscribed\":{\"get_state\":{\"get_agents\":{\"agents\":[{" \
+	"\"agent_info\":{\"id\":{\"value\":\"a1\"},\"hostname\":\"10.0.0.1\"}}]},\"get_frameworks\":" \
+	"{\"frameworks\":[{\"framework_info\":{\"id\":{\"value\":\"f1\"},\"name\":\"m\"}}]}}}}\n"
+#define ADD(id, port) \
+	"{\"type\":\"TASK_ADDED\",\"task_added\":{\"task\":{\"task_id\":{\"value\":\"" id "\"}," \
+	"\"framework_id\":{\"value\":\"f1\"},\"agent_id\":{\"value\":\"a1\"},\"state\":" \
+	"\"TASK_RUNNING\",\"discovery\":{\"ports\":{\"ports\":[{\"number\":" port ",\"protocol\":" \
+	"\"tcp\",\"labels\":{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"/a:80\"}]}}]}}}}}\n"
+
+static void run_loop(struct event_base *b)
+{
+	struct timeval tv = { 0, 50000 };
+
+	event_base_loopexit(b, &tv);
+	event_base_dispatch(b);
+}
+
+static void test_generation_and_coalescing(void **state)
+{
+	struct event_base *b = event_base_new();
+	struct vipd_options o;
+	struct core *c;
+
+	(void)state;
+	vipd_options_defaults(&o);
+	o.nmasters = 1;
+	o.masters[0] = "http://127.0.0.1:1";
+	c = core_new(b, &o, NULL, NULL);
+	assert_non_null(c);
+	/* events before any snapshot: fail static, nothing published */
+	feed(c, ADD("t0", "1000"));
+	run_loop(b);
+	assert_int_equal(c->generation, 0);
+	assert_null(c->table);
+	/* a snapshot and a burst of three events: one publication */
+	feed(c, SUB ADD("t1", "1001") ADD("t2", "1002") ADD("t3", "1003"));
+	run_loop(b);
+	assert_int_equal(c->generation, 1);
+	assert_int_equal(vip_table_backends(c->table), 3);
+	/* the same task again: no change, no new generation */
+	feed(c, ADD("t1", "1001"));
+	run_loop(b);
+	assert_int_equal(c->generation, 1);
+	feed(c, ADD("t4", "1004"));
+	run_loop(b);
+	assert_int_equal(c->generation, 2);
+	assert_int_equal(vip_table_backends(c->table), 4);
+	assert_true(c->synced);
+	assert_int_equal(c->events, 6); /* t0 too, replaced by the snapshot */
+	core_free(c);
+	event_base_free(b);
+}
+
+static char status_buf[1024];
+
+static void kv_collect(const char *key, const char *value, void *arg)
+{
+	(void)arg;
+	snprintf(status_buf + strlen(status_buf), sizeof(status_buf) - strlen(status_buf), "%s=%s ",
+		 key, value);
+}
+
+static void test_status_info(void **state)
+{
+	struct event_base *b = event_base_new();
+	struct vipd_options o;
+	struct core *c;
+
+	(void)state;
+	vipd_options_defaults(&o);
+	o.nmasters = 1;
+	o.masters[0] = "http://127.0.0.1:1";
+	c = core_new(b, &o, NULL, NULL);
+	snprintf(c->master, sizeof(c->master), "http://m1:5050");
+	status_buf[0] = '\0';
+	core_status(kv_collect, NULL, c);
+	assert_non_null(strstr(status_buf, "mode=stream master=http://m1:5050 synced=no"));
+	assert_non_null(strstr(status_buf, "last_sync_unix_ms=0 "));
+	feed(c, SUB ADD("t1", "1001") ADD("t2", "1002"));
+	run_loop(b);
+	status_buf[0] = '\0';
+	core_status(kv_collect, NULL, c);
+	assert_non_null(strstr(status_buf, "synced=yes"));
+	assert_null(strstr(status_buf, "last_sync_unix_ms=0 "));
+	assert_non_null(strstr(status_buf, "events_applied=2 generation=1 vips=1 backends=2 tasks=2"));
+	core_free(c);
+	event_base_free(b);
+}
+
+static void test_static_only(void **state)
+{
+	struct event_base *b = event_base_new();
+	struct vipd_options o;
+	struct vip_table *st = vip_table_new();
+	uint8_t ip[4] = { 10, 0, 0, 1 };
+	struct backend be = { .family = 4, .weight = 1, .port = 80, .ip = { 10, 0, 0, 2 } };
+	struct core *c;
+
+	(void)state;
+	vip_add_backend(vip_table_add(st, 6, 4, ip, 80, NULL), &be);
+	vipd_options_defaults(&o);
+	c = core_new(b, &o, NULL, st);
+	assert_int_equal(core_rebuild(c), 0);
+	assert_int_equal(c->generation, 1);
+	assert_int_equal(core_rebuild(c), 0);
+	assert_int_equal(c->generation, 1);
+	assert_int_equal(c->table->n, 1);
+	core_free(c);
+	event_base_free(b);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	struct vip_table *t = vip_table_new(), *back;
+	uint8_t ip6[16] = { 0xfd, 1, 0, 0xc };
+	struct backend be = { .family = 6, .weight = 0, .port = 5353, .ip = { 0xfd, 2 },
+			      .agent_ip = { 10, 0, 0, 1 }, .task_family = 4, .task_port = 53,
+			      .task_ip = { 172, 17, 0, 2 } };
+	struct snapshot_meta meta = { 7, 99, 1234, "test" };
+	struct ipc_buf buf = { 0 };
+	const char *why = NULL;
+	Envelope *env;
+
+	(void)state;
+	struct vip *v = vip_table_add(t, 17, 6, ip6, 53, "dns.x");
+
+	vip_add_backend(v, &be);
+	vip_add_label(v, "/dns:53");
+	assert_int_equal(publish_pack(t, &meta, &buf), 0);
+	env = envelope_unpack(buf.data, buf.len, &why);
+	assert_non_null(env);
+	assert_int_equal(env->vip_table->generation, 7);
+	assert_int_equal(env->vip_table->publisher_epoch, 99);
+	back = publish_unpack(env, &why);
+	assert_non_null(back);
+	assert_true(vip_table_equal(t, back));
+	vip_table_free(back);
+	envelope_free(env);
+	ipc_buf_free(&buf);
+	vip_table_free(t);
+}
+
+static void test_backoff(void **state)
+{
+	(void)state;
+	/* 2 s, doubling, capped at 30 s; ±25 % jitter */
+	assert_int_equal(master_backoff_ms(1, 2000, 30000, RAND_MAX / 2), 2000);
+	assert_int_equal(master_backoff_ms(2, 2000, 30000, RAND_MAX / 2), 4000);
+	assert_int_equal(master_backoff_ms(4, 2000, 30000, RAND_MAX / 2), 16000);
+	assert_int_equal(master_backoff_ms(5, 2000, 30000, RAND_MAX / 2), 30000);
+	assert_int_equal(master_backoff_ms(50, 2000, 30000, RAND_MAX / 2), 30000);
+	assert_int_equal(master_backoff_ms(1, 2000, 30000, 0), 1500);
+	assert_int_equal(master_backoff_ms(1, 2000, 30000, RAND_MAX), 2500);
+	assert_int_equal(master_backoff_ms(9, 2000, 30000, RAND_MAX), 37500);
+	assert_int_equal(master_backoff_ms(3, 200, 1000, RAND_MAX / 2), 800);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_generation_and_coalescing),
+		cmocka_unit_test(test_static_only),
+		cmocka_unit_test(test_status_info),
+		cmocka_unit_test(test_snapshot_round_trip),
+		cmocka_unit_test(test_backoff),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Applying records, coalescing rebuilds, publishing changed tables. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/counters.h"
+#include "common/log.h"
+#include "vipd/apply.h"
+#include "vipd/core.h"
+#include "vipd/named_vip.h"
+#include "vipd/publish.h"
+#include "vipd/rules.h"
+#include "vipd/vips_file.h"
+
+static void core_coalesce_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	core_rebuild(arg);
+}
+
+/* Once a second: withdraw carried tasks whose grace ran out. */
+static void core_expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *c = arg;
+	size_t n;
+
+	(void)fd;
+	(void)what;
+	n = model_expire_carried(c->m, clock_mono_ms());
+	if (n) {
+		log_info("withdrew %zu tasks of recovered agents that did not re-register", n);
+		counter_add("carried_tasks_expired", n);
+		core_rebuild(c);
+	}
+}
+
+struct core *core_new(struct event_base *base, const struct vipd_options *o, struct ipc_pub *pub,
+		      struct vip_table *statics)
+{
+	struct core *c = calloc(1, sizeof(*c));
+	struct timeval sec = { 1, 0 };
+
+	if (!c)
+		return NULL;
+	c->base = base;
+	c->o = o;
+	c->pub = pub;
+	c->statics = statics;
+	c->epoch = ipc_new_epoch();
+	c->need_master = o->nmasters > 0;
+	c->mode = o->nmasters ? (o->mode == MODE_POLL ? "poll" : "stream") : "static";
+	c->m = model_new();
+	c->coalesce = evtimer_new(base, core_coalesce_cb, c);
+	c->expire = event_new(base, -1, EV_PERSIST, core_expire_cb, c);
+	if (!c->m || !c->coalesce || !c->expire) {
+		core_free(c);
+		return NULL;
+	}
+	event_add(c->expire, &sec);
+	return c;
+}
+
+void core_free(struct core *c)
+{
+	if (!c)
+		return;
+	if (c->coalesce)
+		event_free(c->coalesce);
+	if (c->expire)
+		event_free(c->expire);
+	model_free(c->m);
+	vip_table_free(c->table);
+	vip_table_free(c->statics);
+	free(c);
+}
+
+void core_record(struct mesos_record *rec, void *arg)
+{
+	struct core *c = arg;
+	struct timeval tv = { 0, (long)c->o->coalesce_ms * 1000 };
+
+	if (!apply_record(&c->m, rec, clock_mono_ms(), (uint64_t)c->o->recovered_grace_s * 1000))
+		return;
+	if (mesos_rec_is_snapshot(rec->type)) {
+		c->synced = 1;
+		c->last_sync_unix_ms = clock_real_ms();
+		if (rec->recovered_agents)
+			log_info("master failover: keeping tasks of %zu recovered agents for %u s",
+				 rec->recovered_agents, c->o->recovered_grace_s);
+	} else {
+		c->events++;
+	}
+	if (!c->dirty_since_us)
+		c->dirty_since_us = clock_mono_us();
+	/* A burst of events becomes one rebuild: the first arms the timer. */
+	if (!evtimer_pending(c->coalesce, NULL))
+		evtimer_add(c->coalesce, &tv);
+}
+
+int core_rebuild(struct core *c)
+{
+	struct rules_stats st;
+	struct vip_table *t;
+	struct snapshot_meta meta;
+	struct ipc_buf buf = { 0 };
+	char src[600];
+	int rc;
+
+	if (c->need_master && !c->synced)
+		return 0; /* fail static: nothing complete to publish yet */
+	t = rules_build(c->m, c->statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, &st);
+	if (!t) {
+		log_error("rebuilding the VIP table: out of memory; keeping the last one");
+		return -ENOMEM;
+	}
+	c->held_tasks = st.held;
+	if (c->table && vip_table_equal(c->table, t)) {
+		vip_table_free(t);
+		c->dirty_since_us = 0;
+		counter_inc("rebuilds_unchanged");
+		return 0;
+	}
+	snprintf(src, sizeof(src), "%s%s", c->need_master ? "master " : "file",
+		 c->need_master ? c->master : "");
+	meta.generation = c->generation + 1;
+	meta.epoch = c->epoch;
+	meta.updated_unix_ms = clock_real_ms();
+	meta.source = src;
+	rc = publish_pack(t, &meta, &buf);
+	if (rc < 0) {
+		log_error("packing the VIP table: %s; keeping the last one", strerror(-rc));
+		vip_table_free(t);
+		return rc;
+	}
+	c->generation++;
+	if (c->pub)
+		ipc_pub_set(c->pub, &buf);
+	ipc_buf_free(&buf);
+	vip_table_free(c->table);
+	c->table = t;
+	counter_inc("tables_published");
+	if (c->dirty_since_us)
+		log_debug("published generation %" PRIu64 " (%zu VIPs) %" PRIu64 " us after the change",
+			  c->generation, t->n, clock_mono_us() - c->dirty_since_us);
+	c->dirty_since_us = 0;
+	return 0;
+}
+
+void core_reload(void *arg)
+{
+	struct core *c = arg;
+	struct vip_table *t;
+	char err[512];
+
+	if (!c->o->vips_file)
+		return;
+	if (!(t = vips_load(c->o->vips_file, err, sizeof(err)))) {
+		report_bad_input("vips_file", "--vips-file %s; keeping the static VIPs in use", err);
+		return;
+	}
+	vip_table_free(c->statics);
+	c->statics = t;
+	log_info("reloaded %zu static VIPs from %s", t->n, c->o->vips_file);
+	core_rebuild(c);
+}
+
+void core_status(status_kv_fn kv, void *kvarg, void *arg)
+{
+	struct core *c = arg;
+	char b[64];
+
+	kv("mode", c->mode, kvarg);
+	kv("master", c->master[0] ? c->master : "none", kvarg);
+	kv("synced", c->need_master ? (c->synced ? "yes" : "no") : "n/a", kvarg);
+	snprintf(b, sizeof(b), "%" PRIu64, c->last_sync_unix_ms);
+	kv("last_sync_unix_ms", b, kvarg);
+	snprintf(b, sizeof(b), "%" PRIu64, c->events);
+	kv("events_applied", b, kvarg);
+	snprintf(b, sizeof(b), "%" PRIu64, c->generation);
+	kv("generation", b, kvarg);
+	snprintf(b, sizeof(b), "%zu", c->table ? c->table->n : 0);
+	kv("vips", b, kvarg);
+	snprintf(b, sizeof(b), "%zu", c->table ? vip_table_backends(c->table) : 0);
+	kv("backends", b, kvarg);
+	snprintf(b, sizeof(b), "%zu", c->m ? c->m->tasks.n : 0);
+	kv("tasks", b, kvarg);
+	snprintf(b, sizeof(b), "%zu", c->held_tasks);
+	kv("held_tasks", b, kvarg);
+}

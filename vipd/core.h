@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vipd's state between the master client and the publisher: the live
+ * model, static VIPs, the last published table and its generation. Records
+ * are applied at once; the table is rebuilt and published after a short
+ * coalescing delay, and only when it changed.
+ */
+#ifndef VIPD_CORE_H
+#define VIPD_CORE_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "common/daemon.h"
+#include "vipd/mesos_parse.h"
+#include "vipd/model.h"
+#include "vipd/options.h"
+#include "vipd/vip_table.h"
+
+struct core {
+	struct event_base *base;
+	const struct vipd_options *o;
+	struct ipc_pub *pub;
+	struct model *m;
+	struct vip_table *statics, *table;
+	struct event *coalesce, *expire;
+	uint64_t generation, epoch;
+	int synced;           /* a complete master snapshot has been applied */
+	int need_master;      /* masters configured: publish only once synced */
+	uint64_t last_sync_unix_ms, events;
+	uint64_t dirty_since_us; /* when the first unpublished change came */
+	char master[512];     /* the master in use */
+	const char *mode;     /* "stream", "poll", "static" */
+	size_t held_tasks;
+};
+
+struct core *core_new(struct event_base *base, const struct vipd_options *o, struct ipc_pub *pub,
+		      struct vip_table *statics);
+void core_free(struct core *c);
+
+/* A complete record from the master (mesos_record_fn). */
+void core_record(struct mesos_record *rec, void *arg);
+/* Rebuilds now and publishes if changed. 0 or -ENOMEM (table kept). */
+int core_rebuild(struct core *c);
+/* SIGHUP (daemon_reload_fn): re-reads --vips-file; a bad file is logged
+ * and the static VIPs in use are kept. */
+void core_reload(void *arg);
+/* Status facts for the daemon's status reply (status_info_fn). */
+void core_status(status_kv_fn kv, void *kvarg, void *arg);
+
+#endif

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Reads a saved master response in chunks: the file is never held whole. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "vipd/apply.h"
+#include "vipd/from_file.h"
+#include "vipd/mesos_parse.h"
+#include "vipd/named_vip.h"
+#include "vipd/rules.h"
+
+static void on_record(struct mesos_record *rec, void *arg)
+{
+	struct model **m = arg;
+
+	/* A recorded stream: recovered agents keep their tasks (no clock runs). */
+	apply_record(m, rec, clock_mono_ms(), UINT32_MAX);
+}
+
+struct vip_table *from_file_table(const char *path, const struct vip_table *statics, char *err,
+				  size_t errlen)
+{
+	static char buf[1 << 16];
+	struct model *m = model_new();
+	struct mesos_parser *p = mesos_parser_new(on_record, &m);
+	struct vip_table *t = NULL;
+	FILE *f = NULL;
+	size_t n;
+
+	if (!m || !p) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (mesos_parser_feed(p, buf, n) < 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto done;
+	}
+	if (mesos_parser_finish(p) < 0) {
+		snprintf(err, errlen, "%s: not a Mesos master response: %s", path,
+			 mesos_parser_error(p));
+		goto done;
+	}
+	t = rules_build(m, statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
+	if (!t)
+		snprintf(err, errlen, "out of memory");
+done:
+	if (f && f != stdin)
+		fclose(f);
+	mesos_parser_free(p);
+	model_free(m);
+	return t;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `vipd --from-file FILE --print`: a saved master response → the table. */
+#ifndef VIPD_FROM_FILE_H
+#define VIPD_FROM_FILE_H
+
+#include <stddef.h>
+
+#include "vipd/vip_table.h"
+
+/*
+ * Streams the file (GET_STATE reply, state.json or a recorded SUBSCRIBE
+ * stream) through the parser and the rules. Returns the table (plus
+ * `statics`, may be NULL) or NULL with the reason in err.
+ */
+struct vip_table *from_file_table(const char *path, const struct vip_table *statics, char *err,
+				  size_t errlen);
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The master client: libcurl's multi interface on the libevent loop (the
+ * daemon never blocks). SUBSCRIBE stream by default, GET_STATE (or legacy
+ * /state) polling as fallback or by option; follows 307 to the leader,
+ * tries the next --master on failure, jittered exponential backoff.
+ * Everything received goes through the streaming parser into core_record.
+ */
+#ifndef VIPD_MASTER_H
+#define VIPD_MASTER_H
+
+#include <event2/event.h>
+
+#include "vipd/core.h"
+#include "vipd/options.h"
+
+struct master;
+
+struct master *master_new(struct event_base *base, const struct vipd_options *o, struct core *c);
+void master_free(struct master *m);
+
+/* Backoff after `failures` consecutive failures: min doubling to max
+ * (2 s and 30 s by default), each with ±25 % jitter from `rnd`
+ * (0..RAND_MAX). Pure, unit-tested. */
+unsigned master_backoff_ms(unsigned failures, unsigned min, unsigned max, long rnd);
+
+#endif

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The cluster model: agents, frameworks and VIP-carrying tasks. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vipd/model.h"
+
+enum task_state task_state_parse(const char *s, size_t len)
+{
+	static const struct {
+		const char *name;
+		enum task_state st;
+	} tab[] = {
+		{ "TASK_STAGING", TS_STAGING }, { "TASK_STARTING", TS_STARTING },
+		{ "TASK_RUNNING", TS_RUNNING }, { "TASK_KILLING", TS_KILLING },
+		{ "TASK_FINISHED", TS_TERMINAL }, { "TASK_FAILED", TS_TERMINAL },
+		{ "TASK_KILLED", TS_TERMINAL }, { "TASK_LOST", TS_TERMINAL },
+		{ "TASK_ERROR", TS_TERMINAL }, { "TASK_DROPPED", TS_TERMINAL },
+		{ "TASK_GONE", TS_TERMINAL }, { "TASK_GONE_BY_OPERATOR", TS_TERMINAL },
+		{ "TASK_UNREACHABLE", TS_UNREACHABLE }, { "TASK_UNKNOWN", TS_UNREACHABLE },
+	};
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strlen(tab[i].name) == len && !memcmp(tab[i].name, s, len))
+			return tab[i].st;
+	return TS_UNKNOWN;
+}
+
+struct task *task_new(void)
+{
+	struct task *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->healthy = -1;
+	return t;
+}
+
+void task_free(struct task *t)
+{
+	if (!t)
+		return;
+	free(t->id);
+	free(t->framework_id);
+	free(t->agent_id);
+	free(t->ips);
+	free(t->maps);
+	free(t->smaps);
+	for (size_t i = 0; i < t->nports; i++)
+		free(t->ports[i].label);
+	free(t->ports);
+	free(t);
+}
+
+static void task_free_v(void *p) { task_free(p); }
+
+static void agent_free_v(void *p)
+{
+	struct agent *a = p;
+
+	if (a)
+		free(a->hostname);
+	free(a);
+}
+
+struct model *model_new(void)
+{
+	struct model *m = calloc(1, sizeof(struct model));
+
+	if (m)
+		m->tasks.borrow_keys = 1; /* keyed by the task's own id */
+	return m;
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	strmap_clear(&m->tasks, task_free_v);
+	strmap_clear(&m->agents, agent_free_v);
+	strmap_clear(&m->frameworks, free);
+	free(m);
+}
+
+int agent_resolve_dns = 1;
+
+int agent_resolve(const char *hostname, uint8_t out[4])
+{
+	struct addrinfo hints = { .ai_family = AF_INET }, *res = NULL;
+
+	if (inet_pton(AF_INET, hostname, out) == 1)
+		return 0;
+	if (!strcmp(hostname, "localhost")) {
+		out[0] = 127, out[1] = 0, out[2] = 0, out[3] = 1;
+		return 0;
+	}
+	/* Agents register by IP in practice; a name costs one lookup per agent. */
+	if (!agent_resolve_dns || getaddrinfo(hostname, NULL, &hints, &res) || !res)
+		return -ENOENT;
+	memcpy(out, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
+	freeaddrinfo(res);
+	return 0;
+}
+
+int model_put_task(struct model *m, struct task *t)
+{
+	int err;
+	struct task *old = strmap_put(&m->tasks, t->id, t, &err);
+
+	if (err) {
+		task_free(t);
+		return err;
+	}
+	task_free(old);
+	return 0;
+}
+
+int model_put_agent(struct model *m, const char *id, const char *hostname, int recovered)
+{
+	struct agent *a = calloc(1, sizeof(*a)), *old;
+	int err;
+
+	if (!a || !(a->hostname = strdup(hostname ? hostname : ""))) {
+		agent_free_v(a);
+		return -ENOMEM;
+	}
+	a->has_ip = hostname && agent_resolve(hostname, a->ip) == 0;
+	a->recovered = (uint8_t)!!recovered;
+	old = strmap_put(&m->agents, id, a, &err);
+	if (err) {
+		agent_free_v(a);
+		return err;
+	}
+	agent_free_v(old);
+	return 0;
+}
+
+int model_put_framework(struct model *m, const char *id, const char *name)
+{
+	char *n = strdup(name ? name : "");
+	int err;
+
+	if (!n)
+		return -ENOMEM;
+	free(strmap_put(&m->frameworks, id, n, &err));
+	if (err) {
+		free(n);
+		return err;
+	}
+	return 0;
+}
+
+void model_del_task(struct model *m, const char *id)
+{
+	task_free(strmap_del(&m->tasks, id));
+}
+
+void model_del_agent(struct model *m, const char *id)
+{
+	agent_free_v(strmap_del(&m->agents, id));
+}
+
+void model_del_framework(struct model *m, const char *id)
+{
+	free(strmap_del(&m->frameworks, id));
+}
+
+void task_merge_status(struct task *t, struct task *st)
+{
+	if (st->healthy >= 0 && st->ts >= t->health_ts) {
+		t->healthy = st->healthy;
+		t->health_ts = st->ts;
+	}
+	if (st->ts < t->ts)
+		return;
+	t->ts = st->ts;
+	/* An update without addresses keeps the ones we know. */
+	if (st->nips) {
+		free(t->ips);
+		t->ips = st->ips;
+		t->nips = st->nips;
+		st->ips = NULL;
+		st->nips = 0;
+	}
+	if (st->nsmaps) {
+		free(t->smaps);
+		t->smaps = st->smaps;
+		t->nsmaps = st->nsmaps;
+		st->smaps = NULL;
+		st->nsmaps = 0;
+	}
+}
+
+int model_update_task(struct model *m, const char *id, enum task_state state, struct task *st)
+{
+	struct task *t = strmap_get(&m->tasks, id);
+
+	if (!t)
+		return 0;
+	if (state == TS_TERMINAL) {
+		model_del_task(m, id);
+		return 1;
+	}
+	if (state != TS_UNKNOWN)
+		t->state = state;
+	t->carried = 0;
+	task_merge_status(t, st);
+	return 1;
+}
+
+void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, uint64_t grace_ms)
+{
+	const char *id;
+	void *v;
+	size_t i = 0;
+
+	if (!old)
+		return;
+	while (strmap_next(&old->tasks, &i, &id, &v)) {
+		struct task *t = v;
+		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
+
+		if (!a || !a->recovered || strmap_get(&m->tasks, id))
+			continue;
+		if (!a->carry_until_ms)
+			a->carry_until_ms = now_ms + grace_ms;
+		/* Move the task over: the old model is freed by the caller. */
+		strmap_del(&old->tasks, id);
+		t->carried = 1;
+		model_put_task(m, t); /* deleting leaves a tombstone: i stays valid */
+	}
+}
+
+size_t model_expire_carried(struct model *m, uint64_t now_ms)
+{
+	const char *id;
+	void *v;
+	size_t i = 0, n = 0;
+
+	while (strmap_next(&m->tasks, &i, &id, &v)) {
+		struct task *t = v;
+		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
+
+		if (!t->carried || (a && a->carry_until_ms > now_ms))
+			continue;
+		task_free(strmap_del(&m->tasks, id));
+		n++;
+	}
+	return n;
+}

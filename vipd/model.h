@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What vipd knows about the cluster: agents, frameworks and the tasks that
+ * carry VIPs (tasks without VIP ports are never kept: the state of a big
+ * cluster must not be held in memory). Pure data; rules.c turns it into
+ * the VIP table.
+ */
+#ifndef VIPD_MODEL_H
+#define VIPD_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vipd/strmap.h"
+
+enum task_state {
+	TS_UNKNOWN = 0, TS_STAGING, TS_STARTING, TS_RUNNING, TS_KILLING, TS_TERMINAL,
+	TS_UNREACHABLE,
+};
+
+/* "TASK_RUNNING" etc. */
+enum task_state task_state_parse(const char *s, size_t len);
+
+struct task_ip {
+	uint8_t family;
+	uint8_t ip[16];
+};
+
+struct port_mapping {
+	uint16_t host_port, container_port;
+	uint8_t protos; /* bit 0 tcp, bit 1 udp */
+};
+
+/* One VIP label on one port. */
+struct vip_port {
+	uint8_t proto;
+	uint8_t host_scope; /* number is a host port */
+	uint16_t number;
+	char *label; /* the label value, e.g. "/app:80" */
+};
+
+struct task {
+	char *id, *framework_id, *agent_id;
+	enum task_state state;
+	double ts;            /* timestamp of the latest status */
+	double health_ts;     /* timestamp of the latest status with `healthy` */
+	int8_t healthy;       /* -1 never reported, 0, 1 */
+	uint8_t has_health_check;
+	uint8_t carried;      /* kept from before a master failover */
+	struct task_ip *ips;  /* from the latest status */
+	size_t nips;
+	struct port_mapping *maps; /* container's own mappings */
+	size_t nmaps;
+	struct port_mapping *smaps; /* from the latest status (pods) */
+	size_t nsmaps;
+	struct vip_port *ports;
+	size_t nports;
+};
+
+struct task *task_new(void);
+void task_free(struct task *t);
+
+struct agent {
+	char *hostname;
+	uint8_t ip[4];
+	uint8_t has_ip;
+	uint8_t recovered;   /* in recovered_agents, not yet re-registered */
+	uint64_t carry_until_ms; /* its carried tasks are dropped after this */
+};
+
+struct model {
+	struct strmap tasks;      /* id -> struct task */
+	struct strmap agents;     /* id -> struct agent */
+	struct strmap frameworks; /* id -> framework name (char *) */
+};
+
+struct model *model_new(void);
+void model_free(struct model *m);
+
+/* Resolves an agent hostname to IPv4 (literal, "localhost", else DNS
+ * unless agent_resolve_dns is 0, as in the fuzzer). */
+int agent_resolve(const char *hostname, uint8_t out[4]);
+extern int agent_resolve_dns;
+
+/* Adds or replaces; the model takes ownership. 0 or -ENOMEM. */
+int model_put_task(struct model *m, struct task *t);
+int model_put_agent(struct model *m, const char *id, const char *hostname, int recovered);
+int model_put_framework(struct model *m, const char *id, const char *name);
+void model_del_task(struct model *m, const char *id);
+void model_del_agent(struct model *m, const char *id);
+void model_del_framework(struct model *m, const char *id);
+
+/*
+ * A status update of a known task (TASK_UPDATED): `st` holds the new
+ * status facts (ips, smaps, ts, healthy). Terminal states remove the task.
+ * Returns 1 if the task was known, 0 if not.
+ */
+int model_update_task(struct model *m, const char *id, enum task_state state, struct task *st);
+
+/* Folds a status into a task: the latest status by timestamp wins. */
+void task_merge_status(struct task *t, struct task *st);
+
+/*
+ * After a master failover: keeps the tasks of `old` running on agents that
+ * `m` lists as recovered (not yet re-registered), marked carried, until
+ * now_ms + grace_ms.
+ */
+void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, uint64_t grace_ms);
+/* Drops carried tasks whose agent's deadline passed; returns how many. */
+size_t model_expire_carried(struct model *m, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+/* vipd's option table and its apply function. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vipd/options.h"
+
+enum {
+	O_MASTER = 300, O_FROM_FILE, O_PRINT, O_VIPS_FILE, O_MODE, O_API, O_POLL, O_TOKEN,
+	O_CA, O_CONNECT_TO, O_REQUEST_TO, O_GRACE, O_COALESCE, O_SHOW, O_BACKOFF_MIN, O_BACKOFF_MAX,
+};
+
+const struct opt vipd_opts[] = {
+	{ "master", required_argument, O_MASTER, "URL",
+	  "Mesos master (http or https), repeatable: tried in order" },
+	{ "from-file", required_argument, O_FROM_FILE, "FILE",
+	  "read a saved master response instead of a master (\"-\": stdin)" },
+	{ "print", no_argument, O_PRINT, NULL, "print the VIP table as JSON and exit" },
+	{ "show", no_argument, O_SHOW, NULL, "print the running vipd's published table and exit" },
+	{ "vips-file", required_argument, O_VIPS_FILE, "FILE", "static VIPs (JSON, --print shape)" },
+	{ "mode", required_argument, O_MODE, "stream|poll", "SUBSCRIBE stream (default) or polling" },
+	{ "api", required_argument, O_API, "auto|v1|legacy",
+	  "operator API v1 or legacy /state (default: detect)" },
+	{ "poll-interval", required_argument, O_POLL, "MS", "polling interval (default 2000)" },
+	{ "token-file", required_argument, O_TOKEN, "FILE",
+	  "service token for Authorization: token=... (else $L4LB_MASTER_TOKEN)" },
+	{ "ca-file", required_argument, O_CA, "FILE", "CA bundle for https masters" },
+	{ "connect-timeout", required_argument, O_CONNECT_TO, "S", "connect timeout (default 5)" },
+	{ "request-timeout", required_argument, O_REQUEST_TO, "S", "request timeout (default 30)" },
+	{ "recovered-grace", required_argument, O_GRACE, "S",
+	  "keep recovered agents' tasks this long after a failover (default 600)" },
+	{ "coalesce", required_argument, O_COALESCE, "MS", "coalesce event bursts (default 5)" },
+	{ "backoff-min", required_argument, O_BACKOFF_MIN, "MS",
+	  "first reconnect delay after a failure (default 2000)" },
+	{ "backoff-max", required_argument, O_BACKOFF_MAX, "MS", "reconnect delay cap (default 30000)" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+void vipd_options_defaults(struct vipd_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->poll_interval_ms = 2000;
+	o->connect_timeout_s = 5;
+	o->request_timeout_s = 30;
+	o->recovered_grace_s = 600;
+	o->coalesce_ms = 5;
+	o->backoff_min_ms = 2000;
+	o->backoff_max_ms = 30000;
+}
+
+static char *keep(const char *v)
+{
+	/* Option values live for the whole process. */
+	return strdup(v);
+}
+
+const char *vipd_options_apply(int key, const char *value, void *ctx)
+{
+	struct vipd_options *o = ctx;
+	unsigned long n;
+	const char *why;
+
+	switch (key) {
+	case O_MASTER:
+		if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8))
+			return "must start with http:// or https://";
+		if (o->nmasters >= VIPD_MAX_MASTERS)
+			return "too many masters";
+		o->masters[o->nmasters++] = keep(value);
+		return NULL;
+	case O_FROM_FILE:
+		o->from_file = keep(value);
+		return NULL;
+	case O_PRINT:
+		o->print = 1;
+		return NULL;
+	case O_SHOW:
+		o->show = 1;
+		return NULL;
+	case O_VIPS_FILE:
+		o->vips_file = keep(value);
+		return NULL;
+	case O_MODE:
+		if (!strcmp(value, "stream"))
+			o->mode = MODE_STREAM;
+		else if (!strcmp(value, "poll"))
+			o->mode = MODE_POLL;
+		else
+			return "must be stream or poll";
+		return NULL;
+	case O_API:
+		if (!strcmp(value, "auto"))
+			o->api = API_AUTO;
+		else if (!strcmp(value, "v1"))
+			o->api = API_V1;
+		else if (!strcmp(value, "legacy"))
+			o->api = API_LEGACY;
+		else
+			return "must be auto, v1 or legacy";
+		return NULL;
+	case O_TOKEN:
+		o->token_file = keep(value);
+		return NULL;
+	case O_CA:
+		o->ca_file = keep(value);
+		return NULL;
+	case O_POLL:
+		why = opt_uint(value, 10, 3600000, &n);
+		o->poll_interval_ms = (unsigned)n;
+		return why;
+	case O_CONNECT_TO:
+		why = opt_uint(value, 1, 600, &n);
+		o->connect_timeout_s = (unsigned)n;
+		return why;
+	case O_REQUEST_TO:
+		why = opt_uint(value, 1, 3600, &n);
+		o->request_timeout_s = (unsigned)n;
+		return why;
+	case O_GRACE:
+		why = opt_uint(value, 0, 86400, &n);
+		o->recovered_grace_s = (unsigned)n;
+		return why;
+	case O_COALESCE:
+		why = opt_uint(value, 0, 10000, &n);
+		o->coalesce_ms = (unsigned)n;
+		return why;
+	case O_BACKOFF_MIN:
+		why = opt_uint(value, 10, 600000, &n);
+		o->backoff_min_ms = (unsigned)n;
+		return why;
+	case O_BACKOFF_MAX:
+		why = opt_uint(value, 10, 3600000, &n);
+		o->backoff_max_ms = (unsigned)n;
+		return why;
+	default:
+		return "unknown option";
+	}
+}
+
+void vipd_options_free(struct vipd_options *o)
+{
+	for (int i = 0; i < o->nmasters; i++)
+		free((char *)o->masters[i]);
+	free((char *)o->from_file);
+	free((char *)o->vips_file);
+	free((char *)o->token_file);
+	free((char *)o->ca_file);
+	o->nmasters = 0;
+	o->from_file = o->vips_file = o->token_file = o->ca_file = NULL;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The VIP table as the l4lb.v1.VipTable snapshot envelope. */
+#ifndef VIPD_PUBLISH_H
+#define VIPD_PUBLISH_H
+
+#include <stdint.h>
+
+#include "common/envelope.h"
+#include "vipd/vip_table.h"
+
+struct snapshot_meta {
+	uint64_t generation, epoch, updated_unix_ms;
+	const char *source;
+};
+
+/* Packs a VIP_TABLE envelope. 0 or -ENOMEM/-EMSGSIZE. */
+int publish_pack(const struct vip_table *t, const struct snapshot_meta *meta, struct ipc_buf *out);
+
+/* The reverse, for tests and tools: NULL with *why on bad input. */
+struct vip_table *publish_unpack(const Envelope *env, const char **why);
+
+#endif

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: Apache-2.0
+/* model → VIP table, following every rule of vip-discovery.md. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/counters.h"
+#include "vipd/named_vip.h"
+#include "vipd/rules.h"
+
+int vip_label_parse(const char *value, struct vip_label *out, const char **why)
+{
+	const char *colon = strrchr(value, ':');
+	size_t hlen;
+	char *end;
+	long port;
+
+	memset(out, 0, sizeof(*out));
+	if (!colon) {
+		*why = "no ':port'";
+		return -EINVAL;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || errno || port < 1 || port > 65535) {
+		*why = "port not in 1..65535";
+		return -EINVAL;
+	}
+	out->port = (uint16_t)port;
+	hlen = (size_t)(colon - value);
+	if (!hlen) {
+		*why = "empty name";
+		return -EINVAL;
+	}
+	out->family = (uint8_t)vip_ip_parse(value, hlen, out->ip);
+	if (out->family)
+		return 0;
+	if (hlen >= sizeof(out->host)) {
+		*why = "name too long";
+		return -EINVAL;
+	}
+	memcpy(out->host, value, hlen);
+	out->host[hlen] = '\0';
+	return 0;
+}
+
+static uint8_t weight_of(const struct task *t)
+{
+	if (t->state == TS_KILLING)
+		return 0;
+	if (t->healthy == 0 || (t->has_health_check && t->healthy < 0))
+		return 0;
+	return 1;
+}
+
+static const struct port_mapping *find_map(const struct task *t, uint8_t proto, int by_host,
+					   uint16_t port)
+{
+	uint8_t bit = proto == VIP_UDP ? 2 : 1;
+	const struct port_mapping *lists[2] = { t->maps, t->smaps };
+	size_t ns[2] = { t->nmaps, t->nsmaps };
+
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < ns[l]; i++) {
+			const struct port_mapping *pm = &lists[l][i];
+
+			if (!(pm->protos & bit))
+				continue;
+			if ((by_host ? pm->host_port : pm->container_port) == port)
+				return pm;
+		}
+	return NULL;
+}
+
+/* A task uses host networking when it has no addresses of its own. */
+static int host_networked(const struct task *t, const struct agent *a)
+{
+	for (size_t i = 0; i < t->nips; i++)
+		if (t->ips[i].family != 4 || memcmp(t->ips[i].ip, a->ip, 4))
+			return 0;
+	return 1;
+}
+
+/* The backends of one VIP port of a task, into out (up to max). */
+static size_t port_backends(const struct task *t, const struct agent *a, const struct vip_port *p,
+			    uint8_t weight, struct backend *out, size_t max)
+{
+	const struct port_mapping *pm;
+	uint16_t host_port = 0, cport = 0;
+	size_t n = 0;
+
+	if (p->host_scope) {
+		host_port = p->number;
+		pm = find_map(t, p->proto, 1, p->number);
+		cport = pm ? pm->container_port : 0;
+	} else if ((pm = find_map(t, p->proto, 0, p->number))) {
+		host_port = pm->host_port;
+		cport = p->number;
+	} else if (host_networked(t, a)) {
+		host_port = p->number;
+	}
+	if (host_port) {
+		struct backend *b = &out[n++];
+
+		memset(b, 0, sizeof(*b));
+		b->family = 4;
+		memcpy(b->ip, a->ip, 4);
+		b->port = host_port;
+		memcpy(b->agent_ip, a->ip, 4);
+		b->weight = weight;
+		/* On the task's own node IPVS skips the mapping's DNAT (dcos#2459). */
+		for (size_t i = 0; cport && i < t->nips; i++) {
+			if (t->ips[i].family == 4 && !memcmp(t->ips[i].ip, a->ip, 4))
+				continue;
+			b->task_family = t->ips[i].family;
+			memcpy(b->task_ip, t->ips[i].ip, 16);
+			b->task_port = cport;
+			break;
+		}
+		return n;
+	}
+	for (size_t i = 0; i < t->nips && n < max; i++) {
+		struct backend *b = &out[n++];
+
+		memset(b, 0, sizeof(*b));
+		b->family = t->ips[i].family;
+		memcpy(b->ip, t->ips[i].ip, 16);
+		b->port = p->number;
+		memcpy(b->agent_ip, a->ip, 4);
+		b->weight = weight;
+	}
+	return n;
+}
+
+/* Named VIPs are collected per (protocol, name, port) and split by family. */
+struct named {
+	uint8_t proto;
+	uint16_t port;
+	char *name;
+	struct vip *v4, *v6; /* index + 1 of its VIPs in the table being built */
+};
+
+struct build {
+	struct vip_table *out;
+	struct strmap ipvips; /* key → index in out */
+	struct strmap named;  /* key → struct named */
+	struct strmap names;  /* distinct names → 1 */
+};
+
+static struct vip *ip_vip(struct build *bd, uint8_t proto, const struct vip_label *l)
+{
+	char key[64];
+	void *v;
+	int err;
+
+	size_t off = (size_t)snprintf(key, sizeof(key), "%u/%u/", proto, l->port);
+
+	for (int i = 0; i < vip_ip_len(l->family); i++)
+		off += (size_t)snprintf(key + off, sizeof(key) - off, "%02x", l->ip[i]);
+	v = strmap_get(&bd->ipvips, key);
+	if (v)
+		return &bd->out->v[(size_t)v - 1];
+	if (!vip_table_add(bd->out, proto, l->family, l->ip, l->port, NULL))
+		return NULL;
+	strmap_put(&bd->ipvips, key, (void *)bd->out->n, &err);
+	return err ? NULL : &bd->out->v[bd->out->n - 1];
+}
+
+static struct named *named_get(struct build *bd, uint8_t proto, uint16_t port, const char *name)
+{
+	char key[600];
+	struct named *nv;
+	size_t nl = strlen(name);
+	int err;
+
+	/* protocol, port in hex, then the name: built by hand, it is per task */
+	static const char hex[] = "0123456789abcdef";
+
+	key[0] = proto == VIP_UDP ? 'u' : 't';
+	key[1] = hex[port >> 12];
+	key[2] = hex[(port >> 8) & 15];
+	key[3] = hex[(port >> 4) & 15];
+	key[4] = hex[port & 15];
+	key[5] = '/';
+	if (nl > sizeof(key) - 7)
+		nl = sizeof(key) - 7;
+	memcpy(key + 6, name, nl);
+	key[6 + nl] = '\0';
+	nv = strmap_get(&bd->named, key);
+	if (nv)
+		return nv;
+	nv = calloc(1, sizeof(*nv));
+	if (!nv || !(nv->name = strdup(name))) {
+		free(nv);
+		return NULL;
+	}
+	nv->proto = proto;
+	nv->port = port;
+	strmap_put(&bd->named, key, nv, &err);
+	if (!err)
+		strmap_put(&bd->names, name, (void *)1, &err);
+	if (err) {
+		free(nv->name);
+		free(nv);
+		return NULL;
+	}
+	return nv;
+}
+
+static void named_free(void *p)
+{
+	struct named *nv = p;
+
+	if (nv)
+		free(nv->name);
+	free(nv);
+}
+
+static int add_task_port(struct build *bd, const struct task *t, const struct agent *a,
+			 const char *fwname, const struct vip_port *p, uint8_t weight)
+{
+	struct backend bs[16];
+	struct vip_label l;
+	const char *why;
+	size_t nb;
+
+	if (vip_label_parse(p->label, &l, &why) < 0) {
+		report_bad_input("vip_label", "task %s: VIP label '%s': %s", t->id, p->label, why);
+		return 0;
+	}
+	nb = port_backends(t, a, p, weight, bs, 16);
+	if (l.family) {
+		struct vip *v = NULL;
+
+		for (size_t i = 0; i < nb; i++) {
+			if (bs[i].family != l.family)
+				continue; /* an IP VIP takes its own family only */
+			if (!v && !(v = ip_vip(bd, p->proto, &l)))
+				return -ENOMEM;
+			if (vip_add_backend(v, &bs[i]) < 0 || vip_add_label(v, p->label) < 0)
+				return -ENOMEM;
+		}
+		return 0;
+	}
+	char name[512];
+	struct named *nv;
+
+	if (named_vip_name(l.host, fwname, name, sizeof(name)) < 0) {
+		report_bad_input("vip_name", "task %s: no DNS name from '%s' and framework '%s'",
+				 t->id, l.host, fwname);
+		return 0;
+	}
+	if (!nb)
+		return 0;
+	if (!(nv = named_get(bd, p->proto, l.port, name)))
+		return -ENOMEM;
+	for (size_t i = 0; i < nb; i++) {
+		struct vip **vp = bs[i].family == 6 ? &nv->v6 : &nv->v4;
+
+		if (!*vp) {
+			/* Addressed later, once every name is known. */
+			struct vip *sv = vip_table_add(bd->out, p->proto, bs[i].family, NULL,
+						       l.port, name);
+			if (!sv)
+				return -ENOMEM;
+			*vp = (struct vip *)(uintptr_t)bd->out->n; /* index + 1 */
+		}
+		struct vip *v = &bd->out->v[(uintptr_t)*vp - 1];
+
+		if (vip_add_backend(v, &bs[i]) < 0 || vip_add_label(v, p->label) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int copy_vip(struct vip_table *out, const struct vip *v, const uint8_t *ip)
+{
+	struct vip *n = vip_table_add(out, v->proto, v->family, ip, v->port, v->name);
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->nb; i++)
+		if (vip_add_backend(n, &v->b[i]) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < v->nlabels; i++)
+		if (vip_add_label(n, v->labels[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static int place_named(struct build *bd, uint32_t min, uint32_t max)
+{
+	size_t n = bd->names.n, k = 0, i = 0;
+	const char **names = calloc(n ? n : 1, sizeof(char *));
+	uint32_t *a4 = calloc(n ? n : 1, sizeof(uint32_t));
+	uint8_t(*a6)[16] = calloc(n ? n : 1, 16);
+	const char *key;
+	void *v;
+	int rc = -ENOMEM;
+
+	if (!names || !a4 || !a6)
+		goto done;
+	while (strmap_next(&bd->names, &i, &key, NULL))
+		names[k++] = key;
+	if ((rc = named_vip_alloc(names, n, min, max, a4, a6)) < 0)
+		goto done;
+	/* Remember each name's index for the lookups below. */
+	for (k = 0; k < n; k++)
+		strmap_put(&bd->names, names[k], (void *)(k + 1), NULL);
+	i = 0;
+	while (strmap_next(&bd->named, &i, NULL, &v)) {
+		struct named *nv = v;
+		size_t idx = (size_t)strmap_get(&bd->names, nv->name) - 1;
+		uint8_t ip4[4] = { (uint8_t)(a4[idx] >> 24), (uint8_t)(a4[idx] >> 16),
+				   (uint8_t)(a4[idx] >> 8), (uint8_t)a4[idx] };
+
+		if (nv->v4)
+			memcpy(bd->out->v[(uintptr_t)nv->v4 - 1].ip, ip4, 4);
+		if (nv->v6)
+			memcpy(bd->out->v[(uintptr_t)nv->v6 - 1].ip, a6[idx], 16);
+	}
+	rc = 0;
+done:
+	free(names);
+	free(a4);
+	free(a6);
+	return rc;
+}
+
+struct vip_table *rules_build(const struct model *m, const struct vip_table *extra,
+			      uint32_t vip4_min, uint32_t vip4_max, struct rules_stats *st)
+{
+	struct build bd = { 0 };
+	struct rules_stats s = { 0 };
+	const char *id;
+	void *v;
+	size_t i = 0;
+	int ok = 0;
+
+	bd.out = vip_table_new();
+	if (!bd.out)
+		goto done;
+	while (m && strmap_next(&m->tasks, &i, &id, &v)) {
+		const struct task *t = v;
+		const struct agent *a;
+		const char *fw;
+		uint8_t w;
+
+		s.tasks++;
+		if (t->state != TS_RUNNING && t->state != TS_KILLING)
+			continue;
+		a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
+		fw = t->framework_id ? strmap_get(&m->frameworks, t->framework_id) : NULL;
+		if (!a || !fw) {
+			s.held++; /* held until its agent and framework are known */
+			continue;
+		}
+		if (!a->has_ip) {
+			report_bad_input("agent_hostname", "agent %s: cannot resolve '%s'",
+					 t->agent_id, a->hostname);
+			s.held++;
+			continue;
+		}
+		s.live++;
+		w = weight_of(t);
+		for (size_t p = 0; p < t->nports; p++)
+			if (add_task_port(&bd, t, a, fw, &t->ports[p], w) < 0)
+				goto done;
+	}
+	if (place_named(&bd, vip4_min, vip4_max) < 0)
+		goto done;
+	for (size_t k = 0; extra && k < extra->n; k++)
+		if (copy_vip(bd.out, &extra->v[k], extra->v[k].ip) < 0)
+			goto done;
+	vip_table_sort(bd.out);
+	s.backends = vip_table_backends(bd.out);
+	ok = 1;
+done:
+	strmap_clear(&bd.ipvips, NULL);
+	strmap_clear(&bd.named, named_free);
+	strmap_clear(&bd.names, NULL);
+	if (!ok) {
+		vip_table_free(bd.out);
+		return NULL;
+	}
+	if (st)
+		*st = s;
+	return bd.out;
+}

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The VIP table: building, canonical order, comparison and JSON output. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vipd/vip_table.h"
+
+struct vip_table *vip_table_new(void)
+{
+	return calloc(1, sizeof(struct vip_table));
+}
+
+static void vip_purge(struct vip *v)
+{
+	free(v->name);
+	for (size_t i = 0; i < v->nlabels; i++)
+		free(v->labels[i]);
+	free(v->labels);
+	free(v->b);
+}
+
+void vip_table_free(struct vip_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		vip_purge(&t->v[i]);
+	free(t->v);
+	free(t);
+}
+
+struct vip *vip_table_add(struct vip_table *t, uint8_t proto, uint8_t family, const uint8_t *ip,
+			  uint16_t port, const char *name)
+{
+	struct vip *v;
+
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 16;
+		struct vip *nv = realloc(t->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		t->v = nv;
+		t->cap = ncap;
+	}
+	v = &t->v[t->n];
+	memset(v, 0, sizeof(*v));
+	v->proto = proto;
+	v->family = family;
+	v->port = port;
+	if (ip)
+		memcpy(v->ip, ip, (size_t)vip_ip_len(family));
+	if (name && !(v->name = strdup(name)))
+		return NULL;
+	t->n++;
+	return v;
+}
+
+int vip_add_backend(struct vip *v, const struct backend *b)
+{
+	if (v->nb == v->capb) {
+		size_t ncap = v->capb ? v->capb * 2 : 4;
+		struct backend *nb = realloc(v->b, ncap * sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		v->b = nb;
+		v->capb = ncap;
+	}
+	v->b[v->nb++] = *b;
+	return 0;
+}
+
+int vip_add_label(struct vip *v, const char *label)
+{
+	char **nl;
+
+	for (size_t i = 0; i < v->nlabels; i++)
+		if (!strcmp(v->labels[i], label))
+			return 0;
+	nl = realloc(v->labels, (v->nlabels + 1) * sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	v->labels = nl;
+	if (!(nl[v->nlabels] = strdup(label)))
+		return -ENOMEM;
+	v->nlabels++;
+	return 0;
+}
+
+int vip_ip_len(uint8_t family)
+{
+	return family == 6 ? 16 : 4;
+}
+
+static int cmp_addr(uint8_t fa, const uint8_t *a, uint8_t fb, const uint8_t *b)
+{
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	return memcmp(a, b, (size_t)vip_ip_len(fa));
+}
+
+static int cmp_vip(const void *pa, const void *pb)
+{
+	const struct vip *a = pa, *b = pb;
+	int c;
+
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	c = cmp_addr(a->family, a->ip, b->family, b->ip);
+	if (c)
+		return c;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return 0;
+}
+
+static int cmp_backend(const void *pa, const void *pb)
+{
+	const struct backend *a = pa, *b = pb;
+	int c = cmp_addr(a->family, a->ip, b->family, b->ip);
+
+	if (c)
+		return c;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	/* Higher weight first, so that the merge below keeps it. */
+	if (a->weight != b->weight)
+		return a->weight > b->weight ? -1 : 1;
+	if ((c = memcmp(a->agent_ip, b->agent_ip, 4)))
+		return c;
+	if ((c = cmp_addr(a->task_family, a->task_ip, b->task_family, b->task_ip)))
+		return c;
+	return a->task_port == b->task_port ? 0 : a->task_port < b->task_port ? -1 : 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void vip_canon(struct vip *v)
+{
+	size_t w = 0;
+
+	if (v->nb > 1)
+		qsort(v->b, v->nb, sizeof(*v->b), cmp_backend);
+	for (size_t i = 0; i < v->nb; i++) {
+		if (w && !cmp_addr(v->b[w - 1].family, v->b[w - 1].ip, v->b[i].family,
+				   v->b[i].ip) && v->b[w - 1].port == v->b[i].port)
+			continue;
+		v->b[w++] = v->b[i];
+	}
+	v->nb = w;
+	if (v->nlabels > 1)
+		qsort(v->labels, v->nlabels, sizeof(char *), cmp_str);
+}
+
+void vip_table_sort(struct vip_table *t)
+{
+	size_t w = 0;
+
+	if (t->n > 1)
+		qsort(t->v, t->n, sizeof(*t->v), cmp_vip);
+	for (size_t i = 0; i < t->n; i++) {
+		struct vip *v = &t->v[i];
+
+		if (w && !cmp_vip(&t->v[w - 1], v)) {
+			struct vip *into = &t->v[w - 1];
+
+			/* Same VIP from two sources: one VIP with both backends. */
+			for (size_t j = 0; j < v->nb; j++)
+				vip_add_backend(into, &v->b[j]);
+			for (size_t j = 0; j < v->nlabels; j++)
+				vip_add_label(into, v->labels[j]);
+			if (!into->name && v->name) {
+				into->name = v->name;
+				v->name = NULL;
+			}
+			vip_purge(v);
+			continue;
+		}
+		if (w != i)
+			t->v[w] = *v;
+		w++;
+	}
+	t->n = w;
+	for (size_t i = 0; i < t->n; i++)
+		vip_canon(&t->v[i]);
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return !strcmp(a, b);
+}
+
+int vip_table_equal(const struct vip_table *a, const struct vip_table *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct vip *x = &a->v[i], *y = &b->v[i];
+
+		if (cmp_vip(x, y) || !str_eq(x->name, y->name) || x->nb != y->nb ||
+		    x->nlabels != y->nlabels)
+			return 0;
+		for (size_t j = 0; j < x->nlabels; j++)
+			if (strcmp(x->labels[j], y->labels[j]))
+				return 0;
+		for (size_t j = 0; j < x->nb; j++)
+			if (cmp_backend(&x->b[j], &y->b[j]))
+				return 0;
+	}
+	return 1;
+}
+
+size_t vip_table_backends(const struct vip_table *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		n += t->v[i].nb;
+	return n;
+}
+
+const char *vip_proto_name(uint8_t proto)
+{
+	return proto == VIP_UDP ? "udp" : proto == VIP_TCP ? "tcp" : "unknown";
+}
+
+uint8_t vip_proto_parse(const char *s, size_t len)
+{
+	if (len == 3 && !strncasecmp(s, "tcp", 3))
+		return VIP_TCP;
+	if (len == 3 && !strncasecmp(s, "udp", 3))
+		return VIP_UDP;
+	return 0;
+}
+
+int vip_ip_parse(const char *s, size_t len, uint8_t out[16])
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+	}
+	if (!len || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, out) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, buf, out) == 1)
+		return 6;
+	return 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_ip(FILE *f, uint8_t family, const uint8_t *ip)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(family == 6 ? AF_INET6 : AF_INET, ip, buf, sizeof(buf));
+	fprintf(f, "\"%s\"", buf);
+}
+
+int vip_table_print_json(const struct vip_table *t, FILE *f)
+{
+	fputs("{\"vips\":[", f);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct vip *v = &t->v[i];
+
+		fprintf(f, "%s{\"protocol\":\"%s\",\"ip\":", i ? "," : "", vip_proto_name(v->proto));
+		json_ip(f, v->family, v->ip);
+		fprintf(f, ",\"port\":%u", v->port);
+		if (v->name) {
+			fputs(",\"name\":", f);
+			json_str(f, v->name);
+		}
+		fputs(",\"labels\":[", f);
+		for (size_t j = 0; j < v->nlabels; j++) {
+			if (j)
+				fputc(',', f);
+			json_str(f, v->labels[j]);
+		}
+		fputs("],\"backends\":[", f);
+		for (size_t j = 0; j < v->nb; j++) {
+			const struct backend *b = &v->b[j];
+
+			fprintf(f, "%s{\"ip\":", j ? "," : "");
+			json_ip(f, b->family, b->ip);
+			fprintf(f, ",\"port\":%u,\"agent_ip\":", b->port);
+			json_ip(f, 4, b->agent_ip);
+			fprintf(f, ",\"weight\":%u", b->weight);
+			if (b->task_family) {
+				fputs(",\"task_ip\":", f);
+				json_ip(f, b->task_family, b->task_ip);
+				fprintf(f, ",\"task_port\":%u", b->task_port);
+			}
+			fputc('}', f);
+		}
+		fputs("]}", f);
+	}
+	fputs("]}\n", f);
+	return ferror(f) ? -EIO : 0;
+}

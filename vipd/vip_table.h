@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VIP table vipd computes and publishes: VIPs sorted by protocol, ip,
+ * port; backends by ip, port. Pure data, printing and comparison.
+ */
+#ifndef VIPD_VIP_TABLE_H
+#define VIPD_VIP_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VIP_TCP 6
+#define VIP_UDP 17
+
+struct backend {
+	uint8_t family; /* 4 or 6 */
+	uint8_t weight;
+	uint8_t task_family; /* 0: no task address */
+	uint16_t port;
+	uint16_t task_port;
+	uint8_t ip[16];
+	uint8_t agent_ip[4];
+	uint8_t task_ip[16];
+};
+
+struct vip {
+	uint8_t proto; /* VIP_TCP or VIP_UDP */
+	uint8_t family;
+	uint16_t port;
+	uint8_t ip[16];
+	char *name; /* named VIPs only */
+	char **labels;
+	size_t nlabels;
+	struct backend *b;
+	size_t nb, capb;
+};
+
+struct vip_table {
+	struct vip *v;
+	size_t n, cap;
+};
+
+struct vip_table *vip_table_new(void);
+void vip_table_free(struct vip_table *t);
+
+/* Appends an empty VIP (name copied when not NULL); NULL on ENOMEM. */
+struct vip *vip_table_add(struct vip_table *t, uint8_t proto, uint8_t family, const uint8_t *ip,
+			  uint16_t port, const char *name);
+int vip_add_backend(struct vip *v, const struct backend *b);
+int vip_add_label(struct vip *v, const char *label);
+
+/*
+ * Sorts VIPs and backends, merges duplicate VIPs (same protocol, family,
+ * ip, port), duplicate backends (same ip, port: highest weight wins) and
+ * duplicate labels. After this the table is canonical: equal content gives
+ * equal tables.
+ */
+void vip_table_sort(struct vip_table *t);
+int vip_table_equal(const struct vip_table *a, const struct vip_table *b);
+size_t vip_table_backends(const struct vip_table *t);
+
+/* The JSON shape of the issue, one line and a newline. */
+int vip_table_print_json(const struct vip_table *t, FILE *f);
+
+const char *vip_proto_name(uint8_t proto);
+/* "tcp"/"udp" in any case → VIP_TCP/VIP_UDP, else 0. */
+uint8_t vip_proto_parse(const char *s, size_t len);
+/* Parses an IPv4 or IPv6 literal: 4, 6, or 0 if it is neither. */
+int vip_ip_parse(const char *s, size_t len, uint8_t out[16]);
+int vip_ip_len(uint8_t family);
+
+#endif

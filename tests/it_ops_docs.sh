@@ -58,6 +58,16 @@ done
 if [ $ok = 1 ]; then pass docs_example_config_complete; else fail docs_example_config_complete \
 	"options missing from contrib/l4lb.conf"; fi
 
+# Every l4lbctl command in its --help has a section in l4lbctl.8.
+ok=1
+"$B/l4lbctl" --help 2>&1 | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' >"$tmp/cmds"
+[ -s "$tmp/cmds" ] || ok=0
+while read -r c; do
+	grep -qx ".B $c" contrib/man/l4lbctl.8 || { ok=0; echo "l4lbctl.8 lacks $c"; }
+done <"$tmp/cmds"
+if [ $ok = 1 ]; then pass "docs_l4lbctl_commands ($(tr '\n' ' ' <"$tmp/cmds"))"; else
+	fail docs_l4lbctl_commands "a command is undocumented"; fi
+
 if command -v haproxy >/dev/null 2>&1; then
 	# the example binds :80; check the syntax only
 	if haproxy -c -f contrib/haproxy/haproxy.cfg >"$tmp/hap" 2>&1; then

@@ -12,6 +12,9 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 SBINDIR  ?= $(PREFIX)/sbin
 BINDIR   ?= $(PREFIX)/bin
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR   ?= $(PREFIX)/share/man
 B        ?= build
 
 PKG_COMMON  := nanomsg libprotobuf-c libevent
@@ -156,9 +159,11 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(DAEMONS:%=$(B)/%) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(B)/l4lbctl $(DESTDIR)$(BINDIR)/
+	@contrib/install-ops.sh "$(DESTDIR)" "$(SBINDIR)" "$(UNITDIR)" "$(SYSUSERSDIR)" "$(MANDIR)"
 
 uninstall:
 	rm -f $(DAEMONS:%=$(DESTDIR)$(SBINDIR)/%) $(DESTDIR)$(BINDIR)/l4lbctl
+	@contrib/install-ops.sh -u "$(DESTDIR)" "$(SBINDIR)" "$(UNITDIR)" "$(SYSUSERSDIR)" "$(MANDIR)"
 
 format:
 	clang-format -i $(wildcard */*.c */*.h contrib/*/*.c)

@@ -1,0 +1,50 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# contrib/l4lb.conf, the example configuration: every daemon accepts it as
+# shipped, and with every "#key = value" line (an option that exists
+# today) uncommented; a typo in it is caught with file:line.
+set -u
+B=${1:-build}
+. tests/lib.sh
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+conf=contrib/l4lb.conf
+
+for d in vipd overlayd ipvsd; do
+	if "$B/$d" --check-config --config "$conf" >"$tmp/out" 2>&1; then
+		pass "conf_example_valid_$d"
+	else
+		fail "conf_example_valid_$d" "$(head -n 2 "$tmp/out" | tr '\n' ' ')"
+	fi
+done
+
+# Uncomment the options documented as existing: each daemon must accept
+# its own section with every one of them set. Files named in the example
+# are read by --check-config, so they point to scratch copies here.
+echo '{"vips":[]}' >"$tmp/vips.json"
+echo secret >"$tmp/master.token"
+sed -e 's/^#\([a-z][a-z-]* = \)/\1/' -e "s|/etc/l4lb/|$tmp/|" "$conf" >"$tmp/all.conf"
+n=$(grep -c '^[a-z][a-z-]* = ' "$tmp/all.conf")
+for d in vipd overlayd ipvsd; do
+	if "$B/$d" --check-config --config "$tmp/all.conf" >"$tmp/out" 2>&1; then
+		pass "conf_example_options_exist_$d"
+	else
+		fail "conf_example_options_exist_$d" "$(head -n 2 "$tmp/out" | tr '\n' ' ')"
+	fi
+done
+[ "$n" -ge 10 ] && pass "conf_example_documents_options ($n options)" ||
+	fail conf_example_documents_options "only $n options"
+
+# A misspelt key in a daemon's section: exit 2 naming the file and line.
+sed 's/^#mode = stream/mdoe = stream/' "$conf" >"$tmp/typo.conf"
+line=$(grep -n '^mdoe' "$tmp/typo.conf" | cut -d: -f1)
+"$B/vipd" --check-config --config "$tmp/typo.conf" >"$tmp/out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q "typo.conf:$line:" "$tmp/out"; then
+	pass conf_typo_reported_with_line
+else
+	fail conf_typo_reported_with_line "rc $rc: $(head -n 2 "$tmp/out" | tr '\n' ' ')"
+fi
+finish

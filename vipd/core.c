@@ -190,6 +190,8 @@ int core_rebuild(struct core *c)
 		counter_inc("rebuilds_unchanged");
 		return 0;
 	}
+	if (c->table)
+		vip_table_take_packed(t, c->table);
 	if ((rc = core_publish(c, t)) < 0)
 		c->full = 1;
 	return rc;

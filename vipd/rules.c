@@ -150,14 +150,21 @@ struct build {
 
 static struct vip *ip_vip(struct build *bd, uint8_t proto, const struct vip_label *l)
 {
-	char key[64];
+	static const char hex[] = "0123456789abcdef";
+	char key[64], *k = key;
 	void *v;
 	int err;
 
-	size_t off = (size_t)snprintf(key, sizeof(key), "%u/%u/", proto, l->port);
-
-	for (int i = 0; i < vip_ip_len(l->family); i++)
-		off += (size_t)snprintf(key + off, sizeof(key) - off, "%02x", l->ip[i]);
+	/* protocol, port, address in hex: built by hand, it is per backend */
+	*k++ = proto == VIP_UDP ? 'u' : 't';
+	for (int s = 12; s >= 0; s -= 4)
+		*k++ = hex[(l->port >> s) & 15];
+	*k++ = '/';
+	for (int i = 0; i < vip_ip_len(l->family); i++) {
+		*k++ = hex[l->ip[i] >> 4];
+		*k++ = hex[l->ip[i] & 15];
+	}
+	*k = '\0';
 	v = strmap_get(&bd->ipvips, key);
 	if (v)
 		return &bd->out->v[(size_t)v - 1];

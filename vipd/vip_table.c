@@ -280,24 +280,53 @@ static int str_eq(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
+static int vip_same(const struct vip *x, const struct vip *y)
+{
+	if (cmp_vip(x, y) || !str_eq(x->name, y->name) || x->nb != y->nb ||
+	    x->nlabels != y->nlabels)
+		return 0;
+	for (size_t j = 0; j < x->nlabels; j++)
+		if (strcmp(x->labels[j], y->labels[j]))
+			return 0;
+	for (size_t j = 0; j < x->nb; j++)
+		if (cmp_backend(&x->b[j], &y->b[j]))
+			return 0;
+	return 1;
+}
+
 int vip_table_equal(const struct vip_table *a, const struct vip_table *b)
 {
 	if (a->n != b->n)
 		return 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct vip *x = &a->v[i], *y = &b->v[i];
-
-		if (cmp_vip(x, y) || !str_eq(x->name, y->name) || x->nb != y->nb ||
-		    x->nlabels != y->nlabels)
+	for (size_t i = 0; i < a->n; i++)
+		if (!vip_same(&a->v[i], &b->v[i]))
 			return 0;
-		for (size_t j = 0; j < x->nlabels; j++)
-			if (strcmp(x->labels[j], y->labels[j]))
-				return 0;
-		for (size_t j = 0; j < x->nb; j++)
-			if (cmp_backend(&x->b[j], &y->b[j]))
-				return 0;
-	}
 	return 1;
+}
+
+void vip_table_take_packed(struct vip_table *to, struct vip_table *from)
+{
+	size_t i = 0, j = 0;
+
+	while (i < to->n && j < from->n) {
+		struct vip *x = &to->v[i], *y = &from->v[j];
+		int c = cmp_vip(x, y);
+
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			if (!x->packed && y->packed && vip_same(x, y)) {
+				x->packed = y->packed;
+				x->packed_len = y->packed_len;
+				y->packed = NULL;
+				y->packed_len = 0;
+			}
+			i++;
+			j++;
+		}
+	}
 }
 
 size_t vip_table_backends(const struct vip_table *t)

@@ -69,6 +69,9 @@ size_t vip_table_backends(const struct vip_table *t);
 
 /* Drops v's packed cache (after changing v). */
 void vip_uncache(struct vip *v);
+/* Moves the packed cache of every VIP of `from` that `to` has unchanged
+ * (both sorted), so that a rebuilt table packs only what changed. */
+void vip_table_take_packed(struct vip_table *to, struct vip_table *from);
 /* The index of the VIP with key's protocol, ip and port in a sorted table,
  * or -1. */
 long vip_table_find(const struct vip_table *t, const struct vip *key);

@@ -48,7 +48,7 @@ static void report(const char *what, uint64_t *lat, size_t done)
 	for (size_t i = 0; i < done; i++)
 		slow += lat[i] >= 1000;
 	if (done)
-		printf("TASK_UPDATED %s: median %.3f ms, p99 %.3f ms, max %.3f ms over %zu"
+		printf("%s: median %.3f ms, p99 %.3f ms, max %.3f ms over %zu"
 		       " (%zu took >= 1 ms)\n", what, lat[done / 2] / 1e3, lat[done * 99 / 100] / 1e3,
 		       lat[done - 1] / 1e3, done, slow);
 }
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	struct mesos_parser *p = mesos_parser_new(on_rec, &m);
 	struct vip_table *t;
 	size_t updates = argc > 2 ? strtoul(argv[2], NULL, 10) : 200;
-	uint64_t t0, t1, t2, *lat = calloc(updates, sizeof(uint64_t));
+	uint64_t t0, t1, t2, *lat = calloc(updates + 5, sizeof(uint64_t));
 	struct snapshot_meta meta = { 1, 1, 0, "bench" };
 	struct ipc_buf pk = { 0 };
 	const char *id;
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 		ipc_buf_free(&pk);
 		vip_table_free(t);
 	}
-	report("full rebuild+pack", lat, done);
+	report("TASK_UPDATED full rebuild+pack", lat, done);
 	mesos_parser_free(p);
 	model_free(m);
 
@@ -151,8 +151,30 @@ int main(int argc, char **argv)
 		core_flush(c);
 		lat[done++] = clock_mono_us() - t0;
 	}
-	report("apply+patch+pack (vipd core)", lat, done);
+	report("TASK_UPDATED apply+patch+pack+publish (vipd core)", lat, done);
 	printf("generation %llu after %zu updates\n", (unsigned long long)c->generation, done);
+	/* A new VIP (TASK_ADDED of a task with a new name): parsed, applied,
+	 * rebuilt (the fallback), packed and published. */
+	mesos_parser_free(p);
+	p = mesos_parser_new(on_core_rec, c);
+	for (done = 0; done < 5; done++) {
+		char ev[1024];
+		int n = snprintf(ev, sizeof(ev),
+			"{\"type\":\"TASK_ADDED\",\"task_added\":{\"task\":{\"task_id\":{\"value\":"
+			"\"bench-new-%zu\"},\"framework_id\":{\"value\":\"fw-0001\"},\"agent_id\":"
+			"{\"value\":\"agent-00000000-S0\"},\"state\":\"TASK_RUNNING\",\"discovery\":"
+			"{\"ports\":{\"ports\":[{\"number\":40000,\"protocol\":\"tcp\",\"labels\":"
+			"{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"/bench-new-%zu:80\"}]}}]}}}}}\n",
+			done, done);
+
+		t0 = clock_mono_us();
+		if (mesos_parser_feed(p, ev, (size_t)n) < 0)
+			return 1;
+		core_flush(c);
+		lat[done] = clock_mono_us() - t0;
+	}
+	report("new VIP (TASK_ADDED, full rebuild)", lat, done);
+	printf("generation %llu, %zu VIPs\n", (unsigned long long)c->generation, c->table->n);
 	mesos_parser_free(p);
 	core_free(c);
 	ipc_pub_close(pub);

@@ -41,8 +41,10 @@ rc=$?
 check "--check-config names file:line of a bad key (rc=$rc: $out)" \
 	sh -c "[ $rc = 2 ] && echo '$out' | grep -q 'bad.conf:2: unknown option'"
 
+# overlayd on a loopback port of its own, so parallel runs do not collide.
+OVL_ARGS="--listen 127.0.0.1:$((20000 + $$ % 20000)) --state-dir $T"
 start vipd
-start overlayd
+start overlayd $OVL_ARGS
 start ipvsd --dry-run
 if wait_for 10 status_is "true true true"; then
 	pass "l4lbctl status: all three up"
@@ -72,7 +74,11 @@ for d in vipd overlayd ipvsd; do
 	fi
 	ctl status >/dev/null
 	check "exit status 1 while $d is down" test $? = 1
-	if [ "$d" = ipvsd ]; then start ipvsd --dry-run; else start "$d"; fi
+	case $d in
+	ipvsd) start ipvsd --dry-run ;;
+	overlayd) start overlayd $OVL_ARGS ;;
+	*) start "$d" ;;
+	esac
 	if wait_for 10 status_is "true true true"; then
 		pass "$d restarted: status shows it up again"
 	else

@@ -8,6 +8,7 @@
 #include "common/opts.h"
 #include "common/version.h"
 #include "contrib/l4lbctl/l4lbctl.h"
+#include "contrib/l4lbctl/nodes.h"
 
 static const struct {
 	const char *name;
@@ -16,6 +17,7 @@ static const struct {
 } commands[] = {
 	{ "status", cmd_status, "which daemons are up, their versions and uptime" },
 	{ "vips", cmd_vips, "the VIP table vipd publishes, with every backend" },
+	{ "nodes", cmd_nodes, "overlayd: views, links and which nodes are reachable" },
 };
 
 static void usage(FILE *f)

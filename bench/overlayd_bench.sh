@@ -1,0 +1,11 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# overlayd scenario runs (make bench): N = 5 and N = 50 on loopback,
+# printing silent-crash detection (median/p99), adjacency propagation,
+# 30 % crashing together and idle CPU/traffic/RSS per node. The 5 % loss
+# soak is `OVERLAYD_LOSS_SECS=600 sh tests/it_overlayd_netns.sh BUILD`.
+set -eu
+B=${1:-build}
+python3 bench/overlayd_bench.py "$B" 5 ${OVERLAYD_BENCH_TRIALS:-20}
+python3 bench/overlayd_bench.py "$B" 50 ${OVERLAYD_BENCH_TRIALS:-20}

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+/* One overlay core driven message by message through a recording
+ * transport: HyParView membership, the ping state machine, gossip dedup. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "overlayd/overlay.h"
+
+#define T(x) L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__##x
+
+struct sent {
+	struct node_id to;
+	int type;
+	int flag;        /* neighbor high / reply accepted */
+	unsigned ttl;    /* forward_join / adjacency ttl */
+	struct node_id about; /* forward_join node */
+	uint64_t seq;
+};
+
+static struct sent log_[4096];
+static size_t n_log, n_closed;
+
+static int rec_send(void *ctx, const struct node_id *to, const PeerMessage *m)
+{
+	struct sent *s = &log_[n_log++ % 4096];
+
+	(void)ctx;
+	memset(s, 0, sizeof(*s));
+	s->to = *to;
+	s->type = m->type;
+	if (m->neighbor)
+		s->flag = m->neighbor->high_priority;
+	if (m->neighbor_reply)
+		s->flag = m->neighbor_reply->accepted;
+	if (m->forward_join) {
+		s->ttl = m->forward_join->ttl;
+		node_from_pb(m->forward_join->node, &s->about);
+	}
+	if (m->n_adjacency)
+		s->ttl = m->adjacency[0]->ttl;
+	if (m->ping)
+		s->seq = m->ping->seq;
+	return 0;
+}
+
+static void rec_close(void *ctx, const struct node_id *peer)
+{
+	(void)ctx;
+	(void)peer;
+	n_closed++;
+}
+
+static const struct overlay_ops rec_ops = { rec_send, rec_close, NULL };
+
+static struct node_id N(int i)
+{
+	struct node_id n = { .ip = { 10, 0, 0, (uint8_t)i }, .len = 4, .port = 61420 };
+
+	return n;
+}
+
+static size_t count(int type, const struct node_id *to)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n_log; i++)
+		if (log_[i].type == type && (!to || node_eq(&log_[i].to, to)))
+			c++;
+	return c;
+}
+
+static struct sent *last(int type)
+{
+	for (size_t i = n_log; i-- > 0;)
+		if (log_[i].type == type)
+			return &log_[i];
+	return NULL;
+}
+
+static struct overlay *mk(unsigned active_max)
+{
+	struct overlay_params p;
+	struct node_id self = N(1);
+
+	overlay_params_default(&p);
+	p.active_max = active_max;
+	n_log = n_closed = 0;
+	return overlay_new(&p, &self, 7, NULL, 0, &rec_ops, NULL, 1000000);
+}
+
+static void rx_simple(struct overlay *o, int from, int type, int flag, uint64_t now)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Join j = L4LB__OVERLAY__V1__JOIN__INIT;
+	L4lb__Overlay__V1__Neighbor nb = L4LB__OVERLAY__V1__NEIGHBOR__INIT;
+	L4lb__Overlay__V1__Disconnect dc = L4LB__OVERLAY__V1__DISCONNECT__INIT;
+	struct node_id f = N(from);
+
+	m.type = type;
+	m.join = &j;
+	nb.high_priority = flag;
+	m.neighbor = &nb;
+	m.disconnect = &dc;
+	assert_int_equal(overlay_receive(o, &f, &m, now), 0);
+}
+
+static void test_join_adds_and_forwards(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id a = N(2), b = N(3);
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	assert_non_null(overlay_link(o, &a));
+	assert_int_equal(last(T(NEIGHBOR_REPLY))->flag, 1);
+	rx_simple(o, 3, T(JOIN), 0, 1000000);
+	/* the second joiner is walked through the first with ttl = ARWL */
+	assert_int_equal(count(T(FORWARD_JOIN), &a), 1);
+	assert_int_equal(last(T(FORWARD_JOIN))->ttl, o->p.arwl);
+	assert_memory_equal(&last(T(FORWARD_JOIN))->about, &b, sizeof(b));
+	/* the new adjacency was flooded to the active view */
+	assert_true(count(T(ADJACENCY), &a) >= 2);
+	overlay_free(o);
+}
+
+static void test_full_view_evicts_with_disconnect(void **state)
+{
+	struct overlay *o = mk(2);
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	rx_simple(o, 3, T(JOIN), 0, 1000000);
+	rx_simple(o, 4, T(JOIN), 0, 1000000);
+	assert_int_equal(o->n_active, 2);
+	assert_int_equal(count(T(DISCONNECT), NULL), 1);
+	assert_true(overlay_is_passive(o, &last(T(DISCONNECT))->to));
+	overlay_free(o);
+}
+
+static void test_neighbor_priority(void **state)
+{
+	struct overlay *o = mk(1);
+	struct node_id c = N(3), d = N(4);
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	rx_simple(o, 3, T(NEIGHBOR), 0, 1000000);
+	assert_int_equal(last(T(NEIGHBOR_REPLY))->flag, 0); /* low, full: refused */
+	assert_null(overlay_link(o, &c));
+	assert_true(overlay_is_passive(o, &c));
+	rx_simple(o, 4, T(NEIGHBOR), 1, 1000000);
+	assert_int_equal(last(T(NEIGHBOR_REPLY))->flag, 1); /* high: always */
+	assert_non_null(overlay_link(o, &d));
+	overlay_free(o);
+}
+
+static void test_disconnect_moves_to_passive(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id a = N(2);
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	rx_simple(o, 2, T(DISCONNECT), 0, 1000000);
+	assert_null(overlay_link(o, &a));
+	assert_true(overlay_is_passive(o, &a));
+	assert_true(n_closed >= 1);
+	overlay_free(o);
+}
+
+static void test_forward_join_walk(void **state)
+{
+	struct overlay *o = mk(5);
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__ForwardJoin fj = L4LB__OVERLAY__V1__FORWARD_JOIN__INIT;
+	struct node_id j = N(9), from = N(2);
+	PbNodeId jn;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	rx_simple(o, 3, T(JOIN), 0, 1000000);
+	node_to_pb(&j, &jn);
+	m.type = T(FORWARD_JOIN);
+	m.forward_join = &fj;
+	fj.node = &jn;
+	fj.has_ttl = 1;
+	/* at ttl = PRWL: kept in the passive view and walked on */
+	fj.ttl = o->p.prwl;
+	n_log = 0;
+	assert_int_equal(overlay_receive(o, &from, &m, 1000000), 0);
+	assert_true(overlay_is_passive(o, &j));
+	assert_int_equal(last(T(FORWARD_JOIN))->ttl, o->p.prwl - 1);
+	assert_int_equal(count(T(FORWARD_JOIN), &from), 0); /* never back to the sender */
+	/* at ttl 0: ask the joiner to be our neighbour, high priority */
+	fj.ttl = 0;
+	assert_int_equal(overlay_receive(o, &from, &m, 1000000), 0);
+	assert_int_equal(last(T(NEIGHBOR))->flag, 1);
+	assert_memory_equal(&last(T(NEIGHBOR))->to, &j, sizeof(j));
+	/* garbage: a walk with an absurd ttl is refused */
+	fj.ttl = 1000;
+	assert_int_equal(overlay_receive(o, &from, &m, 1000000), -EPROTO);
+	overlay_free(o);
+}
+
+static void pong(struct overlay *o, int from, uint64_t seq, uint64_t sent, uint64_t now)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Pong p = L4LB__OVERLAY__V1__PONG__INIT;
+	struct node_id f = N(from);
+
+	m.type = T(PONG);
+	m.pong = &p;
+	p.has_seq = p.has_sent_us = 1;
+	p.seq = seq;
+	p.sent_us = sent;
+	overlay_receive(o, &f, &m, now);
+}
+
+static void test_ping_suspect_confirm_sever(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id a = N(2);
+	uint64_t t = 1000000;
+	struct link *l;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, t);
+	/* answered pings: the window fills, the link lives on */
+	for (int i = 0; i < 100; i++, t += 20000) {
+		overlay_tick(o, t);
+		l = overlay_link(o, &a);
+		assert_non_null(l);
+		if (l->unacked_seq)
+			pong(o, 2, l->seq, l->sent_us[l->seq % OVERLAY_PING_RING], t + 300);
+	}
+	assert_true(l->rtt.n > 0);
+	assert_int_equal(overlay_timeout(o, l), o->p.rtt.floor_us);
+	/* silence: suspected after the timeout, severed only after confirm */
+	uint64_t quiet = t;
+
+	while (overlay_link(o, &a) && t - quiet < 2000000) {
+		overlay_tick(o, t);
+		t += 20000;
+	}
+	assert_null(overlay_link(o, &a));
+	assert_int_equal(o->st.severs, 1);
+	assert_true(t - quiet >= o->p.rtt.floor_us + o->p.confirm_min_ms * 1000);
+	assert_true(t - quiet < 500000);
+	assert_true(overlay_is_passive(o, &a));
+	overlay_free(o);
+}
+
+static void test_own_lag_does_not_sever(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id a = N(2);
+	uint64_t t = 1000000;
+	struct link *l;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, t);
+	overlay_tick(o, t);
+	l = overlay_link(o, &a);
+	assert_true(l->unacked_seq != 0);
+	/* our loop stalls for 3 s; the pong waits in the socket */
+	t += 3000000;
+	overlay_tick(o, t);
+	assert_non_null(overlay_link(o, &a));
+	assert_int_equal(o->st.lags, 1);
+	l = overlay_link(o, &a);
+	pong(o, 2, l->seq, l->sent_us[l->seq % OVERLAY_PING_RING], t + 100);
+	overlay_tick(o, t + 20000);
+	assert_non_null(overlay_link(o, &a));
+	assert_int_equal(o->st.severs, 0);
+	overlay_free(o);
+}
+
+static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const int *view,
+		    size_t n, int expect_rc)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Adjacency a = L4LB__OVERLAY__V1__ADJACENCY__INIT, *ap = &a;
+	PbNodeId nid, ids[8], *ptrs[8];
+	struct node_id nn = N(node), vv[8], f = N(from);
+
+	node_to_pb(&nn, &nid);
+	for (size_t i = 0; i < n; i++) {
+		vv[i] = N(view[i]);
+		node_to_pb(&vv[i], &ids[i]);
+		ptrs[i] = &ids[i];
+	}
+	a.node = &nid;
+	a.has_epoch = a.has_clock = a.has_ttl = 1;
+	a.epoch = 1;
+	a.clock = clock;
+	a.ttl = 5;
+	a.n_active = n;
+	a.active = ptrs;
+	m.type = T(ADJACENCY);
+	m.n_adjacency = 1;
+	m.adjacency = &ap;
+	assert_int_equal(overlay_receive(o, &f, &m, 2000000), expect_rc);
+}
+
+static void test_gossip_dedup_and_cascade(void **state)
+{
+	struct overlay *o = mk(5);
+	int v1[] = { 1, 3 }, v2[] = { 1 };
+	struct node_id c = N(3);
+	struct link *l;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	rx_simple(o, 3, T(JOIN), 0, 1000000);
+	rx_simple(o, 4, T(JOIN), 0, 1000000);
+	n_log = 0;
+	adj_msg(o, 2, 2, 5, v1, 2, 0);
+	/* forwarded once to the others (not back to 2), ttl decremented */
+	assert_int_equal(count(T(ADJACENCY), NULL), 2);
+	assert_int_equal(last(T(ADJACENCY))->ttl, 4);
+	adj_msg(o, 4, 2, 5, v1, 2, 0); /* the same version via another path */
+	assert_int_equal(count(T(ADJACENCY), NULL), 2);
+	/* node 2 dropped 3, our neighbour: probe 3 at once */
+	l = overlay_link(o, &c);
+	l->unacked_seq = 0;
+	n_log = 0;
+	adj_msg(o, 2, 2, 6, v2, 1, 0);
+	assert_int_equal(count(T(PING), &c), 1);
+	/* a malformed record (3-byte address): refused, nothing stored */
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Adjacency a = L4LB__OVERLAY__V1__ADJACENCY__INIT, *ap = &a;
+	PbNodeId bad = L4LB__OVERLAY__V1__NODE_ID__INIT;
+	uint8_t ip3[3] = { 1, 2, 3 };
+	struct node_id from = N(2);
+	size_t known = o->adj->n;
+
+	bad.has_ip = bad.has_port = 1;
+	bad.ip.data = ip3;
+	bad.ip.len = 3;
+	bad.port = 1;
+	a.node = &bad;
+	a.has_epoch = a.has_clock = 1;
+	m.type = T(ADJACENCY);
+	m.n_adjacency = 1;
+	m.adjacency = &ap;
+	assert_int_equal(overlay_receive(o, &from, &m, 2000000), -EPROTO);
+	assert_int_equal(o->adj->n, known);
+	overlay_free(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_join_adds_and_forwards),
+		cmocka_unit_test(test_full_view_evicts_with_disconnect),
+		cmocka_unit_test(test_neighbor_priority),
+		cmocka_unit_test(test_disconnect_moves_to_passive),
+		cmocka_unit_test(test_forward_join_walk),
+		cmocka_unit_test(test_ping_suspect_confirm_sever),
+		cmocka_unit_test(test_own_lag_does_not_sever),
+		cmocka_unit_test(test_gossip_dedup_and_cascade),
+	};
+
+	log_init("test", LOG_LVL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -14,10 +14,13 @@
 
 #include <cmocka.h>
 
+#include "common/counters.h"
 #include "vipd/core.h"
+#include "vipd/named_vip.h"
 #include "vipd/master.h"
 #include "vipd/mesos_parse.h"
 #include "vipd/publish.h"
+#include "vipd/rules.h"
 
 static void feed(struct core *c, const char *text)
 {
@@ -78,6 +81,68 @@ static void test_generation_and_coalescing(void **state)
 	assert_int_equal(vip_table_backends(c->table), 4);
 	assert_true(c->synced);
 	assert_int_equal(c->events, 6); /* t0 too, replaced by the snapshot */
+	core_free(c);
+	event_base_free(b);
+}
+
+#define UPD(id, st, ts) \
+	"{\"type\":\"TASK_UPDATED\",\"task_updated\":{\"framework_id\":{\"value\":\"f1\"}," \
+	"\"state\":\"" st "\",\"status\":{\"task_id\":{\"value\":\"" id "\"},\"state\":\"" st \
+	"\",\"timestamp\":" ts "}}}\n"
+
+/* The table vipd holds equals a full rebuild of its model. */
+static void assert_table_is_full(struct core *c)
+{
+	struct vip_table *t = rules_build(c->m, c->statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
+
+	assert_non_null(t);
+	assert_true(vip_table_equal(c->table, t));
+	vip_table_free(t);
+}
+
+/* TASK_UPDATED patches the table in place; a removal still rebuilds. */
+static void test_task_updated_patches(void **state)
+{
+	struct event_base *b = event_base_new();
+	struct vipd_options o;
+	struct core *c;
+	uint64_t patches, fallbacks;
+
+	(void)state;
+	vipd_options_defaults(&o);
+	o.nmasters = 1;
+	o.masters[0] = "http://127.0.0.1:1";
+	c = core_new(b, &o, NULL, NULL);
+	assert_non_null(c);
+	feed(c, SUB ADD("t1", "1001") ADD("t2", "1002"));
+	run_loop(b);
+	assert_int_equal(c->generation, 1);
+	patches = counter_value("table_patches");
+	fallbacks = counter_value("table_patch_fallbacks");
+	feed(c, UPD("t1", "TASK_KILLING", "5"));
+	run_loop(b);
+	assert_int_equal(c->generation, 2);
+	assert_int_equal(counter_value("table_patches"), patches + 1);
+	assert_int_equal(c->table->v[0].b[0].weight, 0);
+	assert_int_equal(c->table->v[0].b[1].weight, 1);
+	assert_table_is_full(c);
+	/* no change: no new generation */
+	feed(c, UPD("t1", "TASK_KILLING", "6"));
+	run_loop(b);
+	assert_int_equal(c->generation, 2);
+	feed(c, UPD("t1", "TASK_RUNNING", "7"));
+	run_loop(b);
+	assert_int_equal(c->generation, 3);
+	assert_int_equal(c->table->v[0].b[0].weight, 1);
+	assert_table_is_full(c);
+	assert_int_equal(counter_value("table_patch_fallbacks"), fallbacks);
+	/* a finished task leaves its VIPs: a full rebuild */
+	feed(c, UPD("t1", "TASK_FINISHED", "8"));
+	run_loop(b);
+	assert_int_equal(c->generation, 4);
+	assert_int_equal(counter_value("table_patch_fallbacks"), fallbacks + 1);
+	assert_int_equal(vip_table_backends(c->table), 1);
+	assert_table_is_full(c);
 	core_free(c);
 	event_base_free(b);
 }
@@ -190,6 +255,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_generation_and_coalescing),
+		cmocka_unit_test(test_task_updated_patches),
 		cmocka_unit_test(test_static_only),
 		cmocka_unit_test(test_status_info),
 		cmocka_unit_test(test_snapshot_round_trip),

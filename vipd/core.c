@@ -11,16 +11,73 @@
 #include "common/log.h"
 #include "vipd/apply.h"
 #include "vipd/core.h"
+#include "vipd/incr.h"
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
 #include "vipd/vips_file.h"
 
+static int core_publish(struct core *c, struct vip_table *t);
+
+int core_flush(struct core *c)
+{
+	if (c->full || !c->table)
+		return core_rebuild(c);
+	if (c->patched)
+		return core_publish(c, c->table);
+	c->dirty_since_us = 0;
+	counter_inc("rebuilds_unchanged");
+	return 0;
+}
+
 static void core_coalesce_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	core_rebuild(arg);
+	core_flush(arg);
+}
+
+/*
+ * Before a TASK_UPDATED is applied: the task's part of the table, if the
+ * table can be patched for it at all (NULL otherwise).
+ */
+static struct vip_table *core_task_before(struct core *c, const struct mesos_record *rec,
+					  int *held)
+{
+	const struct task *t;
+
+	if (rec->type != REC_TASK_UPDATED || !rec->upd_task_id || !c->table || c->full)
+		return NULL;
+	if (!(t = strmap_get(&c->m->tasks, rec->upd_task_id)))
+		return NULL;
+	return rules_task_vips(c->m, t, held);
+}
+
+/* After it: patch the table, or leave the work to a full rebuild. */
+static void core_task_after(struct core *c, const struct mesos_record *rec,
+			    struct vip_table *before, int held_before)
+{
+	int held, rc = -ENOMEM;
+	struct vip_table *after = rules_task_vips(c->m, strmap_get(&c->m->tasks, rec->upd_task_id),
+						  &held);
+
+	if (after)
+		rc = incr_apply(c->table, before, after);
+	vip_table_free(after);
+	if (rc == -ENOMEM) {
+		/* Half patched: it no longer says what was published. */
+		vip_table_free(c->table);
+		c->table = NULL;
+	}
+	if (rc < 0) {
+		c->full = 1;
+		counter_inc("table_patch_fallbacks");
+		return;
+	}
+	c->held_tasks = c->held_tasks + (size_t)held - (size_t)held_before;
+	if (rc)
+		c->patched = 1;
+	counter_inc("table_patches");
 }
 
 /* Once a second: withdraw carried tasks whose grace ran out. */
@@ -83,9 +140,18 @@ void core_record(struct mesos_record *rec, void *arg)
 {
 	struct core *c = arg;
 	struct timeval tv = { 0, (long)c->o->coalesce_ms * 1000 };
+	int held_before = 0;
+	struct vip_table *before = core_task_before(c, rec, &held_before);
 
-	if (!apply_record(&c->m, rec, clock_mono_ms(), (uint64_t)c->o->recovered_grace_s * 1000))
+	if (!apply_record(&c->m, rec, clock_mono_ms(), (uint64_t)c->o->recovered_grace_s * 1000)) {
+		vip_table_free(before);
 		return;
+	}
+	if (before)
+		core_task_after(c, rec, before, held_before);
+	else
+		c->full = 1;
+	vip_table_free(before);
 	if (mesos_rec_is_snapshot(rec->type)) {
 		c->synced = 1;
 		c->last_sync_unix_ms = clock_real_ms();
@@ -106,9 +172,6 @@ int core_rebuild(struct core *c)
 {
 	struct rules_stats st;
 	struct vip_table *t;
-	struct snapshot_meta meta;
-	struct ipc_buf buf = { 0 };
-	char src[600];
 	int rc;
 
 	if (c->need_master && !c->synced)
@@ -119,30 +182,52 @@ int core_rebuild(struct core *c)
 		return -ENOMEM;
 	}
 	c->held_tasks = st.held;
-	if (c->table && vip_table_equal(c->table, t)) {
+	c->full = 0;
+	/* A patched table is not what was published: compare only an intact one. */
+	if (c->table && !c->patched && vip_table_equal(c->table, t)) {
 		vip_table_free(t);
 		c->dirty_since_us = 0;
 		counter_inc("rebuilds_unchanged");
 		return 0;
 	}
+	if (c->table)
+		vip_table_take_packed(t, c->table);
+	if ((rc = core_publish(c, t)) < 0)
+		c->full = 1;
+	return rc;
+}
+
+/* Publishes t (c->table itself, or a new table that replaces it). */
+static int core_publish(struct core *c, struct vip_table *t)
+{
+	struct snapshot_meta meta;
+	struct ipc_buf buf = { 0 };
+	char src[600];
+	int rc;
+
 	snprintf(src, sizeof(src), "%s%s", c->need_master ? "master " : "file",
 		 c->need_master ? c->master : "");
 	meta.generation = c->generation + 1;
 	meta.epoch = c->epoch;
 	meta.updated_unix_ms = clock_real_ms();
 	meta.source = src;
-	rc = publish_pack(t, &meta, &buf);
+	/* Only VIPs changed since the last publish are packed again. */
+	rc = publish_pack_cached(t, &meta, &buf);
 	if (rc < 0) {
 		log_error("packing the VIP table: %s; keeping the last one", strerror(-rc));
-		vip_table_free(t);
+		if (t != c->table)
+			vip_table_free(t);
 		return rc;
 	}
 	c->generation++;
 	if (c->pub)
 		ipc_pub_set(c->pub, &buf);
 	ipc_buf_free(&buf);
-	vip_table_free(c->table);
-	c->table = t;
+	if (t != c->table) {
+		vip_table_free(c->table);
+		c->table = t;
+	}
+	c->patched = 0;
 	counter_inc("tables_published");
 	if (c->dirty_since_us)
 		log_debug("published generation %" PRIu64 " (%zu VIPs) %" PRIu64 " us after the change",

@@ -32,6 +32,8 @@ struct core {
 	char master[512];     /* the master in use */
 	const char *mode;     /* "stream", "poll", "static" */
 	size_t held_tasks;
+	int full;             /* the next publish needs a full rebuild */
+	int patched;          /* table was patched in place since it was published */
 };
 
 struct core *core_new(struct event_base *base, const struct vipd_options *o, struct ipc_pub *pub,
@@ -40,8 +42,13 @@ void core_free(struct core *c);
 
 /* A complete record from the master (mesos_record_fn). */
 void core_record(struct mesos_record *rec, void *arg);
-/* Rebuilds now and publishes if changed. 0 or -ENOMEM (table kept). */
+/* Rebuilds now and publishes if changed. 0 or -ENOMEM (table kept).
+ * (TASK_UPDATED events patch the table in place instead when they can:
+ * see incr.h; the coalescing timer then only publishes.) */
 int core_rebuild(struct core *c);
+/* What the coalescing timer does: publishes the table patched by the
+ * records since the last publish, or rebuilds if one of them needs it. */
+int core_flush(struct core *c);
 /* SIGHUP (daemon_reload_fn): re-reads --vips-file; a bad file is logged
  * and the static VIPs in use are kept. */
 void core_reload(void *arg);

@@ -6,6 +6,44 @@
 
 #include "vipd/publish.h"
 
+/* v as a protobuf-c message pointing into v; bp/bs hold v->nb backends. */
+static void fill_vip(const struct vip *v, L4lb__V1__Vip *pv, L4lb__V1__Backend *bs,
+		     L4lb__V1__Backend **bp)
+{
+	l4lb__v1__vip__init(pv);
+	pv->has_protocol = pv->has_family = pv->has_ip = pv->has_port = 1;
+	pv->protocol = v->proto == VIP_UDP ? L4LB__V1__PROTOCOL__UDP : L4LB__V1__PROTOCOL__TCP;
+	pv->family = v->family == 6 ? L4LB__V1__FAMILY__INET6 : L4LB__V1__FAMILY__INET;
+	pv->ip.data = (uint8_t *)v->ip;
+	pv->ip.len = (size_t)vip_ip_len(v->family);
+	pv->port = v->port;
+	pv->name = v->name;
+	pv->labels = v->labels;
+	pv->n_labels = v->nlabels;
+	pv->backends = bp;
+	pv->n_backends = v->nb;
+	for (size_t j = 0; j < v->nb; j++) {
+		const struct backend *b = &v->b[j];
+		L4lb__V1__Backend *pb = &bs[j];
+
+		l4lb__v1__backend__init(pb);
+		bp[j] = pb;
+		pb->has_ip = pb->has_port = pb->has_agent_ip = pb->has_weight = 1;
+		pb->ip.data = (uint8_t *)b->ip;
+		pb->ip.len = (size_t)vip_ip_len(b->family);
+		pb->port = b->port;
+		pb->agent_ip.data = (uint8_t *)b->agent_ip;
+		pb->agent_ip.len = 4;
+		pb->weight = b->weight;
+		if (b->task_family) {
+			pb->has_task_ip = pb->has_task_port = 1;
+			pb->task_ip.data = (uint8_t *)b->task_ip;
+			pb->task_ip.len = (size_t)vip_ip_len(b->task_family);
+			pb->task_port = b->task_port;
+		}
+	}
+}
+
 int publish_pack(const struct vip_table *t, const struct snapshot_meta *meta, struct ipc_buf *out)
 {
 	L4lb__V1__Envelope env = L4LB__V1__ENVELOPE__INIT;
@@ -21,42 +59,9 @@ int publish_pack(const struct vip_table *t, const struct snapshot_meta *meta, st
 	if (!vips || !vp || !bs || !bp)
 		goto done;
 	for (size_t i = 0; i < t->n; i++) {
-		const struct vip *v = &t->v[i];
-		L4lb__V1__Vip *pv = &vips[i];
-
-		l4lb__v1__vip__init(pv);
-		vp[i] = pv;
-		pv->has_protocol = pv->has_family = pv->has_ip = pv->has_port = 1;
-		pv->protocol = v->proto == VIP_UDP ? L4LB__V1__PROTOCOL__UDP : L4LB__V1__PROTOCOL__TCP;
-		pv->family = v->family == 6 ? L4LB__V1__FAMILY__INET6 : L4LB__V1__FAMILY__INET;
-		pv->ip.data = (uint8_t *)v->ip;
-		pv->ip.len = (size_t)vip_ip_len(v->family);
-		pv->port = v->port;
-		pv->name = v->name;
-		pv->labels = v->labels;
-		pv->n_labels = v->nlabels;
-		pv->backends = &bp[k];
-		pv->n_backends = v->nb;
-		for (size_t j = 0; j < v->nb; j++, k++) {
-			const struct backend *b = &v->b[j];
-			L4lb__V1__Backend *pb = &bs[k];
-
-			l4lb__v1__backend__init(pb);
-			bp[k] = pb;
-			pb->has_ip = pb->has_port = pb->has_agent_ip = pb->has_weight = 1;
-			pb->ip.data = (uint8_t *)b->ip;
-			pb->ip.len = (size_t)vip_ip_len(b->family);
-			pb->port = b->port;
-			pb->agent_ip.data = (uint8_t *)b->agent_ip;
-			pb->agent_ip.len = 4;
-			pb->weight = b->weight;
-			if (b->task_family) {
-				pb->has_task_ip = pb->has_task_port = 1;
-				pb->task_ip.data = (uint8_t *)b->task_ip;
-				pb->task_ip.len = (size_t)vip_ip_len(b->task_family);
-				pb->task_port = b->task_port;
-			}
-		}
+		vp[i] = &vips[i];
+		fill_vip(&t->v[i], &vips[i], &bs[k], &bp[k]);
+		k += t->v[i].nb;
 	}
 	vt.has_generation = vt.has_publisher_epoch = vt.has_updated_unix_ms = 1;
 	vt.generation = meta->generation;
@@ -75,6 +80,113 @@ done:
 	free(bs);
 	free(bp);
 	return rc;
+}
+
+/* Packs v into v->packed unless it is there already. 0 or -ENOMEM. */
+static int vip_pack_cached(struct vip *v)
+{
+	L4lb__V1__Vip pv;
+	L4lb__V1__Backend *bs, **bp;
+	size_t len;
+
+	if (v->packed)
+		return 0;
+	bs = malloc((v->nb ? v->nb : 1) * sizeof(*bs));
+	bp = malloc((v->nb ? v->nb : 1) * sizeof(*bp));
+	if (!bs || !bp)
+		goto nomem;
+	fill_vip(v, &pv, bs, bp);
+	len = l4lb__v1__vip__get_packed_size(&pv);
+	if (!(v->packed = malloc(len ? len : 1)))
+		goto nomem;
+	v->packed_len = l4lb__v1__vip__pack(&pv, v->packed);
+	free(bs);
+	free(bp);
+	return 0;
+nomem:
+	free(bs);
+	free(bp);
+	return -ENOMEM;
+}
+
+static size_t varint_len(size_t x)
+{
+	size_t n = 1;
+
+	while (x >= 0x80) {
+		x >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, size_t x)
+{
+	while (x >= 0x80) {
+		*p++ = (uint8_t)(x | 0x80);
+		x >>= 7;
+	}
+	*p++ = (uint8_t)x;
+	return p;
+}
+
+/* Wire tags (field << 3 | 2, length-delimited): VipTable.vips = 3,
+ * Envelope.vip_table = 13. */
+#define TAG_VIPS 0x1a
+#define TAG_VIP_TABLE 0x6a
+
+int publish_pack_cached(struct vip_table *t, const struct snapshot_meta *meta,
+			struct ipc_buf *out)
+{
+	L4lb__V1__Envelope env = L4LB__V1__ENVELOPE__INIT;
+	L4lb__V1__VipTable head = L4LB__V1__VIP_TABLE__INIT, tail = L4LB__V1__VIP_TABLE__INIT;
+	size_t ehead, vhead, vtail, body, total;
+	uint8_t *p;
+
+	out->data = NULL;
+	out->len = 0;
+	/*
+	 * protobuf-c writes fields in number order, and repeated or embedded
+	 * messages as tag, length, bytes: so the snapshot is Envelope.type,
+	 * then VipTable's fields 1-2, each cached Vip, then fields 4-5,
+	 * exactly the bytes publish_pack gives.
+	 */
+	env.has_type = 1;
+	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE;
+	head.has_generation = 1;
+	head.generation = meta->generation;
+	head.source = (char *)meta->source;
+	tail.has_publisher_epoch = tail.has_updated_unix_ms = 1;
+	tail.publisher_epoch = meta->epoch;
+	tail.updated_unix_ms = meta->updated_unix_ms;
+	ehead = l4lb__v1__envelope__get_packed_size(&env);
+	vhead = l4lb__v1__vip_table__get_packed_size(&head);
+	vtail = l4lb__v1__vip_table__get_packed_size(&tail);
+	body = vhead + vtail;
+	for (size_t i = 0; i < t->n; i++) {
+		if (vip_pack_cached(&t->v[i]) < 0)
+			return -ENOMEM;
+		body += 1 + varint_len(t->v[i].packed_len) + t->v[i].packed_len;
+	}
+	total = ehead + 1 + varint_len(body) + body;
+	if (total > ENVELOPE_MAX_SIZE)
+		return -EMSGSIZE;
+	if (!(out->data = malloc(total)))
+		return -ENOMEM;
+	p = out->data;
+	p += l4lb__v1__envelope__pack(&env, p);
+	*p++ = TAG_VIP_TABLE;
+	p = put_varint(p, body);
+	p += l4lb__v1__vip_table__pack(&head, p);
+	for (size_t i = 0; i < t->n; i++) {
+		*p++ = TAG_VIPS;
+		p = put_varint(p, t->v[i].packed_len);
+		memcpy(p, t->v[i].packed, t->v[i].packed_len);
+		p += t->v[i].packed_len;
+	}
+	p += l4lb__v1__vip_table__pack(&tail, p);
+	out->len = (size_t)(p - out->data);
+	return 0;
 }
 
 static int bytes_ip(const ProtobufCBinaryData *d, uint8_t *out, uint8_t *family)

@@ -150,14 +150,21 @@ struct build {
 
 static struct vip *ip_vip(struct build *bd, uint8_t proto, const struct vip_label *l)
 {
-	char key[64];
+	static const char hex[] = "0123456789abcdef";
+	char key[64], *k = key;
 	void *v;
 	int err;
 
-	size_t off = (size_t)snprintf(key, sizeof(key), "%u/%u/", proto, l->port);
-
-	for (int i = 0; i < vip_ip_len(l->family); i++)
-		off += (size_t)snprintf(key + off, sizeof(key) - off, "%02x", l->ip[i]);
+	/* protocol, port, address in hex: built by hand, it is per backend */
+	*k++ = proto == VIP_UDP ? 'u' : 't';
+	for (int s = 12; s >= 0; s -= 4)
+		*k++ = hex[(l->port >> s) & 15];
+	*k++ = '/';
+	for (int i = 0; i < vip_ip_len(l->family); i++) {
+		*k++ = hex[l->ip[i] >> 4];
+		*k++ = hex[l->ip[i] & 15];
+	}
+	*k = '\0';
 	v = strmap_get(&bd->ipvips, key);
 	if (v)
 		return &bd->out->v[(size_t)v - 1];
@@ -328,12 +335,49 @@ done:
 	return rc;
 }
 
+/* One task's VIPs into bd (named ones not yet addressed); 0 or -ENOMEM. */
+static int add_task(struct build *bd, const struct model *m, const struct task *t,
+		    struct rules_stats *s)
+{
+	const struct agent *a;
+	const char *fw;
+	uint8_t w;
+
+	s->tasks++;
+	if (t->state != TS_RUNNING && t->state != TS_KILLING)
+		return 0;
+	a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
+	fw = t->framework_id ? strmap_get(&m->frameworks, t->framework_id) : NULL;
+	if (!a || !fw) {
+		s->held++; /* held until its agent and framework are known */
+		return 0;
+	}
+	if (!a->has_ip) {
+		report_bad_input("agent_hostname", "agent %s: cannot resolve '%s'", t->agent_id,
+				 a->hostname);
+		s->held++;
+		return 0;
+	}
+	s->live++;
+	w = weight_of(t);
+	for (size_t p = 0; p < t->nports; p++)
+		if (add_task_port(bd, t, a, fw, &t->ports[p], w) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static void build_clear(struct build *bd)
+{
+	strmap_clear(&bd->ipvips, NULL);
+	strmap_clear(&bd->named, named_free);
+	strmap_clear(&bd->names, NULL);
+}
+
 struct vip_table *rules_build(const struct model *m, const struct vip_table *extra,
 			      uint32_t vip4_min, uint32_t vip4_max, struct rules_stats *st)
 {
 	struct build bd = { 0 };
 	struct rules_stats s = { 0 };
-	const char *id;
 	void *v;
 	size_t i = 0;
 	int ok = 0;
@@ -341,33 +385,9 @@ struct vip_table *rules_build(const struct model *m, const struct vip_table *ext
 	bd.out = vip_table_new();
 	if (!bd.out)
 		goto done;
-	while (m && strmap_next(&m->tasks, &i, &id, &v)) {
-		const struct task *t = v;
-		const struct agent *a;
-		const char *fw;
-		uint8_t w;
-
-		s.tasks++;
-		if (t->state != TS_RUNNING && t->state != TS_KILLING)
-			continue;
-		a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
-		fw = t->framework_id ? strmap_get(&m->frameworks, t->framework_id) : NULL;
-		if (!a || !fw) {
-			s.held++; /* held until its agent and framework are known */
-			continue;
-		}
-		if (!a->has_ip) {
-			report_bad_input("agent_hostname", "agent %s: cannot resolve '%s'",
-					 t->agent_id, a->hostname);
-			s.held++;
-			continue;
-		}
-		s.live++;
-		w = weight_of(t);
-		for (size_t p = 0; p < t->nports; p++)
-			if (add_task_port(&bd, t, a, fw, &t->ports[p], w) < 0)
-				goto done;
-	}
+	while (m && strmap_next(&m->tasks, &i, NULL, &v))
+		if (add_task(&bd, m, v, &s) < 0)
+			goto done;
 	if (place_named(&bd, vip4_min, vip4_max) < 0)
 		goto done;
 	for (size_t k = 0; extra && k < extra->n; k++)
@@ -377,14 +397,29 @@ struct vip_table *rules_build(const struct model *m, const struct vip_table *ext
 	s.backends = vip_table_backends(bd.out);
 	ok = 1;
 done:
-	strmap_clear(&bd.ipvips, NULL);
-	strmap_clear(&bd.named, named_free);
-	strmap_clear(&bd.names, NULL);
+	build_clear(&bd);
 	if (!ok) {
 		vip_table_free(bd.out);
 		return NULL;
 	}
 	if (st)
 		*st = s;
+	return bd.out;
+}
+
+struct vip_table *rules_task_vips(const struct model *m, const struct task *t, int *held)
+{
+	struct build bd = { 0 };
+	struct rules_stats s = { 0 };
+
+	*held = 0;
+	if (!(bd.out = vip_table_new()))
+		return NULL;
+	if (t && add_task(&bd, m, t, &s) < 0) {
+		vip_table_free(bd.out);
+		bd.out = NULL;
+	}
+	build_clear(&bd);
+	*held = s.held > 0;
 	return bd.out;
 }

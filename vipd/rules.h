@@ -30,4 +30,11 @@ struct rules_stats {
 struct vip_table *rules_build(const struct model *m, const struct vip_table *extra,
 			      uint32_t vip4_min, uint32_t vip4_max, struct rules_stats *st);
 
+/*
+ * One task's part of the table (for incremental updates): its VIPs with
+ * its backends and labels, unsorted; named VIPs carry their name but no
+ * address yet. *held: the task is held (see rules_stats). NULL on ENOMEM.
+ */
+struct vip_table *rules_task_vips(const struct model *m, const struct task *t, int *held);
+
 #endif

@@ -20,6 +20,7 @@ static void vip_purge(struct vip *v)
 		free(v->labels[i]);
 	free(v->labels);
 	free(v->b);
+	free(v->packed);
 }
 
 void vip_table_free(struct vip_table *t)
@@ -137,6 +138,11 @@ static int cmp_backend(const void *pa, const void *pb)
 	return a->task_port == b->task_port ? 0 : a->task_port < b->task_port ? -1 : 1;
 }
 
+int vip_backend_cmp(const struct backend *a, const struct backend *b)
+{
+	return cmp_backend(a, b);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -150,8 +156,12 @@ static void vip_canon(struct vip *v)
 		qsort(v->b, v->nb, sizeof(*v->b), cmp_backend);
 	for (size_t i = 0; i < v->nb; i++) {
 		if (w && !cmp_addr(v->b[w - 1].family, v->b[w - 1].ip, v->b[i].family,
-				   v->b[i].ip) && v->b[w - 1].port == v->b[i].port)
+				   v->b[i].ip) && v->b[w - 1].port == v->b[i].port) {
+			unsigned d = v->b[w - 1].dups + 1u + v->b[i].dups;
+
+			v->b[w - 1].dups = d > 0xffff ? 0xffff : (uint16_t)d;
 			continue;
+		}
 		v->b[w++] = v->b[i];
 	}
 	v->nb = w;
@@ -171,6 +181,7 @@ void vip_table_sort(struct vip_table *t)
 		if (w && !cmp_vip(&t->v[w - 1], v)) {
 			struct vip *into = &t->v[w - 1];
 
+			vip_uncache(into);
 			/* Same VIP from two sources: one VIP with both backends. */
 			for (size_t j = 0; j < v->nb; j++)
 				vip_add_backend(into, &v->b[j]);
@@ -192,6 +203,76 @@ void vip_table_sort(struct vip_table *t)
 		vip_canon(&t->v[i]);
 }
 
+void vip_uncache(struct vip *v)
+{
+	free(v->packed);
+	v->packed = NULL;
+	v->packed_len = 0;
+}
+
+long vip_table_find(const struct vip_table *t, const struct vip *key)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_vip(&t->v[mid], key);
+
+		if (!c)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int cmp_ipport(const struct backend *a, const struct backend *b)
+{
+	int c = cmp_addr(a->family, a->ip, b->family, b->ip);
+
+	if (c)
+		return c;
+	return a->port == b->port ? 0 : a->port < b->port ? -1 : 1;
+}
+
+int vip_backend_find(const struct vip *v, const struct backend *b, size_t *pos)
+{
+	size_t lo = 0, hi = v->nb;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_ipport(&v->b[mid], b);
+
+		if (!c) {
+			*pos = mid;
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return 0;
+}
+
+int vip_backend_insert(struct vip *v, size_t pos, const struct backend *b)
+{
+	if (vip_add_backend(v, b) < 0)
+		return -ENOMEM;
+	memmove(&v->b[pos + 1], &v->b[pos], (v->nb - 1 - pos) * sizeof(*v->b));
+	v->b[pos] = *b;
+	return 0;
+}
+
+void vip_backend_remove(struct vip *v, size_t pos)
+{
+	memmove(&v->b[pos], &v->b[pos + 1], (v->nb - pos - 1) * sizeof(*v->b));
+	v->nb--;
+}
+
 static int str_eq(const char *a, const char *b)
 {
 	if (!a || !b)
@@ -199,24 +280,53 @@ static int str_eq(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
+static int vip_same(const struct vip *x, const struct vip *y)
+{
+	if (cmp_vip(x, y) || !str_eq(x->name, y->name) || x->nb != y->nb ||
+	    x->nlabels != y->nlabels)
+		return 0;
+	for (size_t j = 0; j < x->nlabels; j++)
+		if (strcmp(x->labels[j], y->labels[j]))
+			return 0;
+	for (size_t j = 0; j < x->nb; j++)
+		if (cmp_backend(&x->b[j], &y->b[j]))
+			return 0;
+	return 1;
+}
+
 int vip_table_equal(const struct vip_table *a, const struct vip_table *b)
 {
 	if (a->n != b->n)
 		return 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct vip *x = &a->v[i], *y = &b->v[i];
-
-		if (cmp_vip(x, y) || !str_eq(x->name, y->name) || x->nb != y->nb ||
-		    x->nlabels != y->nlabels)
+	for (size_t i = 0; i < a->n; i++)
+		if (!vip_same(&a->v[i], &b->v[i]))
 			return 0;
-		for (size_t j = 0; j < x->nlabels; j++)
-			if (strcmp(x->labels[j], y->labels[j]))
-				return 0;
-		for (size_t j = 0; j < x->nb; j++)
-			if (cmp_backend(&x->b[j], &y->b[j]))
-				return 0;
-	}
 	return 1;
+}
+
+void vip_table_take_packed(struct vip_table *to, struct vip_table *from)
+{
+	size_t i = 0, j = 0;
+
+	while (i < to->n && j < from->n) {
+		struct vip *x = &to->v[i], *y = &from->v[j];
+		int c = cmp_vip(x, y);
+
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			if (!x->packed && y->packed && vip_same(x, y)) {
+				x->packed = y->packed;
+				x->packed_len = y->packed_len;
+				y->packed = NULL;
+				y->packed_len = 0;
+			}
+			i++;
+			j++;
+		}
+	}
 }
 
 size_t vip_table_backends(const struct vip_table *t)

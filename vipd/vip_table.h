@@ -22,6 +22,9 @@ struct backend {
 	uint8_t ip[16];
 	uint8_t agent_ip[4];
 	uint8_t task_ip[16];
+	/* How many more sources gave this same ip:port (merged by vip_table_sort);
+	 * not part of the table's content (ignored by comparison and output). */
+	uint16_t dups;
 };
 
 struct vip {
@@ -34,6 +37,10 @@ struct vip {
 	size_t nlabels;
 	struct backend *b;
 	size_t nb, capb;
+	/* This VIP packed as an l4lb.v1.Vip (publish.c's cache; NULL: not yet or
+	 * changed since). Whoever changes the VIP frees it (vip_uncache). */
+	uint8_t *packed;
+	size_t packed_len;
 };
 
 struct vip_table {
@@ -59,6 +66,23 @@ int vip_add_label(struct vip *v, const char *label);
 void vip_table_sort(struct vip_table *t);
 int vip_table_equal(const struct vip_table *a, const struct vip_table *b);
 size_t vip_table_backends(const struct vip_table *t);
+
+/* Drops v's packed cache (after changing v). */
+void vip_uncache(struct vip *v);
+/* Moves the packed cache of every VIP of `from` that `to` has unchanged
+ * (both sorted), so that a rebuilt table packs only what changed. */
+void vip_table_take_packed(struct vip_table *to, struct vip_table *from);
+/* The index of the VIP with key's protocol, ip and port in a sorted table,
+ * or -1. */
+long vip_table_find(const struct vip_table *t, const struct vip *key);
+/* The canonical order of backends (ip, port, then weight down, ...). */
+int vip_backend_cmp(const struct backend *a, const struct backend *b);
+/* In a canonical VIP: 1 and *pos = its index if a backend with b's ip and
+ * port is there, else 0 and *pos = where it would go. */
+int vip_backend_find(const struct vip *v, const struct backend *b, size_t *pos);
+/* Inserts b at pos / removes the backend at pos (keeps the order). */
+int vip_backend_insert(struct vip *v, size_t pos, const struct backend *b);
+void vip_backend_remove(struct vip *v, size_t pos);
 
 /* The JSON shape of the issue, one line and a newline. */
 int vip_table_print_json(const struct vip_table *t, FILE *f);

@@ -35,7 +35,7 @@ check systemd_sysusers_installed grep -q '^u l4lb ' "$prefix/lib/sysusers.d/l4lb
 # unsubstituted.
 ok=1
 for d in vipd overlayd ipvsd; do
-	grep -qx "ExecStart=$prefix/sbin/$d" "$units/l4lb-$d.service" || ok=0
+	grep -Eqx "ExecStart=$prefix/sbin/$d( .*)?" "$units/l4lb-$d.service" || ok=0
 done
 grep -q @SBINDIR@ "$units"/*.service && ok=0
 if [ $ok = 1 ]; then pass systemd_execstart_sbindir; else fail systemd_execstart_sbindir \

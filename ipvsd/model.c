@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
+
 struct ipvs_table *ipvs_table_new(void)
 {
 	return calloc(1, sizeof(struct ipvs_table));
@@ -66,19 +68,7 @@ fail:
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-	size_t n = *cap ? *cap : 4;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
+	return array_grow(p, cap, need, elem, 4);
 }
 
 struct ipvs_svc *ipvs_table_add(struct ipvs_table *t, const struct svc_key *k, const char *sched)

@@ -9,21 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
+
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-	size_t n = *cap ? *cap : 8;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
+	return array_grow(p, cap, need, elem, 8);
 }
 
 int key_set_add(struct key_set *s, const struct svc_key *k)

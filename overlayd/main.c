@@ -4,35 +4,34 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
-
-static const struct opt overlayd_opts[] = {
-	{ NULL, 0, 0, NULL, NULL },
-};
-
-static const char *overlayd_apply(int key, const char *value, void *ctx)
-{
-	(void)key;
-	(void)value;
-	(void)ctx;
-	return "unknown option";
-}
+#include "overlayd/config.h"
+#include "overlayd/service.h"
 
 int main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
+	struct overlayd_cfg cfg;
 	struct ipc_pub *pub;
+	struct service *svc;
+	const char *why;
 	char url[256];
 	int rc;
 
 	log_init("overlayd", LOG_LVL_INFO);
-	switch (opts_parse(argc, argv, "overlayd", "Watches which nodes are reachable and publishes the reachability set.",
-			   overlayd_opts, overlayd_apply, NULL, &d.opts)) {
+	overlayd_cfg_init(&cfg);
+	switch (opts_parse(argc, argv, "overlayd",
+			   "Watches which nodes are reachable and publishes the reachability set.",
+			   overlayd_opts, overlayd_cfg_apply, &cfg, &d.opts)) {
 	case OPTS_EXIT_OK:
 		return 0;
 	case OPTS_EXIT_ERROR:
 		return 2;
 	case OPTS_RUN:
 		break;
+	}
+	if ((why = overlayd_cfg_finish(&cfg))) {
+		log_error("overlayd: %s", why);
+		return 2;
 	}
 	if (d.opts.check_config)
 		return 0;
@@ -41,8 +40,11 @@ int main(int argc, char **argv)
 	if (daemon_url(&d, "overlayd", "pub", url, sizeof(url)) < 0 ||
 	    !(pub = ipc_pub_open(d.base, url, d.rep, 5000)))
 		return 1;
+	if (!(svc = service_new(&d, pub, &cfg)))
+		return 1;
 	daemon_notify("READY=1");
 	rc = daemon_run(&d);
+	service_free(svc);
 	ipc_pub_close(pub);
 	daemon_stop(&d);
 	return rc;

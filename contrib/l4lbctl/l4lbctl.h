@@ -30,5 +30,6 @@ void json_string(FILE *f, const char *s);
 const char *addr_str(const uint8_t *data, size_t len, char *buf, size_t size);
 
 int cmd_status(struct ctl *c, int argc, char **argv);
+int cmd_ipvs(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 #include "common/opts.h"
 #include "common/version.h"
 #include "contrib/l4lbctl/l4lbctl.h"
+#include "contrib/l4lbctl/nodes.h"
 
 static const struct {
 	const char *name;
@@ -15,6 +16,8 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "status", cmd_status, "which daemons are up, their versions and uptime" },
+	{ "nodes", cmd_nodes, "overlayd: views, links and which nodes are reachable" },
+	{ "ipvs", cmd_ipvs, "what ipvsd programmed, what it wants, and the difference" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# ipvsd benchmark on a real kernel, run through the VM harness:
+#	tests/vm/run.sh bench/ipvsd_bench.sh [BUILD_DIR] [SERVICES] [DESTS]
+# 1. `ipvsadm -R` restores SERVICES x DESTS in a fresh namespace (timed);
+# 2. ipvsd's first sync of the same table in another fresh namespace, from
+#    its start to "initial reconcile done" (and its own IPVS-only time);
+# 3. one backend changed on that table: snapshot received -> kernel updated,
+#    as ipvsd measures it, repeated a few times.
+# Prints the ratios.
+set -eu
+. "$(dirname "$0")/../tests/vm/lib.sh"
+[ "${L4LB_VM:-}" = 1 ] || { echo "run it in the VM: tests/vm/run.sh $0" >&2; exit 2; }
+B=$(cd "${1:-build}" && pwd)
+NS=${2:-10000}
+ND=${3:-10}
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# The same table as ipvsd_feed's "gen": 11.x.y.z:80 -> 10.(j+1).y.z:8080
+python3 - "$NS" "$ND" >"$VM_TMP/rules" <<'PY'
+import sys
+ns, nd = int(sys.argv[1]), int(sys.argv[2])
+out = []
+for i in range(ns):
+    vip = "11.%d.%d.%d:80" % (i >> 16 & 255, i >> 8 & 255, i & 255)
+    out.append("-A -t %s -s wlc" % vip)
+    for j in range(nd):
+        out.append("-a -t %s -r 10.%d.%d.%d:8080 -m -w 1" % (vip, j + 1, i >> 8 & 255, i & 255))
+print("\n".join(out))
+PY
+
+ns_new ref node
+t0=$(ms)
+nx ref ipvsadm -R <"$VM_TMP/rules"
+t1=$(ms)
+ref_ms=$((t1 - t0))
+echo "# ipvsadm -R: $NS services x $ND destinations in $ref_ms ms"
+ip netns del "${VM_NS}ref"
+
+RUN=$VM_TMP/run
+mkdir -p "$RUN"
+printf 'gen %s %s\nvip tcp 12.0.0.1 80 10.200.0.1:80\n' "$NS" "$ND" >"$VM_TMP/spec"
+"$B/tests/tools/ipvsd_feed" "$RUN" "$VM_TMP/spec" >"$VM_TMP/feed.log" 2>&1 &
+wait_until 20 grep -q published "$VM_TMP/feed.log"
+t0=$(ms)
+ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 600 \
+	>"$VM_TMP/ipvsd.log" 2>&1 &
+wait_until 300 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log"
+t1=$(ms)
+sync_ms=$((t1 - t0))
+ipvs_us=$(sed -n 's/.*reconcile: [0-9]* changes in [0-9]* us (IPVS \([0-9]*\) us.*/\1/p' \
+	"$VM_TMP/ipvsd.log" | head -n 1)
+got=$(nx node ipvsadm -Ln | grep -c -- '->.*Masq' || true)
+echo "# ipvsd first sync: $sync_ms ms in all (addresses and ipset members included)," \
+	"IPVS part $((ipvs_us / 1000)) ms; $got destinations in the kernel"
+grep "reconcile:" "$VM_TMP/ipvsd.log" | head -n 2 | sed 's/^/#   /'
+
+# One backend changed, five times.
+for i in 2 3 4 5 6; do
+	printf 'gen %s %s\nvip tcp 12.0.0.1 80 10.200.0.%s:80\n' "$NS" "$ND" "$i" >"$VM_TMP/spec"
+	wait_until 30 sh -c "ip netns exec ${VM_NS}node ipvsadm -Ln -t 12.0.0.1:80 |
+		grep -q '10.200.0.$i:80'"
+done
+sleep 1
+grep "reconcile:" "$VM_TMP/ipvsd.log" | tail -n 5 | sed 's/^/#   /'
+change_us=$(grep "reconcile:" "$VM_TMP/ipvsd.log" | tail -n 5 |
+	sed -n 's/.*changes in \([0-9]*\) us.*/\1/p' | sort -n | sed -n 3p)
+echo "BENCH: first sync ipvsd/ipvsadm-R ratio (all) = $(awk "BEGIN{printf \"%.2f\", $sync_ms/$ref_ms}")"
+echo "BENCH: first sync ipvsd/ipvsadm-R ratio (IPVS part) = $(awk "BEGIN{printf \"%.2f\", $ipvs_us/1000/$ref_ms}")"
+echo "BENCH: one-backend change, median snapshot-to-kernel = $change_us us (target < 5000)"
+kill %1 2>/dev/null || true
+pkill_ipvsd=$(ip netns pids "${VM_NS}node")
+vm_done

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Scenario runs of overlayd on loopback (127.0.79.x), real processes.
+
+Prints the figures of issue 5's Targets: silent-crash detection (median,
+p99 over trials: time from SIGSTOP of a node until the LAST live node logs
+it unreachable, from the CLOCK_MONOTONIC stamps in the logs), 30 % of the
+nodes crashing together, adjacency propagation time, and idle CPU,
+traffic and RSS per node.
+
+usage: bench/overlayd_bench.py BUILD_DIR [N] [TRIALS]
+"""
+import os, re, signal, statistics, subprocess, sys, tempfile, time
+
+B = sys.argv[1] if len(sys.argv) > 1 else "build"
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+TRIALS = int(sys.argv[3]) if len(sys.argv) > 3 else 10
+PFX = "127.0.79."
+tmp = tempfile.mkdtemp(prefix="ovlbench")
+procs = {}
+RE = re.compile(r"node (\S+) (reachable|unreachable) at mono_us=(\d+)")
+
+
+def ip(i):
+    return PFX + str(i)
+
+
+def mono_us():
+    return int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1e6)
+
+
+def start(i):
+    d = f"{tmp}/n{i}"
+    os.makedirs(d, exist_ok=True)
+    log = open(f"{d}/log", "a")
+    procs[i] = subprocess.Popen(
+        [f"{B}/overlayd", "--run-dir", d, "--state-dir", d, "--listen", ip(i) + ":61420",
+         "--seeds", f"{ip(1)},{ip(2)},{ip(3)}"], stdout=log, stderr=log)
+
+
+def events(i, since):
+    """(ip, state, mono_us) logged by node i at or after since."""
+    out = []
+    try:
+        with open(f"{tmp}/n{i}/log") as f:
+            for m in RE.finditer(f.read()):
+                t = int(m.group(3))
+                if t >= since:
+                    out.append((m.group(1), m.group(2), t))
+    except OSError:
+        pass
+    return out
+
+
+def nodes_json(i):
+    r = subprocess.run([f"{B}/l4lbctl", "--run-dir", f"{tmp}/n{i}", "--timeout", "1000",
+                        "nodes", "--json"], capture_output=True, text=True)
+    return r.stdout
+
+
+def reach_count(i):
+    return nodes_json(i).count('"reachable":true')
+
+
+def wait(pred, secs):
+    end = time.time() + secs
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def live():
+    return [i for i, p in procs.items() if p.poll() is None]
+
+
+def formed(n_live):
+    return all(reach_count(i) == n_live for i in live())
+
+
+def last_unreach(victims, t0, deadline_s=10):
+    """Time (µs after t0) when the last live node logged every victim unreachable."""
+    vips = {ip(v) for v in victims}
+    end = time.time() + deadline_s
+    while time.time() < end:
+        worst, done = 0, True
+        for i in live():
+            if i in victims:
+                continue
+            seen = {}
+            for a, s, t in events(i, t0):
+                if a in vips and s == "unreachable" and a not in seen:
+                    seen[a] = t
+            if len(seen) < len(vips):
+                done = False
+                break
+            worst = max(worst, max(seen.values()) - t0)
+        if done:
+            return worst
+        time.sleep(0.05)
+    return None
+
+
+def false_alarms(victims, t0):
+    vips = {ip(v) for v in victims}
+    n = 0
+    for i in live():
+        n += sum(1 for a, s, t in events(i, t0) if s == "unreachable" and a not in vips)
+    return n
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))]
+
+
+def main():
+    print(f"overlayd bench: N={N} on loopback, {TRIALS} trials, logs in {tmp}")
+    for i in range(1, N + 1):
+        start(i)
+    t = time.time()
+    if not wait(lambda: formed(N), 60):
+        print("FAIL: cluster did not form in 60 s")
+        return 1
+    print(f"formed: {N} nodes see each other after {time.time() - t:.1f} s")
+    time.sleep(2)
+
+    # idle cost
+    pids = [procs[i].pid for i in live()]
+
+    def cpu():
+        s = 0
+        for p in pids:
+            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+            s += int(f[11]) + int(f[12])
+        return s
+
+    def traffic():
+        r = subprocess.run(["ss", "-tinH", "( sport = :61420 or dport = :61420 )"],
+                           capture_output=True, text=True).stdout
+        return sum(int(x) for x in re.findall(r"bytes_sent:(\d+)", r))
+
+    c0, b0, w0 = cpu(), traffic(), time.time()
+    time.sleep(10)
+    c1, b1, w1 = cpu(), traffic(), time.time()
+    hz = os.sysconf("SC_CLK_TCK")
+    rss = [int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{p}/status").read()).group(1))
+           for p in pids]
+    print(f"idle per node: CPU {100 * (c1 - c0) / hz / (w1 - w0) / len(pids):.2f} % of a core, "
+          f"tx {(b1 - b0) / (w1 - w0) / len(pids) / 1024:.2f} KB/s, "
+          f"RSS max {max(rss) / 1024:.1f} MB (median {statistics.median(rss) / 1024:.1f} MB)")
+
+    # silent crash trials
+    det, alarms = [], 0
+    for k in range(TRIALS):
+        v = 4 + (k * 7) % (N - 3)
+        t0 = mono_us()
+        procs[v].send_signal(signal.SIGSTOP)
+        d = last_unreach([v], t0)
+        procs[v].kill()
+        procs[v].wait()
+        alarms += false_alarms([v], t0)
+        if d is None:
+            print(f"trial {k}: node {v} NOT detected everywhere within 10 s")
+        else:
+            det.append(d / 1000)
+        start(v)
+        wait(lambda: formed(N), 30)
+        time.sleep(1)
+    if det:
+        print(f"silent crash N={N}: median {statistics.median(det):.0f} ms, "
+              f"p99 {pct(det, 99):.0f} ms, max {max(det):.0f} ms over {len(det)} trials; "
+              f"false alarms {alarms}")
+
+    # adjacency propagation: a clean kill changes the victim's neighbours'
+    # records; time until the last node logs it unreachable
+    v = 4
+    t0 = mono_us()
+    procs[v].terminate()
+    procs[v].wait()
+    d = last_unreach([v], t0)
+    print(f"adjacency change (clean kill) reached all {N - 1} nodes in "
+          f"{d / 1000 if d else -1:.0f} ms")
+    start(v)
+    wait(lambda: formed(N), 30)
+    time.sleep(2)
+
+    # 30 % crash together
+    k = max(1, N * 3 // 10)
+    victims = list(range(N - k + 1, N + 1))
+    t0 = mono_us()
+    for v in victims:
+        procs[v].send_signal(signal.SIGSTOP)
+    d = last_unreach(victims, t0, 20)
+    print(f"{k} of {N} crashing together: all detected by all in "
+          f"{d / 1000 if d else -1:.0f} ms; false alarms {false_alarms(victims, t0)}")
+    for v in victims:
+        procs[v].kill()
+    return 0
+
+
+try:
+    rc = main()
+finally:
+    for p in procs.values():
+        try:
+            p.send_signal(signal.SIGCONT)
+            p.kill()
+            p.wait()
+        except Exception:
+            pass
+    subprocess.run(["rm", "-rf", tmp])
+sys.exit(rc if "rc" in dir() else 1)

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+/* l4lbctl ipvs: what ipvsd wants, what the kernel holds (as ipvsd knows it),
+ * and the changes between them, in apply order. */
+#include <stdio.h>
+#include <string.h>
+
+#include "contrib/l4lbctl/l4lbctl.h"
+
+static const char *proto_name(int p)
+{
+	return p == L4LB__V1__PROTOCOL__UDP ? "udp" : p == L4LB__V1__PROTOCOL__TCP ? "tcp" : "?";
+}
+
+static void json_services(const char *name, L4lb__V1__IpvsService **s, size_t n)
+{
+	char a[64];
+
+	printf(",\"%s\":[", name);
+	for (size_t i = 0; i < n; i++) {
+		printf("%s{\"protocol\":\"%s\",\"ip\":\"%s\",\"port\":%u,\"scheduler\":", i ? "," : "",
+		       proto_name(s[i]->protocol), addr_str(s[i]->ip.data, s[i]->ip.len, a, sizeof(a)),
+		       s[i]->port);
+		json_string(stdout, s[i]->scheduler ? s[i]->scheduler : "");
+		printf(",\"dests\":[");
+		for (size_t j = 0; j < s[i]->n_dests; j++) {
+			L4lb__V1__IpvsDest *d = s[i]->dests[j];
+
+			printf("%s{\"ip\":\"%s\",\"port\":%u,\"weight\":%u,\"active\":%u,"
+			       "\"inactive\":%u}",
+			       j ? "," : "", addr_str(d->ip.data, d->ip.len, a, sizeof(a)), d->port,
+			       d->weight, d->active_conns, d->inactive_conns);
+		}
+		printf("]}");
+	}
+	printf("]");
+}
+
+static void text_services(const char *title, L4lb__V1__IpvsService **s, size_t n)
+{
+	char a[64], b[64];
+
+	printf("%s: %zu services\n", title, n);
+	for (size_t i = 0; i < n; i++) {
+		printf("  %s %s:%u %s\n", proto_name(s[i]->protocol),
+		       addr_str(s[i]->ip.data, s[i]->ip.len, a, sizeof(a)), s[i]->port,
+		       s[i]->scheduler ? s[i]->scheduler : "");
+		for (size_t j = 0; j < s[i]->n_dests; j++) {
+			L4lb__V1__IpvsDest *d = s[i]->dests[j];
+
+			snprintf(b, sizeof(b), "%s:%u", addr_str(d->ip.data, d->ip.len, a, sizeof(a)),
+				 d->port);
+			printf("    -> %-40s weight %-5u active %-6u inactive %u\n", b, d->weight,
+			       d->active_conns, d->inactive_conns);
+		}
+	}
+}
+
+int cmd_ipvs(struct ctl *c, int argc, char **argv)
+{
+	char why[512];
+	Envelope *r;
+	L4lb__V1__IpvsState *st;
+
+	if (argc > 1) {
+		fprintf(stderr, "l4lbctl ipvs: unexpected argument '%s'\n", argv[1]);
+		return CTL_USAGE;
+	}
+	r = ctl_call(c, "ipvsd", L4LB__V1__ENVELOPE__TYPE__IPVS_STATE_REQUEST, why, sizeof(why));
+	if (!r || r->type != L4LB__V1__ENVELOPE__TYPE__IPVS_STATE || !r->ipvs_state) {
+		fprintf(stderr, "l4lbctl ipvs: %s\n",
+			r ? "ipvsd answered with something else" : why);
+		envelope_free(r);
+		return CTL_DOWN;
+	}
+	st = r->ipvs_state;
+	if (c->json) {
+		printf("{\"vip_generation\":%llu,\"reach_generation\":%llu",
+		       (unsigned long long)st->vip_generation,
+		       (unsigned long long)st->reach_generation);
+		json_services("desired", st->desired, st->n_desired);
+		json_services("kernel", st->kernel, st->n_kernel);
+		printf(",\"pending\":[");
+		for (size_t i = 0; i < st->n_pending; i++) {
+			printf("%s{\"action\":", i ? "," : "");
+			json_string(stdout, st->pending[i]->action ? st->pending[i]->action : "");
+			printf(",\"object\":");
+			json_string(stdout, st->pending[i]->object ? st->pending[i]->object : "");
+			printf("}");
+		}
+		printf("]}\n");
+	} else {
+		printf("VIP table generation %llu, reachability generation %llu\n",
+		       (unsigned long long)st->vip_generation,
+		       (unsigned long long)st->reach_generation);
+		text_services("desired", st->desired, st->n_desired);
+		text_services("kernel (as ipvsd knows it)", st->kernel, st->n_kernel);
+		printf("pending: %zu changes\n", st->n_pending);
+		for (size_t i = 0; i < st->n_pending; i++)
+			printf("  %s %s\n", st->pending[i]->action, st->pending[i]->object);
+	}
+	envelope_free(r);
+	return CTL_OK;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * IPVS over generic netlink (libnl-3 genl): one socket, the family resolved
+ * once, dumps of services and destinations, and changes sent in batches of
+ * many requests per sendmsg, each with its own ACK.
+ */
+#ifndef IPVSD_IPVS_NL_H
+#define IPVSD_IPVS_NL_H
+
+#include "ipvsd/model.h"
+#include "ipvsd/plan.h"
+
+struct ipvs_nl;
+
+/*
+ * Opens the socket and checks that IPVS is there and usable: -ENOENT when
+ * the kernel has no IPVS (logged: "modprobe ip_vs"), -EPERM without
+ * CAP_NET_ADMIN (logged), other -errno.
+ */
+int ipvs_nl_open(struct ipvs_nl **out);
+void ipvs_nl_close(struct ipvs_nl *nl);
+
+/* Decides whether the destinations of a dumped service are wanted. */
+typedef int (*ipvs_svc_filter_fn)(const struct svc_key *k, void *arg);
+
+/*
+ * Dumps every service into `out` (cleared first; fwmark services are left
+ * out) and the destinations of those `want` accepts (all if NULL). Sorted.
+ * 0, or -errno (-ENOBUFS: messages were lost, dump again).
+ */
+int ipvs_nl_dump(struct ipvs_nl *nl, ipvs_svc_filter_fn want, void *arg, struct ipvs_table *out);
+
+/* Whether the op is an IPVS change (not an address or ipset member). */
+int ipvs_nl_handles(enum plan_op_type t);
+
+/*
+ * Sends the IPVS ops (all must pass ipvs_nl_handles) in batches and waits
+ * for every ACK. errs[i] gets each op's result: 0 (including "already
+ * there" for adds and "already gone" for deletes) or -errno. Returns 0
+ * when every ACK came back, -ENOBUFS when some were lost (resync), or
+ * another -errno for the socket.
+ */
+int ipvs_nl_apply(struct ipvs_nl *nl, const struct plan_op *ops, size_t n, int *errs);
+
+/* Write requests sent since start (to prove a no-op restart). */
+uint64_t ipvs_nl_writes(const struct ipvs_nl *nl);
+
+
+
+/* Dumps the destinations of one service into s (emptied first). */
+int ipvs_nl_dump_dests(struct ipvs_nl *nl, struct ipvs_svc *s);
+#endif

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/options.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_DRY_RUN = 0x100,
+	OPT_SCHEDULER,
+	OPT_INTERFACE,
+	OPT_NODE_IP,
+	OPT_VIP_RANGE,
+	OPT_INTERVAL,
+	OPT_GRACE,
+};
+
+const struct opt ipvsd_opts[] = {
+	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
+	  "print the kernel changes (in order) instead of making them" },
+	{ "scheduler", required_argument, OPT_SCHEDULER, "NAME", "IPVS scheduler (default wlc)" },
+	{ "interface", required_argument, OPT_INTERFACE, "NAME",
+	  "dummy interface holding the VIPs (default minuteman)" },
+	{ "node-ip", required_argument, OPT_NODE_IP, "IP",
+	  "this node's agent IP: its port-mapped backends use the task address" },
+	{ "vip-range", required_argument, OPT_VIP_RANGE, "CIDR",
+	  "VIP range ipvsd owns (repeatable; default 11.0.0.0/8 and fd01:c::/64)" },
+	{ "reconcile-interval", required_argument, OPT_INTERVAL, "SECONDS",
+	  "full reconcile against the kernel every SECONDS (default 30)" },
+	{ "drain-grace", required_argument, OPT_GRACE, "SECONDS",
+	  "delete a draining TCP backend after SECONDS at the latest (default 300)" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+void ipvsd_options_defaults(struct reconcile_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->dcfg.sched = "wlc";
+	cfg->ifname = "minuteman";
+	cfg->interval_s = 30;
+	cfg->grace_s = 300;
+}
+
+const char *ipvsd_options_apply(int key, const char *value, void *ctx)
+{
+	struct reconcile_cfg *cfg = ctx;
+	unsigned long n;
+	const char *why;
+
+	switch (key) {
+	case OPT_DRY_RUN:
+		cfg->dry_run = 1;
+		return NULL;
+	case OPT_SCHEDULER:
+		if (!*value || strlen(value) >= IPVS_SCHED_MAX)
+			return "not a scheduler name";
+		cfg->dcfg.sched = strdup(value); /* the config file text goes away */
+		return NULL;
+	case OPT_INTERFACE:
+		if (!*value || strlen(value) >= IFNAMSIZ || strchr(value, '/'))
+			return "not an interface name";
+		cfg->ifname = strdup(value);
+		return NULL;
+	case OPT_NODE_IP:
+		if (inet_pton(AF_INET, value, cfg->dcfg.node_ip) == 1)
+			cfg->dcfg.node_ip_len = 4;
+		else if (inet_pton(AF_INET6, value, cfg->dcfg.node_ip) == 1)
+			cfg->dcfg.node_ip_len = 16;
+		else
+			return "not an IP address";
+		return NULL;
+	case OPT_VIP_RANGE:
+		if (cfg->n_ranges >= RECONCILE_MAX_RANGES)
+			return "too many ranges";
+		if (vip_range_parse(value, &cfg->ranges[cfg->n_ranges]) < 0)
+			return "not a CIDR range";
+		cfg->n_ranges++;
+		return NULL;
+	case OPT_INTERVAL:
+		if ((why = opt_uint(value, 1, 86400, &n)))
+			return why;
+		cfg->interval_s = (unsigned)n;
+		return NULL;
+	case OPT_GRACE:
+		if ((why = opt_uint(value, 0, 86400, &n)))
+			return why;
+		cfg->grace_s = (unsigned)n;
+		return NULL;
+	}
+	return "unknown option";
+}
+
+void ipvsd_options_finish(struct reconcile_cfg *cfg)
+{
+	if (cfg->n_ranges)
+		return;
+	vip_range_parse("11.0.0.0/8", &cfg->ranges[0]);
+	vip_range_parse("fd01:c::/64", &cfg->ranges[1]);
+	cfg->n_ranges = 2;
+}

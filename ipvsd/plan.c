@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/plan.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/ip_vs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 8;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+int key_set_add(struct key_set *s, const struct svc_key *k)
+{
+	if (grow((void **)&s->k, &s->cap, s->n + 1, sizeof(*s->k)) < 0)
+		return -ENOMEM;
+	s->k[s->n++] = *k;
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return svc_key_cmp(a, b);
+}
+
+int key_set_insert(struct key_set *s, const struct svc_key *k)
+{
+	size_t lo = 0, hi = s->n;
+
+	/* plans add keys in sorted order: the common case appends */
+	if (s->n && svc_key_cmp(&s->k[s->n - 1], k) < 0)
+		lo = hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (svc_key_cmp(&s->k[mid], k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n && svc_key_cmp(&s->k[lo], k) == 0)
+		return 0;
+	if (grow((void **)&s->k, &s->cap, s->n + 1, sizeof(*s->k)) < 0)
+		return -ENOMEM;
+	memmove(&s->k[lo + 1], &s->k[lo], (s->n - lo) * sizeof(*s->k));
+	s->k[lo] = *k;
+	s->n++;
+	return 0;
+}
+
+void key_set_sort(struct key_set *s)
+{
+	size_t o = 0;
+
+	qsort(s->k, s->n, sizeof(*s->k), key_cmp);
+	for (size_t i = 0; i < s->n; i++)
+		if (!o || svc_key_cmp(&s->k[o - 1], &s->k[i]) != 0)
+			s->k[o++] = s->k[i];
+	s->n = o;
+}
+
+int key_set_has(const struct key_set *s, const struct svc_key *k)
+{
+	return s->n && bsearch(k, s->k, s->n, sizeof(*k), key_cmp) != NULL;
+}
+
+void key_set_remove(struct key_set *s, const struct svc_key *k)
+{
+	struct svc_key *f = s->n ? bsearch(k, s->k, s->n, sizeof(*k), key_cmp) : NULL;
+
+	if (!f)
+		return;
+	memmove(f, f + 1, (s->n - (size_t)(f - s->k) - 1) * sizeof(*f));
+	s->n--;
+}
+
+void key_set_clear(struct key_set *s)
+{
+	free(s->k);
+	memset(s, 0, sizeof(*s));
+}
+
+int vip_range_parse(const char *s, struct vip_range *r)
+{
+	char buf[64], *slash;
+	unsigned long plen;
+	char *end;
+
+	memset(r, 0, sizeof(*r));
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	if (inet_pton(AF_INET, buf, r->addr) == 1)
+		r->af = AF_INET;
+	else if (inet_pton(AF_INET6, buf, r->addr) == 1)
+		r->af = AF_INET6;
+	else
+		return -EINVAL;
+	plen = r->af == AF_INET ? 32 : 128;
+	if (slash) {
+		plen = strtoul(slash + 1, &end, 10);
+		if (!slash[1] || *end || plen > (r->af == AF_INET ? 32u : 128u))
+			return -EINVAL;
+	}
+	r->plen = (uint8_t)plen;
+	return 0;
+}
+
+static int range_contains(const struct vip_range *r, int af, const uint8_t *a)
+{
+	unsigned full = r->plen / 8, rest = r->plen % 8;
+
+	if (r->af != af || memcmp(r->addr, a, full) != 0)
+		return 0;
+	if (!rest)
+		return 1;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (r->addr[full] & mask) == (a[full] & mask);
+}
+
+int owned_contains(const struct owned *o, const struct svc_key *k)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (range_contains(&o->ranges[i], k->af, k->addr))
+			return 1;
+	return o->prev && ipvs_table_find(o->prev, k) != NULL;
+}
+
+void drains_clear(struct drains *d)
+{
+	free(d->d);
+	memset(d, 0, sizeof(*d));
+}
+
+static struct drain *drain_find(struct drains *ds, const struct svc_key *k,
+				const struct ipvs_dest *d)
+{
+	for (size_t i = 0; i < ds->n; i++) {
+		struct drain *x = &ds->d[i];
+
+		if (x->port == d->port && !memcmp(x->addr, d->addr, 16) && !svc_key_cmp(&x->key, k))
+			return x;
+	}
+	return NULL;
+}
+
+static struct drain *drain_start(struct drains *ds, const struct svc_key *k,
+				 const struct ipvs_dest *d, uint64_t now)
+{
+	struct drain *x = drain_find(ds, k, d);
+
+	if (x)
+		return x;
+	if (grow((void **)&ds->d, &ds->cap, ds->n + 1, sizeof(*ds->d)) < 0)
+		return NULL;
+	x = &ds->d[ds->n++];
+	memset(x, 0, sizeof(*x));
+	x->key = *k;
+	memcpy(x->addr, d->addr, 16);
+	x->port = d->port;
+	x->since_ms = now;
+	return x;
+}
+
+void plan_clear(struct plan *p)
+{
+	p->n = 0;
+}
+
+void plan_free_ops(struct plan *p)
+{
+	free(p->ops);
+	memset(p, 0, sizeof(*p));
+}
+
+static int emit(struct plan *p, enum plan_op_type t, const struct svc_key *k,
+		const struct ipvs_dest *d, const char *sched)
+{
+	struct plan_op *op;
+
+	if (grow((void **)&p->ops, &p->cap, p->n + 1, sizeof(*p->ops)) < 0)
+		return -ENOMEM;
+	op = &p->ops[p->n++];
+	memset(op, 0, sizeof(*op));
+	op->type = t;
+	op->key = *k;
+	if (d) {
+		op->dest = *d;
+		op->dest.active = op->dest.inactive = 0;
+	}
+	if (sched)
+		snprintf(op->sched, sizeof(op->sched), "%s", sched);
+	return 0;
+}
+
+static struct svc_key addr_key(const struct svc_key *k)
+{
+	struct svc_key a = { .af = k->af };
+
+	memcpy(a.addr, k->addr, 16);
+	return a;
+}
+
+/* Step 1: services and destinations that must exist, with their weights. */
+static int plan_adds(const struct plan_input *in, struct plan *p)
+{
+	for (size_t i = 0; i < in->desired->n; i++) {
+		const struct ipvs_svc *ds = &in->desired->svcs[i];
+		const struct ipvs_svc *ks = ipvs_table_find(in->kernel, &ds->key);
+
+		if (!ks) {
+			if (emit(p, OP_ADD_SVC, &ds->key, NULL, ds->sched) < 0)
+				return -ENOMEM;
+		} else if (strcmp(ks->sched, ds->sched) != 0) {
+			if (emit(p, OP_SET_SVC, &ds->key, NULL, ds->sched) < 0)
+				return -ENOMEM;
+		}
+		for (size_t j = 0; j < ds->n_dests; j++) {
+			const struct ipvs_dest *dd = &ds->dests[j];
+			const struct ipvs_dest *kd =
+				ks ? ipvs_svc_find_dest(ks, dd->addr, dd->port) : NULL;
+			int rc = 0;
+
+			/* never trust a weight found in the kernel */
+			if (!kd)
+				rc = emit(p, OP_ADD_DEST, &ds->key, dd, NULL);
+			else if (kd->weight != dd->weight || kd->fwd != dd->fwd)
+				rc = emit(p, OP_SET_DEST, &ds->key, dd, NULL);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* Step 2 and 3: ipset members and addresses. */
+static int plan_keys(const struct plan_input *in, struct plan *p, int add)
+{
+	struct key_set want_addrs = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < in->desired->n; i++) {
+		struct svc_key a = addr_key(&in->desired->svcs[i].key);
+
+		if ((rc = key_set_add(&want_addrs, &a)) < 0)
+			goto done;
+	}
+	key_set_sort(&want_addrs);
+	if (add) {
+		for (size_t i = 0; i < in->desired->n && !rc; i++) {
+			const struct svc_key *k = &in->desired->svcs[i].key;
+
+			if (!key_set_has(in->members, k))
+				rc = emit(p, OP_ADD_MEMBER, k, NULL, NULL);
+		}
+		for (size_t i = 0; i < want_addrs.n && !rc; i++)
+			if (!key_set_has(in->addrs, &want_addrs.k[i]))
+				rc = emit(p, OP_ADD_ADDR, &want_addrs.k[i], NULL, NULL);
+	} else {
+		/* the interface and the sets are ipvsd's own: anything else goes */
+		for (size_t i = 0; i < in->addrs->n && !rc; i++)
+			if (!key_set_has(&want_addrs, &in->addrs->k[i]))
+				rc = emit(p, OP_DEL_ADDR, &in->addrs->k[i], NULL, NULL);
+		for (size_t i = 0; i < in->members->n && !rc; i++)
+			if (!ipvs_table_find(in->desired, &in->members->k[i]))
+				rc = emit(p, OP_DEL_MEMBER, &in->members->k[i], NULL, NULL);
+	}
+done:
+	key_set_clear(&want_addrs);
+	return rc;
+}
+
+/* Step 4: a destination no longer wanted in a service that stays. */
+static int plan_remove_dest(const struct plan_input *in, struct plan *p,
+			    const struct ipvs_svc *ks, const struct ipvs_dest *kd)
+{
+	struct drain *dr;
+
+	if (ks->key.proto == IPPROTO_UDP) /* UDP has no connections to drain */
+		return emit(p, OP_DEL_DEST, &ks->key, kd, NULL);
+	dr = drain_start(in->drains, &ks->key, kd, in->now_ms);
+	if (!dr)
+		return -ENOMEM;
+	dr->seen = 1;
+	if (kd->weight != 0) {
+		struct ipvs_dest z = *kd;
+
+		z.weight = 0;
+		return emit(p, OP_SET_DEST, &ks->key, &z, NULL);
+	}
+	/* closing connections (InActConn: FIN_WAIT, TIME_WAIT for up to 2 min)
+	 * do not hold a drain: only established ones count */
+	if ((in->counters_fresh && kd->active == 0) ||
+	    in->now_ms - dr->since_ms >= in->grace_ms)
+		return emit(p, OP_DEL_DEST, &ks->key, kd, NULL);
+	return 0;
+}
+
+static int plan_removals(const struct plan_input *in, struct plan *p)
+{
+	size_t o = 0;
+	int rc;
+
+	for (size_t i = 0; i < in->drains->n; i++)
+		in->drains->d[i].seen = 0;
+	for (size_t i = 0; i < in->kernel->n; i++) {
+		const struct ipvs_svc *ks = &in->kernel->svcs[i];
+		const struct ipvs_svc *ds = ipvs_table_find(in->desired, &ks->key);
+
+		if (!ds)
+			continue;
+		for (size_t j = 0; j < ks->n_dests; j++) {
+			const struct ipvs_dest *kd = &ks->dests[j];
+
+			if (ipvs_svc_find_dest(ds, kd->addr, kd->port))
+				continue;
+			if ((rc = plan_remove_dest(in, p, ks, kd)) < 0)
+				return rc;
+		}
+	}
+	/* drains that ended (deleted, or the backend came back) are forgotten
+	 * unless still waiting */
+	for (size_t i = 0; i < in->drains->n; i++)
+		if (in->drains->d[i].seen)
+			in->drains->d[o++] = in->drains->d[i];
+	in->drains->n = o;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ops[i].type == OP_DEL_DEST)
+			for (size_t j = 0; j < in->drains->n; j++) {
+				struct drain *d = &in->drains->d[j];
+
+				if (d->port == p->ops[i].dest.port &&
+				    !memcmp(d->addr, p->ops[i].dest.addr, 16) &&
+				    !svc_key_cmp(&d->key, &p->ops[i].key)) {
+					*d = in->drains->d[--in->drains->n];
+					break;
+				}
+			}
+	/* step 5 */
+	for (size_t i = 0; i < in->kernel->n; i++) {
+		const struct ipvs_svc *ks = &in->kernel->svcs[i];
+
+		if (ipvs_table_find(in->desired, &ks->key) || !owned_contains(in->owned, &ks->key))
+			continue;
+		if ((rc = emit(p, OP_DEL_SVC, &ks->key, NULL, NULL)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int plan_build(const struct plan_input *in, struct plan *p)
+{
+	int rc;
+
+	plan_clear(p);
+	if ((rc = plan_adds(in, p)) < 0 || (rc = plan_keys(in, p, 1)) < 0 ||
+	    (rc = plan_keys(in, p, 0)) < 0 || (rc = plan_removals(in, p)) < 0)
+		return rc;
+	return 0;
+}
+
+int plan_op_model(const struct plan_op *op, struct ipvs_table *kernel, struct key_set *addrs,
+		  struct key_set *members)
+{
+	struct ipvs_svc *s = NULL;
+	struct ipvs_dest *d;
+
+	switch (op->type) {
+	case OP_ADD_SVC:
+	case OP_SET_SVC:
+		s = ipvs_table_insert(kernel, &op->key, op->sched);
+		if (!s)
+			return -ENOMEM;
+		snprintf(s->sched, sizeof(s->sched), "%s", op->sched);
+		return 0;
+	case OP_ADD_DEST:
+	case OP_SET_DEST:
+		s = ipvs_table_find(kernel, &op->key);
+		if (!s)
+			return -ENOENT;
+		d = ipvs_svc_insert_dest(s, &op->dest);
+		if (!d)
+			return -ENOMEM;
+		d->weight = op->dest.weight;
+		d->fwd = op->dest.fwd;
+		return 0;
+	case OP_DEL_DEST:
+		s = ipvs_table_find(kernel, &op->key);
+		d = s ? ipvs_svc_find_dest(s, op->dest.addr, op->dest.port) : NULL;
+		if (d)
+			ipvs_svc_remove_dest(s, d);
+		return 0;
+	case OP_DEL_SVC:
+		s = ipvs_table_find(kernel, &op->key);
+		if (s)
+			ipvs_table_remove(kernel, s);
+		return 0;
+	case OP_ADD_MEMBER:
+	case OP_ADD_ADDR:
+		return key_set_insert(op->type == OP_ADD_ADDR ? addrs : members, &op->key);
+	case OP_DEL_ADDR:
+		key_set_remove(addrs, &op->key);
+		return 0;
+	case OP_DEL_MEMBER:
+		key_set_remove(members, &op->key);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *plan_op_action(enum plan_op_type t)
+{
+	static const char *const names[] = {
+		[OP_ADD_SVC] = "add-service",   [OP_SET_SVC] = "set-service",
+		[OP_ADD_DEST] = "add-dest",     [OP_SET_DEST] = "set-dest",
+		[OP_ADD_MEMBER] = "add-member", [OP_ADD_ADDR] = "add-address",
+		[OP_DEL_ADDR] = "del-address",  [OP_DEL_MEMBER] = "del-member",
+		[OP_DEL_DEST] = "del-dest",     [OP_DEL_SVC] = "del-service",
+	};
+
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+char *plan_op_format(const struct plan_op *op, char *buf, size_t size)
+{
+	char k[80], d[64], a[INET6_ADDRSTRLEN];
+
+	switch (op->type) {
+	case OP_ADD_SVC:
+	case OP_SET_SVC:
+		snprintf(buf, size, "%s %s %s", plan_op_action(op->type),
+			 svc_key_format(&op->key, k, sizeof(k)), op->sched);
+		break;
+	case OP_ADD_DEST:
+	case OP_SET_DEST:
+	case OP_DEL_DEST:
+		snprintf(buf, size, "%s %s -> %s weight %u", plan_op_action(op->type),
+			 svc_key_format(&op->key, k, sizeof(k)),
+			 addr_port_format(op->key.af, op->dest.addr, op->dest.port, d, sizeof(d)),
+			 op->dest.weight);
+		break;
+	case OP_ADD_ADDR:
+	case OP_DEL_ADDR:
+		inet_ntop(op->key.af, op->key.addr, a, sizeof(a));
+		snprintf(buf, size, "%s %s", plan_op_action(op->type), a);
+		break;
+	default:
+		snprintf(buf, size, "%s %s", plan_op_action(op->type),
+			 svc_key_format(&op->key, k, sizeof(k)));
+		break;
+	}
+	return buf;
+}
+
+static int copy_svc(struct ipvs_table *to, const struct ipvs_svc *s)
+{
+	struct ipvs_svc *c = ipvs_table_add(to, &s->key, s->sched);
+
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_dests; i++)
+		if (ipvs_svc_add_dest(c, &s->dests[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Adds to `set` every desired service on the address of k (any protocol
+ * and port), and k itself. */
+static int expand(const struct ipvs_table *desired, const struct svc_key *k, struct key_set *set)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	int rc = key_set_add(set, k);
+
+	for (size_t p = 0; p < 2 && rc == 0; p++) {
+		struct svc_key lo = *k;
+		size_t a = 0, b = desired->n;
+
+		lo.proto = protos[p];
+		lo.port = 0;
+		while (a < b) {
+			size_t mid = a + (b - a) / 2;
+
+			if (svc_key_cmp(&desired->svcs[mid].key, &lo) < 0)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		for (; a < desired->n && rc == 0; a++) {
+			const struct svc_key *d = &desired->svcs[a].key;
+
+			if (d->af != k->af || d->proto != lo.proto || memcmp(d->addr, k->addr, 16))
+				break;
+			rc = key_set_add(set, d);
+		}
+	}
+	return rc;
+}
+
+int plan_build_keys(const struct plan_input *in, const struct svc_key *keys, size_t n,
+		    struct plan *p)
+{
+	struct ipvs_table *sd = ipvs_table_new(), *sk = ipvs_table_new();
+	struct key_set set = { 0 }, addrs = { 0 }, members = { 0 };
+	struct drains dr = { 0 };
+	struct plan_input sub = *in;
+	size_t o = 0;
+	int rc = -ENOMEM;
+
+	if (!sd || !sk)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = expand(in->desired, &keys[i], &set)) < 0)
+			goto done;
+	key_set_sort(&set);
+	rc = 0;
+	for (size_t i = 0; i < set.n && rc == 0; i++) {
+		const struct svc_key *k = &set.k[i];
+		struct svc_key a = addr_key(k);
+		const struct ipvs_svc *s;
+
+		if ((s = ipvs_table_find(in->desired, k)))
+			rc = copy_svc(sd, s);
+		if (rc == 0 && (s = ipvs_table_find(in->kernel, k)))
+			rc = copy_svc(sk, s);
+		if (rc == 0 && key_set_has(in->members, k))
+			rc = key_set_add(&members, k);
+		if (rc == 0 && key_set_has(in->addrs, &a))
+			rc = key_set_add(&addrs, &a);
+	}
+	if (rc < 0)
+		goto done;
+	key_set_sort(&addrs);
+	/* the drains of these services go through the sub-plan, the others stay */
+	for (size_t i = 0; i < in->drains->n; i++) {
+		struct drain *d = &in->drains->d[i];
+
+		if (key_set_has(&set, &d->key)) {
+			if (grow((void **)&dr.d, &dr.cap, dr.n + 1, sizeof(*dr.d)) < 0) {
+				rc = -ENOMEM;
+				goto done;
+			}
+			dr.d[dr.n++] = *d;
+		} else {
+			in->drains->d[o++] = *d;
+		}
+	}
+	in->drains->n = o;
+	sub.desired = sd;
+	sub.kernel = sk;
+	sub.addrs = &addrs;
+	sub.members = &members;
+	sub.drains = &dr;
+	rc = plan_build(&sub, p);
+	for (size_t i = 0; i < dr.n; i++) {
+		if (grow((void **)&in->drains->d, &in->drains->cap, in->drains->n + 1,
+			 sizeof(*dr.d)) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		in->drains->d[in->drains->n++] = dr.d[i];
+	}
+done:
+	ipvs_table_free(sd);
+	ipvs_table_free(sk);
+	key_set_clear(&set);
+	key_set_clear(&addrs);
+	key_set_clear(&members);
+	drains_clear(&dr);
+	return rc;
+}

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/reconcile.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/counters.h"
+#include "common/log.h"
+#include "ipvsd/ipvs_nl.h"
+#include "ipvsd/nat_rules.h"
+#include "ipvsd/state_msg.h"
+
+/* Up to this many changed services, a new VIP table is diffed for those
+ * services only (O(changed)); more, and the whole table is diffed. */
+#define RECONCILE_FAST_MAX 64
+#include "ipvsd/vip_addr.h"
+#include "ipvsd/vip_set.h"
+
+struct reconciler {
+	struct reconcile_cfg cfg;
+	struct event_base *base;
+	struct event *periodic, *soon, *drain_timer;
+	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
+	struct vip_addr *va;
+	struct vip_set *vs;
+	struct owned owned;
+	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
+	struct reach_set *reach; /* NULL until the first snapshot */
+	struct ipvs_table *desired;
+	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
+	struct key_set addrs, members;
+	int have_kernel;
+	int synced; /* the first full reconcile with a VIP table is done */
+	struct drains drains;
+	struct plan plan;
+	int *errs;
+	size_t errs_cap;
+	uint64_t vip_gen, reach_gen;
+	size_t withheld, last_changes, last_failed;
+	uint64_t last_apply_us;
+	uint64_t rx_us;      /* when the snapshot being applied arrived */
+	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
+	uint64_t addr_us, set_us; /* ... in address and ipset batches */
+	struct svc_key changed[RECONCILE_FAST_MAX]; /* VIP-table services that changed */
+};
+
+/* Owned, or programmed by ipvsd: worth dumping the destinations of. */
+static int want_dests(const struct svc_key *k, void *arg)
+{
+	struct reconciler *r = arg;
+
+	return owned_contains(&r->owned, k) || (r->desired && ipvs_table_find(r->desired, k));
+}
+
+static void schedule_soon(struct reconciler *r, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (!evtimer_pending(r->soon, NULL))
+		evtimer_add(r->soon, &tv);
+}
+
+/* Refreshes the model from the kernel. 0 or -errno. */
+static int refresh(struct reconciler *r)
+{
+	int rc = 0;
+
+	r->have_kernel = 0;
+	if (r->nl) {
+		for (int tries = 0; tries < 3; tries++) {
+			rc = ipvs_nl_dump(r->nl, want_dests, r, r->kernel);
+			if (rc != -EINTR && rc != -ENOBUFS)
+				break; /* interrupted or overrun dumps are simply redone */
+		}
+		if (rc < 0)
+			return rc;
+	} else {
+		ipvs_table_clear(r->kernel);
+	}
+	if ((rc = vip_addr_list(r->va, &r->addrs)) < 0)
+		return rc;
+	if (vip_set_list(r->vs, &r->members) < 0 && !r->cfg.dry_run)
+		return -EIO;
+	r->have_kernel = 1;
+	return 0;
+}
+
+/* Which interface an op goes through; consecutive ops of one kind are
+ * sent as one batch. */
+static int op_kind(enum plan_op_type t)
+{
+	if (ipvs_nl_handles(t))
+		return 0;
+	return t == OP_ADD_ADDR || t == OP_DEL_ADDR ? 1 : 2;
+}
+
+/* Applies r->plan in order: runs of IPVS changes go out batched. */
+static void apply_plan(struct reconciler *r)
+{
+	struct plan *p = &r->plan;
+	size_t i = 0, failed = 0;
+	int lost = 0;
+
+	if (p->n > r->errs_cap) {
+		int *e = realloc(r->errs, p->n * sizeof(*e));
+
+		if (!e) {
+			schedule_soon(r, 1000);
+			return;
+		}
+		r->errs = e;
+		r->errs_cap = p->n;
+	}
+	while (i < p->n) {
+		size_t j = i;
+
+		int kind = op_kind(p->ops[i].type), rc;
+		uint64_t t = clock_mono_us();
+
+		while (j < p->n && op_kind(p->ops[j].type) == kind)
+			j++;
+		if (kind == 0) {
+			rc = ipvs_nl_apply(r->nl, &p->ops[i], j - i, &r->errs[i]);
+			r->ipvs_us += clock_mono_us() - t;
+		} else if (kind == 1) {
+			rc = vip_addr_apply(r->va, &p->ops[i], j - i, &r->errs[i]);
+			r->addr_us += clock_mono_us() - t;
+		} else {
+			rc = vip_set_apply(r->vs, &p->ops[i], j - i, &r->errs[i]);
+			r->set_us += clock_mono_us() - t;
+		}
+		if (rc == -ENOBUFS)
+			lost = 1;
+		for (; i < j; i++) {
+			char buf[160];
+
+			if (r->errs[i] == 0) {
+				plan_op_model(&p->ops[i], r->kernel, &r->addrs, &r->members);
+				continue;
+			}
+			failed++;
+			log_limited(LOG_LVL_WARN, "apply", "apply: %s: %s",
+				    plan_op_format(&p->ops[i], buf, sizeof(buf)),
+				    strerror(-r->errs[i]));
+		}
+	}
+	r->last_failed = failed;
+	counter_add("changes_applied", p->n - failed);
+	if (failed) {
+		counter_add("changes_failed", failed);
+		set_last_error("%zu of %zu kernel changes failed", failed, p->n);
+	}
+	if (failed || lost) /* the model may be wrong: ask the kernel again */
+		schedule_soon(r, lost ? 0 : 1000);
+}
+
+/* The desired table after a VIP table change of only `keys` (sorted): the
+ * old entries of those services are moved to prev, the new ones computed
+ * from the candidates and the reachability set. O(changed). */
+static int desired_patch(struct reconciler *r, const struct svc_key *keys, size_t n,
+			 struct ipvs_table *prev)
+{
+	struct ipvs_table *tiny = ipvs_table_new(), *d = NULL;
+	int rc = -ENOMEM;
+
+	if (!tiny)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ipvs_svc *s = ipvs_table_find(r->desired, &keys[i]);
+		const struct ipvs_svc *c = ipvs_table_find(r->cand, &keys[i]);
+
+		if (s) {
+			if (ipvs_table_put_copy(prev, s) < 0)
+				goto done;
+			ipvs_table_remove(r->desired, s);
+		}
+		if (c && ipvs_table_put_copy(tiny, c) < 0)
+			goto done;
+	}
+	d = desired_build(tiny, r->reach, NULL);
+	if (!d)
+		goto done;
+	for (size_t i = 0; i < d->n; i++)
+		if (ipvs_table_put_copy(r->desired, &d->svcs[i]) < 0)
+			goto done;
+	rc = 0;
+done:
+	ipvs_table_free(tiny);
+	ipvs_table_free(d);
+	return rc;
+}
+
+/* Diffs and applies. counters_fresh: the model was just dumped. keys: only
+ * these services changed (NULL: diff everything). */
+static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
+		     size_t nkeys)
+{
+	struct ipvs_table *old = r->desired, *next, *prev = NULL;
+	uint64_t t0 = r->rx_us ? r->rx_us : clock_mono_us();
+	struct plan_input in;
+
+	r->rx_us = 0;
+	r->ipvs_us = r->addr_us = r->set_us = 0;
+
+	if (!r->cand || !r->have_kernel)
+		return; /* never act on an empty table before vipd has spoken */
+	uint64_t t_in = clock_mono_us();
+
+	if (keys) {
+		/* only these services changed: patch the desired table in place */
+		prev = ipvs_table_new();
+		if (!prev || desired_patch(r, keys, nkeys, prev) < 0) {
+			ipvs_table_free(prev);
+			schedule_soon(r, 0);
+			return;
+		}
+		next = old;
+		old = NULL;
+	} else {
+		next = desired_build(r->cand, r->reach, &r->withheld);
+		if (!next) {
+			schedule_soon(r, 1000);
+			return;
+		}
+		prev = old;
+	}
+	uint64_t t_desired = clock_mono_us();
+	r->owned.prev = prev; /* IP VIPs ipvsd programmed stay its own */
+	in = (struct plan_input){ .desired = next, .kernel = r->kernel, .addrs = &r->addrs,
+				  .members = &r->members, .owned = &r->owned, .drains = &r->drains,
+				  .now_ms = clock_mono_ms(), .grace_ms = r->cfg.grace_s * 1000ull,
+				  .counters_fresh = counters_fresh };
+	if ((keys ? plan_build_keys(&in, keys, nkeys, &r->plan) : plan_build(&in, &r->plan)) < 0) {
+		r->owned.prev = NULL;
+		if (keys)
+			ipvs_table_free(prev);
+		else
+			ipvs_table_free(next);
+		schedule_soon(r, keys ? 0 : 1000);
+		return;
+	}
+	r->owned.prev = NULL;
+	if (keys)
+		ipvs_table_free(prev);
+	log_debug("reconcile: input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us",
+		  t_in - t0, t_desired - t_in, clock_mono_us() - t_desired);
+	r->desired = next;
+	ipvs_table_free(old);
+	r->last_changes = r->plan.n;
+	if (r->plan.n == 0)
+		goto done;
+	if (r->cfg.dry_run) {
+		for (size_t i = 0; i < r->plan.n; i++) {
+			char buf[160];
+
+			printf("%s\n", plan_op_format(&r->plan.ops[i], buf, sizeof(buf)));
+			plan_op_model(&r->plan.ops[i], r->kernel, &r->addrs, &r->members);
+		}
+		fflush(stdout);
+	} else {
+		apply_plan(r);
+	}
+	r->last_apply_us = clock_mono_us() - t0;
+	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
+		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64 ")",
+		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
+		 r->reach_gen);
+done:
+	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
+		struct timeval tv = { 1, 0 };
+
+		evtimer_add(r->drain_timer, &tv);
+	}
+}
+
+static void run(struct reconciler *r, int counters_fresh)
+{
+	run_keys(r, counters_fresh, NULL, 0);
+}
+
+static void full(struct reconciler *r)
+{
+	int rc = refresh(r);
+
+	counter_inc("full_reconciles");
+	if (rc < 0) {
+		set_last_error("reading the kernel state failed: %s", strerror(-rc));
+		schedule_soon(r, 1000);
+		return;
+	}
+	if (!r->cfg.dry_run) {
+		nat_rules_ensure(0);
+		sysctls_ensure(0);
+	}
+	run(r, 1);
+	if (!r->synced && r->cand) {
+		r->synced = 1;
+		log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
+			 "(%zu services adopted from the kernel)",
+			 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
+	}
+}
+
+static void on_periodic(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	full(arg);
+}
+
+/* While destinations drain, look at just their services' counters often,
+ * so an idle one goes soon without dumping the whole table. */
+static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct reconciler *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (!r->nl || !r->have_kernel)
+		return;
+	for (size_t i = 0; i < r->drains.n; i++) {
+		struct ipvs_svc *s = ipvs_table_find(r->kernel, &r->drains.d[i].key);
+
+		if (s && ipvs_nl_dump_dests(r->nl, s) < 0) {
+			schedule_soon(r, 0);
+			return;
+		}
+	}
+	run(r, 1);
+}
+
+void reconcile_on_vip_table(const Envelope *env, void *arg)
+{
+	struct reconciler *r = arg;
+	uint64_t rx = clock_mono_us();
+	struct ipvs_table *c = desired_candidates(env->vip_table, &r->cfg.dcfg);
+
+	if (!c) {
+		log_error("VIP table %" PRIu64 ": out of memory", env->vip_table->generation);
+		return;
+	}
+	size_t n = RECONCILE_FAST_MAX + 1;
+
+	if (r->cand && r->desired && r->have_kernel)
+		n = ipvs_table_diff_keys(r->cand, c, r->changed, RECONCILE_FAST_MAX);
+	ipvs_table_free(r->cand);
+	r->cand = c;
+	r->vip_gen = env->vip_table->generation;
+	r->rx_us = rx;
+	counter_inc("vip_tables");
+	if (!r->have_kernel)
+		full(r);
+	else if (n <= RECONCILE_FAST_MAX)
+		run_keys(r, 0, r->changed, n);
+	else
+		run(r, 0);
+}
+
+void reconcile_on_reachability(const Envelope *env, void *arg)
+{
+	struct reconciler *r = arg;
+	struct reach_set *s = reach_set_from_pb(env->reachability);
+
+	if (!s)
+		return;
+	reach_set_free(r->reach);
+	r->reach = s;
+	r->reach_gen = env->reachability->generation;
+	r->rx_us = clock_mono_us();
+	counter_inc("reachability_snapshots");
+	if (r->have_kernel)
+		run(r, 0);
+	else
+		full(r);
+}
+
+int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
+		  struct reconciler **out)
+{
+	struct reconciler *r = calloc(1, sizeof(*r));
+	struct timeval tv;
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	r->cfg = *cfg;
+	r->base = base;
+	r->owned.ranges = r->cfg.ranges;
+	r->owned.n = r->cfg.n_ranges;
+	r->kernel = ipvs_table_new();
+	r->periodic = event_new(base, -1, EV_PERSIST, on_periodic, r);
+	r->soon = evtimer_new(base, on_periodic, r);
+	r->drain_timer = evtimer_new(base, on_drain_timer, r);
+	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = ipvs_nl_open(&r->nl);
+	if (rc < 0 && !cfg->dry_run)
+		goto fail;
+	if (rc < 0)
+		log_warn("dry-run: no IPVS here: planning against an empty IPVS table");
+	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, &r->va)) < 0 ||
+	    (rc = vip_set_open(cfg->dry_run, &r->vs)) < 0)
+		goto fail;
+	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_rules_ensure(0)) < 0))
+		goto fail;
+	tv = (struct timeval){ cfg->interval_s, 0 };
+	evtimer_add(r->periodic, &tv);
+	*out = r;
+	return 0;
+fail:
+	reconcile_free(r);
+	return rc;
+}
+
+void reconcile_free(struct reconciler *r)
+{
+	if (!r)
+		return;
+	/* nothing is flushed: the kernel keeps serving while ipvsd is away */
+	if (r->periodic)
+		event_free(r->periodic);
+	if (r->soon)
+		event_free(r->soon);
+	if (r->drain_timer)
+		event_free(r->drain_timer);
+	ipvs_nl_close(r->nl);
+	vip_addr_close(r->va);
+	vip_set_close(r->vs);
+	ipvs_table_free(r->cand);
+	ipvs_table_free(r->desired);
+	ipvs_table_free(r->kernel);
+	reach_set_free(r->reach);
+	key_set_clear(&r->addrs);
+	key_set_clear(&r->members);
+	drains_clear(&r->drains);
+	plan_free_ops(&r->plan);
+	free(r->errs);
+	free(r);
+}
+
+void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
+{
+	struct reconciler *r = arg;
+	char buf[64];
+
+#define KV(key, fmt, val) \
+	do { \
+		snprintf(buf, sizeof(buf), fmt, val); \
+		kv(key, buf, kvarg); \
+	} while (0)
+	KV("mode", "%s", r->cfg.dry_run ? "dry-run" : "apply");
+	KV("vip_generation", "%" PRIu64, r->vip_gen);
+	KV("reach_generation", "%" PRIu64, r->reach_gen);
+	KV("services", "%zu", r->desired ? r->desired->n : 0);
+	KV("destinations", "%zu", r->desired ? ipvs_table_dest_count(r->desired) : 0);
+	KV("withheld", "%zu", r->withheld);
+	KV("draining", "%zu", r->drains.n);
+	KV("last_changes", "%zu", r->last_changes);
+	KV("last_apply_us", "%" PRIu64, r->last_apply_us);
+	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
+#undef KV
+}
+
+int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg)
+{
+	struct reconciler *r = arg;
+	struct ipvs_table *want = NULL;
+	struct drains scratch = { 0 };
+	struct plan pending = { 0 };
+	int rc = 0;
+
+	(void)req;
+	if (r->cand) {
+		/* what ipvsd would change now, without touching its drain clock */
+		struct plan_input in = { .kernel = r->kernel, .addrs = &r->addrs,
+					 .members = &r->members, .owned = &r->owned,
+					 .drains = &scratch, .now_ms = clock_mono_ms(),
+					 .grace_ms = UINT64_MAX };
+
+		want = desired_build(r->cand, r->reach, NULL);
+		in.desired = want;
+		if (!want || plan_build(&in, &pending) < 0)
+			rc = -ENOMEM;
+	}
+	if (rc == 0)
+		rc = state_msg_pack(want, r->have_kernel ? r->kernel : NULL, &pending, r->vip_gen,
+				    r->reach_gen, reply);
+	ipvs_table_free(want);
+	plan_free_ops(&pending);
+	drains_clear(&scratch);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The reconcile loop: on every new VIP table or reachability snapshot the
+ * desired state is recomputed and diffed against ipvsd's model of the
+ * kernel (no dumps on this hot path); periodically (and after any error)
+ * the model is refreshed from the kernel's own dumps and repaired. Nothing
+ * is flushed at start or exit: what is in the kernel is adopted.
+ */
+#ifndef IPVSD_RECONCILE_H
+#define IPVSD_RECONCILE_H
+
+#include <event2/event.h>
+
+#include "common/daemon.h"
+#include "common/envelope.h"
+#include "common/ipc.h"
+#include "ipvsd/desired.h"
+#include "ipvsd/plan.h"
+
+#define RECONCILE_MAX_RANGES 64
+
+struct reconcile_cfg {
+	struct desired_cfg dcfg;
+	const char *ifname;
+	struct vip_range ranges[RECONCILE_MAX_RANGES];
+	size_t n_ranges;
+	unsigned interval_s; /* full reconcile period */
+	unsigned grace_s;    /* longest TCP drain */
+	int dry_run;
+};
+
+struct reconciler;
+
+/* Opens the kernel interfaces (IPVS, the dummy interface, the ipsets, the
+ * nat rules, sysctls). -ENOENT without IPVS, -EPERM without CAP_NET_ADMIN
+ * (both logged with what is missing), other -errno. */
+int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
+		  struct reconciler **out);
+void reconcile_free(struct reconciler *r);
+
+void reconcile_on_vip_table(const Envelope *env, void *arg);
+void reconcile_on_reachability(const Envelope *env, void *arg);
+
+/* IPVS_STATE_REQUEST handler for `l4lbctl ipvs`. */
+int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg);
+/* Facts for the status reply. */
+void reconcile_status(status_kv_fn kv, void *kvarg, void *arg);
+
+#endif

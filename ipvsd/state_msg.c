@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/state_msg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Everything one reply points to, freed together. */
+struct arena {
+	void **p;
+	size_t n, cap;
+	int err;
+};
+
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	void *x;
+
+	if (a->err)
+		return NULL;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		void **p = realloc(a->p, cap * sizeof(*p));
+
+		if (!p) {
+			a->err = -ENOMEM;
+			return NULL;
+		}
+		a->p = p;
+		a->cap = cap;
+	}
+	x = calloc(1, size ? size : 1);
+	if (!x) {
+		a->err = -ENOMEM;
+		return NULL;
+	}
+	a->p[a->n++] = x;
+	return x;
+}
+
+static void arena_free(struct arena *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->p[i]);
+	free(a->p);
+}
+
+static L4lb__V1__IpvsService **services(struct arena *a, const struct ipvs_table *t)
+{
+	L4lb__V1__IpvsService **v = arena_alloc(a, t->n * sizeof(*v));
+
+	for (size_t i = 0; v && i < t->n; i++) {
+		const struct ipvs_svc *s = &t->svcs[i];
+		L4lb__V1__IpvsService *m = arena_alloc(a, sizeof(*m));
+		size_t alen = af_len(s->key.af);
+
+		if (!m)
+			return NULL;
+		l4lb__v1__ipvs_service__init(m);
+		m->has_protocol = m->has_family = m->has_ip = m->has_port = 1;
+		m->protocol = s->key.proto;
+		m->family = alen == 4 ? L4LB__V1__FAMILY__INET : L4LB__V1__FAMILY__INET6;
+		m->ip.data = (uint8_t *)s->key.addr;
+		m->ip.len = alen;
+		m->port = s->key.port;
+		m->scheduler = (char *)s->sched;
+		m->dests = arena_alloc(a, s->n_dests * sizeof(*m->dests));
+		if (!m->dests)
+			return NULL;
+		m->n_dests = s->n_dests;
+		for (size_t j = 0; j < s->n_dests; j++) {
+			const struct ipvs_dest *d = &s->dests[j];
+			L4lb__V1__IpvsDest *md = arena_alloc(a, sizeof(*md));
+
+			if (!md)
+				return NULL;
+			l4lb__v1__ipvs_dest__init(md);
+			md->has_ip = md->has_port = md->has_weight = 1;
+			md->has_active_conns = md->has_inactive_conns = 1;
+			md->ip.data = (uint8_t *)d->addr;
+			md->ip.len = alen;
+			md->port = d->port;
+			md->weight = d->weight;
+			md->active_conns = d->active;
+			md->inactive_conns = d->inactive;
+			m->dests[j] = md;
+		}
+		v[i] = m;
+	}
+	return v;
+}
+
+int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *kernel,
+		   const struct plan *pending, uint64_t vip_gen, uint64_t reach_gen,
+		   struct ipc_buf *out)
+{
+	struct arena a = { 0 };
+	L4lb__V1__IpvsState st;
+	Envelope env;
+	int rc;
+
+	l4lb__v1__ipvs_state__init(&st);
+	l4lb__v1__envelope__init(&env);
+	env.has_type = 1;
+	env.type = L4LB__V1__ENVELOPE__TYPE__IPVS_STATE;
+	env.ipvs_state = &st;
+	st.has_vip_generation = st.has_reach_generation = 1;
+	st.vip_generation = vip_gen;
+	st.reach_generation = reach_gen;
+	if (desired) {
+		st.desired = services(&a, desired);
+		st.n_desired = st.desired ? desired->n : 0;
+	}
+	if (kernel) {
+		st.kernel = services(&a, kernel);
+		st.n_kernel = st.kernel ? kernel->n : 0;
+	}
+	st.pending = arena_alloc(&a, pending->n * sizeof(*st.pending));
+	for (size_t i = 0; st.pending && i < pending->n; i++) {
+		L4lb__V1__IpvsChange *c = arena_alloc(&a, sizeof(*c));
+		char *obj = arena_alloc(&a, 160);
+
+		if (!c || !obj)
+			break;
+		l4lb__v1__ipvs_change__init(c);
+		c->action = (char *)plan_op_action(pending->ops[i].type);
+		plan_op_format(&pending->ops[i], obj, 160);
+		/* the object is the line without its action word */
+		c->object = strchr(obj, ' ') ? strchr(obj, ' ') + 1 : obj;
+		st.pending[i] = c;
+		st.n_pending = i + 1;
+	}
+	rc = a.err ? a.err : envelope_pack(&env, out);
+	arena_free(&a);
+	return rc;
+}

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/vip_addr.h"
+
+#include <errno.h>
+#include <linux/if_addr.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/counters.h"
+#include "common/log.h"
+#include "ipvsd/nl_batch.h"
+
+struct vip_addr {
+	struct nl_sock *sk;
+	int ifindex;
+	char ifname[IFNAMSIZ];
+};
+
+static int link_ensure(struct vip_addr *va, int dry_run)
+{
+	struct rtnl_link *link = NULL, *req = NULL;
+	int rc;
+
+	rc = rtnl_link_get_kernel(va->sk, 0, va->ifname, &link);
+	if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) {
+		if (dry_run) {
+			log_info("dry-run: would create dummy interface %s", va->ifname);
+			return 0;
+		}
+		req = rtnl_link_alloc();
+		if (!req)
+			return -ENOMEM;
+		rtnl_link_set_name(req, va->ifname);
+		rtnl_link_set_type(req, "dummy");
+		rtnl_link_set_flags(req, IFF_UP);
+		rc = rtnl_link_add(va->sk, req, NLM_F_CREATE);
+		rtnl_link_put(req);
+		req = NULL;
+		if (rc < 0 && rc != -NLE_EXIST) {
+			log_error("vip-addr: cannot create dummy interface %s: %s%s", va->ifname,
+				  nl_geterror(rc),
+				  rc == -NLE_PERM ? " (ipvsd needs CAP_NET_ADMIN)" : "");
+			return rc == -NLE_PERM ? -EPERM : -EIO;
+		}
+		log_info("vip-addr: created dummy interface %s", va->ifname);
+		rc = rtnl_link_get_kernel(va->sk, 0, va->ifname, &link);
+	}
+	if (rc < 0) {
+		log_error("vip-addr: interface %s: %s", va->ifname, nl_geterror(rc));
+		return -EIO;
+	}
+	va->ifindex = rtnl_link_get_ifindex(link);
+	if (!(rtnl_link_get_flags(link) & IFF_UP) && !dry_run) {
+		req = rtnl_link_alloc();
+		if (!req) {
+			rc = -ENOMEM;
+			goto done;
+		}
+		rtnl_link_set_flags(req, IFF_UP);
+		rc = rtnl_link_change(va->sk, link, req, 0);
+		if (rc < 0) {
+			log_error("vip-addr: cannot set %s up: %s", va->ifname, nl_geterror(rc));
+			rc = -EIO;
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	rtnl_link_put(req);
+	rtnl_link_put(link);
+	return rc;
+}
+
+int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out)
+{
+	struct vip_addr *va = calloc(1, sizeof(*va));
+	int rc;
+
+	*out = NULL;
+	if (!va)
+		return -ENOMEM;
+	snprintf(va->ifname, sizeof(va->ifname), "%s", ifname);
+	va->sk = nl_socket_alloc();
+	if (!va->sk) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((rc = nl_connect(va->sk, NETLINK_ROUTE)) < 0) {
+		log_error("vip-addr: route socket: %s", nl_geterror(rc));
+		rc = -EIO;
+		goto fail;
+	}
+	nl_batch_tune(va->sk);
+	if ((rc = link_ensure(va, dry_run)) < 0)
+		goto fail;
+	*out = va;
+	return 0;
+fail:
+	vip_addr_close(va);
+	return rc;
+}
+
+void vip_addr_close(struct vip_addr *va)
+{
+	if (!va)
+		return;
+	nl_socket_free(va->sk);
+	free(va);
+}
+
+struct list_ctx {
+	int ifindex;
+	struct key_set *out;
+	int err;
+};
+
+static void list_one(struct nl_object *obj, void *arg)
+{
+	struct list_ctx *c = arg;
+	struct rtnl_addr *a = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(a);
+	struct svc_key k = { 0 };
+	int af;
+
+	if (rtnl_addr_get_ifindex(a) != c->ifindex || !local)
+		return;
+	af = nl_addr_get_family(local);
+	if ((af != AF_INET && af != AF_INET6) || nl_addr_get_len(local) != af_len(af))
+		return;
+	k.af = (uint8_t)af;
+	memcpy(k.addr, nl_addr_get_binary_addr(local), af_len(af));
+	if (af == AF_INET6 && k.addr[0] == 0xfe && (k.addr[1] & 0xc0) == 0x80)
+		return; /* the kernel's own link-local address */
+	if (key_set_add(c->out, &k) < 0)
+		c->err = -ENOMEM;
+}
+
+int vip_addr_list(struct vip_addr *va, struct key_set *out)
+{
+	struct nl_cache *cache = NULL;
+	struct list_ctx c = { .ifindex = va->ifindex, .out = out };
+	int rc;
+
+	out->n = 0;
+	if (!va->ifindex)
+		return 0; /* dry run without the interface */
+	rc = rtnl_addr_alloc_cache(va->sk, &cache);
+	if (rc < 0) {
+		log_warn("vip-addr: listing addresses: %s", nl_geterror(rc));
+		return -EIO;
+	}
+	nl_cache_foreach(cache, list_one, &c);
+	nl_cache_free(cache);
+	key_set_sort(out);
+	return c.err;
+}
+
+static struct rtnl_addr *op_addr(struct vip_addr *va, const struct plan_op *op)
+{
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	struct nl_addr *local;
+	int af = op->key.af;
+
+	if (!a)
+		return NULL;
+	local = nl_addr_build(af, op->key.addr, af_len(af));
+	if (!local) {
+		rtnl_addr_put(a);
+		return NULL;
+	}
+	nl_addr_set_prefixlen(local, af == AF_INET ? 32 : 128);
+	rtnl_addr_set_ifindex(a, va->ifindex);
+	rtnl_addr_set_family(a, af);
+	rtnl_addr_set_local(a, local);
+	rtnl_addr_set_prefixlen(a, af == AF_INET ? 32 : 128);
+	if (af == AF_INET6)
+		rtnl_addr_set_flags(a, IFA_F_NODAD); /* usable at once */
+	nl_addr_put(local);
+	return a;
+}
+
+int vip_addr_apply(struct vip_addr *va, const struct plan_op *ops, size_t n, int *errs)
+{
+	struct nl_msg *msgs[NL_BATCH_MAX];
+	size_t i = 0, m = 0;
+	int rc = 0;
+
+	for (; i < n && rc == 0; i += m) {
+		size_t want = n - i < NL_BATCH_MAX ? n - i : NL_BATCH_MAX;
+
+		for (m = 0; m < want; m++) {
+			struct rtnl_addr *a = op_addr(va, &ops[i + m]);
+			int r = -NLE_NOMEM;
+
+			if (a)
+				r = ops[i + m].type == OP_ADD_ADDR
+					    ? rtnl_addr_build_add_request(a, 0, &msgs[m])
+					    : rtnl_addr_build_delete_request(a, 0, &msgs[m]);
+			rtnl_addr_put(a);
+			if (r < 0) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
+		if (rc == 0)
+			rc = nl_batch_send(va->sk, msgs, m, &errs[i]);
+		counter_add("addr_writes", m);
+		for (size_t j = 0; j < m; j++) {
+			int *e = &errs[i + j];
+
+			nlmsg_free(msgs[j]);
+			/* already there / already gone */
+			if ((*e == -EEXIST && ops[i + j].type == OP_ADD_ADDR) ||
+			    ((*e == -EADDRNOTAVAIL || *e == -ENOENT || *e == -ENODEV) &&
+			     ops[i + j].type == OP_DEL_ADDR))
+				*e = 0;
+		}
+	}
+	for (size_t j = i; j < n; j++)
+		errs[j] = rc;
+	return rc;
+}

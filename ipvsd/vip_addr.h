@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VIP addresses on ipvsd's dummy interface (libnl-route), so that
+ * connections from the node and from containers behind bridges are
+ * delivered locally to IPVS's hooks. The interface is ipvsd's own: every
+ * address on it is a VIP.
+ */
+#ifndef IPVSD_VIP_ADDR_H
+#define IPVSD_VIP_ADDR_H
+
+#include "ipvsd/plan.h"
+
+struct vip_addr;
+
+/* Opens a route socket and creates the dummy interface `ifname` if missing
+ * (and sets it up). 0 or -errno (logged). */
+int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out);
+void vip_addr_close(struct vip_addr *va);
+/* Addresses on the interface (key af + addr; proto and port 0), sorted. */
+int vip_addr_list(struct vip_addr *va, struct key_set *out);
+/* OP_ADD_ADDR / OP_DEL_ADDR ops, batched; idempotent. errs[i] per op; returns
+ * 0 or the -errno that stopped the batch. */
+int vip_addr_apply(struct vip_addr *va, const struct plan_op *ops, size_t n, int *errs);
+
+#endif

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/vip_set.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libipset/ipset.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/counters.h"
+#include "common/log.h"
+
+struct vip_set {
+	struct ipset *ipset;
+	char *out; /* output of the current command */
+	size_t len, cap;
+	char err[256];
+};
+
+static int on_out(struct ipset_session *s, void *p, const char *fmt, ...)
+{
+	struct vip_set *vs = p;
+	va_list ap;
+	int n;
+
+	(void)s;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(vs->out + vs->len, vs->cap - vs->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -1;
+		if ((size_t)n < vs->cap - vs->len)
+			break;
+		size_t cap = (vs->cap + (size_t)n + 1) * 2;
+		char *o = realloc(vs->out, cap);
+		if (!o)
+			return -1;
+		vs->out = o;
+		vs->cap = cap;
+	}
+	vs->len += (size_t)n;
+	return 0;
+}
+
+static int on_err(struct ipset *ipset, void *p, int status, const char *msg, ...)
+{
+	struct vip_set *vs = p;
+	va_list ap;
+
+	(void)ipset;
+	va_start(ap, msg);
+	vsnprintf(vs->err, sizeof(vs->err), msg, ap);
+	va_end(ap);
+	return status;
+}
+
+static int on_std_err(struct ipset *ipset, void *p)
+{
+	struct vip_set *vs = p;
+	struct ipset_session *s = ipset_session(ipset);
+
+	snprintf(vs->err, sizeof(vs->err), "%s",
+		 ipset_session_report_msg(s) ? ipset_session_report_msg(s) : "error");
+	ipset_session_report_reset(s);
+	return -1;
+}
+
+/* Runs one ipset command line ("add l4lb-vips4 ... -exist"). */
+static int run(struct vip_set *vs, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	vs->len = 0;
+	if (vs->out)
+		vs->out[0] = 0;
+	vs->err[0] = 0;
+	rc = ipset_parse_line(vs->ipset, line);
+	ipset_session_report_reset(ipset_session(vs->ipset));
+	if (rc < 0) {
+		log_warn("ipset: `%s`: %s", line, vs->err[0] ? vs->err : "failed");
+		return -EIO;
+	}
+	return 0;
+}
+
+int vip_set_open(int dry_run, struct vip_set **out)
+{
+	struct vip_set *vs = calloc(1, sizeof(*vs));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!vs)
+		return -ENOMEM;
+	ipset_load_types();
+	vs->ipset = ipset_init();
+	if (!vs->ipset)
+		goto fail;
+	ipset_custom_printf(vs->ipset, on_err, on_std_err, on_out, vs);
+	if (!dry_run) {
+		if ((rc = run(vs, "create %s hash:ip,port family inet -exist", VIP_SET4)) < 0 ||
+		    (rc = run(vs, "create %s hash:ip,port family inet6 -exist", VIP_SET6)) < 0) {
+			log_error("ipset: cannot create the VIP sets (kernel without ip_set and "
+				  "ip_set_hash_ipport, or no CAP_NET_ADMIN?)");
+			goto fail;
+		}
+	}
+	*out = vs;
+	return 0;
+fail:
+	vip_set_close(vs);
+	return rc;
+}
+
+void vip_set_close(struct vip_set *vs)
+{
+	if (!vs)
+		return;
+	if (vs->ipset)
+		ipset_fini(vs->ipset);
+	free(vs->out);
+	free(vs);
+}
+
+int vip_set_parse_member(const char *line, struct svc_key *k)
+{
+	char set[64], elem[128], *comma, *colon, *end;
+	unsigned long port;
+
+	memset(k, 0, sizeof(*k));
+	if (sscanf(line, "add %63s %127s", set, elem) != 2)
+		return -EINVAL;
+	if (strcmp(set, VIP_SET4) && strcmp(set, VIP_SET6))
+		return -EINVAL;
+	comma = strrchr(elem, ',');
+	if (!comma)
+		return -EINVAL;
+	*comma++ = 0;
+	colon = strchr(comma, ':');
+	if (!colon)
+		return -EINVAL;
+	*colon++ = 0;
+	if (!strcmp(comma, "tcp"))
+		k->proto = IPPROTO_TCP;
+	else if (!strcmp(comma, "udp"))
+		k->proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	port = strtoul(colon, &end, 10);
+	if (!*colon || *end || port == 0 || port > 65535)
+		return -EINVAL;
+	k->port = (uint16_t)port;
+	if (inet_pton(AF_INET, elem, k->addr) == 1)
+		k->af = AF_INET;
+	else if (inet_pton(AF_INET6, elem, k->addr) == 1)
+		k->af = AF_INET6;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int list_one(struct vip_set *vs, const char *name, struct key_set *out)
+{
+	char *line, *save = NULL;
+	int rc;
+
+	if ((rc = run(vs, "save %s", name)) < 0)
+		return rc;
+	for (line = vs->out ? strtok_r(vs->out, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct svc_key k;
+
+		if (vip_set_parse_member(line, &k) == 0 && key_set_add(out, &k) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int vip_set_list(struct vip_set *vs, struct key_set *out)
+{
+	int rc;
+
+	out->n = 0;
+	if ((rc = list_one(vs, VIP_SET4, out)) < 0 || (rc = list_one(vs, VIP_SET6, out)) < 0)
+		return rc;
+	key_set_sort(out);
+	return 0;
+}
+
+static int member_line(const struct plan_op *op, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(op->key.af, op->key.addr, a, sizeof(a));
+	return snprintf(buf, size, "%s %s %s,%s:%u -exist\n",
+			op->type == OP_ADD_MEMBER ? "add" : "del",
+			op->key.af == AF_INET ? VIP_SET4 : VIP_SET6, a,
+			op->key.proto == IPPROTO_UDP ? "udp" : "tcp", op->key.port);
+}
+
+int vip_set_apply(struct vip_set *vs, const struct plan_op *ops, size_t n, int *errs)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char line[160];
+
+		member_line(&ops[i], line, sizeof(line));
+		fputs(line, f);
+	}
+	fclose(f);
+	counter_add("ipset_writes", n);
+	/* one restore session: libipset packs many commands per message */
+	f = fmemopen(text, len, "r");
+	vs->err[0] = 0;
+	if (!f || ipset_parse_stream(vs->ipset, f) < 0)
+		rc = -EIO;
+	if (f)
+		fclose(f);
+	ipset_session_report_reset(ipset_session(vs->ipset));
+	free(text);
+	if (rc < 0) {
+		/* find out which ones failed, one by one */
+		log_warn("ipset: batch of %zu failed (%s): retrying one by one", n, vs->err);
+		rc = 0;
+		for (size_t i = 0; i < n; i++) {
+			char line[160];
+
+			member_line(&ops[i], line, sizeof(line));
+			line[strlen(line) - 1] = 0;
+			errs[i] = run(vs, "%s", line);
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		errs[i] = 0;
+	return rc;
+}

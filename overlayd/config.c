@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "overlayd/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+enum {
+	K_NODE_IP = 256, K_LISTEN, K_SEEDS, K_STATE_DIR, K_ACTIVE, K_PASSIVE, K_PING,
+	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE,
+};
+
+const struct opt overlayd_opts[] = {
+	{ "node-ip", required_argument, K_NODE_IP, "IP", "this node's identity (default: --listen address)" },
+	{ "listen", required_argument, K_LISTEN, "IP:PORT", "TCP address for peers (default 0.0.0.0:61420)" },
+	{ "seeds", required_argument, K_SEEDS, "IP[:PORT],...", "nodes to join through (repeatable)" },
+	{ "state-dir", required_argument, K_STATE_DIR, "DIR", "where the start epoch is kept" },
+	{ "active-size", required_argument, K_ACTIVE, "N", "HyParView active view size (default 5)" },
+	{ "passive-size", required_argument, K_PASSIVE, "N", "passive view size (default 30)" },
+	{ "ping-interval-ms", required_argument, K_PING, "MS", "ping period per link (default 50)" },
+	{ "ping-timeout-min-ms", required_argument, K_TMIN, "MS", "timeout floor (default 120)" },
+	{ "ping-timeout-max-ms", required_argument, K_TMAX, "MS", "timeout ceiling (default 2000)" },
+	{ "shuffle-interval-ms", required_argument, K_SHUFFLE, "MS", "shuffle period (default 10000)" },
+	{ "orphan-grace-ms", required_argument, K_GRACE, "MS", "keep an unaccused pathless node (default 2000)" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+void overlayd_cfg_init(struct overlayd_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	node_parse("0.0.0.0", OVERLAY_DEFAULT_PORT, &c->listen);
+	overlay_params_default(&c->p);
+}
+
+static const char *add_seeds(struct overlayd_cfg *c, const char *value)
+{
+	char *copy = strdup(value), *save = NULL, *tok;
+	const char *why = NULL;
+
+	if (!copy)
+		return "out of memory";
+	for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (c->n_seeds >= OVERLAY_MAX_SEEDS) {
+			why = "too many seeds";
+			break;
+		}
+		if (node_parse(tok, OVERLAY_DEFAULT_PORT, &c->seeds[c->n_seeds]) < 0) {
+			why = "not an IP[:PORT] list";
+			break;
+		}
+		c->n_seeds++;
+	}
+	free(copy);
+	return why;
+}
+
+const char *overlayd_cfg_apply(int key, const char *value, void *ctx)
+{
+	struct overlayd_cfg *c = ctx;
+	unsigned long v;
+	const char *why;
+
+	switch (key) {
+	case K_NODE_IP:
+		return node_parse(value, 0, &c->self) < 0 ? "not an IP address" : NULL;
+	case K_LISTEN:
+		return node_parse(value, OVERLAY_DEFAULT_PORT, &c->listen) < 0 ? "not IP[:PORT]" : NULL;
+	case K_SEEDS:
+		return add_seeds(c, value);
+	case K_STATE_DIR:
+		c->state_dir = value;
+		return NULL;
+	case K_ACTIVE:
+		if ((why = opt_uint(value, 1, OVERLAY_MAX_ACTIVE, &v)))
+			return why;
+		c->p.active_max = (unsigned)v;
+		return NULL;
+	case K_PASSIVE:
+		if ((why = opt_uint(value, 0, OVERLAY_MAX_PASSIVE, &v)))
+			return why;
+		c->p.passive_max = (unsigned)v;
+		return NULL;
+	case K_PING:
+		if ((why = opt_uint(value, 10, 60000, &v)))
+			return why;
+		c->p.ping_ms = (unsigned)v;
+		return NULL;
+	case K_TMIN:
+		if ((why = opt_uint(value, 10, 60000, &v)))
+			return why;
+		c->p.rtt.floor_us = (uint32_t)v * 1000;
+		return NULL;
+	case K_TMAX:
+		if ((why = opt_uint(value, 10, 600000, &v)))
+			return why;
+		c->p.rtt.ceil_us = (uint32_t)v * 1000;
+		return NULL;
+	case K_SHUFFLE:
+		if ((why = opt_uint(value, 100, 3600000, &v)))
+			return why;
+		c->p.shuffle_ms = (unsigned)v;
+		return NULL;
+	case K_GRACE:
+		if ((why = opt_uint(value, 0, 600000, &v)))
+			return why;
+		c->p.grace_ms = (unsigned)v;
+		return NULL;
+	}
+	return "unknown option";
+}
+
+const char *overlayd_cfg_finish(struct overlayd_cfg *c)
+{
+	static const uint8_t zero[16];
+
+	if (!c->self.len) {
+		if (!memcmp(c->listen.ip, zero, c->listen.len))
+			return "--node-ip is needed when --listen is a wildcard address";
+		c->self = c->listen;
+	}
+	c->self.port = c->listen.port;
+	if (c->p.rtt.floor_us > c->p.rtt.ceil_us)
+		return "--ping-timeout-min-ms is above --ping-timeout-max-ms";
+	c->p.seed = (uint32_t)(clock_mono_us() ^ ((uint64_t)getpid() << 16) ^ c->self.ip[3]);
+	return NULL;
+}
+
+uint64_t overlayd_epoch_bump(const char *dir)
+{
+	char path[4096], tmp[4200], buf[32] = { 0 };
+	unsigned long long e = 0;
+	FILE *f;
+
+	if (!dir)
+		return clock_real_ms();
+	snprintf(path, sizeof(path), "%s/epoch", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(path, "r"))) {
+		if (fgets(buf, sizeof(buf), f))
+			e = strtoull(buf, NULL, 10);
+		fclose(f);
+	}
+	e++;
+	if (!(f = fopen(tmp, "w"))) {
+		log_error("epoch: cannot write %s: %s", tmp, strerror(errno));
+		return 0;
+	}
+	fprintf(f, "%llu\n", e);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		log_error("epoch: cannot write %s: %s", tmp, strerror(errno));
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	if (rename(tmp, path) < 0) {
+		log_error("epoch: cannot rename %s: %s", tmp, strerror(errno));
+		return 0;
+	}
+	return e;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* overlayd's options (flags and [overlayd] keys of the config file). */
+#ifndef OVERLAYD_CONFIG_H
+#define OVERLAYD_CONFIG_H
+
+#include "common/opts.h"
+#include "overlayd/overlay.h"
+
+struct overlayd_cfg {
+	struct node_id self;   /* --node-ip (port from --listen) */
+	struct node_id listen; /* --listen, default 0.0.0.0:61420 */
+	const char *state_dir; /* --state-dir: the epoch file lives there */
+	struct node_id seeds[OVERLAY_MAX_SEEDS];
+	size_t n_seeds;
+	struct overlay_params p;
+};
+
+extern const struct opt overlayd_opts[];
+
+void overlayd_cfg_init(struct overlayd_cfg *c);
+const char *overlayd_cfg_apply(int key, const char *value, void *ctx);
+/* Cross-option checks after parsing; NULL or the reason. */
+const char *overlayd_cfg_finish(struct overlayd_cfg *c);
+
+/* Reads <dir>/epoch, writes back one more and returns it (0 on error,
+ * logged). Without a dir the wall clock in ms serves (also increasing
+ * across restarts). */
+uint64_t overlayd_epoch_bump(const char *dir);
+
+#endif

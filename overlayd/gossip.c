@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Dissemination of adjacency records: flooding over the active links with
+ * seen-checks (a record is forwarded only the first time its version is
+ * seen, so each node sends each version at most once per link), and
+ * anti-entropy by digest when a link is established and periodically.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/counters.h"
+#include "overlayd/overlay.h"
+
+typedef L4lb__Overlay__V1__Adjacency PbAdj;
+
+#define GOSSIP_BATCH 64 /* records per message on anti-entropy */
+
+/* Builds the wire form of r into a (pointing into r and the arrays). */
+static void adj_to_pb(const struct adj_record *r, PbAdj *a, PbNodeId *node, PbNodeId *ids,
+		      PbNodeId **ptrs, unsigned ttl)
+{
+	l4lb__overlay__v1__adjacency__init(a);
+	node_to_pb(&r->node, node);
+	a->node = node;
+	a->has_epoch = a->has_clock = a->has_ttl = 1;
+	a->epoch = r->epoch;
+	a->clock = r->clock;
+	a->ttl = ttl;
+	for (size_t i = 0; i < r->n_active; i++) {
+		node_to_pb(&r->active[i], &ids[i]);
+		ptrs[i] = &ids[i];
+	}
+	a->n_active = r->n_active;
+	a->active = ptrs;
+}
+
+/* Sends records to one peer, or floods them to every active link except
+ * `except` when to is NULL. */
+static void send_records(struct overlay *o, const struct node_id *to, const struct node_id *except,
+			 struct adj_record **recs, size_t n, unsigned ttl)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	PbAdj *a = calloc(n, sizeof(*a));
+	PbAdj **ap = calloc(n, sizeof(*ap));
+	PbNodeId *nodes = calloc(n, sizeof(*nodes));
+	size_t total = 0, k = 0;
+	PbNodeId *ids;
+	PbNodeId **ptrs;
+
+	for (size_t i = 0; i < n; i++)
+		total += recs[i]->n_active;
+	ids = calloc(total + 1, sizeof(*ids));
+	ptrs = calloc(total + 1, sizeof(*ptrs));
+	if (!a || !ap || !nodes || !ids || !ptrs)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		adj_to_pb(recs[i], &a[i], &nodes[i], ids + k, ptrs + k, ttl);
+		ap[i] = &a[i];
+		k += recs[i]->n_active;
+	}
+	m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__ADJACENCY;
+	m.n_adjacency = n;
+	m.adjacency = ap;
+	if (to) {
+		overlay_send(o, to, &m);
+	} else {
+		for (size_t i = 0; i < o->n_active; i++)
+			if (!except || !node_eq(&o->active[i].node, except))
+				overlay_send(o, &o->active[i].node, &m);
+	}
+done:
+	free(a);
+	free(ap);
+	free(nodes);
+	free(ids);
+	free(ptrs);
+}
+
+void gossip_self_changed(struct overlay *o, uint64_t now_us)
+{
+	struct node_id view[OVERLAY_MAX_ACTIVE];
+	struct adj_record *r;
+
+	for (size_t i = 0; i < o->n_active; i++)
+		view[i] = o->active[i].node;
+	o->clock++;
+	adj_update(o->adj, &o->self, o->epoch, o->clock, view, o->n_active, now_us, NULL, 0,
+		   NULL);
+	o->dirty = 1;
+	if ((r = adj_find(o->adj, &o->self)))
+		send_records(o, NULL, NULL, &r, 1, o->p.gossip_ttl);
+}
+
+void gossip_send_digest(struct overlay *o, const struct node_id *to)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Digest d = L4LB__OVERLAY__V1__DIGEST__INIT;
+	L4lb__Overlay__V1__DigestEntry *e = calloc(o->adj->n + 1, sizeof(*e));
+	L4lb__Overlay__V1__DigestEntry **ep = calloc(o->adj->n + 1, sizeof(*ep));
+	PbNodeId *ids = calloc(o->adj->n + 1, sizeof(*ids));
+	size_t n = 0;
+
+	if (!e || !ep || !ids)
+		goto done;
+	for (size_t i = 0; i < o->adj->n; i++) {
+		struct adj_record *r = o->adj->recs[i];
+
+		if (!r->have)
+			continue;
+		l4lb__overlay__v1__digest_entry__init(&e[n]);
+		node_to_pb(&r->node, &ids[n]);
+		e[n].node = &ids[n];
+		e[n].has_epoch = e[n].has_clock = 1;
+		e[n].epoch = r->epoch;
+		e[n].clock = r->clock;
+		ep[n] = &e[n];
+		n++;
+	}
+	m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__DIGEST;
+	m.digest = &d;
+	d.n_entries = n;
+	d.entries = ep;
+	overlay_send(o, to, &m);
+done:
+	free(e);
+	free(ep);
+	free(ids);
+}
+
+int gossip_on_digest(struct overlay *o, const struct node_id *from, const PeerMessage *m)
+{
+	const L4lb__Overlay__V1__Digest *d = m->digest;
+	struct adj_record *batch[GOSSIP_BATCH];
+	size_t nb = 0;
+
+	if (!d)
+		return -EPROTO;
+	/* Send every record the peer lacks or holds an older version of. The
+	 * digest is not sorted, so look each of ours up in it: O(n·m) but
+	 * only on link set-up and every digest_ms. */
+	for (size_t i = 0; i < o->adj->n; i++) {
+		struct adj_record *r = o->adj->recs[i];
+		int newer = 1;
+
+		if (!r->have)
+			continue;
+		for (size_t k = 0; k < d->n_entries; k++) {
+			struct node_id n;
+
+			if (!d->entries[k] || node_from_pb(d->entries[k]->node, &n) < 0)
+				return -EPROTO;
+			if (node_eq(&n, &r->node)) {
+				newer = adj_version_cmp(r->epoch, r->clock, d->entries[k]->epoch,
+							d->entries[k]->clock) > 0;
+				break;
+			}
+		}
+		if (!newer)
+			continue;
+		batch[nb++] = r;
+		if (nb == GOSSIP_BATCH) {
+			send_records(o, from, NULL, batch, nb, o->p.gossip_ttl);
+			nb = 0;
+		}
+	}
+	if (nb)
+		send_records(o, from, NULL, batch, nb, o->p.gossip_ttl);
+	return 0;
+}
+
+/* A neighbour of ours was dropped by someone else: check it now. */
+static void cascade(struct overlay *o, const struct node_id *removed, size_t n, uint64_t now_us)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct link *l = overlay_link(o, &removed[i]);
+
+		if (l)
+			ping_probe(o, l, now_us);
+	}
+}
+
+int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+			uint64_t now_us)
+{
+	for (size_t i = 0; i < m->n_adjacency; i++) {
+		const PbAdj *a = m->adjacency[i];
+		struct node_id node, view[ADJ_MAX_ACTIVE], removed[ADJ_MAX_ACTIVE];
+		size_t n_removed = 0;
+		enum adj_verdict v;
+		struct adj_record *r;
+
+		if (!a || node_from_pb(a->node, &node) < 0 || a->n_active > ADJ_MAX_ACTIVE ||
+		    !a->has_epoch || !a->has_clock)
+			return -EPROTO;
+		for (size_t k = 0; k < a->n_active; k++)
+			if (node_from_pb(a->active[k], &view[k]) < 0)
+				return -EPROTO;
+		o->st.records_rx++;
+		if (node_eq(&node, &o->self)) {
+			/* Our own record from an earlier life (state dir lost):
+			 * jump past it so ours wins everywhere. */
+			if (adj_version_cmp(a->epoch, a->clock, o->epoch, o->clock) >= 0) {
+				o->epoch = a->epoch;
+				o->clock = a->clock;
+				gossip_self_changed(o, now_us);
+			}
+			continue;
+		}
+		v = adj_update(o->adj, &node, a->epoch, a->clock, view, a->n_active, now_us,
+			       removed, ADJ_MAX_ACTIVE, &n_removed);
+		if (v == ADJ_INVALID)
+			return -EPROTO;
+		if (v != ADJ_NEWER)
+			continue;
+		o->st.records_new++;
+		o->dirty = 1;
+		cascade(o, removed, n_removed, now_us);
+		if (a->has_ttl && a->ttl > 0 && (r = adj_find(o->adj, &node)))
+			send_records(o, NULL, from, &r, 1, a->ttl - 1);
+	}
+	return 0;
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "overlayd/node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int node_cmp(const struct node_id *a, const struct node_id *b)
+{
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return memcmp(a->ip, b->ip, a->len);
+}
+
+const char *node_ip_str(const struct node_id *n, char *buf)
+{
+	if (n->len == 4)
+		inet_ntop(AF_INET, n->ip, buf, NODE_STR_MAX);
+	else if (n->len == 16)
+		inet_ntop(AF_INET6, n->ip, buf, NODE_STR_MAX);
+	else
+		snprintf(buf, NODE_STR_MAX, "?");
+	return buf;
+}
+
+const char *node_str(const struct node_id *n, char *buf)
+{
+	char ip[NODE_STR_MAX];
+	unsigned port = n->port;
+
+	node_ip_str(n, ip);
+	if (n->len == 16)
+		snprintf(buf, NODE_STR_MAX, "[%.46s]:%u", ip, port % 65536);
+	else
+		snprintf(buf, NODE_STR_MAX, "%.46s:%u", ip, port % 65536);
+	return buf;
+}
+
+int node_parse(const char *s, uint16_t default_port, struct node_id *out)
+{
+	char host[NODE_STR_MAX];
+	const char *port = NULL;
+	size_t hl;
+
+	memset(out, 0, sizeof(*out));
+	if (!s || !*s)
+		return -EINVAL;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end)
+			return -EINVAL;
+		hl = (size_t)(end - s - 1);
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1])
+			return -EINVAL;
+		s++;
+	} else {
+		const char *c = strchr(s, ':');
+
+		/* More than one colon without brackets: a bare IPv6 address. */
+		if (c && !strchr(c + 1, ':')) {
+			hl = (size_t)(c - s);
+			port = c + 1;
+		} else {
+			hl = strlen(s);
+		}
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	if (inet_pton(AF_INET, host, out->ip) == 1)
+		out->len = 4;
+	else if (inet_pton(AF_INET6, host, out->ip) == 1)
+		out->len = 16;
+	else
+		return -EINVAL;
+	out->port = default_port;
+	if (port) {
+		char *end;
+		unsigned long p;
+
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (errno || *end || end == port || p == 0 || p > 65535)
+			return -EINVAL;
+		out->port = (uint16_t)p;
+	}
+	return 0;
+}
+
+int node_from_pb(const PbNodeId *pb, struct node_id *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!pb || !pb->has_ip || (pb->ip.len != 4 && pb->ip.len != 16))
+		return -EINVAL;
+	if (!pb->has_port || pb->port == 0 || pb->port > 65535)
+		return -EINVAL;
+	memcpy(out->ip, pb->ip.data, pb->ip.len);
+	out->len = (uint8_t)pb->ip.len;
+	out->port = (uint16_t)pb->port;
+	return 0;
+}
+
+void node_to_pb(const struct node_id *n, PbNodeId *pb)
+{
+	l4lb__overlay__v1__node_id__init(pb);
+	pb->has_ip = 1;
+	pb->ip.data = (uint8_t *)n->ip;
+	pb->ip.len = n->len;
+	pb->has_port = 1;
+	pb->port = n->port;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A node's identity: its IP address (4 or 16 raw bytes), plus the TCP port
+ * it listens on. Two ids name the same node when their addresses match; the
+ * port only says where to connect.
+ */
+#ifndef OVERLAYD_NODE_H
+#define OVERLAYD_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/overlay.pb-c.h"
+
+#define OVERLAY_DEFAULT_PORT 61420
+#define NODE_STR_MAX 56
+
+typedef L4lb__Overlay__V1__NodeId PbNodeId;
+
+struct node_id {
+	uint8_t ip[16];
+	uint8_t len; /* 4 or 16; 0 = unset */
+	uint16_t port;
+};
+
+/* Orders by address only (identity). */
+int node_cmp(const struct node_id *a, const struct node_id *b);
+static inline int node_eq(const struct node_id *a, const struct node_id *b)
+{
+	return node_cmp(a, b) == 0;
+}
+
+/* "10.0.0.1:61420" / "[fd00::1]:61420" into buf (NODE_STR_MAX); returns buf. */
+const char *node_str(const struct node_id *n, char *buf);
+/* Address only ("10.0.0.1"). */
+const char *node_ip_str(const struct node_id *n, char *buf);
+
+/* Parses "ip", "ip:port", "[ip6]:port"; a missing port is default_port.
+ * 0 or -EINVAL. */
+int node_parse(const char *s, uint16_t default_port, struct node_id *out);
+
+/* From a peer's message: 0, or -EINVAL if the address or port is bad. */
+int node_from_pb(const PbNodeId *pb, struct node_id *out);
+/* Fills pb pointing into n (n must outlive pb). */
+void node_to_pb(const struct node_id *n, PbNodeId *pb);
+
+#endif

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The overlay core: HyParView membership (membership.c), the adaptive ping
+ * of every active link (ping.c), adjacency dissemination (gossip.c) and
+ * reachability (adjacency.c). Pure: time and the transport are injected,
+ * so a whole cluster runs in one unit test with a fake clock.
+ *
+ * The transport delivers whole PeerMessages with the sender's identity
+ * (from its Hello), sends messages (connecting on demand), closes links,
+ * and reports a peer whose connections all went down or failed to open.
+ */
+#ifndef OVERLAYD_OVERLAY_H
+#define OVERLAYD_OVERLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "overlayd/adjacency.h"
+#include "overlayd/node.h"
+#include "overlayd/rtt.h"
+#include "proto/overlay.pb-c.h"
+
+typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
+
+#define OVERLAY_MAX_ACTIVE 32
+#define OVERLAY_MAX_PASSIVE 256
+#define OVERLAY_MAX_SEEDS 64
+#define OVERLAY_PING_RING 16
+
+struct overlay_params {
+	unsigned active_max, passive_max; /* HyParView view sizes */
+	unsigned arwl, prwl;              /* active / passive random-walk lengths */
+	unsigned ka, kp;                  /* shuffle: active and passive ids sent */
+	unsigned shuffle_ms;
+	unsigned tick_ms;                 /* how often overlay_tick is called */
+	unsigned ping_ms;                 /* ping interval per active link */
+	struct rtt_params rtt;
+	unsigned confirm_min_ms;          /* suspicion confirmed after max(this, timeout/2) */
+	unsigned lag_ms;                  /* a tick this late means we lagged ourselves */
+	unsigned join_min_ms, join_max_ms; /* join retry backoff */
+	unsigned fill_ms;                 /* try a passive node when the view is not full */
+	unsigned heal_ms;                 /* contact an unreachable known node */
+	unsigned retry_ms;                /* do not ask the same passive node sooner */
+	unsigned digest_ms;               /* periodic anti-entropy */
+	unsigned expire_ms;               /* forget records unreachable this long */
+	unsigned grace_ms;                /* an unaccused node without path stays (adj_reach) */
+	unsigned gossip_ttl;
+	uint32_t seed;                    /* PRNG seed */
+};
+
+void overlay_params_default(struct overlay_params *p);
+
+struct overlay_ops {
+	/* Queue m for `to`, connecting if needed. 0 or -errno (-ENOBUFS when
+	 * the link's queue is full: the message is dropped). */
+	int (*send)(void *ctx, const struct node_id *to, const PeerMessage *m);
+	/* Close every connection to peer (no overlay_link_down follows). */
+	void (*close)(void *ctx, const struct node_id *peer);
+	/* The reachable set or a path changed (optional). */
+	void (*changed)(void *ctx);
+};
+
+struct link {
+	struct node_id node;
+	struct rtt_window rtt;
+	uint64_t since_us;
+	uint64_t next_ping_us;
+	uint64_t seq;                      /* last ping sent */
+	uint64_t sent_us[OVERLAY_PING_RING]; /* send time by seq % ring */
+	uint64_t unacked_seq;              /* oldest unanswered ping, 0: none */
+	uint64_t unacked_us;               /* its send time (shifted by own lag) */
+	uint64_t suspect_us;               /* 0, or when the timeout expired */
+	uint64_t pings, pongs, timeouts;
+};
+
+struct passive {
+	struct node_id node;
+	uint64_t asked_us;                 /* last NEIGHBOR/JOIN we sent it, 0 never */
+};
+
+struct overlay_stats {
+	uint64_t pings, pongs, timeouts, refuted, severs, joins, lags;
+	uint64_t msgs_rx, msgs_tx, records_rx, records_new, send_drops, bad;
+};
+
+struct overlay {
+	struct overlay_params p;
+	struct overlay_ops ops;
+	void *ctx;
+	struct node_id self;
+	uint64_t epoch, clock;
+	struct link active[OVERLAY_MAX_ACTIVE];
+	size_t n_active;
+	struct passive passive[OVERLAY_MAX_PASSIVE];
+	size_t n_passive;
+	struct node_id seeds[OVERLAY_MAX_SEEDS];
+	size_t n_seeds, next_seed;
+	struct adj_table *adj;
+	uint64_t generation;               /* bumped on every reachability change */
+	uint32_t rng;
+	unsigned lhm;                      /* local health multiplier − 1 (Lifeguard) */
+	uint64_t last_tick_us, lhm_decay_us;
+	size_t n_grace;                    /* nodes kept reachable in grace */
+	uint64_t join_at_us, join_backoff_ms;
+	uint64_t fill_at_us, heal_at_us, shuffle_at_us, digest_at_us, expire_at_us;
+	uint64_t shuffle_id;
+	struct node_id shuffle_sent[16];
+	size_t n_shuffle_sent;
+	int dirty;                         /* records changed: recompute reachability */
+	struct overlay_stats st;
+};
+
+struct overlay *overlay_new(const struct overlay_params *p, const struct node_id *self,
+			    uint64_t epoch, const struct node_id *seeds, size_t n_seeds,
+			    const struct overlay_ops *ops, void *ctx, uint64_t now_us);
+void overlay_free(struct overlay *o);
+
+/* A message from `from`; returns 0, or -EPROTO when the peer sent nonsense
+ * (the transport then disconnects it; nothing else changed). */
+int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+		    uint64_t now_us);
+/* Every connection to peer is gone or could not be opened. */
+void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t now_us);
+/* Timers: call every p.tick_ms. */
+void overlay_tick(struct overlay *o, uint64_t now_us);
+
+struct link *overlay_link(struct overlay *o, const struct node_id *n);
+int overlay_is_passive(const struct overlay *o, const struct node_id *n);
+/* Current ping timeout of a link (µs), local health included. */
+uint32_t overlay_timeout(const struct overlay *o, const struct link *l);
+
+/* --- internal, shared by the core's files --- */
+uint32_t overlay_rand(struct overlay *o);
+int overlay_send(struct overlay *o, const struct node_id *to, PeerMessage *m);
+void overlay_recompute(struct overlay *o, uint64_t now_us);
+
+/* membership.c */
+void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_us);
+void member_active_remove(struct overlay *o, size_t i, int send_disconnect, uint64_t now_us);
+void member_passive_add(struct overlay *o, const struct node_id *n);
+void member_passive_remove(struct overlay *o, const struct node_id *n);
+int member_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+		   uint64_t now_us);
+void member_tick(struct overlay *o, uint64_t now_us);
+
+/* ping.c */
+void ping_link_init(struct link *l, const struct node_id *n, uint64_t now_us);
+void ping_tick(struct overlay *o, uint64_t now_us);
+void ping_probe(struct overlay *o, struct link *l, uint64_t now_us);
+void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+		  uint64_t now_us);
+void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+		  uint64_t now_us);
+/* The event loop itself was late by lag_us: do not blame peers for it. */
+void ping_own_lag(struct overlay *o, uint64_t lag_us);
+
+/* gossip.c */
+void gossip_self_changed(struct overlay *o, uint64_t now_us);
+void gossip_send_digest(struct overlay *o, const struct node_id *to);
+int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+			uint64_t now_us);
+int gossip_on_digest(struct overlay *o, const struct node_id *from, const PeerMessage *m);
+
+#endif

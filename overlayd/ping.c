@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The adaptive ping of the active links. Every link is pinged every
+ * ping_ms from the moment it joins the view. A link is suspected when its
+ * oldest unanswered ping is older than the timeout derived from its RTT
+ * window; a suspicion is confirmed (the link severed) only if a fresh
+ * probe sent at that moment stays unanswered for max(timeout/2,
+ * confirm_min) more. An answer to any ping clears the suspicion.
+ */
+#include <string.h>
+
+#include "common/log.h"
+#include "overlayd/overlay.h"
+
+void ping_link_init(struct link *l, const struct node_id *n, uint64_t now_us)
+{
+	memset(l, 0, sizeof(*l));
+	l->node = *n;
+	l->since_us = now_us;
+	l->next_ping_us = now_us; /* ping at once: no warm-up period */
+}
+
+static void send_ping(struct overlay *o, struct link *l, uint64_t now_us)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+
+	l->seq++;
+	l->sent_us[l->seq % OVERLAY_PING_RING] = now_us;
+	if (!l->unacked_seq) {
+		l->unacked_seq = l->seq;
+		l->unacked_us = now_us;
+	}
+	m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING;
+	m.ping = &p;
+	p.has_seq = p.has_sent_us = 1;
+	p.seq = l->seq;
+	p.sent_us = now_us;
+	l->pings++;
+	o->st.pings++;
+	overlay_send(o, &l->node, &m);
+	/* ±10 % jitter so the links of one node do not ping in lockstep */
+	l->next_ping_us = now_us + (uint64_t)o->p.ping_ms * 900 +
+			  overlay_rand(o) % ((uint64_t)o->p.ping_ms * 200 + 1);
+}
+
+void ping_probe(struct overlay *o, struct link *l, uint64_t now_us)
+{
+	/* already waiting for an answer: that ping is the probe */
+	if (l->unacked_seq)
+		return;
+	send_ping(o, l, now_us);
+}
+
+void ping_tick(struct overlay *o, uint64_t now_us)
+{
+	char b[NODE_STR_MAX];
+
+	for (size_t i = 0; i < o->n_active;) {
+		struct link *l = &o->active[i];
+		uint64_t t = overlay_timeout(o, l);
+		uint64_t confirm = t / 2;
+
+		if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
+			confirm = (uint64_t)o->p.confirm_min_ms * 1000;
+		if (l->unacked_seq && now_us > l->unacked_us && now_us - l->unacked_us > t) {
+			if (!l->suspect_us) {
+				l->suspect_us = now_us;
+				l->timeouts++;
+				o->st.timeouts++;
+				log_debug("link %s suspected (%llu us unanswered)",
+					  node_str(&l->node, b),
+					  (unsigned long long)(now_us - l->unacked_us));
+				send_ping(o, l, now_us);
+			} else if (now_us - l->suspect_us > confirm) {
+				log_info("link %s severed at mono_us=%llu: no answer for %llu us",
+					 node_str(&l->node, b), (unsigned long long)now_us,
+					 (unsigned long long)(now_us - l->unacked_us));
+				o->st.severs++;
+				member_active_remove(o, i, 1, now_us);
+				continue;
+			}
+		}
+		if (now_us >= l->next_ping_us)
+			send_ping(o, l, now_us);
+		i++;
+	}
+}
+
+void ping_own_lag(struct overlay *o, uint64_t lag_us)
+{
+	for (size_t i = 0; i < o->n_active; i++) {
+		struct link *l = &o->active[i];
+
+		if (l->unacked_seq)
+			l->unacked_us += lag_us;
+		if (l->suspect_us)
+			l->suspect_us += lag_us;
+	}
+}
+
+void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+		  uint64_t now_us)
+{
+	PeerMessage r = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Pong p = L4LB__OVERLAY__V1__PONG__INIT;
+
+	(void)now_us;
+	if (!m->ping)
+		return;
+	r.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PONG;
+	r.pong = &p;
+	p.has_seq = m->ping->has_seq;
+	p.seq = m->ping->seq;
+	p.has_sent_us = m->ping->has_sent_us;
+	p.sent_us = m->ping->sent_us;
+	overlay_send(o, from, &r);
+	/* A peer that pings us believes we are its neighbour: if we are not,
+	 * take it back when there is room, else tell it so. */
+	if (!overlay_link(o, from)) {
+		if (o->n_active < o->p.active_max) {
+			member_active_add(o, from, now_us);
+		} else {
+			PeerMessage d = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+			L4lb__Overlay__V1__Disconnect dc = L4LB__OVERLAY__V1__DISCONNECT__INIT;
+
+			d.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__DISCONNECT;
+			d.disconnect = &dc;
+			dc.has_alive = 1;
+			dc.alive = 1;
+			overlay_send(o, from, &d);
+		}
+	}
+}
+
+void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+		  uint64_t now_us)
+{
+	struct link *l = overlay_link(o, from);
+	uint64_t seq;
+
+	if (!l || !m->pong || !m->pong->has_seq)
+		return;
+	seq = m->pong->seq;
+	/* only answers to pings we sent, echoing the time we sent them */
+	if (seq == 0 || seq > l->seq || seq + OVERLAY_PING_RING <= l->seq ||
+	    l->sent_us[seq % OVERLAY_PING_RING] != m->pong->sent_us)
+		return;
+	l->pongs++;
+	o->st.pongs++;
+	rtt_add(&l->rtt, (uint32_t)(now_us - m->pong->sent_us));
+	if (l->suspect_us) {
+		/* a suspicion the peer answered: we may be the slow one */
+		o->st.refuted++;
+		l->suspect_us = 0;
+		if (o->lhm < 8)
+			o->lhm++;
+		o->lhm_decay_us = now_us;
+	}
+	if (l->unacked_seq && seq >= l->unacked_seq) {
+		if (seq < l->seq) {
+			l->unacked_seq = seq + 1;
+			l->unacked_us = l->sent_us[(seq + 1) % OVERLAY_PING_RING];
+		} else {
+			l->unacked_seq = 0;
+			l->unacked_us = 0;
+		}
+	}
+}

@@ -1,0 +1,88 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# ipvsd --dry-run on this (IPVS-less) machine, in a network namespace of its
+# own: it plans against an empty kernel and prints the changes in order
+# (service and destinations before the VIP address; the address removed
+# before the service); a missing IPVS is a clear error with exit status 1.
+set -u
+B=${1:-build}
+. tests/lib.sh
+T=$(mktemp -d)
+trap 'kill_all; rm -rf "$T"' EXIT
+
+if ! unshare -n true 2>/dev/null; then
+	echo "SKIP: ipvsd dry run (cannot create a network namespace)"
+	exit 0
+fi
+
+out=$(unshare -n "$B/ipvsd" --run-dir "$T/err" 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && echo "$out" | grep -q 'modprobe ip_vs'; then
+	pass "without IPVS: exit 1 naming modprobe ip_vs"
+else
+	fail "without IPVS: exit 1 naming modprobe ip_vs" "rc=$rc: $out"
+fi
+
+lines() { [ "$(grep -c . "$T/plan")" -ge "$1" ]; }
+cat >"$T/spec" <<'SPEC'
+vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2
+vip udp fd01:c::1 53 [fd00::11]:5353
+SPEC
+spawn "$B/tests/tools/ipvsd_feed" "$T" "$T/spec" >"$T/feed" 2>&1
+spawn unshare -n "$B/ipvsd" --run-dir "$T" --dry-run >"$T/plan" 2>"$T/log"
+wait_for 10 lines 9
+cat >"$T/want" <<'WANT'
+add-service tcp 11.0.0.1:80 wlc
+add-dest tcp 11.0.0.1:80 -> 10.0.0.11:8080 weight 1
+add-dest tcp 11.0.0.1:80 -> 10.0.0.12:8080 weight 1
+add-service udp [fd01:c::1]:53 wlc
+add-dest udp [fd01:c::1]:53 -> [fd00::11]:5353 weight 1
+add-member tcp 11.0.0.1:80
+add-member udp [fd01:c::1]:53
+add-address 11.0.0.1
+add-address fd01:c::1
+WANT
+# same_plan NAME: the plan printed so far is exactly $T/want.
+same_plan() {
+	if diff -u "$T/want" "$T/plan" >"$T/diff"; then
+		pass "$1"
+	else
+		fail "$1" "$(tr '\n' ' ' <"$T/diff")"
+	fi
+}
+same_plan "dry run prints the first plan, services before addresses (no reachability yet)"
+
+# Reachability arrives without 10.0.0.12's agent: drained (TCP), not deleted.
+echo "reach 10.0.1.1" >>"$T/spec"
+wait_for 10 lines 10
+echo "set-dest tcp 11.0.0.1:80 -> 10.0.0.12:8080 weight 0" >>"$T/want"
+same_plan "an unreachable TCP backend is drained (weight 0)"
+
+# The UDP VIP goes away.
+cat >"$T/spec" <<'SPEC'
+vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2
+reach 10.0.1.1
+SPEC
+wait_for 10 lines 13
+cat >>"$T/want" <<'WANT'
+del-address fd01:c::1
+del-member udp [fd01:c::1]:53
+del-service udp [fd01:c::1]:53
+WANT
+same_plan "only the difference follows; the address goes before the service"
+
+# 10.0.0.12's agent is reachable again: its weight comes back.
+echo "reach 10.0.1.1 10.0.1.2" >>"$T/spec"
+sed -i '/^reach 10.0.1.1$/d' "$T/spec"
+wait_for 10 lines 14
+echo "set-dest tcp 11.0.0.1:80 -> 10.0.0.12:8080 weight 1" >>"$T/want"
+same_plan "a backend whose agent is reachable again gets its weight back"
+
+json=$("$B/l4lbctl" --run-dir "$T" ipvs --json 2>&1)
+case "$json" in
+*'"desired":[{"protocol":"tcp","ip":"11.0.0.1","port":80,"scheduler":"wlc","dests":[{"ip":"10.0.0.11"'*'"pending":[]}')
+	pass "l4lbctl ipvs --json shows the desired table and nothing pending" ;;
+*) fail "l4lbctl ipvs --json shows the desired table and nothing pending" "$json" ;;
+esac
+finish

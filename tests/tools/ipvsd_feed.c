@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Stands in for vipd and overlayd in ipvsd's tests and benchmark:
+ *   ipvsd_feed RUN_DIR SPEC_FILE
+ * publishes the VIP table (and reachability) described in SPEC_FILE on
+ * RUN_DIR/vipd.pub and overlayd.pub, and publishes again with the next
+ * generation whenever the file changes (polled every 50 ms). SPEC_FILE lines:
+ *   vip tcp|udp VIP PORT BACKEND[@AGENT]...   BACKEND is ip:port or [ip6]:port
+ *   gen NSVC NDEST                            NSVC services 11.x.y.z:80 with
+ *                                             NDEST backends 10.x.y.z:8080 each
+ *   reach AGENT...                            publish reachability (else none)
+ * Prints "published vip gen=G" after each change.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/daemon.h"
+#include "common/log.h"
+
+struct feed {
+	struct event_base *base;
+	struct ipc_pub *vpub, *rpub;
+	const char *path;
+	char *text;
+	uint64_t gen;
+};
+
+struct addr {
+	size_t len;
+	uint8_t a[16];
+};
+
+static int parse_ip(const char *s, struct addr *out)
+{
+	if (inet_pton(AF_INET, s, out->a) == 1)
+		out->len = 4;
+	else if (inet_pton(AF_INET6, s, out->a) == 1)
+		out->len = 16;
+	else
+		return -1;
+	return 0;
+}
+
+/* "10.0.0.1:80" or "[fd00::1]:80", optionally "@agent". */
+static int parse_backend(char *s, L4lb__V1__Backend *b)
+{
+	char *at = strchr(s, '@'), *colon;
+	struct addr *ip = calloc(2, sizeof(*ip));
+
+	if (at)
+		*at++ = 0;
+	if (*s == '[') {
+		char *end = strchr(s, ']');
+
+		if (!end)
+			return -1;
+		*end = 0;
+		colon = end + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon)
+			*colon = 0;
+	}
+	if (!colon || parse_ip(s, &ip[0]) < 0)
+		return -1;
+	if (*colon == 0)
+		colon++;
+	if (*colon == ':')
+		colon++;
+	l4lb__v1__backend__init(b);
+	b->has_ip = b->has_port = b->has_weight = 1;
+	b->ip = (ProtobufCBinaryData){ ip[0].len, ip[0].a };
+	b->port = (uint32_t)atoi(colon);
+	b->weight = 1;
+	if (at && parse_ip(at, &ip[1]) == 0) {
+		b->has_agent_ip = 1;
+		b->agent_ip = (ProtobufCBinaryData){ ip[1].len, ip[1].a };
+	}
+	return 0;
+}
+
+static L4lb__V1__Vip *new_vip(int proto, const struct addr *ip, unsigned port)
+{
+	L4lb__V1__Vip *v = calloc(1, sizeof(*v));
+	uint8_t *a = malloc(16);
+
+	l4lb__v1__vip__init(v);
+	memcpy(a, ip->a, 16);
+	v->has_protocol = v->has_ip = v->has_port = v->has_family = 1;
+	v->protocol = proto;
+	v->family = ip->len == 4 ? L4LB__V1__FAMILY__INET : L4LB__V1__FAMILY__INET6;
+	v->ip = (ProtobufCBinaryData){ ip->len, a };
+	v->port = port;
+	return v;
+}
+
+static void add_backend(L4lb__V1__Vip *v, L4lb__V1__Backend *b)
+{
+	v->backends = realloc(v->backends, (v->n_backends + 1) * sizeof(*v->backends));
+	v->backends[v->n_backends++] = b;
+}
+
+static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest)
+{
+	t->vips = realloc(t->vips, (t->n_vips + nsvc) * sizeof(*t->vips));
+	for (size_t i = 0; i < nsvc; i++) {
+		struct addr vip = { .len = 4, .a = { 11, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+						     (uint8_t)i } };
+		L4lb__V1__Vip *v = new_vip(L4LB__V1__PROTOCOL__TCP, &vip, 80);
+
+		for (size_t j = 0; j < ndest; j++) {
+			L4lb__V1__Backend *b = calloc(1, sizeof(*b));
+			uint8_t *ip = malloc(4);
+
+			l4lb__v1__backend__init(b);
+			ip[0] = 10;
+			ip[1] = (uint8_t)(j + 1);
+			ip[2] = (uint8_t)(i >> 8);
+			ip[3] = (uint8_t)i;
+			b->has_ip = b->has_port = b->has_weight = 1;
+			b->ip = (ProtobufCBinaryData){ 4, ip };
+			b->port = 8080;
+			b->weight = 1;
+			add_backend(v, b);
+		}
+		t->vips[t->n_vips++] = v;
+	}
+}
+
+static void publish(struct feed *f, char *text)
+{
+	L4lb__V1__VipTable t = L4LB__V1__VIP_TABLE__INIT;
+	L4lb__V1__Reachability r = L4LB__V1__REACHABILITY__INIT;
+	Envelope env = L4LB__V1__ENVELOPE__INIT;
+	struct ipc_buf buf = { 0 };
+	int have_reach = 0;
+	char *line, *save = NULL;
+
+	f->gen++;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tok, *s2 = NULL, *w[256];
+		int n = 0;
+
+		for (tok = strtok_r(line, " \t", &s2); tok && n < 256; tok = strtok_r(NULL, " \t", &s2))
+			w[n++] = tok;
+		if (n >= 3 && !strcmp(w[0], "gen")) {
+			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]));
+		} else if (n >= 1 && !strcmp(w[0], "reach")) {
+			have_reach = 1;
+			for (int i = 1; i < n; i++) {
+				struct addr *a = calloc(1, sizeof(*a));
+
+				if (parse_ip(w[i], a) < 0)
+					continue;
+				r.reachable = realloc(r.reachable,
+						      (r.n_reachable + 1) * sizeof(*r.reachable));
+				r.reachable[r.n_reachable++] = (ProtobufCBinaryData){ a->len, a->a };
+			}
+		} else if (n >= 4 && !strcmp(w[0], "vip")) {
+			struct addr ip;
+			L4lb__V1__Vip *v;
+
+			if (parse_ip(w[2], &ip) < 0)
+				continue;
+			v = new_vip(!strcmp(w[1], "udp") ? L4LB__V1__PROTOCOL__UDP
+							 : L4LB__V1__PROTOCOL__TCP,
+				    &ip, (unsigned)atoi(w[3]));
+			for (int i = 4; i < n; i++) {
+				L4lb__V1__Backend *b = calloc(1, sizeof(*b));
+
+				if (parse_backend(w[i], b) == 0)
+					add_backend(v, b);
+			}
+			t.vips = realloc(t.vips, (t.n_vips + 1) * sizeof(*t.vips));
+			t.vips[t.n_vips++] = v;
+		}
+	}
+	/* (the test tool leaks its tables: it lives for one test) */
+	t.has_generation = t.has_publisher_epoch = 1;
+	t.generation = f->gen;
+	t.publisher_epoch = 1;
+	env.has_type = 1;
+	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE;
+	env.vip_table = &t;
+	if (envelope_pack(&env, &buf) == 0)
+		ipc_pub_set(f->vpub, &buf);
+	if (have_reach) {
+		r.has_generation = r.has_publisher_epoch = 1;
+		r.generation = f->gen;
+		r.publisher_epoch = 1;
+		env = (Envelope)L4LB__V1__ENVELOPE__INIT;
+		env.has_type = 1;
+		env.type = L4LB__V1__ENVELOPE__TYPE__REACHABILITY;
+		env.reachability = &r;
+		buf = (struct ipc_buf){ 0 };
+		if (envelope_pack(&env, &buf) == 0)
+			ipc_pub_set(f->rpub, &buf);
+	}
+	printf("published vip gen=%llu vips=%zu\n", (unsigned long long)f->gen, t.n_vips);
+	fflush(stdout);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *f = arg;
+	FILE *in = fopen(f->path, "r");
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	(void)fd;
+	(void)what;
+	if (!in)
+		return;
+	n = getdelim(&text, &cap, 0, in);
+	fclose(in);
+	if (n < 0 || (f->text && !strcmp(f->text, text))) {
+		free(text);
+		return;
+	}
+	free(f->text);
+	f->text = strdup(text);
+	publish(f, text);
+	free(text);
+}
+
+int main(int argc, char **argv)
+{
+	struct feed f = { 0 };
+	char url[256];
+	struct ipc_server *vrep, *rrep;
+	struct event *ev;
+	struct timeval tv = { 0, 50000 };
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s RUN_DIR SPEC_FILE\n", argv[0]);
+		return 2;
+	}
+	log_init("ipvsd_feed", LOG_LVL_WARN);
+	f.path = argv[2];
+	f.base = event_base_new();
+	daemon_make_run_dir(argv[1]);
+	ipc_url(url, sizeof(url), argv[1], "vipd", "rep");
+	vrep = ipc_server_open(f.base, url);
+	ipc_url(url, sizeof(url), argv[1], "vipd", "pub");
+	f.vpub = vrep ? ipc_pub_open(f.base, url, vrep, 1000) : NULL;
+	ipc_url(url, sizeof(url), argv[1], "overlayd", "rep");
+	rrep = ipc_server_open(f.base, url);
+	ipc_url(url, sizeof(url), argv[1], "overlayd", "pub");
+	f.rpub = rrep ? ipc_pub_open(f.base, url, rrep, 1000) : NULL;
+	if (!f.vpub || !f.rpub)
+		return 1;
+	ev = event_new(f.base, -1, EV_PERSIST, on_poll, &f);
+	event_add(ev, &tv);
+	event_base_dispatch(f.base);
+	return 0;
+}

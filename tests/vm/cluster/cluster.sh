@@ -99,18 +99,19 @@ node_start() {
 	overlayd)
 		_seed=1
 		[ "$_i" = 1 ] && _seed=2
-		nx "n$_i" "$CL_B/overlayd" $_common \
+		# a simple command (not the nx function): $! is then the daemon itself
+		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/overlayd" $_common \
 			--node-ip "$(node_ip "$_i")" --listen "$(node_ip "$_i"):61420" \
 			--seeds "$(node_ip "$_seed"):61420" --state-dir "$_dir/state" "$@" \
 			2>>"$_dir/overlayd.log" &
 		;;
 	ipvsd)
-		nx "n$_i" "$CL_B/ipvsd" $_common --node-ip "$(node_ip "$_i")" \
+		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/ipvsd" $_common --node-ip "$(node_ip "$_i")" \
 			--reconcile-interval 5 "$@" 2>>"$_dir/ipvsd.log" &
 		;;
 	esac
 	echo $! >"$_dir/$_d.pid"
-	wait_until 10 node_answers "$_i" "$_d"
+	wait_until "${CL_START_S:-60}" node_answers "$_i" "$_d"
 }
 node_answers() { ctl "$1" status 2>/dev/null | grep -q "^$2 *up"; }
 # node_kill I DAEMON [SIGNAL]: stop one daemon (default SIGTERM) and wait for it.
@@ -148,7 +149,7 @@ cl_count() {
 }
 # backend_start I NAME PORT: a backend task's server on node I.
 backend_start() {
-	nx "n$1" "$CL_B/tests/tools/e2e_net" serve "$2" "$3" &
+	nsenter --net="/run/netns/$VM_NS"n"$1" "$CL_B/tests/tools/e2e_net" serve "$2" "$3" &
 	echo $! >"$VM_TMP/backend-$2.pid"
 }
 

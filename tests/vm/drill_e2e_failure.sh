@@ -98,7 +98,7 @@ t0=$(now_ms)
 nx n3 iptables -I INPUT -i lan -j DROP
 nx n3 iptables -I OUTPUT -o lan -j DROP
 withheld() { lacks_dest_on "$IP_VIP:80" 10.0.0.3: "$1"; }
-if wait_until 10 withheld 1 && wait_until 10 withheld 2; then
+if wait_until 30 withheld 1 && wait_until 30 withheld 2; then
 	ms=$(($(now_ms) - t0))
 	echo "INFO: n3's backend withheld on n1 and n2 ${ms} ms after its traffic was dropped"
 	pass "node dropped: its backend withheld on every other node"

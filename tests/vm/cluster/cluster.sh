@@ -43,7 +43,7 @@ node_dir() { echo "$VM_TMP/n$1"; }
 ctl() { # node l4lbctl-args...
 	_i=$1
 	shift
-	"$CL_B/l4lbctl" --run-dir "$(node_dir "$_i")/run" --timeout 1000 "$@"
+	"$CL_B/l4lbctl" --run-dir "$(node_dir "$_i")/run" --timeout "${CL_CTL_MS:-5000}" "$@"
 }
 
 # --- the fake master ---

@@ -1,44 +1,24 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# make demo: until the end-to-end cluster demo exists, this shows what runs
-# today: the three daemons of one node started side by side (ipvsd in
-# --dry-run), inspected with l4lbctl, one restarted.
+# make demo: a 3-node l4lb cluster on a real kernel (tests/vm/demo_cluster.sh).
+# Runs it directly when this kernel has IPVS, else inside the VM harness
+# (tests/vm/run.sh). SHELL_AFTER=1 leaves the cluster up (direct mode only:
+# the VM has no terminal).
 set -u
 B=${1:-build}
-T=$(mktemp -d)
-R=$T/run
-trap 'kill $pids 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-pids=""
-ctl() { "$B/l4lbctl" --run-dir "$R" --timeout 500 "$@"; }
-wait_up() {
-	for _ in $(seq 100); do ctl status >/dev/null 2>&1 && return 0; sleep 0.05; done
-	return 1
+# the cluster's traffic tool (tests/tools/e2e_net.c) is not part of `make all`
+make --no-print-directory -s B="$B" "$B/tests/tools/e2e_net" || exit 1
+has_ipvs() {
+	[ -e /proc/net/ip_vs ] || modprobe -n ip_vs >/dev/null 2>&1
 }
-
-echo "== starting vipd, overlayd and ipvsd --dry-run with run directory $R"
-"$B/vipd" --run-dir "$R" --log-level warn 2>>"$T/daemons.log" &
-vipd=$!
-"$B/overlayd" --run-dir "$R" --log-level warn 2>>"$T/daemons.log" &
-overlayd=$!
-"$B/ipvsd" --run-dir "$R" --dry-run --log-level warn 2>>"$T/daemons.log" &
-ipvsd=$!
-pids="$vipd $overlayd $ipvsd"
-wait_up || { echo "demo: the daemons did not come up"; cat "$T/daemons.log"; exit 1; }
-echo
-echo "== l4lbctl status"
-ctl status
-echo
-echo "== vipd stopped"
-kill "$vipd"
-wait "$vipd" 2>/dev/null
-ctl status
-echo
-echo "== vipd started again"
-"$B/vipd" --run-dir "$R" --log-level warn 2>>"$T/daemons.log" &
-vipd=$!
-pids="$vipd $overlayd $ipvsd"
-wait_up || { echo "demo: vipd did not come back"; exit 1; }
-ctl status
-echo
-echo "demo: ok"
+if has_ipvs && [ "$(id -u)" = 0 ]; then
+	echo "demo: this kernel has IPVS: running the cluster here, in network namespaces"
+	exec sh tests/vm/demo_cluster.sh "$B"
+fi
+echo "demo: this kernel has no IPVS (or we are not root): running the cluster in the" \
+	"VM harness (tests/vm/run.sh; the first run downloads a Debian kernel)"
+if [ "${SHELL_AFTER:-0}" = 1 ]; then
+	echo "demo: SHELL_AFTER=1 needs a host with IPVS; the VM has no terminal, running the demo only"
+fi
+L4LB_VM_TIMEOUT=${L4LB_VM_TIMEOUT:-300} exec tests/vm/run.sh tests/vm/demo_cluster.sh "$B"

@@ -1,0 +1,145 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# The demo of `make demo` (tests/demo.sh runs it, inside the VM harness when
+# the host kernel has no IPVS): a 3-node cluster, then the five steps of
+# issue 6, each ending in a PASS or FAIL line. Exit status 0 only if every
+# step behaved. SHELL_AFTER=1 (host with IPVS only) leaves the cluster up.
+B=${1:-build}
+. tests/vm/lib.sh
+. tests/vm/cluster/cluster.sh
+vm_require ipvsadm ipvsadm
+vm_require curl curl
+vm_require nsenter util-linux
+vm_require iptables iptables
+
+say() { printf '\n== %s\n' "$*"; }
+ms_since() { echo $(($(now_ms) - $1)); }
+
+say "starting 3 nodes (network namespaces n1..n3 on one bridge, 10.0.0.1-3)," \
+	"each running vipd, overlayd and ipvsd; a fake Mesos master; one backend task per node"
+t0=$(now_ms)
+if ! cluster_up "$B" 3; then
+	fail "cluster up" "not every node programmed every backend"
+	cluster_logs
+	vm_done
+fi
+echo "cluster up in $(ms_since "$t0") ms"
+
+say "1. the VIP table and the nodes, as node n1 sees them"
+echo "\$ l4lbctl status"
+ctl 1 status || true
+echo "\$ vipd --show   (the VIP table vipd publishes)"
+"$B/vipd" --run-dir "$(node_dir 1)/run" --show | python3 -c '
+import json, sys
+for v in json.load(sys.stdin)["vips"]:
+    be = " ".join("%s:%d" % (b["ip"], b["port"]) for b in v["backends"])
+    print("  %-4s %-16s %-5d %-14s -> %s" % (v["protocol"], v["ip"], v["port"],
+                                            v.get("name") or "", be))'
+echo "\$ l4lbctl nodes"
+ctl 1 nodes || true
+echo "\$ ipvsadm -Ln   (what ipvsd programmed in n1's kernel)"
+nx n1 ipvsadm -Ln || true
+[ "$(ctl 1 nodes | grep -c '10\.0\.0\.')" -ge 3 ] && pass "1. VIP table and 3 reachable nodes" ||
+	fail "1. VIP table and 3 reachable nodes"
+
+say "2. 30 requests from n1 to each VIP: which backend answered"
+balance() { # label get|udp VIP PORT
+	_l=$1
+	shift
+	_out=$(cl_count 1 "$@" 30 | sort | tr '\n' ' ')
+	printf '  %-26s %s\n' "$_l" "$_out"
+	echo "$_out" | grep -q FAILED && return 1
+	[ "$(echo "$_out" | grep -o 'web-[0-9]' | wc -l)" = 3 ]
+}
+ok=1
+balance "web.marathon $WEB_VIP:80" get "$WEB_VIP" 80 || ok=
+balance "$IP_VIP:80 tcp" get "$IP_VIP" 80 || ok=
+balance "$UDP_VIP:53 udp" udp "$UDP_VIP" 53 || ok=
+[ -n "$ok" ] && pass "2. every VIP balanced over the 3 backends" ||
+	fail "2. every VIP balanced over the 3 backends"
+
+say "3. node n3's traffic dropped (iptables DROP in n3): n3's backend is withheld everywhere"
+t0=$(now_ms)
+nx n3 iptables -I INPUT -i lan -j DROP
+nx n3 iptables -I OUTPUT -o lan -j DROP
+withheld() { lacks_dest_on "$IP_VIP:80" 10.0.0.3: "$1"; }
+if wait_until 30 withheld 1 && wait_until 30 withheld 2; then
+	echo "n1 and n2 stopped using 10.0.0.3:8000 $(ms_since "$t0") ms after the drop"
+	a=$(cl_count 1 get "$IP_VIP" 80 30 | tr '\n' ' ')
+	b=$(cl_count 2 get "$WEB_VIP" 80 30 | tr '\n' ' ')
+	echo "then 30 requests from n1 to $IP_VIP:80: $a"
+	echo "     30 requests from n2 to $WEB_VIP:80: $b"
+	bad=$(echo "$a $b" | grep -c FAILED || true)
+	[ "$bad" = 0 ] && pass "3. n3 withheld on n1 and n2, requests succeed" ||
+		fail "3. n3 withheld on n1 and n2, requests succeed" "$bad failed"
+else
+	fail "3. n3 withheld on n1 and n2" "still there after 30 s: $(dests 1 "$IP_VIP:80")"
+fi
+nx n3 iptables -D INPUT -i lan -j DROP
+nx n3 iptables -D OUTPUT -o lan -j DROP
+t0=$(now_ms)
+if wait_until 15 all_nodes has_dests_on "$IP_VIP:80" 3 tcp; then
+	echo "n3 back in every node's table $(ms_since "$t0") ms after the drop was lifted"
+else
+	fail "3. n3 returns" "$(dests 1 "$IP_VIP:80")"
+fi
+
+say "4. a /stream connection from n1 through $IP_VIP:80 while n1's ipvsd, vipd," \
+	"overlayd are killed (SIGKILL) and restarted one after the other"
+nx n1 curl -sS -N "http://$IP_VIP/stream" >"$VM_TMP/stream" 2>"$VM_TMP/stream.err" &
+spid=$!
+grows() { # the stream got new lines since the last call
+	_l=$(wc -l <"$VM_TMP/stream")
+	sleep 0.3
+	[ "$(wc -l <"$VM_TMP/stream")" -gt "$_l" ]
+}
+wait_until 5 grows
+echo "stream from $(head -n 1 "$VM_TMP/stream" | cut -d' ' -f1)"
+ok=1
+for d in ipvsd vipd overlayd; do
+	node_kill 1 "$d" KILL
+	node_start 1 "$d" || ok=
+	if kill -0 "$spid" 2>/dev/null && grows; then
+		echo "  $d restarted: stream alive, $(wc -l <"$VM_TMP/stream") lines so far"
+	else
+		echo "  $d restarted: the stream broke: $(cat "$VM_TMP/stream.err")"
+		ok=
+	fi
+done
+kill "$spid" 2>/dev/null
+[ -n "$ok" ] && pass "4. the stream survived restarts of all three daemons" ||
+	fail "4. the stream survived restarts of all three daemons"
+
+say "5. a new task web-4 (on n2, port 8001) added at the master"
+backend_start 2 web-4 8001
+wait_until 10 listening n2 tcp 8001
+t0=$(now_ms)
+fm_add web-4 2 8001
+if wait_until 10 all_nodes has_dest_on "$IP_VIP:80" 10.0.0.2:8001; then
+	echo "web-4 in the kernel of every node $(ms_since "$t0") ms after the master's event"
+	got=$(cl_count 3 get "$IP_VIP" 80 40 | sed -n 's/^web-4 //p')
+	got=${got:-0}
+	echo "web-4 answered $got of 40 requests from n3"
+	[ "$got" -gt 0 ] && pass "5. new task receives traffic" ||
+		fail "5. new task receives traffic"
+else
+	fail "5. new task on every node" "$(dests 1 "$IP_VIP:80")"
+fi
+
+if [ -s "$VM_TMP/failed" ]; then
+	say "demo: some steps FAILED"
+	cluster_logs 10
+else
+	say "demo: every step behaved"
+fi
+if [ "${SHELL_AFTER:-0}" = 1 ] && [ -z "${L4LB_VM:-}" ]; then
+	say "the cluster stays up: explore it, then press Enter to stop it"
+	for i in 1 2 3; do
+		echo "  node n$i: ip netns exec ${VM_NS}n$i sh;" \
+			"$B/l4lbctl --run-dir $(node_dir "$i")/run status"
+	done
+	echo "  VIPs: curl http://$WEB_VIP/  curl http://$IP_VIP/  (from a node)"
+	read -r _ </dev/tty || true
+fi
+vm_done

@@ -29,13 +29,8 @@ echo "cluster up in $(ms_since "$t0") ms"
 say "1. the VIP table and the nodes, as node n1 sees them"
 echo "\$ l4lbctl status"
 ctl 1 status || true
-echo "\$ vipd --show   (the VIP table vipd publishes)"
-"$B/vipd" --run-dir "$(node_dir 1)/run" --show | python3 -c '
-import json, sys
-for v in json.load(sys.stdin)["vips"]:
-    be = " ".join("%s:%d" % (b["ip"], b["port"]) for b in v["backends"])
-    print("  %-4s %-16s %-5d %-14s -> %s" % (v["protocol"], v["ip"], v["port"],
-                                            v.get("name") or "", be))'
+echo "\$ l4lbctl vips"
+ctl 1 vips || true
 echo "\$ l4lbctl nodes"
 ctl 1 nodes || true
 echo "\$ ipvsadm -Ln   (what ipvsd programmed in n1's kernel)"

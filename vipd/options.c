@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* vipd's option table and its apply function. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,12 +55,35 @@ static char *keep(const char *v)
 	return strdup(v);
 }
 
+/* Numeric options: the field they set and the range they accept. */
+static const struct {
+	int key;
+	unsigned long min, max;
+	size_t offset;
+} numeric[] = {
+	{ O_POLL, 10, 3600000, offsetof(struct vipd_options, poll_interval_ms) },
+	{ O_CONNECT_TO, 1, 600, offsetof(struct vipd_options, connect_timeout_s) },
+	{ O_REQUEST_TO, 1, 3600, offsetof(struct vipd_options, request_timeout_s) },
+	{ O_GRACE, 0, 86400, offsetof(struct vipd_options, recovered_grace_s) },
+	{ O_COALESCE, 0, 10000, offsetof(struct vipd_options, coalesce_ms) },
+	{ O_BACKOFF_MIN, 10, 600000, offsetof(struct vipd_options, backoff_min_ms) },
+	{ O_BACKOFF_MAX, 10, 3600000, offsetof(struct vipd_options, backoff_max_ms) },
+};
+
 const char *vipd_options_apply(int key, const char *value, void *ctx)
 {
 	struct vipd_options *o = ctx;
 	unsigned long n;
 	const char *why;
 
+	for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+		if (numeric[i].key != key)
+			continue;
+		why = opt_uint(value, numeric[i].min, numeric[i].max, &n);
+		if (!why)
+			*(unsigned *)((char *)o + numeric[i].offset) = (unsigned)n;
+		return why;
+	}
 	switch (key) {
 	case O_MASTER:
 		if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8))
@@ -104,34 +128,6 @@ const char *vipd_options_apply(int key, const char *value, void *ctx)
 	case O_CA:
 		o->ca_file = keep(value);
 		return NULL;
-	case O_POLL:
-		why = opt_uint(value, 10, 3600000, &n);
-		o->poll_interval_ms = (unsigned)n;
-		return why;
-	case O_CONNECT_TO:
-		why = opt_uint(value, 1, 600, &n);
-		o->connect_timeout_s = (unsigned)n;
-		return why;
-	case O_REQUEST_TO:
-		why = opt_uint(value, 1, 3600, &n);
-		o->request_timeout_s = (unsigned)n;
-		return why;
-	case O_GRACE:
-		why = opt_uint(value, 0, 86400, &n);
-		o->recovered_grace_s = (unsigned)n;
-		return why;
-	case O_COALESCE:
-		why = opt_uint(value, 0, 10000, &n);
-		o->coalesce_ms = (unsigned)n;
-		return why;
-	case O_BACKOFF_MIN:
-		why = opt_uint(value, 10, 600000, &n);
-		o->backoff_min_ms = (unsigned)n;
-		return why;
-	case O_BACKOFF_MAX:
-		why = opt_uint(value, 10, 3600000, &n);
-		o->backoff_max_ms = (unsigned)n;
-		return why;
 	default:
 		return "unknown option";
 	}

@@ -58,6 +58,8 @@ void key_set_sort(struct key_set *s)
 {
 	size_t o = 0;
 
+	if (s->n < 2)
+		return; /* nothing to sort (and qsort must not see a NULL array) */
 	qsort(s->k, s->n, sizeof(*s->k), key_cmp);
 	for (size_t i = 0; i < s->n; i++)
 		if (!o || svc_key_cmp(&s->k[o - 1], &s->k[i]) != 0)

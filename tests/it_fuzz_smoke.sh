@@ -7,6 +7,10 @@
 set -u
 . tests/lib.sh
 secs=${L4LB_FUZZ_SMOKE_SECONDS:-3}
+if [ -n "${L4LB_SKIP_FUZZ_SMOKE:-}" ]; then
+	echo "SKIP: fuzz smoke (L4LB_SKIP_FUZZ_SMOKE set: make check-asan)"
+	finish
+fi
 if ! make -s fuzz-build >build/fuzz-build.log 2>&1; then
 	fail "fuzzers build" "$(tail -n 5 build/fuzz-build.log)"
 	finish

@@ -11,6 +11,7 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "ipvsd/ipvs_nl.h"
+#include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
 #include "ipvsd/state_msg.h"
 
@@ -27,6 +28,7 @@ struct reconciler {
 	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
 	struct vip_addr *va;
 	struct vip_set *vs;
+	struct nat_check *nat; /* NULL in a dry run */
 	struct owned owned;
 	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
 	struct reach_set *reach; /* NULL until the first snapshot */
@@ -293,8 +295,9 @@ static void full(struct reconciler *r)
 		return;
 	}
 	if (!r->cfg.dry_run) {
-		nat_rules_ensure(0);
 		sysctls_ensure(0);
+		/* in the background: a check still running is simply not doubled */
+		nat_check_start(r->nat);
 	}
 	run(r, 1);
 	if (!r->synced && r->cand) {
@@ -414,7 +417,10 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, &r->va)) < 0 ||
 	    (rc = vip_set_open(cfg->dry_run, &r->vs)) < 0)
 		goto fail;
-	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_rules_ensure(0)) < 0))
+	/* the first rules check starts now and runs alongside the first sync;
+	 * only a missing iptables stops ipvsd here */
+	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_check_new(base, &r->nat)) < 0 ||
+			      (rc = nat_check_start(r->nat)) < 0))
 		goto fail;
 	tv = (struct timeval){ cfg->interval_s, 0 };
 	evtimer_add(r->periodic, &tv);
@@ -436,6 +442,7 @@ void reconcile_free(struct reconciler *r)
 		event_free(r->soon);
 	if (r->drain_timer)
 		event_free(r->drain_timer);
+	nat_check_free(r->nat);
 	ipvs_nl_close(r->nl);
 	vip_addr_close(r->va);
 	vip_set_close(r->vs);
@@ -471,6 +478,8 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	KV("last_changes", "%zu", r->last_changes);
 	KV("last_apply_us", "%" PRIu64, r->last_apply_us);
 	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
+	KV("nat_check", "%s", r->nat ? nat_check_state(r->nat) : "off");
+	KV("nat_check_last_ms", "%" PRIu64, r->nat ? nat_check_last_ms(r->nat) : 0);
 #undef KV
 }
 

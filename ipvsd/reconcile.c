@@ -13,6 +13,7 @@
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
+#include "ipvsd/state_file.h"
 #include "ipvsd/state_msg.h"
 
 /* Up to this many changed services, a new VIP table is diffed for those
@@ -30,6 +31,7 @@ struct reconciler {
 	struct vip_set *vs;
 	struct nat_check *nat; /* NULL in a dry run */
 	struct owned owned;
+	struct ipvsd_state state; /* what the state file holds */
 	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
 	struct reach_set *reach; /* NULL until the first snapshot */
 	struct ipvs_table *desired;
@@ -196,6 +198,49 @@ done:
 	return rc;
 }
 
+/* Whether the state file should list k: an IP VIP outside the owned ranges
+ * that ipvsd wants or has not yet removed. Returns 1 if that changed. */
+static int state_note(struct reconciler *r, const struct svc_key *k)
+{
+	struct key_set *v = &r->state.vips;
+	int want = !owned_in_ranges(&r->owned, k) &&
+		   (ipvs_table_find(r->desired, k) || ipvs_table_find(r->kernel, k));
+
+	if (want == key_set_has(v, k))
+		return 0;
+	if (!want)
+		key_set_remove(v, k);
+	else if (key_set_insert(v, k) < 0)
+		return 0; /* retried at the next change */
+	return 1;
+}
+
+/* Brings the state file up to date for the services keys (NULL: all):
+ * called before a plan is applied (a VIP is recorded before it is in the
+ * kernel, so a crash cannot lose it) and after (a removed one is dropped). */
+static void state_update(struct reconciler *r, const struct svc_key *keys, size_t n)
+{
+	struct key_set *v = &r->state.vips;
+	int changed = 0;
+
+	if (r->cfg.dry_run || !r->desired)
+		return;
+	if (keys) {
+		for (size_t i = 0; i < n; i++)
+			changed |= state_note(r, &keys[i]);
+	} else {
+		for (size_t i = 0; i < r->desired->n; i++)
+			changed |= state_note(r, &r->desired->svcs[i].key);
+		for (size_t i = v->n; i-- > 0;) {
+			struct svc_key k = v->k[i];
+
+			changed |= state_note(r, &k);
+		}
+	}
+	if (changed)
+		ipvsd_state_save(r->cfg.state_dir, &r->state);
+}
+
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
  * these services changed (NULL: diff everything). */
 static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
@@ -253,6 +298,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	r->desired = next;
 	ipvs_table_free(old);
 	r->last_changes = r->plan.n;
+	state_update(r, keys, nkeys); /* recorded before they reach the kernel */
 	if (r->plan.n == 0)
 		goto done;
 	if (r->cfg.dry_run) {
@@ -265,6 +311,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 		fflush(stdout);
 	} else {
 		apply_plan(r);
+		state_update(r, keys, nkeys); /* removed ones are gone now */
 	}
 	r->last_apply_us = clock_mono_us() - t0;
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
@@ -414,9 +461,16 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 		goto fail;
 	if (rc < 0)
 		log_warn("dry-run: no IPVS here: planning against an empty IPVS table");
+	if ((rc = ipvsd_state_load(cfg->state_dir, &r->state)) < 0)
+		log_warn("state file in %s not read: %s", cfg->state_dir, strerror(-rc));
+	r->owned.recorded = &r->state.vips;
 	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, &r->va)) < 0 ||
 	    (rc = vip_set_open(cfg->dry_run, &r->vs)) < 0)
 		goto fail;
+	if (vip_addr_created(r->va) && !cfg->dry_run) {
+		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", cfg->ifname);
+		ipvsd_state_save(cfg->state_dir, &r->state);
+	}
 	/* the first rules check starts now and runs alongside the first sync;
 	 * only a missing iptables stops ipvsd here */
 	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_check_new(base, &r->nat)) < 0 ||
@@ -452,6 +506,7 @@ void reconcile_free(struct reconciler *r)
 	reach_set_free(r->reach);
 	key_set_clear(&r->addrs);
 	key_set_clear(&r->members);
+	ipvsd_state_clear(&r->state);
 	drains_clear(&r->drains);
 	plan_free_ops(&r->plan);
 	free(r->errs);

@@ -59,7 +59,7 @@ spec() { # REACH EXTRA_VIP(0|1)
 spec "10.0.0.11 10.0.0.12" 0
 "$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
 ip netns exec "${VM_NS}node" env PATH="$SLOW:$PATH" "$B/ipvsd" --run-dir "$RUN" \
-	--reconcile-interval 1 --log-level debug >"$VM_TMP/ipvsd.log" 2>&1 &
+	--reconcile-interval 1 --state-dir "$VM_TMP/state" --log-level debug >"$VM_TMP/ipvsd.log" 2>&1 &
 echo $! >"$VM_TMP/ipvsd.pid"
 
 ndests() { n ipvsadm -Ln $1 2>/dev/null | grep -c -- '->.*Masq' || true; }

@@ -560,8 +560,8 @@ int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg)
 			rc = -ENOMEM;
 	}
 	if (rc == 0)
-		rc = state_msg_pack(want, r->have_kernel ? r->kernel : NULL, &pending, r->vip_gen,
-				    r->reach_gen, reply);
+		rc = state_msg_pack(want, r->cand, r->have_kernel ? r->kernel : NULL, &pending,
+				    r->vip_gen, r->reach_gen, reply);
 	ipvs_table_free(want);
 	plan_free_ops(&pending);
 	drains_clear(&scratch);

@@ -5,6 +5,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "ipvsd/cleanup.h"
 #include "ipvsd/options.h"
 #include "ipvsd/reconcile.h"
 
@@ -36,6 +37,8 @@ int main(int argc, char **argv)
 	ipvsd_options_finish(&cfg);
 	if (d.opts.check_config)
 		return 0;
+	if (cfg.cleanup)
+		return ipvsd_cleanup(&cfg, d.opts.run_dir);
 	if (daemon_start(&d, "ipvsd") < 0)
 		return 1;
 	if (reconcile_new(d.base, &cfg, &r) < 0) {

@@ -192,10 +192,10 @@ int main(int argc, char **argv)
 		lat[done] = clock_mono_us() - t0;
 	}
 	report("new VIP (TASK_ADDED, patched in)", lat, done);
+	report("  same, CPU time only", cpu, done);
 	printf("patches %llu, fallbacks to a rebuild %llu\n",
 	       (unsigned long long)counter_value("table_patches"),
 	       (unsigned long long)counter_value("table_patch_fallbacks"));
-	report("  same, CPU time only", cpu, done);
 	printf("generation %llu, %zu VIPs\n", (unsigned long long)c->generation, c->table->n);
 	mesos_parser_free(p);
 	core_free(c);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "vipd/incr.h"
+#include "vipd/intern.h"
 #include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
@@ -64,9 +65,9 @@ static struct task *random_task(unsigned k)
 	snprintf(b, sizeof(b), "t%u", k);
 	t->id = strdup(b);
 	snprintf(b, sizeof(b), "a%u", rnd(6));
-	t->agent_id = strdup(b);
+	t->agent_id = intern_str(b);
 	snprintf(b, sizeof(b), "f%u", rnd(3)); /* f2 is not known: held */
-	t->framework_id = strdup(b);
+	t->framework_id = intern_str(b);
 	t->state = rnd(5) ? TS_RUNNING : TS_KILLING;
 	t->has_health_check = (uint8_t)(rnd(3) == 0);
 	t->healthy = (int8_t)((int)rnd(3) - 1);
@@ -84,7 +85,7 @@ static struct task *random_task(unsigned k)
 		t->ports[p].proto = rnd(4) ? VIP_TCP : VIP_UDP;
 		t->ports[p].host_scope = (uint8_t)(rnd(4) == 0);
 		t->ports[p].number = t->ports[p].host_scope ? (uint16_t)(31000 + rnd(3)) : 80;
-		t->ports[p].label = strdup(labels[rnd(sizeof(labels) / sizeof(labels[0]))]);
+		t->ports[p].label = intern_str(labels[rnd(sizeof(labels) / sizeof(labels[0]))]);
 	}
 	return t;
 }
@@ -296,12 +297,12 @@ static void test_incr_refuses_moving_a_name(void **state)
 	assert_int_equal(named_vip4_base(name, VMIN, VMAX), e->addr4);
 	k = task_new();
 	k->id = strdup("new");
-	k->agent_id = strdup("a0");
-	k->framework_id = strdup("f0");
+	k->agent_id = intern_str("a0");
+	k->framework_id = intern_str("f0");
 	k->state = TS_RUNNING;
 	k->nports = 1;
 	k->ports = calloc(1, sizeof(*k->ports));
-	k->ports[0] = (struct vip_port){ VIP_TCP, 1, 31999, strdup(label) };
+	k->ports[0] = (struct vip_port){ VIP_TCP, 1, 31999, intern_str(label) };
 	assert_non_null(before = rules_task_vips(m, NULL, &held));
 	assert_int_equal(model_put_task(m, k), 0);
 	assert_non_null(after = rules_task_vips(m, k, &held));

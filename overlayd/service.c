@@ -255,7 +255,7 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	s->pub_epoch = ipc_new_epoch();
 	if (!(epoch = overlayd_epoch_bump(c->state_dir)))
 		goto fail;
-	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen)))
+	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen, c->key)))
 		goto fail;
 	o = overlay_new(&c->p, &c->self, epoch, c->seeds, c->n_seeds, &service_ops, s,
 			clock_mono_us());

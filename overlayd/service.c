@@ -228,6 +228,10 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 	KV("timeouts", "%llu", (unsigned long long)st->timeouts);
 	KV("refuted", "%llu", (unsigned long long)st->refuted);
 	KV("severs", "%llu", (unsigned long long)st->severs);
+	KV("probes_sent", "%llu", (unsigned long long)st->probes_sent);
+	KV("probe_acks", "%llu", (unsigned long long)st->probe_acks);
+	KV("probes_served", "%llu", (unsigned long long)st->probes_served);
+	KV("probe_drops", "%llu", (unsigned long long)st->probe_drops);
 	KV("joins", "%llu", (unsigned long long)st->joins);
 	KV("loop_lags", "%llu", (unsigned long long)st->lags);
 	KV("local_health", "%u", o->lhm);

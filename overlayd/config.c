@@ -34,7 +34,7 @@ const struct opt overlayd_opts[] = {
 	{ "ping-timeout-max-ms", required_argument, K_TMAX, "MS", "timeout ceiling (default 2000)" },
 	{ "shuffle-interval-ms", required_argument, K_SHUFFLE, "MS", "shuffle period (default 10000)" },
 	{ "orphan-grace-ms", required_argument, K_GRACE, "MS",
-	  "keep a pathless node nobody accuses reachable this long (default 2000)" },
+	  "keep a pathless node nobody accuses reachable this long (default 500)" },
 	{ "cluster-key-file", required_argument, K_KEY, "FILE",
 	  "shared secret every peer must prove it holds (default: none, open)" },
 	{ NULL, 0, 0, NULL, NULL },

@@ -37,7 +37,7 @@ void overlay_params_default(struct overlay_params *p)
 	p->retry_ms = 5000;
 	p->digest_ms = 30000;
 	p->expire_ms = 600000;
-	p->grace_ms = 2000;
+	p->grace_ms = 500;
 	p->gossip_ttl = 32;
 	p->seed = 1;
 }

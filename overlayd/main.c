@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 	daemon_notify("READY=1");
 	rc = daemon_run(&d);
 	service_free(svc);
+	overlayd_cfg_free(&cfg);
 	ipc_pub_close(pub);
 	daemon_stop(&d);
 	return rc;

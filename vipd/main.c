@@ -49,8 +49,11 @@ int main(int argc, char **argv)
 	} else if (o.print) {
 		fatal("--print needs --from-file");
 	}
-	if (d.opts.check_config)
+	if (d.opts.check_config) {
+		vip_table_free(statics);
+		vipd_options_free(&o);
 		return 0;
+	}
 	if (daemon_start(&d, "vipd") < 0)
 		return 1;
 	if (daemon_url(&d, "vipd", "pub", url, sizeof(url)) < 0 ||

@@ -20,9 +20,9 @@ B        ?= build
 PKG_COMMON  := nanomsg libprotobuf-c libevent
 PKG_vipd    := libcurl yajl
 PKG_ipvsd   := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libipset
-PKG_overlayd:=
+PKG_overlayd:= libcrypto
 PKG_l4lbctl :=
-PKG_ALL     := $(PKG_COMMON) $(PKG_vipd) $(PKG_ipvsd)
+PKG_ALL     := $(PKG_COMMON) $(PKG_vipd) $(PKG_ipvsd) $(PKG_overlayd)
 
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "vipd/core.h"
 #include "vipd/from_file.h"
+#include "vipd/http_views.h"
 #include "vipd/master.h"
 #include "vipd/options.h"
 #include "vipd/show.h"
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
 	d.info_arg = c;
 	d.reload = core_reload;
 	d.reload_arg = c;
+	vipd_http_init(&d);
 	if (o.nmasters ? !(mc = master_new(d.base, &o, c)) : core_rebuild(c) < 0)
 		goto done;
 	daemon_notify("READY=1");

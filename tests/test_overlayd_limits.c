@@ -16,7 +16,7 @@
 
 #include "common/log.h"
 #include "overlayd/adjacency.h"
-#include "overlayd/net.h"
+#include "overlayd/frame.h"
 #include "overlayd/overlay.h"
 
 static size_t sent;
@@ -150,7 +150,7 @@ static void test_adjacency_table_bounded(void **state)
 	adj_table_free(t);
 }
 
-/* Frames: 0 and more than NET_MAX_FRAME bytes are refused before any
+/* Frames: 0 and more than FRAME_MAX bytes are refused before any
  * buffer is sized from them. */
 static void test_frame_bounds(void **state)
 {
@@ -159,11 +159,11 @@ static void test_frame_bounds(void **state)
 	const unsigned char huge[4] = { 0xff, 0xff, 0xff, 0xff };
 
 	(void)state;
-	assert_int_equal(net_frame_len(zero, NET_MAX_FRAME), -EMSGSIZE);
-	assert_int_equal(net_frame_len(one, NET_MAX_FRAME), 1);
-	assert_int_equal(net_frame_len(max, NET_MAX_FRAME), NET_MAX_FRAME);
-	assert_int_equal(net_frame_len(over, NET_MAX_FRAME), -EMSGSIZE);
-	assert_int_equal(net_frame_len(huge, NET_MAX_FRAME), -EMSGSIZE);
+	assert_int_equal(frame_len(zero, FRAME_MAX), -EMSGSIZE);
+	assert_int_equal(frame_len(one, FRAME_MAX), 1);
+	assert_int_equal(frame_len(max, FRAME_MAX), FRAME_MAX);
+	assert_int_equal(frame_len(over, FRAME_MAX), -EMSGSIZE);
+	assert_int_equal(frame_len(huge, FRAME_MAX), -EMSGSIZE);
 }
 
 int main(void)

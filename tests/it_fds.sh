@@ -5,8 +5,8 @@
 # (every other one sending garbage first) to each IPC socket of the three
 # daemons (vipd.rep/.pub, overlayd.rep/.pub, ipvsd.rep), to overlayd's TCP
 # port and to each daemon's HTTP endpoint leave each daemon's fd count
-# (/proc/PID/fd) where it was, and every daemon still answers. L4LB_FDS_CYCLES: connections per socket
-# (default 2000).
+# (/proc/PID/fd) where it was, and every daemon still answers.
+# L4LB_FDS_CYCLES: connections per socket (default 2000).
 set -u
 B=${1:-build}
 . tests/lib.sh
@@ -22,7 +22,8 @@ PID_vipd=$LAST_PID
 spawn "$B/overlayd" --run-dir "$R" --log-level error --listen "127.0.82.1:$port" --state-dir "$T" \
 	--http-listen "127.0.0.1:$ho"
 PID_overlayd=$LAST_PID
-spawn "$B/ipvsd" --run-dir "$R" --log-level error --http-listen "127.0.0.1:$hi" --dry-run >/dev/null 2>"$T/ipvsd.log"
+spawn "$B/ipvsd" --run-dir "$R" --log-level error --http-listen "127.0.0.1:$hi" --dry-run \
+	>/dev/null 2>"$T/ipvsd.log"
 PID_ipvsd=$LAST_PID
 up() { "$B/l4lbctl" --run-dir "$R" --timeout 1000 status >/dev/null 2>&1; }
 if ! wait_for 10 up; then
@@ -41,7 +42,8 @@ cycle() { # daemon targets...
 	ms=$(($(now_ms) - t0))
 	back() { [ "$(fds "$pid")" -le "$before" ]; }
 	if [ "${out%% *}" = ok ] && wait_for 15 back && up; then
-		pass "fds_${d}_${N}_connections_per_socket ($# sockets, $ms ms, fds $before -> $(fds "$pid"))"
+		msg="$# sockets, $ms ms, fds $before -> $(fds "$pid")"
+		pass "fds_${d}_${N}_connections_per_socket ($msg)"
 	else
 		fail "fds_${d}_${N}_connections_per_socket" "$out; fds $before -> $(fds "$pid")"
 	fi

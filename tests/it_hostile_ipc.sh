@@ -40,14 +40,15 @@ for i in 1 2 3; do
 	sleep 0.3
 done
 # vipd's table still reaches ipvsd: a new static VIP (SIGHUP reloads it).
-sed -i 's/"vips":\[/&{"protocol":"udp","ip":"11.0.0.2","port":53,"backends":[{"ip":"10.0.0.2","port":5353}]},/' \
-	"$T/vips.json"
+udp='{"protocol":"udp","ip":"11.0.0.2","port":53,"backends":[{"ip":"10.0.0.2","port":5353}]},'
+sed -i "s/\"vips\":\\[/&$udp/" "$T/vips.json"
 kill -HUP "$vpid"
 planned2() { grep -q 'add-service udp 11.0.0.2:53' "$T/plan"; }
 if [ "$ok" = 1 ] && wait_for 10 planned2; then
 	pass hostile_ipc_idle_connections_change_nothing
 else
-	fail hostile_ipc_idle_connections_change_nothing "status answered: $ok; $(tail -n 2 "$T/plan")"
+	fail hostile_ipc_idle_connections_change_nothing \
+		"status answered: $ok; $(tail -n 2 "$T/plan")"
 fi
 wait "$hold"
 if grep -q '^ok 250$' "$T/hold"; then pass hostile_ipc_250_idle_connections_held; else
@@ -60,7 +61,8 @@ python3 tests/tools/sock_cycle.py cycle 20 $socks >/dev/null 2>&1
 head -c 4096 /dev/urandom >"$T/junk"
 for d in vipd overlayd ipvsd; do
 	out=$("$B/tests/tools/ipc_peer" raw "ipc://$R/$d.rep" "$T/junk" 2>&1)
-	if echo "$out" | grep -q '^reply error' && "$B/tests/tools/status_counter" "$R" "$d" x >/dev/null; then
+	if echo "$out" | grep -q '^reply error' &&
+		"$B/tests/tools/status_counter" "$R" "$d" x >/dev/null; then
 		pass "hostile_ipc_${d}_garbage_refused_still_answering"
 	else
 		fail "hostile_ipc_${d}_garbage_refused_still_answering" "$out"

@@ -31,8 +31,8 @@ all_up() { for j in 2 3 4 5; do sees "$j" true || return 1; done; }
 epoch_up() {
 	out=$("$B/l4lbctl" --run-dir "$T/n1" --timeout 500 nodes --json 2>/dev/null) || return 1
 	for j in 3 4 5; do
-		echo "$out" | grep -q "\"ip\":\"$(ip_of "$j")\",\"reachable\":true[^}]*\"epoch\":$1[,}]" ||
-			return 1
+		pat="\"ip\":\"$(ip_of "$j")\",\"reachable\":true[^}]*\"epoch\":$1[,}]"
+		echo "$out" | grep -q "$pat" || return 1
 	done
 }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID_1/status"; }

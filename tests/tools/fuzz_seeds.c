@@ -60,7 +60,8 @@ static int save_modes(const char *dir, const char *name, const struct out *o)
 		m.buf[0] = (unsigned char)mode;
 		memcpy(m.buf + 1, o->buf + skip, o->len - skip);
 		m.len = 1 + o->len - skip;
-		snprintf(n, sizeof(n), "%s%s", name, mode == 0 ? "" : mode == 1 ? ".keyed" : ".sealed");
+		snprintf(n, sizeof(n), "%s%s", name,
+			 mode == 0 ? "" : mode == 1 ? ".keyed" : ".sealed");
 		rc |= save(dir, n, &m);
 	}
 	return rc;

@@ -14,7 +14,6 @@
  * holds the key, completes the handshake, and tags each fuzzed message
  * body, so that authenticated but hostile content reaches the core.
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +44,7 @@ static const struct overlay_ops fz_ops = { fz_send, fz_close, NULL };
 static const struct node_id self = { { 10, 0, 0, 1 }, 4, 61420 };
 static uint8_t peer_ip[4] = { 10, 0, 0, 3 };
 
-/* One frame (header + body in buf) into the server side. */
+/* overlayd's side of the connection. */
 struct server {
 	struct frame_sec fs;
 	struct overlay *o;
@@ -53,7 +52,8 @@ struct server {
 	uint64_t now;
 };
 
-/* 0: go on; -1: overlayd disconnects here. */
+/* One frame (header and body, `have` bytes at buf) into overlayd's side,
+ * as net.c's on_frame handles it. 0: go on; -1: disconnected here. */
 static int server_frame(struct server *sv, const uint8_t *buf, size_t have)
 {
 	long len = frame_len(buf, FRAME_MAX);
@@ -162,12 +162,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct overlay_params op;
 	struct server sv = { .now = 1000000 };
 	struct frame_sec p = { 0 };
-	int mode = size ? data[0] % 3 : 0, have_p = 0;
+	int mode, have_p = 0;
 	uint8_t *buf = NULL;
 	size_t off = 1;
 
 	if (!size)
 		return 0;
+	mode = data[0] % 3;
 	log_init("fuzz", LOG_LVL_ERROR);
 	if (mode && !(key = frame_key_new(key_bytes, strlen(key_bytes))))
 		abort();
@@ -180,7 +181,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		have_p = 1;
 		handshake(&sv, &p);
-		buf = malloc(FRAME_HDR + FRAME_MAX + FRAME_TAG);
+		if (!(buf = malloc(FRAME_HDR + FRAME_MAX + FRAME_TAG)))
+			abort();
 	}
 	while (size - off >= FRAME_HDR) {
 		long len = frame_len(data + off, FRAME_MAX);

@@ -2,7 +2,9 @@
 /*
  * The steady request load of the soak (tests/vm/soak.sh):
  *   soak_load IP PORT INTERVAL_MS STOPFILE
- * sends one HTTP GET / every INTERVAL_MS (each with a 1 s deadline) until
+ * sends one HTTP GET / every INTERVAL_MS (each with a 2 s deadline: the
+ * emulated VM on a busy host can take a second to answer; a dropped SYN
+ * still fails, its retry comes after 3 s) until
  * STOPFILE exists, and prints one line per second:
  *   <unix ms> <ok> <failed> [<answer>=<n>...]
  * so that failures can be matched with what the churn did at that time.
@@ -32,7 +34,7 @@ static long long now_ms(void)
 static int get(const struct sockaddr_in *sa, char *out, size_t outsz)
 {
 	static const char req[] = "GET / HTTP/1.0\r\n\r\n";
-	struct timeval tv = { 1, 0 };
+	struct timeval tv = { 2, 0 };
 	char buf[1024], *body;
 	size_t len = 0;
 	ssize_t r;

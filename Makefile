@@ -53,7 +53,7 @@ srcdir_l4lbctl  := contrib/l4lbctl
 lib_objs  = $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(srcdir_$(1))/main.c,$(wildcard $(srcdir_$(1))/*.c)))
 main_obj  = $(B)/obj/$(srcdir_$(1))/main.o
 
-.PHONY: all deps check check-unit check-vm check-asan tests asan demo bench install uninstall clean format fuzz fuzz-build
+.PHONY: all deps check check-unit check-vm check-asan check-long tests asan demo bench install uninstall clean format fuzz fuzz-build
 all: $(PROGS:%=$(B)/%)
 
 define prog_rule
@@ -153,6 +153,13 @@ check-asan:
 	@$(MAKE) --no-print-directory -j$$(nproc) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all tests
 	@tests/sanitize.sh build/asan
+
+# The soak in the VM (tests/vm/soak.sh): SOAK_MINUTES of load and churn on a
+# 3-node cluster; not part of make check.
+SOAK_MINUTES ?= 30
+check-long: all tests
+	@L4LB_SOAK_MINUTES=$(SOAK_MINUTES) L4LB_VM_TIMEOUT=$$(($(SOAK_MINUTES) * 60 + 900)) \
+		tests/vm/run.sh tests/vm/soak.sh $(B)
 
 # deps first, then a new make that sees the packages deps installed.
 demo: deps

@@ -3,6 +3,7 @@
  * Every rule of vip-discovery.md, end to end through the real parser, the
  * model and the rules: small master documents in, the printed table out.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -349,6 +351,56 @@ static void test_held_until_agent_known(void **state)
 	model_free(m);
 }
 
+/* An agent's address: its hostname if that is an IP literal, else the
+ * address in its pid; never a DNS query (that would block vipd's loop). */
+static void test_agent_address(void **state)
+{
+	static const char *const head =
+		"{\"type\":\"GET_STATE\",\"get_state\":{\"get_agents\":{\"agents\":[{\"agent_info\":"
+		"{\"id\":{\"value\":\"a1\"},\"hostname\":\"%s\"}%s}]},\"get_frameworks\":"
+		"{\"frameworks\":[{\"framework_info\":{\"id\":{\"value\":\"f1\"},\"name\":"
+		"\"marathon\"}}]},\"get_tasks\":{\"tasks\":[" TASK("t1", "TASK_RUNNING")
+		DISC(DPORT("31000", "tcp", "VIP_0", "/app:80", "")) "}" STATE_TAIL;
+	char doc[2048], host[256] = "", *got;
+	uint8_t ip[4];
+	uint64_t bad;
+	struct model *m;
+
+	(void)state;
+	assert_int_equal(agent_resolve("10.1.2.3", NULL, ip), 0);
+	assert_memory_equal(ip, ((uint8_t[]){ 10, 1, 2, 3 }), 4);
+	assert_int_equal(agent_resolve("localhost", NULL, ip), 0);
+	assert_memory_equal(ip, ((uint8_t[]){ 127, 0, 0, 1 }), 4);
+	assert_int_equal(agent_resolve("agent7.example", "slave(1)@10.0.0.7:5051", ip), 0);
+	assert_memory_equal(ip, ((uint8_t[]){ 10, 0, 0, 7 }), 4);
+	assert_int_equal(agent_resolve("agent7.example", "slave(1)@[fd00::7]:5051", ip), -ENOENT);
+	assert_int_equal(agent_resolve("agent7.example", "garbage", ip), -ENOENT);
+	assert_int_equal(agent_resolve(NULL, NULL, ip), -ENOENT);
+	/* This machine's own name resolves through /etc/hosts, but not here. */
+	gethostname(host, sizeof(host) - 1);
+	assert_int_equal(agent_resolve(host, NULL, ip), -ENOENT);
+
+	/* Through the parser: the pid beside agent_info. */
+	m = model_new();
+	snprintf(doc, sizeof(doc), head, "agent1.example", ",\"pid\":\"slave(1)@10.0.0.7:5051\"");
+	feed(&m, doc);
+	got = table_json(m);
+	assert_non_null(strstr(got, "\"backends\":[{\"ip\":\"10.0.0.7\",\"port\":31000,"
+				     "\"agent_ip\":\"10.0.0.7\""));
+	free(got);
+	model_free(m);
+	/* A name and no pid: held, and counted as an unresolvable agent. */
+	m = model_new();
+	bad = counter_value("agent_hostname");
+	snprintf(doc, sizeof(doc), head, host, "");
+	feed(&m, doc);
+	got = table_json(m);
+	assert_string_equal(got, "{\"vips\":[]}");
+	assert_true(counter_value("agent_hostname") > bad);
+	free(got);
+	model_free(m);
+}
+
 static void test_task_updates(void **state)
 {
 	struct model *m = model_new();
@@ -479,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_legacy_vip_port_label),
 		cmocka_unit_test(test_label_values),
 		cmocka_unit_test(test_held_until_agent_known),
+		cmocka_unit_test(test_agent_address),
 		cmocka_unit_test(test_task_updates),
 		cmocka_unit_test(test_deterministic_order),
 		cmocka_unit_test(test_recovered_agents),

@@ -28,7 +28,7 @@
 
 enum node {
 	N_SKIP, N_ROOT, N_TYPE, N_GS, N_SUB, N_HB, N_GT, N_TASKS, N_TASK,
-	N_GA, N_AGENTS, N_AGENT, N_AINFO, N_AID, N_AHOST, N_RAGENTS,
+	N_GA, N_AGENTS, N_AGENT, N_AINFO, N_AID, N_AHOST, N_APID, N_RAGENTS,
 	N_GF, N_FWS, N_FW, N_FINFO, N_FID, N_FNAME,
 	N_TADD, N_TUPD, N_TU_STATE, N_AADD, N_AREM, N_REM_ID, N_FADD, N_FREM,
 	N_L_FWS, N_L_FW, N_L_FW_ID, N_L_FW_NAME, N_L_SLAVES, N_L_SLAVE, N_L_SL_ID, N_L_SL_HOST,
@@ -67,7 +67,7 @@ struct mesos_parser {
 	struct task *task;      /* task being parsed */
 	struct task *st;        /* status being parsed */
 	int in_status, in_dport, in_recovered;
-	char *agent_id, *agent_host;
+	char *agent_id, *agent_host, *agent_pid;
 	char *fw_id, *fw_name;
 	/* discovery port */
 	uint16_t dp_num;
@@ -132,7 +132,9 @@ static enum node node_child(struct mesos_parser *p, enum node n, const unsigned 
 		if (K("recovered_agents")) return N_RAGENTS;
 		return N_SKIP;
 	case N_AGENT:
-		return K("agent_info") ? N_AINFO : N_SKIP;
+		if (K("agent_info")) return N_AINFO;
+		if (K("pid")) return N_APID;
+		return N_SKIP;
 	case N_AINFO:
 		if (K("id")) return N_AID;
 		if (K("hostname")) return N_AHOST;
@@ -167,6 +169,7 @@ static enum node node_child(struct mesos_parser *p, enum node n, const unsigned 
 	case N_L_SLAVE:
 		if (K("id")) return N_L_SL_ID;
 		if (K("hostname")) return N_L_SL_HOST;
+		if (K("pid")) return N_APID;
 		return N_SKIP;
 	case N_TASK:
 		if (K("task_id") || K("id")) return N_T_ID;
@@ -323,9 +326,10 @@ static void scratch_reset(struct mesos_parser *p)
 	p->task = p->st = NULL;
 	free(p->agent_id);
 	free(p->agent_host);
+	free(p->agent_pid);
 	free(p->fw_id);
 	free(p->fw_name);
-	p->agent_id = p->agent_host = p->fw_id = p->fw_name = NULL;
+	p->agent_id = p->agent_host = p->agent_pid = p->fw_id = p->fw_name = NULL;
 	free(p->lkey);
 	free(p->lval);
 	p->lkey = p->lval = NULL;
@@ -549,7 +553,12 @@ static int cb_start_map(void *ctx)
 	case N_RANGE:
 		p->r_b = p->r_e = 0;
 		break;
-	case N_AINFO: case N_L_SLAVE:
+	case N_AGENT: case N_L_SLAVE: case N_AINFO:
+		/* (an agent's pid sits beside its agent_info, not inside) */
+		if (n != N_AINFO) {
+			free(p->agent_pid);
+			p->agent_pid = NULL;
+		}
 		free(p->agent_id);
 		free(p->agent_host);
 		p->agent_id = p->agent_host = NULL;
@@ -656,15 +665,22 @@ static int cb_end_map(void *ctx)
 			p->nrng++;
 		}
 		break;
-	case N_AINFO: case N_L_SLAVE:
-		if (p->agent_id && rec_model(p)) {
-			int recovered = p->depth >= 1 && p->stack[p->depth - 1] == N_RAGENTS;
+	case N_AINFO: case N_AGENT: case N_L_SLAVE: {
+		int recovered = p->depth >= 1 && p->stack[p->depth - 1] == N_RAGENTS;
 
-			model_put_agent(p->rec.m, p->agent_id, p->agent_host, recovered);
+		/* A registered agent is complete when its object closes (its pid
+		 * may follow agent_info); a recovered one is agent_info alone. */
+		if (n == N_AINFO && !recovered)
+			break;
+		if (p->agent_id && rec_model(p)) {
+			model_put_agent(p->rec.m, p->agent_id, p->agent_host, p->agent_pid, recovered);
 			if (recovered)
 				p->rec.recovered_agents++;
 		}
+		free(p->agent_id);
+		p->agent_id = NULL;
 		break;
+	}
 	case N_FINFO: case N_L_FW:
 		if (!p->fw_id)
 			break;
@@ -846,6 +862,9 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		break;
 	case N_AHOST: case N_L_SL_HOST:
 		setstr(&p->agent_host, s, len);
+		break;
+	case N_APID:
+		setstr(&p->agent_pid, s, len);
 		break;
 	case N_FID: case N_L_FW_ID:
 		setstr(&p->fw_id, s, len);

@@ -2,7 +2,6 @@
 /* The cluster model: agents, frameworks and VIP-carrying tasks. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,24 +84,25 @@ void model_free(struct model *m)
 	free(m);
 }
 
-int agent_resolve_dns = 1;
-
-int agent_resolve(const char *hostname, uint8_t out[4])
+int agent_resolve(const char *hostname, const char *pid, uint8_t out[4])
 {
-	struct addrinfo hints = { .ai_family = AF_INET }, *res = NULL;
+	const char *at, *colon;
+	char buf[INET_ADDRSTRLEN];
 
-	if (inet_pton(AF_INET, hostname, out) == 1)
+	if (hostname && inet_pton(AF_INET, hostname, out) == 1)
 		return 0;
-	if (!strcmp(hostname, "localhost")) {
+	if (hostname && !strcmp(hostname, "localhost")) {
 		out[0] = 127, out[1] = 0, out[2] = 0, out[3] = 1;
 		return 0;
 	}
-	/* Agents register by IP in practice; a name costs one lookup per agent. */
-	if (!agent_resolve_dns || getaddrinfo(hostname, NULL, &hints, &res) || !res)
+	/* A name: the address the agent registered from ("slave(1)@IP:port"),
+	 * never a DNS query, which would block the event loop. */
+	if (!pid || !(at = strrchr(pid, '@')) || !(colon = strrchr(at, ':')) ||
+	    (size_t)(colon - at - 1) >= sizeof(buf))
 		return -ENOENT;
-	memcpy(out, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
-	freeaddrinfo(res);
-	return 0;
+	memcpy(buf, at + 1, (size_t)(colon - at - 1));
+	buf[colon - at - 1] = '\0';
+	return inet_pton(AF_INET, buf, out) == 1 ? 0 : -ENOENT;
 }
 
 int model_put_task(struct model *m, struct task *t)
@@ -118,7 +118,8 @@ int model_put_task(struct model *m, struct task *t)
 	return 0;
 }
 
-int model_put_agent(struct model *m, const char *id, const char *hostname, int recovered)
+int model_put_agent(struct model *m, const char *id, const char *hostname, const char *pid,
+		    int recovered)
 {
 	struct agent *a = calloc(1, sizeof(*a)), *old;
 	int err;
@@ -127,7 +128,7 @@ int model_put_agent(struct model *m, const char *id, const char *hostname, int r
 		agent_free_v(a);
 		return -ENOMEM;
 	}
-	a->has_ip = hostname && agent_resolve(hostname, a->ip) == 0;
+	a->has_ip = agent_resolve(hostname, pid, a->ip) == 0;
 	a->recovered = (uint8_t)!!recovered;
 	old = strmap_put(&m->agents, id, a, &err);
 	if (err) {

@@ -78,14 +78,17 @@ struct model {
 struct model *model_new(void);
 void model_free(struct model *m);
 
-/* Resolves an agent hostname to IPv4 (literal, "localhost", else DNS
- * unless agent_resolve_dns is 0, as in the fuzzer). */
-int agent_resolve(const char *hostname, uint8_t out[4]);
-extern int agent_resolve_dns;
+/*
+ * An agent's IPv4 address: its hostname when that is an IP literal or
+ * "localhost", else the address in its pid ("slave(1)@10.0.0.1:5051");
+ * -ENOENT if neither. Never a DNS query: vipd's loop must not block.
+ */
+int agent_resolve(const char *hostname, const char *pid, uint8_t out[4]);
 
 /* Adds or replaces; the model takes ownership. 0 or -ENOMEM. */
 int model_put_task(struct model *m, struct task *t);
-int model_put_agent(struct model *m, const char *id, const char *hostname, int recovered);
+int model_put_agent(struct model *m, const char *id, const char *hostname, const char *pid,
+		    int recovered);
 int model_put_framework(struct model *m, const char *id, const char *name);
 void model_del_task(struct model *m, const char *id);
 void model_del_agent(struct model *m, const char *id);

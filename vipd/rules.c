@@ -401,7 +401,8 @@ static int add_task(struct build *bd, const struct model *m, const struct task *
 		return 0;
 	}
 	if (!a->has_ip) {
-		report_bad_input("agent_hostname", "agent %s: cannot resolve '%s'", t->agent_id,
+		report_bad_input("agent_hostname", "agent %s: hostname '%s' is no IPv4 address "
+				 "and its pid gives none; its tasks are held", t->agent_id,
 				 a->hostname);
 		s->held++;
 		return 0;

@@ -389,6 +389,16 @@ static void test_agent_address(void **state)
 				     "\"agent_ip\":\"10.0.0.7\""));
 	free(got);
 	model_free(m);
+	/* The same in a legacy state.json: the slave's own pid. */
+	m = model_new();
+	feed(&m, "{\"frameworks\":[{\"id\":\"f1\",\"name\":\"marathon\",\"tasks\":[{\"id\":"
+	     "\"t1\",\"framework_id\":\"f1\",\"slave_id\":\"a1\",\"state\":\"TASK_RUNNING\""
+	     DISC(DPORT("31000", "tcp", "VIP_0", "/app:80", "")) "}]}],\"slaves\":[{\"id\":\"a1\","
+	     "\"hostname\":\"agent1.example\",\"pid\":\"slave(1)@10.0.0.8:5051\"}]}");
+	got = table_json(m);
+	assert_non_null(strstr(got, "\"agent_ip\":\"10.0.0.8\""));
+	free(got);
+	model_free(m);
 	/* A name and no pid: held, and counted as an unresolvable agent. */
 	m = model_new();
 	bad = counter_value("agent_hostname");

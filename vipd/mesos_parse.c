@@ -578,7 +578,7 @@ static int cb_start_map(void *ctx)
 	return push(p, n, 0);
 }
 
-static void add_map(struct port_mapping **arr, size_t *n, const struct port_mapping *pm)
+static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_mapping *pm)
 {
 	struct port_mapping *na;
 

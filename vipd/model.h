@@ -39,23 +39,22 @@ struct vip_port {
 	const char *label; /* the label value, e.g. "/app:80" (intern.h) */
 };
 
+/* One per VIP-carrying task (100,000 of them in a big cluster): compact,
+ * counts are small (the parser caps them, see mesos_parse.c). */
 struct task {
 	char *id;
 	const char *framework_id, *agent_id; /* shared: intern.h */
-	enum task_state state;
 	double ts;            /* timestamp of the latest status */
 	double health_ts;     /* timestamp of the latest status with `healthy` */
+	struct task_ip *ips;  /* from the latest status */
+	struct port_mapping *maps; /* container's own mappings */
+	struct port_mapping *smaps; /* from the latest status (pods) */
+	struct vip_port *ports;
+	uint8_t nips, nmaps, nsmaps, nports;
+	uint8_t state;        /* enum task_state */
 	int8_t healthy;       /* -1 never reported, 0, 1 */
 	uint8_t has_health_check;
 	uint8_t carried;      /* kept from before a master failover */
-	struct task_ip *ips;  /* from the latest status */
-	size_t nips;
-	struct port_mapping *maps; /* container's own mappings */
-	size_t nmaps;
-	struct port_mapping *smaps; /* from the latest status (pods) */
-	size_t nsmaps;
-	struct vip_port *ports;
-	size_t nports;
 };
 
 struct task *task_new(void);

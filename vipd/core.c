@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "vipd/apply.h"
 #include "vipd/core.h"
 #include "vipd/incr.h"
@@ -263,6 +264,9 @@ static int core_publish(struct core *c, struct vip_table *t)
 	}
 	c->patched = 0;
 	counter_inc("tables_published");
+	if (c->dirty_since_us)
+		metrics_histogram_observe("table_publish_delay_seconds",
+					  (double)(clock_mono_us() - c->dirty_since_us) / 1e6);
 	if (c->dirty_since_us)
 		log_debug("published generation %" PRIu64 " (%zu VIPs) %" PRIu64 " us after the change",
 			  c->generation, t->n, clock_mono_us() - c->dirty_since_us);

@@ -116,6 +116,7 @@ static void fail(struct master *m, const char *kind, const char *why)
 	unsigned ms;
 
 	report_bad_input(kind, "master %s: %s", m->base_url, why);
+	counter_inc("master_errors");
 	transfer_end(m);
 	m->failures++;
 	m->redirects = 0;
@@ -300,6 +301,7 @@ static void master_start(struct master *m)
 	char url[600], auth[4200];
 	int stream = m->o->mode == MODE_STREAM && !m->legacy;
 
+	counter_inc("master_requests");
 	m->parser = mesos_parser_new(on_record, m);
 	m->easy = curl_easy_init();
 	if (!m->parser || !m->easy) {

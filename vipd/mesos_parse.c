@@ -881,17 +881,39 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 	return 1;
 }
 
+/* A plain non-negative integer of up to 9 digits (ports and ranges, nearly
+ * always): its value, else -1 (then strtod decides). */
+static long small_uint(const char *s, size_t len)
+{
+	long v = 0;
+
+	if (!len || len > 9)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 static int cb_number(void *ctx, const char *s, size_t len)
 {
 	struct mesos_parser *p = ctx;
+	enum node n = value_node(p);
+	long quick;
 	char buf[64];
 	double d;
 
+	if (n != N_S_TS && n != N_HB && n != N_PM_H && n != N_PM_C && n != N_DP_NUM &&
+	    n != N_R_B && n != N_R_E)
+		return 1; /* (most numbers: cpus, mem, nanoseconds...) */
 	if (len >= sizeof(buf))
 		len = sizeof(buf) - 1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	switch (value_node(p)) {
+	quick = small_uint(s, len);
+	switch (n) {
 	case N_S_TS:
 		if (p->st)
 			p->st->ts = strtod(buf, NULL);
@@ -900,23 +922,23 @@ static int cb_number(void *ctx, const char *s, size_t len)
 		p->rec.heartbeat_s = strtod(buf, NULL);
 		break;
 	case N_PM_H: case N_PM_C: case N_DP_NUM:
-		d = strtod(buf, NULL);
+		d = quick >= 0 ? (double)quick : strtod(buf, NULL);
 		if (d < 0 || d > 65535 || d != (double)(long)d) {
 			report_bad_input("port_number", "port number %s out of range", buf);
 			d = 0;
 		}
-		if (value_node(p) == N_PM_H)
+		if (n == N_PM_H)
 			p->pm.host_port = (uint16_t)d;
-		else if (value_node(p) == N_PM_C)
+		else if (n == N_PM_C)
 			p->pm.container_port = (uint16_t)d;
 		else
 			p->dp_num = (uint16_t)d;
 		break;
 	case N_R_B: case N_R_E:
-		d = strtod(buf, NULL);
+		d = quick >= 0 ? (double)quick : strtod(buf, NULL);
 		if (d < 0 || d > 65535)
 			d = 0;
-		if (value_node(p) == N_R_B)
+		if (n == N_R_B)
 			p->r_b = (uint32_t)d;
 		else
 			p->r_e = (uint32_t)d;

@@ -13,7 +13,8 @@
 #include "vipd/strmap.h"
 
 struct entry {
-	size_t refs;
+	uint32_t refs;
+	uint8_t pooled; /* in the map (a string with a NUL inside is not) */
 	char s[];
 };
 
@@ -30,7 +31,7 @@ const char *intern(const char *s, size_t len)
 	struct entry *e;
 	int err;
 
-	if (last && !strncmp(last->s, s, len) && !last->s[len]) {
+	if (last && strnlen(last->s, len + 1) == len && !memcmp(last->s, s, len)) {
 		last->refs++;
 		return last->s;
 	}
@@ -38,17 +39,16 @@ const char *intern(const char *s, size_t len)
 		return NULL;
 	memcpy(e->s, s, len);
 	e->s[len] = '\0';
-	if (memchr(s, '\0', len)) {
-		/* Not a C string: keep it private (the map would cut it short). */
-		e->refs = 0;
-		return e->s;
-	}
+	e->refs = 1;
+	e->pooled = 0;
+	if (memchr(s, '\0', len))
+		return e->s; /* not a C string: private (the map would cut it short) */
 	if ((last = strmap_get(&pool, e->s))) {
 		free(e);
 		last->refs++;
 		return last->s;
 	}
-	e->refs = 1;
+	e->pooled = 1;
 	strmap_put(&pool, e->s, e, &err);
 	if (err) {
 		free(e);
@@ -63,6 +63,13 @@ const char *intern_str(const char *s)
 	return intern(s, strlen(s));
 }
 
+const char *intern_ref(const char *s)
+{
+	if (s)
+		entry_of(s)->refs++;
+	return s;
+}
+
 void intern_drop(const char *s)
 {
 	struct entry *e;
@@ -70,11 +77,9 @@ void intern_drop(const char *s)
 	if (!s)
 		return;
 	e = entry_of(s);
-	if (e->refs > 1) {
-		e->refs--;
+	if (--e->refs)
 		return;
-	}
-	if (e->refs == 1)
+	if (e->pooled)
 		strmap_del(&pool, e->s);
 	if (last == e)
 		last = NULL;

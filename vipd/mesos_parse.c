@@ -40,7 +40,8 @@ enum node {
 };
 
 struct label_kv {
-	char *key, *val;
+	char *key;
+	const char *val; /* shared (intern.h): a VIP label's value becomes the port's */
 };
 
 struct mesos_parser {
@@ -77,7 +78,8 @@ struct mesos_parser {
 	/* task labels */
 	struct label_kv tlabels[MAX_LABELS];
 	size_t ntlabels;
-	char *lkey, *lval;
+	char *lkey;
+	const char *lval; /* intern.h */
 	/* port mapping, ip address */
 	struct port_mapping pm;
 	int pm_has_proto;
@@ -294,7 +296,7 @@ static void labels_clear(struct label_kv *l, size_t *n)
 {
 	for (size_t i = 0; i < *n; i++) {
 		free(l[i].key);
-		free(l[i].val);
+		intern_drop(l[i].val);
 	}
 	*n = 0;
 }
@@ -331,8 +333,9 @@ static void scratch_reset(struct mesos_parser *p)
 	free(p->fw_name);
 	p->agent_id = p->agent_host = p->agent_pid = p->fw_id = p->fw_name = NULL;
 	free(p->lkey);
-	free(p->lval);
-	p->lkey = p->lval = NULL;
+	intern_drop(p->lval);
+	p->lkey = NULL;
+	p->lval = NULL;
 	p->res_is_ports = p->lkey_skip = 0;
 	labels_clear(p->dlabels, &p->ndlabels);
 	labels_clear(p->tlabels, &p->ntlabels);
@@ -345,6 +348,7 @@ static int is_vip_key(const char *k)
 	       (k[2] == 'P' || k[2] == 'p');
 }
 
+/* label: from intern(); the port takes a reference of its own. */
 static void task_add_port(struct mesos_parser *p, uint8_t proto, int host, uint16_t num,
 			  const char *label)
 {
@@ -363,7 +367,7 @@ static void task_add_port(struct mesos_parser *p, uint8_t proto, int host, uint1
 	np[t->nports].proto = proto;
 	np[t->nports].host_scope = (uint8_t)host;
 	np[t->nports].number = num;
-	if (!(np[t->nports].label = intern_str(label)))
+	if (!(np[t->nports].label = intern_ref(label)))
 		return;
 	t->nports++;
 }
@@ -402,7 +406,7 @@ static void dport_end(struct mesos_parser *p)
 static void legacy_labels(struct mesos_parser *p)
 {
 	for (size_t i = 0; i < p->ntlabels; i++) {
-		const char *k = p->tlabels[i].key, *v = p->tlabels[i].val;
+		const char *k = p->tlabels[i].key, *v = p->tlabels[i].val, *label;
 		char *end;
 		unsigned long idx, seen = 0;
 		uint8_t proto;
@@ -430,7 +434,10 @@ static void legacy_labels(struct mesos_parser *p)
 					 p->task->id ? p->task->id : "?", k);
 			continue;
 		}
-		task_add_port(p, proto, 1, port, v + 6);
+		if ((label = intern_str(v + 6))) {
+			task_add_port(p, proto, 1, port, label);
+			intern_drop(label);
+		}
 	}
 	labels_clear(p->tlabels, &p->ntlabels);
 }
@@ -542,8 +549,9 @@ static int cb_start_map(void *ctx)
 		break;
 	case N_LABEL:
 		free(p->lkey);
-		free(p->lval);
-		p->lkey = p->lval = NULL;
+		intern_drop(p->lval);
+		p->lkey = NULL;
+		p->lval = NULL;
 		p->lkey_skip = 0;
 		break;
 	case N_RES:
@@ -591,13 +599,14 @@ static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_map
 	na[(*n)++] = *pm;
 }
 
-static void add_label(struct label_kv *l, size_t *n, char **k, char **v)
+static void add_label(struct label_kv *l, size_t *n, char **k, const char **v)
 {
 	if (!*k || !*v || *n >= MAX_LABELS)
 		return;
 	l[*n].key = *k;
 	l[*n].val = *v;
-	*k = *v = NULL;
+	*k = NULL;
+	*v = NULL;
 	(*n)++;
 }
 
@@ -823,7 +832,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		/* (the key comes first in every master's output) */
 		if (p->lkey_skip)
 			break;
-		setstr(&p->lval, s, len);
+		intern_drop(p->lval);
+		p->lval = intern((const char *)s, len);
 		break;
 	case N_RES_NAME:
 		p->res_is_ports = key_is(s, len, "ports");

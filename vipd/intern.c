@@ -19,22 +19,33 @@ struct entry {
 };
 
 static struct strmap pool = { .borrow_keys = 1 };
-static struct entry *last; /* tasks in a row often repeat a string */
+/* The last few strings interned: tasks in a row repeat some (their
+ * framework) between others that change (their agent, their label). */
+#define RECENT 4
+static struct entry *recent[RECENT];
+static unsigned recent_next;
 
 static struct entry *entry_of(const char *s)
 {
 	return (struct entry *)(void *)(s - offsetof(struct entry, s));
 }
 
+static void remember(struct entry *e)
+{
+	recent[recent_next++ % RECENT] = e;
+}
+
 const char *intern(const char *s, size_t len)
 {
-	struct entry *e;
+	struct entry *e, *found;
 	int err;
 
-	if (last && strnlen(last->s, len + 1) == len && !memcmp(last->s, s, len)) {
-		last->refs++;
-		return last->s;
-	}
+	for (int i = 0; i < RECENT; i++)
+		if (recent[i] && strnlen(recent[i]->s, len + 1) == len &&
+		    !memcmp(recent[i]->s, s, len)) {
+			recent[i]->refs++;
+			return recent[i]->s;
+		}
 	if (!(e = malloc(sizeof(*e) + len + 1)))
 		return NULL;
 	memcpy(e->s, s, len);
@@ -43,10 +54,11 @@ const char *intern(const char *s, size_t len)
 	e->pooled = 0;
 	if (memchr(s, '\0', len))
 		return e->s; /* not a C string: private (the map would cut it short) */
-	if ((last = strmap_get(&pool, e->s))) {
+	if ((found = strmap_get(&pool, e->s))) {
 		free(e);
-		last->refs++;
-		return last->s;
+		found->refs++;
+		remember(found);
+		return found->s;
 	}
 	e->pooled = 1;
 	strmap_put(&pool, e->s, e, &err);
@@ -54,7 +66,7 @@ const char *intern(const char *s, size_t len)
 		free(e);
 		return NULL;
 	}
-	last = e;
+	remember(e);
 	return e->s;
 }
 
@@ -81,8 +93,9 @@ void intern_drop(const char *s)
 		return;
 	if (e->pooled)
 		strmap_del(&pool, e->s);
-	if (last == e)
-		last = NULL;
+	for (int i = 0; i < RECENT; i++)
+		if (recent[i] == e)
+			recent[i] = NULL;
 	free(e);
 }
 

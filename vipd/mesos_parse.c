@@ -65,7 +65,8 @@ struct mesos_parser {
 	int legacy_seen;
 	int state_seen; /* a get_state object (or legacy arrays) was in the record */
 	/* scratch objects */
-	struct task *task;      /* task being parsed */
+	struct task *task;      /* task being parsed (&scratch), or NULL */
+	struct task scratch;    /* parsed into, then packed when kept */
 	struct task *st;        /* status being parsed */
 	int in_status, in_dport, in_recovered;
 	char *agent_id, *agent_host, *agent_pid;
@@ -323,7 +324,7 @@ static void rec_reset(struct mesos_parser *p)
 
 static void scratch_reset(struct mesos_parser *p)
 {
-	task_free(p->task);
+	task_clear(&p->scratch);
 	task_free(p->st);
 	p->task = p->st = NULL;
 	free(p->agent_id);
@@ -446,23 +447,26 @@ static void task_end(struct mesos_parser *p)
 {
 	struct task *t = p->task;
 
+	struct task *kept;
+
 	legacy_labels(p);
 	p->task = NULL;
 	p->ntports = 0;
+	/* Most tasks of a cluster carry no VIP: dropped, nothing allocated. */
 	if (!t->id || !t->nports || t->state == TS_TERMINAL || t->state == TS_UNREACHABLE) {
-		task_free(t);
+		task_clear(t);
 		return;
 	}
 	if (!t->agent_id || !t->framework_id) {
 		report_bad_input("task_incomplete", "task %s: no agent_id or framework_id", t->id);
-		task_free(t);
+		task_clear(t);
 		return;
 	}
-	if (!p->rec.m && !(p->rec.m = model_new())) {
-		task_free(t);
+	if ((!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
+		task_clear(t);
 		return;
 	}
-	model_put_task(p->rec.m, t);
+	model_put_task(p->rec.m, kept);
 }
 
 static struct model *rec_model(struct mesos_parser *p)
@@ -524,8 +528,8 @@ static int cb_start_map(void *ctx)
 		p->state_seen = 1;
 		break;
 	case N_TASK:
-		task_free(p->task);
-		p->task = task_new();
+		task_clear(&p->scratch);
+		p->task = &p->scratch;
 		p->ntports = 0;
 		labels_clear(p->tlabels, &p->ntlabels);
 		break;

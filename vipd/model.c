@@ -38,11 +38,11 @@ struct task *task_new(void)
 	return t;
 }
 
-void task_free(struct task *t)
+void task_clear(struct task *t)
 {
-	if (!t)
-		return;
-	free(t->id);
+	/* (a packed task's id is part of its own allocation) */
+	if (t->id != (char *)(t + 1))
+		free(t->id);
 	intern_drop(t->framework_id);
 	intern_drop(t->agent_id);
 	free(t->ips);
@@ -51,7 +51,32 @@ void task_free(struct task *t)
 	for (size_t i = 0; i < t->nports; i++)
 		intern_drop(t->ports[i].label);
 	free(t->ports);
+	memset(t, 0, sizeof(*t));
+	t->healthy = -1;
+}
+
+void task_free(struct task *t)
+{
+	if (!t)
+		return;
+	task_clear(t);
 	free(t);
+}
+
+struct task *task_pack(struct task *t)
+{
+	size_t len = strlen(t->id);
+	struct task *n = malloc(sizeof(*n) + len + 1);
+
+	if (!n)
+		return NULL;
+	*n = *t;
+	n->id = (char *)(n + 1);
+	memcpy(n->id, t->id, len + 1);
+	free(t->id);
+	memset(t, 0, sizeof(*t));
+	t->healthy = -1;
+	return n;
 }
 
 static void task_free_v(void *p) { task_free(p); }

@@ -59,6 +59,11 @@ struct task {
 
 struct task *task_new(void);
 void task_free(struct task *t);
+/* Frees what t holds and makes it as new (for a scratch task). */
+void task_clear(struct task *t);
+/* A right-sized copy of t with its id inside the same allocation (one
+ * allocation per kept task); t is left cleared. NULL on ENOMEM (t kept). */
+struct task *task_pack(struct task *t);
 
 struct agent {
 	char *hostname;

@@ -38,19 +38,31 @@ struct task *task_new(void)
 	return t;
 }
 
+/* Whether p lives in t's own allocation (task_pack), not on its own. */
+static int in_tail(const struct task *t, const void *p)
+{
+	const char *c = p, *tail = (const char *)(t + 1);
+
+	return c >= tail && c < tail + t->tail;
+}
+
+static void free_own(const struct task *t, void *p)
+{
+	if (!in_tail(t, p))
+		free(p);
+}
+
 void task_clear(struct task *t)
 {
-	/* (a packed task's id is part of its own allocation) */
-	if (t->id != (char *)(t + 1))
-		free(t->id);
+	free_own(t, t->id);
 	intern_drop(t->framework_id);
 	intern_drop(t->agent_id);
-	free(t->ips);
-	free(t->maps);
-	free(t->smaps);
+	free_own(t, t->ips);
+	free_own(t, t->maps);
+	free_own(t, t->smaps);
 	for (size_t i = 0; i < t->nports; i++)
 		intern_drop(t->ports[i].label);
-	free(t->ports);
+	free_own(t, t->ports);
 	memset(t, 0, sizeof(*t));
 	t->healthy = -1;
 }
@@ -63,19 +75,42 @@ void task_free(struct task *t)
 	free(t);
 }
 
+/* Copies n bytes of src to *at (moved on), returns where they went. */
+static void *place(char **at, const void *src, size_t n)
+{
+	void *d = *at;
+
+	if (n)
+		memcpy(d, src, n);
+	*at += n;
+	return n ? d : NULL;
+}
+
 struct task *task_pack(struct task *t)
 {
-	size_t len = strlen(t->id);
-	struct task *n = malloc(sizeof(*n) + len + 1);
+	/* Pointers first (vip_port holds one), then the byte-aligned rest. */
+	size_t np = t->nports * sizeof(*t->ports), nm = t->nmaps * sizeof(*t->maps);
+	size_t ns = t->nsmaps * sizeof(*t->smaps), ni = t->nips * sizeof(*t->ips);
+	size_t nid = strlen(t->id) + 1, tail = np + nm + ns + ni + nid;
+	struct task *n;
+	char *at;
 
-	if (!n)
+	_Static_assert(sizeof(struct task) % sizeof(void *) == 0, "ports follow aligned");
+	if (tail > UINT32_MAX || !(n = malloc(sizeof(*n) + tail)))
 		return NULL;
 	*n = *t;
-	n->id = (char *)(n + 1);
-	memcpy(n->id, t->id, len + 1);
-	free(t->id);
-	memset(t, 0, sizeof(*t));
-	t->healthy = -1;
+	n->tail = (uint32_t)tail;
+	at = (char *)(n + 1);
+	n->ports = place(&at, t->ports, np);
+	n->maps = place(&at, t->maps, nm);
+	n->smaps = place(&at, t->smaps, ns);
+	n->ips = place(&at, t->ips, ni);
+	n->id = place(&at, t->id, nid);
+	/* The labels' references move with the ports. */
+	t->nports = 0;
+	intern_ref(t->framework_id);
+	intern_ref(t->agent_id);
+	task_clear(t);
 	return n;
 }
 
@@ -205,14 +240,14 @@ void task_merge_status(struct task *t, struct task *st)
 	t->ts = st->ts;
 	/* An update without addresses keeps the ones we know. */
 	if (st->nips) {
-		free(t->ips);
+		free_own(t, t->ips);
 		t->ips = st->ips;
 		t->nips = st->nips;
 		st->ips = NULL;
 		st->nips = 0;
 	}
 	if (st->nsmaps) {
-		free(t->smaps);
+		free_own(t, t->smaps);
 		t->smaps = st->smaps;
 		t->nsmaps = st->nsmaps;
 		st->smaps = NULL;

@@ -55,14 +55,18 @@ struct task {
 	int8_t healthy;       /* -1 never reported, 0, 1 */
 	uint8_t has_health_check;
 	uint8_t carried;      /* kept from before a master failover */
+	/* Bytes after the struct in its allocation (task_pack puts the arrays
+	 * and the id there); an array outside them is allocated on its own. */
+	uint32_t tail;
 };
 
 struct task *task_new(void);
 void task_free(struct task *t);
 /* Frees what t holds and makes it as new (for a scratch task). */
 void task_clear(struct task *t);
-/* A right-sized copy of t with its id inside the same allocation (one
- * allocation per kept task); t is left cleared. NULL on ENOMEM (t kept). */
+/* A right-sized copy of t with its arrays and id inside the same
+ * allocation (one allocation per kept task); t is left cleared. NULL on
+ * ENOMEM (t kept). */
 struct task *task_pack(struct task *t);
 
 struct agent {

@@ -445,9 +445,7 @@ static void legacy_labels(struct mesos_parser *p)
 
 static void task_end(struct mesos_parser *p)
 {
-	struct task *t = p->task;
-
-	struct task *kept;
+	struct task *t = p->task, *kept;
 
 	legacy_labels(p);
 	p->task = NULL;

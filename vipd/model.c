@@ -41,7 +41,8 @@ struct task *task_new(void)
 /* Whether p lives in t's own allocation (task_pack), not on its own. */
 static int in_tail(const struct task *t, const void *p)
 {
-	const char *c = p, *tail = (const char *)(t + 1);
+	/* (as integers: p may point anywhere) */
+	uintptr_t c = (uintptr_t)p, tail = (uintptr_t)(t + 1);
 
 	return c >= tail && c < tail + t->tail;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/counters.h"
 #include "vipd/named_set.h"
 #include "vipd/named_vip.h"
@@ -154,7 +155,40 @@ struct build {
 };
 
 /* The cache's tags; the protocol goes above them. */
-enum { C_AGENT = 1, C_FW, C_IPVIP, C_NAMED };
+enum { C_AGENT = 1, C_FW, C_IPVIP, C_NAMED, C_COUNT };
+
+/*
+ * How many task ports carry each label: a VIP made for a label gets room
+ * for that many backends at once, instead of doubling its array up to
+ * them (which leaves the smaller arrays behind as holes in the heap).
+ */
+static void count_labels(struct build *bd, const struct model *m)
+{
+	size_t i = 0;
+	void *v;
+
+	while (strmap_next(&m->tasks, &i, NULL, &v)) {
+		const struct task *t = v;
+
+		if (t->state != TS_RUNNING && t->state != TS_KILLING)
+			continue;
+		for (size_t k = 0; k < t->nports; k++) {
+			const char *l = t->ports[k].label;
+			uintptr_t n = (uintptr_t)ptrmap_get(&bd->cache, l, NULL, C_COUNT);
+
+			ptrmap_put(&bd->cache, l, NULL, C_COUNT, (void *)(n + 1));
+		}
+	}
+}
+
+/* Room for the backends its label's ports will bring (a hint). */
+static void reserve(struct build *bd, struct vip *v, const char *label)
+{
+	size_t n = (size_t)(uintptr_t)ptrmap_get(&bd->cache, label, NULL, C_COUNT);
+
+	if (n > v->capb)
+		array_grow((void **)&v->b, &v->capb, n, sizeof(*v->b), n);
+}
 
 /* A model map's value under an interned key, through the cache. */
 static void *lookup(struct build *bd, uintptr_t tag, const char *key, const struct strmap *map)
@@ -256,6 +290,7 @@ static long add_ip(struct build *bd, const struct vip_port *p, const struct vip_
 		if (!idx) {
 			if (!(v = ip_vip(bd, p->proto, l)))
 				return -ENOMEM;
+			reserve(bd, v, p->label);
 			idx = (size_t)(v - bd->out->v) + 1;
 		}
 		v = &bd->out->v[idx - 1];
@@ -277,6 +312,7 @@ static int add_named(struct build *bd, struct named *nv, const struct vip_port *
 						       nv->port, nv->name);
 			if (!sv)
 				return -ENOMEM;
+			reserve(bd, sv, p->label);
 			*vp = (struct vip *)(uintptr_t)bd->out->n; /* index + 1 */
 		}
 		struct vip *v = &bd->out->v[(uintptr_t)*vp - 1];
@@ -435,6 +471,8 @@ struct vip_table *rules_build(const struct model *m, const struct vip_table *ext
 	bd.out = vip_table_new();
 	if (!bd.out)
 		goto done;
+	if (m)
+		count_labels(&bd, m);
 	while (m && strmap_next(&m->tasks, &i, NULL, &v))
 		if (add_task(&bd, m, v, &s) < 0)
 			goto done;

@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 
-#include "common/counters.h"
 #include "common/metrics.h"
 
 static const struct metrics_info status_metrics[] = {

@@ -503,6 +503,31 @@ static void test_recovered_agents(void **state)
 	model_free(m);
 }
 
+/* A recovered agent named by a host name (no pid in recovered_agents)
+ * keeps the address its pid gave before the failover. */
+static void test_recovered_agent_by_name(void **state)
+{
+	struct model *m = model_new();
+	char *got;
+
+	(void)state;
+	now_ms = 1000;
+	feed(&m, "{\"type\":\"GET_STATE\",\"get_state\":{\"get_agents\":{\"agents\":[{"
+	     "\"agent_info\":{\"id\":{\"value\":\"a1\"},\"hostname\":\"agent1.example\"},"
+	     "\"pid\":\"slave(1)@10.0.0.7:5051\"}]},\"get_frameworks\":{\"frameworks\":[{"
+	     "\"framework_info\":{\"id\":{\"value\":\"f1\"},\"name\":\"marathon\"}}]},"
+	     "\"get_tasks\":{\"tasks\":[" TASK("t1", "TASK_RUNNING")
+	     DISC(DPORT("31000", "tcp", "VIP_0", "/app:80", "")) "}" STATE_TAIL);
+	feed(&m, "{\"type\":\"SUBSCRIBED\",\"subscribed\":{\"get_state\":{\"get_agents\":"
+	     "{\"recovered_agents\":[{\"id\":{\"value\":\"a1\"},\"hostname\":"
+	     "\"agent1.example\"}]},\"get_frameworks\":{\"frameworks\":[{\"framework_info\":"
+	     "{\"id\":{\"value\":\"f1\"},\"name\":\"marathon\"}}]}}}}");
+	got = table_json(m);
+	assert_non_null(strstr(got, "{\"ip\":\"10.0.0.7\",\"port\":31000"));
+	free(got);
+	model_free(m);
+}
+
 static void test_recovered_agent_reregisters(void **state)
 {
 	struct model *m = model_new();
@@ -546,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic_order),
 		cmocka_unit_test(test_recovered_agents),
 		cmocka_unit_test(test_recovered_agent_reregisters),
+		cmocka_unit_test(test_recovered_agent_by_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

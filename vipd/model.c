@@ -281,6 +281,18 @@ void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, 
 
 	if (!old)
 		return;
+	/* A recovered agent comes without its pid: one named by a host name
+	 * keeps the address it had, the same name, in the old model. */
+	while (strmap_next(&m->agents, &i, &id, &v)) {
+		struct agent *a = v, *o;
+
+		if (!a->has_ip && (o = strmap_get(&old->agents, id)) && o->has_ip &&
+		    !strcmp(o->hostname, a->hostname)) {
+			memcpy(a->ip, o->ip, 4);
+			a->has_ip = 1;
+		}
+	}
+	i = 0;
 	while (strmap_next(&old->tasks, &i, &id, &v)) {
 		struct task *t = v;
 		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;

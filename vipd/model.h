@@ -115,7 +115,8 @@ void task_merge_status(struct task *t, struct task *st);
 /*
  * After a master failover: keeps the tasks of `old` running on agents that
  * `m` lists as recovered (not yet re-registered), marked carried, until
- * now_ms + grace_ms.
+ * now_ms + grace_ms. An agent `m` has no address for (a host name, no pid)
+ * keeps the one `old` had under the same name.
  */
 void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, uint64_t grace_ms);
 /* Drops carried tasks whose agent's deadline passed; returns how many. */

@@ -3,122 +3,91 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/counters.h"
 #include "common/log.h"
 #include "ipvsd/vip_set.h"
 
-extern char **environ;
-
-/* Runs argv quietly; its exit status, or -errno. */
-static int run_quiet(char *const argv[])
+/* argv = ipt -w -t nat OP CHAIN SPEC... */
+static void argv_fill(const char **argv, const char *ipt, const char *op, const char *chain,
+		      const char *const *spec)
 {
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st, rc;
+	int n = 0;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return -rc;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -EIO;
-}
-
-/* One rule: -C, and if missing -A (or -I at the top). */
-static int rule(const char *ipt, int dry_run, const char *chain, int top, const char *const *spec)
-{
-	char *argv[32];
-	int n = 0, rc;
-
-	argv[n++] = (char *)ipt;
+	argv[n++] = ipt;
 	argv[n++] = "-w";
 	argv[n++] = "-t";
 	argv[n++] = "nat";
-	argv[n++] = "-C";
-	argv[n++] = (char *)chain;
-	for (int i = 0; spec[i] && n < 30; i++)
-		argv[n++] = (char *)spec[i];
+	argv[n++] = op;
+	argv[n++] = chain;
+	for (int i = 0; spec && spec[i] && n < NAT_ARGV_MAX - 1; i++)
+		argv[n++] = spec[i];
 	argv[n] = NULL;
-	rc = run_quiet(argv);
-	if (rc == 0)
-		return 0;
-	if (dry_run) {
-		log_info("dry-run: would add a rule to %s %s", ipt, chain);
-		return 0;
-	}
-	argv[4] = top ? "-I" : "-A";
-	counter_inc("nat_rule_writes");
-	rc = run_quiet(argv);
-	if (rc != 0) {
-		log_error("nat: `%s -t nat %s %s ...` failed (%d)", ipt, argv[4], chain, rc);
-		return -EIO;
-	}
-	log_info("nat: added a rule to %s %s", ipt, chain);
-	return 0;
 }
 
-static int chain(const char *ipt, int dry_run, const char *name)
+static void step_chain(struct nat_step *s, const char *ipt, const char *chain)
 {
-	char *list[] = { (char *)ipt, "-w", "-t", "nat", "-S", (char *)name, NULL };
-	char *make[] = { (char *)ipt, "-w", "-t", "nat", "-N", (char *)name, NULL };
-	int rc;
-
-	rc = run_quiet(list);
-	if (rc == 0 || dry_run)
-		return rc < 0 ? rc : 0;
-	if (rc < 0) {
-		log_error("nat: cannot run %s: %s", ipt, strerror(-rc));
-		return rc;
-	}
-	counter_inc("nat_rule_writes");
-	if (run_quiet(make) != 0) {
-		log_error("nat: cannot create chain %s with %s", name, ipt);
-		return -EIO;
-	}
-	return 0;
+	argv_fill(s->check, ipt, "-S", chain, NULL);
+	argv_fill(s->fix, ipt, "-N", chain, NULL);
 }
 
-static int family_ensure(const char *ipt, const char *set, int dry_run)
+/* top: insert at the head of the chain (the RETURN must come before any DNAT). */
+static void step_rule(struct nat_step *s, const char *ipt, const char *chain, int top,
+		      const char *const *spec)
 {
-	const char *masq[] = { "-m", "ipvs", "--ipvs", "--vdir", "ORIGINAL", "--vmethod", "MASQ",
-			       "-m", "comment", "--comment", "l4lb: IPVS masquerade",
-			       "-j", "MASQUERADE", NULL };
-	const char *vips[] = { "-m", "set", "--match-set", set, "dst,dst", "-m", "comment",
-			       "--comment", "l4lb: VIP traffic skips port-mapping DNAT",
-			       "-j", "RETURN", NULL };
-	const char *jmasq[] = { "-j", "L4LB-MASQ", NULL };
-	const char *jvips[] = { "-j", "L4LB-VIPS", NULL };
-	int rc;
-
-	if ((rc = chain(ipt, dry_run, "L4LB-MASQ")) < 0 || (rc = chain(ipt, dry_run, "L4LB-VIPS")) < 0)
-		return rc;
-	if ((rc = rule(ipt, dry_run, "L4LB-MASQ", 0, masq)) < 0 ||
-	    (rc = rule(ipt, dry_run, "L4LB-VIPS", 0, vips)) < 0 ||
-	    (rc = rule(ipt, dry_run, "POSTROUTING", 0, jmasq)) < 0 ||
-	    (rc = rule(ipt, dry_run, "OUTPUT", 1, jvips)) < 0 ||
-	    (rc = rule(ipt, dry_run, "PREROUTING", 1, jvips)) < 0)
-		return rc;
-	return 0;
+	argv_fill(s->check, ipt, "-C", chain, spec);
+	argv_fill(s->fix, ipt, top ? "-I" : "-A", chain, spec);
 }
 
-int nat_rules_ensure(int dry_run)
+size_t nat_rules_steps(struct nat_step *out, size_t max)
 {
-	int rc = family_ensure("iptables", VIP_SET4, dry_run);
-	int rc6 = family_ensure("ip6tables", VIP_SET6, dry_run);
+	static const char *const masq[] = { "-m", "ipvs", "--ipvs", "--vdir", "ORIGINAL",
+					    "--vmethod", "MASQ", "-m", "comment", "--comment",
+					    "l4lb: IPVS masquerade", "-j", "MASQUERADE", NULL };
+	static const char *const vips4[] = { "-m", "set", "--match-set", VIP_SET4, "dst,dst",
+					     "-m", "comment", "--comment",
+					     "l4lb: VIP traffic skips port-mapping DNAT",
+					     "-j", "RETURN", NULL };
+	static const char *const vips6[] = { "-m", "set", "--match-set", VIP_SET6, "dst,dst",
+					     "-m", "comment", "--comment",
+					     "l4lb: VIP traffic skips port-mapping DNAT",
+					     "-j", "RETURN", NULL };
+	static const char *const jmasq[] = { "-j", "L4LB-MASQ", NULL };
+	static const char *const jvips[] = { "-j", "L4LB-VIPS", NULL };
+	static const char *const ipt[] = { "iptables", "ip6tables" };
+	size_t n = 0;
 
-	return rc < 0 ? rc : rc6;
+	for (int f = 0; f < 2; f++) {
+		if (n + 7 > max)
+			break;
+		step_chain(&out[n++], ipt[f], "L4LB-MASQ");
+		step_chain(&out[n++], ipt[f], "L4LB-VIPS");
+		step_rule(&out[n++], ipt[f], "L4LB-MASQ", 0, masq);
+		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 0, f ? vips6 : vips4);
+		step_rule(&out[n++], ipt[f], "POSTROUTING", 0, jmasq);
+		step_rule(&out[n++], ipt[f], "OUTPUT", 1, jvips);
+		step_rule(&out[n++], ipt[f], "PREROUTING", 1, jvips);
+	}
+	return n;
+}
+
+const char *nat_argv_format(const char *const *argv, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (int i = 0; argv[i] && len < size; i++) {
+		int w = snprintf(buf + len, size - len, "%s%s", i ? " " : "", argv[i]);
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	return buf;
 }
 
 static int sysctl_set(const char *path, const char *want, int dry_run)

@@ -7,13 +7,29 @@
  *              connections from the node itself and hairpin ones get replies;
  *   L4LB-VIPS  (first in OUTPUT and PREROUTING): RETURN for VIP traffic (the
  *              ipsets) so that port-mapping DNAT never captures it.
- * Checked with -C first: nothing is written when all is in place.
+ * This file only says which commands check and repair them; nat_check.c runs
+ * them off the event loop. Each piece is checked first (-S / -C): nothing is
+ * written when all is in place.
  */
 #ifndef IPVSD_NAT_RULES_H
 #define IPVSD_NAT_RULES_H
 
-/* 0, or -errno when a rule could not be put in place (logged). */
-int nat_rules_ensure(int dry_run);
+#include <stddef.h>
+
+#define NAT_ARGV_MAX 24
+#define NAT_STEPS_MAX 16
+
+struct nat_step {
+	const char *check[NAT_ARGV_MAX]; /* exits 0 when the piece is in place */
+	const char *fix[NAT_ARGV_MAX];   /* run when the check fails */
+};
+
+/* The steps, in order: chains before the rules in them, the rules before the
+ * jumps that send traffic through them. Returns how many were written. */
+size_t nat_rules_steps(struct nat_step *out, size_t max);
+
+/* "iptables -w -t nat -C OUTPUT -j L4LB-VIPS" into buf, for logs. */
+const char *nat_argv_format(const char *const *argv, char *buf, size_t size);
 
 /*
  * Sysctls set deliberately (only written when they differ):
@@ -26,6 +42,7 @@ int nat_rules_ensure(int dry_run);
  *                                      removed backend); since Linux 5.9 the
  *                                      1 s SYN drop (kubernetes#70747) no
  *                                      longer happens with conntrack=1.
+ * Plain /proc writes: cheap enough for the event loop.
  */
 int sysctls_ensure(int dry_run);
 

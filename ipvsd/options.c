@@ -15,6 +15,8 @@ enum {
 	OPT_VIP_RANGE,
 	OPT_INTERVAL,
 	OPT_GRACE,
+	OPT_STATE_DIR,
+	OPT_CLEANUP,
 };
 
 const struct opt ipvsd_opts[] = {
@@ -31,6 +33,10 @@ const struct opt ipvsd_opts[] = {
 	  "full reconcile against the kernel every SECONDS (default 30)" },
 	{ "drain-grace", required_argument, OPT_GRACE, "SECONDS",
 	  "delete a draining TCP backend after SECONDS at the latest (default 300)" },
+	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR",
+	  "where ipvsd.state is kept (default /var/lib/l4lb)" },
+	{ "cleanup", no_argument, OPT_CLEANUP, NULL,
+	  "remove what ipvsd created (services, addresses, ipsets, nat chains), exit" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -41,6 +47,7 @@ void ipvsd_options_defaults(struct reconcile_cfg *cfg)
 	cfg->ifname = "minuteman";
 	cfg->interval_s = 30;
 	cfg->grace_s = 300;
+	cfg->state_dir = "/var/lib/l4lb";
 }
 
 const char *ipvsd_options_apply(int key, const char *value, void *ctx)
@@ -87,6 +94,14 @@ const char *ipvsd_options_apply(int key, const char *value, void *ctx)
 		if ((why = opt_uint(value, 0, 86400, &n)))
 			return why;
 		cfg->grace_s = (unsigned)n;
+		return NULL;
+	case OPT_STATE_DIR:
+		if (value[0] != '/')
+			return "not an absolute path";
+		cfg->state_dir = strdup(value);
+		return NULL;
+	case OPT_CLEANUP:
+		cfg->cleanup = 1;
 		return NULL;
 	}
 	return "unknown option";

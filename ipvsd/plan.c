@@ -129,12 +129,18 @@ static int range_contains(const struct vip_range *r, int af, const uint8_t *a)
 	return (r->addr[full] & mask) == (a[full] & mask);
 }
 
-int owned_contains(const struct owned *o, const struct svc_key *k)
+int owned_in_ranges(const struct owned *o, const struct svc_key *k)
 {
 	for (size_t i = 0; i < o->n; i++)
 		if (range_contains(&o->ranges[i], k->af, k->addr))
 			return 1;
-	return o->prev && ipvs_table_find(o->prev, k) != NULL;
+	return 0;
+}
+
+int owned_contains(const struct owned *o, const struct svc_key *k)
+{
+	return owned_in_ranges(o, k) || (o->prev && ipvs_table_find(o->prev, k) != NULL) ||
+	       (o->recorded && key_set_has(o->recorded, k));
 }
 
 void drains_clear(struct drains *d)

@@ -67,11 +67,15 @@ struct owned {
 	size_t n;
 	/* services programmed by ipvsd before (IP VIPs outside the ranges) */
 	const struct ipvs_table *prev;
+	/* ... and those its state file recorded (programmed before a restart) */
+	const struct key_set *recorded;
 };
 
 /* "11.0.0.0/8", "fd01:c::/64": 0 or -EINVAL. */
 int vip_range_parse(const char *s, struct vip_range *r);
 int owned_contains(const struct owned *o, const struct svc_key *k);
+/* In one of the ranges (not counting prev and recorded). */
+int owned_in_ranges(const struct owned *o, const struct svc_key *k);
 
 /* Destinations being drained, and since when. */
 struct drain {

@@ -10,8 +10,11 @@
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "ipvsd/ipvs_nl.h"
+#include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
+#include "ipvsd/state_file.h"
 #include "ipvsd/state_msg.h"
 
 /* Up to this many changed services, a new VIP table is diffed for those
@@ -27,7 +30,9 @@ struct reconciler {
 	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
 	struct vip_addr *va;
 	struct vip_set *vs;
+	struct nat_check *nat; /* NULL in a dry run */
 	struct owned owned;
+	struct ipvsd_state state; /* what the state file holds */
 	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
 	struct reach_set *reach; /* NULL until the first snapshot */
 	struct ipvs_table *desired;
@@ -194,6 +199,49 @@ done:
 	return rc;
 }
 
+/* Whether the state file should list k: an IP VIP outside the owned ranges
+ * that ipvsd wants or has not yet removed. Returns 1 if that changed. */
+static int state_note(struct reconciler *r, const struct svc_key *k)
+{
+	struct key_set *v = &r->state.vips;
+	int want = !owned_in_ranges(&r->owned, k) &&
+		   (ipvs_table_find(r->desired, k) || ipvs_table_find(r->kernel, k));
+
+	if (want == key_set_has(v, k))
+		return 0;
+	if (!want)
+		key_set_remove(v, k);
+	else if (key_set_insert(v, k) < 0)
+		return 0; /* retried at the next change */
+	return 1;
+}
+
+/* Brings the state file up to date for the services keys (NULL: all):
+ * called before a plan is applied (a VIP is recorded before it is in the
+ * kernel, so a crash cannot lose it) and after (a removed one is dropped). */
+static void state_update(struct reconciler *r, const struct svc_key *keys, size_t n)
+{
+	struct key_set *v = &r->state.vips;
+	int changed = 0;
+
+	if (r->cfg.dry_run || !r->desired)
+		return;
+	if (keys) {
+		for (size_t i = 0; i < n; i++)
+			changed |= state_note(r, &keys[i]);
+	} else {
+		for (size_t i = 0; i < r->desired->n; i++)
+			changed |= state_note(r, &r->desired->svcs[i].key);
+		for (size_t i = v->n; i-- > 0;) {
+			struct svc_key k = v->k[i];
+
+			changed |= state_note(r, &k);
+		}
+	}
+	if (changed)
+		ipvsd_state_save(r->cfg.state_dir, &r->state);
+}
+
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
  * these services changed (NULL: diff everything). */
 static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
@@ -251,6 +299,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	r->desired = next;
 	ipvs_table_free(old);
 	r->last_changes = r->plan.n;
+	state_update(r, keys, nkeys); /* recorded before they reach the kernel */
 	if (r->plan.n == 0)
 		goto done;
 	if (r->cfg.dry_run) {
@@ -263,8 +312,10 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 		fflush(stdout);
 	} else {
 		apply_plan(r);
+		state_update(r, keys, nkeys); /* removed ones are gone now */
 	}
 	r->last_apply_us = clock_mono_us() - t0;
+	metrics_histogram_observe("reconcile_duration_seconds", (double)r->last_apply_us / 1e6);
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
 		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64 ")",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
@@ -293,8 +344,9 @@ static void full(struct reconciler *r)
 		return;
 	}
 	if (!r->cfg.dry_run) {
-		nat_rules_ensure(0);
 		sysctls_ensure(0);
+		/* in the background: a check still running is simply not doubled */
+		nat_check_start(r->nat);
 	}
 	run(r, 1);
 	if (!r->synced && r->cand) {
@@ -411,10 +463,20 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 		goto fail;
 	if (rc < 0)
 		log_warn("dry-run: no IPVS here: planning against an empty IPVS table");
+	if ((rc = ipvsd_state_load(cfg->state_dir, &r->state)) < 0)
+		log_warn("state file in %s not read: %s", cfg->state_dir, strerror(-rc));
+	r->owned.recorded = &r->state.vips;
 	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, &r->va)) < 0 ||
 	    (rc = vip_set_open(cfg->dry_run, &r->vs)) < 0)
 		goto fail;
-	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_rules_ensure(0)) < 0))
+	if (vip_addr_created(r->va) && !cfg->dry_run) {
+		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", cfg->ifname);
+		ipvsd_state_save(cfg->state_dir, &r->state);
+	}
+	/* the first rules check starts now and runs alongside the first sync;
+	 * only a missing iptables stops ipvsd here */
+	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_check_new(base, &r->nat)) < 0 ||
+			      (rc = nat_check_start(r->nat)) < 0))
 		goto fail;
 	tv = (struct timeval){ cfg->interval_s, 0 };
 	evtimer_add(r->periodic, &tv);
@@ -436,6 +498,7 @@ void reconcile_free(struct reconciler *r)
 		event_free(r->soon);
 	if (r->drain_timer)
 		event_free(r->drain_timer);
+	nat_check_free(r->nat);
 	ipvs_nl_close(r->nl);
 	vip_addr_close(r->va);
 	vip_set_close(r->vs);
@@ -445,6 +508,7 @@ void reconcile_free(struct reconciler *r)
 	reach_set_free(r->reach);
 	key_set_clear(&r->addrs);
 	key_set_clear(&r->members);
+	ipvsd_state_clear(&r->state);
 	drains_clear(&r->drains);
 	plan_free_ops(&r->plan);
 	free(r->errs);
@@ -471,6 +535,8 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	KV("last_changes", "%zu", r->last_changes);
 	KV("last_apply_us", "%" PRIu64, r->last_apply_us);
 	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
+	KV("nat_check", "%s", r->nat ? nat_check_state(r->nat) : "off");
+	KV("nat_check_last_ms", "%" PRIu64, r->nat ? nat_check_last_ms(r->nat) : 0);
 #undef KV
 }
 
@@ -496,8 +562,8 @@ int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg)
 			rc = -ENOMEM;
 	}
 	if (rc == 0)
-		rc = state_msg_pack(want, r->have_kernel ? r->kernel : NULL, &pending, r->vip_gen,
-				    r->reach_gen, reply);
+		rc = state_msg_pack(want, r->cand, r->have_kernel ? r->kernel : NULL, &pending,
+				    r->vip_gen, r->reach_gen, reply);
 	ipvs_table_free(want);
 	plan_free_ops(&pending);
 	drains_clear(&scratch);

@@ -26,7 +26,9 @@ struct reconcile_cfg {
 	size_t n_ranges;
 	unsigned interval_s; /* full reconcile period */
 	unsigned grace_s;    /* longest TCP drain */
+	const char *state_dir;
 	int dry_run;
+	int cleanup; /* --cleanup: the one-shot mode of cleanup.c */
 };
 
 struct reconciler;

@@ -18,6 +18,7 @@
 struct vip_addr {
 	struct nl_sock *sk;
 	int ifindex;
+	int created;
 	char ifname[IFNAMSIZ];
 };
 
@@ -48,6 +49,7 @@ static int link_ensure(struct vip_addr *va, int dry_run)
 			return rc == -NLE_PERM ? -EPERM : -EIO;
 		}
 		log_info("vip-addr: created dummy interface %s", va->ifname);
+		va->created = rc == 0;
 		rc = rtnl_link_get_kernel(va->sk, 0, va->ifname, &link);
 	}
 	if (rc < 0) {
@@ -111,6 +113,29 @@ void vip_addr_close(struct vip_addr *va)
 		return;
 	nl_socket_free(va->sk);
 	free(va);
+}
+
+int vip_addr_created(const struct vip_addr *va)
+{
+	return va->created;
+}
+
+int vip_addr_delete_link(struct vip_addr *va)
+{
+	struct rtnl_link *link = rtnl_link_alloc();
+	int rc;
+
+	if (!link)
+		return -ENOMEM;
+	rtnl_link_set_ifindex(link, va->ifindex);
+	rc = rtnl_link_delete(va->sk, link);
+	rtnl_link_put(link);
+	if (rc < 0 && rc != -NLE_OBJ_NOTFOUND && rc != -NLE_NODEV) {
+		log_error("vip-addr: cannot delete interface %s: %s", va->ifname, nl_geterror(rc));
+		return -EIO;
+	}
+	va->ifindex = 0;
+	return 0;
 }
 
 struct list_ctx {

@@ -16,6 +16,10 @@ struct vip_addr;
  * (and sets it up). 0 or -errno (logged). */
 int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out);
 void vip_addr_close(struct vip_addr *va);
+/* The interface was created by this vip_addr_open. */
+int vip_addr_created(const struct vip_addr *va);
+/* Deletes the interface (--cleanup, when ipvsd had created it). 0 or -errno. */
+int vip_addr_delete_link(struct vip_addr *va);
 /* Addresses on the interface (key af + addr; proto and port 0), sorted. */
 int vip_addr_list(struct vip_addr *va, struct key_set *out);
 /* OP_ADD_ADDR / OP_DEL_ADDR ops, batched; idempotent. errs[i] per op; returns

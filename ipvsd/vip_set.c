@@ -69,16 +69,14 @@ static int on_std_err(struct ipset *ipset, void *p)
 	return -1;
 }
 
-/* Runs one ipset command line ("add l4lb-vips4 ... -exist"). */
-static int run(struct vip_set *vs, const char *fmt, ...)
+/* Runs one ipset command line ("add l4lb-vips4 ... -exist"); a failure is
+ * logged unless quiet. */
+static int vrun(struct vip_set *vs, int quiet, const char *fmt, va_list ap)
 {
 	char line[256];
-	va_list ap;
 	int rc;
 
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	vs->len = 0;
 	if (vs->out)
 		vs->out[0] = 0;
@@ -86,10 +84,36 @@ static int run(struct vip_set *vs, const char *fmt, ...)
 	rc = ipset_parse_line(vs->ipset, line);
 	ipset_session_report_reset(ipset_session(vs->ipset));
 	if (rc < 0) {
-		log_warn("ipset: `%s`: %s", line, vs->err[0] ? vs->err : "failed");
+		if (!quiet)
+			log_warn("ipset: `%s`: %s", line, vs->err[0] ? vs->err : "failed");
 		return -EIO;
 	}
 	return 0;
+}
+
+static int run(struct vip_set *vs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(struct vip_set *vs, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vrun(vs, 0, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int run_quiet(struct vip_set *vs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int run_quiet(struct vip_set *vs, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vrun(vs, 1, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int vip_set_open(int dry_run, struct vip_set **out)
@@ -193,6 +217,21 @@ int vip_set_list(struct vip_set *vs, struct key_set *out)
 		return rc;
 	key_set_sort(out);
 	return 0;
+}
+
+int vip_set_destroy(struct vip_set *vs)
+{
+	static const char *const sets[] = { VIP_SET4, VIP_SET6 };
+	int rc = 0;
+
+	for (int i = 0; i < 2; i++) {
+		/* "save" fails only for a set that is not there: nothing to do */
+		if (run_quiet(vs, "save %s", sets[i]) < 0)
+			continue;
+		if (run(vs, "destroy %s", sets[i]) < 0)
+			rc = -EIO;
+	}
+	return rc;
 }
 
 static int member_line(const struct plan_op *op, char *buf, size_t size)

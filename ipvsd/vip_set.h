@@ -23,6 +23,10 @@ int vip_set_list(struct vip_set *vs, struct key_set *out);
  * errs[i] per op. */
 int vip_set_apply(struct vip_set *vs, const struct plan_op *ops, size_t n, int *errs);
 
+/* Destroys both sets (--cleanup; the nat rules using them must be gone
+ * first). A set that does not exist is fine. 0 or -EIO (logged). */
+int vip_set_destroy(struct vip_set *vs);
+
 /* Parses one line of `ipset save` output ("add l4lb-vips4 11.0.0.1,tcp:80")
  * into a key. 0, or -EINVAL for anything else. Pure, unit-tested. */
 int vip_set_parse_member(const char *line, struct svc_key *k);

@@ -50,7 +50,7 @@ if [ $ok = 1 ]; then pass docs_man_common_options; else fail docs_man_common_opt
 ok=1
 for d in vipd overlayd ipvsd; do
 	"$B/$d" --help 2>&1 | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}--\([a-z][a-z-]*\).*/\2/p' |
-		grep -vxE 'help|version|config|check-config|print|show|from-file' >"$tmp/opts"
+		grep -vxE 'help|version|config|check-config|print|show|from-file|cleanup' >"$tmp/opts"
 	while read -r o; do
 		grep -qE "^#$o = " contrib/l4lb.conf || { ok=0; echo "$d: --$o not in l4lb.conf"; }
 	done <"$tmp/opts"

@@ -147,6 +147,33 @@ static void test_foreign_untouched(void **state)
 	assert_int_equal(f->plan.ops[0].type, OP_DEL_SVC);
 }
 
+/* An IP VIP recorded in the state file (programmed before a restart) is
+ * ipvsd's own: removed when no longer wanted; a foreign one stays. */
+static void test_recorded_ip_vip_removed(void **state)
+{
+	struct fixture *f = *state;
+	struct svc_key mine = key(IPPROTO_TCP, 5, 80), other = key(IPPROTO_TCP, 6, 80);
+	struct key_set rec = { 0 };
+
+	mine.addr[0] = 10;
+	other.addr[0] = 10;
+	dest(svc(f->kern, mine, "wlc"), 1, 0, 0); /* drained, idle: deleted at once */
+	dest(svc(f->kern, other, "wlc"), 1, 1, 0);
+	f->in.counters_fresh = 1;
+	assert_int_equal(key_set_insert(&rec, &mine), 0);
+	f->owned.recorded = &rec;
+	assert_true(owned_contains(&f->owned, &mine));
+	assert_false(owned_in_ranges(&f->owned, &mine));
+	assert_false(owned_contains(&f->owned, &other));
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(index_of(&f->plan, OP_DEL_SVC), f->plan.n - 1);
+	assert_int_equal(svc_key_cmp(&f->plan.ops[f->plan.n - 1].key, &mine), 0);
+	apply(f);
+	assert_null(ipvs_table_find(f->kern, &mine));
+	assert_non_null(ipvs_table_find(f->kern, &other));
+	key_set_clear(&rec);
+}
+
 static void test_weights_recomputed(void **state)
 {
 	struct fixture *f = *state;
@@ -325,6 +352,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_vip_order_and_convergence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_vip_address_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recorded_ip_vip_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_weights_recomputed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_drain_then_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_drain_grace, setup, teardown),

@@ -9,12 +9,14 @@
  *   gen NSVC NDEST                            NSVC services 11.x.y.z:80 with
  *                                             NDEST backends 10.x.y.z:8080 each
  *   reach AGENT...                            publish reachability (else none)
- * Prints "published vip gen=G" after each change.
+ * Prints "published vip gen=G vips=N at=HH:MM:SS.mmm" after each change (the
+ * time as in the daemons' log lines, to measure snapshot -> kernel).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/daemon.h"
 #include "common/log.h"
@@ -137,7 +139,9 @@ static void publish(struct feed *f, char *text)
 	Envelope env = L4LB__V1__ENVELOPE__INIT;
 	struct ipc_buf buf = { 0 };
 	int have_reach = 0;
-	char *line, *save = NULL;
+	char *line, *save = NULL, when[32];
+	struct timespec ts;
+	struct tm tm;
 
 	f->gen++;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -179,6 +183,10 @@ static void publish(struct feed *f, char *text)
 		}
 	}
 	/* (the test tool leaks its tables: it lives for one test) */
+	/* taken before packing: the latency measured includes it */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	t.has_generation = t.has_publisher_epoch = 1;
 	t.generation = f->gen;
 	t.publisher_epoch = 1;
@@ -199,7 +207,8 @@ static void publish(struct feed *f, char *text)
 		if (envelope_pack(&env, &buf) == 0)
 			ipc_pub_set(f->rpub, &buf);
 	}
-	printf("published vip gen=%llu vips=%zu\n", (unsigned long long)f->gen, t.n_vips);
+	printf("published vip gen=%llu vips=%zu at=%s.%03ld\n", (unsigned long long)f->gen,
+	       t.n_vips, when, ts.tv_nsec / 1000000);
 	fflush(stdout);
 }
 

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/nat_check.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/counters.h"
+#include "common/log.h"
+#include "ipvsd/child.h"
+#include "ipvsd/nat_rules.h"
+
+#define CALL_TIMEOUT_S 60
+#define REAP_RETRY_MS 10
+
+struct nat_check {
+	struct event_base *base;
+	struct event *out_ev; /* the running call's output */
+	struct event *timer;  /* its time limit, then retries of waitpid */
+	struct nat_step steps[NAT_STEPS_MAX];
+	size_t n, idx;
+	int fixing; /* running steps[idx].fix, not .check */
+	int running;
+	int last;   /* 0 never, 1 ok, -1 failed */
+	pid_t pid;  /* 0: no call running */
+	int fd;
+	char out[256];
+	size_t out_len;
+	uint64_t started_ms, last_ms;
+	unsigned repaired, failed;
+};
+
+static void on_output(evutil_socket_t fd, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+static const char *const *cur_argv(const struct nat_check *c)
+{
+	return c->fixing ? c->steps[c->idx].fix : c->steps[c->idx].check;
+}
+
+static void finish(struct nat_check *c)
+{
+	c->running = 0;
+	c->last = c->failed ? -1 : 1;
+	c->last_ms = clock_mono_ms() - c->started_ms;
+	counter_inc("nat_checks");
+	if (c->failed) {
+		counter_add("nat_rule_failures", c->failed);
+		set_last_error("nat rules check: %u command(s) failed", c->failed);
+	}
+	if (c->repaired || c->failed)
+		log_info("nat: rules check done in %" PRIu64 " ms: %u put in place, %u failed",
+			 c->last_ms, c->repaired, c->failed);
+	else
+		log_debug("nat: rules check done in %" PRIu64 " ms: all in place", c->last_ms);
+}
+
+/* Starts the current command; 0 or -errno. */
+static int spawn(struct nat_check *c)
+{
+	struct timeval tv = { CALL_TIMEOUT_S, 0 };
+	int rc = child_spawn(cur_argv(c), &c->pid, &c->fd);
+
+	if (rc < 0) {
+		c->pid = 0;
+		return rc;
+	}
+	c->out_len = 0;
+	c->out[0] = 0;
+	event_assign(c->out_ev, c->base, c->fd, EV_READ | EV_PERSIST, on_output, c);
+	event_add(c->out_ev, NULL);
+	evtimer_add(c->timer, &tv);
+	return 0;
+}
+
+/* Moves on to the next command that can be started, or finishes. */
+static void advance(struct nat_check *c, int status)
+{
+	char cmd[256];
+
+	if (!c->fixing && status != 0) {
+		c->fixing = 1; /* missing: put it in place */
+	} else {
+		if (c->fixing && status == 0) {
+			c->repaired++;
+			counter_inc("nat_rule_writes");
+			log_info("nat: put in place: %s",
+				 nat_argv_format(cur_argv(c), cmd, sizeof(cmd)));
+		} else if (c->fixing) {
+			c->failed++;
+			log_error("nat: `%s` failed (exit %d): %s",
+				  nat_argv_format(cur_argv(c), cmd, sizeof(cmd)), status, c->out);
+		}
+		c->idx++;
+		c->fixing = 0;
+	}
+	while (c->idx < c->n) {
+		int rc = spawn(c);
+
+		if (rc == 0)
+			return;
+		c->failed++;
+		log_error("nat: cannot run %s: %s", cur_argv(c)[0], strerror(-rc));
+		c->idx++;
+		c->fixing = 0;
+	}
+	finish(c);
+}
+
+static void reap(struct nat_check *c)
+{
+	int st;
+	pid_t p = waitpid(c->pid, &st, WNOHANG);
+
+	if (p == 0) { /* output closed a moment before the exit */
+		struct timeval tv = { 0, REAP_RETRY_MS * 1000 };
+
+		evtimer_add(c->timer, &tv);
+		return;
+	}
+	evtimer_del(c->timer);
+	c->pid = 0;
+	advance(c, p < 0 ? 255 : child_status(st));
+}
+
+static void on_output(evutil_socket_t fd, short what, void *arg)
+{
+	struct nat_check *c = arg;
+
+	(void)what;
+	if (child_read(fd, c->out, sizeof(c->out), &c->out_len) == 0)
+		return;
+	event_del(c->out_ev);
+	close(c->fd);
+	c->fd = -1;
+	reap(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct nat_check *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->fd >= 0) { /* the time limit: its output then ends, and it is reaped */
+		char cmd[256];
+
+		log_error("nat: `%s` took over %d s: killed",
+			  nat_argv_format(cur_argv(c), cmd, sizeof(cmd)), CALL_TIMEOUT_S);
+		kill(c->pid, SIGKILL);
+		return;
+	}
+	reap(c);
+}
+
+int nat_check_new(struct event_base *base, struct nat_check **out)
+{
+	struct nat_check *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->base = base;
+	c->fd = -1;
+	c->n = nat_rules_steps(c->steps, NAT_STEPS_MAX);
+	c->out_ev = event_new(base, -1, 0, on_output, c);
+	c->timer = evtimer_new(base, on_timer, c);
+	if (!c->out_ev || !c->timer) {
+		nat_check_free(c);
+		return -ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+void nat_check_free(struct nat_check *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (c->out_ev)
+		event_free(c->out_ev);
+	if (c->timer)
+		event_free(c->timer);
+	free(c);
+}
+
+int nat_check_start(struct nat_check *c)
+{
+	int rc;
+
+	if (c->running)
+		return -EBUSY;
+	c->idx = 0;
+	c->fixing = 0;
+	c->repaired = c->failed = 0;
+	c->started_ms = clock_mono_ms();
+	if (c->n == 0)
+		return 0;
+	if ((rc = spawn(c)) < 0) {
+		c->failed = 1;
+		finish(c);
+		log_error("nat: cannot run %s: %s%s", cur_argv(c)[0], strerror(-rc),
+			  rc == -ENOENT ? " (install iptables)" : "");
+		return rc;
+	}
+	c->running = 1;
+	return 0;
+}
+
+const char *nat_check_state(const struct nat_check *c)
+{
+	if (c->running)
+		return "running";
+	return c->last == 0 ? "never" : c->last > 0 ? "ok" : "failed";
+}
+
+uint64_t nat_check_last_ms(const struct nat_check *c)
+{
+	return c->last_ms;
+}

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The nat rules check against stand-in iptables/ip6tables scripts (put
+ * first on PATH) that keep their rules in a file: the runner, its order,
+ * repairs, failures and the one-at-a-time rule, through a real event loop
+ * and real child processes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/counters.h"
+#include "ipvsd/child.h"
+#include "ipvsd/nat_check.h"
+#include "ipvsd/nat_rules.h"
+
+/* $0 -w -t nat OP CHAIN SPEC...: rules live in $NAT_DIR/<program>.db; a line
+ * in $NAT_DIR/fail makes the matching "OP CHAIN" write fail. */
+static const char fake[] =
+	"#!/bin/sh\n"
+	"db=$NAT_DIR/$(basename $0).db; touch $db\n"
+	"shift 3; op=$1; shift; echo \"$op $*\" >>$NAT_DIR/calls\n"
+	"sleep 0.02\n"
+	"case $op in\n"
+	"-S) grep -qxF \":$1\" $db ;;\n"
+	"-N) echo \":$1\" >>$db ;;\n"
+	"-C) grep -qxF \"$*\" $db ;;\n"
+	"-A|-I) if grep -qxF -e \"$op $1\" $NAT_DIR/fail 2>/dev/null; then\n"
+	"	echo \"no chain $1\"; exit 1; fi; echo \"$*\" >>$db ;;\n"
+	"*) exit 2 ;;\n"
+	"esac\n";
+
+static char dir[64];
+
+static void sh(const char *cmd)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "cd %s && %s", dir, cmd);
+	assert_int_equal(system(buf), 0);
+}
+
+static int count(const char *cmd)
+{
+	char buf[512];
+	FILE *f;
+	int n = -1;
+
+	snprintf(buf, sizeof(buf), "cd %s && %s", dir, cmd);
+	f = popen(buf, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+static int setup(void **state)
+{
+	char path[4096];
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/l4lb-natcheck.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, i ? "ip6tables" : "iptables");
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(fake, f);
+		fclose(f);
+		chmod(path, 0755);
+	}
+	snprintf(path, sizeof(path), "%s:/usr/bin:/bin", dir);
+	setenv("PATH", path, 1);
+	setenv("NAT_DIR", dir, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg);
+
+struct loop {
+	struct event_base *base;
+	struct nat_check *c;
+	struct event *poll;
+};
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+
+	(void)fd;
+	(void)what;
+	if (strcmp(nat_check_state(l->c), "running") != 0)
+		event_base_loopbreak(l->base);
+}
+
+/* Runs the loop until the check is over (10 s at most). */
+static void run_check(struct event_base *base, struct nat_check *c)
+{
+	struct loop l = { base, c, NULL };
+	struct event *dl = evtimer_new(base, on_deadline, base);
+	struct timeval ten = { 10, 0 }, tick = { 0, 5000 };
+
+	l.poll = event_new(base, -1, EV_PERSIST, on_poll, &l);
+	evtimer_add(dl, &ten);
+	event_add(l.poll, &tick);
+	event_base_dispatch(base);
+	event_free(l.poll);
+	event_free(dl);
+}
+
+static void test_steps(void **state)
+{
+	struct nat_step s[NAT_STEPS_MAX];
+	size_t n = nat_rules_steps(s, NAT_STEPS_MAX);
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(n, 14);
+	/* chains first, the jumps into them last; the VIP RETURN at the top */
+	assert_string_equal(nat_argv_format(s[0].check, buf, sizeof(buf)),
+			    "iptables -w -t nat -S L4LB-MASQ");
+	assert_string_equal(nat_argv_format(s[0].fix, buf, sizeof(buf)),
+			    "iptables -w -t nat -N L4LB-MASQ");
+	assert_string_equal(nat_argv_format(s[5].fix, buf, sizeof(buf)),
+			    "iptables -w -t nat -I OUTPUT -j L4LB-VIPS");
+	assert_string_equal(nat_argv_format(s[4].fix, buf, sizeof(buf)),
+			    "iptables -w -t nat -A POSTROUTING -j L4LB-MASQ");
+	assert_non_null(strstr(nat_argv_format(s[10].check, buf, sizeof(buf)),
+			       "ip6tables -w -t nat -C L4LB-VIPS -m set --match-set l4lb-vips6"));
+	/* a short buffer is cut, never overrun */
+	assert_int_equal(strlen(nat_argv_format(s[10].check, buf, 10)), 9);
+}
+
+static void test_child_run(void **state)
+{
+	const char *ok[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+	const char *none[] = { "l4lb-no-such-program", NULL };
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(child_run(ok, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "out\nerr\n");
+	assert_int_equal(child_run(none, buf, sizeof(buf)), -ENOENT);
+}
+
+static void test_check_repairs(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct nat_check *c;
+
+	(void)state;
+	assert_int_equal(nat_check_new(base, &c), 0);
+	assert_string_equal(nat_check_state(c), "never");
+	/* nothing in place: the start returns at once, the work is in the loop */
+	assert_int_equal(nat_check_start(c), 0);
+	assert_string_equal(nat_check_state(c), "running");
+	assert_int_equal(nat_check_start(c), -EBUSY);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(count("wc -l <iptables.db"), 7);
+	assert_int_equal(count("wc -l <ip6tables.db"), 7);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
+
+	/* all in place: only checks */
+	sh(": >calls");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(count("grep -c '^-[SC] ' calls"), 14);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls || true"), 0);
+
+	/* one jump deleted behind its back: exactly that one is put back */
+	sh(": >calls && grep -vxF 'OUTPUT -j L4LB-VIPS' ip6tables.db >x; mv x ip6tables.db");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 1);
+	assert_int_equal(count("grep -c '^-I OUTPUT -j L4LB-VIPS' calls"), 1);
+	assert_int_equal(count("grep -cxF 'OUTPUT -j L4LB-VIPS' ip6tables.db"), 1);
+
+	/* a write that fails: counted, the rest still done, state "failed" */
+	uint64_t before = counter_value("nat_rule_failures");
+
+	sh("grep -vxF 'PREROUTING -j L4LB-VIPS' iptables.db >x; mv x iptables.db");
+	sh("grep -vxF 'POSTROUTING -j L4LB-MASQ' ip6tables.db >x; mv x ip6tables.db");
+	sh("echo '-I PREROUTING' >fail");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "failed");
+	assert_int_equal(counter_value("nat_rule_failures"), before + 1);
+	assert_int_equal(count("grep -cxF 'POSTROUTING -j L4LB-MASQ' ip6tables.db"), 1);
+	nat_check_free(c);
+	event_base_free(base);
+}
+
+static void test_check_without_iptables(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct nat_check *c;
+	const char *path = getenv("PATH");
+	char *saved = strdup(path);
+
+	(void)state;
+	setenv("PATH", "/nonexistent", 1);
+	assert_int_equal(nat_check_new(base, &c), 0);
+	assert_int_equal(nat_check_start(c), -ENOENT);
+	assert_string_equal(nat_check_state(c), "failed");
+	setenv("PATH", saved, 1);
+	free(saved);
+	nat_check_free(c);
+	event_base_free(base);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_steps),
+		cmocka_unit_test(test_child_run),
+		cmocka_unit_test(test_check_repairs),
+		cmocka_unit_test(test_check_without_iptables),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,151 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# ipvsd's nat rule checks never hold up the snapshot path (run it with
+# tests/vm/run.sh tests/vm/test_ipvsd_async.sh BUILD_DIR): iptables and
+# ip6tables are replaced, for ipvsd only, by wrappers that take DELAY seconds
+# per call, and a full reconcile runs every second, so a rules check is almost
+# always in flight. Reachability and VIP table changes must still reach the
+# kernel in well under a second; the checks run one at a time, and a rule
+# deleted behind ipvsd's back is put back.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+if [ "${L4LB_VM:-}" != 1 ]; then
+	echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
+	exit 2
+fi
+B=${1:-build}
+B=$(cd "$B" && pwd)
+vm_require ipvsadm ipvsadm
+vm_require iptables iptables
+
+DELAY=0.5
+LIMIT_MS=1000
+RUN=$VM_TMP/run
+SPEC=$VM_TMP/spec
+SLOW=$VM_TMP/slowbin
+mkdir -p "$RUN" "$SLOW"
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# The wrappers: a lock directory shows a call in flight; a second call while
+# it exists means two checks overlapped.
+for t in iptables ip6tables; do
+	real=$(command -v $t)
+	cat >"$SLOW/$t" <<EOF
+#!/bin/sh
+mkdir "$VM_TMP/ipt.lock" 2>/dev/null || echo "\$*" >>"$VM_TMP/overlap"
+echo "\$*" >>"$VM_TMP/ipt.calls"
+sleep $DELAY
+$real "\$@"
+rc=\$?
+rmdir "$VM_TMP/ipt.lock"
+exit \$rc
+EOF
+	chmod +x "$SLOW/$t"
+done
+
+ns_new node
+n() { nx node "$@"; }
+
+spec() { # REACH EXTRA_VIP(0|1)
+	{
+		echo "vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.0.11 10.0.0.12:8080@10.0.0.12"
+		echo "vip udp 11.0.0.1 53 10.0.0.11:5353@10.0.0.11 10.0.0.12:5353@10.0.0.12"
+		[ "$2" = 0 ] || echo "vip tcp 11.0.0.3 80 10.0.0.13:8080@10.0.0.11"
+		echo "reach $1"
+	} >"$SPEC.new"
+	mv "$SPEC.new" "$SPEC"
+}
+spec "10.0.0.11 10.0.0.12" 0
+"$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
+ip netns exec "${VM_NS}node" env PATH="$SLOW:$PATH" "$B/ipvsd" --run-dir "$RUN" \
+	--reconcile-interval 1 --state-dir "$VM_TMP/state" --log-level debug >"$VM_TMP/ipvsd.log" 2>&1 &
+echo $! >"$VM_TMP/ipvsd.pid"
+
+ndests() { n ipvsadm -Ln $1 2>/dev/null | grep -c -- '->.*Masq' || true; }
+dests_are() { test "$(ndests "-t 11.0.0.1:80")" = "$1"; }
+if wait_until 20 dests_are 2; then
+	pass "ipvsd programs the table while its iptables calls are slow"
+else
+	fail "ipvsd programs the table while its iptables calls are slow" \
+		"$(tail -n 3 "$VM_TMP/ipvsd.log" | tr '\n' ' ')"
+fi
+
+# change WANT_CMD...: waits until WANT_CMD holds after the spec was written
+# at t0 (ms), when the feeder had published $pub times; prints "KERNEL_MS
+# WALL_MS": from the feeder publishing the snapshot to ipvsd's log line
+# written after its kernel writes, and (an upper bound: the feeder's 50 ms
+# poll and the test's own ipvsadm runs count in it) from the spec change to
+# the test seeing the kernel changed.
+tod() { echo "$1" | awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }'; }
+change() {
+	wait_until 10 "$@" || { echo "99999 99999"; return; }
+	_wall=$(($(ms) - t0))
+	wait_until 5 test "$(grep -c published "$VM_TMP/feed.log")" -gt "$pub" || true
+	_line=$(grep published "$VM_TMP/feed.log" | tail -n 1)
+	_gen=$(echo "$_line" | sed -n 's/.* gen=\([0-9]*\) .*/\1/p')
+	_at=$(echo "$_line" | sed -n 's/.* at=\([0-9:.]*\).*/\1/p')
+	_done=$(grep "reconcile: [0-9]* changes in .*VIP table $_gen," "$VM_TMP/ipvsd.log" |
+		head -n 1 | cut -d' ' -f1)
+	[ -n "$_done" ] || { echo "99999 $_wall"; return; }
+	echo "$(( ($(tod "$_done") - $(tod "$_at") + 86400000) % 86400000 )) $_wall"
+}
+has_vip3() { n ipvsadm -Ln -t 11.0.0.3:80 >/dev/null 2>&1; }
+no_vip3() { ! has_vip3; }
+worst=0
+worst_wall=0
+inflight=0
+changes=0
+for round in 1 2 3; do
+	for step in withhold restore addvip delvip; do
+		# start each change while a rules check is running
+		wait_until 20 test -d "$VM_TMP/ipt.lock" && [ -d "$VM_TMP/ipt.lock" ] &&
+			inflight=$((inflight + 1))
+		pub=$(grep -c published "$VM_TMP/feed.log")
+		t0=$(ms)
+		case $step in
+		withhold)
+			spec "10.0.0.11" 0
+			t=$(change dests_are 1) ;;
+		restore)
+			spec "10.0.0.11 10.0.0.12" 0
+			t=$(change dests_are 2) ;;
+		addvip)
+			spec "10.0.0.11 10.0.0.12" 1
+			t=$(change has_vip3) ;;
+		delvip)
+			spec "10.0.0.11 10.0.0.12" 0
+			t=$(change no_vip3) ;;
+		esac
+		k=${t% *}
+		w=${t#* }
+		echo "# round $round $step: snapshot->kernel $k ms (seen by the test after $w ms)"
+		changes=$((changes + 1))
+		[ "$k" -le "$worst" ] || worst=$k
+		[ "$w" -le "$worst_wall" ] || worst_wall=$w
+	done
+done
+echo "# snapshot->kernel: worst $worst ms over $changes changes ($inflight started while" \
+	"an iptables call was in flight); seen by the test within $worst_wall ms"
+if [ "$worst" -lt "$LIMIT_MS" ]; then
+	pass "reachability and VIP changes reach the kernel in < $LIMIT_MS ms during rules checks"
+else
+	fail "reachability and VIP changes reach the kernel in < $LIMIT_MS ms during rules checks" \
+		"worst $worst ms"
+fi
+check_eq "most changes started while a rules check was in flight" 1 \
+	"$([ "$inflight" -ge $((changes / 2)) ] && echo 1 || echo "$inflight of $changes")"
+check "never more than one iptables call at a time" test ! -e "$VM_TMP/overlap"
+
+# The checks put ipvsd's rules in place, and put back one deleted behind its back.
+rules_in_place() {
+	n iptables -w -t nat -C OUTPUT -j L4LB-VIPS && n iptables -w -t nat -C POSTROUTING -j L4LB-MASQ &&
+		n ip6tables -w -t nat -C PREROUTING -j L4LB-VIPS
+}
+check "the rules check puts every rule in place" wait_until 60 rules_in_place
+n iptables -w -t nat -D OUTPUT -j L4LB-VIPS
+check "a rule deleted behind ipvsd's back is put back" wait_until 60 rules_in_place
+check "ipvsd counts its rules checks" grep -q "nat: rules check done" "$VM_TMP/ipvsd.log"
+
+kill "$(cat "$VM_TMP/ipvsd.pid")" 2>/dev/null || true
+vm_done

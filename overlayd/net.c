@@ -26,7 +26,7 @@ struct conn {
 	struct node_id claimed; /* from its Hello */
 	struct frame_sec fs;
 	struct evbuffer *pending; /* keyed: messages packed before the peer's Hello */
-	int outgoing, connecting, up, closing;
+	int outgoing, up, closing;
 	uint64_t last_us;
 	struct conn *next;
 };
@@ -82,25 +82,6 @@ static void conn_lost(struct conn *c)
 		overlay_link_down(n->o, &peer, clock_mono_us());
 }
 
-/*
- * Writes what is queued at once, and asks the loop to watch for
- * writability only when the socket did not take it all. Letting the
- * bufferevent schedule every write costs two epoll_ctl calls and an extra
- * wake-up per message, which is most of an idle node's CPU (pings).
- */
-static void conn_flush(struct conn *c)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
-	if (c->connecting || (bufferevent_get_enabled(c->bev) & EV_WRITE))
-		return;
-	/* errors show up on the read side (EOF, reset) */
-	if (evbuffer_get_length(out))
-		evbuffer_write(out, bufferevent_getfd(c->bev));
-	if (evbuffer_get_length(out))
-		bufferevent_enable(c->bev, EV_WRITE);
-}
-
 /* Sealed frame of plen payload bytes at buf + FRAME_HDR onto the output. */
 static int put_frame(struct conn *c, uint8_t *buf, size_t plen)
 {
@@ -112,7 +93,6 @@ static int put_frame(struct conn *c, uint8_t *buf, size_t plen)
 		return rc;
 	evbuffer_add(out, buf, len);
 	c->net->tx += len;
-	conn_flush(c);
 	return 0;
 }
 
@@ -318,15 +298,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* The output drained. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	(void)bev;
 	if (c->closing)
 		conn_free(c);
-	else
-		bufferevent_disable(bev, EV_WRITE);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -339,8 +317,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
-		c->connecting = 0;
-		conn_flush(c);
 		return;
 	}
 	if (c->closing) {
@@ -370,9 +346,7 @@ static struct conn *conn_new(struct net *n, struct bufferevent *bev)
 	n->conns = c;
 	n->n_conns++;
 	bufferevent_setcb(bev, on_read, on_write, on_event, c);
-	/* writing is on by default; conn_flush turns it on when needed */
-	bufferevent_disable(bev, EV_WRITE);
-	bufferevent_enable(bev, EV_READ);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return c;
 }
 
@@ -422,7 +396,6 @@ static struct conn *conn_connect(struct net *n, const struct node_id *to)
 	if (!(c = conn_new(n, bev)))
 		return NULL;
 	c->outgoing = 1;
-	c->connecting = 1;
 	c->peer = *to;
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss, (int)sl) < 0) {
@@ -464,7 +437,6 @@ static void net_close(void *ctx, const struct node_id *peer)
 		c->closing = 1;
 		bufferevent_disable(c->bev, EV_READ);
 		bufferevent_set_timeouts(c->bev, NULL, &tv);
-		conn_flush(c);
 	}
 }
 

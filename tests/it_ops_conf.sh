@@ -24,7 +24,6 @@ done
 # its own section with every one of them set. Files named in the example
 # are read by --check-config, so they point to scratch copies here.
 echo '{"vips":[]}' >"$tmp/vips.json"
-printf 'an example cluster key\n' >"$tmp/cluster.key"
 echo secret >"$tmp/master.token"
 (umask 077 && echo "a shared secret of the test cluster" >"$tmp/cluster.key")
 sed -e 's/^#\([a-z][a-z-]* = \)/\1/' -e "s|/etc/l4lb/|$tmp/|" "$conf" >"$tmp/all.conf"

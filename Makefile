@@ -53,7 +53,7 @@ srcdir_l4lbctl  := contrib/l4lbctl
 lib_objs  = $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(srcdir_$(1))/main.c,$(wildcard $(srcdir_$(1))/*.c)))
 main_obj  = $(B)/obj/$(srcdir_$(1))/main.o
 
-.PHONY: all deps check check-unit check-vm check-asan check-long tests asan demo bench install uninstall clean format fuzz fuzz-build
+.PHONY: all deps check check-unit check-vm check-asan tests asan demo bench install uninstall clean format fuzz fuzz-build check-long
 all: $(PROGS:%=$(B)/%)
 
 define prog_rule
@@ -154,17 +154,22 @@ check-asan:
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all tests
 	@tests/sanitize.sh build/asan
 
-# The soak in the VM (tests/vm/soak.sh): SOAK_MINUTES of load and churn on a
-# 3-node cluster; not part of make check.
-SOAK_MINUTES ?= 30
-check-long: all tests
-	@L4LB_SOAK_MINUTES=$(SOAK_MINUTES) L4LB_VM_TIMEOUT=$$(($(SOAK_MINUTES) * 60 + 900)) \
-		tests/vm/run.sh tests/vm/soak.sh $(B)
-
 # deps first, then a new make that sees the packages deps installed.
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(B)
+
+# Long runs, not in CI's default `make check`: overlayd's scenarios with 50
+# processes on loopback and the 10-minute 5 % loss soak at N = 10 in
+# network namespaces (needs root); then the cluster soak in the VM
+# (tests/vm/soak.sh): SOAK_MINUTES of load and churn on 3 nodes.
+SOAK_MINUTES ?= 30
+check-long: all tests
+	@python3 bench/overlayd_bench.py $(B) 50 $${OVERLAYD_BENCH_TRIALS:-20}
+	@OVERLAYD_NETNS_NODES=10 OVERLAYD_LOSS_SECS=$${OVERLAYD_LOSS_SECS:-600} \
+		sh tests/it_overlayd_netns.sh $(B)
+	@L4LB_SOAK_MINUTES=$(SOAK_MINUTES) L4LB_VM_TIMEOUT=$$(($(SOAK_MINUTES) * 60 + 900)) \
+		tests/vm/run.sh tests/vm/soak.sh $(B)
 
 # Benchmarks: every bench/*_bench.sh, given the build directory.
 bench: all

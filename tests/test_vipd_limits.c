@@ -190,6 +190,5 @@ int main(void)
 	};
 
 	log_init("test", LOG_LVL_ERROR);
-	agent_resolve_dns = 0;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

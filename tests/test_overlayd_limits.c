@@ -19,14 +19,12 @@
 #include "overlayd/frame.h"
 #include "overlayd/overlay.h"
 
-static size_t sent;
-
+/* The transport: every message the core sends must fit in a frame. */
 static int t_send(void *ctx, const struct node_id *to, const PeerMessage *m)
 {
 	(void)ctx;
-	(void)to;
-	(void)m;
-	sent++;
+	assert_true(to->len == 4 || to->len == 16);
+	assert_true(l4lb__overlay__v1__peer_message__get_packed_size(m) + FRAME_TAG <= FRAME_MAX);
 	return 0;
 }
 

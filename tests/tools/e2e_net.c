@@ -9,6 +9,9 @@
  *   e2e_net udp IP PORT N           N datagrams, same output
  *   e2e_net loop IP PORT STOPFILE   HTTP requests until STOPFILE exists, prints "ok bad"
  *   e2e_net post PORT PATH BODY     POST BODY to 127.0.0.1:PORT/PATH, prints the reply body
+ *   e2e_net unix PATH FILE          FILE's bytes straight into a unix stream socket (below
+ *                                   nanomsg's framing: a hostile local peer), then reads
+ *                                   until the peer hangs up or 1 s passes
  * Every request has a 1 s deadline; a failed one counts as "FAILED". get and
  * udp exit 1 if any request failed.
  */
@@ -23,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define MAX_ANSWERS 64
@@ -182,6 +186,38 @@ static int post(int port, const char *path, const char *body)
 	return 0;
 }
 
+static int unix_raw(const char *path, const char *file)
+{
+	static char buf[1 << 20];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	FILE *f = fopen(file, "rb");
+	size_t len;
+	int fd, rc = 1;
+
+	if (!f || strlen(path) >= sizeof(sa.sun_path))
+		return 2;
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	strcpy(sa.sun_path, path);
+	signal(SIGPIPE, SIG_IGN);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("e2e_net unix");
+		goto done;
+	}
+	set_timeout(fd, 1000);
+	/* a peer that hangs up or stops reading is the right answer, not an error */
+	if (write(fd, buf, len) < 0)
+		perror("e2e_net unix: write (the peer hung up)");
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static void serve_conn(int c, const char *name)
 {
 	char buf[2048], line[128];
@@ -270,6 +306,8 @@ int main(int argc, char **argv)
 		return requests(argv[1], argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "loop") == 0)
 		return loop(argv[2], atoi(argv[3]), argv[4]);
+	if (argc == 4 && strcmp(argv[1], "unix") == 0)
+		return unix_raw(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "post") == 0)
 		return post(atoi(argv[2]), argv[3], argv[4]);
 	fprintf(stderr, "usage: see tests/tools/e2e_net.c\n");

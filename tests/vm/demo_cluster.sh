@@ -4,7 +4,8 @@
 # The demo of `make demo` (tests/demo.sh runs it, inside the VM harness when
 # the host kernel has no IPVS): a 3-node cluster, then the five steps of
 # issue 6, each ending in a PASS or FAIL line. Exit status 0 only if every
-# step behaved. SHELL_AFTER=1 (host with IPVS only) leaves the cluster up.
+# step behaved. SHELL_AFTER=1 then leaves the cluster up and starts a shell
+# (when stdin is a terminal), and stops the cluster when the shell exits.
 B=${1:-build}
 . tests/vm/lib.sh
 . tests/vm/cluster/cluster.sh
@@ -128,13 +129,38 @@ if [ -s "$VM_TMP/failed" ]; then
 else
 	say "demo: every step behaved"
 fi
-if [ "${SHELL_AFTER:-0}" = 1 ] && [ -z "${L4LB_VM:-}" ]; then
-	say "the cluster stays up: explore it, then press Enter to stop it"
-	for i in 1 2 3; do
-		echo "  node n$i: ip netns exec ${VM_NS}n$i sh;" \
-			"$B/l4lbctl --run-dir $(node_dir "$i")/run status"
+# explore: a shell with the cluster up, commands n1..n3 to enter a node.
+explore() {
+	_bin=$VM_TMP/bin _b=$(cd "$B" && pwd)
+	mkdir -p "$_bin"
+	for _i in 1 2 3; do
+		mkdir -p "$_bin/n$_i.d"
+		printf '#!/bin/sh\nexec %s --run-dir %s "$@"\n' "$_b/l4lbctl" \
+			"$(node_dir "$_i")/run" >"$_bin/n$_i.d/l4lbctl"
+		printf '#!/bin/sh\nPATH=%s:$PATH PS1="n%s# "; export PATH PS1\n' "$_bin/n$_i.d" \
+			"$_i" >"$_bin/n$_i"
+		printf '[ $# = 0 ] && set -- sh -i\nexec nsenter --net=%s "$@"\n' \
+			"/run/netns/${VM_NS}n$_i" >>"$_bin/n$_i"
+		chmod +x "$_bin/n$_i" "$_bin/n$_i.d/l4lbctl"
 	done
-	echo "  VIPs: curl http://$WEB_VIP/  curl http://$IP_VIP/  (from a node)"
-	read -r _ </dev/tty || true
+	say "the cluster stays up: explore it, then type exit (or Ctrl-D) to stop it"
+	cat <<-EOF
+	  n1 l4lbctl status           the daemons of node n1 (n2 and n3 likewise)
+	  n1 l4lbctl vips             its VIP table; also: l4lbctl nodes, l4lbctl ipvs
+	  n1 ipvsadm -Ln              what ipvsd programmed in n1's kernel
+	  n1 e2e_net get $IP_VIP 80 9  9 requests through a VIP, answers counted per backend
+	  n1 curl -s http://$WEB_VIP/  one request to the named VIP /web:80
+	  n3 iptables -I INPUT -i lan -j DROP   cut n3 off, then: n1 ipvsadm -Ln
+	  n1                          a shell inside node n1's network namespace
+	  the namespaces are ${VM_NS}n1..3 (ip netns); daemon logs: $VM_TMP/n1/*.log
+	EOF
+	PATH=$_bin:$_b/tests/tools:$PATH PS1='l4lb-demo# ' sh -i || true
+}
+if [ "${SHELL_AFTER:-0}" = 1 ]; then
+	if [ -t 0 ]; then
+		explore
+	else
+		echo "SHELL_AFTER=1: no terminal on stdin, not starting a shell"
+	fi
 fi
 vm_done

@@ -71,15 +71,22 @@ echo /run/l4lb-vm/modprobe >/proc/sys/kernel/modprobe
 
 hostname l4lb-vm
 ip link set lo up
-# Raw: no \n to \r\n translation on the way to the host.
-stty -F /dev/ttyS1 raw -echo
+# Raw: no \n to \r\n translation on the way to the host. Interactive
+# (run.sh's L4LB_VM_INTERACTIVE=1): a terminal for the job, which reads it.
+jobin=/dev/null ctty=
+if [ "${L4LB_VM_INTERACTIVE:-0}" = 1 ]; then
+	stty -F /dev/ttyS1 sane
+	jobin=/dev/ttyS1 ctty="setsid -c"
+else
+	stty -F /dev/ttyS1 raw -echo
+fi
 
 # A clean environment: only what run.sh put into the job file (it sets the
 # positional parameters and exports the passed variables).
 env -i HOME=/root TERM=dumb L4LB_VM=1 \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	chroot /root /bin/sh -c '. "$0" && cd "$L4LB_VM_CWD" && exec "$@"' \
-	"$L4LB_VM_RESULTS/job" </dev/null >/dev/ttyS1 2>&1
+	$ctty chroot /root /bin/sh -c '. "$0" && cd "$L4LB_VM_CWD" && exec "$@"' \
+	"$L4LB_VM_RESULTS/job" <"$jobin" >/dev/ttyS1 2>&1
 rc=$?
 
 echo "$rc" >/results/exit

@@ -7,7 +7,9 @@
 # visible read-only. The script's stdout and stderr appear on stdout; run.sh
 # exits with the script's status, 124 on timeout, 125 if the VM failed.
 #
-# Environment: L4LB_VM_TIMEOUT (seconds, default 300), L4LB_VM_MEM (default 2G),
+# Environment: L4LB_VM_INTERACTIVE=1 (stdin is a terminal: the script reads
+# it, for an exploration shell; Ctrl-C goes to the guest), L4LB_VM_TIMEOUT
+# (seconds, default 300), L4LB_VM_MEM (default 2G),
 # L4LB_VM_SMP (default 2), L4LB_VM_VERBOSE=1 (print the kernel console),
 # L4LB_VM_ENV (names of more variables to pass in; CI and all L4LB_* are
 # passed), L4LB_VM_RESULTS (directory to keep the results share in), and
@@ -70,19 +72,27 @@ append="console=ttyS0 panic=-1"
 # ttyS0 (kernel console and init's messages) goes to a log, ttyS1 (the job's
 # output) to our stdout. No network card: the VM only talks over 9p. No
 # -enable-kvm: a KVM guest hung while probing devices on these machines.
+# Interactive: ttyS1 is also the job's stdin, the terminal passes Ctrl-C to
+# the guest, and timeout leaves qemu in the terminal's foreground.
+jobio=stdio,id=job fg=
+if [ "${L4LB_VM_INTERACTIVE:-0}" = 1 ] && [ -t 0 ]; then
+	jobio=$jobio,signal=off fg=--foreground
+else
+	exec </dev/null
+fi
 rc=0
 start=$(date +%s)
-timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+timeout $fg -k 10 "$timeout_s" qemu-system-x86_64 \
 	-nodefaults -no-user-config -nographic -no-reboot \
 	-machine pc -accel tcg -cpu max \
 	-m "${L4LB_VM_MEM:-2G}" -smp "${L4LB_VM_SMP:-2}" \
 	-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" -append "$append" \
 	-chardev "file,id=console,path=$(qarg "$console")" -serial chardev:console \
-	-serial stdio \
+	-chardev "$jobio" -serial chardev:job \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$(qarg "$results"),mount_tag=results,security_model=none,multidevs=remap" \
 	-virtfs "local,path=$(qarg "$kdir"),mount_tag=kernel,security_model=none,readonly=on,multidevs=remap" \
-	</dev/null || rc=$?
+	|| rc=$?
 elapsed=$(($(date +%s) - start))
 
 # show_console: the kernel console, without the firmware's terminal escapes.

@@ -2,13 +2,24 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # End to end on a real kernel: a 3-node cluster (tests/vm/cluster/cluster.sh),
-# VIPs learnt from the fake master; requests from every node to the named VIP,
-# the IP VIP and the UDP VIP reach the backends on all nodes.
+# VIPs learnt from the fake master, one VM boot and one cluster for:
+# - traffic: requests from every node to the named VIP, the IP VIP and the UDP
+#   VIP reach the backends on all nodes;
+# - propagation: a task added, killed (TASK_KILLING: weight 0, drain) and
+#   finished at the master's stream is reflected in every node's IPVS; the
+#   latency from the event to each node's kernel is reported (target 1 s);
+# - restarts: vipd, overlayd and ipvsd of n1 killed with SIGKILL and
+#   restarted in each of the 6 orders while a /stream connection and a
+#   request loop run through a VIP: no failed request, the stream never
+#   breaks, IPVS, ipsets and nat rules identical afterwards.
 B=${1:-build}
 . tests/vm/lib.sh
 . tests/vm/cluster/cluster.sh
 vm_require ipvsadm ipvsadm
 vm_require nsenter util-linux
+vm_require curl curl
+vm_require ipset ipset
+vm_require iptables iptables
 
 t0=$(now_ms)
 if cluster_up "$B" 3; then
@@ -31,4 +42,67 @@ for n in 1 2 3; do
 	check_eq "n$n: UDP VIP $UDP_VIP:53 reaches every backend" "$all" \
 		"$(answered "$n" udp "$UDP_VIP" 53)"
 done
+
+section "propagation: master event -> every node's kernel"
+backend_start 2 web-5 8001
+wait_until 10 listening n2 tcp 8001
+# propagate WHAT COND BODY: the time from the master's event BODY until
+# 10.0.0.2:8001 meets COND in every node's IPVS.
+propagate() {
+	if ipvs_watch "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8001 "$2" "1 2 3" $(fm_cmd) "$3"
+	then
+		pass "propagation: $1 reflected in every node's IPVS"
+	else
+		fail "propagation: $1 reflected in every node's IPVS" "$(lat_line "$VM_TMP/w")"
+	fi
+	echo "INFO: $1: master event to kernel: $(lat_line "$VM_TMP/w") (target 1000 ms)"
+}
+propagate "task added (weight 1)" up "$(ev_add web-5 2 8001)"
+reaches_web5() { cl_count 3 get "$IP_VIP" 80 30 | grep -q '^web-5 '; }
+check "propagation: the new task receives traffic from n3" reaches_web5
+propagate "task killing (weight 0, drain)" zero "$(ev_update web-5 TASK_KILLING)"
+propagate "task finished (removed)" gone "$(ev_update web-5 TASK_FINISHED)"
+kill "$(cat "$VM_TMP/backend-web-5.pid")" 2>/dev/null
+
+section "restarts in every order under traffic"
+same_kernel() { kernel_dump 1 | cmp -s - "$VM_TMP/kernel1"; }
+kernel_dump 1 >"$VM_TMP/kernel1"
+nx n1 curl -sS -N "http://$IP_VIP/stream" >"$VM_TMP/stream" 2>"$VM_TMP/stream.err" &
+spid=$!
+cl_count 1 loop "$WEB_VIP" 80 "$VM_TMP/stop-loop" >"$VM_TMP/loop" &
+lpid=$!
+for order in "vipd overlayd ipvsd" "vipd ipvsd overlayd" "overlayd vipd ipvsd" \
+	"overlayd ipvsd vipd" "ipvsd vipd overlayd" "ipvsd overlayd vipd"; do
+	t0=$(now_ms)
+	for d in $order; do
+		node_kill 1 "$d" KILL
+		node_start 1 "$d" || fail "restarts ($order): $d answers again"
+	done
+	# the restarted ipvsd adopts the kernel state; give it time to settle
+	if wait_until 30 same_kernel; then
+		pass "restarts ($order): kernel state of n1 identical"
+	else
+		fail "restarts ($order): kernel state of n1 identical" "$(kernel_dump 1 |
+			diff "$VM_TMP/kernel1" - | grep '^[<>]' | head -n 3 | tr '\n' ' ')"
+	fi
+	echo "INFO: restarts ($order) took $(($(now_ms) - t0)) ms"
+done
+touch "$VM_TMP/stop-loop"
+wait "$lpid"
+read -r ok bad <"$VM_TMP/loop"
+echo "INFO: request loop through $WEB_VIP:80 during the 18 restarts: $ok succeeded, $bad failed"
+check_eq "restarts: zero failed requests" "0" "$bad"
+[ "$ok" -gt 0 ] || fail "restarts: the request loop ran" "no request"
+lines=$(wc -l <"$VM_TMP/stream")
+grows() { [ "$(wc -l <"$VM_TMP/stream")" -gt "$lines" ]; }
+if wait_until 3 grows && kill -0 "$spid" 2>/dev/null; then
+	pass "restarts: the /stream connection never broke"
+else
+	fail "restarts: the /stream connection never broke" "$(cat "$VM_TMP/stream.err")"
+fi
+echo "INFO: /stream: $(wc -l <"$VM_TMP/stream") lines from $(head -n 1 "$VM_TMP/stream" |
+	cut -d' ' -f1)"
+kill "$spid" 2>/dev/null
+
+[ -s "$VM_TMP/failed" ] && cluster_logs 8
 vm_done

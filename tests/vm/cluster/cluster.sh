@@ -37,6 +37,9 @@ net() { "$CL_B/tests/tools/e2e_net" "$@"; }
 
 # now_ms: monotonic enough for latencies of a few seconds.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+CL_T0=$(now_ms)
+# section NAME: a comment line with the seconds since the script started.
+section() { echo "# --- $* (at $((($(now_ms) - CL_T0) / 1000)) s)"; }
 
 node_ip() { echo "10.0.0.$1"; }
 node_dir() { echo "$VM_TMP/n$1"; }
@@ -58,17 +61,22 @@ fm_task() { # name node port [state]: a task with the three VIPs on its port
 	printf '{"number":%s,"protocol":"udp","labels":{"labels":[' "$3"
 	printf '{"key":"VIP_2","value":"%s:53"}]}}]}}}' "$UDP_VIP"
 }
-fm_add() { # name node port: TASK_ADDED event
-	fm "$(printf '{"op":"event","event":{"type":"TASK_ADDED","task_added":{"task":%s}}}' \
-		"$(fm_task "$1" "$2" "$3")")"
+# ev_add NAME NODE PORT, ev_update NAME STATE: the control request that
+# makes the master send TASK_ADDED / TASK_UPDATED on its streams.
+ev_add() {
+	printf '{"op":"event","event":{"type":"TASK_ADDED","task_added":{"task":%s}}}' \
+		"$(fm_task "$1" "$2" "$3")"
 }
-fm_update() { # name state: TASK_UPDATED event
-	printf '{"op":"event","event":{"type":"TASK_UPDATED","task_updated":' >"$VM_TMP/ev"
-	printf '{"framework_id":{"value":"f1"},"state":"%s","status":' "$2" >>"$VM_TMP/ev"
-	printf '{"task_id":{"value":"%s"},"state":"%s","timestamp":%s}}}}' \
-		"$1" "$2" "$(date +%s)" >>"$VM_TMP/ev"
-	fm "$(cat "$VM_TMP/ev")"
+ev_update() {
+	printf '{"op":"event","event":{"type":"TASK_UPDATED","task_updated":'
+	printf '{"framework_id":{"value":"f1"},"state":"%s","status":' "$2"
+	printf '{"task_id":{"value":"%s"},"state":"%s","timestamp":%s}}}}' "$1" "$2" "$(date +%s)"
 }
+fm_add() { fm "$(ev_add "$@")"; }
+fm_update() { fm "$(ev_update "$@")"; }
+# fm_cmd: the command line that posts one control request (append the body),
+# for ipvs_watch's trigger.
+fm_cmd() { echo "$CL_B/tests/tools/e2e_net post $(cat "$VM_TMP/master.port") /ctl"; }
 master_start() {
 	rm -f "$VM_TMP/master.port"
 	python3 "$CL_FM" "$VM_TMP/master.port" 2>>"$VM_TMP/master.log" &
@@ -86,6 +94,11 @@ master_stop() {
 # --- daemons ---
 # node_start I DAEMON [ARGS...]: start one daemon of node I, wait until it answers.
 node_start() {
+	node_spawn "$@"
+	wait_until "${CL_START_S:-60}" node_answers "$1" "$2"
+}
+# node_spawn I DAEMON [ARGS...]: start one daemon of node I in the background.
+node_spawn() {
 	_i=$1 _d=$2
 	shift 2
 	_dir=$(node_dir "$_i")
@@ -106,12 +119,11 @@ node_start() {
 			2>>"$_dir/overlayd.log" &
 		;;
 	ipvsd)
-		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/ipvsd" $_common --node-ip "$(node_ip "$_i")" \
-			--reconcile-interval 5 "$@" 2>>"$_dir/ipvsd.log" &
+		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/ipvsd" $_common \
+			--node-ip "$(node_ip "$_i")" "$@" 2>>"$_dir/ipvsd.log" &
 		;;
 	esac
 	echo $! >"$_dir/$_d.pid"
-	wait_until "${CL_START_S:-60}" node_answers "$_i" "$_d"
 }
 node_answers() { ctl "$1" status 2>/dev/null | grep -q "^$2 *up"; }
 # node_kill I DAEMON [SIGNAL]: stop one daemon (default SIGTERM) and wait for it.
@@ -138,6 +150,49 @@ all_nodes() {
 has_dests_on() { has_dests "$4" "$1" "$2" "$3"; } # VIP:PORT N proto I (for all_nodes)
 lacks_dest_on() { ! dests "$3" "$1" | grep -q "$2"; } # VIP:PORT IP I
 has_dest_on() { dests "$3" "$1" | grep -q "$2"; }   # VIP:PORT IP I
+
+# serving I VIP:PORT IP [proto]: node I sends new connections of the service
+# to a backend at IP (present with a weight above 0; a withheld TCP backend
+# drains at weight 0 before it is deleted).
+serving() {
+	nx "n$1" ipvsadm -Ln --"${4:-tcp}"-service "$2" 2>/dev/null |
+		awk -v ip="$3:" '$1 == "->" && index($2, ip) == 1 && $4 > 0 { f = 1 } END { exit !f }'
+}
+# kernel_dump I: what l4lb programs in node I's kernel, without counters:
+# IPVS, ipsets, nat rules.
+kernel_dump() {
+	nx "n$1" sh -c 'ipvsadm -Sn | sort; ipset save | sort;
+		iptables-save -t nat | grep -v "^#" | sed "s/ \[[0-9]*:[0-9]*\]//"'
+}
+
+# ipvs_watch OUT SECONDS PROTO VIP:PORT DEST COND "NODES" [CMD...]: the time
+# from CMD's start until each node's IPVS meets COND (tests/tools/ipvs_watch.c,
+# sampling every 20 ms); OUT gets "start MONO_MS", "trigger MS" and one
+# "n<i> MS" or "n<i> timeout" line per node. Fails unless every node met COND in time.
+ipvs_watch() {
+	_o=$1 _t=$2 _p=$3 _v=$4 _d=$5 _c=$6 _w=
+	for _i in $7; do _w="$_w /run/netns/${VM_NS}n$_i"; done
+	shift 7
+	"$CL_B/tests/tools/ipvs_watch" -t $((_t * 1000)) "$_p" "$_v" "$_d" "$_c" $_w \
+		${1:+--} "$@" >"$_o"
+}
+# lat OUT NAME: NAME's milliseconds in ipvs_watch's output OUT.
+lat() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
+# lat_line OUT: "n1 123 ms, n2 140 ms" from ipvs_watch's output OUT.
+lat_line() {
+	awk '$1 != "trigger" && $1 != "start" {
+		printf "%s%s %s%s", s, $1, $2, ($2 ~ /^[0-9]+$/ ? " ms" : ""); s = ", "
+	} END { print "" }' "$1"
+}
+
+# seen OUT I IP reachable|unreachable: ms from the start of the ipvs_watch that
+# wrote OUT until node I's overlayd logged IP's new state (its log lines carry
+# the same monotonic clock), or "?".
+seen() {
+	sed -n "s/.*node $3 $4 at mono_us=\([0-9]*\).*/\1/p" "$(node_dir "$2")/overlayd.log" |
+		awk -v s="$(lat "$1" start)" '$1 / 1000 >= s { t = int($1 / 1000 - s); exit }
+			END { print (t == "" ? "?" : t) }'
+}
 
 # cl_get I IP [PORT]: one HTTP request from node I, prints the answer (1 s timeout).
 cl_get() { nx "n$1" "$CL_B/tests/tools/e2e_net" get "$2" "${3:-80}" 1 | sed 's/ 1$//'; }
@@ -178,10 +233,14 @@ cluster_up() {
 	fm '{"op":"heartbeat","seconds":1}'
 	fm "$(printf '{"op":"set","state":{"agents":[%s],"frameworks":[%s],"tasks":[%s]}}' \
 		"$_agents" '{"id":{"value":"f1"},"name":"marathon"}' "$_tasks")"
+	# every daemon at once: starts are slow in the VM, waiting in turn adds up
 	for _i in $(seq "$CL_N"); do
-		node_start "$_i" overlayd
-		node_start "$_i" vipd
-		node_start "$_i" ipvsd
+		for _d in overlayd vipd ipvsd; do node_spawn "$_i" "$_d"; done
+	done
+	for _i in $(seq "$CL_N"); do
+		for _d in overlayd vipd ipvsd; do
+			wait_until "${CL_START_S:-60}" node_answers "$_i" "$_d" || return 1
+		done
 	done
 	wait_until "${CL_UP_S:-150}" all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&
 		wait_until 10 all_nodes has_dests_on "$UDP_VIP:53" "$CL_N" udp &&

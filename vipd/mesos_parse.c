@@ -17,6 +17,7 @@
 #include "common/counters.h"
 #include "vipd/intern.h"
 #include "vipd/mesos_parse.h"
+#include "vipd/strmap.h"
 #include "vipd/vip_table.h"
 
 #define MAX_DEPTH 128
@@ -765,8 +766,12 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		break;
 	}
 	case N_T_ID:
-		if (t)
-			setstr(&t->id, s, len);
+		if (!t)
+			break;
+		setstr(&t->id, s, len);
+		/* the task is put into the model when its object closes */
+		if (p->rec.m)
+			strmap_prefetch(&p->rec.m->tasks, (const char *)s, len);
 		break;
 	case N_T_FID:
 		if (t) {

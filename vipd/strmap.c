@@ -90,6 +90,12 @@ void *strmap_getn(const struct strmap *m, const char *key, size_t len)
 	return NULL;
 }
 
+void strmap_prefetch(const struct strmap *m, const char *key, size_t len)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slot[(size_t)strmap_hash_n(key, len) & (m->cap - 1)], 1);
+}
+
 void *strmap_get(const struct strmap *m, const char *key)
 {
 	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));

@@ -70,6 +70,11 @@ const char *intern(const char *s, size_t len)
 	return e->s;
 }
 
+void intern_prefetch(const char *s, size_t len)
+{
+	strmap_prefetch(&pool, s, len);
+}
+
 const char *intern_str(const char *s)
 {
 	return intern(s, strlen(s));

@@ -40,6 +40,14 @@ enum node {
 	N_RANGES, N_RANGEA, N_RANGE, N_R_B, N_R_E, N_LRES_PORTS,
 };
 
+/* A task's agent and framework ids as they came: interned (intern.h) only
+ * when the task is kept, at its end. */
+struct rawstr {
+	char *s;
+	size_t len, cap;
+	int set;
+};
+
 struct label_kv {
 	char *key;
 	const char *val; /* shared (intern.h): a VIP label's value becomes the port's */
@@ -69,6 +77,7 @@ struct mesos_parser {
 	struct task *task;      /* task being parsed (&scratch), or NULL */
 	struct task scratch;    /* parsed into, then packed when kept */
 	struct task *st;        /* status being parsed */
+	struct rawstr t_aid, t_fid;
 	int in_status, in_dport, in_recovered;
 	char *agent_id, *agent_host, *agent_pid;
 	char *fw_id, *fw_name;
@@ -294,6 +303,23 @@ static void setstr(char **dst, const unsigned char *s, size_t len)
 	*dst = dupn(s, len);
 }
 
+static int rawstr_set(struct rawstr *r, const unsigned char *s, size_t len)
+{
+	if (len >= r->cap) {
+		size_t cap = len < 64 ? 64 : len + 1;
+		char *ns = realloc(r->s, cap);
+
+		if (!ns)
+			return r->set = 0, -ENOMEM;
+		r->s = ns;
+		r->cap = cap;
+	}
+	memcpy(r->s, s, len);
+	r->len = len;
+	r->set = 1;
+	return 0;
+}
+
 static void labels_clear(struct label_kv *l, size_t *n)
 {
 	for (size_t i = 0; i < *n; i++) {
@@ -328,6 +354,7 @@ static void scratch_reset(struct mesos_parser *p)
 	task_clear(&p->scratch);
 	task_free(p->st);
 	p->task = p->st = NULL;
+	p->t_aid.set = p->t_fid.set = 0;
 	free(p->agent_id);
 	free(p->agent_host);
 	free(p->agent_pid);
@@ -456,12 +483,14 @@ static void task_end(struct mesos_parser *p)
 		task_clear(t);
 		return;
 	}
-	if (!t->agent_id || !t->framework_id) {
+	if (!p->t_aid.set || !p->t_fid.set) {
 		report_bad_input("task_incomplete", "task %s: no agent_id or framework_id", t->id);
 		task_clear(t);
 		return;
 	}
-	if ((!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
+	if (!(t->agent_id = intern(p->t_aid.s, p->t_aid.len)) ||
+	    !(t->framework_id = intern(p->t_fid.s, p->t_fid.len)) ||
+	    (!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
 		task_clear(t);
 		return;
 	}
@@ -530,6 +559,7 @@ static int cb_start_map(void *ctx)
 		task_clear(&p->scratch);
 		p->task = &p->scratch;
 		p->ntports = 0;
+		p->t_aid.set = p->t_fid.set = 0;
 		labels_clear(p->tlabels, &p->ntlabels);
 		break;
 	case N_STATUS:
@@ -743,10 +773,12 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct mesos_parser *p = ctx;
 	struct task *t = p->task;
+	enum node n;
 	uint8_t ip[16];
 	int fam;
 
-	switch (value_node(p)) {
+	n = value_node(p);
+	switch (n) {
 	case N_TYPE: {
 		static const struct {
 			const char *name;
@@ -773,17 +805,10 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		if (p->rec.m)
 			strmap_prefetch(&p->rec.m->tasks, (const char *)s, len);
 		break;
-	case N_T_FID:
-		if (t) {
-			intern_drop(t->framework_id);
-			t->framework_id = intern((const char *)s, len);
-		}
-		break;
-	case N_T_AID:
-		if (t) {
-			intern_drop(t->agent_id);
-			t->agent_id = intern((const char *)s, len);
-		}
+	case N_T_FID: case N_T_AID:
+		/* interned at the task's end; its place is loaded meanwhile */
+		if (t && rawstr_set(n == N_T_FID ? &p->t_fid : &p->t_aid, s, len) == 0)
+			intern_prefetch((const char *)s, len);
 		break;
 	case N_T_STATE:
 		if (t)
@@ -1032,6 +1057,8 @@ void mesos_parser_free(struct mesos_parser *p)
 		yajl_free(p->y);
 	scratch_reset(p);
 	rec_reset(p);
+	free(p->t_aid.s);
+	free(p->t_fid.s);
 	free(p);
 }
 

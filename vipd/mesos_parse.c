@@ -939,6 +939,36 @@ static long small_uint(const char *s, size_t len)
 	return v;
 }
 
+/*
+ * Status timestamps (200,000 in a large state) are plain decimals such as
+ * "1540582619.254188": their digits fit in 53 bits and the power of ten is
+ * an exact double, so one IEEE division rounds exactly as strtod would
+ * (Clinger's fast path).
+ */
+int mesos_decimal(const char *s, size_t len, double *out)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+				      1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+	uint64_t mant = 0;
+	int frac = -1, digits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || ++digits > 18)
+			return -1;
+		mant = mant * 10 + (uint64_t)(s[i] - '0');
+		if (frac >= 0)
+			frac++;
+	}
+	if (!digits || frac == 0 || mant > (1ull << 53))
+		return -1;
+	*out = frac > 0 ? (double)mant / p10[frac] : (double)mant;
+	return 0;
+}
+
 static int cb_number(void *ctx, const char *s, size_t len)
 {
 	struct mesos_parser *p = ctx;
@@ -957,7 +987,7 @@ static int cb_number(void *ctx, const char *s, size_t len)
 	quick = small_uint(s, len);
 	switch (n) {
 	case N_S_TS:
-		if (p->st)
+		if (p->st && mesos_decimal(s, len, &p->st->ts) < 0)
 			p->st->ts = strtod(buf, NULL);
 		break;
 	case N_HB:

@@ -71,6 +71,35 @@ for m in trickle nested endless; do
 	fi
 done
 
+# The same never-ending reply against a vipd with a task bound and the
+# default 30 s request timeout: the reply is refused as soon as it holds
+# more tasks with VIPs than --max-tasks, long before the timeout, and the
+# memory stays that of a small cluster.
+mkdir -p "$T/run2"
+spawn "$B/vipd" --run-dir "$T/run2" --log-level warn --http-listen off \
+	--master "http://127.0.0.1:$port" --max-tasks 20000 --backoff-min 200 --backoff-max 800 \
+	2>"$T/vipd2.log"
+v2=$LAST_PID
+refused() {
+	n=$("$B/tests/tools/status_counter" "$T/run2" vipd master_too_many_tasks 2>/dev/null)
+	[ "${n:-0}" -ge 2 ]
+}
+peak2=0
+t0=$(now_ms)
+while ! refused && [ $(($(now_ms) - t0)) -lt 20000 ]; do
+	r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$v2/status" 2>/dev/null)
+	[ -n "$r" ] && [ "$r" -gt "$peak2" ] && peak2=$r
+	sleep 0.1
+done
+took=$(($(now_ms) - t0))
+if refused && kill -0 "$v2" 2>/dev/null && [ "$peak2" -le 65536 ]; then
+	pass "hostile_master_endless_refused_at_max_tasks (twice in $took ms, peak RSS $peak2 kB)"
+else
+	fail hostile_master_endless_refused_at_max_tasks \
+		"after $took ms, peak RSS $peak2 kB: $(tail -n 3 "$T/vipd2.log")"
+fi
+kill -TERM "$v2"
+
 ctl '{"op":"mode","mode":"ok"}'
 ev="{\"type\":\"TASK_ADDED\",\"task_added\":{\"task\":$(task t2 31002 /api:8080)}}"
 ctl "{\"op\":\"event\",\"event\":$ev}"

@@ -136,6 +136,49 @@ static void test_labels_per_port(void **state)
 	vip_table_free(t);
 }
 
+/* More tasks with VIPs in one reply than the parser's bound: the reply is
+ * refused as a whole (never a partial table), counted. */
+static void test_tasks_per_reply(void **state)
+{
+	struct buf b;
+	struct model *m = model_new();
+	struct mesos_parser *p = mesos_parser_new(on_rec, &m);
+	uint64_t c0 = counter_value("master_too_many_tasks");
+	int rc;
+
+	(void)state;
+	head(&b);
+	put(&b, "\"discovery\":{\"ports\":{\"ports\":[");
+	port(&b, 0, 1, 0);
+	put(&b, "]}}");
+	for (int i = 2; i <= 3; i++)
+		put(&b, "},{\"task_id\":{\"value\":\"t%d\"},\"framework_id\":{\"value\":\"f1\"},"
+		       "\"agent_id\":{\"value\":\"a1\"},\"state\":\"TASK_RUNNING\","
+		       "\"discovery\":{\"ports\":{\"ports\":[{\"number\":80,\"protocol\":\"tcp\","
+		       "\"labels\":{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"/w%d:80\"}]}}]}}",
+		    i, i);
+	tail(&b);
+	mesos_parser_set_max_tasks(p, 2);
+	rc = mesos_parser_feed(p, b.s, b.len);
+	if (rc == 0)
+		rc = mesos_parser_finish(p);
+	assert_int_equal(rc, -EBADMSG);
+	assert_non_null(strstr(mesos_parser_error(p), "max-tasks"));
+	assert_true(counter_value("master_too_many_tasks") == c0 + 1);
+	assert_int_equal(mesos_parser_records(p), 0);
+	mesos_parser_free(p);
+
+	/* The same reply within the bound applies all three tasks. */
+	p = mesos_parser_new(on_rec, &m);
+	mesos_parser_set_max_tasks(p, 3);
+	assert_int_equal(mesos_parser_feed(p, b.s, b.len), 0);
+	assert_int_equal(mesos_parser_finish(p), 0);
+	assert_int_equal(mesos_parser_records(p), 1);
+	mesos_parser_free(p);
+	model_free(m);
+	free(b.s);
+}
+
 /* JSON nested deeper than the parser's stack: refused, nothing applied. */
 static void test_nesting_depth(void **state)
 {
@@ -163,6 +206,7 @@ static void test_task_ips(void **state)
 {
 	struct buf b;
 	struct vip_table *t;
+	uint64_t c0 = counter_value("task_too_many_ips");
 
 	(void)state;
 	head(&b);
@@ -177,6 +221,7 @@ static void test_task_ips(void **state)
 	assert_int_equal(table_of(&b, &t), 0);
 	assert_int_equal(t->n, 1);
 	assert_true(t->v[0].nb >= 1);
+	assert_true(counter_value("task_too_many_ips") > c0);
 	vip_table_free(t);
 }
 
@@ -184,6 +229,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vip_ports_per_task),
+		cmocka_unit_test(test_tasks_per_reply),
 		cmocka_unit_test(test_labels_per_port),
 		cmocka_unit_test(test_nesting_depth),
 		cmocka_unit_test(test_task_ips),

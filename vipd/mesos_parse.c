@@ -59,6 +59,8 @@ struct mesos_parser {
 	void *arg;
 	char err[256];
 	size_t records;
+	size_t max_tasks;  /* VIP-carrying tasks kept per record (a bound on memory) */
+	size_t rec_tasks;
 	/* framing */
 	int mode;          /* 0 unknown, 1 JSON values, 2 RecordIO */
 	char hdr[16];
@@ -345,6 +347,7 @@ static void rec_reset(struct mesos_parser *p)
 	task_free(p->rec.upd_status);
 	free(p->rec.removed_id);
 	memset(&p->rec, 0, sizeof(p->rec));
+	p->rec_tasks = 0;
 	p->legacy_seen = 0;
 	p->state_seen = 0;
 }
@@ -471,7 +474,10 @@ static void legacy_labels(struct mesos_parser *p)
 	labels_clear(p->tlabels, &p->ntlabels);
 }
 
-static void task_end(struct mesos_parser *p)
+/* 0 when the record holds more VIP-carrying tasks than the bound: the whole
+ * reply is refused (a master that never ends a reply, or a hostile one,
+ * must not grow vipd without limit) and the last good table stays. */
+static int task_end(struct mesos_parser *p)
 {
 	struct task *t = p->task, *kept;
 
@@ -481,20 +487,30 @@ static void task_end(struct mesos_parser *p)
 	/* Most tasks of a cluster carry no VIP: dropped, nothing allocated. */
 	if (!t->id || !t->nports || t->state == TS_TERMINAL || t->state == TS_UNREACHABLE) {
 		task_clear(t);
-		return;
+		return 1;
+	}
+	if (p->rec_tasks >= p->max_tasks) {
+		report_bad_input("master_too_many_tasks",
+				 "a master reply holds more than %zu tasks with VIPs: refused",
+				 p->max_tasks);
+		set_err(p, "%s", "more tasks with VIPs than --max-tasks allows");
+		task_clear(t);
+		return 0;
 	}
 	if (!p->t_aid.set || !p->t_fid.set) {
 		report_bad_input("task_incomplete", "task %s: no agent_id or framework_id", t->id);
 		task_clear(t);
-		return;
+		return 1;
 	}
 	if (!(t->agent_id = intern(p->t_aid.s, p->t_aid.len)) ||
 	    !(t->framework_id = intern(p->t_fid.s, p->t_fid.len)) ||
 	    (!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
 		task_clear(t);
-		return;
+		return 1;
 	}
 	model_put_task(p->rec.m, kept);
+	p->rec_tasks++;
+	return 1;
 }
 
 static struct model *rec_model(struct mesos_parser *p)
@@ -623,8 +639,11 @@ static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_map
 {
 	struct port_mapping *na;
 
-	if (*n >= MAX_MAPS)
+	if (*n >= MAX_MAPS) {
+		report_bad_input("task_too_many_mappings", "more than %d port mappings on a task",
+				 MAX_MAPS);
 		return;
+	}
 	na = realloc(*arr, (*n + 1) * sizeof(*na));
 	if (!na)
 		return;
@@ -656,8 +675,8 @@ static int cb_end_map(void *ctx)
 		record_end(p);
 		break;
 	case N_TASK:
-		if (p->task)
-			task_end(p);
+		if (p->task && !task_end(p))
+			return 0;
 		break;
 	case N_STATUS:
 		p->in_status = 0;
@@ -822,8 +841,13 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 			setstr(&p->rec.upd_task_id, s, len);
 		break;
 	case N_IPA_IP:
-		if (!p->in_status || !p->st || p->st->nips >= MAX_IPS)
+		if (!p->in_status || !p->st)
 			break;
+		if (p->st->nips >= MAX_IPS) {
+			report_bad_input("task_too_many_ips", "more than %d IPs in a task status",
+					 MAX_IPS);
+			break;
+		}
 		fam = vip_ip_parse((const char *)s, len, ip);
 		if (!fam) {
 			report_bad_input("task_ip", "bad task IP address '%.*s'", (int)len, s);
@@ -1072,11 +1096,17 @@ struct mesos_parser *mesos_parser_new(mesos_record_fn fn, void *arg)
 		return NULL;
 	p->fn = fn;
 	p->arg = arg;
+	p->max_tasks = MESOS_MAX_TASKS;
 	if (parser_restart(p) < 0) {
 		free(p);
 		return NULL;
 	}
 	return p;
+}
+
+void mesos_parser_set_max_tasks(struct mesos_parser *p, size_t n)
+{
+	p->max_tasks = n;
 }
 
 void mesos_parser_free(struct mesos_parser *p)

@@ -90,14 +90,19 @@ head -c 1000 /dev/urandom >"$VM_TMP/garbage"
 head -c $((20 << 20)) /dev/zero >"$VM_TMP/huge"
 : >"$VM_TMP/empty"
 run1=$(node_dir 1)/run
+# all at once (each waits up to 5 s for a reply that may never come)
+pids=
 for s in vipd.rep overlayd.rep ipvsd.rep; do
 	for f in garbage huge empty; do
-		"$B/tests/tools/ipc_peer" raw "ipc://$run1/$s" "$VM_TMP/$f" >/dev/null 2>&1 || true
+		"$B/tests/tools/ipc_peer" raw "ipc://$run1/$s" "$VM_TMP/$f" >/dev/null 2>&1 &
+		pids="$pids $!"
 	done
 done
 for s in vipd.rep vipd.pub overlayd.rep overlayd.pub ipvsd.rep; do
-	net unix "$run1/$s" "$VM_TMP/garbage" 2>/dev/null || true
+	net unix "$run1/$s" "$VM_TMP/garbage" >/dev/null 2>&1 &
+	pids="$pids $!"
 done
+wait $pids
 check "bad IPC input: every daemon still answers" alive
 check "bad IPC input: IPVS unchanged on every node" all_same
 
@@ -151,7 +156,8 @@ done
 
 section "cleanup removes everything l4lb created"
 if "$B/ipvsd" --help 2>&1 | grep -q -- --cleanup; then
-	nx n1 "$B/ipvsd" --cleanup --run-dir "$(node_dir 1)/run" >"$VM_TMP/cleanup" 2>&1 ||
+	nx n1 "$B/ipvsd" --cleanup --run-dir "$(node_dir 1)/run" --state-dir "$(node_dir 1)/state" \
+		>"$VM_TMP/cleanup" 2>&1 ||
 		fail "cleanup: ipvsd --cleanup succeeds" "$(tail -n 1 "$VM_TMP/cleanup")"
 	check_eq "cleanup: no IPVS service left on n1" "" "$(nx n1 ipvsadm -Sn)"
 	check_eq "cleanup: no l4lb ipset left on n1" "" "$(nx n1 ipset list -n | grep l4lb)"

@@ -120,7 +120,8 @@ node_spawn() {
 		;;
 	ipvsd)
 		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/ipvsd" $_common \
-			--node-ip "$(node_ip "$_i")" "$@" 2>>"$_dir/ipvsd.log" &
+			--node-ip "$(node_ip "$_i")" --state-dir "$_dir/state" "$@" \
+			2>>"$_dir/ipvsd.log" &
 		;;
 	esac
 	echo $! >"$_dir/$_d.pid"
@@ -256,11 +257,16 @@ cluster_stop() {
 	done
 	return 0
 }
+# cluster_exit: the EXIT trap. Cleaning up is best effort: under set -e a
+# failing step there (a process still writing into \$VM_TMP) would replace the
+# test's exit status, so set -e is off and the status is kept.
 cluster_exit() {
 	_crc=$?
+	set +e
 	cluster_stop
 	(exit "$_crc") || vm_cleanup
 	[ "$_crc" = 0 ] && vm_cleanup
+	exit "$_crc"
 }
 trap cluster_exit EXIT
 

@@ -20,9 +20,9 @@ B        ?= build
 PKG_COMMON  := nanomsg libprotobuf-c libevent
 PKG_vipd    := libcurl yajl
 PKG_ipvsd   := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libipset
-PKG_overlayd:=
+PKG_overlayd:= libcrypto
 PKG_l4lbctl :=
-PKG_ALL     := $(PKG_COMMON) $(PKG_vipd) $(PKG_ipvsd)
+PKG_ALL     := $(PKG_COMMON) $(PKG_vipd) $(PKG_ipvsd) $(PKG_overlayd)
 
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
@@ -53,7 +53,7 @@ srcdir_l4lbctl  := contrib/l4lbctl
 lib_objs  = $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(srcdir_$(1))/main.c,$(wildcard $(srcdir_$(1))/*.c)))
 main_obj  = $(B)/obj/$(srcdir_$(1))/main.o
 
-.PHONY: all deps check check-unit check-vm tests asan demo bench install uninstall clean format fuzz fuzz-build
+.PHONY: all deps check check-unit check-vm check-asan tests asan demo bench install uninstall clean format fuzz fuzz-build
 all: $(PROGS:%=$(B)/%)
 
 define prog_rule
@@ -134,6 +134,7 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) all tests
 	@tests/run.sh $(B)
+	@$(MAKE) --no-print-directory check-asan
 
 tests: all $(TESTS) $(TOOLS)
 
@@ -145,6 +146,13 @@ asan:
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all tests
 	@L4LB_TESTS=unit ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run.sh build/asan
+
+# The unit and integration suites (not the VM ones) against an ASan + UBSan
+# build, failing on any sanitizer report (tests/sanitize.sh).
+check-asan:
+	@$(MAKE) --no-print-directory -j$$(nproc) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all tests
+	@tests/sanitize.sh build/asan
 
 # deps first, then a new make that sees the packages deps installed.
 demo: deps

@@ -3,8 +3,9 @@
 #
 # vipd's benchmark (`make bench`): a generated GET_STATE of 10,000 agents,
 # 100,000 tasks and 10,000 VIPs; full parse to table against yajl's own
-# json_verify on the same file in the same run; peak RSS at two input
-# sizes; one TASK_UPDATED applied, rebuilt and packed at that scale.
+# json_verify on the same file in the same run; peak RSS at a quarter, half
+# and full input size (flat or not); one TASK_UPDATED and one new VIP
+# applied, patched, packed and published at that scale.
 set -eu
 B=${1:-build}
 cd "$(dirname "$0")/.."
@@ -14,6 +15,8 @@ AGENTS=${AGENTS:-10000} TASKS=${TASKS:-100000} VIPS=${VIPS:-10000}
 [ -s "$D/state.json" ] || python3 bench/vipd_gen.py "$AGENTS" "$TASKS" "$VIPS" >"$D/state.json"
 [ -s "$D/state-half.json" ] ||
 	python3 bench/vipd_gen.py $((AGENTS / 2)) $((TASKS / 2)) $((VIPS / 2)) >"$D/state-half.json"
+[ -s "$D/state-quarter.json" ] ||
+	python3 bench/vipd_gen.py $((AGENTS / 4)) $((TASKS / 4)) $((VIPS / 4)) >"$D/state-quarter.json"
 command -v json_verify >/dev/null || { echo "bench: json_verify (yajl-tools) missing"; exit 1; }
 
 # Best of 3 of each, interleaved, so that both see the same machine load.
@@ -27,14 +30,18 @@ done
 v=$(echo "$tv" | tr ' ' '\n' | grep . | best)
 p=$(echo "$tp" | sed 's/ \([0-9.]*\) \([0-9]*\)/\1 \2\n/g' | grep . | sort -n | head -1)
 ps=${p% *} rss=${p#* }
-half=$( { /usr/bin/time -f '%M' "$B/vipd" --from-file "$D/state-half.json" --print \
-	>/dev/null; } 2>&1 | tail -1)
+rss_of() {
+	{ /usr/bin/time -f '%M' "$B/vipd" --from-file "$1" --print >/dev/null; } 2>&1 | tail -1
+}
+half=$(rss_of "$D/state-half.json")
+quarter=$(rss_of "$D/state-quarter.json")
 size=$(wc -c <"$D/state.json")
 ratio=$(echo "$ps $v" | awk '{printf "%.2f", $1/$2}')
 echo "vipd bench: $D/state.json $((size / 1048576)) MiB" \
 	"($AGENTS agents, $TASKS tasks, $VIPS VIPs)"
 echo "  json_verify: $v s; vipd --from-file --print: $ps s; ratio ${ratio}x (target <= 2)"
-echo "  peak RSS: $((rss / 1024)) MiB (half-size input: $((half / 1024)) MiB) (target < 64)"
+echo "  peak RSS: $((rss / 1024)) MiB; half-size input $((half / 1024)) MiB," \
+	"quarter-size $((quarter / 1024)) MiB (target < 64, flat)"
 
 # TASK_UPDATED at scale, with vipd's own objects.
 objs=$(ls "$B"/obj/vipd/*.o | grep -v "/main.o$")

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/version.h"
 
 static uint64_t start_ms;
@@ -117,6 +118,12 @@ static int on_status(const Envelope *req, struct ipc_buf *reply, void *arg)
 		cs[i].value = counters_get(i);
 		cp[i] = &cs[i];
 	}
+	if (d->http) {
+		char port[8];
+
+		snprintf(port, sizeof(port), "%u", http_server_port(d->http));
+		kv_add("http_port", port, &kv);
+	}
 	if (d->info)
 		d->info(kv_add, &kv, d->info_arg);
 	st.daemon = (char *)d->name;
@@ -178,6 +185,39 @@ int daemon_options(struct daemon *d, const char *name, const char *summary, int 
 	return -1;
 }
 
+static const char *http_default(const char *name)
+{
+	if (strcmp(name, "vipd") == 0)
+		return L4LB_HTTP_VIPD;
+	if (strcmp(name, "overlayd") == 0)
+		return L4LB_HTTP_OVERLAYD;
+	if (strcmp(name, "ipvsd") == 0)
+		return L4LB_HTTP_IPVSD;
+	return "off";
+}
+
+static int is_loopback(const char *spec)
+{
+	return strncmp(spec, "127.", 4) == 0 || strncmp(spec, "[::1]:", 6) == 0;
+}
+
+static void http_start(struct daemon *d)
+{
+	const char *spec = d->opts.http_listen ? d->opts.http_listen : http_default(d->name);
+
+	metrics_init(d->name);
+	if (strcmp(spec, "off") == 0)
+		return;
+	/* The endpoint has no authentication: only an address the operator
+	 * wrote down may expose it beyond this host. */
+	if (!is_loopback(spec))
+		log_warn("http: %s is not a loopback address: anyone who reaches it can read "
+			 "the VIP table and metrics", spec);
+	d->http = http_server_new(d->base, spec, 0);
+	if (!d->http)
+		log_warn("http: endpoint disabled; load balancing goes on without it");
+}
+
 int daemon_start(struct daemon *d, const char *name)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
@@ -210,6 +250,7 @@ int daemon_start(struct daemon *d, const char *name)
 	if (!d->rep)
 		return -EADDRINUSE;
 	ipc_server_handle(d->rep, L4LB__V1__ENVELOPE__TYPE__STATUS_REQUEST, on_status, d);
+	http_start(d);
 	log_info("%s %s started, control socket %s", name, L4LB_VERSION, url);
 	return 0;
 }
@@ -225,6 +266,8 @@ void daemon_stop(struct daemon *d)
 		if (d->sig[i])
 			event_free(d->sig[i]);
 	memset(d->sig, 0, sizeof(d->sig));
+	http_server_free(d->http);
+	d->http = NULL;
 	ipc_server_close(d->rep);
 	d->rep = NULL;
 	if (d->base)

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "common/http.h"
 #include "common/ipc.h"
 #include "common/opts.h"
 
@@ -27,7 +28,13 @@ struct daemon {
 	daemon_reload_fn reload;
 	void *reload_arg;
 	struct event *sig[4];
+	struct http_server *http; /* NULL when off or not bound */
 };
+
+/* Default --http-listen of each daemon: loopback only, one port each. */
+#define L4LB_HTTP_VIPD "127.0.0.1:61421"
+#define L4LB_HTTP_OVERLAYD "127.0.0.1:61422"
+#define L4LB_HTTP_IPVSD "127.0.0.1:61423"
 
 /*
  * Starts logging as `name` and reads the configuration file and the command
@@ -40,7 +47,9 @@ int daemon_options(struct daemon *d, const char *name, const char *summary, int 
 		   char **argv, const struct opt *opts, opt_apply_fn apply, void *ctx);
 
 /* Creates the run directory (mode 0750) and the event loop, binds the
- * control socket and answers STATUS_REQUEST on it. 0 or -errno (logged). */
+ * control socket and answers STATUS_REQUEST on it. 0 or -errno (logged).
+ * Also starts the HTTP endpoint (d->http); when it cannot bind, that is
+ * logged and the daemon runs without it: it never stops load balancing. */
 int daemon_start(struct daemon *d, const char *name);
 
 /* Runs the loop until SIGTERM/SIGINT: 0, or 1 if the loop failed. */

@@ -100,3 +100,33 @@ int envelope_pack_error(struct ipc_buf *out, const char *message)
 	env.error = &err;
 	return envelope_pack(&env, out);
 }
+
+int envelope_pack_request(int type, struct ipc_buf *out)
+{
+	Envelope env = L4LB__V1__ENVELOPE__INIT;
+	L4lb__V1__StatusRequest status = L4LB__V1__STATUS_REQUEST__INIT;
+	L4lb__V1__SnapshotRequest snap = L4LB__V1__SNAPSHOT_REQUEST__INIT;
+	L4lb__V1__IpvsStateRequest ipvs = L4LB__V1__IPVS_STATE_REQUEST__INIT;
+	L4lb__V1__OverlayStateRequest overlay = L4LB__V1__OVERLAY_STATE_REQUEST__INIT;
+
+	/* a request without its body is refused by envelope_unpack */
+	switch (type) {
+	case L4LB__V1__ENVELOPE__TYPE__STATUS_REQUEST:
+		env.status_request = &status;
+		break;
+	case L4LB__V1__ENVELOPE__TYPE__SNAPSHOT_REQUEST:
+		env.snapshot_request = &snap;
+		break;
+	case L4LB__V1__ENVELOPE__TYPE__IPVS_STATE_REQUEST:
+		env.ipvs_state_request = &ipvs;
+		break;
+	case L4LB__V1__ENVELOPE__TYPE__OVERLAY_STATE_REQUEST:
+		env.overlay_state_request = &overlay;
+		break;
+	default:
+		return -EINVAL;
+	}
+	env.has_type = 1;
+	env.type = type;
+	return envelope_pack(&env, out);
+}

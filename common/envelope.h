@@ -42,4 +42,9 @@ const char *envelope_type_name(int type);
 /* A ready-to-send ERROR envelope. */
 int envelope_pack_error(struct ipc_buf *out, const char *message);
 
+/* A ready-to-send request with its (empty) body: STATUS_REQUEST,
+ * SNAPSHOT_REQUEST, IPVS_STATE_REQUEST or OVERLAY_STATE_REQUEST. 0, -EINVAL
+ * for another type, or what envelope_pack returns. */
+int envelope_pack_request(int type, struct ipc_buf *out);
+
 #endif

@@ -233,3 +233,36 @@ void http_server_free(struct http_server *s)
 		free(s->routes[i].path);
 	free(s);
 }
+
+void http_json_string(struct evbuffer *b, const char *s)
+{
+	evbuffer_add(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			evbuffer_add_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", *p);
+		else
+			evbuffer_add(b, p, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+void http_json_ip(struct evbuffer *b, const uint8_t *ip, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!ip || (len != 4 && len != 16) ||
+	    !inet_ntop(len == 4 ? AF_INET : AF_INET6, ip, buf, sizeof(buf))) {
+		evbuffer_add_printf(b, "null");
+		return;
+	}
+	evbuffer_add_printf(b, "\"%s\"", buf);
+}
+
+void http_json_error(struct evbuffer *b, const char *why)
+{
+	evbuffer_add_printf(b, "{\"error\":");
+	http_json_string(b, why);
+	evbuffer_add_printf(b, "}\n");
+}

@@ -46,4 +46,11 @@ uint16_t http_server_port(const struct http_server *s);
  * -ENOSPC. A later registration of the same path replaces the earlier. */
 int http_route(struct http_server *s, const char *path, http_route_fn fn, void *arg);
 
+/* JSON pieces for route bodies: a quoted, escaped string (NULL as ""); an
+ * address from raw network-order bytes ("10.0.0.1", "fd00::1"), null
+ * unless 4 or 16 bytes; `{"error":"why"}` for a failed route. */
+void http_json_string(struct evbuffer *b, const char *s);
+void http_json_ip(struct evbuffer *b, const uint8_t *ip, size_t len);
+void http_json_error(struct evbuffer *b, const char *why);
+
 #endif

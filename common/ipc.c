@@ -153,6 +153,37 @@ static void server_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+Envelope *ipc_server_call(struct ipc_server *srv, int type, const char **why)
+{
+	struct ipc_buf req = { 0 }, reply = { 0 };
+	Envelope *env = NULL, *out = NULL;
+	size_t i;
+	int rc;
+
+	*why = "request type not supported by this daemon";
+	for (i = 0; srv && i < srv->nhandlers; i++)
+		if (srv->handlers[i].type == type)
+			break;
+	if (!srv || i == srv->nhandlers)
+		return NULL;
+	/* through the codec, so the handler gets what a socket would give it */
+	*why = "cannot encode the request";
+	if (envelope_pack_request(type, &req) < 0 || !(env = envelope_unpack(req.data, req.len, why)))
+		goto done;
+	rc = srv->handlers[i].fn(env, &reply, srv->handlers[i].arg);
+	if (rc < 0) {
+		ipc_buf_free(&reply);
+		if (envelope_pack_error(&reply, strerror(-rc)) < 0)
+			goto done;
+	}
+	out = envelope_unpack(reply.data, reply.len, why);
+done:
+	ipc_buf_free(&req);
+	ipc_buf_free(&reply);
+	envelope_free(env);
+	return out;
+}
+
 struct ipc_server *ipc_server_open(struct event_base *base, const char *url)
 {
 	struct ipc_server *srv = calloc(1, sizeof(*srv));
@@ -435,14 +466,9 @@ static void sub_on_req(evutil_socket_t fd, short what, void *arg)
 
 static void sub_request(struct ipc_sub *sub)
 {
-	Envelope env = L4LB__V1__ENVELOPE__INIT;
-	L4lb__V1__SnapshotRequest body = L4LB__V1__SNAPSHOT_REQUEST__INIT;
 	struct ipc_buf b;
 
-	env.has_type = 1;
-	env.type = L4LB__V1__ENVELOPE__TYPE__SNAPSHOT_REQUEST;
-	env.snapshot_request = &body;
-	if (envelope_pack(&env, &b) < 0)
+	if (envelope_pack_request(L4LB__V1__ENVELOPE__TYPE__SNAPSHOT_REQUEST, &b) < 0)
 		return;
 	/* REQ holds the request until the peer is there and resends it when
 	 * the peer restarts; a new request replaces an unanswered one. */

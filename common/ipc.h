@@ -34,6 +34,14 @@ struct ipc_server *ipc_server_open(struct event_base *base, const char *url);
 /* One handler per envelope type; replaces an earlier one. */
 int ipc_server_handle(struct ipc_server *srv, int type, ipc_handler_fn fn, void *arg);
 void ipc_server_close(struct ipc_server *srv);
+/*
+ * Runs the handler this server has for request `type` in this process, as
+ * if a client had sent an empty request of that type, so a daemon's own
+ * views (HTTP) show exactly what l4lbctl gets over the socket. Returns the
+ * decoded reply (envelope_free it; it may be an ERROR envelope) or NULL with
+ * *why set.
+ */
+Envelope *ipc_server_call(struct ipc_server *srv, int type, const char **why);
 
 /* --- publisher of complete snapshots --- */
 struct ipc_pub;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/counters.h"
 #include "common/version.h"
 
@@ -164,8 +165,15 @@ static int family_get(const char *name, const char *help, enum family_type type,
 	return 0;
 }
 
+static enum family_type series_type_of(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 6 && strcmp(name + n - 6, "_total") == 0 ? FAM_COUNTER : FAM_GAUGE;
+}
+
 static int series_set(const char *name, const char *help, enum family_type type,
-		      const char *const *labels, double value)
+		      const char *const *labels, double value, int lookup)
 {
 	struct family *f;
 	char *l;
@@ -183,23 +191,16 @@ static int series_set(const char *name, const char *help, enum family_type type,
 	l = render_labels(labels);
 	if (!l)
 		return -EINVAL;
-	for (size_t i = 0; i < f->nseries; i++) {
+	for (size_t i = 0; lookup && i < f->nseries; i++) {
 		if (strcmp(f->series[i].labels, l) == 0) {
 			f->series[i].value = value;
 			free(l);
 			return 0;
 		}
 	}
-	if (f->nseries == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 8;
-		struct series *s = realloc(f->series, cap * sizeof(*s));
-
-		if (!s) {
-			free(l);
-			return -ENOMEM;
-		}
-		f->series = s;
-		f->cap = cap;
+	if (array_grow((void **)&f->series, &f->cap, f->nseries + 1, sizeof(*f->series), 8) < 0) {
+		free(l);
+		return -ENOMEM;
 	}
 	f->series[f->nseries].labels = l;
 	f->series[f->nseries++].value = value;
@@ -208,13 +209,20 @@ static int series_set(const char *name, const char *help, enum family_type type,
 
 int metrics_gauge_set(const char *name, const char *help, const char *const *labels, double value)
 {
-	return series_set(name, help, FAM_GAUGE, labels, value);
+	return series_set(name, help, FAM_GAUGE, labels, value, 1);
 }
 
 int metrics_counter_set(const char *name, const char *help, const char *const *labels,
 			double value)
 {
-	return series_set(name, help, FAM_COUNTER, labels, value);
+	return series_set(name, help, FAM_COUNTER, labels, value, 1);
+}
+
+int metrics_append(const char *name, const char *help, const char *const *labels, double value)
+{
+	if (!name)
+		return -EINVAL;
+	return series_set(name, help, series_type_of(name), labels, value, 0);
 }
 
 void metrics_clear(const char *name)
@@ -288,6 +296,31 @@ int metrics_histogram_observe(const char *name, double seconds)
 	f->count++;
 	f->sum += seconds;
 	return 0;
+}
+
+void metrics_info_kv(const char *key, const char *value, void *table)
+{
+	const struct metrics_info *m = table;
+	double v;
+	char *end;
+
+	for (; m && m->key; m++)
+		if (strcmp(m->key, key) == 0)
+			break;
+	if (!m || !m->key || !value)
+		return;
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+		v = value[0] == 'y';
+	} else {
+		v = strtod(value, &end);
+		if (end == value || *end)
+			return;
+	}
+	v *= m->scale != 0 ? m->scale : 1;
+	if (series_type_of(m->name) == FAM_COUNTER)
+		metrics_counter_set(m->name, m->help, NULL, v);
+	else
+		metrics_gauge_set(m->name, m->help, NULL, v);
 }
 
 int metrics_add_collector(metrics_collect_fn fn, void *arg)

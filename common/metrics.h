@@ -32,6 +32,11 @@ void metrics_reset(void);
 int metrics_gauge_set(const char *name, const char *help, const char *const *labels, double value);
 int metrics_counter_set(const char *name, const char *help, const char *const *labels,
 			double value);
+/* Adds one series without looking for an existing one with the same
+ * labels: for collectors that metrics_clear and then add thousands of
+ * distinct series (one per IPVS backend) in linear time. A counter or gauge
+ * by its name, as metrics_info. 0 or -EINVAL/-ENOMEM. */
+int metrics_append(const char *name, const char *help, const char *const *labels, double value);
 /* Drops every series of a gauge or counter (e.g. before re-adding the VIPs
  * that still exist). */
 void metrics_clear(const char *name);
@@ -52,6 +57,24 @@ int metrics_histogram_new(const char *name, const char *help, const double *boun
 /* Records one observation; creates the histogram with the default buckets
  * when it does not exist yet. 0 or -EINVAL/-ENOMEM. */
 int metrics_histogram_observe(const char *name, double seconds);
+
+/*
+ * A daemon's status facts (the status reply's info key/values) as metrics:
+ * a table ending with a NULL key. A name ending in "_total" is a counter,
+ * any other a gauge; scale converts units (0.001 for ms to seconds; 0
+ * means 1).
+ */
+struct metrics_info {
+	const char *key;
+	const char *name;
+	const char *help;
+	double scale;
+};
+
+/* Matches status_kv_fn (common/daemon.h), with the table as kvarg: pass it
+ * to a daemon's status_info_fn from a collector. Keys not in the table and
+ * values that are not numbers are skipped ("yes"/"no" count as 1/0). */
+void metrics_info_kv(const char *key, const char *value, void *table);
 
 typedef void (*metrics_collect_fn)(void *arg);
 int metrics_add_collector(metrics_collect_fn fn, void *arg);

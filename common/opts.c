@@ -8,10 +8,11 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/http.h"
 #include "common/log.h"
 #include "common/version.h"
 
-enum { K_HELP = 'h', K_VERSION = 'V', K_CONFIG = 0x1000, K_CHECK, K_RUNDIR, K_LOGLEVEL };
+enum { K_HELP = 'h', K_VERSION = 'V', K_CONFIG = 0x1000, K_CHECK, K_RUNDIR, K_LOGLEVEL, K_HTTP };
 
 static const struct opt common_table[] = {
 	{ "help", no_argument, K_HELP, NULL, "show this help and exit" },
@@ -20,6 +21,7 @@ static const struct opt common_table[] = {
 	{ "check-config", no_argument, K_CHECK, NULL, "check the configuration and exit" },
 	{ "run-dir", required_argument, K_RUNDIR, "DIR", "directory of the IPC sockets (default " L4LB_DEFAULT_RUN_DIR ")" },
 	{ "log-level", required_argument, K_LOGLEVEL, "LEVEL", "error, warn, info (default) or debug" },
+	{ "http-listen", required_argument, K_HTTP, "ADDR:PORT", "HTTP endpoint (/healthz, /metrics, /v1/...) or off (default 127.0.0.1:6142x)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -40,6 +42,8 @@ static const struct opt *find_opt(const struct opt *t, const char *name)
 
 static const char *apply_common(int key, const char *value, struct common_opts *c)
 {
+	char host[64];
+	uint16_t port;
 	int lvl;
 
 	switch (key) {
@@ -57,6 +61,11 @@ static const char *apply_common(int key, const char *value, struct common_opts *
 		return NULL;
 	case K_CHECK:
 		c->check_config = 1;
+		return NULL;
+	case K_HTTP:
+		if (strcmp(value, "off") != 0 && http_parse_listen(value, host, sizeof(host), &port))
+			return "expected IP:PORT, [IPv6]:PORT or off";
+		c->http_listen = value;
 		return NULL;
 	}
 	return NULL;
@@ -83,7 +92,7 @@ static const char *config_kv(const char *key, const char *value, void *arg)
 	char *copy;
 	int on = 1;
 
-	if (c && (c->key == K_RUNDIR || c->key == K_LOGLEVEL)) {
+	if (c && (c->key == K_RUNDIR || c->key == K_LOGLEVEL || c->key == K_HTTP)) {
 		if (!(copy = strdup(value)))
 			return "out of memory";
 		return apply_common(c->key, copy, p->common);

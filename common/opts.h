@@ -2,7 +2,7 @@
 /*
  * Command-line options of every l4lb program, with the options all of them
  * share (--help, --version, --config, --check-config, --run-dir,
- * --log-level). A program lists its own options in a table; the same names
+ * --log-level, --http-listen). A program lists its own options in a table; the same names
  * are the keys of its section in the configuration file.
  */
 #ifndef L4LB_OPTS_H
@@ -29,6 +29,7 @@ struct common_opts {
 	const char *config; /* NULL: no file unless the default exists */
 	int log_level;
 	int check_config;
+	const char *http_listen; /* --http-listen; NULL: the daemon's default */
 };
 
 enum opts_result { OPTS_RUN = 0, OPTS_EXIT_OK = 1, OPTS_EXIT_ERROR = 2 };

@@ -162,12 +162,6 @@ static int seq_any(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-struct dump_ctx {
-	struct ipvs_table *out;
-	struct ipvs_svc *svc; /* GET_DEST: the service being filled */
-	int err;
-};
-
 static int attr_u16(struct nlattr *a, uint16_t *v)
 {
 	if (!a || nla_len(a) < 2)
@@ -184,9 +178,9 @@ static int attr_u32(struct nlattr *a, uint32_t *v)
 	return 0;
 }
 
-static int on_svc(struct nl_msg *msg, void *arg)
+int ipvs_nl_on_svc(struct nl_msg *msg, void *arg)
 {
-	struct dump_ctx *c = arg;
+	struct ipvs_dump_ctx *c = arg;
 	struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[IPVS_SVC_ATTR_MAX + 1];
 	struct svc_key k = { 0 };
 	uint16_t af, proto, port;
@@ -214,9 +208,9 @@ static int on_svc(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int on_dest(struct nl_msg *msg, void *arg)
+int ipvs_nl_on_dest(struct nl_msg *msg, void *arg)
 {
-	struct dump_ctx *c = arg;
+	struct ipvs_dump_ctx *c = arg;
 	struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[IPVS_DEST_ATTR_MAX + 1];
 	struct ipvs_dest d = { 0 };
 	uint16_t port, af = c->svc->key.af;
@@ -242,7 +236,8 @@ static int on_dest(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k, struct dump_ctx *c)
+static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
+		    struct ipvs_dump_ctx *c)
 {
 	struct nl_msg *msg = nlmsg_alloc();
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -254,7 +249,8 @@ static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k, struct
 			 IPVS_GENL_VERSION) ||
 	    (k && put_svc(msg, k, NULL) < 0))
 		goto done;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, cmd == IPVS_CMD_GET_SERVICE ? on_svc : on_dest, c);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM,
+		  cmd == IPVS_CMD_GET_SERVICE ? ipvs_nl_on_svc : ipvs_nl_on_dest, c);
 	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
 	rc = nl_send_auto(nl->sk, msg);
 	if (rc >= 0)
@@ -268,7 +264,7 @@ done:
 
 int ipvs_nl_dump(struct ipvs_nl *nl, ipvs_svc_filter_fn want, void *arg, struct ipvs_table *out)
 {
-	struct dump_ctx c = { .out = out };
+	struct ipvs_dump_ctx c = { .out = out };
 	int rc;
 
 	ipvs_table_clear(out);
@@ -382,7 +378,7 @@ int ipvs_nl_apply(struct ipvs_nl *nl, const struct plan_op *ops, size_t n, int *
 
 int ipvs_nl_dump_dests(struct ipvs_nl *nl, struct ipvs_svc *s)
 {
-	struct dump_ctx c = { .svc = s };
+	struct ipvs_dump_ctx c = { .svc = s };
 	struct svc_key k = s->key;
 	int rc;
 

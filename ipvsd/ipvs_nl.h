@@ -49,4 +49,15 @@ uint64_t ipvs_nl_writes(const struct ipvs_nl *nl);
 
 /* Dumps the destinations of one service into s (emptied first). */
 int ipvs_nl_dump_dests(struct ipvs_nl *nl, struct ipvs_svc *s);
+
+/* The parsers of one dump reply message (libnl callbacks; exported for the
+ * fuzzer): a service into c->out, a destination into c->svc. */
+struct nl_msg;
+struct ipvs_dump_ctx {
+	struct ipvs_table *out;
+	struct ipvs_svc *svc; /* GET_DEST: the service being filled */
+	int err;
+};
+int ipvs_nl_on_svc(struct nl_msg *msg, void *arg);
+int ipvs_nl_on_dest(struct nl_msg *msg, void *arg);
 #endif

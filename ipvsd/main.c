@@ -6,6 +6,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "ipvsd/cleanup.h"
+#include "ipvsd/http_views.h"
 #include "ipvsd/options.h"
 #include "ipvsd/reconcile.h"
 
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
 	}
 	d.info = reconcile_status;
 	d.info_arg = r;
+	ipvsd_http_init(&d);
 	ipc_server_handle(d.rep, L4LB__V1__ENVELOPE__TYPE__IPVS_STATE_REQUEST,
 			  reconcile_state_reply, r);
 	vips = subscribe(&d, "vipd", L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);

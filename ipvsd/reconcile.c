@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
@@ -314,6 +315,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 		state_update(r, keys, nkeys); /* removed ones are gone now */
 	}
 	r->last_apply_us = clock_mono_us() - t0;
+	metrics_histogram_observe("reconcile_duration_seconds", (double)r->last_apply_us / 1e6);
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
 		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64 ")",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
@@ -560,8 +562,8 @@ int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg)
 			rc = -ENOMEM;
 	}
 	if (rc == 0)
-		rc = state_msg_pack(want, r->have_kernel ? r->kernel : NULL, &pending, r->vip_gen,
-				    r->reach_gen, reply);
+		rc = state_msg_pack(want, r->cand, r->have_kernel ? r->kernel : NULL, &pending,
+				    r->vip_gen, r->reach_gen, reply);
 	ipvs_table_free(want);
 	plan_free_ops(&pending);
 	drains_clear(&scratch);

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ipvsd/state_msg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/array.h"
 
 /* Everything one reply points to, freed together. */
 struct arena {
@@ -18,16 +22,9 @@ static void *arena_alloc(struct arena *a, size_t size)
 
 	if (a->err)
 		return NULL;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		void **p = realloc(a->p, cap * sizeof(*p));
-
-		if (!p) {
-			a->err = -ENOMEM;
-			return NULL;
-		}
-		a->p = p;
-		a->cap = cap;
+	if (array_grow((void **)&a->p, &a->cap, a->n + 1, sizeof(*a->p), 64) < 0) {
+		a->err = -ENOMEM;
+		return NULL;
 	}
 	x = calloc(1, size ? size : 1);
 	if (!x) {
@@ -45,7 +42,52 @@ static void arena_free(struct arena *a)
 	free(a->p);
 }
 
-static L4lb__V1__IpvsService **services(struct arena *a, const struct ipvs_table *t)
+static L4lb__V1__IpvsDest *dest_msg(struct arena *a, const struct ipvs_dest *d, size_t alen)
+{
+	L4lb__V1__IpvsDest *md = arena_alloc(a, sizeof(*md));
+
+	if (!md)
+		return NULL;
+	l4lb__v1__ipvs_dest__init(md);
+	md->has_ip = md->has_port = md->has_weight = 1;
+	md->has_active_conns = md->has_inactive_conns = 1;
+	md->ip.data = (uint8_t *)d->addr;
+	md->ip.len = alen;
+	md->port = d->port;
+	md->weight = d->weight;
+	md->active_conns = d->active;
+	md->inactive_conns = d->inactive;
+	return md;
+}
+
+/* Candidates of s (from the VIP table) that the desired service lacks: the
+ * backends withheld because their agent is unreachable. */
+static size_t withheld_count(const struct ipvs_svc *s, const struct ipvs_svc *c)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; c && j < c->n_dests; j++)
+		n += !ipvs_svc_find_dest(s, c->dests[j].addr, c->dests[j].port);
+	return n;
+}
+
+static L4lb__V1__IpvsDest *withheld_msg(struct arena *a, const struct ipvs_dest *d, size_t alen)
+{
+	L4lb__V1__IpvsDest *md = dest_msg(a, d, alen);
+	char *why = arena_alloc(a, 80), ip[INET6_ADDRSTRLEN] = "?";
+
+	if (!md || !why)
+		return NULL;
+	md->weight = 0;
+	if (d->agent_len)
+		inet_ntop(d->agent_len == 4 ? AF_INET : AF_INET6, d->agent, ip, sizeof(ip));
+	snprintf(why, 80, "agent %s unreachable", ip);
+	md->withheld = why;
+	return md;
+}
+
+static L4lb__V1__IpvsService **services(struct arena *a, const struct ipvs_table *t,
+					const struct ipvs_table *cand)
 {
 	L4lb__V1__IpvsService **v = arena_alloc(a, t->n * sizeof(*v));
 
@@ -64,34 +106,30 @@ static L4lb__V1__IpvsService **services(struct arena *a, const struct ipvs_table
 		m->ip.len = alen;
 		m->port = s->key.port;
 		m->scheduler = (char *)s->sched;
-		m->dests = arena_alloc(a, s->n_dests * sizeof(*m->dests));
+		const struct ipvs_svc *c = cand ? ipvs_table_find(cand, &s->key) : NULL;
+		size_t extra = withheld_count(s, c);
+
+		m->dests = arena_alloc(a, (s->n_dests + extra) * sizeof(*m->dests));
 		if (!m->dests)
 			return NULL;
-		m->n_dests = s->n_dests;
-		for (size_t j = 0; j < s->n_dests; j++) {
-			const struct ipvs_dest *d = &s->dests[j];
-			L4lb__V1__IpvsDest *md = arena_alloc(a, sizeof(*md));
-
-			if (!md)
+		for (size_t j = 0; j < s->n_dests; j++)
+			if (!(m->dests[m->n_dests++] = dest_msg(a, &s->dests[j], alen)))
 				return NULL;
-			l4lb__v1__ipvs_dest__init(md);
-			md->has_ip = md->has_port = md->has_weight = 1;
-			md->has_active_conns = md->has_inactive_conns = 1;
-			md->ip.data = (uint8_t *)d->addr;
-			md->ip.len = alen;
-			md->port = d->port;
-			md->weight = d->weight;
-			md->active_conns = d->active;
-			md->inactive_conns = d->inactive;
-			m->dests[j] = md;
+		for (size_t j = 0; extra && j < c->n_dests; j++) {
+			const struct ipvs_dest *d = &c->dests[j];
+
+			if (ipvs_svc_find_dest(s, d->addr, d->port))
+				continue;
+			if (!(m->dests[m->n_dests++] = withheld_msg(a, d, alen)))
+				return NULL;
 		}
 		v[i] = m;
 	}
 	return v;
 }
 
-int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *kernel,
-		   const struct plan *pending, uint64_t vip_gen, uint64_t reach_gen,
+int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *cand,
+		   const struct ipvs_table *kernel, const struct plan *pending, uint64_t vip_gen, uint64_t reach_gen,
 		   struct ipc_buf *out)
 {
 	struct arena a = { 0 };
@@ -108,11 +146,11 @@ int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *ke
 	st.vip_generation = vip_gen;
 	st.reach_generation = reach_gen;
 	if (desired) {
-		st.desired = services(&a, desired);
+		st.desired = services(&a, desired, cand);
 		st.n_desired = st.desired ? desired->n : 0;
 	}
 	if (kernel) {
-		st.kernel = services(&a, kernel);
+		st.kernel = services(&a, kernel, NULL);
 		st.n_kernel = st.kernel ? kernel->n : 0;
 	}
 	st.pending = arena_alloc(&a, pending->n * sizeof(*st.pending));

@@ -6,9 +6,12 @@
 #include "common/envelope.h"
 #include "ipvsd/plan.h"
 
-/* Packs an IPVS_STATE envelope. kernel may be NULL. 0 or -ENOMEM. */
-int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *kernel,
-		   const struct plan *pending, uint64_t vip_gen, uint64_t reach_gen,
+/* Packs an IPVS_STATE envelope. The desired services also list, with
+ * weight 0 and `withheld` set ("agent 10.0.0.3 unreachable"), the backends
+ * of cand (the VIP table's candidates; may be NULL) left out of desired.
+ * kernel may be NULL. 0 or -ENOMEM. */
+int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *cand,
+		   const struct ipvs_table *kernel, const struct plan *pending, uint64_t vip_gen, uint64_t reach_gen,
 		   struct ipc_buf *out);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
+
 struct adj_table *adj_table_new(void)
 {
 	return calloc(1, sizeof(struct adj_table));
@@ -84,15 +86,8 @@ struct adj_record *adj_get(struct adj_table *t, const struct node_id *n, uint64_
 	}
 	if (t->n >= ADJ_MAX_NODES)
 		return NULL;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct adj_record **nr = realloc(t->recs, cap * sizeof(*nr));
-
-		if (!nr)
-			return NULL;
-		t->recs = nr;
-		t->cap = cap;
-	}
+	if (array_grow((void **)&t->recs, &t->cap, t->n + 1, sizeof(*t->recs), 16) < 0)
+		return NULL;
 	if (!(r = calloc(1, sizeof(*r))))
 		return NULL;
 	r->node = *n;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -16,7 +17,7 @@
 
 enum {
 	K_NODE_IP = 256, K_LISTEN, K_SEEDS, K_STATE_DIR, K_ACTIVE, K_PASSIVE, K_PING,
-	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE,
+	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE, K_KEY,
 };
 
 const struct opt overlayd_opts[] = {
@@ -33,7 +34,9 @@ const struct opt overlayd_opts[] = {
 	{ "ping-timeout-max-ms", required_argument, K_TMAX, "MS", "timeout ceiling (default 2000)" },
 	{ "shuffle-interval-ms", required_argument, K_SHUFFLE, "MS", "shuffle period (default 10000)" },
 	{ "orphan-grace-ms", required_argument, K_GRACE, "MS",
-	  "keep a pathless node nobody accuses reachable this long (default 2000)" },
+	  "keep a pathless node nobody accuses reachable this long (default 500)" },
+	{ "cluster-key-file", required_argument, K_KEY, "FILE",
+	  "shared secret every peer must prove it holds (default: none, open)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -112,6 +115,10 @@ const char *overlayd_cfg_apply(int key, const char *value, void *ctx)
 			return why;
 		c->p.shuffle_ms = (unsigned)v;
 		return NULL;
+	case K_KEY:
+		frame_key_free(c->key);
+		c->key = NULL;
+		return overlayd_key_load(value, &c->key);
 	case K_GRACE:
 		if ((why = opt_uint(value, 0, 600000, &v)))
 			return why;
@@ -119,6 +126,44 @@ const char *overlayd_cfg_apply(int key, const char *value, void *ctx)
 		return NULL;
 	}
 	return "unknown option";
+}
+
+const char *overlayd_key_load(const char *path, struct frame_key **out)
+{
+	static char why[160];
+	unsigned char buf[FRAME_KEY_MAX + 2];
+	struct stat st;
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(why, sizeof(why), "cannot open %.100s: %s", path, strerror(errno));
+		return why;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+		log_warn("overlayd: %s is readable by others than its owner", path);
+	while (len < sizeof(buf) && (r = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+		       buf[len - 1] == '\t'))
+		len--;
+	if (len < FRAME_KEY_MIN || len > FRAME_KEY_MAX) {
+		snprintf(why, sizeof(why), "%.100s: the key must be %d to %d bytes", path,
+			 FRAME_KEY_MIN, FRAME_KEY_MAX);
+		return why;
+	}
+	*out = frame_key_new(buf, len);
+	memset(buf, 0, sizeof(buf));
+	return *out ? NULL : "out of memory";
+}
+
+void overlayd_cfg_free(struct overlayd_cfg *c)
+{
+	frame_key_free(c->key);
+	c->key = NULL;
 }
 
 /* The first IPv4 address of an interface that is up and not loopback

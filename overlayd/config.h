@@ -4,6 +4,7 @@
 #define OVERLAYD_CONFIG_H
 
 #include "common/opts.h"
+#include "overlayd/frame.h"
 #include "overlayd/overlay.h"
 
 struct overlayd_cfg {
@@ -12,6 +13,7 @@ struct overlayd_cfg {
 	const char *state_dir; /* --state-dir: the epoch file lives there */
 	struct node_id seeds[OVERLAY_MAX_SEEDS];
 	size_t n_seeds;
+	struct frame_key *key; /* --cluster-key-file; NULL: open */
 	struct overlay_params p;
 };
 
@@ -19,8 +21,13 @@ extern const struct opt overlayd_opts[];
 
 void overlayd_cfg_init(struct overlayd_cfg *c);
 const char *overlayd_cfg_apply(int key, const char *value, void *ctx);
+void overlayd_cfg_free(struct overlayd_cfg *c);
 /* Cross-option checks after parsing; NULL or the reason. */
 const char *overlayd_cfg_finish(struct overlayd_cfg *c);
+
+/* Reads the cluster key: the file's bytes without trailing white space,
+ * FRAME_KEY_MIN..FRAME_KEY_MAX of them. NULL, or why not. */
+const char *overlayd_key_load(const char *path, struct frame_key **out);
 
 /* Reads <dir>/epoch, writes back one more and returns it (0 on error,
  * logged). Without a dir the wall clock in ms serves (also increasing

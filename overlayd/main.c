@@ -5,6 +5,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "overlayd/config.h"
+#include "overlayd/http_views.h"
 #include "overlayd/service.h"
 
 int main(int argc, char **argv)
@@ -36,9 +37,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (!(svc = service_new(&d, pub, &cfg)))
 		return 1;
+	overlayd_http_init(&d);
 	daemon_notify("READY=1");
 	rc = daemon_run(&d);
 	service_free(svc);
+	overlayd_cfg_free(&cfg);
 	ipc_pub_close(pub);
 	daemon_stop(&d);
 	return rc;

@@ -19,7 +19,13 @@
 struct conn {
 	struct net *net;
 	struct bufferevent *bev;
-	struct node_id peer; /* len 0 until its Hello arrived (incoming) */
+	/* len 0 until the peer is trusted (incoming): its Hello in open mode,
+	 * its proof in keyed mode; an unproven claim cannot close or take the
+	 * place of a real peer's connection */
+	struct node_id peer;
+	struct node_id claimed; /* from its Hello */
+	struct frame_sec fs;
+	struct evbuffer *pending; /* keyed: messages packed before the peer's Hello */
 	int outgoing, up, closing;
 	uint64_t last_us;
 	struct conn *next;
@@ -30,21 +36,12 @@ struct net {
 	struct evconnlistener *lst;
 	struct node_id self;
 	uint64_t epoch;
+	const struct frame_key *key;
 	struct overlay *o;
 	struct conn *conns;
 	uint64_t rx, tx;
 	size_t n_conns;
 };
-
-long net_frame_len(const unsigned char *hdr, size_t max)
-{
-	uint32_t len = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) |
-		       ((uint32_t)hdr[2] << 8) | hdr[3];
-
-	if (len == 0 || len > max)
-		return -EMSGSIZE;
-	return (long)len;
-}
 
 static void conn_free(struct conn *c)
 {
@@ -59,6 +56,9 @@ static void conn_free(struct conn *c)
 		}
 	c->net->n_conns--;
 	bufferevent_free(c->bev);
+	if (c->pending)
+		evbuffer_free(c->pending);
+	frame_sec_free(&c->fs);
 	free(c);
 }
 
@@ -82,37 +82,80 @@ static void conn_lost(struct conn *c)
 		overlay_link_down(n->o, &peer, clock_mono_us());
 }
 
+/* Sealed frame of plen payload bytes at buf + FRAME_HDR onto the output. */
+static int put_frame(struct conn *c, uint8_t *buf, size_t plen)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t len;
+	int rc;
+
+	if ((rc = frame_seal(&c->fs, buf, plen, &len)) < 0)
+		return rc;
+	evbuffer_add(out, buf, len);
+	c->net->tx += len;
+	return 0;
+}
+
 static int frame_send(struct conn *c, const PeerMessage *m)
 {
-	size_t len = l4lb__overlay__v1__peer_message__get_packed_size(m);
+	size_t plen = l4lb__overlay__v1__peer_message__get_packed_size(m);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	unsigned char hdr[4];
-	unsigned char *buf;
+	size_t queued = evbuffer_get_length(out) + (c->pending ? evbuffer_get_length(c->pending) : 0);
+	uint8_t small[2048], *buf = small;
+	int rc = 0;
 
-	if (len > NET_MAX_FRAME)
+	if (plen + FRAME_TAG > FRAME_MAX)
 		return -EMSGSIZE;
-	if (evbuffer_get_length(out) + len > NET_MAX_QUEUE) {
+	if (queued + plen > NET_MAX_QUEUE) {
 		counter_inc("overlay_tx_queue_full");
 		return -ENOBUFS;
 	}
-	if (!(buf = malloc(len ? len : 1)))
+	if (FRAME_HDR + plen + FRAME_TAG > sizeof(small) &&
+	    !(buf = malloc(FRAME_HDR + plen + FRAME_TAG)))
 		return -ENOMEM;
-	l4lb__overlay__v1__peer_message__pack(m, buf);
-	hdr[0] = (unsigned char)(len >> 24);
-	hdr[1] = (unsigned char)(len >> 16);
-	hdr[2] = (unsigned char)(len >> 8);
-	hdr[3] = (unsigned char)len;
-	evbuffer_add(out, hdr, 4);
-	evbuffer_add(out, buf, len);
-	free(buf);
-	c->net->tx += len + 4;
-	return 0;
+	l4lb__overlay__v1__peer_message__pack(m, buf + FRAME_HDR);
+	if (frame_can_send(&c->fs) || m->type == L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__HELLO) {
+		rc = put_frame(c, buf, plen);
+	} else if (c->pending || (c->pending = evbuffer_new())) {
+		/* the tag needs the peer's nonce: keep it until its Hello */
+		uint32_t be = htonl((uint32_t)plen);
+
+		evbuffer_add(c->pending, &be, 4);
+		evbuffer_add(c->pending, buf + FRAME_HDR, plen);
+	} else {
+		rc = -ENOMEM;
+	}
+	if (buf != small)
+		free(buf);
+	return rc;
+}
+
+/* Keyed: the peer's nonce arrived; what waited goes out tagged. */
+static int flush_pending(struct conn *c)
+{
+	uint32_t be;
+	int rc = 0;
+
+	while (c->pending && evbuffer_get_length(c->pending) >= 4 && rc == 0) {
+		size_t plen;
+		uint8_t *buf;
+
+		evbuffer_remove(c->pending, &be, 4);
+		plen = ntohl(be);
+		if (!(buf = malloc(FRAME_HDR + plen + FRAME_TAG)))
+			return -ENOMEM;
+		evbuffer_remove(c->pending, buf + FRAME_HDR, plen);
+		rc = put_frame(c, buf, plen);
+		free(buf);
+	}
+	return rc;
 }
 
 static void send_hello(struct conn *c)
 {
 	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
 	L4lb__Overlay__V1__Hello h = L4LB__OVERLAY__V1__HELLO__INIT;
+	uint8_t auth[32];
 	PbNodeId self;
 
 	node_to_pb(&c->net->self, &self);
@@ -122,6 +165,7 @@ static void send_hello(struct conn *c)
 	h.from = &self;
 	h.has_epoch = 1;
 	h.epoch = c->net->epoch;
+	frame_hello(&c->fs, &h, auth);
 	frame_send(c, &m);
 }
 
@@ -134,29 +178,86 @@ static void bad_peer(struct conn *c, const char *why)
 	conn_lost(c);
 }
 
+/* The remote address of c's socket: what a peer says in its Hello is not
+ * to be trusted when it failed to prove it. */
+static const char *remote_str(const struct conn *c, char *buf)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct node_id n = { 0 };
+
+	if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) < 0)
+		return "(unknown)";
+	if (ss.ss_family == AF_INET) {
+		memcpy(n.ip, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		n.len = 4;
+		n.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		memcpy(n.ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		n.len = 16;
+		n.port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		return "(unknown)";
+	}
+	return node_str(&n, buf);
+}
+
+static void auth_failed(struct conn *c, const char *why)
+{
+	char a[NODE_STR_MAX], b[NODE_STR_MAX];
+
+	report_bad_input("overlay_auth_failed", "peer at %s claiming %s: %s, disconnected",
+			 remote_str(c, a), c->claimed.len ? node_str(&c->claimed, b) : "nothing",
+			 why);
+	conn_lost(c);
+}
+
+/* The peer's Hello: who it says it is. 0, or -1 when c was freed. */
+static int on_hello(struct conn *c, const PeerMessage *m)
+{
+	struct node_id from;
+
+	if (node_from_pb(m->hello->from, &from) < 0 ||
+	    (c->peer.len && !node_eq(&from, &c->peer)) ||
+	    (c->claimed.len && !node_eq(&from, &c->claimed)) || node_eq(&from, &c->net->self)) {
+		bad_peer(c, "bad hello");
+		return -1;
+	}
+	c->claimed = from;
+	if (c->fs.state == FRAME_AUTH) {
+		send_hello(c); /* now with our proof */
+		if (flush_pending(c) < 0) {
+			conn_lost(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Returns -1 when c was freed. */
 static int on_frame(struct conn *c, const unsigned char *data, size_t len)
 {
-	PeerMessage *m = l4lb__overlay__v1__peer_message__unpack(NULL, len, data);
-	struct node_id from;
-	int rc = 0;
+	enum frame_state was = c->fs.state;
+	PeerMessage *m;
+	int rc = frame_decode(&c->fs, data, len, &m);
 
-	if (!m) {
-		bad_peer(c, "undecodable frame");
+	if (rc == -EACCES) {
+		auth_failed(c, was == FRAME_HELLO ? "no or reflected nonce (no cluster key?)" :
+			       was == FRAME_AUTH ? "bad proof or tag (wrong cluster key?)" :
+						   "bad frame tag (tampered or replayed)");
+		return -1;
+	}
+	if (rc < 0) {
+		bad_peer(c, was == FRAME_HELLO && rc == -EPROTO ? "message before hello" :
+			    "undecodable frame");
 		return -1;
 	}
 	if (m->type == L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__HELLO) {
-		if (!m->hello || node_from_pb(m->hello->from, &from) < 0 ||
-		    (c->peer.len && !node_eq(&from, &c->peer)) || node_eq(&from, &c->net->self)) {
-			bad_peer(c, "bad hello");
-			rc = -1;
-		} else {
-			c->peer = from;
+		rc = on_hello(c, m);
+		if (rc == 0 && c->fs.state == FRAME_UP && !c->up) {
+			c->peer = c->claimed;
 			c->up = 1;
 		}
-	} else if (!c->peer.len || !c->up) {
-		bad_peer(c, "message before hello");
-		rc = -1;
 	} else if (c->net->o && overlay_receive(c->net->o, &c->peer, m, clock_mono_us()) < 0) {
 		bad_peer(c, "invalid message");
 		rc = -1;
@@ -179,7 +280,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		if (have < 4)
 			return;
 		evbuffer_copyout(in, hdr, 4);
-		if ((len = net_frame_len(hdr, NET_MAX_FRAME)) < 0) {
+		if ((len = frame_len(hdr, FRAME_MAX)) < 0) {
 			bad_peer(c, "frame size out of range");
 			return;
 		}
@@ -235,6 +336,11 @@ static struct conn *conn_new(struct net *n, struct bufferevent *bev)
 	}
 	c->net = n;
 	c->bev = bev;
+	if (frame_sec_init(&c->fs, n->key) < 0) {
+		bufferevent_free(bev);
+		free(c);
+		return NULL;
+	}
 	c->last_us = clock_mono_us();
 	c->next = n->conns;
 	n->conns = c;
@@ -356,7 +462,7 @@ void net_tick(struct net *n, uint64_t now_us)
 }
 
 struct net *net_new(struct event_base *base, const struct node_id *self, uint64_t epoch,
-		    const struct node_id *listen)
+		    const struct node_id *listen, const struct frame_key *key)
 {
 	struct net *n = calloc(1, sizeof(*n));
 	struct sockaddr_storage ss = { 0 };
@@ -368,6 +474,7 @@ struct net *net_new(struct event_base *base, const struct node_id *self, uint64_
 	n->base = base;
 	n->self = *self;
 	n->epoch = epoch;
+	n->key = key;
 	if (listen->len == 4) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 

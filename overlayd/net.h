@@ -1,25 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * overlayd's TCP transport: frames of a 4-byte big-endian length and a
- * PeerMessage, size-checked before decoding; a Hello first on every
- * connection names the peer; bounded output queue per connection. A peer
- * that sends garbage is disconnected and counted, nothing else changes.
+ * overlayd's TCP transport: frames (frame.h: a 4-byte big-endian length and
+ * a PeerMessage, size-checked before decoding, tagged in keyed mode); a
+ * Hello first on every connection names the peer, and with a cluster key
+ * the peer must prove it holds the key before anything it sends counts;
+ * bounded output queue per connection. A peer that sends garbage or fails
+ * the proof is disconnected and counted, nothing else changes.
  */
 #ifndef OVERLAYD_NET_H
 #define OVERLAYD_NET_H
 
 #include <event2/event.h>
 
+#include "overlayd/frame.h"
 #include "overlayd/overlay.h"
 
-#define NET_MAX_FRAME (1u << 20)
 #define NET_MAX_QUEUE (512u << 10) /* bytes waiting per connection */
 
 struct net;
 
-/* Listens on `listen` (address may be 0.0.0.0). NULL on error (logged). */
+/* Listens on `listen` (address may be 0.0.0.0); peers must hold `key`
+ * (NULL: open). NULL on error (logged). */
 struct net *net_new(struct event_base *base, const struct node_id *self, uint64_t epoch,
-		    const struct node_id *listen);
+		    const struct node_id *listen, const struct frame_key *key);
 void net_free(struct net *n);
 /* The core it feeds; set before the loop runs. */
 void net_attach(struct net *n, struct overlay *o);
@@ -30,9 +33,5 @@ void net_tick(struct net *n, uint64_t now_us);
 
 /* byte counters for status */
 void net_stats(const struct net *n, uint64_t *rx, uint64_t *tx, size_t *conns);
-
-/* Length of the frame at the start of buf (4-byte big-endian header), or
- * -EMSGSIZE when it is 0 or larger than max. Pure, unit-tested. */
-long net_frame_len(const unsigned char *hdr, size_t max);
 
 #endif

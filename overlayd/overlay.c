@@ -28,6 +28,7 @@ void overlay_params_default(struct overlay_params *p)
 	p->rtt.factor = 4;
 	p->rtt.pct = 99;
 	p->confirm_min_ms = 60;
+	p->probe_k = 3;
 	p->lag_ms = 50;
 	p->join_min_ms = 200;
 	p->join_max_ms = 5000;
@@ -36,7 +37,7 @@ void overlay_params_default(struct overlay_params *p)
 	p->retry_ms = 5000;
 	p->digest_ms = 30000;
 	p->expire_ms = 600000;
-	p->grace_ms = 2000;
+	p->grace_ms = 500;
 	p->gossip_ttl = 32;
 	p->seed = 1;
 }
@@ -188,6 +189,12 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 		break;
 	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__DIGEST:
 		rc = gossip_on_digest(o, from, m);
+		break;
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE:
+		rc = ping_on_probe(o, from, m, now_us);
+		break;
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE_ACK:
+		rc = ping_on_probe_ack(o, m, now_us);
 		break;
 	default:
 		rc = member_receive(o, from, m, now_us);

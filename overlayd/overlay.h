@@ -26,6 +26,7 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 #define OVERLAY_MAX_PASSIVE 256
 #define OVERLAY_MAX_SEEDS 64
 #define OVERLAY_PING_RING 16
+#define OVERLAY_PROBES 16 /* indirect probes served at once */
 
 struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */
@@ -36,6 +37,7 @@ struct overlay_params {
 	unsigned ping_ms;                 /* ping interval per active link */
 	struct rtt_params rtt;
 	unsigned confirm_min_ms;          /* suspicion confirmed after max(this, timeout/2) */
+	unsigned probe_k;                 /* neighbours asked to probe a suspected link */
 	unsigned lag_ms;                  /* a tick this late means we lagged ourselves */
 	unsigned join_min_ms, join_max_ms; /* join retry backoff */
 	unsigned fill_ms;                 /* try a passive node when the view is not full */
@@ -70,7 +72,16 @@ struct link {
 	uint64_t unacked_seq;              /* oldest unanswered ping, 0: none */
 	uint64_t unacked_us;               /* its send time (shifted by own lag) */
 	uint64_t suspect_us;               /* 0, or when the timeout expired */
+	uint64_t probe_id;                 /* of the indirect probes for this suspicion */
+	uint64_t reprieve_us;              /* answered through others: not suspected before */
 	uint64_t pings, pongs, timeouts;
+};
+
+/* An indirect probe we run for a neighbour: our Ping (seq 0, sent_us =
+ * token) to target, answered with PROBE_ACK{target, id} to requester. */
+struct probe_req {
+	struct node_id requester, target;
+	uint64_t id, token, at_us;
 };
 
 struct passive {
@@ -80,6 +91,7 @@ struct passive {
 
 struct overlay_stats {
 	uint64_t pings, pongs, timeouts, refuted, severs, joins, lags;
+	uint64_t probes_sent, probes_served, probe_acks, probe_drops;
 	uint64_t msgs_rx, msgs_tx, records_rx, records_new, send_drops, bad;
 };
 
@@ -104,6 +116,8 @@ struct overlay {
 	uint64_t join_at_us, join_backoff_ms;
 	uint64_t fill_at_us, heal_at_us, shuffle_at_us, digest_at_us, expire_at_us;
 	uint64_t shuffle_id;
+	struct probe_req probes[OVERLAY_PROBES];
+	uint64_t probe_token;
 	struct node_id shuffle_sent[16];
 	size_t n_shuffle_sent;
 	int dirty;                         /* records changed: recompute reachability */
@@ -151,6 +165,9 @@ void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessa
 		  uint64_t now_us);
 void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us);
+int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+		  uint64_t now_us);
+int ping_on_probe_ack(struct overlay *o, const PeerMessage *m, uint64_t now_us);
 /* The event loop itself was late by lag_us: do not blame peers for it. */
 void ping_own_lag(struct overlay *o, uint64_t lag_us);
 

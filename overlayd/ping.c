@@ -4,9 +4,19 @@
  * ping_ms from the moment it joins the view. A link is suspected when its
  * oldest unanswered ping is older than the timeout derived from its RTT
  * window; a suspicion is confirmed (the link severed) only if a fresh
- * probe sent at that moment stays unanswered for max(timeout/2,
+ * ping sent at that moment stays unanswered for max(timeout/2,
  * confirm_min) more. An answer to any ping clears the suspicion.
+ *
+ * A lost segment stalls a TCP stream for a retransmission timeout (Linux:
+ * at least 200 ms), longer than the suspicion takes. So at suspicion time
+ * probe_k other neighbours are also asked to ping the peer over their own
+ * connections (SWIM's indirect probe); if one of them hears it, the peer
+ * is alive and only our stream is late: the link gets another timeout
+ * (reprieve) instead of being severed. A peer nobody hears is severed as
+ * before, so a crash is detected as fast; a link silent beyond the
+ * ceiling is severed whatever others hear (a one-way cut).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -52,6 +62,41 @@ void ping_probe(struct overlay *o, struct link *l, uint64_t now_us)
 	send_ping(o, l, now_us);
 }
 
+static void send_probe(struct overlay *o, const struct node_id *to, int type,
+		       const struct node_id *target, uint64_t id)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Probe p = L4LB__OVERLAY__V1__PROBE__INIT;
+	PbNodeId t;
+
+	node_to_pb(target, &t);
+	m.type = type;
+	m.probe = &p;
+	p.target = &t;
+	p.has_id = 1;
+	p.id = id;
+	overlay_send(o, to, &m);
+}
+
+/* Asks up to probe_k other neighbours to ping l's peer for us. */
+static void ask_helpers(struct overlay *o, struct link *l)
+{
+	size_t idx[OVERLAY_MAX_ACTIVE], n = 0;
+
+	for (size_t i = 0; i < o->n_active; i++)
+		if (&o->active[i] != l)
+			idx[n++] = i;
+	l->probe_id = ((uint64_t)overlay_rand(o) << 32) | overlay_rand(o);
+	for (unsigned k = 0; k < o->p.probe_k && n; k++) {
+		size_t pick = overlay_rand(o) % n;
+
+		send_probe(o, &o->active[idx[pick]].node, L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE,
+			   &l->node, l->probe_id);
+		o->st.probes_sent++;
+		idx[pick] = idx[--n];
+	}
+}
+
 void ping_tick(struct overlay *o, uint64_t now_us)
 {
 	char b[NODE_STR_MAX];
@@ -60,19 +105,21 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 		struct link *l = &o->active[i];
 		uint64_t t = overlay_timeout(o, l);
 		uint64_t confirm = t / 2;
+		uint64_t silent = l->unacked_seq && now_us > l->unacked_us ?
+					  now_us - l->unacked_us : 0;
 
 		if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
 			confirm = (uint64_t)o->p.confirm_min_ms * 1000;
-		if (l->unacked_seq && now_us > l->unacked_us && now_us - l->unacked_us > t) {
-			if (!l->suspect_us) {
+		if (silent > t && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
+			if (!l->suspect_us && silent <= o->p.rtt.ceil_us) {
 				l->suspect_us = now_us;
 				l->timeouts++;
 				o->st.timeouts++;
 				log_debug("link %s suspected (%llu us unanswered)",
-					  node_str(&l->node, b),
-					  (unsigned long long)(now_us - l->unacked_us));
+					  node_str(&l->node, b), (unsigned long long)silent);
 				send_ping(o, l, now_us);
-			} else if (now_us - l->suspect_us > confirm) {
+				ask_helpers(o, l);
+			} else if (silent > o->p.rtt.ceil_us || now_us - l->suspect_us > confirm) {
 				log_info("link %s severed at mono_us=%llu: no answer for %llu us",
 					 node_str(&l->node, b), (unsigned long long)now_us,
 					 (unsigned long long)(now_us - l->unacked_us));
@@ -99,6 +146,76 @@ void ping_own_lag(struct overlay *o, uint64_t lag_us)
 	}
 }
 
+/* A neighbour suspects its link to target: ping it for them. */
+int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessage *m,
+		  uint64_t now_us)
+{
+	PeerMessage pm = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+	struct probe_req *slot = NULL;
+	struct node_id target;
+
+	if (!m->probe || node_from_pb(m->probe->target, &target) < 0)
+		return -EPROTO;
+	if (node_eq(&target, &o->self) || node_eq(&target, from))
+		return 0;
+	/* bounded: a slot is free once answered or older than the ceiling */
+	for (size_t i = 0; i < OVERLAY_PROBES && !slot; i++)
+		if (!o->probes[i].token || now_us - o->probes[i].at_us > o->p.rtt.ceil_us)
+			slot = &o->probes[i];
+	if (!slot) {
+		o->st.probe_drops++;
+		return 0;
+	}
+	slot->requester = *from;
+	slot->target = target;
+	slot->id = m->probe->id;
+	slot->token = ++o->probe_token;
+	slot->at_us = now_us;
+	o->st.probes_served++;
+	pm.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING;
+	pm.ping = &p;
+	p.has_seq = p.has_sent_us = 1;
+	p.seq = 0;
+	p.sent_us = slot->token;
+	overlay_send(o, &target, &pm);
+	return 0;
+}
+
+/* Someone heard the peer we suspect: only our stream to it is late. */
+int ping_on_probe_ack(struct overlay *o, const PeerMessage *m, uint64_t now_us)
+{
+	struct node_id target;
+	struct link *l;
+	char b[NODE_STR_MAX];
+
+	if (!m->probe || node_from_pb(m->probe->target, &target) < 0)
+		return -EPROTO;
+	l = overlay_link(o, &target);
+	if (!l || !l->suspect_us || !m->probe->has_id || m->probe->id != l->probe_id)
+		return 0;
+	o->st.probe_acks++;
+	l->suspect_us = 0;
+	l->reprieve_us = now_us + overlay_timeout(o, l);
+	log_debug("link %s answered through a neighbour", node_str(&l->node, b));
+	return 0;
+}
+
+/* The answer to a probe's Ping (seq 0): tell whoever asked. */
+static void probe_answered(struct overlay *o, const struct node_id *from, uint64_t token)
+{
+	for (size_t i = 0; i < OVERLAY_PROBES; i++) {
+		struct probe_req *r = &o->probes[i];
+
+		if (r->token && r->token == token && node_eq(&r->target, from)) {
+			send_probe(o, &r->requester, L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE_ACK,
+				   &r->target, r->id);
+			r->token = 0;
+			return;
+		}
+	}
+}
+
 void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us)
 {
@@ -115,6 +232,9 @@ void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessa
 	p.has_sent_us = m->ping->has_sent_us;
 	p.sent_us = m->ping->sent_us;
 	overlay_send(o, from, &r);
+	/* seq 0: an indirect probe, from a node that is not our neighbour */
+	if (!m->ping->seq)
+		return;
 	/* A peer that pings us believes we are its neighbour: if we are not,
 	 * take it back when there is room, else tell it so. */
 	if (!overlay_link(o, from)) {
@@ -139,7 +259,13 @@ void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessa
 	struct link *l = overlay_link(o, from);
 	uint64_t seq;
 
-	if (!l || !m->pong || !m->pong->has_seq)
+	if (!m->pong || !m->pong->has_seq)
+		return;
+	if (m->pong->seq == 0) {
+		probe_answered(o, from, m->pong->sent_us);
+		return;
+	}
+	if (!l)
 		return;
 	seq = m->pong->seq;
 	/* only answers to pings we sent, echoing the time we sent them */

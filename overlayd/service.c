@@ -228,6 +228,10 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 	KV("timeouts", "%llu", (unsigned long long)st->timeouts);
 	KV("refuted", "%llu", (unsigned long long)st->refuted);
 	KV("severs", "%llu", (unsigned long long)st->severs);
+	KV("probes_sent", "%llu", (unsigned long long)st->probes_sent);
+	KV("probe_acks", "%llu", (unsigned long long)st->probe_acks);
+	KV("probes_served", "%llu", (unsigned long long)st->probes_served);
+	KV("probe_drops", "%llu", (unsigned long long)st->probe_drops);
 	KV("joins", "%llu", (unsigned long long)st->joins);
 	KV("loop_lags", "%llu", (unsigned long long)st->lags);
 	KV("local_health", "%u", o->lhm);
@@ -255,7 +259,7 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	s->pub_epoch = ipc_new_epoch();
 	if (!(epoch = overlayd_epoch_bump(c->state_dir)))
 		goto fail;
-	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen)))
+	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen, c->key)))
 		goto fail;
 	o = overlay_new(&c->p, &c->self, epoch, c->seeds, c->n_seeds, &service_ops, s,
 			clock_mono_us());

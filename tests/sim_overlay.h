@@ -3,6 +3,12 @@
  * A deterministic discrete-event simulation of N overlay cores: injected
  * clock, an in-memory network with a fixed one-way delay, messages packed
  * and unpacked on the way as on TCP. Included by the overlayd unit tests.
+ *
+ * Packet loss (loss_ppm) is modelled as TCP sees it: nothing is lost, a
+ * lost segment arrives one retransmission timeout later (200 ms, Linux's
+ * minimum, plus up to 60 ms of timer slack, doubling when the
+ * retransmission is lost too), and everything
+ * sent after it on the same connection waits behind it (in order).
  */
 #ifndef TESTS_SIM_OVERLAY_H
 #define TESTS_SIM_OVERLAY_H
@@ -49,7 +55,34 @@ struct sim {
 	struct overlay_params p;
 	int crashed[SIM_MAX];
 	uint64_t msgs, bytes;
+	uint32_t loss_ppm, rng;
+	uint64_t fifo[SIM_MAX][SIM_MAX]; /* last delivery time from→to */
 };
+
+static uint32_t sim_rand(struct sim *s)
+{
+	uint32_t x = s->rng ? s->rng : 2463534242u;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return s->rng = x;
+}
+
+/* When a message sent now from→to arrives, loss and ordering included. */
+static uint64_t sim_arrival(struct sim *s, int from, int to)
+{
+	uint64_t at = s->now + s->delay_us, rto = 200000 + sim_rand(s) % 60000;
+
+	while (s->loss_ppm && sim_rand(s) % 1000000 < s->loss_ppm) {
+		at += rto;
+		rto *= 2;
+	}
+	if (at < s->fifo[from][to])
+		at = s->fifo[from][to];
+	s->fifo[from][to] = at;
+	return at;
+}
 
 static void sim_push(struct sim *s, struct sim_event e)
 {
@@ -130,7 +163,7 @@ static int sim_send(void *ctx, const struct node_id *to, const PeerMessage *m)
 	e.len = l4lb__overlay__v1__peer_message__get_packed_size(m);
 	e.buf = malloc(e.len);
 	l4lb__overlay__v1__peer_message__pack(m, e.buf);
-	e.at = s->now + s->delay_us;
+	e.at = sim_arrival(s, sn->id, t);
 	e.kind = EV_MSG;
 	e.from = sn->id;
 	e.to = t;

@@ -290,6 +290,64 @@ static void test_every_line_well_formed(void **state)
 	assert_line(out, "l4lb_testd_g{a=\"x y\"} -1.5");
 }
 
+/* Status facts become metrics by the table: counters for *_total names,
+ * gauges otherwise, scaled, yes/no as 1/0; other keys and non-numbers are
+ * skipped. */
+static void test_info_table(void **state)
+{
+	static const struct metrics_info table[] = {
+		{ "pings", "pings_total", "Pings sent.", 0 },
+		{ "vips", "vips", "VIPs.", 0 },
+		{ "last_sync_unix_ms", "last_sync_timestamp_seconds", "Last sync.", 0.001 },
+		{ "synced", "synced", "Synced.", 0 },
+		{ NULL, NULL, NULL, 0 },
+	};
+	const char *t;
+	char l[256];
+
+	(void)state;
+	metrics_info_kv("pings", "42", (void *)table);
+	metrics_info_kv("vips", "7", (void *)table);
+	metrics_info_kv("last_sync_unix_ms", "1500", (void *)table);
+	metrics_info_kv("synced", "yes", (void *)table);
+	metrics_info_kv("mode", "stream", (void *)table);
+	metrics_info_kv("vips", "n/a", (void *)table); /* not a number: keeps 7 */
+	t = render();
+	assert_non_null(line_of(t, "l4lb_testd_pings_total ", l, sizeof(l)));
+	assert_string_equal(l, "l4lb_testd_pings_total 42");
+	assert_non_null(strstr(t, "# TYPE l4lb_testd_pings_total counter\n"));
+	assert_non_null(line_of(t, "l4lb_testd_vips ", l, sizeof(l)));
+	assert_string_equal(l, "l4lb_testd_vips 7");
+	assert_non_null(strstr(t, "# TYPE l4lb_testd_vips gauge\n"));
+	assert_non_null(line_of(t, "l4lb_testd_last_sync_timestamp_seconds ", l, sizeof(l)));
+	assert_string_equal(l, "l4lb_testd_last_sync_timestamp_seconds 1.5");
+	assert_non_null(line_of(t, "l4lb_testd_synced ", l, sizeof(l)));
+	assert_string_equal(l, "l4lb_testd_synced 1");
+	assert_null(strstr(t, "mode"));
+}
+
+/* Appending skips the duplicate lookup: 20,000 distinct series are all
+ * rendered, and a clear drops them. */
+static void test_append_many(void **state)
+{
+	char v[16];
+	const char *labels[] = { "backend", v, NULL };
+	char l[256];
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		snprintf(v, sizeof(v), "b%d", i);
+		assert_int_equal(metrics_append("conns_total", "Connections.", labels, i), 0);
+	}
+	assert_int_equal(metrics_append("bad name", "x", NULL, 1), -EINVAL);
+	render();
+	assert_non_null(line_of(out, "l4lb_testd_conns_total{backend=\"b19999\"} ", l, sizeof(l)));
+	assert_string_equal(l, "l4lb_testd_conns_total{backend=\"b19999\"} 19999");
+	metrics_clear("conns_total");
+	render();
+	assert_null(strstr(out, "conns_total{"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +360,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_histogram_default_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collector_runs_per_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_line_well_formed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_info_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_many, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

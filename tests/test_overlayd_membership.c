@@ -19,8 +19,9 @@ struct sent {
 	int type;
 	int flag;        /* neighbor high / reply accepted */
 	unsigned ttl;    /* forward_join / adjacency ttl */
-	struct node_id about; /* forward_join node */
+	struct node_id about; /* forward_join node, probe target */
 	uint64_t seq;
+	uint64_t id;     /* probe id; ping sent_us */
 };
 
 static struct sent log_[4096];
@@ -44,8 +45,14 @@ static int rec_send(void *ctx, const struct node_id *to, const PeerMessage *m)
 	}
 	if (m->n_adjacency)
 		s->ttl = m->adjacency[0]->ttl;
-	if (m->ping)
+	if (m->ping) {
 		s->seq = m->ping->seq;
+		s->id = m->ping->sent_us;
+	}
+	if (m->probe) {
+		node_from_pb(m->probe->target, &s->about);
+		s->id = m->probe->id;
+	}
 	return 0;
 }
 
@@ -281,6 +288,162 @@ static void test_own_lag_does_not_sever(void **state)
 	overlay_free(o);
 }
 
+static void probe_msg(struct overlay *o, int from, int type, int target, uint64_t id,
+		      uint64_t now)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Probe p = L4LB__OVERLAY__V1__PROBE__INIT;
+	struct node_id f = N(from), t = N(target);
+	PbNodeId tp;
+
+	node_to_pb(&t, &tp);
+	m.type = type;
+	m.probe = &p;
+	p.target = &tp;
+	p.has_id = 1;
+	p.id = id;
+	assert_int_equal(overlay_receive(o, &f, &m, now), 0);
+}
+
+/* Answers every outstanding ping of the links to the given nodes. */
+static void answer(struct overlay *o, const int *who, size_t n, uint64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct node_id id = N(who[i]);
+		struct link *l = overlay_link(o, &id);
+
+		if (l && l->unacked_seq)
+			pong(o, who[i], l->seq, l->sent_us[l->seq % OVERLAY_PING_RING], now);
+	}
+}
+
+static void test_indirect_probe_reprieves_stalled_link(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id b = N(2);
+	const int all[] = { 2, 3, 4 }, helpers[] = { 3, 4 };
+	uint64_t t = 1000000, quiet;
+	struct sent *pr;
+
+	(void)state;
+	for (int i = 2; i <= 4; i++)
+		rx_simple(o, i, T(JOIN), 0, t);
+	for (int i = 0; i < 100; i++, t += 20000) {
+		overlay_tick(o, t);
+		answer(o, all, 3, t + 300);
+	}
+	/* 2's stream stalls (a lost segment waits for its retransmission);
+	 * 3 and 4 answer: at the suspicion both are asked about 2 */
+	quiet = t;
+	n_log = 0;
+	while (!count(T(PROBE), NULL) && t - quiet < 1000000) {
+		overlay_tick(o, t);
+		answer(o, helpers, 2, t + 300);
+		t += 20000;
+	}
+	{
+		struct node_id n3 = N(3), n4 = N(4);
+
+		assert_int_equal(count(T(PROBE), &n3) + count(T(PROBE), &n4), 2);
+	}
+	pr = last(T(PROBE));
+	assert_true(node_eq(&pr->about, &b));
+	/* a stale or foreign ack changes nothing; the right one reprieves */
+	probe_msg(o, 3, T(PROBE_ACK), 2, pr->id + 1, t);
+	assert_true(overlay_link(o, &b)->suspect_us != 0);
+	probe_msg(o, 3, T(PROBE_ACK), 2, pr->id, t);
+	assert_int_equal(overlay_link(o, &b)->suspect_us, 0);
+	assert_int_equal(o->st.probe_acks, 1);
+	/* the retransmission arrives 250 ms after the stall began: no sever */
+	while (t - quiet < 250000) {
+		overlay_tick(o, t);
+		answer(o, helpers, 2, t + 300);
+		t += 20000;
+	}
+	assert_non_null(overlay_link(o, &b));
+	answer(o, all, 3, t);
+	for (int i = 0; i < 10; i++, t += 20000) {
+		overlay_tick(o, t);
+		answer(o, all, 3, t + 300);
+	}
+	assert_non_null(overlay_link(o, &b));
+	assert_int_equal(o->st.severs, 0);
+
+	/* a link that stays silent is severed at the ceiling even though the
+	 * others keep hearing the peer (a one-way cut) */
+	quiet = t;
+	while (overlay_link(o, &b) && t - quiet < 5000000) {
+		size_t before = n_log;
+
+		overlay_tick(o, t);
+		answer(o, helpers, 2, t + 300);
+		for (size_t k = before; k < n_log; k++)
+			if (log_[k].type == T(PROBE))
+				probe_msg(o, 3, T(PROBE_ACK), 2, log_[k].id, t + 500);
+		t += 20000;
+	}
+	assert_null(overlay_link(o, &b));
+	assert_true(t - quiet >= o->p.rtt.ceil_us);
+	assert_true(t - quiet < o->p.rtt.ceil_us + 200000);
+	overlay_free(o);
+}
+
+static void test_probe_served_and_bounded(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id n2 = N(2), n9 = N(9);
+	struct sent *ping;
+	uint64_t t = 1000000;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, t);
+	n_log = 0;
+	/* 2 asks us about 9: a seq-0 Ping goes to 9 */
+	probe_msg(o, 2, T(PROBE), 9, 77, t);
+	ping = last(T(PING));
+	assert_non_null(ping);
+	assert_true(node_eq(&ping->to, &n9));
+	assert_int_equal(ping->seq, 0);
+	/* an answer from someone else is no answer */
+	pong(o, 8, 0, ping->id, t + 100);
+	assert_int_equal(count(T(PROBE_ACK), NULL), 0);
+	pong(o, 9, 0, ping->id, t + 200);
+	assert_int_equal(count(T(PROBE_ACK), &n2), 1);
+	assert_true(node_eq(&last(T(PROBE_ACK))->about, &n9));
+	assert_int_equal(last(T(PROBE_ACK))->id, 77);
+	/* once: a replayed pong acks nothing more */
+	pong(o, 9, 0, ping->id, t + 300);
+	assert_int_equal(count(T(PROBE_ACK), NULL), 1);
+	/* about ourselves or about the asker: nothing to do */
+	n_log = 0;
+	probe_msg(o, 2, T(PROBE), 1, 1, t);
+	probe_msg(o, 2, T(PROBE), 2, 1, t);
+	assert_int_equal(n_log, 0);
+	/* a flood is bounded by the table, not by the asker's rate */
+	for (int i = 0; i < 40; i++)
+		probe_msg(o, 2, T(PROBE), 20 + i, (uint64_t)i, t);
+	assert_int_equal(count(T(PING), NULL), OVERLAY_PROBES);
+	assert_int_equal(o->st.probe_drops, 40 - OVERLAY_PROBES);
+	/* a seq-0 ping (someone's probe) is answered, but does not make the
+	 * pinger a neighbour */
+	n_log = 0;
+	{
+		PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+		L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+		struct node_id f = N(30);
+
+		m.type = T(PING);
+		m.ping = &p;
+		p.has_seq = p.has_sent_us = 1;
+		p.sent_us = 5;
+		assert_int_equal(overlay_receive(o, &f, &m, t), 0);
+		assert_int_equal(count(T(PONG), &f), 1);
+		assert_null(overlay_link(o, &f));
+		assert_int_equal(count(T(DISCONNECT), NULL), 0);
+	}
+	overlay_free(o);
+}
+
 static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const int *view,
 		    size_t n, int expect_rc)
 {
@@ -363,6 +526,8 @@ int main(void)
 		cmocka_unit_test(test_disconnect_moves_to_passive),
 		cmocka_unit_test(test_forward_join_walk),
 		cmocka_unit_test(test_ping_suspect_confirm_sever),
+		cmocka_unit_test(test_indirect_probe_reprieves_stalled_link),
+		cmocka_unit_test(test_probe_served_and_bounded),
 		cmocka_unit_test(test_own_lag_does_not_sever),
 		cmocka_unit_test(test_gossip_dedup_and_cascade),
 	};

@@ -171,6 +171,32 @@ static void test_one_way_cut_severs_link_not_nodes(void **state)
 	sim_free(&S);
 }
 
+/* 5 % loss on every connection for ten simulated minutes at N = 10: not
+ * one node is ever marked unreachable anywhere. */
+static void test_loss_no_false_alarm(void **state)
+{
+	int alarms = 0;
+	uint64_t severs = 0, suspected = 0, acks = 0;
+
+	(void)state;
+	form(10);
+	S.loss_ppm = 50000;
+	sim_run(&S, S.now + 600000000);
+	for (int i = 0; i < S.n; i++) {
+		alarms += S.nodes[i].false_alarm;
+		severs += S.nodes[i].o->st.severs;
+		suspected += S.nodes[i].o->st.timeouts;
+		acks += S.nodes[i].o->st.probe_acks;
+	}
+	print_message("5%% loss, 600 s: %d false alarms; %llu suspicions, %llu answered "
+		      "through others, %llu links severed\n", alarms,
+		      (unsigned long long)suspected, (unsigned long long)acks,
+		      (unsigned long long)severs);
+	assert_int_equal(alarms, 0);
+	assert_true(sim_converged(&S));
+	sim_free(&S);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_partition_and_heal),
 		cmocka_unit_test(test_many_crash_at_once),
 		cmocka_unit_test(test_one_way_cut_severs_link_not_nodes),
+		cmocka_unit_test(test_loss_no_false_alarm),
 	};
 
 	log_init("test", LOG_LVL_WARN);

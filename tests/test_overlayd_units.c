@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* overlayd's pure parts one by one: node ids, the RTT window and timeout,
- * record versioning and dedup, reachability, frame sizes, the epoch file. */
+ * record versioning and dedup, reachability, the epoch and key files. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -179,16 +179,6 @@ static void test_reachability_grace_for_orphans(void **state)
 	adj_table_free(t);
 }
 
-static void test_frame_len_checked(void **state)
-{
-	unsigned char ok[4] = { 0, 0, 1, 0 }, zero[4] = { 0 }, huge[4] = { 0xff, 0xff, 0xff, 0xff };
-
-	(void)state;
-	assert_int_equal(net_frame_len(ok, NET_MAX_FRAME), 256);
-	assert_int_equal(net_frame_len(zero, NET_MAX_FRAME), -EMSGSIZE);
-	assert_int_equal(net_frame_len(huge, NET_MAX_FRAME), -EMSGSIZE);
-}
-
 static void test_epoch_bumped_and_persisted(void **state)
 {
 	char dir[] = "/tmp/ovl_epoch_XXXXXX", path[64];
@@ -224,6 +214,28 @@ static void test_cfg_options(void **state)
 	assert_int_equal(c.self.port, 61420);
 }
 
+static void test_cluster_key_file(void **state)
+{
+	char path[] = "/tmp/test_overlayd_keyXXXXXX";
+	struct frame_key *k = NULL;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	/* trailing newline stripped: 15 bytes of key are too few */
+	assert_int_equal(write(fd, "0123456789abcde\n", 16), 16);
+	assert_non_null(overlayd_key_load(path, &k));
+	assert_null(k);
+	assert_int_equal(write(fd, "f\n", 2), 2);
+	close(fd);
+	assert_non_null(overlayd_key_load(path, &k) == NULL ? "" : NULL);
+	assert_non_null(k);
+	frame_key_free(k);
+	unlink(path);
+	assert_non_null(overlayd_key_load(path, &k));
+	assert_null(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,9 +245,9 @@ int main(void)
 		cmocka_unit_test(test_adjacency_versions_and_dedup),
 		cmocka_unit_test(test_reachability_bfs),
 		cmocka_unit_test(test_reachability_grace_for_orphans),
-		cmocka_unit_test(test_frame_len_checked),
 		cmocka_unit_test(test_epoch_bumped_and_persisted),
 		cmocka_unit_test(test_cfg_options),
+		cmocka_unit_test(test_cluster_key_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 
 #include "common/counters.h"
 #include "vipd/core.h"
+#include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/master.h"
 #include "vipd/mesos_parse.h"
@@ -40,6 +41,12 @@ static void feed(struct core *c, const char *text)
 	"\"framework_id\":{\"value\":\"f1\"},\"agent_id\":{\"value\":\"a1\"},\"state\":" \
 	"\"TASK_RUNNING\",\"discovery\":{\"ports\":{\"ports\":[{\"number\":" port ",\"protocol\":" \
 	"\"tcp\",\"labels\":{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"/a:80\"}]}}]}}}}}\n"
+/* A task with its own VIP label. */
+#define ADDV(id, port, label) \
+	"{\"type\":\"TASK_ADDED\",\"task_added\":{\"task\":{\"task_id\":{\"value\":\"" id "\"}," \
+	"\"framework_id\":{\"value\":\"f1\"},\"agent_id\":{\"value\":\"a1\"},\"state\":" \
+	"\"TASK_RUNNING\",\"discovery\":{\"ports\":{\"ports\":[{\"number\":" port ",\"protocol\":" \
+	"\"tcp\",\"labels\":{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"" label "\"}]}}]}}}}}\n"
 
 static void run_loop(struct event_base *b)
 {
@@ -97,10 +104,18 @@ static void assert_table_is_full(struct core *c)
 
 	assert_non_null(t);
 	assert_true(vip_table_equal(c->table, t));
+	/* and so do the named VIPs' names and addresses kept with it */
+	assert_int_equal(c->table->names->n, t->names->n);
+	for (size_t i = 0; i < t->names->n; i++) {
+		assert_string_equal(c->table->names->e[i].name, t->names->e[i].name);
+		assert_int_equal(c->table->names->e[i].addr4, t->names->e[i].addr4);
+		assert_int_equal(c->table->names->e[i].addr6, t->names->e[i].addr6);
+	}
 	vip_table_free(t);
 }
 
-/* TASK_UPDATED patches the table in place; a removal still rebuilds. */
+/* TASK_UPDATED and TASK_ADDED patch the table in place, VIPs and names
+ * coming and going included. */
 static void test_task_updated_patches(void **state)
 {
 	struct event_base *b = event_base_new();
@@ -136,13 +151,28 @@ static void test_task_updated_patches(void **state)
 	assert_int_equal(c->table->v[0].b[0].weight, 1);
 	assert_table_is_full(c);
 	assert_int_equal(counter_value("table_patch_fallbacks"), fallbacks);
-	/* a finished task leaves its VIPs: a full rebuild */
+	/* a finished task leaves its VIP */
 	feed(c, UPD("t1", "TASK_FINISHED", "8"));
 	run_loop(b);
 	assert_int_equal(c->generation, 4);
-	assert_int_equal(counter_value("table_patch_fallbacks"), fallbacks + 1);
 	assert_int_equal(vip_table_backends(c->table), 1);
 	assert_table_is_full(c);
+	/* a task with a new name: a new VIP and a new name */
+	feed(c, ADDV("t9", "1009", "/b:81"));
+	run_loop(b);
+	assert_int_equal(c->generation, 5);
+	assert_int_equal(c->table->n, 2);
+	assert_int_equal(c->table->names->n, 2);
+	assert_table_is_full(c);
+	/* its end takes both away again */
+	feed(c, UPD("t9", "TASK_KILLED", "9"));
+	run_loop(b);
+	assert_int_equal(c->generation, 6);
+	assert_int_equal(c->table->n, 1);
+	assert_int_equal(c->table->names->n, 1);
+	assert_table_is_full(c);
+	assert_int_equal(counter_value("table_patches"), patches + 6);
+	assert_int_equal(counter_value("table_patch_fallbacks"), fallbacks);
 	core_free(c);
 	event_base_free(b);
 }

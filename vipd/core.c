@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "vipd/apply.h"
 #include "vipd/core.h"
 #include "vipd/incr.h"
@@ -38,27 +39,58 @@ static void core_coalesce_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Before a TASK_UPDATED is applied: the task's part of the table, if the
- * table can be patched for it at all (NULL otherwise).
+ * The task a record changes, when it changes nothing else (a TASK_UPDATED,
+ * or a TASK_ADDED of one task): 1 and its id in *id (NULL: no task kept,
+ * e.g. one without VIPs), or 0.
+ */
+static int core_one_task(const struct mesos_record *rec, const char **id)
+{
+	const struct model *m = rec->m;
+	size_t i = 0;
+
+	*id = NULL;
+	if (rec->type == REC_TASK_UPDATED) {
+		*id = rec->upd_task_id;
+		return *id != NULL;
+	}
+	if (rec->type != REC_TASK_ADDED || (m && (m->agents.n || m->frameworks.n)))
+		return 0;
+	if (!m || !m->tasks.n)
+		return 1;
+	return m->tasks.n == 1 && strmap_next(&m->tasks, &i, id, NULL);
+}
+
+/*
+ * Before such a record is applied: the task's part of the table (and a
+ * copy of its id, which the record may free), if the table can be patched
+ * at all (NULL otherwise).
  */
 static struct vip_table *core_task_before(struct core *c, const struct mesos_record *rec,
-					  int *held)
+					  char **id, int *held)
 {
-	const struct task *t;
+	const char *tid;
+	struct vip_table *part;
 
-	if (rec->type != REC_TASK_UPDATED || !rec->upd_task_id || !c->table || c->full)
+	*id = NULL;
+	*held = 0;
+	if (!c->table || c->full || !core_one_task(rec, &tid))
 		return NULL;
-	if (!(t = strmap_get(&c->m->tasks, rec->upd_task_id)))
+	if (tid && !(*id = strdup(tid)))
 		return NULL;
-	return rules_task_vips(c->m, t, held);
+	part = rules_task_vips(c->m, tid ? strmap_get(&c->m->tasks, tid) : NULL, held);
+	if (!part) {
+		free(*id);
+		*id = NULL;
+	}
+	return part;
 }
 
 /* After it: patch the table, or leave the work to a full rebuild. */
-static void core_task_after(struct core *c, const struct mesos_record *rec,
-			    struct vip_table *before, int held_before)
+static void core_task_after(struct core *c, const char *id, struct vip_table *before,
+			    int held_before)
 {
 	int held, rc = -ENOMEM;
-	struct vip_table *after = rules_task_vips(c->m, strmap_get(&c->m->tasks, rec->upd_task_id),
+	struct vip_table *after = rules_task_vips(c->m, id ? strmap_get(&c->m->tasks, id) : NULL,
 						  &held);
 
 	if (after)
@@ -140,18 +172,21 @@ void core_record(struct mesos_record *rec, void *arg)
 {
 	struct core *c = arg;
 	struct timeval tv = { 0, (long)c->o->coalesce_ms * 1000 };
-	int held_before = 0;
-	struct vip_table *before = core_task_before(c, rec, &held_before);
+	int held_before;
+	char *id;
+	struct vip_table *before = core_task_before(c, rec, &id, &held_before);
 
 	if (!apply_record(&c->m, rec, clock_mono_ms(), (uint64_t)c->o->recovered_grace_s * 1000)) {
 		vip_table_free(before);
+		free(id);
 		return;
 	}
 	if (before)
-		core_task_after(c, rec, before, held_before);
+		core_task_after(c, id, before, held_before);
 	else
 		c->full = 1;
 	vip_table_free(before);
+	free(id);
 	if (mesos_rec_is_snapshot(rec->type)) {
 		c->synced = 1;
 		c->last_sync_unix_ms = clock_real_ms();
@@ -229,6 +264,9 @@ static int core_publish(struct core *c, struct vip_table *t)
 	}
 	c->patched = 0;
 	counter_inc("tables_published");
+	if (c->dirty_since_us)
+		metrics_histogram_observe("table_publish_delay_seconds",
+					  (double)(clock_mono_us() - c->dirty_since_us) / 1e6);
 	if (c->dirty_since_us)
 		log_debug("published generation %" PRIu64 " (%zu VIPs) %" PRIu64 " us after the change",
 			  c->generation, t->n, clock_mono_us() - c->dirty_since_us);

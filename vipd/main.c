@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "vipd/core.h"
 #include "vipd/from_file.h"
+#include "vipd/http_views.h"
 #include "vipd/master.h"
 #include "vipd/options.h"
 #include "vipd/show.h"
@@ -48,8 +49,11 @@ int main(int argc, char **argv)
 	} else if (o.print) {
 		fatal("--print needs --from-file");
 	}
-	if (d.opts.check_config)
+	if (d.opts.check_config) {
+		vip_table_free(statics);
+		vipd_options_free(&o);
 		return 0;
+	}
 	if (daemon_start(&d, "vipd") < 0)
 		return 1;
 	if (daemon_url(&d, "vipd", "pub", url, sizeof(url)) < 0 ||
@@ -60,6 +64,7 @@ int main(int argc, char **argv)
 	d.info_arg = c;
 	d.reload = core_reload;
 	d.reload_arg = c;
+	vipd_http_init(&d);
 	if (o.nmasters ? !(mc = master_new(d.base, &o, c)) : core_rebuild(c) < 0)
 		goto done;
 	daemon_notify("READY=1");

@@ -34,6 +34,7 @@ struct master {
 	unsigned failures;
 	double heartbeat_s;
 	char token[4096];
+	char curl_err[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
 };
 
 unsigned master_backoff_ms(unsigned failures, unsigned min, unsigned max, long rnd)
@@ -115,6 +116,7 @@ static void fail(struct master *m, const char *kind, const char *why)
 	unsigned ms;
 
 	report_bad_input(kind, "master %s: %s", m->base_url, why);
+	counter_inc("master_errors");
 	transfer_end(m);
 	m->failures++;
 	m->redirects = 0;
@@ -153,7 +155,7 @@ static int follow_redirect(struct master *m)
 
 static void transfer_done(struct master *m, CURLcode res)
 {
-	char why[256];
+	char why[CURL_ERROR_SIZE + 128];
 	long st = 0;
 
 	curl_easy_getinfo(m->easy, CURLINFO_RESPONSE_CODE, &st);
@@ -175,7 +177,11 @@ static void transfer_done(struct master *m, CURLcode res)
 		return;
 	}
 	if (res != CURLE_OK) {
-		snprintf(why, sizeof(why), "%s", curl_easy_strerror(res));
+		/* The detail says which certificate check failed, if one did. */
+		snprintf(why, sizeof(why), "%s%s", m->curl_err[0] ? m->curl_err :
+			 curl_easy_strerror(res), (res == CURLE_PEER_FAILED_VERIFICATION ||
+			 res == CURLE_SSL_CACERT_BADFILE) && !m->o->ca_file ?
+			 " (a master whose certificate a private CA signed needs --ca-file)" : "");
 		fail(m, "master_unreachable", why);
 		return;
 	}
@@ -295,6 +301,7 @@ static void master_start(struct master *m)
 	char url[600], auth[4200];
 	int stream = m->o->mode == MODE_STREAM && !m->legacy;
 
+	counter_inc("master_requests");
 	m->parser = mesos_parser_new(on_record, m);
 	m->easy = curl_easy_init();
 	if (!m->parser || !m->easy) {
@@ -333,6 +340,8 @@ static void master_start(struct master *m)
 	curl_easy_setopt(m->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (m->o->ca_file)
 		curl_easy_setopt(m->easy, CURLOPT_CAINFO, m->o->ca_file);
+	m->curl_err[0] = '\0';
+	curl_easy_setopt(m->easy, CURLOPT_ERRORBUFFER, m->curl_err);
 	curl_multi_add_handle(m->multi, m->easy);
 	watchdog_arm(m);
 }

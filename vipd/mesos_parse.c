@@ -15,6 +15,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "common/counters.h"
+#include "vipd/intern.h"
 #include "vipd/mesos_parse.h"
 #include "vipd/vip_table.h"
 
@@ -81,7 +82,8 @@ struct mesos_parser {
 	struct port_mapping pm;
 	int pm_has_proto;
 	/* resources */
-	char *res_name;
+	uint8_t res_is_ports; /* the resource being parsed is "ports" */
+	uint8_t lkey_skip;    /* the label being parsed is none of ours */
 	uint32_t rng[MAX_RANGES][2];
 	size_t nrng; /* ranges of the resource being parsed */
 	uint32_t tports[MAX_RANGES][2];
@@ -294,6 +296,15 @@ static void labels_clear(struct label_kv *l, size_t *n)
 	*n = 0;
 }
 
+/* A status scratch again as new (whatever task_merge_status left). */
+static void status_reset(struct task *st)
+{
+	free(st->ips);
+	free(st->smaps);
+	memset(st, 0, sizeof(*st));
+	st->healthy = -1;
+}
+
 static void rec_reset(struct mesos_parser *p)
 {
 	model_free(p->rec.m);
@@ -318,8 +329,7 @@ static void scratch_reset(struct mesos_parser *p)
 	free(p->lkey);
 	free(p->lval);
 	p->lkey = p->lval = NULL;
-	free(p->res_name);
-	p->res_name = NULL;
+	p->res_is_ports = p->lkey_skip = 0;
 	labels_clear(p->dlabels, &p->ndlabels);
 	labels_clear(p->tlabels, &p->ntlabels);
 	p->in_status = p->in_dport = p->in_recovered = 0;
@@ -349,7 +359,7 @@ static void task_add_port(struct mesos_parser *p, uint8_t proto, int host, uint1
 	np[t->nports].proto = proto;
 	np[t->nports].host_scope = (uint8_t)host;
 	np[t->nports].number = num;
-	if (!(np[t->nports].label = strdup(label)))
+	if (!(np[t->nports].label = intern_str(label)))
 		return;
 	t->nports++;
 }
@@ -509,8 +519,11 @@ static int cb_start_map(void *ctx)
 		labels_clear(p->tlabels, &p->ntlabels);
 		break;
 	case N_STATUS:
-		task_free(p->st);
-		p->st = task_new();
+		/* One scratch status for all (a task has several): no allocation each. */
+		if (!p->st)
+			p->st = task_new();
+		else
+			status_reset(p->st);
 		p->in_status = 1;
 		break;
 	case N_DP:
@@ -527,10 +540,10 @@ static int cb_start_map(void *ctx)
 		free(p->lkey);
 		free(p->lval);
 		p->lkey = p->lval = NULL;
+		p->lkey_skip = 0;
 		break;
 	case N_RES:
-		free(p->res_name);
-		p->res_name = NULL;
+		p->res_is_ports = 0;
 		p->nrng = 0;
 		break;
 	case N_RANGE:
@@ -601,12 +614,11 @@ static int cb_end_map(void *ctx)
 			break;
 		if (p->task) {
 			task_merge_status(p->task, p->st);
-			task_free(p->st);
 		} else {
 			task_free(p->rec.upd_status);
 			p->rec.upd_status = p->st;
+			p->st = NULL;
 		}
-		p->st = NULL;
 		break;
 	case N_DP:
 		dport_end(p);
@@ -629,7 +641,7 @@ static int cb_end_map(void *ctx)
 		break;
 	case N_RES:
 		/* Only the "ports" resource's ranges index VIP_PORT<n> labels. */
-		for (size_t i = 0; p->res_name && !strcmp(p->res_name, "ports") && i < p->nrng &&
+		for (size_t i = 0; p->res_is_ports && i < p->nrng &&
 				   p->ntports < MAX_RANGES; i++) {
 			p->tports[p->ntports][0] = p->rng[i][0];
 			p->tports[p->ntports][1] = p->rng[i][1];
@@ -730,12 +742,16 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 			setstr(&t->id, s, len);
 		break;
 	case N_T_FID:
-		if (t)
-			setstr(&t->framework_id, s, len);
+		if (t) {
+			intern_drop(t->framework_id);
+			t->framework_id = intern((const char *)s, len);
+		}
 		break;
 	case N_T_AID:
-		if (t)
-			setstr(&t->agent_id, s, len);
+		if (t) {
+			intern_drop(t->agent_id);
+			t->agent_id = intern((const char *)s, len);
+		}
 		break;
 	case N_T_STATE:
 		if (t)
@@ -780,17 +796,21 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		p->dp_proto = vip_proto_parse((const char *)s, len);
 		break;
 	case N_L_KEY:
-		setstr(&p->lkey, s, len);
+		/* Only VIP labels, network-scope and VIP_PORT<n> matter: the
+		 * others (most) are not copied at all. */
+		p->lkey_skip = !(len >= 3 && is_vip_key((const char *)s)) &&
+			       !key_is(s, len, "network-scope");
+		if (!p->lkey_skip)
+			setstr(&p->lkey, s, len);
 		break;
 	case N_L_VAL:
-		/* Only VIP labels, network-scope and VIP_PORT<n> matter: skip the
-		 * copy of others (the key comes first in every master's output). */
-		if (p->lkey && !is_vip_key(p->lkey) && strcmp(p->lkey, "network-scope"))
+		/* (the key comes first in every master's output) */
+		if (p->lkey_skip)
 			break;
 		setstr(&p->lval, s, len);
 		break;
 	case N_RES_NAME:
-		setstr(&p->res_name, s, len);
+		p->res_is_ports = key_is(s, len, "ports");
 		break;
 	case N_LRES_PORTS: {
 		/* "[31000-31001, 31005-31005]" */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vipd/intern.h"
 #include "vipd/model.h"
 
 enum task_state task_state_parse(const char *s, size_t len)
@@ -43,13 +44,13 @@ void task_free(struct task *t)
 	if (!t)
 		return;
 	free(t->id);
-	free(t->framework_id);
-	free(t->agent_id);
+	intern_drop(t->framework_id);
+	intern_drop(t->agent_id);
 	free(t->ips);
 	free(t->maps);
 	free(t->smaps);
 	for (size_t i = 0; i < t->nports; i++)
-		free(t->ports[i].label);
+		intern_drop(t->ports[i].label);
 	free(t->ports);
 	free(t);
 }

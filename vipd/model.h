@@ -36,11 +36,12 @@ struct vip_port {
 	uint8_t proto;
 	uint8_t host_scope; /* number is a host port */
 	uint16_t number;
-	char *label; /* the label value, e.g. "/app:80" */
+	const char *label; /* the label value, e.g. "/app:80" (intern.h) */
 };
 
 struct task {
-	char *id, *framework_id, *agent_id;
+	char *id;
+	const char *framework_id, *agent_id; /* shared: intern.h */
 	enum task_state state;
 	double ts;            /* timestamp of the latest status */
 	double health_ts;     /* timestamp of the latest status with `healthy` */

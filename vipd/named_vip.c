@@ -255,11 +255,19 @@ static uint64_t low64(const uint8_t a[16])
 	return v;
 }
 
-int named_vip_alloc(const char *const *names, size_t n, uint32_t min, uint32_t max,
-		    uint32_t *out4, uint8_t (*out6)[16])
+uint64_t named_vip6_low(const char *name)
+{
+	uint8_t a[16];
+
+	named_vip6_base(name, a);
+	return low64(a);
+}
+
+int named_vip_probe(const uint32_t *base4, const uint64_t *base6, size_t n, uint32_t min,
+		    uint32_t max, uint32_t *out4, uint64_t *out6)
 {
 	struct taken t4 = { 0 }, t6 = { 0 };
-	size_t *idx = NULL, cap = 16;
+	size_t cap = 16;
 	int rc = -ENOMEM;
 
 	if (max <= min)
@@ -268,43 +276,71 @@ int named_vip_alloc(const char *const *names, size_t n, uint32_t min, uint32_t m
 		return -ENOSPC;
 	while (cap < 2 * n)
 		cap <<= 1;
-	idx = malloc((n ? n : 1) * sizeof(*idx));
 	t4.slot = calloc(cap, sizeof(uint64_t));
 	t6.slot = calloc(cap, sizeof(uint64_t));
-	if (!idx || !t4.slot || !t6.slot)
+	if (!t4.slot || !t6.slot)
 		goto done;
 	t4.mask = t6.mask = cap - 1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a = base4[i];
+		uint64_t v = base6[i];
+
+		while (!taken_add(&t4, a))
+			a = a >= max ? min : a + 1;
+		out4[i] = a;
+		/* The range ends at ffff:ffff:ffff:ffff, then wraps to fd01:c::. */
+		while (!taken_add(&t6, v))
+			v = v == UINT64_MAX ? 0 : v + 1;
+		out6[i] = v;
+	}
+	rc = 0;
+done:
+	free(t4.slot);
+	free(t6.slot);
+	return rc;
+}
+
+int named_vip_alloc(const char *const *names, size_t n, uint32_t min, uint32_t max,
+		    uint32_t *out4, uint8_t (*out6)[16])
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	uint32_t *b4 = calloc(n ? n : 1, sizeof(*b4)), *a4 = malloc((n ? n : 1) * sizeof(*a4));
+	uint64_t *b6 = calloc(n ? n : 1, sizeof(*b6)), *a6 = malloc((n ? n : 1) * sizeof(*a6));
+	int rc = -ENOMEM;
+
+	if (max <= min)
+		rc = -EINVAL;
+	if (!idx || !b4 || !a4 || !b6 || !a6 || max <= min)
+		goto done;
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
 	sort_names = names;
 	if (n > 1)
 		qsort(idx, n, sizeof(*idx), cmp_idx);
 	for (size_t k = 0; k < n; k++) {
-		size_t i = idx[k];
-
-		if (out4) {
-			uint32_t a = named_vip4_base(names[i], min, max);
-
-			while (!taken_add(&t4, a))
-				a = a >= max ? min : a + 1;
-			out4[i] = a;
-		}
-		if (out6) {
-			uint64_t v;
-
-			named_vip6_base(names[i], out6[i]);
-			v = low64(out6[i]);
-			/* The range ends at ffff:ffff:ffff:ffff, then wraps to fd01:c::. */
-			while (!taken_add(&t6, v))
-				v = v == UINT64_MAX ? 0 : v + 1;
-			for (int b = 0; b < 8; b++)
-				out6[i][15 - b] = (uint8_t)(v >> (8 * b));
-		}
+		b4[k] = named_vip4_base(names[idx[k]], min, max);
+		b6[k] = named_vip6_low(names[idx[k]]);
 	}
-	rc = 0;
+	if ((rc = named_vip_probe(b4, b6, n, min, max, a4, a6)) < 0)
+		goto done;
+	for (size_t k = 0; k < n; k++) {
+		if (out4)
+			out4[idx[k]] = a4[k];
+		if (out6)
+			named_vip6_addr(a6[k], out6[idx[k]]);
+	}
 done:
 	free(idx);
-	free(t4.slot);
-	free(t6.slot);
+	free(b4);
+	free(a4);
+	free(b6);
+	free(a6);
 	return rc;
+}
+
+void named_vip6_addr(uint64_t low, uint8_t out[16])
+{
+	memcpy(out, vip6_min, 8);
+	for (int b = 0; b < 8; b++)
+		out[15 - b] = (uint8_t)(low >> (8 * b));
 }

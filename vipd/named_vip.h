@@ -40,4 +40,15 @@ void named_vip6_base(const char *name, uint8_t out[16]);
 int named_vip_alloc(const char *const *names, size_t n, uint32_t min, uint32_t max,
 		    uint32_t *out4, uint8_t (*out6)[16]);
 
+/* The low 64 bits of named_vip6_base (the part probing moves). */
+uint64_t named_vip6_low(const char *name);
+/* fd01:c:: + low into out. */
+void named_vip6_addr(uint64_t low, uint8_t out[16]);
+/*
+ * named_vip_alloc's probe alone, over the unprobed addresses of n names
+ * already in sorted order (so that callers can cache them). 0 or -errno.
+ */
+int named_vip_probe(const uint32_t *base4, const uint64_t *base6, size_t n, uint32_t min,
+		    uint32_t max, uint32_t *out4, uint64_t *out6);
+
 #endif

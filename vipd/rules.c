@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/counters.h"
+#include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/rules.h"
 
@@ -287,6 +288,7 @@ static int copy_vip(struct vip_table *out, const struct vip *v, const uint8_t *i
 
 	if (!n)
 		return -ENOMEM;
+	n->pinned = 1; /* static: not the tasks' to change */
 	for (size_t i = 0; i < v->nb; i++)
 		if (vip_add_backend(n, &v->b[i]) < 0)
 			return -ENOMEM;
@@ -296,42 +298,37 @@ static int copy_vip(struct vip_table *out, const struct vip *v, const uint8_t *i
 	return 0;
 }
 
+/* Addresses every named VIP; the names stay with the table (incr.c). */
 static int place_named(struct build *bd, uint32_t min, uint32_t max)
 {
 	size_t n = bd->names.n, k = 0, i = 0;
 	const char **names = calloc(n ? n : 1, sizeof(char *));
-	uint32_t *a4 = calloc(n ? n : 1, sizeof(uint32_t));
-	uint8_t(*a6)[16] = calloc(n ? n : 1, 16);
+	struct named_set *s = named_set_new(min, max);
 	const char *key;
 	void *v;
 	int rc = -ENOMEM;
 
-	if (!names || !a4 || !a6)
+	if (!names || !s)
 		goto done;
 	while (strmap_next(&bd->names, &i, &key, NULL))
 		names[k++] = key;
-	if ((rc = named_vip_alloc(names, n, min, max, a4, a6)) < 0)
+	if ((rc = named_set_build(s, names, n)) < 0)
 		goto done;
-	/* Remember each name's index for the lookups below. */
-	for (k = 0; k < n; k++)
-		strmap_put(&bd->names, names[k], (void *)(k + 1), NULL);
 	i = 0;
 	while (strmap_next(&bd->named, &i, NULL, &v)) {
 		struct named *nv = v;
-		size_t idx = (size_t)strmap_get(&bd->names, nv->name) - 1;
-		uint8_t ip4[4] = { (uint8_t)(a4[idx] >> 24), (uint8_t)(a4[idx] >> 16),
-				   (uint8_t)(a4[idx] >> 8), (uint8_t)a4[idx] };
+		const struct named_entry *e = named_set_get(s, nv->name);
 
 		if (nv->v4)
-			memcpy(bd->out->v[(uintptr_t)nv->v4 - 1].ip, ip4, 4);
+			named_entry_ip(e->addr4, e->addr6, 4, bd->out->v[(uintptr_t)nv->v4 - 1].ip);
 		if (nv->v6)
-			memcpy(bd->out->v[(uintptr_t)nv->v6 - 1].ip, a6[idx], 16);
+			named_entry_ip(e->addr4, e->addr6, 6, bd->out->v[(uintptr_t)nv->v6 - 1].ip);
 	}
-	rc = 0;
+	bd->out->names = s;
+	s = NULL;
 done:
 	free(names);
-	free(a4);
-	free(a6);
+	named_set_free(s);
 	return rc;
 }
 

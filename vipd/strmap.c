@@ -9,12 +9,21 @@
 
 char strmap_tomb[1];
 
+/* Eight bytes at a time (keys are task ids of 40 bytes and more, hashed
+ * several times per task): a multiply-xorshift mix per word. */
 static uint64_t strmap_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	size_t len = strlen(s);
+	uint64_t h = 0xcbf29ce484222325ull ^ len, w;
 
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
+	for (; len >= 8; len -= 8, s += 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
 	return h ^ (h >> 29);
 }
 
@@ -65,6 +74,15 @@ void *strmap_get(const struct strmap *m, const char *key)
 	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
 
 	return s ? s->val : NULL;
+}
+
+const char *strmap_key(const struct strmap *m, const char *key, void ***val)
+{
+	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
+
+	if (s && val)
+		*val = &s->val;
+	return s ? s->key : NULL;
 }
 
 static int strmap_grow(struct strmap *m)

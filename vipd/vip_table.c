@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/array.h"
+#include "vipd/named_set.h"
 #include "vipd/vip_table.h"
 
 struct vip_table *vip_table_new(void)
@@ -19,6 +21,7 @@ static void vip_purge(struct vip *v)
 	for (size_t i = 0; i < v->nlabels; i++)
 		free(v->labels[i]);
 	free(v->labels);
+	free(v->lrefs);
 	free(v->b);
 	free(v->packed);
 }
@@ -30,6 +33,7 @@ void vip_table_free(struct vip_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		vip_purge(&t->v[i]);
 	free(t->v);
+	named_set_free(t->names);
 	free(t);
 }
 
@@ -38,15 +42,8 @@ struct vip *vip_table_add(struct vip_table *t, uint8_t proto, uint8_t family, co
 {
 	struct vip *v;
 
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 16;
-		struct vip *nv = realloc(t->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		t->v = nv;
-		t->cap = ncap;
-	}
+	if (array_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v), 16) < 0)
+		return NULL;
 	v = &t->v[t->n];
 	memset(v, 0, sizeof(*v));
 	v->proto = proto;
@@ -62,34 +59,74 @@ struct vip *vip_table_add(struct vip_table *t, uint8_t proto, uint8_t family, co
 
 int vip_add_backend(struct vip *v, const struct backend *b)
 {
-	if (v->nb == v->capb) {
-		size_t ncap = v->capb ? v->capb * 2 : 4;
-		struct backend *nb = realloc(v->b, ncap * sizeof(*nb));
-
-		if (!nb)
-			return -ENOMEM;
-		v->b = nb;
-		v->capb = ncap;
-	}
+	if (array_grow((void **)&v->b, &v->capb, v->nb + 1, sizeof(*v->b), 4) < 0)
+		return -ENOMEM;
 	v->b[v->nb++] = *b;
+	return 0;
+}
+
+static uint32_t add_sat(uint32_t a, uint32_t b)
+{
+	return a > UINT32_MAX - b ? UINT32_MAX : a + b;
+}
+
+/* n more references to label, a new one at pos. */
+static int label_add(struct vip *v, const char *label, uint32_t n, size_t pos)
+{
+	uint32_t *r;
+	char *copy;
+
+	for (size_t i = 0; i < v->nlabels; i++)
+		if (!strcmp(v->labels[i], label)) {
+			v->lrefs[i] = add_sat(v->lrefs[i], n);
+			return 0;
+		}
+	if (array_grow((void **)&v->labels, &v->capl, v->nlabels + 1, sizeof(*v->labels), 1) < 0)
+		return -ENOMEM;
+	/* Exactly sized: a VIP has a label or two, and a new label is rare. */
+	if (!(r = realloc(v->lrefs, (v->nlabels + 1) * sizeof(*r))))
+		return -ENOMEM;
+	v->lrefs = r;
+	if (!(copy = strdup(label)))
+		return -ENOMEM;
+	memmove(&v->labels[pos + 1], &v->labels[pos], (v->nlabels - pos) * sizeof(*v->labels));
+	memmove(&v->lrefs[pos + 1], &v->lrefs[pos], (v->nlabels - pos) * sizeof(*v->lrefs));
+	v->labels[pos] = copy;
+	v->lrefs[pos] = n;
+	v->nlabels++;
 	return 0;
 }
 
 int vip_add_label(struct vip *v, const char *label)
 {
-	char **nl;
+	return label_add(v, label, 1, v->nlabels);
+}
 
-	for (size_t i = 0; i < v->nlabels; i++)
-		if (!strcmp(v->labels[i], label))
+int vip_label_ref(struct vip *v, const char *label, uint32_t n)
+{
+	size_t pos = 0;
+
+	while (pos < v->nlabels && strcmp(v->labels[pos], label) < 0)
+		pos++;
+	return label_add(v, label, n, pos);
+}
+
+int vip_label_unref(struct vip *v, const char *label, uint32_t n)
+{
+	for (size_t i = 0; i < v->nlabels; i++) {
+		if (strcmp(v->labels[i], label))
+			continue;
+		if (v->lrefs[i] < n)
+			return -ENOENT;
+		if ((v->lrefs[i] -= n))
 			return 0;
-	nl = realloc(v->labels, (v->nlabels + 1) * sizeof(*nl));
-	if (!nl)
-		return -ENOMEM;
-	v->labels = nl;
-	if (!(nl[v->nlabels] = strdup(label)))
-		return -ENOMEM;
-	v->nlabels++;
-	return 0;
+		free(v->labels[i]);
+		memmove(&v->labels[i], &v->labels[i + 1], (v->nlabels - i - 1) * sizeof(*v->labels));
+		memmove(&v->lrefs[i], &v->lrefs[i + 1], (v->nlabels - i - 1) * sizeof(*v->lrefs));
+		v->nlabels--;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int vip_ip_len(uint8_t family)
@@ -143,9 +180,35 @@ int vip_backend_cmp(const struct backend *a, const struct backend *b)
 	return cmp_backend(a, b);
 }
 
-static int cmp_str(const void *a, const void *b)
+struct label_ref {
+	char *s;
+	uint32_t refs;
+};
+
+static int cmp_label(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct label_ref *)a)->s, ((const struct label_ref *)b)->s);
+}
+
+/* Sorts labels with their counts (a temporary array: sorting in place
+ * would need the pair together). */
+static void sort_labels(struct vip *v)
+{
+	struct label_ref *l = malloc(v->nlabels * sizeof(*l));
+
+	if (!l) {
+		/* Unsorted labels make the table differ from the canonical one:
+		 * the next comparison publishes it again. */
+		return;
+	}
+	for (size_t i = 0; i < v->nlabels; i++)
+		l[i] = (struct label_ref){ v->labels[i], v->lrefs[i] };
+	qsort(l, v->nlabels, sizeof(*l), cmp_label);
+	for (size_t i = 0; i < v->nlabels; i++) {
+		v->labels[i] = l[i].s;
+		v->lrefs[i] = l[i].refs;
+	}
+	free(l);
 }
 
 static void vip_canon(struct vip *v)
@@ -166,7 +229,7 @@ static void vip_canon(struct vip *v)
 	}
 	v->nb = w;
 	if (v->nlabels > 1)
-		qsort(v->labels, v->nlabels, sizeof(char *), cmp_str);
+		sort_labels(v);
 }
 
 void vip_table_sort(struct vip_table *t)
@@ -182,11 +245,12 @@ void vip_table_sort(struct vip_table *t)
 			struct vip *into = &t->v[w - 1];
 
 			vip_uncache(into);
+			into->pinned = 1;
 			/* Same VIP from two sources: one VIP with both backends. */
 			for (size_t j = 0; j < v->nb; j++)
 				vip_add_backend(into, &v->b[j]);
 			for (size_t j = 0; j < v->nlabels; j++)
-				vip_add_label(into, v->labels[j]);
+				label_add(into, v->labels[j], v->lrefs[j], into->nlabels);
 			if (!into->name && v->name) {
 				into->name = v->name;
 				v->name = NULL;
@@ -210,22 +274,50 @@ void vip_uncache(struct vip *v)
 	v->packed_len = 0;
 }
 
-long vip_table_find(const struct vip_table *t, const struct vip *key)
+size_t vip_table_lower(const struct vip_table *t, const struct vip *key)
 {
 	size_t lo = 0, hi = t->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp_vip(&t->v[mid], key);
 
-		if (!c)
-			return (long)mid;
-		if (c < 0)
+		if (cmp_vip(&t->v[mid], key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return -1;
+	return lo;
+}
+
+long vip_table_find(const struct vip_table *t, const struct vip *key)
+{
+	size_t i = vip_table_lower(t, key);
+
+	return i < t->n && !cmp_vip(&t->v[i], key) ? (long)i : -1;
+}
+
+struct vip *vip_table_insert(struct vip_table *t, size_t pos, const struct vip *key)
+{
+	struct vip *v;
+
+	if (array_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v), 16) < 0)
+		return NULL;
+	memmove(&t->v[pos + 1], &t->v[pos], (t->n - pos) * sizeof(*t->v));
+	t->n++;
+	v = &t->v[pos];
+	memset(v, 0, sizeof(*v));
+	v->proto = key->proto;
+	v->family = key->family;
+	v->port = key->port;
+	memcpy(v->ip, key->ip, 16);
+	return v;
+}
+
+void vip_table_remove(struct vip_table *t, size_t pos)
+{
+	vip_purge(&t->v[pos]);
+	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
+	t->n--;
 }
 
 static int cmp_ipport(const struct backend *a, const struct backend *b)

@@ -34,18 +34,28 @@ struct vip {
 	uint8_t ip[16];
 	char *name; /* named VIPs only */
 	char **labels;
-	size_t nlabels;
+	/* How many backends brought each label (labels[i]): incremental
+	 * updates remove a label when its last one goes. Not content. */
+	uint32_t *lrefs;
+	size_t nlabels, capl;
 	struct backend *b;
 	size_t nb, capb;
+	/* Merged from several sources (two labels naming one address, or a
+	 * static VIP): only a rebuild may change it (incr.c). Not content. */
+	uint8_t pinned;
 	/* This VIP packed as an l4lb.v1.Vip (publish.c's cache; NULL: not yet or
 	 * changed since). Whoever changes the VIP frees it (vip_uncache). */
 	uint8_t *packed;
 	size_t packed_len;
 };
 
+struct named_set;
+
 struct vip_table {
 	struct vip *v;
 	size_t n, cap;
+	/* rules_build's named VIP names and addresses (NULL elsewhere). */
+	struct named_set *names;
 };
 
 struct vip_table *vip_table_new(void);
@@ -56,6 +66,10 @@ struct vip *vip_table_add(struct vip_table *t, uint8_t proto, uint8_t family, co
 			  uint16_t port, const char *name);
 int vip_add_backend(struct vip *v, const struct backend *b);
 int vip_add_label(struct vip *v, const char *label);
+/* Adds n references to a label (inserted in order if new); 0 or -ENOMEM. */
+int vip_label_ref(struct vip *v, const char *label, uint32_t n);
+/* Drops n references; the label goes with its last. -ENOENT if it has fewer. */
+int vip_label_unref(struct vip *v, const char *label, uint32_t n);
 
 /*
  * Sorts VIPs and backends, merges duplicate VIPs (same protocol, family,
@@ -80,6 +94,12 @@ int vip_backend_cmp(const struct backend *a, const struct backend *b);
 /* In a canonical VIP: 1 and *pos = its index if a backend with b's ip and
  * port is there, else 0 and *pos = where it would go. */
 int vip_backend_find(const struct vip *v, const struct backend *b, size_t *pos);
+/* Where a VIP with key's protocol, ip and port is or would go. */
+size_t vip_table_lower(const struct vip_table *t, const struct vip *key);
+/* Inserts an empty VIP with key's protocol, family, ip, port at pos /
+ * removes the VIP at pos (keeps the order). */
+struct vip *vip_table_insert(struct vip_table *t, size_t pos, const struct vip *key);
+void vip_table_remove(struct vip_table *t, size_t pos);
 /* Inserts b at pos / removes the backend at pos (keeps the order). */
 int vip_backend_insert(struct vip *v, size_t pos, const struct backend *b);
 void vip_backend_remove(struct vip *v, size_t pos);

@@ -11,31 +11,12 @@
 
 Envelope *ctl_call(const struct ctl *c, const char *daemon, int type, char *why, size_t whylen)
 {
-	Envelope req = L4LB__V1__ENVELOPE__INIT, *reply;
-	L4lb__V1__StatusRequest status = L4LB__V1__STATUS_REQUEST__INIT;
-	L4lb__V1__SnapshotRequest snap = L4LB__V1__SNAPSHOT_REQUEST__INIT;
-	L4lb__V1__IpvsStateRequest ipvs = L4LB__V1__IPVS_STATE_REQUEST__INIT;
-	L4lb__V1__OverlayStateRequest overlay = L4LB__V1__OVERLAY_STATE_REQUEST__INIT;
+	struct ipc_buf req = { 0 };
+	Envelope *reply = NULL;
 	char url[256];
 	const char *err;
 	struct stat st;
 
-	req.has_type = 1;
-	req.type = type;
-	switch (type) {
-	case L4LB__V1__ENVELOPE__TYPE__STATUS_REQUEST:
-		req.status_request = &status;
-		break;
-	case L4LB__V1__ENVELOPE__TYPE__SNAPSHOT_REQUEST:
-		req.snapshot_request = &snap;
-		break;
-	case L4LB__V1__ENVELOPE__TYPE__IPVS_STATE_REQUEST:
-		req.ipvs_state_request = &ipvs;
-		break;
-	case L4LB__V1__ENVELOPE__TYPE__OVERLAY_STATE_REQUEST:
-		req.overlay_state_request = &overlay;
-		break;
-	}
 	if (ipc_url(url, sizeof(url), c->run_dir, daemon, "rep") < 0) {
 		snprintf(why, whylen, "run directory path too long: %s", c->run_dir);
 		return NULL;
@@ -45,7 +26,12 @@ Envelope *ctl_call(const struct ctl *c, const char *daemon, int type, char *why,
 			 ipc_url_path(url), errno == EACCES ? " (permission denied)" : "");
 		return NULL;
 	}
-	reply = ipc_call(url, &req, c->timeout_ms, &err);
+	if (envelope_pack_request(type, &req) < 0) {
+		snprintf(why, whylen, "cannot encode the request");
+		return NULL;
+	}
+	reply = ipc_call_raw(url, req.data, req.len, c->timeout_ms, &err);
+	ipc_buf_free(&req);
 	if (!reply) {
 		snprintf(why, whylen, "%s is not answering at %s: %s", daemon, ipc_url_path(url), err);
 		return NULL;

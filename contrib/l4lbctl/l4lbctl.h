@@ -15,6 +15,9 @@ struct ctl {
 	const char *run_dir;
 	int timeout_ms;
 	int json;
+	const char *config; /* cleanup: passed on to ipvsd */
+	const char *ipvsd;  /* cleanup: the ipvsd program (NULL: next to l4lbctl) */
+	const char *output; /* diag: the archive ("-" = stdout) */
 };
 
 enum { CTL_OK = 0, CTL_DOWN = 1, CTL_USAGE = 2 };
@@ -32,5 +35,11 @@ const char *addr_str(const uint8_t *data, size_t len, char *buf, size_t size);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_vips(struct ctl *c, int argc, char **argv);
 int cmd_ipvs(struct ctl *c, int argc, char **argv);
+int cmd_cleanup(struct ctl *c, int argc, char **argv);
+int cmd_diag(struct ctl *c, int argc, char **argv);
+
+/* A program installed with l4lbctl: <dir of l4lbctl>/../sbin/NAME, or
+ * <dir>/NAME (a build directory), else NAME for a $PATH search. */
+const char *ctl_sibling(const char *name, char *buf, size_t size);
 
 #endif

@@ -18,6 +18,9 @@ GET /ctl returns counters: requests, subscribes, get_states, legacy.
 Usage: fakemaster.py PORTFILE  (binds 127.0.0.1:0, writes the port to PORTFILE)
        fakemaster.py ctl PORT JSON   (sends a command; prints the reply)
        fakemaster.py stats PORT KEY  (prints one counter)
+Environment: FAKEMASTER_PORT binds that port instead of 0; FAKEMASTER_CERT and
+FAKEMASTER_KEY (PEM files) serve https; the ctl/stats clients talk https
+when FAKEMASTER_CA (the CA that signed it) is set.
 """
 import json
 import queue
@@ -233,25 +236,36 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def client(argv):
+    import os
+    import ssl
     import urllib.request
-    url = "http://127.0.0.1:%s/ctl" % argv[2]
+    ca = os.environ.get("FAKEMASTER_CA")
+    ctx = ssl.create_default_context(cafile=ca) if ca else None
+    url = "%s://127.0.0.1:%s/ctl" % ("https" if ca else "http", argv[2])
     if argv[1] == "ctl":
         req = urllib.request.Request(url, data=argv[3].encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-        print(urllib.request.urlopen(req, timeout=5).read().decode())
+        print(urllib.request.urlopen(req, timeout=5, context=ctx).read().decode())
     else:
-        print(json.loads(urllib.request.urlopen(url, timeout=5).read())[argv[3]])
+        print(json.loads(urllib.request.urlopen(url, timeout=5, context=ctx).read())[argv[3]])
 
 
 def main():
     if sys.argv[1] in ("ctl", "stats"):
         client(sys.argv)
         return
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    import os
+    ThreadingHTTPServer.allow_reuse_address = True
+    srv = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("FAKEMASTER_PORT", "0"))),
+                              Handler)
     srv.daemon_threads = True
+    if os.environ.get("FAKEMASTER_CERT"):
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.environ["FAKEMASTER_CERT"], os.environ["FAKEMASTER_KEY"])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
-    import os
     os.rename(sys.argv[1] + ".tmp", sys.argv[1])
     srv.serve_forever()
 

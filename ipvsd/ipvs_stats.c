@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ipvsd/ipvs_stats.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/ip_vs.h>
+#include <netinet/in.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/array.h"
+#include "common/clock.h"
+#include "common/counters.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "ipvsd/model.h"
+
+/* A service as dumped: its key (to ask for its destinations) and counts. */
+struct svc_stats {
+	struct svc_key key;
+	struct ipvs_counts c;
+};
+
+struct dump {
+	struct svc_stats *svcs;
+	size_t n, cap;
+	const struct svc_stats *svc; /* destinations being dumped */
+	size_t dests;
+	int err;
+};
+
+static struct nl_sock *sk;
+static int family = -1;
+static uint64_t next_ms; /* no dump before this (cache, or retry after failure) */
+
+int ipvs_counts_parse(struct nlattr *stats64, struct nlattr *stats32, struct ipvs_counts *out)
+{
+	static const int ids[] = { IPVS_STATS_ATTR_CONNS, IPVS_STATS_ATTR_INPKTS,
+				   IPVS_STATS_ATTR_OUTPKTS, IPVS_STATS_ATTR_INBYTES,
+				   IPVS_STATS_ATTR_OUTBYTES };
+	uint64_t *dst[] = { &out->conns, &out->inpkts, &out->outpkts, &out->inbytes,
+			    &out->outbytes };
+	struct nlattr *a[IPVS_STATS_ATTR_MAX + 1];
+	int wide = stats64 != NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (nla_parse_nested(a, IPVS_STATS_ATTR_MAX, wide ? stats64 : stats32, NULL) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct nlattr *v = a[ids[i]];
+
+		if (!v)
+			continue;
+		/* the old layout has u32 counts and u64 bytes */
+		if (nla_len(v) >= 8)
+			*dst[i] = nla_get_u64(v);
+		else if (nla_len(v) >= 4)
+			*dst[i] = nla_get_u32(v);
+	}
+	return 0;
+}
+
+static int open_socket(void)
+{
+	int rc;
+
+	if (sk)
+		return 0;
+	if (!(sk = nl_socket_alloc()))
+		return -ENOMEM;
+	if ((rc = genl_connect(sk)) < 0 || (family = genl_ctrl_resolve(sk, IPVS_GENL_NAME)) < 0) {
+		log_limited(LOG_LVL_WARN, "ipvs_stats", "ipvs stats: no IPVS netlink family: %s",
+			    nl_geterror(rc < 0 ? rc : family));
+		nl_socket_free(sk);
+		sk = NULL;
+		return -ENOENT;
+	}
+	nl_socket_disable_auto_ack(sk);
+	return 0;
+}
+
+static void stats_close(void)
+{
+	nl_socket_free(sk);
+	sk = NULL;
+}
+
+static int skip_seq(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+static int svc_key_from(struct nlattr **a, struct svc_key *k)
+{
+	int len;
+
+	if (a[IPVS_SVC_ATTR_FWMARK] || !a[IPVS_SVC_ATTR_AF] || !a[IPVS_SVC_ATTR_PROTOCOL] ||
+	    !a[IPVS_SVC_ATTR_PORT] || !a[IPVS_SVC_ATTR_ADDR])
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->af = (uint8_t)nla_get_u16(a[IPVS_SVC_ATTR_AF]);
+	if (k->af != AF_INET && k->af != AF_INET6)
+		return -EINVAL;
+	k->proto = (uint8_t)nla_get_u16(a[IPVS_SVC_ATTR_PROTOCOL]);
+	k->port = ntohs(nla_get_u16(a[IPVS_SVC_ATTR_PORT]));
+	len = nla_len(a[IPVS_SVC_ATTR_ADDR]);
+	memcpy(k->addr, nla_data(a[IPVS_SVC_ATTR_ADDR]),
+	       len < (int)af_len(k->af) ? (size_t)len : af_len(k->af));
+	return 0;
+}
+
+static int on_service(struct nl_msg *msg, void *arg)
+{
+	struct dump *d = arg;
+	struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[IPVS_SVC_ATTR_MAX + 1];
+	struct svc_stats s;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, top, IPVS_CMD_ATTR_MAX, NULL) < 0 ||
+	    !top[IPVS_CMD_ATTR_SERVICE] ||
+	    nla_parse_nested(a, IPVS_SVC_ATTR_MAX, top[IPVS_CMD_ATTR_SERVICE], NULL) < 0 ||
+	    svc_key_from(a, &s.key) < 0 ||
+	    ipvs_counts_parse(a[IPVS_SVC_ATTR_STATS64], a[IPVS_SVC_ATTR_STATS], &s.c) < 0)
+		return NL_SKIP;
+	if (array_grow((void **)&d->svcs, &d->cap, d->n + 1, sizeof(*d->svcs), 64) < 0) {
+		d->err = -ENOMEM;
+		return NL_STOP;
+	}
+	d->svcs[d->n++] = s;
+	return NL_OK;
+}
+
+static const char *proto_name(int p)
+{
+	return p == IPPROTO_UDP ? "udp" : p == IPPROTO_TCP ? "tcp" : "other";
+}
+
+static void put_counts(const char *what, const char *const *labels, const struct ipvs_counts *c)
+{
+	static const char *const suffix[] = { "connections_total", "in_packets_total",
+					      "out_packets_total", "in_bytes_total",
+					      "out_bytes_total" };
+	static const char *const help[] = { "Connections IPVS scheduled (kernel counter).",
+					    "Packets in (kernel counter).",
+					    "Packets out (kernel counter).",
+					    "Bytes in (kernel counter).", "Bytes out (kernel counter)." };
+	const uint64_t v[] = { c->conns, c->inpkts, c->outpkts, c->inbytes, c->outbytes };
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(name, sizeof(name), "%s_%s", what, suffix[i]);
+		metrics_append(name, help[i], labels, (double)v[i]);
+	}
+}
+
+static int on_dest(struct nl_msg *msg, void *arg)
+{
+	struct dump *d = arg;
+	struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[IPVS_DEST_ATTR_MAX + 1];
+	const struct svc_key *k = &d->svc->key;
+	char vip[64], be[64];
+	const char *labels[] = { "vip", vip, "protocol", proto_name(k->proto), "backend", be, NULL };
+	struct ipvs_counts c;
+	uint8_t addr[16] = { 0 };
+	int af = k->af, len;
+
+	if (d->dests >= IPVS_STATS_MAX_DESTS)
+		return NL_SKIP;
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, top, IPVS_CMD_ATTR_MAX, NULL) < 0 ||
+	    !top[IPVS_CMD_ATTR_DEST] ||
+	    nla_parse_nested(a, IPVS_DEST_ATTR_MAX, top[IPVS_CMD_ATTR_DEST], NULL) < 0 ||
+	    !a[IPVS_DEST_ATTR_ADDR] || !a[IPVS_DEST_ATTR_PORT] ||
+	    ipvs_counts_parse(a[IPVS_DEST_ATTR_STATS64], a[IPVS_DEST_ATTR_STATS], &c) < 0)
+		return NL_SKIP;
+	if (a[IPVS_DEST_ATTR_ADDR_FAMILY])
+		af = nla_get_u16(a[IPVS_DEST_ATTR_ADDR_FAMILY]);
+	len = nla_len(a[IPVS_DEST_ATTR_ADDR]);
+	memcpy(addr, nla_data(a[IPVS_DEST_ATTR_ADDR]),
+	       len < (int)af_len(af) ? (size_t)len : af_len(af));
+	addr_port_format(k->af, k->addr, k->port, vip, sizeof(vip));
+	addr_port_format(af, addr, ntohs(nla_get_u16(a[IPVS_DEST_ATTR_PORT])), be, sizeof(be));
+	put_counts("backend", labels, &c);
+	if (a[IPVS_DEST_ATTR_ACTIVE_CONNS])
+		metrics_append("backend_active_connections",
+			       "Established connections to the backend (kernel).", labels,
+			       nla_get_u32(a[IPVS_DEST_ATTR_ACTIVE_CONNS]));
+	if (a[IPVS_DEST_ATTR_INACT_CONNS])
+		metrics_append("backend_inactive_connections",
+			       "Connections to the backend in other states (kernel).", labels,
+			       nla_get_u32(a[IPVS_DEST_ATTR_INACT_CONNS]));
+	d->dests++;
+	return NL_OK;
+}
+
+/* One dump request; svc selects the destinations of that service. */
+static int request(int cmd, const struct svc_key *svc, nl_recvmsg_msg_cb_t fn, struct dump *d)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	struct nlattr *nest;
+	int rc = -ENOMEM;
+
+	if (!msg || !cb ||
+	    !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_DUMP, cmd,
+			 IPVS_GENL_VERSION))
+		goto done;
+	if (svc) {
+		if (!(nest = nla_nest_start(msg, IPVS_CMD_ATTR_SERVICE)) ||
+		    nla_put_u16(msg, IPVS_SVC_ATTR_AF, svc->af) < 0 ||
+		    nla_put_u16(msg, IPVS_SVC_ATTR_PROTOCOL, svc->proto) < 0 ||
+		    nla_put(msg, IPVS_SVC_ATTR_ADDR, 16, svc->addr) < 0 ||
+		    nla_put_u16(msg, IPVS_SVC_ATTR_PORT, htons(svc->port)) < 0)
+			goto done;
+		nla_nest_end(msg, nest);
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, d);
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, skip_seq, NULL);
+	rc = nl_send_auto(sk, msg);
+	if (rc >= 0)
+		rc = nl_recvmsgs(sk, cb);
+	rc = rc < 0 ? -EIO : d->err;
+done:
+	nlmsg_free(msg);
+	nl_cb_put(cb);
+	return rc;
+}
+
+static const char *const families[] = {
+	"vip_connections_total",      "vip_in_packets_total",         "vip_out_packets_total",
+	"vip_in_bytes_total",	      "vip_out_bytes_total",          "backend_connections_total",
+	"backend_in_packets_total",   "backend_out_packets_total",    "backend_in_bytes_total",
+	"backend_out_bytes_total",    "backend_active_connections",   "backend_inactive_connections",
+};
+
+void ipvs_stats_collect(void)
+{
+	struct dump d = { 0 };
+	uint64_t now = clock_mono_ms();
+	int rc;
+
+	if (now < next_ms)
+		return;
+	next_ms = now + IPVS_STATS_CACHE_MS;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		metrics_clear(families[i]);
+	if ((rc = open_socket()) < 0) {
+		next_ms = now + 30000; /* no IPVS here: do not ask on every scrape */
+		return;
+	}
+	if ((rc = request(IPVS_CMD_GET_SERVICE, NULL, on_service, &d)) < 0)
+		goto fail;
+	for (size_t i = 0; i < d.n; i++) {
+		const struct svc_key *k = &d.svcs[i].key;
+		char vip[64];
+		const char *labels[] = { "vip", vip, "protocol", proto_name(k->proto), NULL };
+
+		addr_port_format(k->af, k->addr, k->port, vip, sizeof(vip));
+		put_counts("vip", labels, &d.svcs[i].c);
+		d.svc = &d.svcs[i];
+		if ((rc = request(IPVS_CMD_GET_DEST, k, on_dest, &d)) < 0)
+			goto fail;
+	}
+	counter_inc("ipvs_stats_dumps");
+	free(d.svcs);
+	return;
+fail:
+	counter_inc("ipvs_stats_errors");
+	log_limited(LOG_LVL_WARN, "ipvs_stats", "ipvs stats: dump failed: %s", strerror(-rc));
+	/* a socket out of step (lost messages) is reopened next time */
+	stats_close();
+	free(d.svcs);
+}

@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Hostile peers against a 3-node overlayd cluster on loopback (127.0.80.x),
+# made by tests/tools/overlay_peer: one that connects and sends nothing
+# (closed when idle), garbage, a 4 GB length prefix and a message before
+# its Hello (each closed at once and counted as overlay_rx_malformed, no
+# memory taken for the announced frame), a flood of joins from 100 made-up
+# nodes, and a replayed old adjacency record of an honest node. Afterwards
+# every honest node still sees every honest node reachable, with its epoch
+# unchanged, and node 1's fd count is back where it was.
+set -u
+B=${1:-build}
+. tests/lib.sh
+T=$(mktemp -d)
+trap 'kill_all; rm -rf "$T"' EXIT
+P=$B/tests/tools/overlay_peer
+
+ip_of() { echo "127.0.80.$1"; }
+for i in 1 2 3; do
+	mkdir -p "$T/n$i"
+	spawn "$B/overlayd" --run-dir "$T/n$i" --state-dir "$T/n$i" --log-level warn \
+		--listen "$(ip_of "$i"):61420" --seeds "$(ip_of 1),$(ip_of 2)" 2>>"$T/n$i/log"
+	eval "PID_$i=\$LAST_PID"
+done
+nodes() { "$B/l4lbctl" --run-dir "$T/n$1" --timeout 500 nodes --json 2>/dev/null; }
+sees() { nodes "$1" | grep -q "\"ip\":\"$(ip_of "$2")\",\"reachable\":$3"; }
+honest() { # every honest node sees every honest node reachable
+	for i in 1 2 3; do for j in 1 2 3; do sees "$i" "$j" true || return 1; done; done
+}
+epochs() { for i in 1 2 3; do nodes "$i" | grep -o '"ip":"127.0.80.[123]"[^}]*"epoch":[0-9]*' |
+	sed 's/"ip":"\([0-9.]*\)".*"epoch":\([0-9]*\)/\1=\2/' | sort | tr '\n' ' '; done; }
+malformed() { "$B/tests/tools/status_counter" "$T/n1" overlayd overlay_rx_malformed; }
+fds() { ls "/proc/$PID_1/fd" | wc -l; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID_1/status"; }
+
+if ! wait_for 20 honest; then
+	fail hostile_overlayd_cluster_forms "$(nodes 1)"
+	finish
+fi
+sleep 1 # let the views settle before the baseline
+fd0=$(fds)
+ep0=$(epochs)
+
+# A peer that connects and never says anything is closed when idle.
+"$P" silent "$(ip_of 1)" 61420 10 >"$T/silent" 2>&1 &
+silent_pid=$!
+
+for m in garbage huge nohello; do
+	c0=$(malformed)
+	r0=$(rss)
+	out=$("$P" "$m" "$(ip_of 1)" 61420 2>&1)
+	ms=$(echo "$out" | sed -n 's/^closed after \([0-9]*\) ms$/\1/p')
+	c1=$(malformed)
+	if [ -n "$ms" ] && [ "$ms" -lt 2000 ] && [ "$c1" = $((c0 + 1)) ] &&
+		[ "$(rss)" -lt $((r0 + 1024)) ]; then
+		pass "hostile_overlayd_${m}_disconnected_and_counted (${ms} ms)"
+	else
+		fail "hostile_overlayd_${m}_disconnected_and_counted" \
+			"$out; overlay_rx_malformed $c0 -> $c1; RSS $r0 -> $(rss) kB"
+	fi
+done
+
+# 100 made-up nodes join through node 1 (they cannot be reached back).
+if "$P" joinflood "$(ip_of 1)" 61420 100 >/dev/null && wait_for 10 honest; then
+	pass hostile_overlayd_join_flood_honest_unaffected
+else
+	fail hostile_overlayd_join_flood_honest_unaffected "$(nodes 2)"
+fi
+kill -0 "$PID_1" && pass hostile_overlayd_alive_after_flood ||
+	fail hostile_overlayd_alive_after_flood "node 1 died"
+
+# An old record of node 2 (clock 1, no links), replayed by a stranger.
+e2=$(nodes 1 | sed -n 's/.*"ip":"127.0.80.2"[^}]*"epoch":\([0-9]*\).*/\1/p')
+"$P" -s 127.0.80.9 adj "$(ip_of 1)" 61420 127.0.80.9 "$(ip_of 2)" "${e2:-1}" 1 >/dev/null
+sleep 0.5
+if honest && [ "$(epochs)" = "$ep0" ]; then
+	pass hostile_overlayd_replayed_record_no_effect
+else
+	fail hostile_overlayd_replayed_record_no_effect "epochs before: $ep0 after: $(epochs)"
+fi
+
+wait "$silent_pid"
+ms=$(sed -n 's/^closed after \([0-9]*\) ms$/\1/p' "$T/silent")
+if [ -n "$ms" ]; then pass "hostile_overlayd_silent_peer_closed (after ${ms} ms)"; else
+	fail hostile_overlayd_silent_peer_closed "$(cat "$T/silent")"
+fi
+
+# Every connection of the attacks is gone again.
+back() { [ "$(fds)" -le "$fd0" ]; }
+if wait_for 20 back; then pass "hostile_overlayd_fds_back ($fd0)"; else
+	fail hostile_overlayd_fds_back "$fd0 before, $(fds) after"
+fi
+if honest; then pass hostile_overlayd_honest_reachable_at_end; else
+	fail hostile_overlayd_honest_reachable_at_end "$(nodes 1)"
+fi
+finish

@@ -1,0 +1,106 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# l4lbctl cleanup and diag with real daemons: cleanup refuses while ipvsd
+# answers (naming the systemctl command), runs `ipvsd --cleanup` with the same
+# --run-dir/--config once it is stopped (also after a kill -9 left its socket
+# behind) and passes on ipvsd's exit status; diag writes a tar.gz with the
+# daemons' views and the kernel's, and notes what it could not collect.
+set -u
+B=${1:-build}
+. tests/lib.sh
+T=$(mktemp -d)
+R=$T/run
+trap 'kill_all; rm -rf "$T"' EXIT
+ctl() { "$B/l4lbctl" --run-dir "$R" --timeout 500 "$@"; }
+
+if ! unshare -n true 2>/dev/null; then
+	echo "SKIP: l4lbctl cleanup/diag (cannot create a network namespace for ipvsd)"
+	exit 0
+fi
+
+# A stand-in for ipvsd --cleanup that records how it was called.
+cat >"$T/fake-ipvsd" <<EOF2
+#!/bin/sh
+echo "\$@" >"$T/fake-args"
+exit 3
+EOF2
+chmod +x "$T/fake-ipvsd"
+
+# ipvsd (dry run: no IPVS here) in a namespace of its own; its socket is a file.
+spawn unshare -n "$B/ipvsd" --run-dir "$R" --dry-run --http-listen off 2>"$T/ipvsd.log"
+IPVSD=$LAST_PID
+ipvsd_up() { ctl status 2>/dev/null | grep -q '^ipvsd *up'; }
+wait_for 10 ipvsd_up
+ctl cleanup --ipvsd "$T/fake-ipvsd" >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc = 1 ] && grep -q 'systemctl stop l4lb-ipvsd' "$T/err" && [ ! -e "$T/fake-args" ]; then
+	pass "cleanup refuses while ipvsd runs, naming systemctl stop l4lb-ipvsd"
+else
+	fail "cleanup refuses while ipvsd runs, naming systemctl stop l4lb-ipvsd" \
+		"rc=$rc $(cat "$T/err")"
+fi
+
+kill -9 "$IPVSD" 2>/dev/null
+wait "$IPVSD" 2>/dev/null
+check "ipvsd killed -9 leaves its socket behind" test -S "$R/ipvsd.rep"
+ctl cleanup --config /etc/l4lb/other.conf --ipvsd "$T/fake-ipvsd" >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc = 3 ] &&
+	[ "$(cat "$T/fake-args")" = "--cleanup --run-dir $R --config /etc/l4lb/other.conf" ]; then
+	pass "cleanup runs ipvsd --cleanup with the same --run-dir/--config, passes on its status"
+else
+	fail "cleanup runs ipvsd --cleanup with the same --run-dir/--config, passes on its status" \
+		"rc=$rc args=$(cat "$T/fake-args" 2>/dev/null) $(cat "$T/err")"
+fi
+# Without --ipvsd it runs the ipvsd installed next to l4lbctl (here: the build).
+unshare -n "$B/l4lbctl" --run-dir "$R" cleanup >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc != 0 ] && grep -q 'ipvsd' "$T/err"; then
+	pass "cleanup finds the ipvsd next to l4lbctl (no IPVS here: its error, exit $rc)"
+else
+	fail "cleanup finds the ipvsd next to l4lbctl" "rc=$rc $(cat "$T/err")"
+fi
+"$B/l4lbctl" --run-dir "$R" cleanup --ipvsd "$T/does-not-exist" 2>"$T/err"
+rc=$?
+check "cleanup with a missing ipvsd: exit 1 and the reason" \
+	sh -c "[ $rc = 1 ] && grep -q 'cannot run' '$T/err'"
+
+# diag with vipd up and the others down.
+spawn "$B/vipd" --run-dir "$R" --log-level warn --http-listen off \
+	--vips-file tests/fixtures/vipd/static.json
+wait_for 10 ctl vips >/dev/null
+ctl diag -o "$T/d.tar.gz" 2>"$T/err"
+rc=$?
+mkdir "$T/x"
+if [ $rc = 0 ] && tar -xzf "$T/d.tar.gz" -C "$T/x"; then
+	pass "diag -o writes a tar.gz (exit 0)"
+else
+	fail "diag -o writes a tar.gz (exit 0)" "rc=$rc $(cat "$T/err")"
+fi
+D=$T/x/l4lb-diag
+check "diag: the VIP table as vipd publishes it" python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+assert len(v["vips"]) == 2, v' "$D/vips.json"
+check "diag: status names the daemons that are down" sh -c \
+	"grep -q '\"name\":\"vipd\",\"up\":true' '$D/status.json' &&
+	 grep -q '\"name\":\"ipvsd\",\"up\":false' '$D/status.json'"
+check "diag: every file is in the manifest with its command and result" sh -c "
+	for f in \$(ls '$D' | grep -v MANIFEST.txt); do grep -q \"^\$f: \" '$D/MANIFEST.txt' || exit 1; done
+	grep -q '^nodes.json: .*nodes --json: failed: exit status 1' '$D/MANIFEST.txt'"
+check "diag: sysctls of the Linux caveats" grep -q '^net/ipv4/ip_local_port_range = ' "$D/sysctl.txt"
+
+# Tools missing: still an archive, the manifest says what is missing.
+mkdir "$T/bin"
+for t in tar gzip rm sh; do ln -s "$(command -v $t)" "$T/bin/$t"; done
+PATH=$T/bin "$B/l4lbctl" --run-dir "$R" --timeout 500 diag >"$T/d2.tar.gz" 2>"$T/err"
+rc=$?
+if [ $rc = 0 ] && tar -xzf "$T/d2.tar.gz" -O l4lb-diag/MANIFEST.txt >"$T/m2" 2>/dev/null &&
+	grep -q '^ipvsadm.txt: .*not collected: ipvsadm is not installed' "$T/m2"; then
+	pass "diag without ipvsadm etc.: archive on stdout, manifest names what is missing"
+else
+	fail "diag without ipvsadm etc.: archive on stdout, manifest names what is missing" \
+		"rc=$rc $(cat "$T/err") $(head -c 300 "$T/m2" 2>/dev/null)"
+fi
+finish

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * A hostile or broken overlayd peer for tests/it_hostile_overlayd.sh:
+ *   overlay_peer [-s SRC] MODE HOST PORT [ARGS]
+ * connects to HOST:PORT (from address SRC) and
+ *   silent SECS         sends nothing
+ *   garbage             sends a frame that is not a PeerMessage
+ *   huge                announces a 4 GB frame
+ *   nohello             sends a Ping before any Hello
+ *   joinflood N         N connections, each a Hello and a Join from another
+ *                       made-up node 127.81.x.y (closed after 50 ms)
+ *   adj ID NODE EPOCH CLOCK
+ *                       a Hello as ID, then an Adjacency record for NODE
+ *                       (EPOCH, CLOCK) with no active links
+ * then waits (at most 15 s, or SECS + 5) for overlayd to close the
+ * connection and prints "closed after N ms" (exit 0) or "still open"
+ * (exit 1). joinflood and adj print "sent" and exit 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/overlay.pb-c.h"
+
+typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
+typedef L4lb__Overlay__V1__NodeId NodeId;
+
+static const char *src;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int dial(const char *host, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1)
+		return -1;
+	if (src) {
+		struct sockaddr_in s = { .sin_family = AF_INET };
+
+		if (inet_pton(AF_INET, src, &s.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&s, sizeof(s)) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror("connect");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+static int send_msg(int fd, const PeerMessage *m)
+{
+	size_t len = l4lb__overlay__v1__peer_message__get_packed_size(m);
+	unsigned char *buf = malloc(len + 4);
+	int rc;
+
+	if (!buf)
+		return -1;
+	buf[0] = (unsigned char)(len >> 24);
+	buf[1] = (unsigned char)(len >> 16);
+	buf[2] = (unsigned char)(len >> 8);
+	buf[3] = (unsigned char)len;
+	l4lb__overlay__v1__peer_message__pack(m, buf + 4);
+	rc = send_all(fd, buf, len + 4);
+	free(buf);
+	return rc;
+}
+
+static void node(NodeId *n, uint8_t *ip, const char *s)
+{
+	l4lb__overlay__v1__node_id__init(n);
+	inet_pton(AF_INET, s, ip);
+	n->has_ip = n->has_port = 1;
+	n->ip.data = ip;
+	n->ip.len = 4;
+	n->port = 61420;
+}
+
+static int send_hello(int fd, const char *id)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Hello h = L4LB__OVERLAY__V1__HELLO__INIT;
+	NodeId n;
+	uint8_t ip[4];
+
+	node(&n, ip, id);
+	m.has_type = 1;
+	m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__HELLO;
+	m.hello = &h;
+	h.from = &n;
+	h.has_epoch = 1;
+	h.epoch = 1;
+	return send_msg(fd, &m);
+}
+
+/* Reads (and drops) until EOF or the deadline: 0 when closed. */
+static int wait_closed(int fd, int ms)
+{
+	long long t0 = now_ms(), end = t0 + ms;
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		long long left = end - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+			printf("closed after %lld ms\n", now_ms() - t0);
+			return 0;
+		}
+		if (n < 0)
+			break;
+	}
+	printf("still open\n");
+	return 1;
+}
+
+static int join_flood(const char *host, int port, int n)
+{
+	for (int i = 0; i < n; i++) {
+		PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+		L4lb__Overlay__V1__Join j = L4LB__OVERLAY__V1__JOIN__INIT;
+		char id[32];
+		uint8_t ip[4];
+		NodeId self;
+		int fd = dial(host, port);
+
+		if (fd < 0)
+			return 1;
+		snprintf(id, sizeof(id), "127.81.%d.%d", i / 250, i % 250 + 1);
+		node(&self, ip, id);
+		m.has_type = 1;
+		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__JOIN;
+		m.join = &j;
+		j.node = &self;
+		if (send_hello(fd, id) < 0 || send_msg(fd, &m) < 0) {
+			close(fd);
+			return 1;
+		}
+		usleep(50000);
+		close(fd);
+	}
+	printf("sent\n");
+	return 0;
+}
+
+static int adjacency(int fd, const char *id, const char *of, const char *epoch, const char *clk)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Adjacency a = L4LB__OVERLAY__V1__ADJACENCY__INIT, *ap = &a;
+	NodeId n;
+	uint8_t ip[4];
+
+	node(&n, ip, of);
+	m.has_type = 1;
+	m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__ADJACENCY;
+	m.n_adjacency = 1;
+	m.adjacency = &ap;
+	a.node = &n;
+	a.has_epoch = a.has_clock = a.has_ttl = 1;
+	a.epoch = strtoull(epoch, NULL, 10);
+	a.clock = strtoull(clk, NULL, 10);
+	a.ttl = 4;
+	if (send_hello(fd, id) < 0 || send_msg(fd, &m) < 0)
+		return 1;
+	usleep(500000);
+	printf("sent\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode;
+	int fd, port, rc = 2;
+
+	if (argc > 2 && strcmp(argv[1], "-s") == 0) {
+		src = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 4)
+		goto usage;
+	mode = argv[1];
+	port = atoi(argv[3]);
+	if (strcmp(mode, "joinflood") == 0)
+		return argc == 5 ? join_flood(argv[2], port, atoi(argv[4])) : 2;
+	if ((fd = dial(argv[2], port)) < 0)
+		return 1;
+	if (strcmp(mode, "silent") == 0 && argc == 5) {
+		rc = wait_closed(fd, atoi(argv[4]) * 1000 + 5000);
+	} else if (strcmp(mode, "garbage") == 0) {
+		static const unsigned char g[] = { 0, 0, 0, 12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+						   0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+
+		rc = send_all(fd, g, sizeof(g)) < 0 ? 1 : wait_closed(fd, 15000);
+	} else if (strcmp(mode, "huge") == 0) {
+		static const unsigned char h[] = { 0xff, 0xff, 0xff, 0xf0, 1, 2, 3, 4 };
+
+		rc = send_all(fd, h, sizeof(h)) < 0 ? 1 : wait_closed(fd, 15000);
+	} else if (strcmp(mode, "nohello") == 0) {
+		PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+		L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+
+		m.has_type = 1;
+		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING;
+		m.ping = &p;
+		rc = send_msg(fd, &m) < 0 ? 1 : wait_closed(fd, 15000);
+	} else if (strcmp(mode, "adj") == 0 && argc == 8) {
+		rc = adjacency(fd, argv[4], argv[5], argv[6], argv[7]);
+	} else {
+		close(fd);
+		goto usage;
+	}
+	close(fd);
+	return rc;
+usage:
+	fprintf(stderr, "usage: overlay_peer [-s SRC] MODE HOST PORT [ARGS] (modes: silent SECS, "
+			"garbage, huge, nohello, joinflood N, adj ID NODE EPOCH CLOCK)\n");
+	return 2;
+}

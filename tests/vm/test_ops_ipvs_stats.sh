@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# ipvsd's /metrics on a real kernel (tests/vm/run.sh tests/vm/test_ops_ipvs_stats.sh
+# BUILD_DIR): one VIP with one backend; requests through the VIP raise the
+# kernel's own counters for that VIP and that backend as ipvsd exports them,
+# and the exposition stays well formed with those series in it.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+if [ "${L4LB_VM:-}" != 1 ]; then
+	echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
+	exit 2
+fi
+B=${1:-build}
+B=$(cd "$B" && pwd)
+vm_require ipvsadm ipvsadm
+vm_require curl curl
+vm_require python3 python3
+
+VIP=11.0.0.1
+RUN=$VM_TMP/run
+URL=http://127.0.0.1:61423/metrics
+mkdir -p "$RUN"
+
+bridge_new lan
+ns_new node b1
+ns_link lan node 10.0.0.1/24
+ns_link lan b1 10.0.0.11/24
+serve_http b1 8080 b1
+n() { nx node "$@"; }
+
+cat >"$VM_TMP/spec" <<SPEC
+vip tcp $VIP 80 10.0.0.11:8080@10.0.0.11
+reach 10.0.0.11
+SPEC
+"$B/tests/tools/ipvsd_feed" "$RUN" "$VM_TMP/spec" >"$VM_TMP/feed.log" 2>&1 &
+ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" >"$VM_TMP/ipvsd.log" 2>&1 &
+
+scrape() { n curl -fsS --max-time 5 "$URL" >"$VM_TMP/metrics"; }
+# value METRIC-PREFIX: the value of the first sample line starting with it
+value() { grep -v '^#' "$VM_TMP/metrics" | grep -F "$1" | head -n 1 | awk '{ print $NF }'; }
+VIPCONN="l4lb_ipvsd_vip_connections_total{vip=\"$VIP:80\",protocol=\"tcp\"}"
+BECONN="l4lb_ipvsd_backend_connections_total{vip=\"$VIP:80\",protocol=\"tcp\",backend=\"10.0.0.11:8080\"}"
+programmed() { scrape && [ "$(value 'l4lb_ipvsd_backends ')" = 1 ] && [ -n "$(value "$VIPCONN")" ]; }
+if wait_until 60 programmed; then
+	pass "metrics: ipvsd serves /metrics with the VIP's kernel counters"
+else
+	fail "metrics: ipvsd serves /metrics with the VIP's kernel counters" \
+		"$(tail -n 2 "$VM_TMP/ipvsd.log" | tr '\n' ' ')"
+fi
+v0=$(value "$VIPCONN")
+b0=$(value "$BECONN")
+ok=0
+for i in 1 2 3 4 5; do
+	http_get node "http://$VIP/" >/dev/null 2>&1 && ok=$((ok + 1))
+done
+check_eq "metrics: five requests through the VIP answered" 5 "$ok"
+# the counters are cached for 2 s: wait for the next dump
+moved() { scrape && [ "$(value "$VIPCONN")" -ge $((${v0:-0} + 5)) ] &&
+	[ "$(value "$BECONN")" -ge $((${b0:-0} + 5)) ]; }
+if wait_until 20 moved; then
+	pass "metrics: VIP and backend connection counters rose by the requests"
+else
+	fail "metrics: VIP and backend connection counters rose by the requests" \
+		"vip $v0 -> $(value "$VIPCONN"), backend $b0 -> $(value "$BECONN")"
+fi
+check "metrics: packets and bytes counted for the VIP" sh -c \
+	"grep -q '^l4lb_ipvsd_vip_in_bytes_total{vip=\"$VIP:80\",protocol=\"tcp\"} [1-9]' $VM_TMP/metrics"
+check "metrics: active/inactive connection gauges per backend" sh -c \
+	"grep -q '^l4lb_ipvsd_backend_inactive_connections{vip=\"$VIP:80\"' $VM_TMP/metrics"
+check "metrics: exposition well formed" python3 tests/tools/prom_check.py "$VM_TMP/metrics" \
+	--need-histogram
+vm_done

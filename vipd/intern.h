@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared, counted copies of the strings many tasks repeat (agent and
+ * framework ids, VIP label values): 100,000 tasks hold a few thousand
+ * distinct ones, so each is stored once instead of once per task.
+ */
+#ifndef VIPD_INTERN_H
+#define VIPD_INTERN_H
+
+#include <stddef.h>
+
+/* The shared copy of s[0..len) with one more reference; NULL on ENOMEM. */
+const char *intern(const char *s, size_t len);
+const char *intern_str(const char *s);
+/* Drops one reference to a string intern() returned (NULL is fine). */
+void intern_drop(const char *s);
+/* How many distinct strings are held (for tests). */
+size_t intern_count(void);
+
+#endif

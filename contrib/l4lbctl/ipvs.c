@@ -26,9 +26,14 @@ static void json_services(const char *name, L4lb__V1__IpvsService **s, size_t n)
 			L4lb__V1__IpvsDest *d = s[i]->dests[j];
 
 			printf("%s{\"ip\":\"%s\",\"port\":%u,\"weight\":%u,\"active\":%u,"
-			       "\"inactive\":%u}",
+			       "\"inactive\":%u",
 			       j ? "," : "", addr_str(d->ip.data, d->ip.len, a, sizeof(a)), d->port,
 			       d->weight, d->active_conns, d->inactive_conns);
+			if (d->withheld) {
+				printf(",\"withheld\":");
+				json_string(stdout, d->withheld);
+			}
+			printf("}");
 		}
 		printf("]}");
 	}
@@ -49,8 +54,11 @@ static void text_services(const char *title, L4lb__V1__IpvsService **s, size_t n
 
 			snprintf(b, sizeof(b), "%s:%u", addr_str(d->ip.data, d->ip.len, a, sizeof(a)),
 				 d->port);
-			printf("    -> %-40s weight %-5u active %-6u inactive %u\n", b, d->weight,
-			       d->active_conns, d->inactive_conns);
+			if (d->withheld)
+				printf("    -> %-40s withheld: %s\n", b, d->withheld);
+			else
+				printf("    -> %-40s weight %-5u active %-6u inactive %u\n", b,
+				       d->weight, d->active_conns, d->inactive_conns);
 		}
 	}
 }

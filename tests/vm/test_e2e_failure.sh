@@ -11,7 +11,8 @@
 # - master outage (stopped, 500, truncated, malformed): IPVS unchanged on
 #   every node, every daemon answers; updates resume when it returns;
 # - clean shutdown of every daemon: the kernel state stays, traffic flows;
-# - `ipvsd --cleanup` removes everything l4lb created.
+# - `ipvsd --cleanup` (n1) and `l4lbctl cleanup` (n2) remove everything l4lb
+#   created.
 B=${1:-build}
 . tests/vm/lib.sh
 . tests/vm/cluster/cluster.sh
@@ -70,7 +71,8 @@ for i in 1 2; do
 	check "node down: 20 requests from n$i to each TCP VIP succeed" tcp_ok "$i"
 done
 # n3 comes back still cut off, then the cut is lifted: the clock runs from there
-for d in overlayd vipd ipvsd; do node_start 3 "$d" || fail "n3: $d restarts"; done
+for d in overlayd vipd ipvsd; do node_spawn 3 "$d"; done
+for d in overlayd vipd ipvsd; do wait_until 60 node_answers 3 "$d" || fail "n3: $d restarts"; done
 if ipvs_watch "$VM_TMP/w" 30 tcp "$IP_VIP:80" 10.0.0.3 up "1 2" \
 	nsenter --net="/run/netns/${VM_NS}n3" sh -c \
 	'iptables -D INPUT -i lan -j DROP && iptables -D OUTPUT -o lan -j DROP'; then
@@ -155,20 +157,27 @@ for i in 1 2 3; do
 done
 
 section "cleanup removes everything l4lb created"
-if "$B/ipvsd" --help 2>&1 | grep -q -- --cleanup; then
-	nx n1 "$B/ipvsd" --cleanup --run-dir "$(node_dir 1)/run" --state-dir "$(node_dir 1)/state" \
-		>"$VM_TMP/cleanup" 2>&1 ||
-		fail "cleanup: ipvsd --cleanup succeeds" "$(tail -n 1 "$VM_TMP/cleanup")"
-	check_eq "cleanup: no IPVS service left on n1" "" "$(nx n1 ipvsadm -Sn)"
-	check_eq "cleanup: no l4lb ipset left on n1" "" "$(nx n1 ipset list -n | grep l4lb)"
-	check_eq "cleanup: no l4lb nat rule left on n1" "" \
-		"$(nx n1 iptables-save -t nat | grep -i l4lb)"
-	no_link() { ! nx n1 ip link show dev minuteman >/dev/null 2>&1; }
-	check "cleanup: no VIP interface left on n1" no_link
-	check "cleanup: n2 untouched" same_kernel 2
+# cleaned I: nothing of l4lb left in node I's kernel
+cleaned() {
+	[ -z "$(nx "n$1" ipvsadm -Sn)" ] || { echo "IPVS services left"; return 1; }
+	! nx "n$1" ipset list -n | grep -q l4lb || { echo "ipsets left"; return 1; }
+	! nx "n$1" iptables-save -t nat | grep -qi l4lb || { echo "nat rules left"; return 1; }
+	! nx "n$1" ip link show dev minuteman >/dev/null 2>&1 || { echo "interface left"; return 1; }
+}
+if nx n1 "$B/ipvsd" --cleanup --run-dir "$(node_dir 1)/run" --state-dir "$(node_dir 1)/state" \
+	>"$VM_TMP/cleanup" 2>&1; then
+	check "cleanup: ipvsd --cleanup removes everything on n1" cleaned 1
 else
-	skip "cleanup: ipvsd --cleanup removes everything" "ipvsd has no --cleanup yet (issue 4)"
+	fail "cleanup: ipvsd --cleanup removes everything on n1" "$(tail -n 1 "$VM_TMP/cleanup")"
 fi
+printf '[ipvsd]\nstate-dir = %s\n' "$(node_dir 2)/state" >"$VM_TMP/n2.conf"
+if nx n2 "$B/l4lbctl" --run-dir "$(node_dir 2)/run" cleanup --config "$VM_TMP/n2.conf" \
+	>"$VM_TMP/cleanup" 2>&1; then
+	check "cleanup: l4lbctl cleanup removes everything on n2" cleaned 2
+else
+	fail "cleanup: l4lbctl cleanup removes everything on n2" "$(tail -n 1 "$VM_TMP/cleanup")"
+fi
+check "cleanup: n3 untouched" same_kernel 3
 
 [ -s "$VM_TMP/failed" ] && cluster_logs 8
 vm_done

@@ -106,7 +106,9 @@ node_spawn() {
 	_common="--run-dir $_dir/run --log-level ${CL_LOG:-info}"
 	case $_d in
 	vipd)
+		# the nodes' vipds share the root namespace: each its own loopback address
 		"$CL_B/vipd" $_common --master "http://127.0.0.1:$(cat "$VM_TMP/master.port")" \
+			--http-listen "127.0.0.$_i:61421" \
 			--backoff-min 200 --backoff-max 800 "$@" 2>>"$_dir/vipd.log" &
 		;;
 	overlayd)
@@ -231,6 +233,7 @@ cluster_up() {
 		_tasks="$_tasks${_tasks:+,}$(fm_task "web-$_i" "$_i" 8000)"
 	done
 	master_wait
+	_t1=$(now_ms)
 	fm '{"op":"heartbeat","seconds":1}'
 	fm "$(printf '{"op":"set","state":{"agents":[%s],"frameworks":[%s],"tasks":[%s]}}' \
 		"$_agents" '{"id":{"value":"f1"},"name":"marathon"}' "$_tasks")"
@@ -243,10 +246,13 @@ cluster_up() {
 			wait_until "${CL_START_S:-60}" node_answers "$_i" "$_d" || return 1
 		done
 	done
+	_t2=$(now_ms)
 	wait_until "${CL_UP_S:-150}" all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&
 		wait_until 10 all_nodes has_dests_on "$UDP_VIP:53" "$CL_N" udp &&
 		WEB_VIP=$(named_vip) && [ -n "$WEB_VIP" ] &&
-		wait_until 10 all_nodes has_dests_on "$WEB_VIP:80" "$CL_N" tcp
+		wait_until 10 all_nodes has_dests_on "$WEB_VIP:80" "$CL_N" tcp || return 1
+	echo "INFO: cluster_up: namespaces, backends and master $((_t1 - CL_T0)) ms," \
+		"daemons answering $((_t2 - _t1)) ms, every kernel programmed $(($(now_ms) - _t2)) ms"
 }
 
 # cluster_stop: stop what runs outside the namespaces (vipd, the master);

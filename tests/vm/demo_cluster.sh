@@ -152,7 +152,11 @@ explore() {
 	  n1                          a shell inside node n1's network namespace
 	  the namespaces are ${VM_NS}n1..3 (ip netns); daemon logs: $VM_TMP/n1/*.log
 	EOF
+	# Ctrl-C in the shell stops its command, not this script (a handler, not
+	# an ignored signal: the shell's commands get the default back)
+	trap : INT
 	PATH=$_bin:$_b/tests/tools:$PATH PS1='l4lb-demo# ' sh -i || true
+	trap - INT
 }
 if [ "${SHELL_AFTER:-0}" = 1 ]; then
 	if [ -t 0 ]; then

@@ -109,8 +109,8 @@ kill "$spid" 2>/dev/null
 say "5. a new task web-4 (on n2, port 8001) added at the master"
 backend_start 2 web-4 8001
 wait_until 10 listening n2 tcp 8001
-if ipvs_watch "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8001 up "1 2 3" \
-	$(fm_cmd) "$(ev_add web-4 2 8001)"; then
+if watch_event "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8001 up "1 2 3" \
+	"$(ev_add web-4 2 8001)"; then
 	echo "web-4 in each node's kernel after the master's event: $(lat_line "$VM_TMP/w")"
 	got=$(cl_count 3 get "$IP_VIP" 80 40 | sed -n 's/^web-4 //p')
 	got=${got:-0}

@@ -133,8 +133,8 @@ check "master outage: every daemon still answers" alive
 fm '{"op":"mode","mode":"ok"}'
 # vipd reconnects within its backoff (at most 800 ms here), then the task
 # added on the stream reaches every kernel
-if ipvs_watch "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8009 up "1 2 3" \
-	$(fm_cmd) "$(ev_add web-9 2 8009)"; then
+if watch_event "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8009 up "1 2 3" \
+	"$(ev_add web-9 2 8009)"; then
 	pass "master back: updates resume on every node"
 else
 	fail "master back: updates resume on every node" "$(lat_line "$VM_TMP/w")"

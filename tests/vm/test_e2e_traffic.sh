@@ -49,8 +49,7 @@ wait_until 10 listening n2 tcp 8001
 # propagate WHAT COND BODY: the time from the master's event BODY until
 # 10.0.0.2:8001 meets COND in every node's IPVS.
 propagate() {
-	if ipvs_watch "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8001 "$2" "1 2 3" $(fm_cmd) "$3"
-	then
+	if watch_event "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8001 "$2" "1 2 3" "$3"; then
 		pass "propagation: $1 reflected in every node's IPVS"
 	else
 		fail "propagation: $1 reflected in every node's IPVS" "$(lat_line "$VM_TMP/w")"

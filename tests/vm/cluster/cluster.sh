@@ -74,9 +74,6 @@ ev_update() {
 }
 fm_add() { fm "$(ev_add "$@")"; }
 fm_update() { fm "$(ev_update "$@")"; }
-# fm_cmd: the command line that posts one control request (append the body),
-# for ipvs_watch's trigger.
-fm_cmd() { echo "$CL_B/tests/tools/e2e_net post $(cat "$VM_TMP/master.port") /ctl"; }
 master_start() {
 	rm -f "$VM_TMP/master.port"
 	python3 "$CL_FM" "$VM_TMP/master.port" 2>>"$VM_TMP/master.log" &
@@ -115,13 +112,13 @@ node_spawn() {
 		_seed=1
 		[ "$_i" = 1 ] && _seed=2
 		# a simple command (not the nx function): $! is then the daemon itself
-		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/overlayd" $_common \
+		nsenter --net="/run/netns/${VM_NS}n$_i" "$CL_B/overlayd" $_common \
 			--node-ip "$(node_ip "$_i")" --listen "$(node_ip "$_i"):61420" \
 			--seeds "$(node_ip "$_seed"):61420" --state-dir "$_dir/state" "$@" \
 			2>>"$_dir/overlayd.log" &
 		;;
 	ipvsd)
-		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/ipvsd" $_common \
+		nsenter --net="/run/netns/${VM_NS}n$_i" "$CL_B/ipvsd" $_common \
 			--node-ip "$(node_ip "$_i")" --state-dir "$_dir/state" "$@" \
 			2>>"$_dir/ipvsd.log" &
 		;;
@@ -171,13 +168,21 @@ kernel_dump() {
 # ipvs_watch OUT SECONDS PROTO VIP:PORT DEST COND "NODES" [CMD...]: the time
 # from CMD's start until each node's IPVS meets COND (tests/tools/ipvs_watch.c,
 # sampling every 20 ms); OUT gets "start MONO_MS", "trigger MS" and one
-# "n<i> MS" or "n<i> timeout" line per node. Fails unless every node met COND in time.
+# "n<i> MS" or "n<i> timeout" line per node. Fails unless every node met COND
+# in time.
 ipvs_watch() {
 	_o=$1 _t=$2 _p=$3 _v=$4 _d=$5 _c=$6 _w=
 	for _i in $7; do _w="$_w /run/netns/${VM_NS}n$_i"; done
 	shift 7
 	"$CL_B/tests/tools/ipvs_watch" -t $((_t * 1000)) "$_p" "$_v" "$_d" "$_c" $_w \
 		${1:+--} "$@" >"$_o"
+}
+# watch_event OUT SECONDS PROTO VIP:PORT DEST COND "NODES" BODY: ipvs_watch
+# with the master's control request BODY (ev_add, ev_update) as the trigger.
+watch_event() {
+	_body=$8
+	set -- "$1" "$2" "$3" "$4" "$5" "$6" "$7"
+	ipvs_watch "$@" "$CL_B/tests/tools/e2e_net" post "$(cat "$VM_TMP/master.port")" /ctl "$_body"
 }
 # lat OUT NAME: NAME's milliseconds in ipvs_watch's output OUT.
 lat() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
@@ -207,7 +212,7 @@ cl_count() {
 }
 # backend_start I NAME PORT: a backend task's server on node I.
 backend_start() {
-	nsenter --net="/run/netns/$VM_NS"n"$1" "$CL_B/tests/tools/e2e_net" serve "$2" "$3" &
+	nsenter --net="/run/netns/${VM_NS}n$1" "$CL_B/tests/tools/e2e_net" serve "$2" "$3" &
 	echo $! >"$VM_TMP/backend-$2.pid"
 }
 

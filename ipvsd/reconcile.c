@@ -33,6 +33,7 @@ struct reconciler {
 	struct nat_check *nat; /* NULL in a dry run */
 	struct owned owned;
 	struct ipvsd_state state; /* what the state file holds */
+	int state_dirty;          /* its last write failed: write again */
 	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
 	struct reach_set *reach; /* NULL until the first snapshot */
 	struct ipvs_table *desired;
@@ -238,8 +239,8 @@ static void state_update(struct reconciler *r, const struct svc_key *keys, size_
 			changed |= state_note(r, &k);
 		}
 	}
-	if (changed)
-		ipvsd_state_save(r->cfg.state_dir, &r->state);
+	if (changed || r->state_dirty)
+		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
 }
 
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
@@ -471,12 +472,13 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 		goto fail;
 	if (vip_addr_created(r->va) && !cfg->dry_run) {
 		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", cfg->ifname);
-		ipvsd_state_save(cfg->state_dir, &r->state);
+		r->state_dirty = ipvsd_state_save(cfg->state_dir, &r->state) < 0;
 	}
 	/* the first rules check starts now and runs alongside the first sync;
 	 * only a missing iptables stops ipvsd here */
-	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_check_new(base, &r->nat)) < 0 ||
-			      (rc = nat_check_start(r->nat)) < 0))
+	if (!cfg->dry_run &&
+	    ((rc = sysctls_ensure(0)) < 0 || (rc = nat_check_new(base, &r->nat)) < 0 ||
+	     (rc = nat_check_start(r->nat)) < 0))
 		goto fail;
 	tv = (struct timeval){ cfg->interval_s, 0 };
 	evtimer_add(r->periodic, &tv);

@@ -125,7 +125,10 @@ node_spawn() {
 	esac
 	echo $! >"$_dir/$_d.pid"
 }
-node_answers() { ctl "$1" status 2>/dev/null | grep -q "^$2 *up"; }
+# node_answers I DAEMON: it answers on its control socket. A request to a
+# daemon that has not bound its socket yet waits for the whole timeout, so
+# the timeout is short and the caller retries.
+node_answers() { CL_CTL_MS=1000 ctl "$1" status 2>/dev/null | grep -q "^$2 *up"; }
 # node_kill I DAEMON [SIGNAL]: stop one daemon (default SIGTERM) and wait for it.
 node_kill() {
 	_p=$(cat "$(node_dir "$1")/$2.pid")

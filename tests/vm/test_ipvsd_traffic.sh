@@ -104,7 +104,7 @@ converged() {
 		[ "$(ndests "-t 11.0.0.2:9000")" = 2 ] &&
 		n ip -6 addr show dev minuteman | grep -q "$VIP6"
 }
-if wait_until 20 converged; then
+if wait_until 60 converged; then
 	pass "ipvsd programs services, destinations and addresses"
 else
 	fail "ipvsd programs services, destinations and addresses" "$(tail -n 3 "$VM_TMP/ipvsd.log")"

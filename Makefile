@@ -53,7 +53,7 @@ srcdir_l4lbctl  := contrib/l4lbctl
 lib_objs  = $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(srcdir_$(1))/main.c,$(wildcard $(srcdir_$(1))/*.c)))
 main_obj  = $(B)/obj/$(srcdir_$(1))/main.o
 
-.PHONY: all deps check check-unit check-vm check-asan tests asan demo bench install uninstall clean format fuzz fuzz-build
+.PHONY: all deps check check-unit check-vm check-asan tests asan demo bench install uninstall clean format fuzz fuzz-build check-long
 all: $(PROGS:%=$(B)/%)
 
 define prog_rule
@@ -158,6 +158,14 @@ check-asan:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(B)
+
+# Long runs, not in CI's default `make check`: overlayd's scenarios with 50
+# processes on loopback and the 10-minute 5 % loss soak at N = 10 in
+# network namespaces (needs root).
+check-long: all
+	@python3 bench/overlayd_bench.py $(B) 50 $${OVERLAYD_BENCH_TRIALS:-20}
+	@OVERLAYD_NETNS_NODES=10 OVERLAYD_LOSS_SECS=$${OVERLAYD_LOSS_SECS:-600} \
+		sh tests/it_overlayd_netns.sh $(B)
 
 # Benchmarks: every bench/*_bench.sh, given the build directory.
 bench: all

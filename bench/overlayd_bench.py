@@ -9,6 +9,7 @@ nodes crashing together, adjacency propagation time, and idle CPU,
 traffic and RSS per node.
 
 usage: bench/overlayd_bench.py BUILD_DIR [N] [TRIALS]
+OVERLAYD_BENCH_KEY=FILE runs every node with --cluster-key-file FILE.
 """
 import os, re, signal, statistics, subprocess, sys, tempfile, time
 
@@ -33,9 +34,11 @@ def start(i):
     d = f"{tmp}/n{i}"
     os.makedirs(d, exist_ok=True)
     log = open(f"{d}/log", "a")
+    key = os.environ.get("OVERLAYD_BENCH_KEY")
     procs[i] = subprocess.Popen(
         [f"{B}/overlayd", "--run-dir", d, "--state-dir", d, "--listen", ip(i) + ":61420",
-         "--seeds", f"{ip(1)},{ip(2)},{ip(3)}"], stdout=log, stderr=log)
+         "--seeds", f"{ip(1)},{ip(2)},{ip(3)}"] + (["--cluster-key-file", key] if key else []),
+        stdout=log, stderr=log)
 
 
 def events(i, since):
@@ -116,7 +119,8 @@ def pct(v, p):
 
 
 def main():
-    print(f"overlayd bench: N={N} on loopback, {TRIALS} trials, logs in {tmp}")
+    print(f"overlayd bench: N={N} on loopback, {TRIALS} trials, "
+          f"{'cluster key' if os.environ.get('OVERLAYD_BENCH_KEY') else 'open'}, logs in {tmp}")
     for i in range(1, N + 1):
         start(i)
     t = time.time()

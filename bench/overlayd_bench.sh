@@ -3,8 +3,8 @@
 #
 # overlayd scenario runs (make bench): N = 5 and N = 50 on loopback,
 # printing silent-crash detection (median/p99), adjacency propagation,
-# 30 % crashing together and idle CPU/traffic/RSS per node. The 5 % loss
-# soak is `OVERLAYD_LOSS_SECS=600 sh tests/it_overlayd_netns.sh BUILD`.
+# 30 % crashing together and idle CPU/traffic/RSS per node. The 10-minute
+# 5 % loss soak at N = 10 runs in `make check-long`.
 set -eu
 B=${1:-build}
 python3 bench/overlayd_bench.py "$B" 5 ${OVERLAYD_BENCH_TRIALS:-20}

@@ -19,17 +19,26 @@ AGENTS=${AGENTS:-10000} TASKS=${TASKS:-100000} VIPS=${VIPS:-10000}
 	python3 bench/vipd_gen.py $((AGENTS / 4)) $((TASKS / 4)) $((VIPS / 4)) >"$D/state-quarter.json"
 command -v json_verify >/dev/null || { echo "bench: json_verify (yajl-tools) missing"; exit 1; }
 
-# Best of 3 of each, interleaved, so that both see the same machine load.
+# Best of 3 of each, interleaved, so that both see the same machine load;
+# wall time and CPU time (user + system: on a loaded machine the wall time
+# also counts waiting for a core).
 best() { sort -n | head -1; }
-tv="" tp=""
+tv="" tp="" cv="" cpv="" rss=0
 for i in 1 2 3; do
-	tv="$tv $( { /usr/bin/time -f '%e' json_verify -q <"$D/state.json" >/dev/null; } 2>&1 | tail -1)"
-	tp="$tp $( { /usr/bin/time -f '%e %M' "$B/vipd" --from-file "$D/state.json" --print \
-		>/dev/null; } 2>&1 | tail -1)"
+	r=$( { /usr/bin/time -f '%e %U %S' json_verify -q <"$D/state.json" >/dev/null; } 2>&1 |
+		tail -1)
+	tv="$tv ${r%% *}"
+	cv="$cv $(echo "$r" | awk '{print $2 + $3}')"
+	r=$( { /usr/bin/time -f '%e %U %S %M' "$B/vipd" --from-file "$D/state.json" --print \
+		>/dev/null; } 2>&1 | tail -1)
+	tp="$tp ${r%% *}"
+	cpv="$cpv $(echo "$r" | awk '{print $2 + $3}')"
+	rss=${r##* }
 done
 v=$(echo "$tv" | tr ' ' '\n' | grep . | best)
-p=$(echo "$tp" | sed 's/ \([0-9.]*\) \([0-9]*\)/\1 \2\n/g' | grep . | sort -n | head -1)
-ps=${p% *} rss=${p#* }
+ps=$(echo "$tp" | tr ' ' '\n' | grep . | best)
+vc=$(echo "$cv" | tr ' ' '\n' | grep . | best)
+pc=$(echo "$cpv" | tr ' ' '\n' | grep . | best)
 rss_of() {
 	{ /usr/bin/time -f '%M' "$B/vipd" --from-file "$1" --print >/dev/null; } 2>&1 | tail -1
 }
@@ -37,9 +46,11 @@ half=$(rss_of "$D/state-half.json")
 quarter=$(rss_of "$D/state-quarter.json")
 size=$(wc -c <"$D/state.json")
 ratio=$(echo "$ps $v" | awk '{printf "%.2f", $1/$2}')
+cratio=$(echo "$pc $vc" | awk '{printf "%.2f", $1/$2}')
 echo "vipd bench: $D/state.json $((size / 1048576)) MiB" \
 	"($AGENTS agents, $TASKS tasks, $VIPS VIPs)"
 echo "  json_verify: $v s; vipd --from-file --print: $ps s; ratio ${ratio}x (target <= 2)"
+echo "  CPU time: json_verify $vc s; vipd $pc s; ratio ${cratio}x"
 echo "  peak RSS: $((rss / 1024)) MiB; half-size input $((half / 1024)) MiB," \
 	"quarter-size $((quarter / 1024)) MiB (target < 64, flat)"
 

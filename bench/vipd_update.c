@@ -6,7 +6,8 @@
  * each apply + rebuild + pack (what vipd does before ipc_pub_set), once
  * by full rebuild and once through vipd's core (core_record + core_flush:
  * the table patched in place, only changed VIPs packed again, and the
- * snapshot handed to a real ipc_pub).
+ * snapshot handed to a real ipc_pub); then new VIPs (TASK_ADDED with a new
+ * name) and their ends (TASK_KILLED), through the core too.
  *   vipd_update STATE_FILE [UPDATES]
  */
 #include <stdio.h>
@@ -197,6 +198,28 @@ int main(int argc, char **argv)
 	       (unsigned long long)counter_value("table_patches"),
 	       (unsigned long long)counter_value("table_patch_fallbacks"));
 	printf("generation %llu, %zu VIPs\n", (unsigned long long)c->generation, c->table->n);
+	/* Their ends: each VIP and its name leave the table again. */
+	for (done = 0; done < 5; done++) {
+		char ev[512];
+		int n = snprintf(ev, sizeof(ev),
+			"{\"type\":\"TASK_UPDATED\",\"task_updated\":{\"framework_id\":{\"value\":"
+			"\"fw-0001\"},\"state\":\"TASK_KILLED\",\"status\":{\"task_id\":{\"value\":"
+			"\"bench-new-%zu\"},\"state\":\"TASK_KILLED\",\"timestamp\":2e9}}}\n", done);
+
+		t0 = clock_mono_us();
+		c0 = cpu_us();
+		if (mesos_parser_feed(p, ev, (size_t)n) < 0)
+			return 1;
+		core_flush(c);
+		cpu[done] = cpu_us() - c0;
+		lat[done] = clock_mono_us() - t0;
+	}
+	report("VIP gone (TASK_KILLED of its only task, patched out)", lat, done);
+	report("  same, CPU time only", cpu, done);
+	printf("patches %llu, fallbacks to a rebuild %llu; generation %llu, %zu VIPs\n",
+	       (unsigned long long)counter_value("table_patches"),
+	       (unsigned long long)counter_value("table_patch_fallbacks"),
+	       (unsigned long long)c->generation, c->table->n);
 	mesos_parser_free(p);
 	core_free(c);
 	ipc_pub_close(pub);

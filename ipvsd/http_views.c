@@ -6,7 +6,6 @@
  */
 #include "ipvsd/http_views.h"
 
-#include <stdio.h>
 
 #include "common/counters.h"
 #include "common/metrics.h"

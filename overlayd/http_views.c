@@ -6,7 +6,6 @@
 #include "overlayd/http_views.h"
 
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

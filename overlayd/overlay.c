@@ -196,8 +196,21 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE_ACK:
 		rc = ping_on_probe_ack(o, m, now_us);
 		break;
-	default:
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__HELLO:
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__JOIN:
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__FORWARD_JOIN:
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__NEIGHBOR:
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__NEIGHBOR_REPLY:
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__DISCONNECT:
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__SHUFFLE:
+	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__SHUFFLE_REPLY:
 		rc = member_receive(o, from, m, now_us);
+		break;
+	default:
+		/* a newer peer's message: not an error, so that new types can
+		 * be added without old nodes dropping the link */
+		o->st.unknown++;
+		rc = 0;
 		break;
 	}
 	(void)l;

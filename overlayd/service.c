@@ -242,6 +242,7 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 	KV("connections", "%zu", conns);
 	KV("send_drops", "%llu", (unsigned long long)st->send_drops);
 	KV("bad_messages", "%llu", (unsigned long long)st->bad);
+	KV("unknown_messages", "%llu", (unsigned long long)st->unknown);
 #undef KV
 }
 

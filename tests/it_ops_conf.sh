@@ -25,6 +25,7 @@ done
 # are read by --check-config, so they point to scratch copies here.
 echo '{"vips":[]}' >"$tmp/vips.json"
 echo secret >"$tmp/master.token"
+(umask 077 && echo "a shared secret of the test cluster" >"$tmp/cluster.key")
 sed -e 's/^#\([a-z][a-z-]* = \)/\1/' -e "s|/etc/l4lb/|$tmp/|" "$conf" >"$tmp/all.conf"
 n=$(grep -c '^[a-z][a-z-]* = ' "$tmp/all.conf")
 for d in vipd overlayd ipvsd; do

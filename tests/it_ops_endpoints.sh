@@ -67,6 +67,9 @@ if wait_for 10 metric_is "$VP" l4lb_vipd_vips 3; then
 else
 	fail "vipd /metrics: a VIP added -> l4lb_vipd_vips 2 -> 3" "got $(metric "$VP" l4lb_vipd_vips)"
 fi
+# /v1/vips is cached per table generation: the new table replaces it
+nvips() { get "$VP" /v1/vips | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+check "vipd /v1/vips: the added VIP is served (not the cached table)" test "$(nvips)" = 3
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$VP/v1/nodes")
 check "vipd: /v1/nodes is overlayd's (404 here)" test "$code" = 404
 

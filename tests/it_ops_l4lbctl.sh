@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# l4lbctl cleanup and diag with real daemons: cleanup refuses while ipvsd
+# l4lbctl ipvs, cleanup and diag with real daemons: ipvs says which backends
+# are withheld and why; cleanup refuses while ipvsd
 # answers (naming the systemctl command), runs `ipvsd --cleanup` with the same
 # --run-dir/--config once it is stopped (also after a kill -9 left its socket
 # behind) and passes on ipvsd's exit status; diag writes a tar.gz with the
@@ -27,11 +28,24 @@ exit 3
 EOF2
 chmod +x "$T/fake-ipvsd"
 
-# ipvsd (dry run: no IPVS here) in a namespace of its own; its socket is a file.
-spawn unshare -n "$B/ipvsd" --run-dir "$R" --dry-run --http-listen off 2>"$T/ipvsd.log"
+# ipvsd (dry run: no IPVS here) in a namespace of its own; its socket is a
+# file. Its input comes from ipvsd_feed: one agent of two unreachable.
+printf 'vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2\nreach 10.0.1.1\n' \
+	>"$T/spec"
+spawn "$B/tests/tools/ipvsd_feed" "$R" "$T/spec" >/dev/null 2>&1
+FEED=$LAST_PID
+spawn unshare -n "$B/ipvsd" --run-dir "$R" --dry-run --http-listen off >"$T/plan" 2>"$T/ipvsd.log"
 IPVSD=$LAST_PID
 ipvsd_up() { ctl status 2>/dev/null | grep -q '^ipvsd *up'; }
 wait_for 10 ipvsd_up
+withheld() { ctl ipvs | grep -q -- '-> 10.0.0.12:8080 *withheld: agent 10.0.1.2 unreachable'; }
+check "ipvs shows a withheld backend and why" wait_for 10 withheld
+check "ipvs --json: withheld reason per destination, null when programmed" sh -c \
+	"$B/l4lbctl --run-dir $R ipvs --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[\"desired\"][0][\"dests\"]
+w = {x[\"ip\"]: x[\"withheld\"] for x in d}
+assert w == {\"10.0.0.11\": None, \"10.0.0.12\": \"agent 10.0.1.2 unreachable\"}, w'"
 ctl cleanup --ipvsd "$T/fake-ipvsd" >"$T/out" 2>"$T/err"
 rc=$?
 if [ $rc = 1 ] && grep -q 'systemctl stop l4lb-ipvsd' "$T/err" && [ ! -e "$T/fake-args" ]; then
@@ -42,7 +56,7 @@ else
 fi
 
 kill -9 "$IPVSD" 2>/dev/null
-wait "$IPVSD" 2>/dev/null
+{ wait "$IPVSD"; } 2>/dev/null
 check "ipvsd killed -9 leaves its socket behind" test -S "$R/ipvsd.rep"
 ctl cleanup --config /etc/l4lb/other.conf --ipvsd "$T/fake-ipvsd" >"$T/out" 2>"$T/err"
 rc=$?
@@ -53,21 +67,24 @@ else
 	fail "cleanup runs ipvsd --cleanup with the same --run-dir/--config, passes on its status" \
 		"rc=$rc args=$(cat "$T/fake-args" 2>/dev/null) $(cat "$T/err")"
 fi
-# Without --ipvsd it runs the ipvsd installed next to l4lbctl (here: the build).
+# Without --ipvsd it runs the ipvsd installed next to l4lbctl (here: the
+# build), in a namespace of its own: no IPVS here, so nothing to remove.
 unshare -n "$B/l4lbctl" --run-dir "$R" cleanup >"$T/out" 2>"$T/err"
 rc=$?
-# (ipvsd --cleanup in an empty namespace: nothing of l4lb's there, exit 0)
-if grep -q 'ipvsd.*cleanup: done' "$T/err" || { [ $rc != 0 ] && grep -q 'ipvsd' "$T/err"; }; then
-	pass "cleanup finds the ipvsd next to l4lbctl (exit $rc)"
+if [ $rc = 0 ] && grep -q 'ipvsd.*cleanup: done' "$T/err"; then
+	pass "cleanup runs the real ipvsd --cleanup next to l4lbctl (exit 0)"
 else
-	fail "cleanup finds the ipvsd next to l4lbctl" "rc=$rc $(cat "$T/err")"
+	fail "cleanup runs the real ipvsd --cleanup next to l4lbctl (exit 0)" \
+		"rc=$rc $(cat "$T/err")"
 fi
 "$B/l4lbctl" --run-dir "$R" cleanup --ipvsd "$T/does-not-exist" 2>"$T/err"
 rc=$?
 check "cleanup with a missing ipvsd: exit 1 and the reason" \
 	sh -c "[ $rc = 1 ] && grep -q 'cannot run' '$T/err'"
 
-# diag with vipd up and the others down.
+# diag with vipd up and the others down (the feed stood in for vipd).
+kill "$FEED"
+{ wait "$FEED"; } 2>/dev/null
 spawn "$B/vipd" --run-dir "$R" --log-level warn --http-listen off \
 	--vips-file tests/fixtures/vipd/static.json
 wait_for 10 ctl vips >/dev/null

@@ -102,6 +102,19 @@ done
 if [ $ok = 1 ]; then pass systemd_target_groups_daemons; else fail \
 	systemd_target_groups_daemons "l4lb.target does not want all three"; fi
 
+# systemd's own exposure score of the sandboxing (0 best, 10 worst): the
+# units stay at 2.5 or below. --offline reads the files, no systemd needed.
+for d in vipd overlayd ipvsd; do
+	if (cd "$units" && systemd-analyze security --offline=true --threshold=25 \
+		"l4lb-$d.service") >"$tmp/sec-$d" 2>&1; then
+		pass "systemd_security_exposure_$d ($(sed -n 's/.*exposure level for .*: \([0-9.]*\).*/\1/p' "$tmp/sec-$d"))"
+	elif grep -q 'unrecognized option\|Unknown option' "$tmp/sec-$d"; then
+		echo "SKIP: systemd_security_exposure_$d (systemd-analyze without --offline)"
+	else
+		fail "systemd_security_exposure_$d" "$(tail -n 1 "$tmp/sec-$d")"
+	fi
+done
+
 # A broken unit must be caught: proves verify is not silent regardless.
 sed 's|^ExecStart=.*|ExecStart=relative/path|' "$units/l4lb-vipd.service" \
 	>"$tmp/l4lb-broken.service"

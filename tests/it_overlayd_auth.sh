@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # overlayd with a cluster key (--cluster-key-file), real processes on
-# loopback addresses 127.0.78.x: four nodes holding the key form a cluster;
+# loopback addresses 127.0.73.x: four nodes holding the key form a cluster;
 # a node without a key, a node with a wrong key and a wrong-key impostor
 # claiming an honest node's identity all try to join through the seeds.
 # None of them gets in: the honest nodes never hear of them, nobody's
@@ -15,7 +15,7 @@ T=$(mktemp -d)
 trap 'kill_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
-ip_of() { echo "127.0.78.$1"; }
+ip_of() { echo "127.0.73.$1"; }
 printf 'l4lb test cluster key, 32 bytes.\n' >"$T/key"
 printf 'l4lb test cluster key, 32 bytes!\n' >"$T/wrong"
 chmod 600 "$T/key" "$T/wrong"

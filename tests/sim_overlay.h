@@ -61,7 +61,7 @@ struct sim {
 
 static uint32_t sim_rand(struct sim *s)
 {
-	uint32_t x = s->rng ? s->rng : 2463534242u;
+	uint32_t x = s->rng;
 
 	x ^= x << 13;
 	x ^= x >> 17;
@@ -239,6 +239,10 @@ static void sim_init(struct sim *s, int n)
 	memset(s, 0, sizeof(*s));
 	s->n = n;
 	s->delay_us = 150;
+	/* OVERLAY_SIM_SEED varies where losses fall (to study other runs) */
+	s->rng = getenv("OVERLAY_SIM_SEED") ? (uint32_t)strtoul(getenv("OVERLAY_SIM_SEED"), NULL, 0) : 0;
+	if (!s->rng)
+		s->rng = 2463534242u;
 	overlay_params_default(&s->p);
 }
 
@@ -359,6 +363,32 @@ static uint64_t sim_until_converged(struct sim *s, uint64_t max_us)
 		sim_run(s, s->now + 1000);
 	}
 	return sim_converged(s) ? s->now - start : UINT64_MAX;
+}
+
+/* Converged and quiet: every live node has a link, nobody is kept
+ * reachable only by the orphan grace, and no node's reachability or view
+ * changed for a second (joins still evict members for a while after the
+ * cluster first converged). Same return as sim_until_converged. */
+static uint64_t sim_until_settled(struct sim *s, uint64_t max_us)
+{
+	uint64_t start = s->now, gen[SIM_MAX], clk[SIM_MAX];
+
+	while (s->now - start < max_us) {
+		int ok = sim_converged(s);
+
+		for (int i = 0; i < s->n; i++) {
+			gen[i] = s->nodes[i].alive ? s->nodes[i].o->generation : 0;
+			clk[i] = s->nodes[i].alive ? s->nodes[i].o->clock : 0;
+		}
+		sim_run(s, s->now + 1000000);
+		for (int i = 0; i < s->n && ok; i++)
+			ok = !s->nodes[i].alive ||
+			     (s->nodes[i].o->n_active > 0 && s->nodes[i].o->n_grace == 0 &&
+			      s->nodes[i].o->generation == gen[i] && s->nodes[i].o->clock == clk[i]);
+		if (ok && sim_converged(s))
+			return s->now - start;
+	}
+	return UINT64_MAX;
 }
 
 #endif

@@ -444,6 +444,26 @@ static void test_probe_served_and_bounded(void **state)
 	overlay_free(o);
 }
 
+static void test_unknown_type_ignored(void **state)
+{
+	struct overlay *o = mk(5);
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	struct node_id f = N(2);
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	n_log = 0;
+	/* a type from a newer version: counted, not an error, link kept */
+	m.has_type = 1;
+	m.type = (L4lb__Overlay__V1__PeerMessage__Type)99;
+	assert_int_equal(overlay_receive(o, &f, &m, 1000000), 0);
+	assert_int_equal(o->st.unknown, 1);
+	assert_int_equal(o->st.bad, 0);
+	assert_int_equal(n_log, 0);
+	assert_non_null(overlay_link(o, &f));
+	overlay_free(o);
+}
+
 static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const int *view,
 		    size_t n, int expect_rc)
 {
@@ -528,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_ping_suspect_confirm_sever),
 		cmocka_unit_test(test_indirect_probe_reprieves_stalled_link),
 		cmocka_unit_test(test_probe_served_and_bounded),
+		cmocka_unit_test(test_unknown_type_ignored),
 		cmocka_unit_test(test_own_lag_does_not_sever),
 		cmocka_unit_test(test_gossip_dedup_and_cascade),
 	};

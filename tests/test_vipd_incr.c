@@ -99,7 +99,7 @@ static struct model *random_model(unsigned ntasks)
 	for (unsigned i = 0; i < 6; i++) {
 		snprintf(id, sizeof(id), "a%u", i);
 		snprintf(host, sizeof(host), "10.0.0.%u", i + 1);
-		assert_int_equal(model_put_agent(m, id, host, 0), 0);
+		assert_int_equal(model_put_agent(m, id, host, NULL, 0), 0);
 	}
 	assert_int_equal(model_put_framework(m, "f0", "marathon"), 0);
 	assert_int_equal(model_put_framework(m, "f1", "other"), 0);

@@ -3,6 +3,7 @@
  * Every rule of vip-discovery.md, end to end through the real parser, the
  * model and the rules: small master documents in, the printed table out.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -349,6 +351,66 @@ static void test_held_until_agent_known(void **state)
 	model_free(m);
 }
 
+/* An agent's address: its hostname if that is an IP literal, else the
+ * address in its pid; never a DNS query (that would block vipd's loop). */
+static void test_agent_address(void **state)
+{
+	static const char *const head =
+		"{\"type\":\"GET_STATE\",\"get_state\":{\"get_agents\":{\"agents\":[{\"agent_info\":"
+		"{\"id\":{\"value\":\"a1\"},\"hostname\":\"%s\"}%s}]},\"get_frameworks\":"
+		"{\"frameworks\":[{\"framework_info\":{\"id\":{\"value\":\"f1\"},\"name\":"
+		"\"marathon\"}}]},\"get_tasks\":{\"tasks\":[" TASK("t1", "TASK_RUNNING")
+		DISC(DPORT("31000", "tcp", "VIP_0", "/app:80", "")) "}" STATE_TAIL;
+	char doc[2048], host[256] = "", *got;
+	uint8_t ip[4];
+	uint64_t bad;
+	struct model *m;
+
+	(void)state;
+	assert_int_equal(agent_resolve("10.1.2.3", NULL, ip), 0);
+	assert_memory_equal(ip, ((uint8_t[]){ 10, 1, 2, 3 }), 4);
+	assert_int_equal(agent_resolve("localhost", NULL, ip), 0);
+	assert_memory_equal(ip, ((uint8_t[]){ 127, 0, 0, 1 }), 4);
+	assert_int_equal(agent_resolve("agent7.example", "slave(1)@10.0.0.7:5051", ip), 0);
+	assert_memory_equal(ip, ((uint8_t[]){ 10, 0, 0, 7 }), 4);
+	assert_int_equal(agent_resolve("agent7.example", "slave(1)@[fd00::7]:5051", ip), -ENOENT);
+	assert_int_equal(agent_resolve("agent7.example", "garbage", ip), -ENOENT);
+	assert_int_equal(agent_resolve(NULL, NULL, ip), -ENOENT);
+	/* This machine's own name resolves through /etc/hosts, but not here. */
+	gethostname(host, sizeof(host) - 1);
+	assert_int_equal(agent_resolve(host, NULL, ip), -ENOENT);
+
+	/* Through the parser: the pid beside agent_info. */
+	m = model_new();
+	snprintf(doc, sizeof(doc), head, "agent1.example", ",\"pid\":\"slave(1)@10.0.0.7:5051\"");
+	feed(&m, doc);
+	got = table_json(m);
+	assert_non_null(strstr(got, "\"backends\":[{\"ip\":\"10.0.0.7\",\"port\":31000,"
+				     "\"agent_ip\":\"10.0.0.7\""));
+	free(got);
+	model_free(m);
+	/* The same in a legacy state.json: the slave's own pid. */
+	m = model_new();
+	feed(&m, "{\"frameworks\":[{\"id\":\"f1\",\"name\":\"marathon\",\"tasks\":[{\"id\":"
+	     "\"t1\",\"framework_id\":\"f1\",\"slave_id\":\"a1\",\"state\":\"TASK_RUNNING\""
+	     DISC(DPORT("31000", "tcp", "VIP_0", "/app:80", "")) "}]}],\"slaves\":[{\"id\":\"a1\","
+	     "\"hostname\":\"agent1.example\",\"pid\":\"slave(1)@10.0.0.8:5051\"}]}");
+	got = table_json(m);
+	assert_non_null(strstr(got, "\"agent_ip\":\"10.0.0.8\""));
+	free(got);
+	model_free(m);
+	/* A name and no pid: held, and counted as an unresolvable agent. */
+	m = model_new();
+	bad = counter_value("agent_hostname");
+	snprintf(doc, sizeof(doc), head, host, "");
+	feed(&m, doc);
+	got = table_json(m);
+	assert_string_equal(got, "{\"vips\":[]}");
+	assert_true(counter_value("agent_hostname") > bad);
+	free(got);
+	model_free(m);
+}
+
 static void test_task_updates(void **state)
 {
 	struct model *m = model_new();
@@ -441,6 +503,31 @@ static void test_recovered_agents(void **state)
 	model_free(m);
 }
 
+/* A recovered agent named by a host name (no pid in recovered_agents)
+ * keeps the address its pid gave before the failover. */
+static void test_recovered_agent_by_name(void **state)
+{
+	struct model *m = model_new();
+	char *got;
+
+	(void)state;
+	now_ms = 1000;
+	feed(&m, "{\"type\":\"GET_STATE\",\"get_state\":{\"get_agents\":{\"agents\":[{"
+	     "\"agent_info\":{\"id\":{\"value\":\"a1\"},\"hostname\":\"agent1.example\"},"
+	     "\"pid\":\"slave(1)@10.0.0.7:5051\"}]},\"get_frameworks\":{\"frameworks\":[{"
+	     "\"framework_info\":{\"id\":{\"value\":\"f1\"},\"name\":\"marathon\"}}]},"
+	     "\"get_tasks\":{\"tasks\":[" TASK("t1", "TASK_RUNNING")
+	     DISC(DPORT("31000", "tcp", "VIP_0", "/app:80", "")) "}" STATE_TAIL);
+	feed(&m, "{\"type\":\"SUBSCRIBED\",\"subscribed\":{\"get_state\":{\"get_agents\":"
+	     "{\"recovered_agents\":[{\"id\":{\"value\":\"a1\"},\"hostname\":"
+	     "\"agent1.example\"}]},\"get_frameworks\":{\"frameworks\":[{\"framework_info\":"
+	     "{\"id\":{\"value\":\"f1\"},\"name\":\"marathon\"}}]}}}}");
+	got = table_json(m);
+	assert_non_null(strstr(got, "{\"ip\":\"10.0.0.7\",\"port\":31000"));
+	free(got);
+	model_free(m);
+}
+
 static void test_recovered_agent_reregisters(void **state)
 {
 	struct model *m = model_new();
@@ -479,10 +566,12 @@ int main(void)
 		cmocka_unit_test(test_legacy_vip_port_label),
 		cmocka_unit_test(test_label_values),
 		cmocka_unit_test(test_held_until_agent_known),
+		cmocka_unit_test(test_agent_address),
 		cmocka_unit_test(test_task_updates),
 		cmocka_unit_test(test_deterministic_order),
 		cmocka_unit_test(test_recovered_agents),
 		cmocka_unit_test(test_recovered_agent_reregisters),
+		cmocka_unit_test(test_recovered_agent_by_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

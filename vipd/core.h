@@ -43,8 +43,8 @@ void core_free(struct core *c);
 /* A complete record from the master (mesos_record_fn). */
 void core_record(struct mesos_record *rec, void *arg);
 /* Rebuilds now and publishes if changed. 0 or -ENOMEM (table kept).
- * (TASK_UPDATED events patch the table in place instead when they can:
- * see incr.h; the coalescing timer then only publishes.) */
+ * (TASK_UPDATED and TASK_ADDED events patch the table in place instead
+ * when they can, see incr.h; the coalescing timer then only publishes.) */
 int core_rebuild(struct core *c);
 /* What the coalescing timer does: publishes the table patched by the
  * records since the last publish, or rebuilds if one of them needs it. */

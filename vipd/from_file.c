@@ -19,8 +19,9 @@ static void on_record(struct mesos_record *rec, void *arg)
 	apply_record(m, rec, clock_mono_ms(), UINT32_MAX);
 }
 
-struct vip_table *from_file_table(const char *path, const struct vip_table *statics, char *err,
-				  size_t errlen)
+/* The table of the file, and the model it came from (*mp). */
+static struct vip_table *load(const char *path, const struct vip_table *statics, char *err,
+			      size_t errlen, struct model **mp)
 {
 	static char buf[1 << 16];
 	struct model *m = model_new();
@@ -58,6 +59,34 @@ done:
 	if (f && f != stdin)
 		fclose(f);
 	mesos_parser_free(p);
+	*mp = m;
+	return t;
+}
+
+struct vip_table *from_file_table(const char *path, const struct vip_table *statics, char *err,
+				  size_t errlen)
+{
+	struct model *m;
+	struct vip_table *t = load(path, statics, err, errlen, &m);
+
 	model_free(m);
 	return t;
+}
+
+int from_file_print(const char *path, const struct vip_table *statics, FILE *out, char *err,
+		    size_t errlen)
+{
+	struct model *m;
+	struct vip_table *t = load(path, statics, err, errlen, &m);
+	int rc = -EINVAL;
+
+	if (t) {
+		rc = vip_table_print_json(t, out) < 0 || fflush(out) ? -EIO : 0;
+		if (rc < 0)
+			snprintf(err, errlen, "writing the table: %s", strerror(errno));
+	}
+	/* Freed after the output: its 100,000 tasks need not delay it. */
+	vip_table_free(t);
+	model_free(m);
+	return rc;
 }

@@ -4,6 +4,7 @@
 #define VIPD_FROM_FILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "vipd/vip_table.h"
 
@@ -14,5 +15,9 @@
  */
 struct vip_table *from_file_table(const char *path, const struct vip_table *statics, char *err,
 				  size_t errlen);
+/* The same table printed as JSON (vip_table_print_json) to out: 0, or
+ * -errno with the reason in err. */
+int from_file_print(const char *path, const struct vip_table *statics, FILE *out, char *err,
+		    size_t errlen);
 
 #endif

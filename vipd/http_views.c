@@ -8,8 +8,9 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "common/counters.h"
 #include "common/metrics.h"
 
 static const struct metrics_info status_metrics[] = {
@@ -97,15 +98,38 @@ static void put_vip(struct evbuffer *b, const L4lb__V1__Vip *v)
 	evbuffer_add_printf(b, "]}");
 }
 
+/*
+ * The last rendering, kept for its table generation: at 100,000 backends
+ * decoding and rendering the table takes a few hundred ms of the loop, which
+ * a dashboard polling /v1/vips should cost once per table, not per request.
+ */
+static struct {
+	char gen[32]; /* the status fact "generation" it was rendered for */
+	char *json;
+	size_t len;
+} cache;
+
+static void find_generation(const char *key, const char *value, void *out)
+{
+	if (strcmp(key, "generation") == 0)
+		snprintf(out, sizeof(cache.gen), "%s", value);
+}
+
 /* The published table as dcos-net's /v1/vips shape plus our fields. */
 static int route_vips(struct evbuffer *body, const char **ctype, void *arg)
 {
 	struct daemon *d = arg;
 	const char *why = NULL;
-	Envelope *env = ipc_server_call(d->rep, L4LB__V1__ENVELOPE__TYPE__SNAPSHOT_REQUEST, &why);
+	char gen[sizeof(cache.gen)] = "";
+	Envelope *env = NULL;
 	int code = 200;
 
 	(void)ctype;
+	if (d->info)
+		d->info(find_generation, gen, d->info_arg);
+	if (gen[0] && cache.json && strcmp(gen, cache.gen) == 0)
+		return evbuffer_add(body, cache.json, cache.len) == 0 ? 200 : 500;
+	env = ipc_server_call(d->rep, L4LB__V1__ENVELOPE__TYPE__SNAPSHOT_REQUEST, &why);
 	if (!env || env->type != L4LB__V1__ENVELOPE__TYPE__VIP_TABLE) {
 		/* before the first table, or out of memory */
 		http_json_error(body, env && env->error && env->error->message ? env->error->message
@@ -119,6 +143,13 @@ static int route_vips(struct evbuffer *body, const char **ctype, void *arg)
 		put_vip(body, env->vip_table->vips[i]);
 	}
 	evbuffer_add_printf(body, "]\n");
+	free(cache.json);
+	cache.len = evbuffer_get_length(body);
+	cache.json = malloc(cache.len);
+	if (cache.json && evbuffer_copyout(body, cache.json, cache.len) == (ev_ssize_t)cache.len)
+		snprintf(cache.gen, sizeof(cache.gen), "%s", gen);
+	else
+		cache.gen[0] = '\0';
 done:
 	envelope_free(env);
 	return code;

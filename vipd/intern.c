@@ -13,54 +13,73 @@
 #include "vipd/strmap.h"
 
 struct entry {
-	size_t refs;
+	uint32_t refs;
+	uint8_t pooled; /* in the map (a string with a NUL inside is not) */
 	char s[];
 };
 
 static struct strmap pool = { .borrow_keys = 1 };
-static struct entry *last; /* tasks in a row often repeat a string */
+/* The last few strings interned: tasks in a row repeat some (their
+ * framework) between others that change (their agent, their label). */
+#define RECENT 4
+static struct entry *recent[RECENT];
+static unsigned recent_next;
 
 static struct entry *entry_of(const char *s)
 {
 	return (struct entry *)(void *)(s - offsetof(struct entry, s));
 }
 
+static void remember(struct entry *e)
+{
+	recent[recent_next++ % RECENT] = e;
+}
+
 const char *intern(const char *s, size_t len)
 {
-	struct entry *e;
+	struct entry *e, *found;
 	int err;
 
-	if (last && !strncmp(last->s, s, len) && !last->s[len]) {
-		last->refs++;
-		return last->s;
-	}
+	for (int i = 0; i < RECENT; i++)
+		if (recent[i] && strnlen(recent[i]->s, len + 1) == len &&
+		    !memcmp(recent[i]->s, s, len)) {
+			recent[i]->refs++;
+			return recent[i]->s;
+		}
 	if (!(e = malloc(sizeof(*e) + len + 1)))
 		return NULL;
 	memcpy(e->s, s, len);
 	e->s[len] = '\0';
-	if (memchr(s, '\0', len)) {
-		/* Not a C string: keep it private (the map would cut it short). */
-		e->refs = 0;
-		return e->s;
-	}
-	if ((last = strmap_get(&pool, e->s))) {
-		free(e);
-		last->refs++;
-		return last->s;
-	}
 	e->refs = 1;
+	e->pooled = 0;
+	if (memchr(s, '\0', len))
+		return e->s; /* not a C string: private (the map would cut it short) */
+	if ((found = strmap_get(&pool, e->s))) {
+		free(e);
+		found->refs++;
+		remember(found);
+		return found->s;
+	}
+	e->pooled = 1;
 	strmap_put(&pool, e->s, e, &err);
 	if (err) {
 		free(e);
 		return NULL;
 	}
-	last = e;
+	remember(e);
 	return e->s;
 }
 
 const char *intern_str(const char *s)
 {
 	return intern(s, strlen(s));
+}
+
+const char *intern_ref(const char *s)
+{
+	if (s)
+		entry_of(s)->refs++;
+	return s;
 }
 
 void intern_drop(const char *s)
@@ -70,14 +89,13 @@ void intern_drop(const char *s)
 	if (!s)
 		return;
 	e = entry_of(s);
-	if (e->refs > 1) {
-		e->refs--;
+	if (--e->refs)
 		return;
-	}
-	if (e->refs == 1)
+	if (e->pooled)
 		strmap_del(&pool, e->s);
-	if (last == e)
-		last = NULL;
+	for (int i = 0; i < RECENT; i++)
+		if (recent[i] == e)
+			recent[i] = NULL;
 	free(e);
 }
 

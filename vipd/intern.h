@@ -12,6 +12,8 @@
 /* The shared copy of s[0..len) with one more reference; NULL on ENOMEM. */
 const char *intern(const char *s, size_t len);
 const char *intern_str(const char *s);
+/* One more reference to a string intern() returned (no lookup). */
+const char *intern_ref(const char *s);
 /* Drops one reference to a string intern() returned (NULL is fine). */
 void intern_drop(const char *s);
 /* How many distinct strings are held (for tests). */

@@ -34,16 +34,16 @@ int main(int argc, char **argv)
 		return show_snapshot(d.opts.run_dir);
 	if (o.vips_file && !(statics = vips_load(o.vips_file, err, sizeof(err))))
 		fatal("--vips-file %s", err);
+	if (o.from_file && o.print) {
+		if (from_file_print(o.from_file, statics, stdout, err, sizeof(err)) < 0)
+			fatal("--from-file %s", err);
+		vip_table_free(statics);
+		vipd_options_free(&o);
+		return 0;
+	}
 	if (o.from_file) {
 		if (!(t = from_file_table(o.from_file, statics, err, sizeof(err))))
 			fatal("--from-file %s", err);
-		if (o.print) {
-			rc = vip_table_print_json(t, stdout) < 0 || fflush(stdout) ? 1 : 0;
-			vip_table_free(t);
-			vip_table_free(statics);
-			vipd_options_free(&o);
-			return rc;
-		}
 		vip_table_free(statics);
 		statics = t; /* serve the saved state as static VIPs */
 	} else if (o.print) {

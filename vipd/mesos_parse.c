@@ -28,7 +28,7 @@
 
 enum node {
 	N_SKIP, N_ROOT, N_TYPE, N_GS, N_SUB, N_HB, N_GT, N_TASKS, N_TASK,
-	N_GA, N_AGENTS, N_AGENT, N_AINFO, N_AID, N_AHOST, N_RAGENTS,
+	N_GA, N_AGENTS, N_AGENT, N_AINFO, N_AID, N_AHOST, N_APID, N_RAGENTS,
 	N_GF, N_FWS, N_FW, N_FINFO, N_FID, N_FNAME,
 	N_TADD, N_TUPD, N_TU_STATE, N_AADD, N_AREM, N_REM_ID, N_FADD, N_FREM,
 	N_L_FWS, N_L_FW, N_L_FW_ID, N_L_FW_NAME, N_L_SLAVES, N_L_SLAVE, N_L_SL_ID, N_L_SL_HOST,
@@ -40,7 +40,8 @@ enum node {
 };
 
 struct label_kv {
-	char *key, *val;
+	char *key;
+	const char *val; /* shared (intern.h): a VIP label's value becomes the port's */
 };
 
 struct mesos_parser {
@@ -64,10 +65,11 @@ struct mesos_parser {
 	int legacy_seen;
 	int state_seen; /* a get_state object (or legacy arrays) was in the record */
 	/* scratch objects */
-	struct task *task;      /* task being parsed */
+	struct task *task;      /* task being parsed (&scratch), or NULL */
+	struct task scratch;    /* parsed into, then packed when kept */
 	struct task *st;        /* status being parsed */
 	int in_status, in_dport, in_recovered;
-	char *agent_id, *agent_host;
+	char *agent_id, *agent_host, *agent_pid;
 	char *fw_id, *fw_name;
 	/* discovery port */
 	uint16_t dp_num;
@@ -77,7 +79,8 @@ struct mesos_parser {
 	/* task labels */
 	struct label_kv tlabels[MAX_LABELS];
 	size_t ntlabels;
-	char *lkey, *lval;
+	char *lkey;
+	const char *lval; /* intern.h */
 	/* port mapping, ip address */
 	struct port_mapping pm;
 	int pm_has_proto;
@@ -132,7 +135,9 @@ static enum node node_child(struct mesos_parser *p, enum node n, const unsigned 
 		if (K("recovered_agents")) return N_RAGENTS;
 		return N_SKIP;
 	case N_AGENT:
-		return K("agent_info") ? N_AINFO : N_SKIP;
+		if (K("agent_info")) return N_AINFO;
+		if (K("pid")) return N_APID;
+		return N_SKIP;
 	case N_AINFO:
 		if (K("id")) return N_AID;
 		if (K("hostname")) return N_AHOST;
@@ -167,6 +172,7 @@ static enum node node_child(struct mesos_parser *p, enum node n, const unsigned 
 	case N_L_SLAVE:
 		if (K("id")) return N_L_SL_ID;
 		if (K("hostname")) return N_L_SL_HOST;
+		if (K("pid")) return N_APID;
 		return N_SKIP;
 	case N_TASK:
 		if (K("task_id") || K("id")) return N_T_ID;
@@ -291,7 +297,7 @@ static void labels_clear(struct label_kv *l, size_t *n)
 {
 	for (size_t i = 0; i < *n; i++) {
 		free(l[i].key);
-		free(l[i].val);
+		intern_drop(l[i].val);
 	}
 	*n = 0;
 }
@@ -318,17 +324,19 @@ static void rec_reset(struct mesos_parser *p)
 
 static void scratch_reset(struct mesos_parser *p)
 {
-	task_free(p->task);
+	task_clear(&p->scratch);
 	task_free(p->st);
 	p->task = p->st = NULL;
 	free(p->agent_id);
 	free(p->agent_host);
+	free(p->agent_pid);
 	free(p->fw_id);
 	free(p->fw_name);
-	p->agent_id = p->agent_host = p->fw_id = p->fw_name = NULL;
+	p->agent_id = p->agent_host = p->agent_pid = p->fw_id = p->fw_name = NULL;
 	free(p->lkey);
-	free(p->lval);
-	p->lkey = p->lval = NULL;
+	intern_drop(p->lval);
+	p->lkey = NULL;
+	p->lval = NULL;
 	p->res_is_ports = p->lkey_skip = 0;
 	labels_clear(p->dlabels, &p->ndlabels);
 	labels_clear(p->tlabels, &p->ntlabels);
@@ -341,6 +349,7 @@ static int is_vip_key(const char *k)
 	       (k[2] == 'P' || k[2] == 'p');
 }
 
+/* label: from intern(); the port takes a reference of its own. */
 static void task_add_port(struct mesos_parser *p, uint8_t proto, int host, uint16_t num,
 			  const char *label)
 {
@@ -359,7 +368,7 @@ static void task_add_port(struct mesos_parser *p, uint8_t proto, int host, uint1
 	np[t->nports].proto = proto;
 	np[t->nports].host_scope = (uint8_t)host;
 	np[t->nports].number = num;
-	if (!(np[t->nports].label = intern_str(label)))
+	if (!(np[t->nports].label = intern_ref(label)))
 		return;
 	t->nports++;
 }
@@ -398,7 +407,7 @@ static void dport_end(struct mesos_parser *p)
 static void legacy_labels(struct mesos_parser *p)
 {
 	for (size_t i = 0; i < p->ntlabels; i++) {
-		const char *k = p->tlabels[i].key, *v = p->tlabels[i].val;
+		const char *k = p->tlabels[i].key, *v = p->tlabels[i].val, *label;
 		char *end;
 		unsigned long idx, seen = 0;
 		uint8_t proto;
@@ -426,32 +435,36 @@ static void legacy_labels(struct mesos_parser *p)
 					 p->task->id ? p->task->id : "?", k);
 			continue;
 		}
-		task_add_port(p, proto, 1, port, v + 6);
+		if ((label = intern_str(v + 6))) {
+			task_add_port(p, proto, 1, port, label);
+			intern_drop(label);
+		}
 	}
 	labels_clear(p->tlabels, &p->ntlabels);
 }
 
 static void task_end(struct mesos_parser *p)
 {
-	struct task *t = p->task;
+	struct task *t = p->task, *kept;
 
 	legacy_labels(p);
 	p->task = NULL;
 	p->ntports = 0;
+	/* Most tasks of a cluster carry no VIP: dropped, nothing allocated. */
 	if (!t->id || !t->nports || t->state == TS_TERMINAL || t->state == TS_UNREACHABLE) {
-		task_free(t);
+		task_clear(t);
 		return;
 	}
 	if (!t->agent_id || !t->framework_id) {
 		report_bad_input("task_incomplete", "task %s: no agent_id or framework_id", t->id);
-		task_free(t);
+		task_clear(t);
 		return;
 	}
-	if (!p->rec.m && !(p->rec.m = model_new())) {
-		task_free(t);
+	if ((!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
+		task_clear(t);
 		return;
 	}
-	model_put_task(p->rec.m, t);
+	model_put_task(p->rec.m, kept);
 }
 
 static struct model *rec_model(struct mesos_parser *p)
@@ -513,8 +526,8 @@ static int cb_start_map(void *ctx)
 		p->state_seen = 1;
 		break;
 	case N_TASK:
-		task_free(p->task);
-		p->task = task_new();
+		task_clear(&p->scratch);
+		p->task = &p->scratch;
 		p->ntports = 0;
 		labels_clear(p->tlabels, &p->ntlabels);
 		break;
@@ -538,8 +551,9 @@ static int cb_start_map(void *ctx)
 		break;
 	case N_LABEL:
 		free(p->lkey);
-		free(p->lval);
-		p->lkey = p->lval = NULL;
+		intern_drop(p->lval);
+		p->lkey = NULL;
+		p->lval = NULL;
 		p->lkey_skip = 0;
 		break;
 	case N_RES:
@@ -549,7 +563,12 @@ static int cb_start_map(void *ctx)
 	case N_RANGE:
 		p->r_b = p->r_e = 0;
 		break;
-	case N_AINFO: case N_L_SLAVE:
+	case N_AGENT: case N_L_SLAVE: case N_AINFO:
+		/* (an agent's pid sits beside its agent_info, not inside) */
+		if (n != N_AINFO) {
+			free(p->agent_pid);
+			p->agent_pid = NULL;
+		}
 		free(p->agent_id);
 		free(p->agent_host);
 		p->agent_id = p->agent_host = NULL;
@@ -569,7 +588,7 @@ static int cb_start_map(void *ctx)
 	return push(p, n, 0);
 }
 
-static void add_map(struct port_mapping **arr, size_t *n, const struct port_mapping *pm)
+static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_mapping *pm)
 {
 	struct port_mapping *na;
 
@@ -582,13 +601,14 @@ static void add_map(struct port_mapping **arr, size_t *n, const struct port_mapp
 	na[(*n)++] = *pm;
 }
 
-static void add_label(struct label_kv *l, size_t *n, char **k, char **v)
+static void add_label(struct label_kv *l, size_t *n, char **k, const char **v)
 {
 	if (!*k || !*v || *n >= MAX_LABELS)
 		return;
 	l[*n].key = *k;
 	l[*n].val = *v;
-	*k = *v = NULL;
+	*k = NULL;
+	*v = NULL;
 	(*n)++;
 }
 
@@ -656,15 +676,22 @@ static int cb_end_map(void *ctx)
 			p->nrng++;
 		}
 		break;
-	case N_AINFO: case N_L_SLAVE:
-		if (p->agent_id && rec_model(p)) {
-			int recovered = p->depth >= 1 && p->stack[p->depth - 1] == N_RAGENTS;
+	case N_AINFO: case N_AGENT: case N_L_SLAVE: {
+		int recovered = p->depth >= 1 && p->stack[p->depth - 1] == N_RAGENTS;
 
-			model_put_agent(p->rec.m, p->agent_id, p->agent_host, recovered);
+		/* A registered agent is complete when its object closes (its pid
+		 * may follow agent_info); a recovered one is agent_info alone. */
+		if (n == N_AINFO && !recovered)
+			break;
+		if (p->agent_id && rec_model(p)) {
+			model_put_agent(p->rec.m, p->agent_id, p->agent_host, p->agent_pid, recovered);
 			if (recovered)
 				p->rec.recovered_agents++;
 		}
+		free(p->agent_id);
+		p->agent_id = NULL;
 		break;
+	}
 	case N_FINFO: case N_L_FW:
 		if (!p->fw_id)
 			break;
@@ -807,7 +834,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		/* (the key comes first in every master's output) */
 		if (p->lkey_skip)
 			break;
-		setstr(&p->lval, s, len);
+		intern_drop(p->lval);
+		p->lval = intern((const char *)s, len);
 		break;
 	case N_RES_NAME:
 		p->res_is_ports = key_is(s, len, "ports");
@@ -847,6 +875,9 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 	case N_AHOST: case N_L_SL_HOST:
 		setstr(&p->agent_host, s, len);
 		break;
+	case N_APID:
+		setstr(&p->agent_pid, s, len);
+		break;
 	case N_FID: case N_L_FW_ID:
 		setstr(&p->fw_id, s, len);
 		break;
@@ -862,17 +893,39 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 	return 1;
 }
 
+/* A plain non-negative integer of up to 9 digits (ports and ranges, nearly
+ * always): its value, else -1 (then strtod decides). */
+static long small_uint(const char *s, size_t len)
+{
+	long v = 0;
+
+	if (!len || len > 9)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 static int cb_number(void *ctx, const char *s, size_t len)
 {
 	struct mesos_parser *p = ctx;
+	enum node n = value_node(p);
+	long quick;
 	char buf[64];
 	double d;
 
+	if (n != N_S_TS && n != N_HB && n != N_PM_H && n != N_PM_C && n != N_DP_NUM &&
+	    n != N_R_B && n != N_R_E)
+		return 1; /* (most numbers: cpus, mem, nanoseconds...) */
 	if (len >= sizeof(buf))
 		len = sizeof(buf) - 1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	switch (value_node(p)) {
+	quick = small_uint(s, len);
+	switch (n) {
 	case N_S_TS:
 		if (p->st)
 			p->st->ts = strtod(buf, NULL);
@@ -881,23 +934,23 @@ static int cb_number(void *ctx, const char *s, size_t len)
 		p->rec.heartbeat_s = strtod(buf, NULL);
 		break;
 	case N_PM_H: case N_PM_C: case N_DP_NUM:
-		d = strtod(buf, NULL);
+		d = quick >= 0 ? (double)quick : strtod(buf, NULL);
 		if (d < 0 || d > 65535 || d != (double)(long)d) {
 			report_bad_input("port_number", "port number %s out of range", buf);
 			d = 0;
 		}
-		if (value_node(p) == N_PM_H)
+		if (n == N_PM_H)
 			p->pm.host_port = (uint16_t)d;
-		else if (value_node(p) == N_PM_C)
+		else if (n == N_PM_C)
 			p->pm.container_port = (uint16_t)d;
 		else
 			p->dp_num = (uint16_t)d;
 		break;
 	case N_R_B: case N_R_E:
-		d = strtod(buf, NULL);
+		d = quick >= 0 ? (double)quick : strtod(buf, NULL);
 		if (d < 0 || d > 65535)
 			d = 0;
-		if (value_node(p) == N_R_B)
+		if (n == N_R_B)
 			p->r_b = (uint32_t)d;
 		else
 			p->r_e = (uint32_t)d;

@@ -2,7 +2,6 @@
 /* The cluster model: agents, frameworks and VIP-carrying tasks. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,20 +38,81 @@ struct task *task_new(void)
 	return t;
 }
 
+/* Whether p lives in t's own allocation (task_pack), not on its own. */
+static int in_tail(const struct task *t, const void *p)
+{
+	/* (as integers: p may point anywhere) */
+	uintptr_t c = (uintptr_t)p, tail = (uintptr_t)(t + 1);
+
+	return c >= tail && c < tail + t->tail;
+}
+
+static void free_own(const struct task *t, void *p)
+{
+	if (!in_tail(t, p))
+		free(p);
+}
+
+void task_clear(struct task *t)
+{
+	free_own(t, t->id);
+	intern_drop(t->framework_id);
+	intern_drop(t->agent_id);
+	free_own(t, t->ips);
+	free_own(t, t->maps);
+	free_own(t, t->smaps);
+	for (size_t i = 0; i < t->nports; i++)
+		intern_drop(t->ports[i].label);
+	free_own(t, t->ports);
+	memset(t, 0, sizeof(*t));
+	t->healthy = -1;
+}
+
 void task_free(struct task *t)
 {
 	if (!t)
 		return;
-	free(t->id);
-	intern_drop(t->framework_id);
-	intern_drop(t->agent_id);
-	free(t->ips);
-	free(t->maps);
-	free(t->smaps);
-	for (size_t i = 0; i < t->nports; i++)
-		intern_drop(t->ports[i].label);
-	free(t->ports);
+	task_clear(t);
 	free(t);
+}
+
+/* Copies n bytes of src to *at (moved on), returns where they went. */
+static void *place(char **at, const void *src, size_t n)
+{
+	void *d = *at;
+
+	if (n)
+		memcpy(d, src, n);
+	*at += n;
+	return n ? d : NULL;
+}
+
+struct task *task_pack(struct task *t)
+{
+	/* Pointers first (vip_port holds one), then the byte-aligned rest. */
+	size_t np = t->nports * sizeof(*t->ports), nm = t->nmaps * sizeof(*t->maps);
+	size_t ns = t->nsmaps * sizeof(*t->smaps), ni = t->nips * sizeof(*t->ips);
+	size_t nid = strlen(t->id) + 1, tail = np + nm + ns + ni + nid;
+	struct task *n;
+	char *at;
+
+	_Static_assert(sizeof(struct task) % sizeof(void *) == 0, "ports follow aligned");
+	if (tail > UINT32_MAX || !(n = malloc(sizeof(*n) + tail)))
+		return NULL;
+	*n = *t;
+	n->tail = (uint32_t)tail;
+	at = (char *)(n + 1);
+	n->ports = place(&at, t->ports, np);
+	n->maps = place(&at, t->maps, nm);
+	n->smaps = place(&at, t->smaps, ns);
+	n->ips = place(&at, t->ips, ni);
+	n->id = place(&at, t->id, nid);
+	/* The labels' references move with the ports. */
+	t->nports = 0;
+	intern_ref(t->framework_id);
+	intern_ref(t->agent_id);
+	task_clear(t);
+	return n;
 }
 
 static void task_free_v(void *p) { task_free(p); }
@@ -85,24 +145,25 @@ void model_free(struct model *m)
 	free(m);
 }
 
-int agent_resolve_dns = 1;
-
-int agent_resolve(const char *hostname, uint8_t out[4])
+int agent_resolve(const char *hostname, const char *pid, uint8_t out[4])
 {
-	struct addrinfo hints = { .ai_family = AF_INET }, *res = NULL;
+	const char *at, *colon;
+	char buf[INET_ADDRSTRLEN];
 
-	if (inet_pton(AF_INET, hostname, out) == 1)
+	if (hostname && inet_pton(AF_INET, hostname, out) == 1)
 		return 0;
-	if (!strcmp(hostname, "localhost")) {
+	if (hostname && !strcmp(hostname, "localhost")) {
 		out[0] = 127, out[1] = 0, out[2] = 0, out[3] = 1;
 		return 0;
 	}
-	/* Agents register by IP in practice; a name costs one lookup per agent. */
-	if (!agent_resolve_dns || getaddrinfo(hostname, NULL, &hints, &res) || !res)
+	/* A name: the address the agent registered from ("slave(1)@IP:port"),
+	 * never a DNS query, which would block the event loop. */
+	if (!pid || !(at = strrchr(pid, '@')) || !(colon = strrchr(at, ':')) ||
+	    (size_t)(colon - at - 1) >= sizeof(buf))
 		return -ENOENT;
-	memcpy(out, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
-	freeaddrinfo(res);
-	return 0;
+	memcpy(buf, at + 1, (size_t)(colon - at - 1));
+	buf[colon - at - 1] = '\0';
+	return inet_pton(AF_INET, buf, out) == 1 ? 0 : -ENOENT;
 }
 
 int model_put_task(struct model *m, struct task *t)
@@ -118,7 +179,8 @@ int model_put_task(struct model *m, struct task *t)
 	return 0;
 }
 
-int model_put_agent(struct model *m, const char *id, const char *hostname, int recovered)
+int model_put_agent(struct model *m, const char *id, const char *hostname, const char *pid,
+		    int recovered)
 {
 	struct agent *a = calloc(1, sizeof(*a)), *old;
 	int err;
@@ -127,7 +189,7 @@ int model_put_agent(struct model *m, const char *id, const char *hostname, int r
 		agent_free_v(a);
 		return -ENOMEM;
 	}
-	a->has_ip = hostname && agent_resolve(hostname, a->ip) == 0;
+	a->has_ip = agent_resolve(hostname, pid, a->ip) == 0;
 	a->recovered = (uint8_t)!!recovered;
 	old = strmap_put(&m->agents, id, a, &err);
 	if (err) {
@@ -179,14 +241,14 @@ void task_merge_status(struct task *t, struct task *st)
 	t->ts = st->ts;
 	/* An update without addresses keeps the ones we know. */
 	if (st->nips) {
-		free(t->ips);
+		free_own(t, t->ips);
 		t->ips = st->ips;
 		t->nips = st->nips;
 		st->ips = NULL;
 		st->nips = 0;
 	}
 	if (st->nsmaps) {
-		free(t->smaps);
+		free_own(t, t->smaps);
 		t->smaps = st->smaps;
 		t->nsmaps = st->nsmaps;
 		st->smaps = NULL;
@@ -219,6 +281,18 @@ void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, 
 
 	if (!old)
 		return;
+	/* A recovered agent comes without its pid: one named by a host name
+	 * keeps the address it had, the same name, in the old model. */
+	while (strmap_next(&m->agents, &i, &id, &v)) {
+		struct agent *a = v, *o;
+
+		if (!a->has_ip && (o = strmap_get(&old->agents, id)) && o->has_ip &&
+		    !strcmp(o->hostname, a->hostname)) {
+			memcpy(a->ip, o->ip, 4);
+			a->has_ip = 1;
+		}
+	}
+	i = 0;
 	while (strmap_next(&old->tasks, &i, &id, &v)) {
 		struct task *t = v;
 		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;

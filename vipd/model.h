@@ -39,27 +39,35 @@ struct vip_port {
 	const char *label; /* the label value, e.g. "/app:80" (intern.h) */
 };
 
+/* One per VIP-carrying task (100,000 of them in a big cluster): compact,
+ * counts are small (the parser caps them, see mesos_parse.c). */
 struct task {
 	char *id;
 	const char *framework_id, *agent_id; /* shared: intern.h */
-	enum task_state state;
 	double ts;            /* timestamp of the latest status */
 	double health_ts;     /* timestamp of the latest status with `healthy` */
+	struct task_ip *ips;  /* from the latest status */
+	struct port_mapping *maps; /* container's own mappings */
+	struct port_mapping *smaps; /* from the latest status (pods) */
+	struct vip_port *ports;
+	uint8_t nips, nmaps, nsmaps, nports;
+	uint8_t state;        /* enum task_state */
 	int8_t healthy;       /* -1 never reported, 0, 1 */
 	uint8_t has_health_check;
 	uint8_t carried;      /* kept from before a master failover */
-	struct task_ip *ips;  /* from the latest status */
-	size_t nips;
-	struct port_mapping *maps; /* container's own mappings */
-	size_t nmaps;
-	struct port_mapping *smaps; /* from the latest status (pods) */
-	size_t nsmaps;
-	struct vip_port *ports;
-	size_t nports;
+	/* Bytes after the struct in its allocation (task_pack puts the arrays
+	 * and the id there); an array outside them is allocated on its own. */
+	uint32_t tail;
 };
 
 struct task *task_new(void);
 void task_free(struct task *t);
+/* Frees what t holds and makes it as new (for a scratch task). */
+void task_clear(struct task *t);
+/* A right-sized copy of t with its arrays and id inside the same
+ * allocation (one allocation per kept task); t is left cleared. NULL on
+ * ENOMEM (t kept). */
+struct task *task_pack(struct task *t);
 
 struct agent {
 	char *hostname;
@@ -78,14 +86,17 @@ struct model {
 struct model *model_new(void);
 void model_free(struct model *m);
 
-/* Resolves an agent hostname to IPv4 (literal, "localhost", else DNS
- * unless agent_resolve_dns is 0, as in the fuzzer). */
-int agent_resolve(const char *hostname, uint8_t out[4]);
-extern int agent_resolve_dns;
+/*
+ * An agent's IPv4 address: its hostname when that is an IP literal or
+ * "localhost", else the address in its pid ("slave(1)@10.0.0.1:5051");
+ * -ENOENT if neither. Never a DNS query: vipd's loop must not block.
+ */
+int agent_resolve(const char *hostname, const char *pid, uint8_t out[4]);
 
 /* Adds or replaces; the model takes ownership. 0 or -ENOMEM. */
 int model_put_task(struct model *m, struct task *t);
-int model_put_agent(struct model *m, const char *id, const char *hostname, int recovered);
+int model_put_agent(struct model *m, const char *id, const char *hostname, const char *pid,
+		    int recovered);
 int model_put_framework(struct model *m, const char *id, const char *name);
 void model_del_task(struct model *m, const char *id);
 void model_del_agent(struct model *m, const char *id);
@@ -104,7 +115,8 @@ void task_merge_status(struct task *t, struct task *st);
 /*
  * After a master failover: keeps the tasks of `old` running on agents that
  * `m` lists as recovered (not yet re-registered), marked carried, until
- * now_ms + grace_ms.
+ * now_ms + grace_ms. An agent `m` has no address for (a host name, no pid)
+ * keeps the one `old` had under the same name.
  */
 void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, uint64_t grace_ms);
 /* Drops carried tasks whose agent's deadline passed; returns how many. */

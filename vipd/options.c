@@ -70,6 +70,32 @@ static const struct {
 	{ O_BACKOFF_MAX, 10, 3600000, offsetof(struct vipd_options, backoff_max_ms) },
 };
 
+/* Options that pick one of a few words: the word's index is the value. */
+static const struct {
+	int key;
+	const char *words[4]; /* in enum order, NULL-terminated */
+	const char *why;
+	size_t offset;
+} choice[] = {
+	{ O_MODE, { "stream", "poll" }, "must be stream or poll",
+	  offsetof(struct vipd_options, mode) },
+	{ O_API, { "auto", "v1", "legacy" }, "must be auto, v1 or legacy",
+	  offsetof(struct vipd_options, api) },
+};
+
+_Static_assert(sizeof(enum vipd_mode) == sizeof(int) && sizeof(enum vipd_api) == sizeof(int),
+	       "choice values are stored as int");
+
+static const char *apply_choice(size_t c, const char *value, struct vipd_options *o)
+{
+	for (int w = 0; choice[c].words[w]; w++)
+		if (!strcmp(value, choice[c].words[w])) {
+			*(int *)(void *)((char *)o + choice[c].offset) = w;
+			return NULL;
+		}
+	return choice[c].why;
+}
+
 const char *vipd_options_apply(int key, const char *value, void *ctx)
 {
 	struct vipd_options *o = ctx;
@@ -84,6 +110,9 @@ const char *vipd_options_apply(int key, const char *value, void *ctx)
 			*(unsigned *)((char *)o + numeric[i].offset) = (unsigned)n;
 		return why;
 	}
+	for (size_t i = 0; i < sizeof(choice) / sizeof(choice[0]); i++)
+		if (choice[i].key == key)
+			return apply_choice(i, value, o);
 	switch (key) {
 	case O_MASTER:
 		if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8))
@@ -103,24 +132,6 @@ const char *vipd_options_apply(int key, const char *value, void *ctx)
 		return NULL;
 	case O_VIPS_FILE:
 		o->vips_file = keep(value);
-		return NULL;
-	case O_MODE:
-		if (!strcmp(value, "stream"))
-			o->mode = MODE_STREAM;
-		else if (!strcmp(value, "poll"))
-			o->mode = MODE_POLL;
-		else
-			return "must be stream or poll";
-		return NULL;
-	case O_API:
-		if (!strcmp(value, "auto"))
-			o->api = API_AUTO;
-		else if (!strcmp(value, "v1"))
-			o->api = API_V1;
-		else if (!strcmp(value, "legacy"))
-			o->api = API_LEGACY;
-		else
-			return "must be auto, v1 or legacy";
 		return NULL;
 	case O_TOKEN:
 		o->token_file = keep(value);

@@ -7,6 +7,7 @@
 
 #define VIPD_MAX_MASTERS 8
 
+/* (options.c's word tables follow these orders) */
 enum vipd_mode { MODE_STREAM = 0, MODE_POLL };
 enum vipd_api { API_AUTO = 0, API_V1, API_LEGACY };
 

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/counters.h"
 #include "vipd/named_set.h"
 #include "vipd/named_vip.h"
+#include "vipd/ptrmap.h"
 #include "vipd/rules.h"
 
 int vip_label_parse(const char *value, struct vip_label *out, const char **why)
@@ -147,7 +149,57 @@ struct build {
 	struct strmap ipvips; /* key → index in out */
 	struct strmap named;  /* key → struct named */
 	struct strmap names;  /* distinct names → 1 */
+	/* By interned pointers (ids, labels): what each task would otherwise
+	 * look up by string or parse again (100,000 tasks, 10,000 labels). */
+	struct ptrmap cache;
 };
+
+/* The cache's tags; the protocol goes above them. */
+enum { C_AGENT = 1, C_FW, C_IPVIP, C_NAMED, C_COUNT };
+
+/*
+ * How many task ports carry each label: a VIP made for a label gets room
+ * for that many backends at once, instead of doubling its array up to
+ * them (which leaves the smaller arrays behind as holes in the heap).
+ */
+static void count_labels(struct build *bd, const struct model *m)
+{
+	size_t i = 0;
+	void *v;
+
+	while (strmap_next(&m->tasks, &i, NULL, &v)) {
+		const struct task *t = v;
+
+		if (t->state != TS_RUNNING && t->state != TS_KILLING)
+			continue;
+		for (size_t k = 0; k < t->nports; k++) {
+			const char *l = t->ports[k].label;
+			uintptr_t n = (uintptr_t)ptrmap_get(&bd->cache, l, NULL, C_COUNT);
+
+			ptrmap_put(&bd->cache, l, NULL, C_COUNT, (void *)(n + 1));
+		}
+	}
+}
+
+/* Room for the backends its label's ports will bring (a hint). */
+static void reserve(struct build *bd, struct vip *v, const char *label)
+{
+	size_t n = (size_t)(uintptr_t)ptrmap_get(&bd->cache, label, NULL, C_COUNT);
+
+	if (n > v->capb)
+		array_grow((void **)&v->b, &v->capb, n, sizeof(*v->b), n);
+}
+
+/* A model map's value under an interned key, through the cache. */
+static void *lookup(struct build *bd, uintptr_t tag, const char *key, const struct strmap *map)
+{
+	void *v = ptrmap_get(&bd->cache, key, NULL, tag);
+
+	/* (not cached when out of memory: only slower) */
+	if (!v && (v = strmap_get(map, key)))
+		ptrmap_put(&bd->cache, key, NULL, tag, v);
+	return v;
+}
 
 static struct vip *ip_vip(struct build *bd, uint8_t proto, const struct vip_label *l)
 {
@@ -225,35 +277,85 @@ static void named_free(void *p)
 	free(nv);
 }
 
+/* Backends of an IP VIP's family into the VIP at index idx - 1 (0: not
+ * made yet, l says which); returns that index, 0 if none, -ENOMEM. */
+static long add_ip(struct build *bd, const struct vip_port *p, const struct vip_label *l,
+		   size_t idx, uint8_t family, const struct backend *bs, size_t nb)
+{
+	for (size_t i = 0; i < nb; i++) {
+		struct vip *v;
+
+		if (bs[i].family != family)
+			continue; /* an IP VIP takes its own family only */
+		if (!idx) {
+			if (!(v = ip_vip(bd, p->proto, l)))
+				return -ENOMEM;
+			reserve(bd, v, p->label);
+			idx = (size_t)(v - bd->out->v) + 1;
+		}
+		v = &bd->out->v[idx - 1];
+		if (vip_add_backend(v, &bs[i]) < 0 || vip_add_label(v, p->label) < 0)
+			return -ENOMEM;
+	}
+	return (long)idx;
+}
+
+static int add_named(struct build *bd, struct named *nv, const struct vip_port *p,
+		     const struct backend *bs, size_t nb)
+{
+	for (size_t i = 0; i < nb; i++) {
+		struct vip **vp = bs[i].family == 6 ? &nv->v6 : &nv->v4;
+
+		if (!*vp) {
+			/* Addressed later, once every name is known. */
+			struct vip *sv = vip_table_add(bd->out, p->proto, bs[i].family, NULL,
+						       nv->port, nv->name);
+			if (!sv)
+				return -ENOMEM;
+			reserve(bd, sv, p->label);
+			*vp = (struct vip *)(uintptr_t)bd->out->n; /* index + 1 */
+		}
+		struct vip *v = &bd->out->v[(uintptr_t)*vp - 1];
+
+		if (vip_add_backend(v, &bs[i]) < 0 || vip_add_label(v, p->label) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int add_task_port(struct build *bd, const struct task *t, const struct agent *a,
 			 const char *fwname, const struct vip_port *p, uint8_t weight)
 {
+	uintptr_t ip_tag = C_IPVIP | (uintptr_t)p->proto << 4;
+	uintptr_t name_tag = C_NAMED | (uintptr_t)p->proto << 4;
 	struct backend bs[16];
 	struct vip_label l;
 	const char *why;
-	size_t nb;
+	struct named *nv;
+	char name[512];
+	void *hit;
+	long idx;
+	size_t nb = port_backends(t, a, p, weight, bs, 16);
 
+	/* A label seen before (and valid): neither parsed nor named again. */
+	if ((nv = ptrmap_get(&bd->cache, p->label, fwname, name_tag)))
+		return add_named(bd, nv, p, bs, nb);
+	if ((hit = ptrmap_get(&bd->cache, p->label, NULL, ip_tag))) {
+		idx = (long)(uintptr_t)hit;
+		return add_ip(bd, p, NULL, (size_t)idx, bd->out->v[idx - 1].family, bs, nb) < 0 ?
+		       -ENOMEM : 0;
+	}
 	if (vip_label_parse(p->label, &l, &why) < 0) {
 		report_bad_input("vip_label", "task %s: VIP label '%s': %s", t->id, p->label, why);
 		return 0;
 	}
-	nb = port_backends(t, a, p, weight, bs, 16);
 	if (l.family) {
-		struct vip *v = NULL;
-
-		for (size_t i = 0; i < nb; i++) {
-			if (bs[i].family != l.family)
-				continue; /* an IP VIP takes its own family only */
-			if (!v && !(v = ip_vip(bd, p->proto, &l)))
-				return -ENOMEM;
-			if (vip_add_backend(v, &bs[i]) < 0 || vip_add_label(v, p->label) < 0)
-				return -ENOMEM;
-		}
+		if ((idx = add_ip(bd, p, &l, 0, l.family, bs, nb)) < 0)
+			return -ENOMEM;
+		if (idx)
+			ptrmap_put(&bd->cache, p->label, NULL, ip_tag, (void *)(uintptr_t)idx);
 		return 0;
 	}
-	char name[512];
-	struct named *nv;
-
 	if (named_vip_name(l.host, fwname, name, sizeof(name)) < 0) {
 		report_bad_input("vip_name", "task %s: no DNS name from '%s' and framework '%s'",
 				 t->id, l.host, fwname);
@@ -263,23 +365,8 @@ static int add_task_port(struct build *bd, const struct task *t, const struct ag
 		return 0;
 	if (!(nv = named_get(bd, p->proto, l.port, name)))
 		return -ENOMEM;
-	for (size_t i = 0; i < nb; i++) {
-		struct vip **vp = bs[i].family == 6 ? &nv->v6 : &nv->v4;
-
-		if (!*vp) {
-			/* Addressed later, once every name is known. */
-			struct vip *sv = vip_table_add(bd->out, p->proto, bs[i].family, NULL,
-						       l.port, name);
-			if (!sv)
-				return -ENOMEM;
-			*vp = (struct vip *)(uintptr_t)bd->out->n; /* index + 1 */
-		}
-		struct vip *v = &bd->out->v[(uintptr_t)*vp - 1];
-
-		if (vip_add_backend(v, &bs[i]) < 0 || vip_add_label(v, p->label) < 0)
-			return -ENOMEM;
-	}
-	return 0;
+	ptrmap_put(&bd->cache, p->label, fwname, name_tag, nv);
+	return add_named(bd, nv, p, bs, nb);
 }
 
 static int copy_vip(struct vip_table *out, const struct vip *v, const uint8_t *ip)
@@ -343,14 +430,15 @@ static int add_task(struct build *bd, const struct model *m, const struct task *
 	s->tasks++;
 	if (t->state != TS_RUNNING && t->state != TS_KILLING)
 		return 0;
-	a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
-	fw = t->framework_id ? strmap_get(&m->frameworks, t->framework_id) : NULL;
+	a = t->agent_id ? lookup(bd, C_AGENT, t->agent_id, &m->agents) : NULL;
+	fw = t->framework_id ? lookup(bd, C_FW, t->framework_id, &m->frameworks) : NULL;
 	if (!a || !fw) {
 		s->held++; /* held until its agent and framework are known */
 		return 0;
 	}
 	if (!a->has_ip) {
-		report_bad_input("agent_hostname", "agent %s: cannot resolve '%s'", t->agent_id,
+		report_bad_input("agent_hostname", "agent %s: hostname '%s' is no IPv4 address "
+				 "and its pid gives none; its tasks are held", t->agent_id,
 				 a->hostname);
 		s->held++;
 		return 0;
@@ -368,6 +456,7 @@ static void build_clear(struct build *bd)
 	strmap_clear(&bd->ipvips, NULL);
 	strmap_clear(&bd->named, named_free);
 	strmap_clear(&bd->names, NULL);
+	ptrmap_clear(&bd->cache);
 }
 
 struct vip_table *rules_build(const struct model *m, const struct vip_table *extra,
@@ -382,6 +471,8 @@ struct vip_table *rules_build(const struct model *m, const struct vip_table *ext
 	bd.out = vip_table_new();
 	if (!bd.out)
 		goto done;
+	if (m)
+		count_labels(&bd, m);
 	while (m && strmap_next(&m->tasks, &i, NULL, &v))
 		if (add_task(&bd, m, v, &s) < 0)
 			goto done;

@@ -25,7 +25,8 @@ struct rules_stats {
 
 /*
  * Computes the table of `m` (plus `extra`, static VIPs, may be NULL): sorted
- * and canonical. Named VIP addresses use [vip4_min, vip4_max]. NULL on ENOMEM.
+ * and canonical. Named VIP addresses use [vip4_min, vip4_max]; the names and
+ * their addresses stay with the table (t->names, for incr.c). NULL on ENOMEM.
  */
 struct vip_table *rules_build(const struct model *m, const struct vip_table *extra,
 			      uint32_t vip4_min, uint32_t vip4_max, struct rules_stats *st);

@@ -228,6 +228,15 @@ static void vip_canon(struct vip *v)
 		v->b[w++] = v->b[i];
 	}
 	v->nb = w;
+	/* Built by doubling: give back the slack (10,000 VIPs' worth). */
+	if (v->capb > w + w / 8 + 1) {
+		struct backend *nb = realloc(v->b, (w ? w : 1) * sizeof(*nb));
+
+		if (nb) {
+			v->b = nb;
+			v->capb = w ? w : 1;
+		}
+	}
 	if (v->nlabels > 1)
 		sort_labels(v);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "contrib/l4lbctl/l4lbctl.h"
 
 #define DIAG_CMD_TIMEOUT_MS 15000
@@ -46,6 +47,14 @@ static const struct item {
 	{ "journal.txt",
 	  { "journalctl", "--no-pager", "-n", "2000", "-u", "l4lb-vipd", "-u", "l4lb-overlayd",
 	    "-u", "l4lb-ipvsd" } },
+	/* the default HTTP endpoints (common/daemon.h): the kernel's IPVS
+	 * counters per backend are only there */
+	{ "metrics-vipd.txt",
+	  { "curl", "-fsS", "--max-time", "5", "http://" L4LB_HTTP_VIPD "/metrics" } },
+	{ "metrics-overlayd.txt",
+	  { "curl", "-fsS", "--max-time", "5", "http://" L4LB_HTTP_OVERLAYD "/metrics" } },
+	{ "metrics-ipvsd.txt",
+	  { "curl", "-fsS", "--max-time", "5", "http://" L4LB_HTTP_IPVSD "/metrics" } },
 	{ "versions.txt", { SELF, "--version" } },
 	{ "uname.txt", { "uname", "-a" } },
 };

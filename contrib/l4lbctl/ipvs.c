@@ -26,13 +26,14 @@ static void json_services(const char *name, L4lb__V1__IpvsService **s, size_t n)
 			L4lb__V1__IpvsDest *d = s[i]->dests[j];
 
 			printf("%s{\"ip\":\"%s\",\"port\":%u,\"weight\":%u,\"active\":%u,"
-			       "\"inactive\":%u",
+			       "\"inactive\":%u,\"withheld\":",
 			       j ? "," : "", addr_str(d->ip.data, d->ip.len, a, sizeof(a)), d->port,
 			       d->weight, d->active_conns, d->inactive_conns);
-			if (d->withheld) {
-				printf(",\"withheld\":");
+			/* null: programmed; else why not (its node is unreachable) */
+			if (d->withheld)
 				json_string(stdout, d->withheld);
-			}
+			else
+				printf("null");
 			printf("}");
 		}
 		printf("]}");

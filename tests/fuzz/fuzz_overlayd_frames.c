@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * What one TCP peer can send overlayd: a byte stream cut into frames by
- * the 4-byte length prefix (net_frame_len, as net.c's reader does), each
+ * the 4-byte length prefix (frame_len, as net.c's reader does), each
  * decoded as a PeerMessage; the first must be a Hello naming the peer, and
  * everything after it is handled by a real overlay core (membership,
  * pings, gossip, reachability) whose clock and transport are injected.
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int fz_send(void *ctx, const struct node_id *to, const PeerMessage *m)
 {
 	(void)ctx;
-	if (!to->len || l4lb__overlay__v1__peer_message__get_packed_size(m) > NET_MAX_FRAME)
+	if (!to->len || l4lb__overlay__v1__peer_message__get_packed_size(m) > FRAME_MAX)
 		abort();
 	return 0;
 }
@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!o)
 		return 0;
 	while (size - off >= 4) {
-		long len = net_frame_len(data + off, NET_MAX_FRAME);
+		long len = frame_len(data + off, FRAME_MAX);
 		PeerMessage *m;
 		int bad = 0;
 

@@ -29,7 +29,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t cut = size ? data[0] % (size + 1) : 0;
 	char err[256];
 
-	agent_resolve_dns = 0; /* no DNS queries for fuzzed host names */
 	if (mesos_parser_feed(p, data, cut) == 0 && mesos_parser_feed(p, data + cut, size - cut) == 0)
 		mesos_parser_finish(p);
 	t = rules_build(m, NULL, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);

@@ -150,6 +150,14 @@ has_dests() { [ "$(dests "$1" "$2" "${4:-tcp}" | wc -w)" = "$3" ]; }
 all_nodes() {
 	for _n in $(seq "$CL_N"); do "$@" "$_n" || return 1; done
 }
+# has_vip_addrs I: node I holds the three VIPs on ipvsd's interface (ipvsd
+# adds them after its first nat rules check).
+has_vip_addrs() {
+	_a=$(nx "n$1" ip -o -4 addr show dev minuteman 2>/dev/null)
+	for _v in "$IP_VIP" "$UDP_VIP" "$WEB_VIP"; do
+		echo "$_a" | grep -q " $_v/" || return 1
+	done
+}
 has_dests_on() { has_dests "$4" "$1" "$2" "$3"; } # VIP:PORT N proto I (for all_nodes)
 lacks_dest_on() { ! dests "$3" "$1" | grep -q "$2"; } # VIP:PORT IP I
 has_dest_on() { dests "$3" "$1" | grep -q "$2"; }   # VIP:PORT IP I
@@ -258,7 +266,8 @@ cluster_up() {
 	wait_until "${CL_UP_S:-150}" all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&
 		wait_until 10 all_nodes has_dests_on "$UDP_VIP:53" "$CL_N" udp &&
 		WEB_VIP=$(named_vip) && [ -n "$WEB_VIP" ] &&
-		wait_until 10 all_nodes has_dests_on "$WEB_VIP:80" "$CL_N" tcp || return 1
+		wait_until 10 all_nodes has_dests_on "$WEB_VIP:80" "$CL_N" tcp &&
+		wait_until 10 all_nodes has_vip_addrs || return 1
 	echo "INFO: cluster_up: namespaces, backends and master $((_t1 - CL_T0)) ms," \
 		"daemons answering $((_t2 - _t1)) ms, every kernel programmed $(($(now_ms) - _t2)) ms"
 }

@@ -22,6 +22,7 @@
 #include "vipd/mesos_parse.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
+#include "vipd/strmap.h"
 
 static void feed(struct core *c, const char *text)
 {
@@ -213,6 +214,48 @@ static void test_status_info(void **state)
 	event_base_free(b);
 }
 
+/* --max-tasks also bounds what events add: a master streaming new tasks or
+ * agents without end cannot grow vipd without limit. */
+static void test_events_bounded(void **state)
+{
+	struct event_base *b = event_base_new();
+	struct vipd_options o;
+	struct core *c;
+	uint64_t refused = counter_value("master_too_many_tasks");
+
+	(void)state;
+	vipd_options_defaults(&o);
+	o.nmasters = 1;
+	o.masters[0] = "http://127.0.0.1:1";
+	o.max_tasks = 2;
+	c = core_new(b, &o, NULL, NULL);
+	feed(c, SUB ADD("t1", "1001") ADD("t2", "1002"));
+	run_loop(b);
+	assert_int_equal(c->m->tasks.n, 2);
+	/* a third task is refused, counted; the table stays as it was */
+	feed(c, ADD("t3", "1003"));
+	run_loop(b);
+	assert_int_equal(c->m->tasks.n, 2);
+	assert_null(strmap_get(&c->m->tasks, "t3"));
+	assert_int_equal(counter_value("master_too_many_tasks"), refused + 1);
+	assert_int_equal(vip_table_backends(c->table), 2);
+	/* one already held may come again (its new state) */
+	feed(c, ADD("t2", "1012"));
+	run_loop(b);
+	assert_int_equal(counter_value("master_too_many_tasks"), refused + 1);
+	assert_int_equal(c->m->tasks.n, 2);
+	/* so may agents, up to the bound */
+	feed(c, "{\"type\":\"AGENT_ADDED\",\"agent_added\":{\"agent\":{\"agent_info\":"
+		"{\"id\":{\"value\":\"a2\"},\"hostname\":\"10.0.0.2\"}}}}\n");
+	assert_int_equal(c->m->agents.n, 2);
+	feed(c, "{\"type\":\"AGENT_ADDED\",\"agent_added\":{\"agent\":{\"agent_info\":"
+		"{\"id\":{\"value\":\"a3\"},\"hostname\":\"10.0.0.3\"}}}}\n");
+	assert_int_equal(c->m->agents.n, 2);
+	assert_int_equal(counter_value("master_too_many_tasks"), refused + 2);
+	core_free(c);
+	event_base_free(b);
+}
+
 static void test_static_only(void **state)
 {
 	struct event_base *b = event_base_new();
@@ -287,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_generation_and_coalescing),
 		cmocka_unit_test(test_task_updated_patches),
 		cmocka_unit_test(test_static_only),
+		cmocka_unit_test(test_events_bounded),
 		cmocka_unit_test(test_status_info),
 		cmocka_unit_test(test_snapshot_round_trip),
 		cmocka_unit_test(test_backoff),

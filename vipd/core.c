@@ -169,14 +169,56 @@ void core_free(struct core *c)
 	free(c);
 }
 
+/* Keys of `add` that `have` (NULL: empty) lacks. */
+static size_t new_keys(const struct strmap *have, const struct strmap *add)
+{
+	const char *k;
+	size_t i = 0, n = 0;
+
+	while (strmap_next(add, &i, &k, NULL))
+		n += !have || !strmap_get(have, k);
+	return n;
+}
+
+/*
+ * Whether an event (TASK_ADDED, AGENT_ADDED, FRAMEWORK_ADDED...) would grow
+ * the model past --max-tasks tasks, agents or frameworks. A snapshot is
+ * bounded by the parser; events are not, and a hostile or broken master
+ * could stream new ids without end: such an event is dropped and counted,
+ * and the model keeps what it has.
+ */
+static int core_over_bound(const struct core *c, const struct mesos_record *rec)
+{
+	const struct model *add = rec->m, *have = c->m;
+	size_t max = c->o->max_tasks;
+
+	if (!add || mesos_rec_is_snapshot(rec->type))
+		return 0;
+	if ((add->tasks.n && (have ? have->tasks.n : 0) + new_keys(have ? &have->tasks : NULL,
+								   &add->tasks) > max) ||
+	    (add->agents.n && (have ? have->agents.n : 0) +
+	     new_keys(have ? &have->agents : NULL, &add->agents) > max) ||
+	    (add->frameworks.n && (have ? have->frameworks.n : 0) +
+	     new_keys(have ? &have->frameworks : NULL, &add->frameworks) > max)) {
+		report_bad_input("master_too_many_tasks",
+				 "%s event would hold more than %zu tasks, agents or frameworks: "
+				 "dropped", mesos_rec_name(rec->type), max);
+		return 1;
+	}
+	return 0;
+}
+
 void core_record(struct mesos_record *rec, void *arg)
 {
 	struct core *c = arg;
 	struct timeval tv = { 0, (long)c->o->coalesce_ms * 1000 };
 	int held_before;
 	char *id;
-	struct vip_table *before = core_task_before(c, rec, &id, &held_before);
+	struct vip_table *before;
 
+	if (core_over_bound(c, rec))
+		return;
+	before = core_task_before(c, rec, &id, &held_before);
 	if (!apply_record(&c->m, rec, clock_mono_ms(), (uint64_t)c->o->recovered_grace_s * 1000)) {
 		vip_table_free(before);
 		free(id);

@@ -37,7 +37,7 @@ const struct opt vipd_opts[] = {
 	  "first reconnect delay after a failure (default 2000)" },
 	{ "backoff-max", required_argument, O_BACKOFF_MAX, "MS", "reconnect delay cap (default 30000)" },
 	{ "max-tasks", required_argument, O_MAX_TASKS, "N",
-	  "refuse a master reply with more tasks with VIPs (default 1000000)" },
+	  "bound on tasks with VIPs (per reply; agents, frameworks too for events; default 1000000)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

@@ -136,6 +136,33 @@ static void test_labels_per_port(void **state)
 	vip_table_free(t);
 }
 
+/* 70 VIP labels on one port, 300 port ranges on one task: the rest past
+ * MAX_LABELS and MAX_RANGES is dropped and counted, the task still used. */
+static void test_labels_and_ranges_counted(void **state)
+{
+	struct buf b;
+	struct vip_table *t;
+	uint64_t l0 = counter_value("task_too_many_labels");
+	uint64_t r0 = counter_value("task_too_many_ranges");
+
+	(void)state;
+	head(&b);
+	put(&b, "\"discovery\":{\"ports\":{\"ports\":[{\"number\":31000,\"protocol\":\"tcp\","
+		"\"labels\":{\"labels\":[");
+	for (int l = 0; l < 70; l++)
+		put(&b, "%s{\"key\":\"VIP_%d\",\"value\":\"/l%d:80\"}", l ? "," : "", l, l);
+	put(&b, "]}}]}},\"resources\":[{\"name\":\"ports\",\"ranges\":{\"range\":[");
+	for (int r = 0; r < 300; r++)
+		put(&b, "%s{\"begin\":%d,\"end\":%d}", r ? "," : "", 31000 + r, 31000 + r);
+	put(&b, "]}}]");
+	tail(&b);
+	assert_int_equal(table_of(&b, &t), 0);
+	assert_int_equal(t->n, 64); /* MAX_LABELS VIP labels, one VIP each */
+	assert_int_equal(counter_value("task_too_many_labels"), l0 + 6);
+	assert_int_equal(counter_value("task_too_many_ranges"), r0 + 300 - 256);
+	vip_table_free(t);
+}
+
 /* More tasks with VIPs in one reply than the parser's bound: the reply is
  * refused as a whole (never a partial table), counted. */
 static void test_tasks_per_reply(void **state)
@@ -231,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_vip_ports_per_task),
 		cmocka_unit_test(test_tasks_per_reply),
 		cmocka_unit_test(test_labels_per_port),
+		cmocka_unit_test(test_labels_and_ranges_counted),
 		cmocka_unit_test(test_nesting_depth),
 		cmocka_unit_test(test_task_ips),
 	};

@@ -653,13 +653,26 @@ static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_map
 
 static void add_label(struct label_kv *l, size_t *n, char **k, const char **v)
 {
-	if (!*k || !*v || *n >= MAX_LABELS)
+	if (!*k || !*v)
 		return;
+	/* (only VIP and network-scope labels get here: the others are not kept) */
+	if (*n >= MAX_LABELS) {
+		report_bad_input("task_too_many_labels", "more than %d VIP labels on a task or "
+				 "port: the rest dropped", MAX_LABELS);
+		return;
+	}
 	l[*n].key = *k;
 	l[*n].val = *v;
 	*k = NULL;
 	*v = NULL;
 	(*n)++;
+}
+
+/* VIP_PORT<n> labels index the ranges: one past the bound finds no port. */
+static void ranges_dropped(void)
+{
+	report_bad_input("task_too_many_ranges", "more than %d port ranges: the rest dropped",
+			 MAX_RANGES);
 }
 
 static int cb_end_map(void *ctx)
@@ -711,8 +724,11 @@ static int cb_end_map(void *ctx)
 		break;
 	case N_RES:
 		/* Only the "ports" resource's ranges index VIP_PORT<n> labels. */
-		for (size_t i = 0; p->res_is_ports && i < p->nrng &&
-				   p->ntports < MAX_RANGES; i++) {
+		for (size_t i = 0; p->res_is_ports && i < p->nrng; i++) {
+			if (p->ntports == MAX_RANGES) {
+				ranges_dropped();
+				break;
+			}
 			p->tports[p->ntports][0] = p->rng[i][0];
 			p->tports[p->ntports][1] = p->rng[i][1];
 			p->ntports++;
@@ -720,11 +736,13 @@ static int cb_end_map(void *ctx)
 		p->nrng = 0;
 		break;
 	case N_RANGE:
-		if (p->nrng < MAX_RANGES) {
-			p->rng[p->nrng][0] = p->r_b;
-			p->rng[p->nrng][1] = p->r_e;
-			p->nrng++;
+		if (p->nrng == MAX_RANGES) {
+			ranges_dropped();
+			break;
 		}
+		p->rng[p->nrng][0] = p->r_b;
+		p->rng[p->nrng][1] = p->r_e;
+		p->nrng++;
 		break;
 	case N_AINFO: case N_AGENT: case N_L_SLAVE: {
 		int recovered = p->depth >= 1 && p->stack[p->depth - 1] == N_RAGENTS;
@@ -898,18 +916,24 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		/* "[31000-31001, 31005-31005]" */
 		char buf[4096], *q, *end;
 
-		if (len >= sizeof(buf))
+		if (len >= sizeof(buf)) {
+			ranges_dropped();
 			break;
+		}
 		memcpy(buf, s, len);
 		buf[len] = '\0';
 		p->ntports = 0;
-		for (q = buf; *q && p->ntports < MAX_RANGES;) {
+		for (q = buf; *q;) {
 			unsigned long b, e;
 
 			while (*q && !isdigit((unsigned char)*q))
 				q++;
 			if (!*q)
 				break;
+			if (p->ntports == MAX_RANGES) {
+				ranges_dropped();
+				break;
+			}
 			b = strtoul(q, &end, 10);
 			e = b;
 			q = end;

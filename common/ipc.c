@@ -173,6 +173,7 @@ Envelope *ipc_server_call(struct ipc_server *srv, int type, const char **why)
 	rc = srv->handlers[i].fn(env, &reply, srv->handlers[i].arg);
 	if (rc < 0) {
 		ipc_buf_free(&reply);
+		*why = "cannot encode the error reply";
 		if (envelope_pack_error(&reply, strerror(-rc)) < 0)
 			goto done;
 	}

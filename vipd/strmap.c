@@ -103,15 +103,6 @@ void *strmap_get(const struct strmap *m, const char *key)
 	return s ? s->val : NULL;
 }
 
-const char *strmap_key(const struct strmap *m, const char *key, void ***val)
-{
-	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
-
-	if (s && val)
-		*val = &s->val;
-	return s ? s->key : NULL;
-}
-
 static int strmap_grow(struct strmap *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 16;

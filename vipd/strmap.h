@@ -35,8 +35,6 @@ void strmap_prefetch(const struct strmap *m, const char *key, size_t len);
 /* Sets key to val; returns the value it replaced (or NULL). -1 cast on ENOMEM
  * is avoided: returns 0 or -ENOMEM via *err when err is not NULL. */
 void *strmap_put(struct strmap *m, const char *key, void *val, int *err);
-/* The map's own copy of key (NULL if absent), and where its value is. */
-const char *strmap_key(const struct strmap *m, const char *key, void ***val);
 /* Removes key and returns its value (or NULL). */
 void *strmap_del(struct strmap *m, const char *key);
 

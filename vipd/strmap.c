@@ -4,16 +4,38 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "vipd/strmap.h"
 
 char strmap_tomb[1];
 
+/*
+ * Keys are task ids, which whoever launches tasks chooses: with a fixed
+ * hash (every step below can be inverted) ids that all land in one probe
+ * run are easy to compute, and every lookup then walks them all. A seed
+ * drawn per process makes them unknowable in advance.
+ */
+static uint64_t seed;
+
+__attribute__((constructor)) static void strmap_seed(void)
+{
+	struct timespec ts;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+		return;
+	/* (no entropy yet, early at boot: still different per start) */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+}
+
 /* Eight bytes at a time (keys are task ids of 40 bytes and more, hashed
  * several times per task): a multiply-xorshift mix per word. */
 static uint64_t strmap_hash_n(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ len, w;
+	uint64_t h = 0xcbf29ce484222325ull ^ seed ^ len, w;
 
 	for (; len >= 8; len -= 8, s += 8) {
 		memcpy(&w, s, 8);

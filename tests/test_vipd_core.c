@@ -214,20 +214,22 @@ static void test_status_info(void **state)
 	event_base_free(b);
 }
 
-/* --max-tasks also bounds what events add: a master streaming new tasks or
- * agents without end cannot grow vipd without limit. */
+/* --max-tasks (and max_agents) also bound what events add: a master
+ * streaming new tasks or agents without end cannot grow vipd without limit. */
 static void test_events_bounded(void **state)
 {
 	struct event_base *b = event_base_new();
 	struct vipd_options o;
 	struct core *c;
 	uint64_t refused = counter_value("master_too_many_tasks");
+	uint64_t agents = counter_value("master_too_many_agents");
 
 	(void)state;
 	vipd_options_defaults(&o);
 	o.nmasters = 1;
 	o.masters[0] = "http://127.0.0.1:1";
 	o.max_tasks = 2;
+	o.max_agents = 2;
 	c = core_new(b, &o, NULL, NULL);
 	feed(c, SUB ADD("t1", "1001") ADD("t2", "1002"));
 	run_loop(b);
@@ -244,14 +246,14 @@ static void test_events_bounded(void **state)
 	run_loop(b);
 	assert_int_equal(counter_value("master_too_many_tasks"), refused + 1);
 	assert_int_equal(c->m->tasks.n, 2);
-	/* so may agents, up to the bound */
+	/* agents have a bound of their own (max_agents) */
 	feed(c, "{\"type\":\"AGENT_ADDED\",\"agent_added\":{\"agent\":{\"agent_info\":"
 		"{\"id\":{\"value\":\"a2\"},\"hostname\":\"10.0.0.2\"}}}}\n");
 	assert_int_equal(c->m->agents.n, 2);
 	feed(c, "{\"type\":\"AGENT_ADDED\",\"agent_added\":{\"agent\":{\"agent_info\":"
 		"{\"id\":{\"value\":\"a3\"},\"hostname\":\"10.0.0.3\"}}}}\n");
 	assert_int_equal(c->m->agents.n, 2);
-	assert_int_equal(counter_value("master_too_many_tasks"), refused + 2);
+	assert_int_equal(counter_value("master_too_many_agents"), agents + 1);
 	core_free(c);
 	event_base_free(b);
 }

@@ -180,29 +180,36 @@ static size_t new_keys(const struct strmap *have, const struct strmap *add)
 	return n;
 }
 
+/* Whether adding `add` to `have` (NULL: empty) would pass max entries. */
+static int over(const struct strmap *have, const struct strmap *add, size_t max)
+{
+	return add->n && (have ? have->n : 0) + new_keys(have, add) > max;
+}
+
 /*
  * Whether an event (TASK_ADDED, AGENT_ADDED, FRAMEWORK_ADDED...) would grow
- * the model past --max-tasks tasks, agents or frameworks. A snapshot is
- * bounded by the parser; events are not, and a hostile or broken master
- * could stream new ids without end: such an event is dropped and counted,
- * and the model keeps what it has.
+ * the model past --max-tasks tasks or max_agents agents or frameworks. A
+ * snapshot is bounded by the parser; events are not, and a hostile or
+ * broken master could stream new ids without end: such an event is dropped
+ * and counted, and the model keeps what it has.
  */
 static int core_over_bound(const struct core *c, const struct mesos_record *rec)
 {
 	const struct model *add = rec->m, *have = c->m;
-	size_t max = c->o->max_tasks;
 
 	if (!add || mesos_rec_is_snapshot(rec->type))
 		return 0;
-	if ((add->tasks.n && (have ? have->tasks.n : 0) + new_keys(have ? &have->tasks : NULL,
-								   &add->tasks) > max) ||
-	    (add->agents.n && (have ? have->agents.n : 0) +
-	     new_keys(have ? &have->agents : NULL, &add->agents) > max) ||
-	    (add->frameworks.n && (have ? have->frameworks.n : 0) +
-	     new_keys(have ? &have->frameworks : NULL, &add->frameworks) > max)) {
-		report_bad_input("master_too_many_tasks",
-				 "%s event would hold more than %zu tasks, agents or frameworks: "
-				 "dropped", mesos_rec_name(rec->type), max);
+	if (over(have ? &have->tasks : NULL, &add->tasks, c->o->max_tasks)) {
+		report_bad_input("master_too_many_tasks", "%s event would hold more than %u "
+				 "tasks with VIPs: dropped", mesos_rec_name(rec->type),
+				 c->o->max_tasks);
+		return 1;
+	}
+	if (over(have ? &have->agents : NULL, &add->agents, c->o->max_agents) ||
+	    over(have ? &have->frameworks : NULL, &add->frameworks, c->o->max_agents)) {
+		report_bad_input("master_too_many_agents", "%s event would hold more than %u "
+				 "agents or frameworks: dropped", mesos_rec_name(rec->type),
+				 c->o->max_agents);
 		return 1;
 	}
 	return 0;

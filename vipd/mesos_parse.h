@@ -44,6 +44,9 @@ struct mesos_parser;
 /* Default bound on the tasks with VIPs one record may carry (10x the
  * largest cluster the benchmark models; ~200 bytes each in the model). */
 #define MESOS_MAX_TASKS 1000000
+/* Bound on the agents and frameworks stream events may add to the model
+ * (a snapshot's are bounded by its size and the request timeout). */
+#define MESOS_MAX_AGENTS 1000000
 
 struct mesos_parser *mesos_parser_new(mesos_record_fn fn, void *arg);
 void mesos_parser_free(struct mesos_parser *p);

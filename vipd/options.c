@@ -37,7 +37,7 @@ const struct opt vipd_opts[] = {
 	  "first reconnect delay after a failure (default 2000)" },
 	{ "backoff-max", required_argument, O_BACKOFF_MAX, "MS", "reconnect delay cap (default 30000)" },
 	{ "max-tasks", required_argument, O_MAX_TASKS, "N",
-	  "bound on tasks with VIPs (per reply; agents, frameworks too for events; default 1000000)" },
+	  "bound on tasks with VIPs, per reply and in the model (default 1000000)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -52,6 +52,7 @@ void vipd_options_defaults(struct vipd_options *o)
 	o->backoff_min_ms = 2000;
 	o->backoff_max_ms = 30000;
 	o->max_tasks = MESOS_MAX_TASKS;
+	o->max_agents = MESOS_MAX_AGENTS;
 }
 
 static char *keep(const char *v)

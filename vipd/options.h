@@ -28,7 +28,11 @@ struct vipd_options {
 	unsigned recovered_grace_s;
 	unsigned coalesce_ms;
 	unsigned backoff_min_ms, backoff_max_ms;
-	unsigned max_tasks; /* per master reply, a bound on memory */
+	unsigned max_tasks; /* per master reply and in the model, a bound on memory */
+	/* Agents and frameworks events may add: not --max-tasks, which an
+	 * operator sizes by VIP tasks (a cluster may have more agents); no
+	 * option, tests lower it. Default MESOS_MAX_AGENTS. */
+	unsigned max_agents;
 };
 
 extern const struct opt vipd_opts[];

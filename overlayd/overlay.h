@@ -46,6 +46,7 @@ struct overlay_params {
 	unsigned digest_ms;               /* periodic anti-entropy */
 	unsigned expire_ms;               /* forget records unreachable this long */
 	unsigned grace_ms;                /* an unaccused node without path stays (adj_reach) */
+	unsigned linger_ms;               /* a live peer dropped from the view stays advertised */
 	unsigned gossip_ttl;
 	uint32_t seed;                    /* PRNG seed */
 };
@@ -84,6 +85,15 @@ struct probe_req {
 	uint64_t id, token, at_us;
 };
 
+/* A live peer we dropped from the active view (or that dropped us) for
+ * view management: still advertised in our record until it shows another
+ * mutual link, or for linger_ms, so that reachability never flaps for a
+ * node that is alive but whose last links were dropped at the same time. */
+struct lingering {
+	struct node_id node;
+	uint64_t until_us;
+};
+
 struct passive {
 	struct node_id node;
 	uint64_t asked_us;                 /* last NEIGHBOR/JOIN we sent it, 0 never */
@@ -103,6 +113,8 @@ struct overlay {
 	uint64_t epoch, clock;
 	struct link active[OVERLAY_MAX_ACTIVE];
 	size_t n_active;
+	struct lingering linger[OVERLAY_MAX_ACTIVE];
+	size_t n_linger;
 	struct passive passive[OVERLAY_MAX_PASSIVE];
 	size_t n_passive;
 	struct node_id seeds[OVERLAY_MAX_SEEDS];
@@ -149,8 +161,18 @@ int overlay_send(struct overlay *o, const struct node_id *to, PeerMessage *m);
 void overlay_recompute(struct overlay *o, uint64_t now_us);
 
 /* membership.c */
+/* Why a link leaves the active view. */
+enum member_drop {
+	DROP_EVICT,   /* view management: DISCONNECT sent, the peer is alive */
+	DROP_PEER,    /* the peer sent DISCONNECT: it is alive */
+	DROP_FAILED,  /* ping timeout confirmed: DISCONNECT sent, an accusation */
+	DROP_DOWN,    /* every connection closed or failed: an accusation */
+};
+
 void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_us);
-void member_active_remove(struct overlay *o, size_t i, int send_disconnect, uint64_t now_us);
+void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uint64_t now_us);
+/* Ends lingers whose peer relinked elsewhere or whose time is up. */
+void member_linger_tick(struct overlay *o, uint64_t now_us);
 void member_passive_add(struct overlay *o, const struct node_id *n);
 void member_passive_remove(struct overlay *o, const struct node_id *n);
 int member_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,

@@ -78,22 +78,40 @@ static void send_probe(struct overlay *o, const struct node_id *to, int type,
 	overlay_send(o, to, &m);
 }
 
-/* Asks up to probe_k other neighbours to ping l's peer for us. */
+/* Asks up to probe_k other neighbours to ping l's peer for us. A node
+ * with fewer neighbours than that asks other reachable nodes too (the
+ * transport connects on demand): a node with two links is the one that a
+ * single failed probe would orphan. */
 static void ask_helpers(struct overlay *o, struct link *l)
 {
-	size_t idx[OVERLAY_MAX_ACTIVE], n = 0;
+	struct node_id cand[OVERLAY_MAX_ACTIVE];
+	size_t n = 0, asked = 0;
 
 	for (size_t i = 0; i < o->n_active; i++)
 		if (&o->active[i] != l)
-			idx[n++] = i;
+			cand[n++] = o->active[i].node;
 	l->probe_id = ((uint64_t)overlay_rand(o) << 32) | overlay_rand(o);
-	for (unsigned k = 0; k < o->p.probe_k && n; k++) {
+	for (; asked < o->p.probe_k && n; asked++) {
 		size_t pick = overlay_rand(o) % n;
 
-		send_probe(o, &o->active[idx[pick]].node, L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE,
+		send_probe(o, &cand[pick], L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE,
 			   &l->node, l->probe_id);
 		o->st.probes_sent++;
-		idx[pick] = idx[--n];
+		cand[pick] = cand[--n];
+	}
+	if (asked >= o->p.probe_k || !o->adj->n)
+		return;
+	for (size_t k = 0, start = overlay_rand(o) % o->adj->n;
+	     k < o->adj->n && asked < o->p.probe_k; k++) {
+		const struct adj_record *r = o->adj->recs[(start + k) % o->adj->n];
+
+		if (!r->reachable || !r->node.port || node_eq(&r->node, &o->self) ||
+		    node_eq(&r->node, &l->node) || overlay_link(o, &r->node))
+			continue;
+		send_probe(o, &r->node, L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE, &l->node,
+			   l->probe_id);
+		o->st.probes_sent++;
+		asked++;
 	}
 }
 
@@ -124,7 +142,7 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 					 node_str(&l->node, b), (unsigned long long)now_us,
 					 (unsigned long long)(now_us - l->unacked_us));
 				o->st.severs++;
-				member_active_remove(o, i, 1, now_us);
+				member_active_remove(o, i, DROP_FAILED, now_us);
 				continue;
 			}
 		}

@@ -117,6 +117,19 @@ static void rx_simple(struct overlay *o, int from, int type, int flag, uint64_t 
 	assert_int_equal(overlay_receive(o, &f, &m, now), 0);
 }
 
+/* Does our own advertised record list node i? */
+static int advertised(struct overlay *o, int i)
+{
+	struct node_id n = N(i);
+	struct adj_record *r = adj_find(o->adj, &o->self);
+
+	assert_non_null(r);
+	for (size_t k = 0; k < r->n_active; k++)
+		if (node_eq(&r->active[k], &n))
+			return 1;
+	return 0;
+}
+
 static void test_join_adds_and_forwards(void **state)
 {
 	struct overlay *o = mk(5);
@@ -178,6 +191,13 @@ static void test_disconnect_moves_to_passive(void **state)
 	assert_null(overlay_link(o, &a));
 	assert_true(overlay_is_passive(o, &a));
 	assert_true(n_closed >= 1);
+	/* it said goodbye, so it is alive: still advertised for linger_ms */
+	assert_true(advertised(o, 2));
+	overlay_tick(o, 1000000 + o->p.linger_ms * 1000ULL - 1000);
+	assert_true(advertised(o, 2));
+	overlay_tick(o, 1000000 + o->p.linger_ms * 1000ULL);
+	assert_false(advertised(o, 2));
+	assert_int_equal(o->n_linger, 0);
 	overlay_free(o);
 }
 
@@ -232,7 +252,7 @@ static void pong(struct overlay *o, int from, uint64_t seq, uint64_t sent, uint6
 static void test_ping_suspect_confirm_sever(void **state)
 {
 	struct overlay *o = mk(5);
-	struct node_id a = N(2);
+	struct node_id a = N(2), c = N(3);
 	uint64_t t = 1000000;
 	struct link *l;
 
@@ -248,6 +268,15 @@ static void test_ping_suspect_confirm_sever(void **state)
 	}
 	assert_true(l->rtt.n > 0);
 	assert_int_equal(overlay_timeout(o, l), o->p.rtt.floor_us);
+	/* a new link has no sample: it borrows the measured links' timeout,
+	 * not the long initial one (a peer dying right after linking) */
+	rx_simple(o, 3, T(JOIN), 0, t);
+	l = overlay_link(o, &c);
+	assert_int_equal(l->rtt.n, 0);
+	assert_int_equal(overlay_timeout(o, l), o->p.rtt.floor_us);
+	assert_true(o->p.rtt.initial_us > o->p.rtt.floor_us);
+	rx_simple(o, 3, T(DISCONNECT), 0, t);
+	l = overlay_link(o, &a);
 	/* silence: suspected after the timeout, severed only after confirm */
 	uint64_t quiet = t;
 
@@ -260,6 +289,10 @@ static void test_ping_suspect_confirm_sever(void **state)
 	assert_true(t - quiet >= o->p.rtt.floor_us + o->p.confirm_min_ms * 1000);
 	assert_true(t - quiet < 500000);
 	assert_true(overlay_is_passive(o, &a));
+	/* a severed peer may be dead: it is not kept advertised (3, which
+	 * said goodbye, is) */
+	assert_false(advertised(o, 2));
+	assert_true(advertised(o, 3));
 	overlay_free(o);
 }
 
@@ -491,6 +524,41 @@ static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const
 	assert_int_equal(overlay_receive(o, &f, &m, 2000000), expect_rc);
 }
 
+/* An evicted peer is alive: it stays in our record until a node reached
+ * not through it lists it (it relinked), so that it never looks pathless
+ * while its other links go at the same moment. */
+static void test_evicted_peer_lingers_until_relinked(void **state)
+{
+	struct overlay *o = mk(2);
+	int v, keep, view[1];
+	struct node_id vn;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	rx_simple(o, 3, T(JOIN), 0, 1000000);
+	rx_simple(o, 4, T(JOIN), 0, 1000000);
+	vn = last(T(DISCONNECT))->to;
+	v = vn.ip[3];
+	keep = v == 2 ? 3 : 2;
+	assert_null(overlay_link(o, &vn));
+	assert_int_equal(o->n_linger, 1);
+	assert_true(advertised(o, v));
+	/* the victim's record lists only us: no other edge, it stays */
+	view[0] = 1;
+	adj_msg(o, keep, v, 3, view, 1, 0);
+	overlay_tick(o, 2000000);
+	assert_true(advertised(o, v));
+	/* our neighbour `keep` now lists it: relinked, the linger ends */
+	view[0] = v;
+	adj_msg(o, keep, keep, 3, view, 1, 0);
+	overlay_tick(o, 2020000);
+	assert_false(advertised(o, v));
+	assert_int_equal(o->n_linger, 0);
+	/* and it is still reachable, through keep */
+	assert_true(adj_find(o->adj, &vn)->reachable);
+	overlay_free(o);
+}
+
 static void test_gossip_dedup_and_cascade(void **state)
 {
 	struct overlay *o = mk(5);
@@ -542,6 +610,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_join_adds_and_forwards),
 		cmocka_unit_test(test_full_view_evicts_with_disconnect),
+		cmocka_unit_test(test_evicted_peer_lingers_until_relinked),
 		cmocka_unit_test(test_neighbor_priority),
 		cmocka_unit_test(test_disconnect_moves_to_passive),
 		cmocka_unit_test(test_forward_join_walk),

@@ -29,7 +29,7 @@ const struct opt overlayd_opts[] = {
 	{ "state-dir", required_argument, K_STATE_DIR, "DIR", "where the start epoch is kept" },
 	{ "active-size", required_argument, K_ACTIVE, "N", "HyParView active view size (default 5)" },
 	{ "passive-size", required_argument, K_PASSIVE, "N", "passive view size (default 30)" },
-	{ "ping-interval-ms", required_argument, K_PING, "MS", "ping period per link (default 50)" },
+	{ "ping-interval-ms", required_argument, K_PING, "MS", "ping period per link and side (default 100)" },
 	{ "ping-timeout-min-ms", required_argument, K_TMIN, "MS", "timeout floor (default 120)" },
 	{ "ping-timeout-max-ms", required_argument, K_TMAX, "MS", "timeout ceiling (default 2000)" },
 	{ "shuffle-interval-ms", required_argument, K_SHUFFLE, "MS", "shuffle period (default 10000)" },

@@ -19,7 +19,7 @@ void overlay_params_default(struct overlay_params *p)
 	p->kp = 4;
 	p->shuffle_ms = 10000;
 	p->tick_ms = 20;
-	p->ping_ms = 50;
+	p->ping_ms = 100;
 	/* loopback/LAN RTTs are well under 1 ms: the floor decides */
 	p->rtt.floor_us = 120000;
 	p->rtt.ceil_us = 2000000;
@@ -184,11 +184,14 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		    uint64_t now_us)
 {
+	struct link *l = overlay_link(o, from);
 	int rc;
 
 	o->st.msgs_rx++;
 	if (node_eq(from, &o->self))
 		return -EPROTO;
+	if (l)
+		ping_heard(l, now_us);
 	switch (m->type) {
 	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING:
 		ping_on_ping(o, from, m, now_us);

@@ -75,6 +75,7 @@ struct link {
 	uint64_t suspect_us;               /* 0, or when the timeout expired */
 	uint64_t probe_id;                 /* of the indirect probes for this suspicion */
 	uint64_t reprieve_us;              /* answered through others: not suspected before */
+	uint64_t heard_us;                 /* last message of any kind from the peer */
 	uint64_t pings, pongs, timeouts;
 };
 
@@ -190,6 +191,8 @@ void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessa
 int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us);
 int ping_on_probe_ack(struct overlay *o, const PeerMessage *m, uint64_t now_us);
+/* Any message from an active peer: when it was last heard of. */
+void ping_heard(struct link *l, uint64_t now_us);
 /* The event loop itself was late by lag_us: do not blame peers for it. */
 void ping_own_lag(struct overlay *o, uint64_t lag_us);
 

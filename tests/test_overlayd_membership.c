@@ -296,6 +296,75 @@ static void test_ping_suspect_confirm_sever(void **state)
 	overlay_free(o);
 }
 
+static void rx_ping(struct overlay *o, int from, uint64_t seq, uint64_t now)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+	struct node_id f = N(from);
+
+	m.type = T(PING);
+	m.ping = &p;
+	p.has_seq = p.has_sent_us = 1;
+	p.seq = seq;
+	p.sent_us = now;
+	assert_int_equal(overlay_receive(o, &f, &m, now), 0);
+}
+
+/* Each end pings half a period after the other, so something arrives from
+ * the peer every ping_ms / 2; a peer that goes quiet is suspected from the
+ * last thing heard, not only from our next unanswered ping. */
+static void test_pings_interleave_and_silence_counts(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id a = N(2);
+	uint64_t t = 1000000, half = o->p.ping_ms * 500ULL, sent;
+	struct link *l;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, t);
+	overlay_tick(o, t); /* first ping at once */
+	l = overlay_link(o, &a);
+	assert_int_equal(l->seq, 1);
+	pong(o, 2, 1, l->sent_us[1], t + 200);
+	/* the peer's ping moves ours to half a period after it */
+	rx_ping(o, 2, 1, t + 10000);
+	assert_int_equal(l->next_ping_us, t + 10000 + half);
+	/* never later than 1.5 periods after our last ping, whatever the peer
+	 * does (a faster peer must not silence our own pings) */
+	for (uint64_t k = 1; k <= 4; k++)
+		rx_ping(o, 2, 1 + k, t + 10000 + k * half);
+	assert_true(l->next_ping_us <= t + 3 * half);
+	/* a healthy window, then the peer falls silent just after its ping */
+	for (int i = 0; i < 40; i++) {
+		t += 20000;
+		overlay_tick(o, t);
+		if (l->unacked_seq)
+			pong(o, 2, l->seq, l->sent_us[l->seq % OVERLAY_PING_RING], t + 300);
+		if (i % 5 == 0)
+			rx_ping(o, 2, 100 + i, t + 400);
+	}
+	/* wait for our next ping and answer it: the last thing ever heard */
+	uint64_t seq = l->seq;
+
+	while (l->seq == seq) {
+		t += 1000;
+		overlay_tick(o, t);
+	}
+	sent = t;
+	pong(o, 2, l->seq, l->sent_us[l->seq % OVERLAY_PING_RING], t + 300);
+	assert_false(l->unacked_seq);
+	/* the peer is silent from now on: suspected timeout + half a period
+	 * after it was last heard, before our next ping (≥ 0.9 period away)
+	 * could even be timed out */
+	for (t += 1000; !l->suspect_us && t < sent + 1000000; t += 1000)
+		overlay_tick(o, t);
+	assert_true(l->suspect_us > 0);
+	assert_true(l->suspect_us >= sent + 300 + overlay_timeout(o, l) + half);
+	assert_true(l->suspect_us <= sent + 300 + overlay_timeout(o, l) + half + 1000);
+	assert_true(l->suspect_us < sent + o->p.ping_ms * 900ULL + overlay_timeout(o, l));
+	overlay_free(o);
+}
+
 static void test_own_lag_does_not_sever(void **state)
 {
 	struct overlay *o = mk(5);
@@ -619,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_probe_served_and_bounded),
 		cmocka_unit_test(test_unknown_type_ignored),
 		cmocka_unit_test(test_own_lag_does_not_sever),
+		cmocka_unit_test(test_pings_interleave_and_silence_counts),
 		cmocka_unit_test(test_gossip_dedup_and_cascade),
 	};
 

@@ -100,11 +100,13 @@ void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uin
 	struct node_id n = l->node;
 	struct passive *p;
 	struct lingering *lg;
-	/* An evicted peer lingers only if it answers: one that just went
-	 * silent may be dead (evictions follow a crash, as its neighbours
-	 * look for new links), and lingering would hide its death. */
-	int answers = !l->suspect_us && (!l->unacked_seq || now_us <= l->unacked_us ||
-					now_us - l->unacked_us < overlay_timeout(o, l) / 2);
+	/* An evicted peer lingers only if it was heard within a ping period:
+	 * one that just went silent may be dead (evictions follow a crash, as
+	 * its neighbours look for new links), and lingering would hide it. */
+	uint64_t heard = l->heard_us > l->since_us ? l->heard_us : l->since_us;
+	int answers = !l->suspect_us && now_us - heard <= (uint64_t)o->p.ping_ms * 1000 &&
+		      (!l->unacked_seq || now_us <= l->unacked_us ||
+		       now_us - l->unacked_us < overlay_timeout(o, l) / 2);
 
 	if (why == DROP_EVICT || why == DROP_FAILED)
 		send_simple(o, &n, T(DISCONNECT), 0);

@@ -78,7 +78,8 @@ static int nat_remove(const char *ipt)
 				if (ipt_run(ipt, "-D", from[f][0], chains[c]) != 0)
 					break;
 		}
-		if (ipt_run(ipt, "-F", chains[c], NULL) != 0 || ipt_run(ipt, "-X", chains[c], NULL) != 0)
+		if (ipt_run(ipt, "-F", chains[c], NULL) != 0 ||
+		    ipt_run(ipt, "-X", chains[c], NULL) != 0)
 			rc = -EIO;
 	}
 	return rc;

@@ -33,6 +33,8 @@ struct nat_check {
 	size_t out_len;
 	uint64_t started_ms, last_ms;
 	unsigned repaired, failed;
+	nat_check_done_fn done;
+	void *done_arg;
 };
 
 static void on_output(evutil_socket_t fd, short what, void *arg);
@@ -58,6 +60,8 @@ static void finish(struct nat_check *c)
 			 c->last_ms, c->repaired, c->failed);
 	else
 		log_debug("nat: rules check done in %" PRIu64 " ms: all in place", c->last_ms);
+	if (c->done)
+		c->done(c->done_arg);
 }
 
 /* Starts the current command; 0 or -errno. */
@@ -158,7 +162,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	reap(c);
 }
 
-int nat_check_new(struct event_base *base, struct nat_check **out)
+int nat_check_new(struct event_base *base, nat_check_done_fn done, void *arg,
+		  struct nat_check **out)
 {
 	struct nat_check *c = calloc(1, sizeof(*c));
 
@@ -166,6 +171,8 @@ int nat_check_new(struct event_base *base, struct nat_check **out)
 	if (!c)
 		return -ENOMEM;
 	c->base = base;
+	c->done = done;
+	c->done_arg = arg;
 	c->fd = -1;
 	c->n = nat_rules_steps(c->steps, NAT_STEPS_MAX);
 	c->out_ev = event_new(base, -1, 0, on_output, c);

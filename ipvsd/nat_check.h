@@ -15,7 +15,12 @@
 
 struct nat_check;
 
-int nat_check_new(struct event_base *base, struct nat_check **out);
+/* Called when a check has finished (ok or not). */
+typedef void (*nat_check_done_fn)(void *arg);
+
+/* done may be NULL. */
+int nat_check_new(struct event_base *base, nat_check_done_fn done, void *arg,
+		  struct nat_check **out);
 /* Kills a call still running (iptables commits each change atomically). */
 void nat_check_free(struct nat_check *c);
 

@@ -250,14 +250,24 @@ static int plan_adds(const struct plan_input *in, struct plan *p)
 	return 0;
 }
 
-/* Step 2 and 3: ipset members and addresses. */
-static int plan_keys(const struct plan_input *in, struct plan *p, int add)
+/* Step 2 and 3: ipset members and addresses. `draining`: removed services
+ * still draining, whose address and member stay until they are deleted —
+ * without the local address the kernel no longer delivers (or, from the
+ * node itself, even routes) their established connections to IPVS. */
+static int plan_keys(const struct plan_input *in, struct plan *p, int add,
+		     const struct key_set *draining)
 {
 	struct key_set want_addrs = { 0 };
 	int rc = 0;
 
 	for (size_t i = 0; i < in->desired->n; i++) {
 		struct svc_key a = addr_key(&in->desired->svcs[i].key);
+
+		if ((rc = key_set_add(&want_addrs, &a)) < 0)
+			goto done;
+	}
+	for (size_t i = 0; draining && i < draining->n; i++) {
+		struct svc_key a = addr_key(&draining->k[i]);
 
 		if ((rc = key_set_add(&want_addrs, &a)) < 0)
 			goto done;
@@ -279,7 +289,8 @@ static int plan_keys(const struct plan_input *in, struct plan *p, int add)
 			if (!key_set_has(&want_addrs, &in->addrs->k[i]))
 				rc = emit(p, OP_DEL_ADDR, &in->addrs->k[i], NULL, NULL);
 		for (size_t i = 0; i < in->members->n && !rc; i++)
-			if (!ipvs_table_find(in->desired, &in->members->k[i]))
+			if (!ipvs_table_find(in->desired, &in->members->k[i]) &&
+			    !key_set_has(draining, &in->members->k[i]))
 				rc = emit(p, OP_DEL_MEMBER, &in->members->k[i], NULL, NULL);
 	}
 done:
@@ -313,13 +324,68 @@ static int plan_remove_dest(const struct plan_input *in, struct plan *p,
 	return 0;
 }
 
+/* Step 5: a whole service no longer wanted. TCP is drained like a removed
+ * destination — every weight 0: no new connection, the established ones go
+ * on, its address stays (added to `draining`) — and deleted once none of its
+ * destinations has established connections or the grace period ended, just
+ * after its address. UDP goes at once. */
+static int plan_remove_svc(const struct plan_input *in, struct plan *p, const struct ipvs_svc *ks,
+			   struct key_set *draining)
+{
+	int idle = 1, rc;
+
+	for (size_t j = 0; ks->key.proto == IPPROTO_TCP && j < ks->n_dests; j++) {
+		const struct ipvs_dest *kd = &ks->dests[j];
+		struct drain *dr = drain_start(in->drains, &ks->key, kd, in->now_ms);
+
+		if (!dr)
+			return -ENOMEM;
+		dr->seen = 1;
+		if (kd->weight != 0) {
+			struct ipvs_dest z = *kd;
+
+			z.weight = 0;
+			idle = 0;
+			if ((rc = emit(p, OP_SET_DEST, &ks->key, &z, NULL)) < 0)
+				return rc;
+		} else if (!(in->counters_fresh && kd->active == 0) &&
+			   in->now_ms - dr->since_ms < in->grace_ms) {
+			idle = 0;
+		}
+	}
+	if (!idle)
+		return key_set_add(draining, &ks->key);
+	for (size_t i = 0; i < in->drains->n; i++) /* its drains end with it */
+		if (!svc_key_cmp(&in->drains->d[i].key, &ks->key))
+			in->drains->d[i].seen = 0;
+	return emit(p, OP_DEL_SVC, &ks->key, NULL, NULL);
+}
+
+/* Step 5 for every owned service no longer wanted: decided before step 3
+ * (which keeps the addresses of those still draining), its ops into p5. */
+static int plan_removed_svcs(const struct plan_input *in, struct plan *p5,
+			     struct key_set *draining)
+{
+	int rc;
+
+	for (size_t i = 0; i < in->kernel->n; i++) {
+		const struct ipvs_svc *ks = &in->kernel->svcs[i];
+
+		if (ipvs_table_find(in->desired, &ks->key) || !owned_contains(in->owned, &ks->key))
+			continue;
+		if ((rc = plan_remove_svc(in, p5, ks, draining)) < 0)
+			return rc;
+	}
+	key_set_sort(draining);
+	return 0;
+}
+
+/* Step 4, then the drains that ended are forgotten. */
 static int plan_removals(const struct plan_input *in, struct plan *p)
 {
 	size_t o = 0;
 	int rc;
 
-	for (size_t i = 0; i < in->drains->n; i++)
-		in->drains->d[i].seen = 0;
 	for (size_t i = 0; i < in->kernel->n; i++) {
 		const struct ipvs_svc *ks = &in->kernel->svcs[i];
 		const struct ipvs_svc *ds = ipvs_table_find(in->desired, &ks->key);
@@ -353,27 +419,28 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 					break;
 				}
 			}
-	/* step 5 */
-	for (size_t i = 0; i < in->kernel->n; i++) {
-		const struct ipvs_svc *ks = &in->kernel->svcs[i];
-
-		if (ipvs_table_find(in->desired, &ks->key) || !owned_contains(in->owned, &ks->key))
-			continue;
-		if ((rc = emit(p, OP_DEL_SVC, &ks->key, NULL, NULL)) < 0)
-			return rc;
-	}
 	return 0;
 }
 
 int plan_build(const struct plan_input *in, struct plan *p)
 {
+	struct plan p5 = { 0 };
+	struct key_set draining = { 0 };
 	int rc;
 
 	plan_clear(p);
-	if ((rc = plan_adds(in, p)) < 0 || (rc = plan_keys(in, p, 1)) < 0 ||
-	    (rc = plan_keys(in, p, 0)) < 0 || (rc = plan_removals(in, p)) < 0)
-		return rc;
-	return 0;
+	for (size_t i = 0; i < in->drains->n; i++)
+		in->drains->d[i].seen = 0; /* steps 4 and 5 mark those still on */
+	if ((rc = plan_adds(in, p)) < 0 || (rc = plan_keys(in, p, 1, NULL)) < 0 ||
+	    (rc = plan_removed_svcs(in, &p5, &draining)) < 0 ||
+	    (rc = plan_keys(in, p, 0, &draining)) < 0 || (rc = plan_removals(in, p)) < 0)
+		goto done;
+	for (size_t i = 0; i < p5.n && rc == 0; i++)
+		rc = emit(p, p5.ops[i].type, &p5.ops[i].key, &p5.ops[i].dest, NULL);
+done:
+	plan_free_ops(&p5);
+	key_set_clear(&draining);
+	return rc;
 }
 
 int plan_op_model(const struct plan_op *op, struct ipvs_table *kernel, struct key_set *addrs,

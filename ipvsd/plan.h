@@ -5,10 +5,12 @@
  * every VIP usable at all times:
  *   1. new/changed services with their destinations, weight changes;
  *   2. ipset members and VIP addresses of new VIPs;
- *   3. addresses and ipset members of removed VIPs;
+ *   3. addresses and ipset members of removed VIPs (kept while a removed
+ *      TCP service on them drains: its connections need the address);
  *   4. removed destinations: TCP drained (weight 0) and deleted once idle or
  *      after the grace period, UDP deleted at once;
- *   5. removed services (their address is already gone).
+ *   5. removed services: TCP drained the same way (every weight 0) and
+ *      deleted once idle, after its address (step 3); UDP at once.
  * Only owned services are ever touched: inside the owned ranges, in the
  * desired table, or programmed by ipvsd before.
  */

@@ -31,8 +31,10 @@ struct reconciler {
 	struct vip_addr *va;
 	struct vip_set *vs;
 	struct nat_check *nat; /* NULL in a dry run */
+	int nat_ready;           /* the first rules check has finished */
 	struct owned owned;
 	struct ipvsd_state state; /* what the state file holds */
+	int state_dirty;          /* its last write failed: write again */
 	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
 	struct reach_set *reach; /* NULL until the first snapshot */
 	struct ipvs_table *desired;
@@ -238,8 +240,29 @@ static void state_update(struct reconciler *r, const struct svc_key *keys, size_
 			changed |= state_note(r, &k);
 		}
 	}
-	if (changed)
-		ipvsd_state_save(r->cfg.state_dir, &r->state);
+	if (changed || r->state_dirty)
+		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
+}
+
+/* Until the first rules check has finished (at the very first start: no
+ * MASQUERADE rule yet) new VIP addresses wait: a client reaching a VIP then
+ * would hang on backends without a route back to it. Services and
+ * destinations go in at once; on_nat_done adds the addresses. */
+static void defer_addresses(struct reconciler *r)
+{
+	size_t o = 0, held = 0;
+
+	if (r->nat_ready)
+		return;
+	for (size_t i = 0; i < r->plan.n; i++) {
+		if (r->plan.ops[i].type == OP_ADD_ADDR)
+			held++;
+		else
+			r->plan.ops[o++] = r->plan.ops[i];
+	}
+	r->plan.n = o;
+	if (held)
+		log_info("reconcile: %zu VIP addresses wait for the first nat rules check", held);
 }
 
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
@@ -298,6 +321,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 		  t_in - t0, t_desired - t_in, clock_mono_us() - t_desired);
 	r->desired = next;
 	ipvs_table_free(old);
+	defer_addresses(r);
 	r->last_changes = r->plan.n;
 	state_update(r, keys, nkeys); /* recorded before they reach the kernel */
 	if (r->plan.n == 0)
@@ -436,6 +460,18 @@ void reconcile_on_reachability(const Envelope *env, void *arg)
 		full(r);
 }
 
+/* The first rules check is over: the VIP addresses it held back go in. */
+static void on_nat_done(void *arg)
+{
+	struct reconciler *r = arg;
+
+	if (r->nat_ready)
+		return;
+	r->nat_ready = 1;
+	if (r->have_kernel && r->cand)
+		run(r, 0);
+}
+
 int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 		  struct reconciler **out)
 {
@@ -448,6 +484,7 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 		return -ENOMEM;
 	r->cfg = *cfg;
 	r->base = base;
+	r->nat_ready = cfg->dry_run;
 	r->owned.ranges = r->cfg.ranges;
 	r->owned.n = r->cfg.n_ranges;
 	r->kernel = ipvs_table_new();
@@ -471,12 +508,14 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 		goto fail;
 	if (vip_addr_created(r->va) && !cfg->dry_run) {
 		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", cfg->ifname);
-		ipvsd_state_save(cfg->state_dir, &r->state);
+		r->state_dirty = ipvsd_state_save(cfg->state_dir, &r->state) < 0;
 	}
 	/* the first rules check starts now and runs alongside the first sync;
 	 * only a missing iptables stops ipvsd here */
-	if (!cfg->dry_run && ((rc = sysctls_ensure(0)) < 0 || (rc = nat_check_new(base, &r->nat)) < 0 ||
-			      (rc = nat_check_start(r->nat)) < 0))
+	if (!cfg->dry_run &&
+	    ((rc = sysctls_ensure(0)) < 0 ||
+	     (rc = nat_check_new(base, on_nat_done, r, &r->nat)) < 0 ||
+	     (rc = nat_check_start(r->nat)) < 0))
 		goto fail;
 	tv = (struct timeval){ cfg->interval_s, 0 };
 	evtimer_add(r->periodic, &tv);

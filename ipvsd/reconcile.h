@@ -3,8 +3,9 @@
  * The reconcile loop: on every new VIP table or reachability snapshot the
  * desired state is recomputed and diffed against ipvsd's model of the
  * kernel (no dumps on this hot path); periodically (and after any error)
- * the model is refreshed from the kernel's own dumps and repaired. Nothing
- * is flushed at start or exit: what is in the kernel is adopted.
+ * the model is refreshed from the kernel's own dumps and repaired; the nat
+ * rules are checked then too, in the background (nat_check.c). Nothing is
+ * flushed at start or exit: what is in the kernel is adopted.
  */
 #ifndef IPVSD_RECONCILE_H
 #define IPVSD_RECONCILE_H
@@ -33,9 +34,10 @@ struct reconcile_cfg {
 
 struct reconciler;
 
-/* Opens the kernel interfaces (IPVS, the dummy interface, the ipsets, the
- * nat rules, sysctls). -ENOENT without IPVS, -EPERM without CAP_NET_ADMIN
- * (both logged with what is missing), other -errno. */
+/* Opens the kernel interfaces (IPVS, the dummy interface, the ipsets,
+ * sysctls), reads the state file and starts the first nat rules check.
+ * -ENOENT without IPVS or iptables, -EPERM without CAP_NET_ADMIN (logged
+ * with what is missing), other -errno. */
 int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 		  struct reconciler **out);
 void reconcile_free(struct reconciler *r);

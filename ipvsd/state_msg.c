@@ -129,7 +129,8 @@ static L4lb__V1__IpvsService **services(struct arena *a, const struct ipvs_table
 }
 
 int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *cand,
-		   const struct ipvs_table *kernel, const struct plan *pending, uint64_t vip_gen, uint64_t reach_gen,
+		   const struct ipvs_table *kernel, const struct plan *pending, uint64_t vip_gen,
+		   uint64_t reach_gen,
 		   struct ipc_buf *out)
 {
 	struct arena a = { 0 };

@@ -11,7 +11,8 @@
  * of cand (the VIP table's candidates; may be NULL) left out of desired.
  * kernel may be NULL. 0 or -ENOMEM. */
 int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *cand,
-		   const struct ipvs_table *kernel, const struct plan *pending, uint64_t vip_gen, uint64_t reach_gen,
+		   const struct ipvs_table *kernel, const struct plan *pending, uint64_t vip_gen,
+		   uint64_t reach_gen,
 		   struct ipc_buf *out);
 
 #endif

@@ -131,6 +131,11 @@ static void run_check(struct event_base *base, struct nat_check *c)
 	event_free(dl);
 }
 
+static void on_done(void *arg)
+{
+	(*(int *)arg)++;
+}
+
 static void test_steps(void **state)
 {
 	struct nat_step s[NAT_STEPS_MAX];
@@ -170,9 +175,10 @@ static void test_check_repairs(void **state)
 {
 	struct event_base *base = event_base_new();
 	struct nat_check *c;
+	int done = 0;
 
 	(void)state;
-	assert_int_equal(nat_check_new(base, &c), 0);
+	assert_int_equal(nat_check_new(base, on_done, &done, &c), 0);
 	assert_string_equal(nat_check_state(c), "never");
 	/* nothing in place: the start returns at once, the work is in the loop */
 	assert_int_equal(nat_check_start(c), 0);
@@ -180,6 +186,7 @@ static void test_check_repairs(void **state)
 	assert_int_equal(nat_check_start(c), -EBUSY);
 	run_check(base, c);
 	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(done, 1); /* told once, when it finished */
 	assert_int_equal(count("wc -l <iptables.db"), 7);
 	assert_int_equal(count("wc -l <ip6tables.db"), 7);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
@@ -225,7 +232,7 @@ static void test_check_without_iptables(void **state)
 
 	(void)state;
 	setenv("PATH", "/nonexistent", 1);
-	assert_int_equal(nat_check_new(base, &c), 0);
+	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
 	assert_int_equal(nat_check_start(c), -ENOENT);
 	assert_string_equal(nat_check_state(c), "failed");
 	setenv("PATH", saved, 1);

@@ -119,6 +119,16 @@ static void test_removed_vip_address_first(void **state)
 	assert_int_equal(plan_build(&f->in, &f->plan), 0);
 	apply(f);
 	ipvs_table_clear(f->want);
+	/* a TCP service drains first (weight 0), keeping its address and
+	 * member so its established connections still reach IPVS */
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(f->plan.n, 1);
+	assert_int_equal(f->plan.ops[0].type, OP_SET_DEST);
+	assert_int_equal(f->plan.ops[0].dest.weight, 0);
+	apply(f);
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(f->plan.n, 0); /* counters not fresh: wait */
+	f->in.counters_fresh = 1; /* and no established connection */
 	assert_int_equal(plan_build(&f->in, &f->plan), 0);
 	assert_int_equal(f->plan.n, 3);
 	assert_int_equal(f->plan.ops[0].type, OP_DEL_ADDR);
@@ -127,6 +137,42 @@ static void test_removed_vip_address_first(void **state)
 	apply(f);
 	assert_int_equal(f->kern->n, 0);
 	assert_int_equal(f->addrs.n, 0);
+	assert_int_equal(f->drains.n, 0);
+}
+
+/* A removed TCP service keeps its (weight 0) destinations while they have
+ * established connections, until the grace period ends; UDP goes at once. */
+static void test_removed_tcp_service_drained(void **state)
+{
+	struct fixture *f = *state;
+	struct ipvs_svc *t = svc(f->kern, key(IPPROTO_TCP, 1, 80), "wlc");
+	struct ipvs_svc *u = svc(f->kern, key(IPPROTO_UDP, 1, 53), "wlc");
+
+	dest(t, 1, 1, 0);
+	dest(t, 2, 1, 0);
+	dest(u, 1, 1, 0);
+	f->in.counters_fresh = 1;
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(f->plan.n, 3);
+	assert_int_equal(f->plan.ops[0].type, OP_SET_DEST);
+	assert_int_equal(f->plan.ops[1].type, OP_SET_DEST);
+	assert_int_equal(f->plan.ops[2].type, OP_DEL_SVC);
+	assert_int_equal(f->plan.ops[2].key.proto, IPPROTO_UDP);
+	apply(f);
+	assert_int_equal(f->drains.n, 2);
+	/* one destination still has an established connection: wait */
+	t = &f->kern->svcs[0]; /* the TCP one sorts first */
+	t->dests[1].active = 1;
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(f->plan.n, 0);
+	/* until the grace period ends */
+	f->in.now_ms += f->in.grace_ms;
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(f->plan.n, 1);
+	assert_int_equal(f->plan.ops[0].type, OP_DEL_SVC);
+	apply(f);
+	assert_int_equal(f->kern->n, 0);
+	assert_int_equal(f->drains.n, 0);
 }
 
 static void test_foreign_untouched(void **state)
@@ -140,11 +186,12 @@ static void test_foreign_untouched(void **state)
 	dest(s, 7, 3, 0);
 	assert_int_equal(plan_build(&f->in, &f->plan), 0);
 	assert_int_equal(f->plan.n, 0);
-	/* but one ipvsd programmed before (an IP VIP) is its own */
+	/* but one ipvsd programmed before (an IP VIP) is its own: drained */
 	f->owned.prev = f->kern;
 	assert_int_equal(plan_build(&f->in, &f->plan), 0);
 	assert_int_equal(f->plan.n, 1);
-	assert_int_equal(f->plan.ops[0].type, OP_DEL_SVC);
+	assert_int_equal(f->plan.ops[0].type, OP_SET_DEST);
+	assert_int_equal(svc_key_cmp(&f->plan.ops[0].key, &k), 0);
 }
 
 /* An IP VIP recorded in the state file (programmed before a restart) is
@@ -302,10 +349,9 @@ static void test_plan_by_keys_equals_full(void **state)
 		assert_string_equal(plan_op_format(&f->plan.ops[i], a, sizeof(a)),
 				    plan_op_format(&full.ops[i], b, sizeof(b)));
 	}
-	/* 11.0.0.3 keeps its address (TCP still there), 11.0.0.4 loses it */
-	n = index_of(&full, OP_DEL_ADDR);
-	assert_int_equal(full.ops[n].key.addr[3], 4);
-	assert_int_not_equal(full.ops[n + 1].type, OP_DEL_ADDR);
+	/* 11.0.0.3 keeps its address (TCP still there), and so does 11.0.0.4
+	 * while its removed TCP service drains */
+	assert_int_equal(index_of(&full, OP_DEL_ADDR), (size_t)-1);
 	assert_int_equal(ipvs_table_diff_keys(f->want, next, keys, 2), 3);
 	plan_free_ops(&full);
 	ipvs_table_free(next);
@@ -351,6 +397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_new_vip_order_and_convergence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_vip_address_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removed_tcp_service_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recorded_ip_vip_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_weights_recomputed, setup, teardown),

@@ -151,7 +151,8 @@ done
 
 section "cleanup removes everything l4lb created"
 if "$B/ipvsd" --help 2>&1 | grep -q -- --cleanup; then
-	nx n1 "$B/ipvsd" --cleanup --run-dir "$(node_dir 1)/run" >"$VM_TMP/cleanup" 2>&1 ||
+	nx n1 "$B/ipvsd" --cleanup --run-dir "$(node_dir 1)/run" --state-dir "$(node_dir 1)/state" \
+		>"$VM_TMP/cleanup" 2>&1 ||
 		fail "cleanup: ipvsd --cleanup succeeds" "$(tail -n 1 "$VM_TMP/cleanup")"
 	check_eq "cleanup: no IPVS service left on n1" "" "$(nx n1 ipvsadm -Sn)"
 	check_eq "cleanup: no l4lb ipset left on n1" "" "$(nx n1 ipset list -n | grep l4lb)"

@@ -59,7 +59,8 @@ spec() { # REACH EXTRA_VIP(0|1)
 spec "10.0.0.11 10.0.0.12" 0
 "$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
 ip netns exec "${VM_NS}node" env PATH="$SLOW:$PATH" "$B/ipvsd" --run-dir "$RUN" \
-	--reconcile-interval 1 --state-dir "$VM_TMP/state" --log-level debug >"$VM_TMP/ipvsd.log" 2>&1 &
+	--reconcile-interval 1 --state-dir "$VM_TMP/state" --log-level debug \
+	>"$VM_TMP/ipvsd.log" 2>&1 &
 echo $! >"$VM_TMP/ipvsd.pid"
 
 ndests() { n ipvsadm -Ln $1 2>/dev/null | grep -c -- '->.*Masq' || true; }
@@ -137,9 +138,20 @@ check_eq "most changes started while a rules check was in flight" 1 \
 	"$([ "$inflight" -ge $((changes / 2)) ] && echo 1 || echo "$inflight of $changes")"
 check "never more than one iptables call at a time" test ! -e "$VM_TMP/overlap"
 
+# l4lbctl ipvs says which backend is withheld and why.
+spec "10.0.0.11" 0
+wait_until 10 dests_are 1 || true
+check "l4lbctl ipvs shows the withheld backend and why" sh -c \
+	"'$B/l4lbctl' --run-dir '$RUN' ipvs |
+	grep -q '10.0.0.12:8080 *withheld: agent 10.0.0.12 unreachable'"
+check "... and so does l4lbctl ipvs --json" sh -c "'$B/l4lbctl' --run-dir '$RUN' ipvs --json |
+	grep -q '\"withheld\":\"agent 10.0.0.12 unreachable\"'"
+spec "10.0.0.11 10.0.0.12" 0
+
 # The checks put ipvsd's rules in place, and put back one deleted behind its back.
 rules_in_place() {
-	n iptables -w -t nat -C OUTPUT -j L4LB-VIPS && n iptables -w -t nat -C POSTROUTING -j L4LB-MASQ &&
+	n iptables -w -t nat -C OUTPUT -j L4LB-VIPS &&
+		n iptables -w -t nat -C POSTROUTING -j L4LB-MASQ &&
 		n ip6tables -w -t nat -C PREROUTING -j L4LB-VIPS
 }
 check "the rules check puts every rule in place" wait_until 60 rules_in_place

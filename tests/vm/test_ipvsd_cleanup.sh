@@ -47,7 +47,8 @@ stop_ipvsd() {
 }
 has_svc() { n ipvsadm -Ln "$@" >/dev/null 2>&1; }
 rules_in_place() {
-	n iptables -w -t nat -C OUTPUT -j L4LB-VIPS && n ip6tables -w -t nat -C POSTROUTING -j L4LB-MASQ
+	n iptables -w -t nat -C OUTPUT -j L4LB-VIPS &&
+		n ip6tables -w -t nat -C POSTROUTING -j L4LB-MASQ
 }
 programmed() {
 	has_svc -t 11.0.0.1:80 && has_svc -u "[fd01:c::1]:53" && has_svc -t 10.9.9.9:80 &&
@@ -77,7 +78,8 @@ check "... and it leaves the state file" wait_until 10 sh -c \
 	"! grep -q 10.9.9.9 '$STATE/ipvsd.state'"
 check "the rest stays: owned services and the foreign one" sh -c \
 	"ip netns exec ${VM_NS}node ipvsadm -Ln -t 11.0.0.1:80 >/dev/null &&
-	ip netns exec ${VM_NS}node ipvsadm -Ln -t 192.168.50.1:80 | grep -q '10.0.0.99:80 *Masq *3 '"
+	ip netns exec ${VM_NS}node ipvsadm -Ln -t 192.168.50.1:80 |
+	grep -q '10.0.0.99:80 *Masq *3 '"
 
 # --- cleanup ---
 n ipvsadm -Sn | sort >"$VM_TMP/before"

@@ -41,7 +41,9 @@ scrape() { n curl -fsS --max-time 5 "$URL" >"$VM_TMP/metrics"; }
 value() { grep -v '^#' "$VM_TMP/metrics" | grep -F "$1" | head -n 1 | awk '{ print $NF }'; }
 VIPCONN="l4lb_ipvsd_vip_connections_total{vip=\"$VIP:80\",protocol=\"tcp\"}"
 BECONN="l4lb_ipvsd_backend_connections_total{vip=\"$VIP:80\",protocol=\"tcp\",backend=\"10.0.0.11:8080\"}"
-programmed() { scrape && [ "$(value 'l4lb_ipvsd_backends ')" = 1 ] && [ -n "$(value "$VIPCONN")" ]; }
+# (the VIP address comes once ipvsd's first nat rules check has finished)
+programmed() { scrape && [ "$(value 'l4lb_ipvsd_backends ')" = 1 ] && [ -n "$(value "$VIPCONN")" ] &&
+	n ip addr show dev minuteman | grep -q "$VIP/"; }
 if wait_until 60 programmed; then
 	pass "metrics: ipvsd serves /metrics with the VIP's kernel counters"
 else

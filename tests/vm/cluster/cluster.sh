@@ -120,7 +120,8 @@ node_spawn() {
 		;;
 	ipvsd)
 		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/ipvsd" $_common \
-			--node-ip "$(node_ip "$_i")" "$@" 2>>"$_dir/ipvsd.log" &
+			--node-ip "$(node_ip "$_i")" --state-dir "$_dir/state" "$@" \
+			2>>"$_dir/ipvsd.log" &
 		;;
 	esac
 	echo $! >"$_dir/$_d.pid"

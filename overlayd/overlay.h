@@ -87,9 +87,9 @@ struct probe_req {
 };
 
 /* A live peer we dropped from the active view (or that dropped us) for
- * view management: still advertised in our record until it shows another
- * mutual link, or for linger_ms, so that reachability never flaps for a
- * node that is alive but whose last links were dropped at the same time. */
+ * view management: still advertised in our record until a node reached
+ * not through it lists it, or for linger_ms, so that reachability never
+ * flaps for a node that is alive but whose last links went at once. */
 struct lingering {
 	struct node_id node;
 	uint64_t until_us;

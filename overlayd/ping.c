@@ -273,8 +273,7 @@ void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessa
 		return;
 	if ((l = overlay_link(o, from))) {
 		/* ping half a period after the peer, but at most 1.5 periods
-		 * after our last ping
-		 * (a peer pinging faster must not silence ours) */
+		 * after our last ping (a faster peer must not silence ours) */
 		uint64_t want = now_us + (uint64_t)o->p.ping_ms * 500;
 		uint64_t last = l->seq ? l->sent_us[l->seq % OVERLAY_PING_RING] : l->since_us;
 		uint64_t cap = last + (uint64_t)o->p.ping_ms * 1500;

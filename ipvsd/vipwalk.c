@@ -25,12 +25,13 @@ struct field {
 	size_t n;
 };
 
-static int rd_varint(struct rd *r, uint64_t *v)
+/* protobuf-c reads values of up to 10 bytes, tags and lengths of up to 5:
+ * a longer (padded) one would be refused by the full path, so here too. */
+static int rd_varint(struct rd *r, uint64_t *v, int max)
 {
 	uint64_t x = 0;
 
-	/* protobuf-c refuses varints longer than 10 bytes too */
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < max; i++) {
 		uint8_t b;
 
 		if (r->p >= r->end)
@@ -49,13 +50,13 @@ static int rd_field(struct rd *r, struct field *f)
 {
 	uint64_t tag, n;
 
-	if (rd_varint(r, &tag) < 0 || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
+	if (rd_varint(r, &tag, 5) < 0 || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
 		return -EPROTO;
 	f->num = (uint32_t)(tag >> 3);
 	f->wt = (int)(tag & 7);
 	switch (f->wt) {
 	case WT_VARINT:
-		return rd_varint(r, &f->v);
+		return rd_varint(r, &f->v, 10);
 	case WT_I64:
 	case WT_I32:
 		n = f->wt == WT_I64 ? 8 : 4;
@@ -64,7 +65,7 @@ static int rd_field(struct rd *r, struct field *f)
 		r->p += n;
 		return 0;
 	case WT_LEN:
-		if (rd_varint(r, &n) < 0 || n > (size_t)(r->end - r->p))
+		if (rd_varint(r, &n, 5) < 0 || n > (size_t)(r->end - r->p))
 			return -EPROTO;
 		f->s = r->p;
 		f->n = (size_t)n;

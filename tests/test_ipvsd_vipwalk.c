@@ -444,6 +444,8 @@ static void test_refused(void **state)
 	static const uint8_t two_tables[] = { 0x08, 0x04, 0x6a, 0x00, 0x6a, 0x00 };
 	static const uint8_t group[] = { 0x08, 0x04, 0x6a, 0x02, 0x0b, 0x0c };
 	static const uint8_t empty[] = { 0x08, 0x04, 0x6a, 0x00 };
+	/* a 6-byte length: protobuf-c reads at most 5 */
+	static const uint8_t padded[] = { 0x08, 0x04, 0x6a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 };
 	struct vipwalk w = { 0 };
 
 	(void)state;
@@ -451,6 +453,7 @@ static void test_refused(void **state)
 	assert_int_equal(vipwalk_parse(two_tables, sizeof(two_tables), &w), -EPROTO);
 	assert_int_equal(vipwalk_parse(group, sizeof(group), &w), -EPROTO);
 	assert_int_equal(vipwalk_parse(NULL, 0, &w), -EPROTO);
+	assert_int_equal(vipwalk_parse(padded, sizeof(padded), &w), -EPROTO);
 	assert_int_equal(vipwalk_parse(empty, sizeof(empty), &w), 0);
 	assert_int_equal(w.n, 0);
 	vipwalk_clear(&w);

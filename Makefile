@@ -161,11 +161,15 @@ demo: deps
 
 # Long runs, not in CI's default `make check`: overlayd's scenarios with 50
 # processes on loopback and the 10-minute 5 % loss soak at N = 10 in
-# network namespaces (needs root).
-check-long: all
+# network namespaces (needs root); then the cluster soak in the VM
+# (tests/vm/soak.sh): SOAK_MINUTES of load and churn on 3 nodes.
+SOAK_MINUTES ?= 30
+check-long: all tests
 	@python3 bench/overlayd_bench.py $(B) 50 $${OVERLAYD_BENCH_TRIALS:-20}
 	@OVERLAYD_NETNS_NODES=10 OVERLAYD_LOSS_SECS=$${OVERLAYD_LOSS_SECS:-600} \
 		sh tests/it_overlayd_netns.sh $(B)
+	@L4LB_SOAK_MINUTES=$(SOAK_MINUTES) L4LB_VM_TIMEOUT=$$(($(SOAK_MINUTES) * 60 + 900)) \
+		tests/vm/run.sh tests/vm/soak.sh $(B)
 
 # Benchmarks: every bench/*_bench.sh, given the build directory.
 bench: all

@@ -5,7 +5,8 @@
 # 100,000 tasks and 10,000 VIPs; full parse to table against yajl's own
 # json_verify on the same file in the same run; peak RSS at a quarter, half
 # and full input size (flat or not); one TASK_UPDATED and one new VIP
-# applied, patched, packed and published at that scale.
+# applied, patched, packed and published at that scale; the --print output
+# checked against the recorded table (speed-ups must not change it).
 set -eu
 B=${1:-build}
 cd "$(dirname "$0")/.."
@@ -53,6 +54,19 @@ echo "  json_verify: $v s; vipd --from-file --print: $ps s; ratio ${ratio}x (tar
 echo "  CPU time: json_verify $vc s; vipd $pc s; ratio ${cratio}x"
 echo "  peak RSS: $((rss / 1024)) MiB; half-size input $((half / 1024)) MiB," \
 	"quarter-size $((quarter / 1024)) MiB (target < 64, flat)"
+
+# Speed-ups must not change the table: the default-size state's --print
+# output as vipd printed it before them (update it only with a deliberate
+# change of the rules or of the output).
+want=ca989b560c04d50443ef9b8683afde909373a250998059f495dc91d2e420fb28
+if [ "$AGENTS $TASKS $VIPS" = "10000 100000 10000" ]; then
+	got=$("$B/vipd" --from-file "$D/state.json" --print | sha256sum | cut -d' ' -f1)
+	if [ "$got" != "$want" ]; then
+		echo "  --print output DIFFERS from the recorded table (sha256 $got)"
+		exit 1
+	fi
+	echo "  --print output: identical to the recorded table (sha256)"
+fi
 
 # TASK_UPDATED at scale, with vipd's own objects.
 objs=$(ls "$B"/obj/vipd/*.o | grep -v "/main.o$")

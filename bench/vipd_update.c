@@ -26,6 +26,21 @@
 #include "vipd/publish.h"
 #include "vipd/rules.h"
 
+/* Resident memory now, from /proc (-1 if unknown). */
+static long rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 static void on_rec(struct mesos_record *rec, void *arg)
 {
 	apply_record(arg, rec, 0, 1000);
@@ -154,6 +169,8 @@ int main(int argc, char **argv)
 	p = mesos_parser_new(on_core_rec, c);
 	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
 		return 1;
+	printf("RSS after the core's full build: %ld MiB (heap holes given back)\n",
+	       rss_kib() / 1024);
 	it = done = 0;
 	while (done < updates && strmap_next(&c->m->tasks, &it, &id, &v)) {
 		struct mesos_record rec;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# overlayd under membership churn on loopback (127.0.78.x): nodes 1 and 2
+# overlayd under membership churn on loopback (127.0.84.x): nodes 1 and 2
 # stay up while nodes 3..5 are killed (TERM or KILL) and restarted with new
 # epochs, round after round. Node 1 sees every restarted node again each
 # round with its new epoch; its RSS and fd count stop growing after the
@@ -15,7 +15,7 @@ T=$(mktemp -d)
 trap 'kill_all; rm -rf "$T"' EXIT
 R=${L4LB_LEAK_ROUNDS:-40}
 
-ip_of() { echo "127.0.78.$1"; }
+ip_of() { echo "127.0.84.$1"; }
 start() { # i
 	mkdir -p "$T/n$1"
 	spawn "$B/overlayd" --run-dir "$T/n$1" --state-dir "$T/n$1" --log-level warn \
@@ -31,8 +31,8 @@ all_up() { for j in 2 3 4 5; do sees "$j" true || return 1; done; }
 epoch_up() {
 	out=$("$B/l4lbctl" --run-dir "$T/n1" --timeout 500 nodes --json 2>/dev/null) || return 1
 	for j in 3 4 5; do
-		echo "$out" | grep -q "\"ip\":\"$(ip_of "$j")\",\"reachable\":true[^}]*\"epoch\":$1[,}]" ||
-			return 1
+		pat="\"ip\":\"$(ip_of "$j")\",\"reachable\":true[^}]*\"epoch\":$1[,}]"
+		echo "$out" | grep -q "$pat" || return 1
 	done
 }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID_1/status"; }

@@ -273,6 +273,56 @@ static void test_legacy_state_json(void **state)
 	free(s);
 }
 
+/* Timestamps read by the fast path are bit for bit what strtod reads, and
+ * what it may not read exactly is left to strtod. */
+static void test_decimal_equals_strtod(void **state)
+{
+	static const char *const fixed[] = {
+		"1540582619.254188", "0.1", "0.3", "9007199254740992", "900719925474099.2",
+		"1.000000000000001", "123456789012345678", "5e-324", "1e3", "-1.5", ".", "1.",
+		"", "12.34.5", "9007199254740993", "0.0000000000000000001",
+	};
+	char buf[64];
+	double d;
+	unsigned seed = 1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		const char *s = fixed[i];
+
+		if (mesos_decimal(s, strlen(s), &d) == 0)
+			assert_memory_equal(&d, &(double){ strtod(s, NULL) }, sizeof(d));
+	}
+	assert_int_equal(mesos_decimal("1540582619.254188", 17, &d), 0);
+	assert_int_equal(mesos_decimal("9007199254740993", 16, &d), -1); /* over 2^53 */
+	assert_int_equal(mesos_decimal("1e3", 3, &d), -1);
+	assert_int_equal(mesos_decimal("1.", 2, &d), -1);
+	for (int i = 0; i < 200000; i++) {
+		unsigned long long mant;
+		int digits, point, n;
+
+		seed = seed * 1103515245u + 12345u;
+		digits = 1 + (int)(seed >> 16) % 17;
+		seed = seed * 1103515245u + 12345u;
+		point = (int)(seed >> 16) % digits;
+		mant = 0;
+		for (int k = 0; k < digits; k++) {
+			seed = seed * 1103515245u + 12345u;
+			mant = mant * 10 + (seed >> 16) % 10;
+		}
+		n = snprintf(buf, sizeof(buf), "%0*llu", digits, mant);
+		if (point) { /* "ddd.ddd" */
+			memmove(buf + n - point + 1, buf + n - point, (size_t)point + 1);
+			buf[n - point] = '.';
+			n++;
+		}
+		if (mesos_decimal(buf, (size_t)n, &d) == 0)
+			assert_memory_equal(&d, &(double){ strtod(buf, NULL) }, sizeof(d));
+		else
+			assert_true(mant > (1ull << 53));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_recordio_equals_lines),
 		cmocka_unit_test(test_broken_input),
 		cmocka_unit_test(test_legacy_state_json),
+		cmocka_unit_test(test_decimal_equals_strtod),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

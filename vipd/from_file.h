@@ -16,8 +16,9 @@
 struct vip_table *from_file_table(const char *path, const struct vip_table *statics, char *err,
 				  size_t errlen);
 /* The same table printed as JSON (vip_table_print_json) to out: 0, or
- * -errno with the reason in err. */
-int from_file_print(const char *path, const struct vip_table *statics, FILE *out, char *err,
-		    size_t errlen);
+ * -errno with the reason in err. `exiting`: the process exits right after,
+ * so the model and table are left to the kernel instead of freed. */
+int from_file_print(const char *path, const struct vip_table *statics, FILE *out, int exiting,
+		    char *err, size_t errlen);
 
 #endif

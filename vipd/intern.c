@@ -38,7 +38,7 @@ static void remember(struct entry *e)
 const char *intern(const char *s, size_t len)
 {
 	struct entry *e, *found;
-	int err;
+	int err, pooled;
 
 	for (int i = 0; i < RECENT; i++)
 		if (recent[i] && strnlen(recent[i]->s, len + 1) == len &&
@@ -46,21 +46,21 @@ const char *intern(const char *s, size_t len)
 			recent[i]->refs++;
 			return recent[i]->s;
 		}
+	/* Looked up in place: most strings are already held, so no copy. */
+	pooled = !memchr(s, '\0', len); /* else private: the map would cut it short */
+	if (pooled && (found = strmap_getn(&pool, s, len))) {
+		found->refs++;
+		remember(found);
+		return found->s;
+	}
 	if (!(e = malloc(sizeof(*e) + len + 1)))
 		return NULL;
 	memcpy(e->s, s, len);
 	e->s[len] = '\0';
 	e->refs = 1;
-	e->pooled = 0;
-	if (memchr(s, '\0', len))
-		return e->s; /* not a C string: private (the map would cut it short) */
-	if ((found = strmap_get(&pool, e->s))) {
-		free(e);
-		found->refs++;
-		remember(found);
-		return found->s;
-	}
-	e->pooled = 1;
+	e->pooled = (uint8_t)pooled;
+	if (!pooled)
+		return e->s;
 	strmap_put(&pool, e->s, e, &err);
 	if (err) {
 		free(e);
@@ -68,6 +68,11 @@ const char *intern(const char *s, size_t len)
 	}
 	remember(e);
 	return e->s;
+}
+
+void intern_prefetch(const char *s, size_t len)
+{
+	strmap_prefetch(&pool, s, len);
 }
 
 const char *intern_str(const char *s)

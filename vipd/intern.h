@@ -12,6 +12,8 @@
 /* The shared copy of s[0..len) with one more reference; NULL on ENOMEM. */
 const char *intern(const char *s, size_t len);
 const char *intern_str(const char *s);
+/* Starts loading where s[0..len) is looked up, for an intern() shortly after. */
+void intern_prefetch(const char *s, size_t len);
 /* One more reference to a string intern() returned (no lookup). */
 const char *intern_ref(const char *s);
 /* Drops one reference to a string intern() returned (NULL is fine). */

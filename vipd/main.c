@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	if (o.vips_file && !(statics = vips_load(o.vips_file, err, sizeof(err))))
 		fatal("--vips-file %s", err);
 	if (o.from_file && o.print) {
-		if (from_file_print(o.from_file, statics, stdout, err, sizeof(err)) < 0)
+		if (from_file_print(o.from_file, statics, stdout, 1, err, sizeof(err)) < 0)
 			fatal("--from-file %s", err);
 		vip_table_free(statics);
 		vipd_options_free(&o);

@@ -308,6 +308,7 @@ static void master_start(struct master *m)
 		fail(m, "master_internal", "out of memory");
 		return;
 	}
+	mesos_parser_set_max_tasks(m->parser, m->o->max_tasks);
 	m->streaming = stream;
 	m->subscribed = 0;
 	m->http_status = 0;

@@ -17,6 +17,7 @@
 #include "common/counters.h"
 #include "vipd/intern.h"
 #include "vipd/mesos_parse.h"
+#include "vipd/strmap.h"
 #include "vipd/vip_table.h"
 
 #define MAX_DEPTH 128
@@ -39,6 +40,14 @@ enum node {
 	N_RANGES, N_RANGEA, N_RANGE, N_R_B, N_R_E, N_LRES_PORTS,
 };
 
+/* A task's agent and framework ids as they came: interned (intern.h) only
+ * when the task is kept, at its end. */
+struct rawstr {
+	char *s;
+	size_t len, cap;
+	int set;
+};
+
 struct label_kv {
 	char *key;
 	const char *val; /* shared (intern.h): a VIP label's value becomes the port's */
@@ -50,6 +59,8 @@ struct mesos_parser {
 	void *arg;
 	char err[256];
 	size_t records;
+	size_t max_tasks;  /* VIP-carrying tasks kept per record (a bound on memory) */
+	size_t rec_tasks;
 	/* framing */
 	int mode;          /* 0 unknown, 1 JSON values, 2 RecordIO */
 	char hdr[16];
@@ -68,6 +79,7 @@ struct mesos_parser {
 	struct task *task;      /* task being parsed (&scratch), or NULL */
 	struct task scratch;    /* parsed into, then packed when kept */
 	struct task *st;        /* status being parsed */
+	struct rawstr t_aid, t_fid;
 	int in_status, in_dport, in_recovered;
 	char *agent_id, *agent_host, *agent_pid;
 	char *fw_id, *fw_name;
@@ -293,6 +305,23 @@ static void setstr(char **dst, const unsigned char *s, size_t len)
 	*dst = dupn(s, len);
 }
 
+static int rawstr_set(struct rawstr *r, const unsigned char *s, size_t len)
+{
+	if (len >= r->cap) {
+		size_t cap = len < 64 ? 64 : len + 1;
+		char *ns = realloc(r->s, cap);
+
+		if (!ns)
+			return r->set = 0, -ENOMEM;
+		r->s = ns;
+		r->cap = cap;
+	}
+	memcpy(r->s, s, len);
+	r->len = len;
+	r->set = 1;
+	return 0;
+}
+
 static void labels_clear(struct label_kv *l, size_t *n)
 {
 	for (size_t i = 0; i < *n; i++) {
@@ -318,6 +347,7 @@ static void rec_reset(struct mesos_parser *p)
 	task_free(p->rec.upd_status);
 	free(p->rec.removed_id);
 	memset(&p->rec, 0, sizeof(p->rec));
+	p->rec_tasks = 0;
 	p->legacy_seen = 0;
 	p->state_seen = 0;
 }
@@ -327,6 +357,7 @@ static void scratch_reset(struct mesos_parser *p)
 	task_clear(&p->scratch);
 	task_free(p->st);
 	p->task = p->st = NULL;
+	p->t_aid.set = p->t_fid.set = 0;
 	free(p->agent_id);
 	free(p->agent_host);
 	free(p->agent_pid);
@@ -443,7 +474,10 @@ static void legacy_labels(struct mesos_parser *p)
 	labels_clear(p->tlabels, &p->ntlabels);
 }
 
-static void task_end(struct mesos_parser *p)
+/* 0 when the record holds more VIP-carrying tasks than the bound: the whole
+ * reply is refused (a master that never ends a reply, or a hostile one,
+ * must not grow vipd without limit) and the last good table stays. */
+static int task_end(struct mesos_parser *p)
 {
 	struct task *t = p->task, *kept;
 
@@ -453,18 +487,30 @@ static void task_end(struct mesos_parser *p)
 	/* Most tasks of a cluster carry no VIP: dropped, nothing allocated. */
 	if (!t->id || !t->nports || t->state == TS_TERMINAL || t->state == TS_UNREACHABLE) {
 		task_clear(t);
-		return;
+		return 1;
 	}
-	if (!t->agent_id || !t->framework_id) {
+	if (p->rec_tasks >= p->max_tasks) {
+		report_bad_input("master_too_many_tasks",
+				 "a master reply holds more than %zu tasks with VIPs: refused",
+				 p->max_tasks);
+		set_err(p, "%s", "more tasks with VIPs than --max-tasks allows");
+		task_clear(t);
+		return 0;
+	}
+	if (!p->t_aid.set || !p->t_fid.set) {
 		report_bad_input("task_incomplete", "task %s: no agent_id or framework_id", t->id);
 		task_clear(t);
-		return;
+		return 1;
 	}
-	if ((!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
+	if (!(t->agent_id = intern(p->t_aid.s, p->t_aid.len)) ||
+	    !(t->framework_id = intern(p->t_fid.s, p->t_fid.len)) ||
+	    (!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
 		task_clear(t);
-		return;
+		return 1;
 	}
 	model_put_task(p->rec.m, kept);
+	p->rec_tasks++;
+	return 1;
 }
 
 static struct model *rec_model(struct mesos_parser *p)
@@ -529,6 +575,7 @@ static int cb_start_map(void *ctx)
 		task_clear(&p->scratch);
 		p->task = &p->scratch;
 		p->ntports = 0;
+		p->t_aid.set = p->t_fid.set = 0;
 		labels_clear(p->tlabels, &p->ntlabels);
 		break;
 	case N_STATUS:
@@ -592,8 +639,11 @@ static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_map
 {
 	struct port_mapping *na;
 
-	if (*n >= MAX_MAPS)
+	if (*n >= MAX_MAPS) {
+		report_bad_input("task_too_many_mappings", "more than %d port mappings on a task",
+				 MAX_MAPS);
 		return;
+	}
 	na = realloc(*arr, (*n + 1) * sizeof(*na));
 	if (!na)
 		return;
@@ -625,8 +675,8 @@ static int cb_end_map(void *ctx)
 		record_end(p);
 		break;
 	case N_TASK:
-		if (p->task)
-			task_end(p);
+		if (p->task && !task_end(p))
+			return 0;
 		break;
 	case N_STATUS:
 		p->in_status = 0;
@@ -742,10 +792,12 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct mesos_parser *p = ctx;
 	struct task *t = p->task;
+	enum node n;
 	uint8_t ip[16];
 	int fam;
 
-	switch (value_node(p)) {
+	n = value_node(p);
+	switch (n) {
 	case N_TYPE: {
 		static const struct {
 			const char *name;
@@ -765,20 +817,17 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 		break;
 	}
 	case N_T_ID:
-		if (t)
-			setstr(&t->id, s, len);
+		if (!t)
+			break;
+		setstr(&t->id, s, len);
+		/* the task is put into the model when its object closes */
+		if (p->rec.m)
+			strmap_prefetch(&p->rec.m->tasks, (const char *)s, len);
 		break;
-	case N_T_FID:
-		if (t) {
-			intern_drop(t->framework_id);
-			t->framework_id = intern((const char *)s, len);
-		}
-		break;
-	case N_T_AID:
-		if (t) {
-			intern_drop(t->agent_id);
-			t->agent_id = intern((const char *)s, len);
-		}
+	case N_T_FID: case N_T_AID:
+		/* interned at the task's end; its place is loaded meanwhile */
+		if (t && rawstr_set(n == N_T_FID ? &p->t_fid : &p->t_aid, s, len) == 0)
+			intern_prefetch((const char *)s, len);
 		break;
 	case N_T_STATE:
 		if (t)
@@ -792,8 +841,13 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 			setstr(&p->rec.upd_task_id, s, len);
 		break;
 	case N_IPA_IP:
-		if (!p->in_status || !p->st || p->st->nips >= MAX_IPS)
+		if (!p->in_status || !p->st)
 			break;
+		if (p->st->nips >= MAX_IPS) {
+			report_bad_input("task_too_many_ips", "more than %d IPs in a task status",
+					 MAX_IPS);
+			break;
+		}
 		fam = vip_ip_parse((const char *)s, len, ip);
 		if (!fam) {
 			report_bad_input("task_ip", "bad task IP address '%.*s'", (int)len, s);
@@ -909,6 +963,36 @@ static long small_uint(const char *s, size_t len)
 	return v;
 }
 
+/*
+ * Status timestamps (200,000 in a large state) are plain decimals such as
+ * "1540582619.254188": their digits fit in 53 bits and the power of ten is
+ * an exact double, so one IEEE division rounds exactly as strtod would
+ * (Clinger's fast path).
+ */
+int mesos_decimal(const char *s, size_t len, double *out)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+				      1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+	uint64_t mant = 0;
+	int frac = -1, digits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || ++digits > 18)
+			return -1;
+		mant = mant * 10 + (uint64_t)(s[i] - '0');
+		if (frac >= 0)
+			frac++;
+	}
+	if (!digits || frac == 0 || mant > (1ull << 53))
+		return -1;
+	*out = frac > 0 ? (double)mant / p10[frac] : (double)mant;
+	return 0;
+}
+
 static int cb_number(void *ctx, const char *s, size_t len)
 {
 	struct mesos_parser *p = ctx;
@@ -927,7 +1011,7 @@ static int cb_number(void *ctx, const char *s, size_t len)
 	quick = small_uint(s, len);
 	switch (n) {
 	case N_S_TS:
-		if (p->st)
+		if (p->st && mesos_decimal(s, len, &p->st->ts) < 0)
 			p->st->ts = strtod(buf, NULL);
 		break;
 	case N_HB:
@@ -1012,11 +1096,17 @@ struct mesos_parser *mesos_parser_new(mesos_record_fn fn, void *arg)
 		return NULL;
 	p->fn = fn;
 	p->arg = arg;
+	p->max_tasks = MESOS_MAX_TASKS;
 	if (parser_restart(p) < 0) {
 		free(p);
 		return NULL;
 	}
 	return p;
+}
+
+void mesos_parser_set_max_tasks(struct mesos_parser *p, size_t n)
+{
+	p->max_tasks = n;
 }
 
 void mesos_parser_free(struct mesos_parser *p)
@@ -1027,6 +1117,8 @@ void mesos_parser_free(struct mesos_parser *p)
 		yajl_free(p->y);
 	scratch_reset(p);
 	rec_reset(p);
+	free(p->t_aid.s);
+	free(p->t_fid.s);
 	free(p);
 }
 

@@ -41,14 +41,23 @@ typedef void (*mesos_record_fn)(struct mesos_record *rec, void *arg);
 
 struct mesos_parser;
 
+/* Default bound on the tasks with VIPs one record may carry (10x the
+ * largest cluster the benchmark models; ~200 bytes each in the model). */
+#define MESOS_MAX_TASKS 1000000
+
 struct mesos_parser *mesos_parser_new(mesos_record_fn fn, void *arg);
 void mesos_parser_free(struct mesos_parser *p);
+/* A record with more tasks with VIPs than n is refused (-EBADMSG). */
+void mesos_parser_set_max_tasks(struct mesos_parser *p, size_t n);
 /* 0, or -EBADMSG (the input is broken: see mesos_parser_error). */
 int mesos_parser_feed(struct mesos_parser *p, const void *buf, size_t len);
 /* End of input: -EBADMSG when a record is incomplete or nothing came. */
 int mesos_parser_finish(struct mesos_parser *p);
 const char *mesos_parser_error(const struct mesos_parser *p);
 size_t mesos_parser_records(const struct mesos_parser *p);
+/* A JSON number made of up to 18 digits and a '.', read exactly as strtod
+ * reads it, only faster: 0, or -1 for any other (then use strtod). */
+int mesos_decimal(const char *s, size_t len, double *out);
 
 const char *mesos_rec_name(enum mesos_rec t);
 

@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vipd/mesos_parse.h"
 #include "vipd/options.h"
 
 enum {
 	O_MASTER = 300, O_FROM_FILE, O_PRINT, O_VIPS_FILE, O_MODE, O_API, O_POLL, O_TOKEN,
 	O_CA, O_CONNECT_TO, O_REQUEST_TO, O_GRACE, O_COALESCE, O_SHOW, O_BACKOFF_MIN, O_BACKOFF_MAX,
+	O_MAX_TASKS,
 };
 
 const struct opt vipd_opts[] = {
@@ -34,6 +36,8 @@ const struct opt vipd_opts[] = {
 	{ "backoff-min", required_argument, O_BACKOFF_MIN, "MS",
 	  "first reconnect delay after a failure (default 2000)" },
 	{ "backoff-max", required_argument, O_BACKOFF_MAX, "MS", "reconnect delay cap (default 30000)" },
+	{ "max-tasks", required_argument, O_MAX_TASKS, "N",
+	  "refuse a master reply with more tasks with VIPs (default 1000000)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -47,6 +51,7 @@ void vipd_options_defaults(struct vipd_options *o)
 	o->coalesce_ms = 5;
 	o->backoff_min_ms = 2000;
 	o->backoff_max_ms = 30000;
+	o->max_tasks = MESOS_MAX_TASKS;
 }
 
 static char *keep(const char *v)
@@ -68,6 +73,7 @@ static const struct {
 	{ O_COALESCE, 0, 10000, offsetof(struct vipd_options, coalesce_ms) },
 	{ O_BACKOFF_MIN, 10, 600000, offsetof(struct vipd_options, backoff_min_ms) },
 	{ O_BACKOFF_MAX, 10, 3600000, offsetof(struct vipd_options, backoff_max_ms) },
+	{ O_MAX_TASKS, 1, 100000000, offsetof(struct vipd_options, max_tasks) },
 };
 
 /* Options that pick one of a few words: the word's index is the value. */

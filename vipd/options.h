@@ -28,6 +28,7 @@ struct vipd_options {
 	unsigned recovered_grace_s;
 	unsigned coalesce_ms;
 	unsigned backoff_min_ms, backoff_max_ms;
+	unsigned max_tasks; /* per master reply, a bound on memory */
 };
 
 extern const struct opt vipd_opts[];

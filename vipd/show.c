@@ -12,8 +12,7 @@
 
 int show_snapshot(const char *run_dir)
 {
-	Envelope req = L4LB__V1__ENVELOPE__INIT;
-	L4lb__V1__SnapshotRequest sr = L4LB__V1__SNAPSHOT_REQUEST__INIT;
+	struct ipc_buf req = { 0 };
 	struct vip_table *t = NULL;
 	const char *why = NULL;
 	Envelope *rep;
@@ -22,10 +21,12 @@ int show_snapshot(const char *run_dir)
 
 	if (ipc_url(url, sizeof(url), run_dir ? run_dir : L4LB_DEFAULT_RUN_DIR, "vipd", "rep") < 0)
 		return 1;
-	req.has_type = 1;
-	req.type = L4LB__V1__ENVELOPE__TYPE__SNAPSHOT_REQUEST;
-	req.snapshot_request = &sr;
-	rep = ipc_call(url, &req, 2000, &why);
+	if (envelope_pack_request(L4LB__V1__ENVELOPE__TYPE__SNAPSHOT_REQUEST, &req) < 0) {
+		fprintf(stderr, "vipd --show: out of memory\n");
+		return 1;
+	}
+	rep = ipc_call_raw(url, req.data, req.len, 2000, &why);
+	ipc_buf_free(&req);
 	if (!rep) {
 		fprintf(stderr, "vipd --show: %s: %s\n", url, why ? why : "no reply");
 		return 1;

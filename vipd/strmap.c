@@ -11,9 +11,8 @@ char strmap_tomb[1];
 
 /* Eight bytes at a time (keys are task ids of 40 bytes and more, hashed
  * several times per task): a multiply-xorshift mix per word. */
-static uint64_t strmap_hash(const char *s)
+static uint64_t strmap_hash_n(const char *s, size_t len)
 {
-	size_t len = strlen(s);
 	uint64_t h = 0xcbf29ce484222325ull ^ len, w;
 
 	for (; len >= 8; len -= 8, s += 8) {
@@ -25,6 +24,11 @@ static uint64_t strmap_hash(const char *s)
 	memcpy(&w, s, len);
 	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
 	return h ^ (h >> 29);
+}
+
+static uint64_t strmap_hash(const char *s)
+{
+	return strmap_hash_n(s, strlen(s));
 }
 
 void strmap_init(struct strmap *m)
@@ -67,6 +71,29 @@ static struct strmap_slot *strmap_find(const struct strmap *m, const char *key, 
 			return s;
 		i = (i + 1) & (m->cap - 1);
 	}
+}
+
+void *strmap_getn(const struct strmap *m, const char *key, size_t len)
+{
+	uint64_t h = strmap_hash_n(key, len);
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = (size_t)h & (m->cap - 1); m->slot[i].key; i = (i + 1) & (m->cap - 1)) {
+		const struct strmap_slot *s = &m->slot[i];
+
+		if (s->hash == h && s->key != STRMAP_TOMB && !strncmp(s->key, key, len) &&
+		    !s->key[len])
+			return s->val;
+	}
+	return NULL;
+}
+
+void strmap_prefetch(const struct strmap *m, const char *key, size_t len)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slot[(size_t)strmap_hash_n(key, len) & (m->cap - 1)], 1);
 }
 
 void *strmap_get(const struct strmap *m, const char *key)

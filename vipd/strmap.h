@@ -27,6 +27,11 @@ void strmap_init(struct strmap *m);
 /* Frees the keys and the table, calling free_val on every value (if set). */
 void strmap_clear(struct strmap *m, void (*free_val)(void *));
 void *strmap_get(const struct strmap *m, const char *key);
+/* The same for key[0..len) (no NUL inside), which needs no terminator. */
+void *strmap_getn(const struct strmap *m, const char *key, size_t len);
+/* Starts loading where key[0..len) goes, to be looked up or put a little
+ * later: the lookup then finds it in the cache (large maps miss it). */
+void strmap_prefetch(const struct strmap *m, const char *key, size_t len);
 /* Sets key to val; returns the value it replaced (or NULL). -1 cast on ENOMEM
  * is avoided: returns 0 or -ENOMEM via *err when err is not NULL. */
 void *strmap_put(struct strmap *m, const char *key, void *val, int *err);

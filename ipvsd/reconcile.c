@@ -324,8 +324,8 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	r->owned.prev = NULL;
 	if (keys)
 		ipvs_table_free(prev);
-	log_debug("reconcile: input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us",
-		  t_in - t0, t_desired - t_in, clock_mono_us() - t_desired);
+	uint64_t t_plan = clock_mono_us();
+
 	r->desired = next;
 	ipvs_table_free(old);
 	defer_addresses(r);
@@ -347,10 +347,13 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	}
 	r->last_apply_us = clock_mono_us() - t0;
 	metrics_histogram_observe("reconcile_duration_seconds", (double)r->last_apply_us / 1e6);
+	/* input: snapshot received to its candidates (the raw walk and delta,
+	 * or the full unpack) */
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
-		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64 ")",
+		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64
+		 "; input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us)",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
-		 r->reach_gen);
+		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired);
 done:
 	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
 		struct timeval tv = { 1, 0 };

@@ -15,6 +15,9 @@ rm -rf "$logs"
 mkdir -p "$logs"
 pass=0 fail=0 skip=0 failed_suites=""
 suite_timeout=${L4LB_SUITE_TIMEOUT:-300}
+# A VM suite boots an emulated machine and, for the end-to-end ones, a whole
+# cluster: on a loaded host a healthy run can take longer than 5 minutes.
+vm_timeout=${L4LB_VM_TIMEOUT:-600}
 
 # Adds the counts of one suite's log; a suite that exits non-zero without
 # reporting a failure (a crash, a timeout) counts as one failure.
@@ -58,7 +61,8 @@ if [ "${L4LB_TESTS:-all}" != unit ]; then
 	for t in tests/vm/test_*.sh; do
 		[ -f "$t" ] && [ "${L4LB_TESTS:-all}" != host ] || continue
 		n=$(basename "$t" .sh)
-		timeout $((suite_timeout + 60)) tests/vm/run.sh "$t" "$B" >"$logs/$n.log" 2>&1 </dev/null
+		L4LB_VM_TIMEOUT=$vm_timeout timeout $((vm_timeout + 60)) tests/vm/run.sh "$t" "$B" \
+			>"$logs/$n.log" 2>&1 </dev/null
 		tally "$n" $? "$logs/$n.log" lines
 	done
 fi

@@ -8,6 +8,7 @@
  *   e2e_net get IP PORT N           N HTTP requests, prints "<answer> <count>" lines
  *   e2e_net udp IP PORT N           N datagrams, same output
  *   e2e_net loop IP PORT STOPFILE   HTTP requests until STOPFILE exists, prints "ok bad"
+ *                                   (each failure's time and reason on stderr)
  *   e2e_net post PORT PATH BODY     POST BODY to 127.0.0.1:PORT/PATH, prints the reply body
  *   e2e_net unix PATH FILE          FILE's bytes straight into a unix stream socket (below
  *                                   nanomsg's framing: a hostile local peer), then reads
@@ -27,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_ANSWERS 64
@@ -83,10 +85,16 @@ static int http(const struct sockaddr_in *sa, const char *req, char *out, size_t
 		return -errno;
 	set_timeout(fd, 1000);
 	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ||
-	    write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		rc = errno ? -errno : -EIO;
 		goto done;
+	}
 	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += r;
+	if (r < 0) {
+		rc = -errno;
+		goto done;
+	}
 	buf[len] = 0;
 	if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0)
 		goto done;
@@ -158,10 +166,18 @@ static int loop(const char *ip, int port, const char *stopfile)
 	if (addr_of(ip, port, &sa) < 0)
 		return 2;
 	while (access(stopfile, F_OK) != 0) {
-		if (http(&sa, "GET / HTTP/1.0\r\n\r\n", a, sizeof(a)) == 0)
+		struct timespec ts;
+		int rc = http(&sa, "GET / HTTP/1.0\r\n\r\n", a, sizeof(a));
+
+		if (rc == 0) {
 			ok++;
-		else
+		} else {
+			/* when and why, to match against the daemons' logs */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			fprintf(stderr, "e2e_net loop: request failed at %ld.%03ld: %s\n",
+				(long)ts.tv_sec, ts.tv_nsec / 1000000, strerror(-rc));
 			bad++;
+		}
 		usleep(20000);
 	}
 	printf("%ld %ld\n", ok, bad);

@@ -324,7 +324,11 @@ int main(int argc, char **argv)
 	if (cmd && *cmd) {
 		pid = fork();
 		if (pid == 0) {
-			dup2(2, 1); /* our stdout carries only the measurements */
+			int null = open("/dev/null", O_WRONLY);
+
+			/* our stdout carries only the measurements */
+			if (null >= 0)
+				dup2(null, 1);
 			execvp(cmd[0], cmd);
 			perror("ipvs_watch: exec");
 			_exit(127);

@@ -56,12 +56,12 @@ balance "$UDP_VIP:53 udp" udp "$UDP_VIP" 53 || ok=
 	fail "2. every VIP balanced over the 3 backends"
 
 say "3. node n3's traffic dropped (iptables DROP in n3): n3's backend is withheld everywhere"
-t0=$(now_ms)
-nx n3 iptables -I INPUT -i lan -j DROP
-nx n3 iptables -I OUTPUT -o lan -j DROP
-withheld() { lacks_dest_on "$IP_VIP:80" 10.0.0.3: "$1"; }
-if wait_until 30 withheld 1 && wait_until 30 withheld 2; then
-	echo "n1 and n2 stopped using 10.0.0.3:8000 $(ms_since "$t0") ms after the drop"
+# ipvs_watch samples each node's IPVS every 20 ms from the moment of the drop
+if ipvs_watch "$VM_TMP/w" 30 tcp "$IP_VIP:80" 10.0.0.3 out "1 2" \
+	nsenter --net="/run/netns/${VM_NS}n3" sh -c \
+	'iptables -I INPUT -i lan -j DROP && iptables -I OUTPUT -o lan -j DROP'; then
+	echo "n3's backend withheld after: $(lat_line "$VM_TMP/w") (overlayd on n1 declared" \
+		"n3 unreachable after $(seen "$VM_TMP/w" 1 10.0.0.3 unreachable) ms)"
 	a=$(cl_count 1 get "$IP_VIP" 80 30 | tr '\n' ' ')
 	b=$(cl_count 2 get "$WEB_VIP" 80 30 | tr '\n' ' ')
 	echo "then 30 requests from n1 to $IP_VIP:80: $a"
@@ -70,15 +70,14 @@ if wait_until 30 withheld 1 && wait_until 30 withheld 2; then
 	[ "$bad" = 0 ] && pass "3. n3 withheld on n1 and n2, requests succeed" ||
 		fail "3. n3 withheld on n1 and n2, requests succeed" "$bad failed"
 else
-	fail "3. n3 withheld on n1 and n2" "still there after 30 s: $(dests 1 "$IP_VIP:80")"
+	fail "3. n3 withheld on n1 and n2" "$(lat_line "$VM_TMP/w")"
 fi
-nx n3 iptables -D INPUT -i lan -j DROP
-nx n3 iptables -D OUTPUT -o lan -j DROP
-t0=$(now_ms)
-if wait_until 15 all_nodes has_dests_on "$IP_VIP:80" 3 tcp; then
-	echo "n3 back in every node's table $(ms_since "$t0") ms after the drop was lifted"
+if ipvs_watch "$VM_TMP/w" 30 tcp "$IP_VIP:80" 10.0.0.3 up "1 2" \
+	nsenter --net="/run/netns/${VM_NS}n3" sh -c \
+	'iptables -D INPUT -i lan -j DROP && iptables -D OUTPUT -o lan -j DROP'; then
+	echo "drop lifted: n3's backend used again after: $(lat_line "$VM_TMP/w")"
 else
-	fail "3. n3 returns" "$(dests 1 "$IP_VIP:80")"
+	fail "3. n3 returns" "$(lat_line "$VM_TMP/w")"
 fi
 
 say "4. a /stream connection from n1 through $IP_VIP:80 while n1's ipvsd, vipd," \
@@ -103,24 +102,23 @@ for d in ipvsd vipd overlayd; do
 		ok=
 	fi
 done
-kill "$spid" 2>/dev/null
+kill "$spid" 2>/dev/null || true
 [ -n "$ok" ] && pass "4. the stream survived restarts of all three daemons" ||
 	fail "4. the stream survived restarts of all three daemons"
 
 say "5. a new task web-4 (on n2, port 8001) added at the master"
 backend_start 2 web-4 8001
 wait_until 10 listening n2 tcp 8001
-t0=$(now_ms)
-fm_add web-4 2 8001
-if wait_until 10 all_nodes has_dest_on "$IP_VIP:80" 10.0.0.2:8001; then
-	echo "web-4 in the kernel of every node $(ms_since "$t0") ms after the master's event"
+if watch_event "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8001 up "1 2 3" \
+	"$(ev_add web-4 2 8001)"; then
+	echo "web-4 in each node's kernel after the master's event: $(lat_line "$VM_TMP/w")"
 	got=$(cl_count 3 get "$IP_VIP" 80 40 | sed -n 's/^web-4 //p')
 	got=${got:-0}
 	echo "web-4 answered $got of 40 requests from n3"
 	[ "$got" -gt 0 ] && pass "5. new task receives traffic" ||
 		fail "5. new task receives traffic"
 else
-	fail "5. new task on every node" "$(dests 1 "$IP_VIP:80")"
+	fail "5. new task on every node" "$(lat_line "$VM_TMP/w")"
 fi
 
 if [ -s "$VM_TMP/failed" ]; then
@@ -154,7 +152,11 @@ explore() {
 	  n1                          a shell inside node n1's network namespace
 	  the namespaces are ${VM_NS}n1..3 (ip netns); daemon logs: $VM_TMP/n1/*.log
 	EOF
+	# Ctrl-C in the shell stops its command, not this script (a handler, not
+	# an ignored signal: the shell's commands get the default back)
+	trap : INT
 	PATH=$_bin:$_b/tests/tools:$PATH PS1='l4lb-demo# ' sh -i || true
+	trap - INT
 }
 if [ "${SHELL_AFTER:-0}" = 1 ]; then
 	if [ -t 0 ]; then

@@ -75,7 +75,7 @@ ip link set lo up
 # (run.sh's L4LB_VM_INTERACTIVE=1): a terminal for the job, which reads it.
 jobin=/dev/null ctty=
 if [ "${L4LB_VM_INTERACTIVE:-0}" = 1 ]; then
-	stty -F /dev/ttyS1 sane
+	stty -F /dev/ttyS1 sane -onlcr # the host's terminal adds the \r already
 	jobin=/dev/ttyS1 ctty="setsid -c"
 else
 	stty -F /dev/ttyS1 raw -echo

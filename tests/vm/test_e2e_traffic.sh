@@ -49,8 +49,7 @@ wait_until 10 listening n2 tcp 8001
 # propagate WHAT COND BODY: the time from the master's event BODY until
 # 10.0.0.2:8001 meets COND in every node's IPVS.
 propagate() {
-	if ipvs_watch "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8001 "$2" "1 2 3" $(fm_cmd) "$3"
-	then
+	if watch_event "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8001 "$2" "1 2 3" "$3"; then
 		pass "propagation: $1 reflected in every node's IPVS"
 	else
 		fail "propagation: $1 reflected in every node's IPVS" "$(lat_line "$VM_TMP/w")"
@@ -62,22 +61,34 @@ reaches_web5() { cl_count 3 get "$IP_VIP" 80 30 | grep -q '^web-5 '; }
 check "propagation: the new task receives traffic from n3" reaches_web5
 propagate "task killing (weight 0, drain)" zero "$(ev_update web-5 TASK_KILLING)"
 propagate "task finished (removed)" gone "$(ev_update web-5 TASK_FINISHED)"
-kill "$(cat "$VM_TMP/backend-web-5.pid")" 2>/dev/null
+kill "$(cat "$VM_TMP/backend-web-5.pid")" 2>/dev/null || true
 
 section "restarts in every order under traffic"
 same_kernel() { kernel_dump 1 | cmp -s - "$VM_TMP/kernel1"; }
 kernel_dump 1 >"$VM_TMP/kernel1"
 nx n1 curl -sS -N "http://$IP_VIP/stream" >"$VM_TMP/stream" 2>"$VM_TMP/stream.err" &
 spid=$!
-cl_count 1 loop "$WEB_VIP" 80 "$VM_TMP/stop-loop" >"$VM_TMP/loop" &
+cl_count 1 loop "$WEB_VIP" 80 "$VM_TMP/stop-loop" >"$VM_TMP/loop" 2>"$VM_TMP/loop.err" &
 lpid=$!
+flaps=
 for order in "vipd overlayd ipvsd" "vipd ipvsd overlayd" "overlayd vipd ipvsd" \
 	"overlayd ipvsd vipd" "ipvsd vipd overlayd" "ipvsd overlayd vipd"; do
-	t0=$(now_ms)
+	t0=$(now_ms) steps=
+	# every node stays up the whole time: n1 should never stop sending new
+	# connections to its own backend or to n2's (watched in the background)
+	wpids=
+	for ip in 10.0.0.1 10.0.0.2; do
+		"$B/tests/tools/ipvs_watch" -t 600000 tcp "$WEB_VIP:80" "$ip" out \
+			"/run/netns/${VM_NS}n1" >"$VM_TMP/flap-$ip" &
+		wpids="$wpids $!"
+	done
 	for d in $order; do
+		t1=$(now_ms)
 		node_kill 1 "$d" KILL
 		node_start 1 "$d" || fail "restarts ($order): $d answers again"
+		steps="$steps$d $(($(now_ms) - t1)) ms, "
 	done
+	t1=$(now_ms)
 	# the restarted ipvsd adopts the kernel state; give it time to settle
 	if wait_until 30 same_kernel; then
 		pass "restarts ($order): kernel state of n1 identical"
@@ -85,13 +96,26 @@ for order in "vipd overlayd ipvsd" "vipd ipvsd overlayd" "overlayd vipd ipvsd" \
 		fail "restarts ($order): kernel state of n1 identical" "$(kernel_dump 1 |
 			diff "$VM_TMP/kernel1" - | grep '^[<>]' | head -n 3 | tr '\n' ' ')"
 	fi
-	echo "INFO: restarts ($order) took $(($(now_ms) - t0)) ms"
+	kill $wpids 2>/dev/null || true
+	wait $wpids 2>/dev/null || true
+	for ip in 10.0.0.1 10.0.0.2; do
+		[ -s "$VM_TMP/flap-$ip" ] || continue
+		echo "INFO: restarts ($order): n1 stopped using the live backend $ip:8000" \
+			"$(awk '$1 == "n1" { print $2 }' "$VM_TMP/flap-$ip") ms into the order"
+		flaps="$flaps($order: $ip) "
+	done
+	echo "INFO: restarts ($order) took $(($(now_ms) - t0)) ms (${steps}kernel compared" \
+		"after $(($(now_ms) - t1)) ms)"
 done
 touch "$VM_TMP/stop-loop"
+# overlayd's reachability right after its restart (issue 5) can briefly
+# withhold every other node on n1: reported, not yet failed on
+[ -n "$flaps" ] && echo "INFO: n1 withheld a live node's backend during: $flaps"
 wait "$lpid"
 read -r ok bad <"$VM_TMP/loop"
 echo "INFO: request loop through $WEB_VIP:80 during the 18 restarts: $ok succeeded, $bad failed"
 check_eq "restarts: zero failed requests" "0" "$bad"
+sed 's/^/INFO: /' "$VM_TMP/loop.err"
 [ "$ok" -gt 0 ] || fail "restarts: the request loop ran" "no request"
 lines=$(wc -l <"$VM_TMP/stream")
 grows() { [ "$(wc -l <"$VM_TMP/stream")" -gt "$lines" ]; }
@@ -102,7 +126,7 @@ else
 fi
 echo "INFO: /stream: $(wc -l <"$VM_TMP/stream") lines from $(head -n 1 "$VM_TMP/stream" |
 	cut -d' ' -f1)"
-kill "$spid" 2>/dev/null
+kill "$spid" 2>/dev/null || true
 
 [ -s "$VM_TMP/failed" ] && cluster_logs 8
 vm_done

@@ -74,9 +74,6 @@ ev_update() {
 }
 fm_add() { fm "$(ev_add "$@")"; }
 fm_update() { fm "$(ev_update "$@")"; }
-# fm_cmd: the command line that posts one control request (append the body),
-# for ipvs_watch's trigger.
-fm_cmd() { echo "$CL_B/tests/tools/e2e_net post $(cat "$VM_TMP/master.port") /ctl"; }
 master_start() {
 	rm -f "$VM_TMP/master.port"
 	python3 "$CL_FM" "$VM_TMP/master.port" 2>>"$VM_TMP/master.log" &
@@ -106,27 +103,32 @@ node_spawn() {
 	_common="--run-dir $_dir/run --log-level ${CL_LOG:-info}"
 	case $_d in
 	vipd)
+		# the nodes' vipds share the root namespace: each its own loopback address
 		"$CL_B/vipd" $_common --master "http://127.0.0.1:$(cat "$VM_TMP/master.port")" \
+			--http-listen "127.0.0.$_i:61421" \
 			--backoff-min 200 --backoff-max 800 "$@" 2>>"$_dir/vipd.log" &
 		;;
 	overlayd)
 		_seed=1
 		[ "$_i" = 1 ] && _seed=2
 		# a simple command (not the nx function): $! is then the daemon itself
-		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/overlayd" $_common \
+		nsenter --net="/run/netns/${VM_NS}n$_i" "$CL_B/overlayd" $_common \
 			--node-ip "$(node_ip "$_i")" --listen "$(node_ip "$_i"):61420" \
 			--seeds "$(node_ip "$_seed"):61420" --state-dir "$_dir/state" "$@" \
 			2>>"$_dir/overlayd.log" &
 		;;
 	ipvsd)
-		nsenter --net="/run/netns/$VM_NS"n"$_i" "$CL_B/ipvsd" $_common \
+		nsenter --net="/run/netns/${VM_NS}n$_i" "$CL_B/ipvsd" $_common \
 			--node-ip "$(node_ip "$_i")" --state-dir "$_dir/state" "$@" \
 			2>>"$_dir/ipvsd.log" &
 		;;
 	esac
 	echo $! >"$_dir/$_d.pid"
 }
-node_answers() { ctl "$1" status 2>/dev/null | grep -q "^$2 *up"; }
+# node_answers I DAEMON: it answers on its control socket. A request to a
+# daemon that has not bound its socket yet waits for the whole timeout, so
+# the timeout is short and the caller retries.
+node_answers() { CL_CTL_MS=1000 ctl "$1" status 2>/dev/null | grep -q "^$2 *up"; }
 # node_kill I DAEMON [SIGNAL]: stop one daemon (default SIGTERM) and wait for it.
 node_kill() {
 	_p=$(cat "$(node_dir "$1")/$2.pid")
@@ -147,6 +149,14 @@ has_dests() { [ "$(dests "$1" "$2" "${4:-tcp}" | wc -w)" = "$3" ]; }
 # all_nodes CMD ARGS...: CMD with each node number prepended succeeds on every node.
 all_nodes() {
 	for _n in $(seq "$CL_N"); do "$@" "$_n" || return 1; done
+}
+# has_vip_addrs I: node I holds the three VIPs on ipvsd's interface (ipvsd
+# adds them after its first nat rules check).
+has_vip_addrs() {
+	_a=$(nx "n$1" ip -o -4 addr show dev minuteman 2>/dev/null)
+	for _v in "$IP_VIP" "$UDP_VIP" "$WEB_VIP"; do
+		echo "$_a" | grep -q " $_v/" || return 1
+	done
 }
 has_dests_on() { has_dests "$4" "$1" "$2" "$3"; } # VIP:PORT N proto I (for all_nodes)
 lacks_dest_on() { ! dests "$3" "$1" | grep -q "$2"; } # VIP:PORT IP I
@@ -169,13 +179,21 @@ kernel_dump() {
 # ipvs_watch OUT SECONDS PROTO VIP:PORT DEST COND "NODES" [CMD...]: the time
 # from CMD's start until each node's IPVS meets COND (tests/tools/ipvs_watch.c,
 # sampling every 20 ms); OUT gets "start MONO_MS", "trigger MS" and one
-# "n<i> MS" or "n<i> timeout" line per node. Fails unless every node met COND in time.
+# "n<i> MS" or "n<i> timeout" line per node. Fails unless every node met COND
+# in time.
 ipvs_watch() {
 	_o=$1 _t=$2 _p=$3 _v=$4 _d=$5 _c=$6 _w=
 	for _i in $7; do _w="$_w /run/netns/${VM_NS}n$_i"; done
 	shift 7
 	"$CL_B/tests/tools/ipvs_watch" -t $((_t * 1000)) "$_p" "$_v" "$_d" "$_c" $_w \
 		${1:+--} "$@" >"$_o"
+}
+# watch_event OUT SECONDS PROTO VIP:PORT DEST COND "NODES" BODY: ipvs_watch
+# with the master's control request BODY (ev_add, ev_update) as the trigger.
+watch_event() {
+	_body=$8
+	set -- "$1" "$2" "$3" "$4" "$5" "$6" "$7"
+	ipvs_watch "$@" "$CL_B/tests/tools/e2e_net" post "$(cat "$VM_TMP/master.port")" /ctl "$_body"
 }
 # lat OUT NAME: NAME's milliseconds in ipvs_watch's output OUT.
 lat() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
@@ -205,7 +223,7 @@ cl_count() {
 }
 # backend_start I NAME PORT: a backend task's server on node I.
 backend_start() {
-	nsenter --net="/run/netns/$VM_NS"n"$1" "$CL_B/tests/tools/e2e_net" serve "$2" "$3" &
+	nsenter --net="/run/netns/${VM_NS}n$1" "$CL_B/tests/tools/e2e_net" serve "$2" "$3" &
 	echo $! >"$VM_TMP/backend-$2.pid"
 }
 
@@ -231,6 +249,7 @@ cluster_up() {
 		_tasks="$_tasks${_tasks:+,}$(fm_task "web-$_i" "$_i" 8000)"
 	done
 	master_wait
+	_t1=$(now_ms)
 	fm '{"op":"heartbeat","seconds":1}'
 	fm "$(printf '{"op":"set","state":{"agents":[%s],"frameworks":[%s],"tasks":[%s]}}' \
 		"$_agents" '{"id":{"value":"f1"},"name":"marathon"}' "$_tasks")"
@@ -243,10 +262,14 @@ cluster_up() {
 			wait_until "${CL_START_S:-60}" node_answers "$_i" "$_d" || return 1
 		done
 	done
+	_t2=$(now_ms)
 	wait_until "${CL_UP_S:-150}" all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&
 		wait_until 10 all_nodes has_dests_on "$UDP_VIP:53" "$CL_N" udp &&
 		WEB_VIP=$(named_vip) && [ -n "$WEB_VIP" ] &&
-		wait_until 10 all_nodes has_dests_on "$WEB_VIP:80" "$CL_N" tcp
+		wait_until 10 all_nodes has_dests_on "$WEB_VIP:80" "$CL_N" tcp &&
+		wait_until 10 all_nodes has_vip_addrs || return 1
+	echo "INFO: cluster_up: namespaces, backends and master $((_t1 - CL_T0)) ms," \
+		"daemons answering $((_t2 - _t1)) ms, every kernel programmed $(($(now_ms) - _t2)) ms"
 }
 
 # cluster_stop: stop what runs outside the namespaces (vipd, the master);
@@ -257,11 +280,16 @@ cluster_stop() {
 	done
 	return 0
 }
+# cluster_exit: the EXIT trap. Cleaning up is best effort: under set -e a
+# failing step there (a process still writing into \$VM_TMP) would replace the
+# test's exit status, so set -e is off and the status is kept.
 cluster_exit() {
 	_crc=$?
+	set +e
 	cluster_stop
 	(exit "$_crc") || vm_cleanup
 	[ "$_crc" = 0 ] && vm_cleanup
+	exit "$_crc"
 }
 trap cluster_exit EXIT
 

@@ -76,7 +76,9 @@ static int rd_field(struct rd *r, struct field *f)
 	}
 }
 
-uint64_t vipwalk_hash(const uint8_t *p, size_t n)
+/* 64-bit hash of a VIP's bytes, a word at a time: the whole table is
+ * hashed on every snapshot. Equal hash and length stand for equal bytes. */
+static uint64_t vipwalk_hash(const uint8_t *p, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
 

@@ -37,8 +37,4 @@ void vipwalk_clear(struct vipwalk *w);
  * already sorted. */
 int vipwalk_key_cmp(const struct svc_key *a, const struct svc_key *b);
 
-/* 64-bit hash of a byte string (word at a time: the whole table is hashed
- * on every snapshot). */
-uint64_t vipwalk_hash(const uint8_t *p, size_t n);
-
 #endif

@@ -9,7 +9,8 @@ nodes crashing together, adjacency propagation time, and idle CPU,
 traffic and RSS per node.
 
 usage: bench/overlayd_bench.py BUILD_DIR [N] [TRIALS]
-OVERLAYD_BENCH_KEY=FILE runs every node with --cluster-key-file FILE.
+OVERLAYD_BENCH_KEY=FILE runs every node with --cluster-key-file FILE;
+OVERLAYD_BENCH_ARGS adds options to every node (A/B runs of a setting).
 """
 import os, re, signal, statistics, subprocess, sys, tempfile, time
 
@@ -37,7 +38,8 @@ def start(i):
     key = os.environ.get("OVERLAYD_BENCH_KEY")
     procs[i] = subprocess.Popen(
         [f"{B}/overlayd", "--run-dir", d, "--state-dir", d, "--listen", ip(i) + ":61420",
-         "--seeds", f"{ip(1)},{ip(2)},{ip(3)}"] + (["--cluster-key-file", key] if key else []),
+         "--seeds", f"{ip(1)},{ip(2)},{ip(3)}"] + (["--cluster-key-file", key] if key else []) +
+        os.environ.get("OVERLAYD_BENCH_ARGS", "").split(),
         stdout=log, stderr=log)
 
 

@@ -377,6 +377,8 @@ struct ipc_sub {
 	struct snap_seq seq;
 	ipc_snapshot_fn fn;
 	void *arg;
+	ipc_raw_peek_fn peek; /* optional: ipc_sub_set_raw */
+	ipc_raw_apply_fn apply;
 };
 
 static int snapshot_version(const Envelope *env, uint64_t *epoch, uint64_t *gen)
@@ -395,14 +397,36 @@ static int snapshot_version(const Envelope *env, uint64_t *epoch, uint64_t *gen)
 	}
 }
 
-static void sub_deliver(struct ipc_sub *sub, const void *msg, size_t len, int from_req)
+/* Orders a snapshot by its version: 1 if it is newer (now the current one). */
+static int sub_order(struct ipc_sub *sub, uint64_t epoch, uint64_t gen)
+{
+	sub->last_rx_ms = clock_mono_ms();
+	switch (snap_seq_check(&sub->seq, epoch, gen)) {
+	case SNAP_NEWER:
+		return 1;
+	case SNAP_SAME:
+		break;
+	case SNAP_OLDER:
+		report_bad_input("ipc_rx_out_of_order", "%s: generation %llu after %llu, ignored",
+				 sub->rep_url, (unsigned long long)gen,
+				 (unsigned long long)sub->seq.gen);
+		break;
+	}
+	return 0;
+}
+
+/* Unpacks and delivers. ordered: the raw hook has already found it newer
+ * (seq was the version before it, restored if it does not unpack). */
+static void sub_deliver_unpacked(struct ipc_sub *sub, const void *msg, size_t len, int from_req,
+				 const struct snap_seq *ordered)
 {
 	const char *why = NULL;
 	Envelope *env = envelope_unpack(msg, len, &why);
 	uint64_t epoch, gen;
 
-	counter_inc("ipc_rx_messages");
 	if (!env) {
+		if (ordered)
+			sub->seq = *ordered;
 		report_bad_input("ipc_rx_malformed", "%s: %s (%zu bytes)", sub->rep_url, why, len);
 		return;
 	}
@@ -412,26 +436,42 @@ static void sub_deliver(struct ipc_sub *sub, const void *msg, size_t len, int fr
 		goto done;
 	}
 	if ((int)env->type != sub->type || snapshot_version(env, &epoch, &gen) < 0) {
+		if (ordered)
+			sub->seq = *ordered;
 		report_bad_input("ipc_rx_unexpected", "%s: unexpected %s", sub->rep_url,
 				 envelope_type_name(env->type));
 		goto done;
 	}
-	sub->last_rx_ms = clock_mono_ms();
-	switch (snap_seq_check(&sub->seq, epoch, gen)) {
-	case SNAP_NEWER:
+	if (ordered || sub_order(sub, epoch, gen)) {
 		counter_inc("ipc_snapshots_applied");
 		sub->fn(env, sub->arg);
-		break;
-	case SNAP_SAME:
-		break;
-	case SNAP_OLDER:
-		report_bad_input("ipc_rx_out_of_order", "%s: generation %llu after %llu, ignored",
-				 sub->rep_url, (unsigned long long)gen,
-				 (unsigned long long)sub->seq.gen);
-		break;
 	}
 done:
 	envelope_free(env);
+}
+
+static void sub_deliver(struct ipc_sub *sub, const void *msg, size_t len, int from_req)
+{
+	struct snap_seq before = sub->seq;
+	uint64_t epoch, gen;
+
+	counter_inc("ipc_rx_messages");
+	if (!sub->peek || sub->peek(msg, len, &epoch, &gen, sub->arg) < 0) {
+		sub_deliver_unpacked(sub, msg, len, from_req, NULL);
+		return;
+	}
+	if (!sub_order(sub, epoch, gen))
+		return;
+	if (sub->apply(msg, len, sub->arg) == 0)
+		counter_inc("ipc_snapshots_applied");
+	else
+		sub_deliver_unpacked(sub, msg, len, from_req, &before);
+}
+
+void ipc_sub_set_raw(struct ipc_sub *sub, ipc_raw_peek_fn peek, ipc_raw_apply_fn apply)
+{
+	sub->peek = peek;
+	sub->apply = apply;
 }
 
 static void sub_drain(int sock, struct ipc_sub *sub, int from_req)

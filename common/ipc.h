@@ -75,6 +75,18 @@ struct ipc_sub *ipc_sub_open(struct event_base *base, const char *pub_url, const
 			     int type, unsigned stale_ms, ipc_snapshot_fn fn, void *arg);
 void ipc_sub_close(struct ipc_sub *sub);
 
+/*
+ * Optional, for large snapshots: `peek` reads the version of a raw message
+ * without unpacking it (0, or negative: not one it knows, so the message
+ * goes the usual way). A newer one is then handed raw to `apply`; if that
+ * returns negative, the message is unpacked and given to the snapshot fn as
+ * usual (and if it does not unpack, the previous version stays current).
+ */
+typedef int (*ipc_raw_peek_fn)(const void *data, size_t len, uint64_t *epoch, uint64_t *gen,
+			       void *arg);
+typedef int (*ipc_raw_apply_fn)(const void *data, size_t len, void *arg);
+void ipc_sub_set_raw(struct ipc_sub *sub, ipc_raw_peek_fn peek, ipc_raw_apply_fn apply);
+
 /* --- ordering of snapshots (pure, unit-tested) --- */
 struct snap_seq {
 	uint64_t epoch, gen;

@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 	ipc_server_handle(d.rep, L4LB__V1__ENVELOPE__TYPE__IPVS_STATE_REQUEST,
 			  reconcile_state_reply, r);
 	vips = subscribe(&d, "vipd", L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
+	if (vips)
+		ipc_sub_set_raw(vips, reconcile_vip_peek, reconcile_vip_apply);
 	reach = subscribe(&d, "overlayd", L4LB__V1__ENVELOPE__TYPE__REACHABILITY,
 			  reconcile_on_reachability, r);
 	rc = 1;

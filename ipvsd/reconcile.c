@@ -16,6 +16,7 @@
 #include "ipvsd/nat_rules.h"
 #include "ipvsd/state_file.h"
 #include "ipvsd/state_msg.h"
+#include "ipvsd/vip_delta.h"
 
 /* Up to this many changed services, a new VIP table is diffed for those
  * services only (O(changed)); more, and the whole table is diffed. */
@@ -53,6 +54,12 @@ struct reconciler {
 	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
 	uint64_t addr_us, set_us; /* ... in address and ipset batches */
 	struct svc_key changed[RECONCILE_FAST_MAX]; /* VIP-table services that changed */
+	/* The raw fast path (reconcile_vip_peek/apply): the walk of the table
+	 * cand was built from (valid if walk_prev_ok) and of the one arriving. */
+	struct vipwalk walk_prev, walk_next;
+	int walk_prev_ok;
+	int walk_next_ok;  /* walk_next is the message being delivered */
+	uint64_t peek_us; /* when it arrived */
 };
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
@@ -317,8 +324,8 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	r->owned.prev = NULL;
 	if (keys)
 		ipvs_table_free(prev);
-	log_debug("reconcile: input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us",
-		  t_in - t0, t_desired - t_in, clock_mono_us() - t_desired);
+	uint64_t t_plan = clock_mono_us();
+
 	r->desired = next;
 	ipvs_table_free(old);
 	defer_addresses(r);
@@ -340,13 +347,18 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	}
 	r->last_apply_us = clock_mono_us() - t0;
 	metrics_histogram_observe("reconcile_duration_seconds", (double)r->last_apply_us / 1e6);
+	/* input: snapshot received to its candidates (the raw walk and delta,
+	 * or the full unpack) */
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
-		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64 ")",
+		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64
+		 "; input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us)",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
-		 r->reach_gen);
+		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired);
 done:
 	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
-		struct timeval tv = { 1, 0 };
+		/* a backend of a finished task goes within ~1/4 s of its last
+		 * connection closing; each look dumps only draining services */
+		struct timeval tv = { 0, 250000 };
 
 		evtimer_add(r->drain_timer, &tv);
 	}
@@ -418,9 +430,13 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 void reconcile_on_vip_table(const Envelope *env, void *arg)
 {
 	struct reconciler *r = arg;
-	uint64_t rx = clock_mono_us();
+	uint64_t rx = r->peek_us ? r->peek_us : clock_mono_us();
 	struct ipvs_table *c = desired_candidates(env->vip_table, &r->cfg.dcfg);
+	int walked = r->walk_next_ok;
 
+	r->peek_us = 0;
+	r->walk_next_ok = 0;
+	r->walk_prev_ok = 0;
 	if (!c) {
 		log_error("VIP table %" PRIu64 ": out of memory", env->vip_table->generation);
 		return;
@@ -431,6 +447,14 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 		n = ipvs_table_diff_keys(r->cand, c, r->changed, RECONCILE_FAST_MAX);
 	ipvs_table_free(r->cand);
 	r->cand = c;
+	if (walked) {
+		/* the next table is compared with this one's bytes */
+		struct vipwalk t = r->walk_prev;
+
+		r->walk_prev = r->walk_next;
+		r->walk_next = t;
+		r->walk_prev_ok = 1;
+	}
 	r->vip_gen = env->vip_table->generation;
 	r->rx_us = rx;
 	counter_inc("vip_tables");
@@ -440,6 +464,59 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 		run_keys(r, 0, r->changed, n);
 	else
 		run(r, 0);
+}
+
+int reconcile_vip_peek(const void *data, size_t len, uint64_t *epoch, uint64_t *gen, void *arg)
+{
+	struct reconciler *r = arg;
+	int rc;
+
+	r->peek_us = clock_mono_us();
+	r->walk_next_ok = 0;
+	rc = vipwalk_parse(data, len, &r->walk_next);
+	if (rc < 0) {
+		/* the full unpack judges it (and reports it if it is bad) */
+		counter_inc("vip_tables_unwalked");
+		return rc;
+	}
+	r->walk_next_ok = 1;
+	*epoch = r->walk_next.epoch;
+	*gen = r->walk_next.gen;
+	return 0;
+}
+
+int reconcile_vip_apply(const void *data, size_t len, void *arg)
+{
+	struct reconciler *r = arg;
+	size_t n = 0;
+	int rc;
+
+	(void)len;
+	if (!r->walk_next_ok || !r->walk_prev_ok || !r->cand || !r->desired || !r->have_kernel)
+		return -EAGAIN; /* nothing to compare with yet: the full path */
+	rc = vip_delta_apply(r->cand, &r->walk_prev, &r->walk_next, data, &r->cfg.dcfg,
+			     r->changed, RECONCILE_FAST_MAX, &n);
+	if (rc == -ENOMEM) {
+		/* cand may be half patched: the full path rebuilds it */
+		ipvs_table_free(r->cand);
+		r->cand = NULL;
+	}
+	if (rc < 0) {
+		counter_inc(rc == -E2BIG ? "vip_tables_many_changes" : "vip_tables_fast_failed");
+		return rc;
+	}
+	struct vipwalk t = r->walk_prev;
+
+	r->walk_prev = r->walk_next;
+	r->walk_next = t;
+	r->walk_next_ok = 0;
+	r->vip_gen = r->walk_prev.gen;
+	r->rx_us = r->peek_us;
+	r->peek_us = 0;
+	counter_inc("vip_tables");
+	counter_inc("vip_tables_fast");
+	run_keys(r, 0, r->changed, n);
+	return 0;
 }
 
 void reconcile_on_reachability(const Envelope *env, void *arg)
@@ -545,6 +622,8 @@ void reconcile_free(struct reconciler *r)
 	ipvs_table_free(r->desired);
 	ipvs_table_free(r->kernel);
 	reach_set_free(r->reach);
+	vipwalk_clear(&r->walk_prev);
+	vipwalk_clear(&r->walk_next);
 	key_set_clear(&r->addrs);
 	key_set_clear(&r->members);
 	ipvsd_state_clear(&r->state);

@@ -44,6 +44,11 @@ void reconcile_free(struct reconciler *r);
 
 void reconcile_on_vip_table(const Envelope *env, void *arg);
 void reconcile_on_reachability(const Envelope *env, void *arg);
+/* The raw hooks of the VIP table subscription (ipc_sub_set_raw): a new
+ * table is applied by the VIPs whose bytes changed (vip_delta.c) when it can
+ * be, else unpacked in full and given to reconcile_on_vip_table. */
+int reconcile_vip_peek(const void *data, size_t len, uint64_t *epoch, uint64_t *gen, void *arg);
+int reconcile_vip_apply(const void *data, size_t len, void *arg);
 
 /* IPVS_STATE_REQUEST handler for `l4lbctl ipvs`. */
 int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg);

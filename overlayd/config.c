@@ -17,7 +17,7 @@
 
 enum {
 	K_NODE_IP = 256, K_LISTEN, K_SEEDS, K_STATE_DIR, K_ACTIVE, K_PASSIVE, K_PING,
-	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE, K_KEY,
+	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE, K_LINGER, K_KEY,
 };
 
 const struct opt overlayd_opts[] = {
@@ -29,12 +29,16 @@ const struct opt overlayd_opts[] = {
 	{ "state-dir", required_argument, K_STATE_DIR, "DIR", "where the start epoch is kept" },
 	{ "active-size", required_argument, K_ACTIVE, "N", "HyParView active view size (default 5)" },
 	{ "passive-size", required_argument, K_PASSIVE, "N", "passive view size (default 30)" },
-	{ "ping-interval-ms", required_argument, K_PING, "MS", "ping period per link (default 50)" },
+	{ "ping-interval-ms", required_argument, K_PING, "MS",
+	  "ping period per link and side (default 100)" },
 	{ "ping-timeout-min-ms", required_argument, K_TMIN, "MS", "timeout floor (default 120)" },
 	{ "ping-timeout-max-ms", required_argument, K_TMAX, "MS", "timeout ceiling (default 2000)" },
 	{ "shuffle-interval-ms", required_argument, K_SHUFFLE, "MS", "shuffle period (default 10000)" },
 	{ "orphan-grace-ms", required_argument, K_GRACE, "MS",
 	  "keep a pathless node nobody accuses reachable this long (default 500)" },
+	{ "linger-ms", required_argument, K_LINGER, "MS",
+	  "keep advertising a live peer dropped from the view until it relinks, at most this long "
+	  "(default 2000)" },
 	{ "cluster-key-file", required_argument, K_KEY, "FILE",
 	  "shared secret every peer must prove it holds (default: none, open)" },
 	{ NULL, 0, 0, NULL, NULL },
@@ -123,6 +127,11 @@ const char *overlayd_cfg_apply(int key, const char *value, void *ctx)
 		if ((why = opt_uint(value, 0, 600000, &v)))
 			return why;
 		c->p.grace_ms = (unsigned)v;
+		return NULL;
+	case K_LINGER:
+		if ((why = opt_uint(value, 0, 60000, &v)))
+			return why;
+		c->p.linger_ms = (unsigned)v;
 		return NULL;
 	}
 	return "unknown option";

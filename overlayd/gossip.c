@@ -79,14 +79,17 @@ done:
 
 void gossip_self_changed(struct overlay *o, uint64_t now_us)
 {
-	struct node_id view[OVERLAY_MAX_ACTIVE];
+	struct node_id view[2 * OVERLAY_MAX_ACTIVE];
+	size_t n = 0;
 	struct adj_record *r;
 
+	/* the advertised view: the active links and the lingering peers */
 	for (size_t i = 0; i < o->n_active; i++)
-		view[i] = o->active[i].node;
+		view[n++] = o->active[i].node;
+	for (size_t i = 0; i < o->n_linger; i++)
+		view[n++] = o->linger[i].node;
 	o->clock++;
-	adj_update(o->adj, &o->self, o->epoch, o->clock, view, o->n_active, now_us, NULL, 0,
-		   NULL);
+	adj_update(o->adj, &o->self, o->epoch, o->clock, view, n, now_us, NULL, 0, NULL);
 	o->dirty = 1;
 	if ((r = adj_find(o->adj, &o->self)))
 		send_records(o, NULL, NULL, &r, 1, o->p.gossip_ttl);

@@ -37,8 +37,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (!(svc = service_new(&d, pub, &cfg)))
 		return 1;
-	overlayd_http_init(&d);
-	daemon_notify("READY=1");
+	overlayd_http_init(&d); /* READY=1 comes with the first published reachability */
 	rc = daemon_run(&d);
 	service_free(svc);
 	overlayd_cfg_free(&cfg);

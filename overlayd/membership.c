@@ -86,15 +86,43 @@ void member_passive_add(struct overlay *o, const struct node_id *n)
 	o->passive[o->n_passive++].node = *n;
 }
 
-void member_active_remove(struct overlay *o, size_t i, int send_disconnect, uint64_t now_us)
+static struct lingering *linger_find(struct overlay *o, const struct node_id *n)
 {
-	struct node_id n = o->active[i].node;
-	struct passive *p;
+	for (size_t i = 0; i < o->n_linger; i++)
+		if (node_eq(&o->linger[i].node, n))
+			return &o->linger[i];
+	return NULL;
+}
 
-	if (send_disconnect)
+void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uint64_t now_us)
+{
+	struct link *l = &o->active[i];
+	struct node_id n = l->node;
+	struct passive *p;
+	struct lingering *lg;
+	/* An evicted peer lingers only if it was heard within a ping period:
+	 * one that just went silent may be dead (evictions follow a crash, as
+	 * its neighbours look for new links), and lingering would hide it. */
+	uint64_t heard = l->heard_us > l->since_us ? l->heard_us : l->since_us;
+	int answers = !l->suspect_us && now_us - heard <= (uint64_t)o->p.ping_ms * 1000 &&
+		      (!l->unacked_seq || now_us <= l->unacked_us ||
+		       now_us - l->unacked_us < overlay_timeout(o, l) / 2);
+
+	if (why == DROP_EVICT || why == DROP_FAILED)
 		send_simple(o, &n, T(DISCONNECT), 0);
 	o->ops.close(o->ctx, &n);
 	o->active[i] = o->active[--o->n_active];
+	/* a live peer stays in our record for a while: its other links may
+	 * be going at the same moment, and it must not look dead meanwhile */
+	if (((why == DROP_EVICT && answers) || why == DROP_PEER) && o->p.linger_ms) {
+		lg = linger_find(o, &n);
+		if (!lg && o->n_linger < OVERLAY_MAX_ACTIVE)
+			lg = &o->linger[o->n_linger++];
+		if (lg) {
+			lg->node = n;
+			lg->until_us = now_us + (uint64_t)o->p.linger_ms * 1000;
+		}
+	}
 	/* kept as a backup address (for healing), but not asked again soon */
 	member_passive_add(o, &n);
 	if ((p = passive_find(o, &n)))
@@ -102,18 +130,59 @@ void member_active_remove(struct overlay *o, size_t i, int send_disconnect, uint
 	gossip_self_changed(o, now_us);
 }
 
+/* Is n reached by an edge other than our own (lingering) one: a node
+ * reachable not through n lists it? */
+static int relinked(const struct overlay *o, const struct node_id *n)
+{
+	const struct adj_table *t = o->adj;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct adj_record *y = t->recs[i];
+
+		if (i == t->self || !y->have || !y->reachable || node_eq(&y->node, n) ||
+		    node_eq(&y->via, n))
+			continue;
+		for (size_t k = 0; k < y->n_active; k++)
+			if (node_eq(&y->active[k], n))
+				return 1;
+	}
+	return 0;
+}
+
+void member_linger_tick(struct overlay *o, uint64_t now_us)
+{
+	int changed = 0;
+
+	for (size_t i = 0; i < o->n_linger;) {
+		struct lingering *lg = &o->linger[i];
+
+		if (now_us >= lg->until_us || overlay_link(o, &lg->node) ||
+		    relinked(o, &lg->node)) {
+			*lg = o->linger[--o->n_linger];
+			changed = 1;
+			continue;
+		}
+		i++;
+	}
+	if (changed)
+		gossip_self_changed(o, now_us);
+}
+
 void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_us)
 {
 	struct link *l;
+	struct lingering *lg;
 
 	if (node_eq(n, &o->self) || overlay_link(o, n))
 		return;
 	if (o->n_active >= o->p.active_max) {
 		size_t victim = overlay_rand(o) % o->n_active;
 
-		member_active_remove(o, victim, 1, now_us);
+		member_active_remove(o, victim, DROP_EVICT, now_us);
 	}
 	member_passive_remove(o, n);
+	if ((lg = linger_find(o, n)))
+		*lg = o->linger[--o->n_linger];
 	l = &o->active[o->n_active++];
 	ping_link_init(l, n, now_us);
 	o->join_backoff_ms = o->p.join_min_ms;
@@ -381,7 +450,7 @@ int member_receive(struct overlay *o, const struct node_id *from, const PeerMess
 	case T(DISCONNECT):
 		for (size_t i = 0; i < o->n_active; i++)
 			if (node_eq(&o->active[i].node, from)) {
-				member_active_remove(o, i, 0, now_us);
+				member_active_remove(o, i, DROP_PEER, now_us);
 				break;
 			}
 		return 0;

@@ -19,7 +19,7 @@ void overlay_params_default(struct overlay_params *p)
 	p->kp = 4;
 	p->shuffle_ms = 10000;
 	p->tick_ms = 20;
-	p->ping_ms = 50;
+	p->ping_ms = 100;
 	/* loopback/LAN RTTs are well under 1 ms: the floor decides */
 	p->rtt.floor_us = 120000;
 	p->rtt.ceil_us = 2000000;
@@ -38,6 +38,7 @@ void overlay_params_default(struct overlay_params *p)
 	p->digest_ms = 30000;
 	p->expire_ms = 600000;
 	p->grace_ms = 500;
+	p->linger_ms = 2000;
 	p->gossip_ttl = 32;
 	p->seed = 1;
 }
@@ -134,7 +135,21 @@ int overlay_is_passive(const struct overlay *o, const struct node_id *n)
 
 uint32_t overlay_timeout(const struct overlay *o, const struct link *l)
 {
-	return rtt_timeout(&l->rtt, &o->p.rtt, o->lhm + 1);
+	uint32_t t = 0;
+
+	if (l->rtt.n)
+		return rtt_timeout(&l->rtt, &o->p.rtt, o->lhm + 1);
+	/* A new link has no sample yet: borrow the longest timeout of the
+	 * measured links (same network, same host), so that a peer dying
+	 * right after linking is not given the long initial timeout. */
+	for (size_t i = 0; i < o->n_active; i++)
+		if (o->active[i].rtt.n) {
+			uint32_t x = rtt_timeout(&o->active[i].rtt, &o->p.rtt, o->lhm + 1);
+
+			if (x > t)
+				t = x;
+		}
+	return t ? t : rtt_timeout(&l->rtt, &o->p.rtt, o->lhm + 1);
 }
 
 void overlay_recompute(struct overlay *o, uint64_t now_us)
@@ -175,6 +190,8 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 	o->st.msgs_rx++;
 	if (node_eq(from, &o->self))
 		return -EPROTO;
+	if (l)
+		ping_heard(l, now_us);
 	switch (m->type) {
 	case L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING:
 		ping_on_ping(o, from, m, now_us);
@@ -213,7 +230,6 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 		rc = 0;
 		break;
 	}
-	(void)l;
 	if (rc < 0)
 		o->st.bad++;
 	overlay_recompute(o, now_us);
@@ -228,7 +244,7 @@ void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t n
 
 			log_info("link to %s down at mono_us=%llu", node_str(peer, b),
 				 (unsigned long long)now_us);
-			member_active_remove(o, i, 0, now_us);
+			member_active_remove(o, i, DROP_DOWN, now_us);
 			break;
 		}
 	overlay_recompute(o, now_us);
@@ -254,6 +270,7 @@ void overlay_tick(struct overlay *o, uint64_t now_us)
 	}
 	ping_tick(o, now_us);
 	member_tick(o, now_us);
+	member_linger_tick(o, now_us);
 	if (now_us >= o->digest_at_us && o->n_active) {
 		gossip_send_digest(o, &o->active[overlay_rand(o) % o->n_active].node);
 		o->digest_at_us = now_us + (uint64_t)o->p.digest_ms * 1000;

@@ -46,6 +46,7 @@ struct overlay_params {
 	unsigned digest_ms;               /* periodic anti-entropy */
 	unsigned expire_ms;               /* forget records unreachable this long */
 	unsigned grace_ms;                /* an unaccused node without path stays (adj_reach) */
+	unsigned linger_ms;               /* a live peer dropped from the view stays advertised */
 	unsigned gossip_ttl;
 	uint32_t seed;                    /* PRNG seed */
 };
@@ -74,6 +75,7 @@ struct link {
 	uint64_t suspect_us;               /* 0, or when the timeout expired */
 	uint64_t probe_id;                 /* of the indirect probes for this suspicion */
 	uint64_t reprieve_us;              /* answered through others: not suspected before */
+	uint64_t heard_us;                 /* last message of any kind from the peer */
 	uint64_t pings, pongs, timeouts;
 };
 
@@ -82,6 +84,15 @@ struct link {
 struct probe_req {
 	struct node_id requester, target;
 	uint64_t id, token, at_us;
+};
+
+/* A live peer we dropped from the active view (or that dropped us) for
+ * view management: still advertised in our record until a node reached
+ * not through it lists it, or for linger_ms, so that reachability never
+ * flaps for a node that is alive but whose last links went at once. */
+struct lingering {
+	struct node_id node;
+	uint64_t until_us;
 };
 
 struct passive {
@@ -103,6 +114,8 @@ struct overlay {
 	uint64_t epoch, clock;
 	struct link active[OVERLAY_MAX_ACTIVE];
 	size_t n_active;
+	struct lingering linger[OVERLAY_MAX_ACTIVE];
+	size_t n_linger;
 	struct passive passive[OVERLAY_MAX_PASSIVE];
 	size_t n_passive;
 	struct node_id seeds[OVERLAY_MAX_SEEDS];
@@ -149,8 +162,18 @@ int overlay_send(struct overlay *o, const struct node_id *to, PeerMessage *m);
 void overlay_recompute(struct overlay *o, uint64_t now_us);
 
 /* membership.c */
+/* Why a link leaves the active view. */
+enum member_drop {
+	DROP_EVICT,   /* view management: DISCONNECT sent, the peer is alive */
+	DROP_PEER,    /* the peer sent DISCONNECT: it is alive */
+	DROP_FAILED,  /* ping timeout confirmed: DISCONNECT sent, an accusation */
+	DROP_DOWN,    /* every connection closed or failed: an accusation */
+};
+
 void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_us);
-void member_active_remove(struct overlay *o, size_t i, int send_disconnect, uint64_t now_us);
+void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uint64_t now_us);
+/* Ends lingers whose peer relinked elsewhere or whose time is up. */
+void member_linger_tick(struct overlay *o, uint64_t now_us);
 void member_passive_add(struct overlay *o, const struct node_id *n);
 void member_passive_remove(struct overlay *o, const struct node_id *n);
 int member_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
@@ -168,6 +191,8 @@ void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessa
 int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us);
 int ping_on_probe_ack(struct overlay *o, const PeerMessage *m, uint64_t now_us);
+/* Any message from an active peer: when it was last heard of. */
+void ping_heard(struct link *l, uint64_t now_us);
 /* The event loop itself was late by lag_us: do not blame peers for it. */
 void ping_own_lag(struct overlay *o, uint64_t lag_us);
 

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The adaptive ping of the active links. Every link is pinged every
- * ping_ms from the moment it joins the view. A link is suspected when its
- * oldest unanswered ping is older than the timeout derived from its RTT
- * window; a suspicion is confirmed (the link severed) only if a fresh
- * ping sent at that moment stays unanswered for max(timeout/2,
- * confirm_min) more. An answer to any ping clears the suspicion.
+ * The adaptive ping of the active links. Both ends of a link ping every
+ * ping_ms from the moment it joins the view, half a period apart: each end
+ * schedules its next ping half a period after the peer's, so that every
+ * ping_ms / 2 something arrives from the peer (a pong or its own ping).
+ * That halves the messages of pinging every ping_ms / 2 from one end while
+ * keeping the same evidence rate.
+ *
+ * A link is suspected when its oldest unanswered ping is older than the
+ * timeout derived from its RTT window, or when nothing at all came from
+ * the peer for the timeout plus half a period while a ping is unanswered;
+ * a suspicion is confirmed (the link severed) only if a fresh ping sent at
+ * that moment stays unanswered for max(timeout/2, confirm_min) more. An
+ * answer to any ping clears the suspicion.
  *
  * A lost segment stalls a TCP stream for a retransmission timeout (Linux:
  * at least 200 ms), longer than the suspicion takes. So at suspicion time
@@ -78,22 +85,40 @@ static void send_probe(struct overlay *o, const struct node_id *to, int type,
 	overlay_send(o, to, &m);
 }
 
-/* Asks up to probe_k other neighbours to ping l's peer for us. */
+/* Asks up to probe_k other neighbours to ping l's peer for us. A node
+ * with fewer neighbours than that asks other reachable nodes too (the
+ * transport connects on demand): a node with two links is the one that a
+ * single failed probe would orphan. */
 static void ask_helpers(struct overlay *o, struct link *l)
 {
-	size_t idx[OVERLAY_MAX_ACTIVE], n = 0;
+	struct node_id cand[OVERLAY_MAX_ACTIVE];
+	size_t n = 0, asked = 0;
 
 	for (size_t i = 0; i < o->n_active; i++)
 		if (&o->active[i] != l)
-			idx[n++] = i;
+			cand[n++] = o->active[i].node;
 	l->probe_id = ((uint64_t)overlay_rand(o) << 32) | overlay_rand(o);
-	for (unsigned k = 0; k < o->p.probe_k && n; k++) {
+	for (; asked < o->p.probe_k && n; asked++) {
 		size_t pick = overlay_rand(o) % n;
 
-		send_probe(o, &o->active[idx[pick]].node, L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE,
+		send_probe(o, &cand[pick], L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE,
 			   &l->node, l->probe_id);
 		o->st.probes_sent++;
-		idx[pick] = idx[--n];
+		cand[pick] = cand[--n];
+	}
+	if (asked >= o->p.probe_k || !o->adj->n)
+		return;
+	for (size_t k = 0, start = overlay_rand(o) % o->adj->n;
+	     k < o->adj->n && asked < o->p.probe_k; k++) {
+		const struct adj_record *r = o->adj->recs[(start + k) % o->adj->n];
+
+		if (!r->reachable || !r->node.port || node_eq(&r->node, &o->self) ||
+		    node_eq(&r->node, &l->node) || overlay_link(o, &r->node))
+			continue;
+		send_probe(o, &r->node, L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PROBE, &l->node,
+			   l->probe_id);
+		o->st.probes_sent++;
+		asked++;
 	}
 }
 
@@ -107,10 +132,14 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 		uint64_t confirm = t / 2;
 		uint64_t silent = l->unacked_seq && now_us > l->unacked_us ?
 					  now_us - l->unacked_us : 0;
+		uint64_t heard = l->heard_us > l->since_us ? l->heard_us : l->since_us;
+		uint64_t half = (uint64_t)o->p.ping_ms * 500;
+		int late = silent > t ||
+			   (l->unacked_seq && now_us > heard && now_us - heard > t + half);
 
 		if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
 			confirm = (uint64_t)o->p.confirm_min_ms * 1000;
-		if (silent > t && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
+		if (late && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
 			if (!l->suspect_us && silent <= o->p.rtt.ceil_us) {
 				l->suspect_us = now_us;
 				l->timeouts++;
@@ -124,7 +153,7 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 					 node_str(&l->node, b), (unsigned long long)now_us,
 					 (unsigned long long)(now_us - l->unacked_us));
 				o->st.severs++;
-				member_active_remove(o, i, 1, now_us);
+				member_active_remove(o, i, DROP_FAILED, now_us);
 				continue;
 			}
 		}
@@ -134,6 +163,11 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 	}
 }
 
+void ping_heard(struct link *l, uint64_t now_us)
+{
+	l->heard_us = now_us;
+}
+
 void ping_own_lag(struct overlay *o, uint64_t lag_us)
 {
 	for (size_t i = 0; i < o->n_active; i++) {
@@ -141,6 +175,8 @@ void ping_own_lag(struct overlay *o, uint64_t lag_us)
 
 		if (l->unacked_seq)
 			l->unacked_us += lag_us;
+		if (l->heard_us)
+			l->heard_us += lag_us;
 		if (l->suspect_us)
 			l->suspect_us += lag_us;
 	}
@@ -221,8 +257,8 @@ void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessa
 {
 	PeerMessage r = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
 	L4lb__Overlay__V1__Pong p = L4LB__OVERLAY__V1__PONG__INIT;
+	struct link *l;
 
-	(void)now_us;
 	if (!m->ping)
 		return;
 	r.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PONG;
@@ -235,6 +271,15 @@ void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessa
 	/* seq 0: an indirect probe, from a node that is not our neighbour */
 	if (!m->ping->seq)
 		return;
+	if ((l = overlay_link(o, from))) {
+		/* ping half a period after the peer, but at most 1.5 periods
+		 * after our last ping (a faster peer must not silence ours) */
+		uint64_t want = now_us + (uint64_t)o->p.ping_ms * 500;
+		uint64_t last = l->seq ? l->sent_us[l->seq % OVERLAY_PING_RING] : l->since_us;
+		uint64_t cap = last + (uint64_t)o->p.ping_ms * 1500;
+
+		l->next_ping_us = want < cap ? want : cap;
+	}
 	/* A peer that pings us believes we are its neighbour: if we are not,
 	 * take it back when there is room, else tell it so. */
 	if (!overlay_link(o, from)) {

@@ -10,6 +10,7 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "overlayd/net.h"
+#include "overlayd/publish_gate.h"
 
 struct service {
 	struct daemon *d;
@@ -18,6 +19,7 @@ struct service {
 	struct overlay *o;
 	struct event *tick;
 	uint64_t pub_epoch, published_gen;
+	struct publish_gate gate;
 };
 
 static int s_send(void *ctx, const struct node_id *to, const PeerMessage *m)
@@ -37,7 +39,14 @@ static void s_close(void *ctx, const struct node_id *peer)
 static void publish(struct service *s)
 {
 	struct ipc_buf b = { 0 };
+	int was_open = s->gate.open;
 
+	if (!publish_gate_check(&s->gate, s->o->n_active, clock_mono_us()))
+		return;
+	if (!was_open) {
+		log_info("overlayd: publishing reachability (%zu active links)", s->o->n_active);
+		daemon_notify("READY=1");
+	}
 	if (service_pack_reachability(s->o, s->pub_epoch, &b) < 0) {
 		log_error("overlayd: cannot pack the reachability snapshot");
 		return;
@@ -51,8 +60,10 @@ static void s_changed(void *ctx)
 	struct service *s = ctx;
 
 	/* during overlay_new the service is not wired yet */
-	if (s->o)
+	if (s->o) {
+		publish_gate_changed(&s->gate, clock_mono_us());
 		publish(s);
+	}
 }
 
 static const struct overlay_ops service_ops = { s_send, s_close, s_changed };
@@ -197,6 +208,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	overlay_tick(s->o, now);
 	net_tick(s->net, now);
+	if (!s->gate.open)
+		publish(s);
 }
 
 static void info(status_kv_fn kv, void *kvarg, void *arg)
@@ -258,6 +271,7 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	s->d = d;
 	s->pub = pub;
 	s->pub_epoch = ipc_new_epoch();
+	publish_gate_init(&s->gate, clock_mono_us());
 	if (!(epoch = overlayd_epoch_bump(c->state_dir)))
 		goto fail;
 	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen, c->key)))

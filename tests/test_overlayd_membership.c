@@ -117,6 +117,19 @@ static void rx_simple(struct overlay *o, int from, int type, int flag, uint64_t 
 	assert_int_equal(overlay_receive(o, &f, &m, now), 0);
 }
 
+/* Does our own advertised record list node i? */
+static int advertised(struct overlay *o, int i)
+{
+	struct node_id n = N(i);
+	struct adj_record *r = adj_find(o->adj, &o->self);
+
+	assert_non_null(r);
+	for (size_t k = 0; k < r->n_active; k++)
+		if (node_eq(&r->active[k], &n))
+			return 1;
+	return 0;
+}
+
 static void test_join_adds_and_forwards(void **state)
 {
 	struct overlay *o = mk(5);
@@ -178,6 +191,13 @@ static void test_disconnect_moves_to_passive(void **state)
 	assert_null(overlay_link(o, &a));
 	assert_true(overlay_is_passive(o, &a));
 	assert_true(n_closed >= 1);
+	/* it said goodbye, so it is alive: still advertised for linger_ms */
+	assert_true(advertised(o, 2));
+	overlay_tick(o, 1000000 + o->p.linger_ms * 1000ULL - 1000);
+	assert_true(advertised(o, 2));
+	overlay_tick(o, 1000000 + o->p.linger_ms * 1000ULL);
+	assert_false(advertised(o, 2));
+	assert_int_equal(o->n_linger, 0);
 	overlay_free(o);
 }
 
@@ -232,7 +252,7 @@ static void pong(struct overlay *o, int from, uint64_t seq, uint64_t sent, uint6
 static void test_ping_suspect_confirm_sever(void **state)
 {
 	struct overlay *o = mk(5);
-	struct node_id a = N(2);
+	struct node_id a = N(2), c = N(3);
 	uint64_t t = 1000000;
 	struct link *l;
 
@@ -248,6 +268,15 @@ static void test_ping_suspect_confirm_sever(void **state)
 	}
 	assert_true(l->rtt.n > 0);
 	assert_int_equal(overlay_timeout(o, l), o->p.rtt.floor_us);
+	/* a new link has no sample: it borrows the measured links' timeout,
+	 * not the long initial one (a peer dying right after linking) */
+	rx_simple(o, 3, T(JOIN), 0, t);
+	l = overlay_link(o, &c);
+	assert_int_equal(l->rtt.n, 0);
+	assert_int_equal(overlay_timeout(o, l), o->p.rtt.floor_us);
+	assert_true(o->p.rtt.initial_us > o->p.rtt.floor_us);
+	rx_simple(o, 3, T(DISCONNECT), 0, t);
+	l = overlay_link(o, &a);
 	/* silence: suspected after the timeout, severed only after confirm */
 	uint64_t quiet = t;
 
@@ -260,6 +289,79 @@ static void test_ping_suspect_confirm_sever(void **state)
 	assert_true(t - quiet >= o->p.rtt.floor_us + o->p.confirm_min_ms * 1000);
 	assert_true(t - quiet < 500000);
 	assert_true(overlay_is_passive(o, &a));
+	/* a severed peer may be dead: it is not kept advertised (3, which
+	 * said goodbye, is) */
+	assert_false(advertised(o, 2));
+	assert_true(advertised(o, 3));
+	overlay_free(o);
+}
+
+static void rx_ping(struct overlay *o, int from, uint64_t seq, uint64_t now)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+	struct node_id f = N(from);
+
+	m.type = T(PING);
+	m.ping = &p;
+	p.has_seq = p.has_sent_us = 1;
+	p.seq = seq;
+	p.sent_us = now;
+	assert_int_equal(overlay_receive(o, &f, &m, now), 0);
+}
+
+/* Each end pings half a period after the other, so something arrives from
+ * the peer every ping_ms / 2; a peer that goes quiet is suspected from the
+ * last thing heard, not only from our next unanswered ping. */
+static void test_pings_interleave_and_silence_counts(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id a = N(2);
+	uint64_t t = 1000000, half = o->p.ping_ms * 500ULL, sent;
+	struct link *l;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, t);
+	overlay_tick(o, t); /* first ping at once */
+	l = overlay_link(o, &a);
+	assert_int_equal(l->seq, 1);
+	pong(o, 2, 1, l->sent_us[1], t + 200);
+	/* the peer's ping moves ours to half a period after it */
+	rx_ping(o, 2, 1, t + 10000);
+	assert_int_equal(l->next_ping_us, t + 10000 + half);
+	/* never later than 1.5 periods after our last ping, whatever the peer
+	 * does (a faster peer must not silence our own pings) */
+	for (uint64_t k = 1; k <= 4; k++)
+		rx_ping(o, 2, 1 + k, t + 10000 + k * half);
+	assert_true(l->next_ping_us <= t + 3 * half);
+	/* a healthy window, then the peer falls silent just after its ping */
+	for (int i = 0; i < 40; i++) {
+		t += 20000;
+		overlay_tick(o, t);
+		if (l->unacked_seq)
+			pong(o, 2, l->seq, l->sent_us[l->seq % OVERLAY_PING_RING], t + 300);
+		if (i % 5 == 0)
+			rx_ping(o, 2, 100 + i, t + 400);
+	}
+	/* wait for our next ping and answer it: the last thing ever heard */
+	uint64_t seq = l->seq;
+
+	while (l->seq == seq) {
+		t += 1000;
+		overlay_tick(o, t);
+	}
+	sent = t;
+	pong(o, 2, l->seq, l->sent_us[l->seq % OVERLAY_PING_RING], t + 300);
+	assert_false(l->unacked_seq);
+	/* the peer is silent from now on: suspected timeout + half a period
+	 * after it was last heard, before our next ping (≥ 0.9 period away)
+	 * could even be timed out */
+	for (t += 1000; !l->suspect_us && t < sent + 1000000; t += 1000)
+		overlay_tick(o, t);
+	assert_true(l->suspect_us > 0);
+	assert_true(l->suspect_us >= sent + 300 + overlay_timeout(o, l) + half);
+	assert_true(l->suspect_us <= sent + 300 + overlay_timeout(o, l) + half + 1000);
+	assert_true(l->suspect_us < sent + o->p.ping_ms * 900ULL + overlay_timeout(o, l));
 	overlay_free(o);
 }
 
@@ -491,6 +593,41 @@ static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const
 	assert_int_equal(overlay_receive(o, &f, &m, 2000000), expect_rc);
 }
 
+/* An evicted peer is alive: it stays in our record until a node reached
+ * not through it lists it (it relinked), so that it never looks pathless
+ * while its other links go at the same moment. */
+static void test_evicted_peer_lingers_until_relinked(void **state)
+{
+	struct overlay *o = mk(2);
+	int v, keep, view[1];
+	struct node_id vn;
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	rx_simple(o, 3, T(JOIN), 0, 1000000);
+	rx_simple(o, 4, T(JOIN), 0, 1000000);
+	vn = last(T(DISCONNECT))->to;
+	v = vn.ip[3];
+	keep = v == 2 ? 3 : 2;
+	assert_null(overlay_link(o, &vn));
+	assert_int_equal(o->n_linger, 1);
+	assert_true(advertised(o, v));
+	/* the victim's record lists only us: no other edge, it stays */
+	view[0] = 1;
+	adj_msg(o, keep, v, 3, view, 1, 0);
+	overlay_tick(o, 2000000);
+	assert_true(advertised(o, v));
+	/* our neighbour `keep` now lists it: relinked, the linger ends */
+	view[0] = v;
+	adj_msg(o, keep, keep, 3, view, 1, 0);
+	overlay_tick(o, 2020000);
+	assert_false(advertised(o, v));
+	assert_int_equal(o->n_linger, 0);
+	/* and it is still reachable, through keep */
+	assert_true(adj_find(o->adj, &vn)->reachable);
+	overlay_free(o);
+}
+
 static void test_gossip_dedup_and_cascade(void **state)
 {
 	struct overlay *o = mk(5);
@@ -542,6 +679,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_join_adds_and_forwards),
 		cmocka_unit_test(test_full_view_evicts_with_disconnect),
+		cmocka_unit_test(test_evicted_peer_lingers_until_relinked),
 		cmocka_unit_test(test_neighbor_priority),
 		cmocka_unit_test(test_disconnect_moves_to_passive),
 		cmocka_unit_test(test_forward_join_walk),
@@ -550,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_probe_served_and_bounded),
 		cmocka_unit_test(test_unknown_type_ignored),
 		cmocka_unit_test(test_own_lag_does_not_sever),
+		cmocka_unit_test(test_pings_interleave_and_silence_counts),
 		cmocka_unit_test(test_gossip_dedup_and_cascade),
 	};
 

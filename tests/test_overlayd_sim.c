@@ -143,14 +143,14 @@ static void test_many_crash_at_once(void **state)
 	t = sim_until_converged(&S, 10000000);
 	print_message("30%% crash: converged after %llu ms\n", (unsigned long long)t / 1000);
 	assert_true(t < 2000000);
-	/* KNOWN GAP: a live node whose whole view died and whose stale record
-	 * is accused can still be flagged once; the target is zero. */
+	/* no live node flagged: 0 at OVERLAY_SIM_SEED=1..10 too (it was 1 at
+	 * each before evicted peers lingered in their evictor's record) */
 	int alarms = 0;
 
 	for (int i = 0; i < S.n; i++)
 		alarms += S.nodes[i].false_alarm;
 	print_message("30%% crash: %d false alarms over all nodes\n", alarms);
-	assert_true(alarms <= 2);
+	assert_int_equal(alarms, 0);
 	sim_free(&S);
 }
 
@@ -180,10 +180,14 @@ static void test_one_way_cut_severs_link_not_nodes(void **state)
  * suspicions that the direct ping alone would have turned into severs
  * (without probes: 131 severs of 271 suspicions at this seed).
  *
- * KNOWN GAP: the target is zero false alarms. Here 2 remain (other seeds,
- * OVERLAY_SIM_SEED=1..10: 0 in 6 of 10, 49 in all; 142 without probes): a
- * node with only two links loses both at once (one severed, the other
- * dropped), so it is pathless and accused, and the grace does not apply.
+ * KNOWN GAP: the target is zero false alarms at every seed. It is 0 at
+ * this seed; at OVERLAY_SIM_SEED=1..10, 0 in 7 of 10 runs and 15 in all
+ * (31 with 50 ms one-sided pings, 49 before lingering and wider probing,
+ * 142 without probes). What is
+ * left: a node with two links whose both links are severed on timeout at
+ * about the same time (two stalled streams; the sim has no fast
+ * retransmit, so a stall grows while later segments are lost), and links
+ * severed at the 2 s ceiling after chained retransmissions.
  * The real 10-minute soak (it_overlayd_netns.sh, make check-long) saw 0.
  */
 static void test_loss_probes_prevent_severs(void **state)
@@ -207,7 +211,7 @@ static void test_loss_probes_prevent_severs(void **state)
 		      (unsigned long long)severs);
 	assert_true(acks > suspected / 3);
 	assert_true(severs * 100 < suspected * 35);
-	assert_true(alarms <= 3);
+	assert_int_equal(alarms, 0);
 	assert_true(sim_converged(&S));
 	sim_free(&S);
 }

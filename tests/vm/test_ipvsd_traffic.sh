@@ -319,12 +319,17 @@ head -c 4096 /dev/urandom >"$VM_TMP/garbage"
 "$B/tests/tools/ipc_peer" raw "ipc://$RUN/ipvsd.rep" "$VM_TMP/garbage" >"$VM_TMP/raw.out" 2>&1 || true
 # An older generation of the same publisher: a feeder restarted at generation 1
 # with a table missing a VIP must be ignored.
+cnt() { "$B/tests/tools/status_counter" "$RUN" ipvsd "$1" || echo 0; }
+old0=$(cnt ipc_rx_out_of_order) full0=$(cnt full_reconciles)
 kill "$(cat "$VM_TMP/feed.pid")"
 grep -v "^vip tcp $VIP4 80 " "$SPEC" >"$VM_TMP/spec.old"
 "$B/tests/tools/ipvsd_feed" "$RUN" "$VM_TMP/spec.old" >"$VM_TMP/feed2.log" 2>&1 &
 echo $! >"$VM_TMP/feed.pid"
 wait_until 10 grep -q published "$VM_TMP/feed2.log"
-sleep 3 # two reconcile periods: a wrong change would show by now
+# The old table was seen and dropped, and a full reconcile ran after it: a
+# wrong change would show by now.
+wait_until 15 sh -c "[ \$($B/tests/tools/status_counter $RUN ipvsd ipc_rx_out_of_order) -gt $old0 ] &&
+	[ \$($B/tests/tools/status_counter $RUN ipvsd full_reconciles) -gt $full0 ]" || true
 n ipvsadm -Sn | sort >"$VM_TMP/final2"
 check "malformed requests and an older generation change nothing" \
 	cmp -s "$VM_TMP/final" "$VM_TMP/final2"

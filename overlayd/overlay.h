@@ -103,6 +103,7 @@ struct passive {
 struct overlay_stats {
 	uint64_t pings, pongs, timeouts, refuted, severs, joins, lags;
 	uint64_t probes_sent, probes_served, probe_acks, probe_drops, unknown;
+	uint64_t probes_refused; /* PROBEs for an address that is no known node */
 	uint64_t msgs_rx, msgs_tx, records_rx, records_new, send_drops, bad;
 };
 

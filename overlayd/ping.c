@@ -195,6 +195,12 @@ int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessa
 		return -EPROTO;
 	if (node_eq(&target, &o->self) || node_eq(&target, from))
 		return 0;
+	/* Only nodes of the overlay: a probe for any other address would make
+	 * this node connect wherever a peer asks (a scanner or reflector). */
+	if (!adj_find(o->adj, &target)) {
+		o->st.probes_refused++;
+		return 0;
+	}
 	/* bounded: a slot is free once answered or older than the ceiling */
 	for (size_t i = 0; i < OVERLAY_PROBES && !slot; i++)
 		if (!o->probes[i].token || now_us - o->probes[i].at_us > o->p.rtt.ceil_us)

@@ -245,6 +245,7 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 	KV("probe_acks", "%llu", (unsigned long long)st->probe_acks);
 	KV("probes_served", "%llu", (unsigned long long)st->probes_served);
 	KV("probe_drops", "%llu", (unsigned long long)st->probe_drops);
+	KV("probes_refused", "%llu", (unsigned long long)st->probes_refused);
 	KV("joins", "%llu", (unsigned long long)st->joins);
 	KV("loop_lags", "%llu", (unsigned long long)st->lags);
 	KV("local_health", "%u", o->lhm);

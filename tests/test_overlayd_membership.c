@@ -390,6 +390,9 @@ static void test_own_lag_does_not_sever(void **state)
 	overlay_free(o);
 }
 
+static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const int *view,
+		    size_t n, int expect_rc);
+
 static void probe_msg(struct overlay *o, int from, int type, int target, uint64_t id,
 		      uint64_t now)
 {
@@ -499,7 +502,15 @@ static void test_probe_served_and_bounded(void **state)
 
 	(void)state;
 	rx_simple(o, 2, T(JOIN), 0, t);
+	/* 9 and 20..59 are nodes of the overlay (their records came by gossip) */
+	adj_msg(o, 2, 9, 1, (const int[]){ 2 }, 1, 0);
+	for (int i = 0; i < 40; i++)
+		adj_msg(o, 2, 20 + i, 1, (const int[]){ 2 }, 1, 0);
 	n_log = 0;
+	/* an address that is no node of the overlay is never contacted */
+	probe_msg(o, 2, T(PROBE), 99, 5, t);
+	assert_int_equal(n_log, 0);
+	assert_int_equal(o->st.probes_refused, 1);
 	/* 2 asks us about 9: a seq-0 Ping goes to 9 */
 	probe_msg(o, 2, T(PROBE), 9, 77, t);
 	ping = last(T(PING));

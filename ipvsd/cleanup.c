@@ -182,7 +182,10 @@ int ipvsd_cleanup(const struct reconcile_cfg *cfg, const char *run_dir)
 		failed = 1;
 	}
 	/* the rules before the sets they match on (a set in use cannot go) */
-	if (nat_remove("iptables") < 0 || nat_remove("ip6tables") < 0)
+	/* both families, even when the first fails */
+	if (nat_remove("iptables") < 0)
+		failed = 1;
+	if (nat_remove("ip6tables") < 0)
 		failed = 1;
 	if (vip_set_open(1, &vs) < 0 || vip_set_destroy(vs) < 0)
 		failed = 1;

@@ -254,7 +254,8 @@ void ipvs_stats_collect(void)
 	}
 	if ((rc = request(IPVS_CMD_GET_SERVICE, NULL, on_service, &d)) < 0)
 		goto fail;
-	for (size_t i = 0; i < d.n; i++) {
+	/* past the bound no series is added: stop asking the kernel too */
+	for (size_t i = 0; i < d.n && d.dests < IPVS_STATS_MAX_DESTS; i++) {
 		const struct svc_key *k = &d.svcs[i].key;
 		char vip[64];
 		const char *labels[] = { "vip", vip, "protocol", proto_name(k->proto), NULL };

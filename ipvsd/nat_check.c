@@ -32,6 +32,7 @@ struct nat_check {
 	char out[256];
 	size_t out_len;
 	uint64_t started_ms, last_ms;
+	uint64_t call_deadline_ms; /* the running call is killed past this */
 	unsigned repaired, failed;
 	nat_check_done_fn done;
 	void *done_arg;
@@ -76,6 +77,7 @@ static int spawn(struct nat_check *c)
 	}
 	c->out_len = 0;
 	c->out[0] = 0;
+	c->call_deadline_ms = clock_mono_ms() + CALL_TIMEOUT_S * 1000;
 	event_assign(c->out_ev, c->base, c->fd, EV_READ | EV_PERSIST, on_output, c);
 	event_add(c->out_ev, NULL);
 	evtimer_add(c->timer, &tv);
@@ -124,6 +126,10 @@ static void reap(struct nat_check *c)
 	if (p == 0) { /* output closed a moment before the exit */
 		struct timeval tv = { 0, REAP_RETRY_MS * 1000 };
 
+		/* a call that closed its output but keeps running still has
+		 * its time limit (a killed one is reaped at the next retry) */
+		if (clock_mono_ms() >= c->call_deadline_ms)
+			kill(c->pid, SIGKILL);
 		evtimer_add(c->timer, &tv);
 		return;
 	}
@@ -151,13 +157,16 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->fd >= 0) { /* the time limit: its output then ends, and it is reaped */
+	if (c->fd >= 0) { /* the time limit */
 		char cmd[256];
 
 		log_error("nat: `%s` took over %d s: killed",
 			  nat_argv_format(cur_argv(c), cmd, sizeof(cmd)), CALL_TIMEOUT_S);
 		kill(c->pid, SIGKILL);
-		return;
+		/* a grandchild may hold the pipe open: stop waiting for its end */
+		event_del(c->out_ev);
+		close(c->fd);
+		c->fd = -1;
 	}
 	reap(c);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/counters.h"
@@ -109,6 +110,7 @@ int ipvsd_state_load(const char *dir, struct ipvsd_state *st)
 {
 	char path[4096], *text = NULL;
 	size_t cap = 0;
+	struct stat sb;
 	ssize_t n;
 	FILE *f;
 	int rc;
@@ -117,6 +119,13 @@ int ipvsd_state_load(const char *dir, struct ipvsd_state *st)
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
+	/* never read more than a state file can be */
+	if (fstat(fileno(f), &sb) == 0 && sb.st_size > STATE_MAX_BYTES) {
+		fclose(f);
+		report_bad_input("state_file", "%s: larger than %d bytes: ignored", path,
+				 STATE_MAX_BYTES);
+		return 0;
+	}
 	n = getdelim(&text, &cap, 0, f);
 	fclose(f);
 	if (n < 0) {
@@ -162,8 +171,10 @@ int ipvsd_state_save(const char *dir, const struct ipvsd_state *st)
 		}
 		off += (size_t)w;
 	}
-	/* the data reaches the disk before the name points at it */
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	/* No fsync: this runs on the event loop before kernel changes, and the
+	 * file only has to outlive an ipvsd restart, not a reboot (a reboot
+	 * empties the kernel state it describes). rename keeps it whole. */
+	if (close(fd) < 0) {
 		rc = -errno;
 		fd = -1;
 		goto done;

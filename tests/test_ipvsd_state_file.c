@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,19 @@ static void test_save_load(void **state)
 	fclose(f);
 	assert_int_equal(ipvsd_state_load(sub, &back), 0);
 	assert_int_equal(back.vips.n, 0);
+	/* a huge file is refused by its size, without reading it */
+	{
+		uint64_t c0 = counter_value("state_file");
+		int fd = open(path, O_WRONLY | O_TRUNC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "vip tcp 10.0.0.1 80\n", 20), 20);
+		assert_int_equal(ftruncate(fd, (off_t)1 << 31), 0); /* 2 GiB, sparse */
+		close(fd);
+		assert_int_equal(ipvsd_state_load(sub, &back), 0);
+		assert_int_equal(back.vips.n, 0);
+		assert_true(counter_value("state_file") > c0);
+	}
 	/* an unwritable place: an error, no crash */
 	assert_true(ipvsd_state_save("/proc/l4lb-no-such-dir", &st) < 0);
 	ipvsd_state_clear(&st);

@@ -153,8 +153,16 @@ const char *overlayd_key_load(const char *path, struct frame_key **out)
 	}
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
 		log_warn("overlayd: %s is readable by others than its owner", path);
-	while (len < sizeof(buf) && (r = read(fd, buf + len, sizeof(buf) - len)) > 0)
+	while (len < sizeof(buf) && (r = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(why, sizeof(why), "cannot read %.100s: %s", path, strerror(errno));
+			close(fd);
+			return why;
+		}
 		len += (size_t)r;
+	}
 	close(fd);
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
 		       buf[len - 1] == '\t'))

@@ -160,12 +160,6 @@ static int proof(const struct frame_key *k, const uint8_t *receiver, const uint8
 	return frame_hmac(k->k, k->len, parts, lens, 3, out);
 }
 
-size_t frame_size(const struct frame_sec *s, const PeerMessage *m)
-{
-	return FRAME_HDR + l4lb__overlay__v1__peer_message__get_packed_size(m) +
-	       (s->tx ? FRAME_TAG : 0);
-}
-
 int frame_seal(struct frame_sec *s, uint8_t *buf, size_t plen, size_t *len)
 {
 	size_t body = plen + (s->tx ? FRAME_TAG : 0);

@@ -73,11 +73,9 @@ static inline int frame_can_send(const struct frame_sec *s)
  * 0 or larger than max. */
 long frame_len(const unsigned char *hdr, size_t max);
 
-/* Bytes frame_pack needs for m. */
-size_t frame_size(const struct frame_sec *s, const PeerMessage *m);
 /*
- * Header, m and (when keys are derived) the tag into buf of frame_size()
- * bytes. -EMSGSIZE when too large, -EAGAIN in keyed mode before the peer's
+ * Header, m and (when keys are derived) the tag into buf, which has room for
+ * FRAME_HDR + m's packed size + FRAME_TAG bytes. -EMSGSIZE when too large, -EAGAIN in keyed mode before the peer's
  * Hello (only Hello frames go out untagged).
  */
 int frame_pack(struct frame_sec *s, const PeerMessage *m, uint8_t *buf, size_t *len);

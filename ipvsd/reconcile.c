@@ -503,6 +503,12 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	}
 	if (rc < 0) {
 		counter_inc(rc == -E2BIG ? "vip_tables_many_changes" : "vip_tables_fast_failed");
+		/* the full path decides; a well-formed table refused here means the
+		 * walker and protobuf-c disagree, worth a look */
+		if (rc != -E2BIG)
+			log_limited(LOG_LVL_WARN, "vip_fast", "VIP table %" PRIu64 ": fast path "
+				    "refused it (%s), taking the full path", r->walk_next.gen,
+				    strerror(-rc));
 		return rc;
 	}
 	struct vipwalk t = r->walk_prev;

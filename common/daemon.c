@@ -154,15 +154,51 @@ done:
 	return rc;
 }
 
+/* log-level is the one common setting a running daemon takes live; any
+ * other changed key is named so the operator knows to restart. */
+static void on_changed(const char *key, const char *value, void *arg)
+{
+	struct daemon *d = arg;
+	int lvl;
+
+	if (!strcmp(key, "log-level") && (lvl = log_level_parse(value ? value : "info")) >= 0) {
+		log_set_level(lvl);
+		d->opts.log_level = lvl;
+		log_info("SIGHUP: log-level is now %s", value ? value : "info");
+		return;
+	}
+	log_warn("SIGHUP: %s %s in %s: takes effect when %s restarts", key,
+		 value ? "changed" : "removed", d->opts.config, d->name);
+}
+
+static void reload(struct daemon *d)
+{
+	struct conf_snap cur;
+	char err[600];
+
+	log_info("SIGHUP: reloading configuration");
+	if (d->opts.config) {
+		if (conf_snap_load(&cur, d->opts.config, d->name, err, sizeof(err)) < 0) {
+			report_bad_input("config", "SIGHUP: %s; running configuration unchanged", err);
+			return;
+		}
+		log_info("SIGHUP: %s re-read, %zu setting(s) changed", d->opts.config,
+			 conf_snap_diff(&d->conf, &cur, on_changed, d));
+		conf_snap_free(&d->conf);
+		d->conf = cur;
+	}
+	/* what the daemon re-reads on its own (vipd: the --vips-file) */
+	if (d->reload)
+		d->reload(d->reload_arg);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 
 	(void)what;
 	if (sig == SIGHUP) {
-		log_info("SIGHUP: reloading configuration");
-		if (d->reload)
-			d->reload(d->reload_arg);
+		reload(d);
 		return;
 	}
 	log_info("%s: exiting", strsignal((int)sig));
@@ -174,6 +210,8 @@ int daemon_options(struct daemon *d, const char *name, const char *summary, int 
 		   char **argv, const struct opt *opts, opt_apply_fn apply, void *ctx)
 {
 	log_init(name, LOG_LVL_INFO);
+	char err[600];
+
 	switch (opts_parse(argc, argv, name, summary, opts, apply, ctx, &d->opts)) {
 	case OPTS_EXIT_OK:
 		return 0;
@@ -182,6 +220,10 @@ int daemon_options(struct daemon *d, const char *name, const char *summary, int 
 	case OPTS_RUN:
 		break;
 	}
+	/* what SIGHUP compares against (the file was just read without error) */
+	if (d->opts.config && !d->opts.check_config &&
+	    conf_snap_load(&d->conf, d->opts.config, name, err, sizeof(err)) < 0)
+		log_warn("config: %s", err);
 	return -1;
 }
 
@@ -273,4 +315,5 @@ void daemon_stop(struct daemon *d)
 	if (d->base)
 		event_base_free(d->base);
 	d->base = NULL;
+	conf_snap_free(&d->conf);
 }

@@ -11,6 +11,7 @@
 
 #include "common/http.h"
 #include "common/ipc.h"
+#include "common/conf_snap.h"
 #include "common/opts.h"
 
 /* Adds daemon-specific facts to the status reply: call kv once per fact. */
@@ -29,6 +30,7 @@ struct daemon {
 	void *reload_arg;
 	struct event *sig[4];
 	struct http_server *http; /* NULL when off or not bound */
+	struct conf_snap conf;    /* the configuration file as last read (SIGHUP) */
 };
 
 /* Default --http-listen of each daemon: loopback only, one port each. */

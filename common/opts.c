@@ -231,22 +231,6 @@ done:
 	return res;
 }
 
-int opts_reload(const char *prog, const struct opt *opts, opt_apply_fn apply, void *ctx,
-		const struct common_opts *common)
-{
-	struct common_opts scratch = *common;
-	struct parse_ctx p = { opts, apply, ctx, &scratch };
-	char err[600];
-
-	if (!common->config)
-		return 0;
-	if (config_load(common->config, prog, config_kv, &p, err, sizeof(err)) < 0) {
-		log_error("reload: %s", err);
-		return -1;
-	}
-	return 0;
-}
-
 const char *opt_uint(const char *value, unsigned long min, unsigned long max, unsigned long *out)
 {
 	char *end;

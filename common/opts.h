@@ -43,11 +43,6 @@ enum opts_result opts_parse(int argc, char **argv, const char *prog, const char 
 			    const struct opt *opts, opt_apply_fn apply, void *ctx,
 			    struct common_opts *common);
 
-/* Re-reads the configuration file for SIGHUP into a fresh ctx. 0 or -1
- * (with the reason logged). */
-int opts_reload(const char *prog, const struct opt *opts, opt_apply_fn apply, void *ctx,
-		const struct common_opts *common);
-
 /* Helpers for apply functions: parse an unsigned number in [min, max]. */
 const char *opt_uint(const char *value, unsigned long min, unsigned long max, unsigned long *out);
 

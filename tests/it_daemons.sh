@@ -96,13 +96,24 @@ print(s.recv(256).decode(), flush=True)
 ' "$T/notify" >"$T/notify.out" 2>&1 &
 PIDS="$PIDS $!"
 wait_for 5 test -e "$T/notify.ready"
-NOTIFY_SOCKET=$T/notify "$B/vipd" --run-dir "$T/run2" --log-level info 2>"$T/vipd2.log" &
+printf '[common]\nlog-level = info\n[vipd]\npoll-interval = 2000\n' >"$T/hup.conf"
+NOTIFY_SOCKET=$T/notify "$B/vipd" --run-dir "$T/run2" --config "$T/hup.conf" --http-listen off \
+	2>"$T/vipd2.log" &
 PIDS="$PIDS $!"
 VIPD2=$!
 check "vipd tells systemd READY=1" wait_for 10 grep -q "READY=1" "$T/notify.out"
+printf '[common]\nlog-level = debug\n[vipd]\npoll-interval = 3000\n' >"$T/hup.conf"
 kill -HUP "$VIPD2"
 check "SIGHUP reloads and the daemon keeps running" \
 	sh -c "sleep 0.3; kill -0 $VIPD2 && grep -q 'reloading configuration' '$T/vipd2.log'"
+check "SIGHUP applies log-level live" wait_for 5 grep -q "log-level is now debug" "$T/vipd2.log"
+check "SIGHUP names a setting that needs a restart" \
+	wait_for 5 grep -q "poll-interval changed in $T/hup.conf: takes effect when vipd restarts" \
+	"$T/vipd2.log"
+printf '[vipd]\npoll-interval 3000\n' >"$T/hup.conf"
+kill -HUP "$VIPD2"
+check "SIGHUP with a broken file keeps running and says where" \
+	sh -c "sleep 0.3; kill -0 $VIPD2 && grep -q 'hup.conf:2' '$T/vipd2.log'"
 kill "$VIPD2"
 wait "$VIPD2"
 check "SIGTERM exits cleanly (status 0)" test $? = 0

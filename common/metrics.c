@@ -238,6 +238,9 @@ void metrics_clear(const char *name)
 
 int metrics_counter_help(const char *counter_name, const char *help)
 {
+	/* a documented counter is exported from the start, at 0: an absent
+	 * series and a zero one differ for rate() and alerts */
+	(void)counter(counter_name);
 	for (size_t i = 0; i < ncounter_helps; i++) {
 		if (strcmp(counter_helps[i].name, counter_name) == 0) {
 			counter_helps[i].help = help;

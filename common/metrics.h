@@ -41,8 +41,9 @@ int metrics_append(const char *name, const char *help, const char *const *labels
  * that still exist). */
 void metrics_clear(const char *name);
 
-/* Help text of a counters.h counter (shown in # HELP); name stays owned by
- * the caller and must live as long as the process (a string literal). */
+/* Help text of a counters.h counter (shown in # HELP); the counter is
+ * created at 0 if needed, so it is exported before it first moves. name
+ * stays owned by the caller and must live as long as the process. */
 int metrics_counter_help(const char *counter_name, const char *help);
 
 /* Default buckets of histograms, in seconds. */

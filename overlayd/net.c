@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/counters.h"
@@ -361,9 +362,18 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l;
 	(void)sa;
 	(void)len;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (!(bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE)))
+	if (n->n_conns >= NET_MAX_CONNS) {
+		report_bad_input("overlay_conn_limit",
+				 "%zu connections open: a new one refused (a flood of connections?)",
+				 n->n_conns);
+		close(fd);
 		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!(bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+		close(fd);
+		return;
+	}
 	if ((c = conn_new(n, bev)))
 		send_hello(c);
 }

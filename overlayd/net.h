@@ -16,6 +16,11 @@
 #include "overlayd/overlay.h"
 
 #define NET_MAX_QUEUE (512u << 10) /* bytes waiting per connection */
+/* Open connections, incoming and outgoing. A node needs its active view,
+ * the peers that have it in theirs and a few short-lived probes and joins:
+ * far fewer. Kept under the usual 1,024-descriptor soft limit so a flood of
+ * connections is refused before accept() itself starts failing. */
+#define NET_MAX_CONNS 512
 
 struct net;
 

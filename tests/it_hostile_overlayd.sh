@@ -6,7 +6,8 @@
 # (closed when idle), garbage, a 4 GB length prefix and a message before
 # its Hello (each closed at once and counted as overlay_rx_malformed, no
 # memory taken for the announced frame), a flood of joins from 100 made-up
-# nodes, and a replayed old adjacency record of an honest node. Afterwards
+# nodes, a replayed old adjacency record of an honest node, and 600 held
+# connections (beyond the 512 allowed: refused, counted). Afterwards
 # every honest node still sees every honest node reachable, with its epoch
 # unchanged, and node 1's fd count is back where it was.
 set -u
@@ -84,6 +85,32 @@ wait "$silent_pid"
 ms=$(sed -n 's/^closed after \([0-9]*\) ms$/\1/p' "$T/silent")
 if [ -n "$ms" ]; then pass "hostile_overlayd_silent_peer_closed (after ${ms} ms)"; else
 	fail hostile_overlayd_silent_peer_closed "$(cat "$T/silent")"
+fi
+
+# A flood of connections that are held open: beyond NET_MAX_CONNS (512)
+# they are refused and counted, node 1 lives on and its honest links stay.
+limit() { "$B/tests/tools/status_counter" "$T/n1" overlayd overlay_conn_limit; }
+l0=$(limit)
+python3 -c '
+import socket, sys, time
+held = []
+for _ in range(600):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect((sys.argv[1], 61420))
+    except OSError:
+        break
+    held.append(s)
+time.sleep(1.5)
+print(len(held))
+' "$(ip_of 1)" >"$T/flood" 2>&1
+l1=$(limit)
+if [ $((l1 - l0)) -ge 80 ] && kill -0 "$PID_1" && wait_for 10 honest; then
+	pass "hostile_overlayd_connection_flood_refused_beyond_limit ($((l1 - l0)) refused)"
+else
+	fail hostile_overlayd_connection_flood_refused_beyond_limit \
+		"overlay_conn_limit $l0 -> $l1, $(cat "$T/flood") held"
 fi
 
 # Every connection of the attacks is gone again.

@@ -15,6 +15,10 @@
 #include "overlayd/node.h"
 
 #define ADJ_MAX_ACTIVE 64   /* a record listing more is refused */
+/* Versions above this are refused: an honest epoch is about the wall clock
+ * in ms (~2^41) and a clock counts changes, so only a forged record gets
+ * near it, and one at 2^64 - 1 would wrap its victim's next clock++. */
+#define ADJ_VERSION_MAX (1ULL << 62)
 #define ADJ_MAX_NODES 65536 /* the table never grows beyond this */
 
 struct adj_record {

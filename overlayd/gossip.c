@@ -194,7 +194,8 @@ int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const Pee
 		struct adj_record *r;
 
 		if (!a || node_from_pb(a->node, &node) < 0 || a->n_active > ADJ_MAX_ACTIVE ||
-		    !a->has_epoch || !a->has_clock)
+		    !a->has_epoch || !a->has_clock || a->epoch > ADJ_VERSION_MAX ||
+		    a->clock > ADJ_VERSION_MAX)
 			return -EPROTO;
 		for (size_t k = 0; k < a->n_active; k++)
 			if (node_from_pb(a->active[k], &view[k]) < 0)

@@ -607,6 +607,23 @@ static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const
 /* An evicted peer is alive: it stays in our record until a node reached
  * not through it lists it (it relinked), so that it never looks pathless
  * while its other links go at the same moment. */
+/* A record with an absurd version (only a forger makes one) is refused:
+ * adopted for our own address it would wrap our clock to 0. */
+static void test_absurd_versions_refused(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id n7 = N(7);
+
+	(void)state;
+	rx_simple(o, 2, T(JOIN), 0, 1000000);
+	adj_msg(o, 2, 7, UINT64_MAX, (const int[]){ 2 }, 1, -EPROTO);
+	adj_msg(o, 2, 7, ADJ_VERSION_MAX + 1, (const int[]){ 2 }, 1, -EPROTO);
+	assert_null(adj_find(o->adj, &n7));
+	adj_msg(o, 2, 7, ADJ_VERSION_MAX, (const int[]){ 2 }, 1, 0);
+	assert_non_null(adj_find(o->adj, &n7));
+	overlay_free(o);
+}
+
 static void test_evicted_peer_lingers_until_relinked(void **state)
 {
 	struct overlay *o = mk(2);
@@ -701,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_own_lag_does_not_sever),
 		cmocka_unit_test(test_pings_interleave_and_silence_counts),
 		cmocka_unit_test(test_gossip_dedup_and_cascade),
+		cmocka_unit_test(test_absurd_versions_refused),
 	};
 
 	log_init("test", LOG_LVL_ERROR);

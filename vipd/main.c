@@ -27,8 +27,10 @@ int main(int argc, char **argv)
 	vipd_options_defaults(&o);
 	rc = daemon_options(&d, "vipd", "Learns VIPs and their backends and publishes the VIP table.",
 			    argc, argv, vipd_opts, vipd_options_apply, &o);
-	if (rc >= 0)
+	if (rc >= 0) {
+		vipd_options_free(&o); /* --help, --version or a refused option */
 		return rc;
+	}
 	rc = 1;
 	if (o.show)
 		return show_snapshot(d.opts.run_dir);

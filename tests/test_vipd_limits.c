@@ -206,6 +206,31 @@ static void test_tasks_per_reply(void **state)
 	free(b.s);
 }
 
+/* 70 docker port mappings on one task: 64 (MAX_MAPS) are kept, the rest
+ * counted and dropped; the task's VIP still applies. */
+static void test_port_mappings_per_task(void **state)
+{
+	struct buf b;
+	struct vip_table *t;
+	uint64_t c0 = counter_value("task_too_many_mappings");
+
+	(void)state;
+	head(&b);
+	put(&b, "\"container\":{\"type\":\"DOCKER\",\"docker\":{\"network\":\"BRIDGE\","
+		"\"port_mappings\":[");
+	for (int i = 0; i < 70; i++)
+		put(&b, "%s{\"host_port\":%d,\"container_port\":%d,\"protocol\":\"tcp\"}",
+		    i ? "," : "", 32000 + i, 8000 + i);
+	put(&b, "]}},\"discovery\":{\"ports\":{\"ports\":[");
+	port(&b, 0, 1, 0);
+	put(&b, "]}}");
+	tail(&b);
+	assert_int_equal(table_of(&b, &t), 0);
+	assert_int_equal(t->n, 1);
+	assert_true(counter_value("task_too_many_mappings") > c0);
+	vip_table_free(t);
+}
+
 /* JSON nested deeper than the parser's stack: refused, nothing applied. */
 static void test_nesting_depth(void **state)
 {
@@ -257,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vip_ports_per_task),
 		cmocka_unit_test(test_tasks_per_reply),
+		cmocka_unit_test(test_port_mappings_per_task),
 		cmocka_unit_test(test_labels_per_port),
 		cmocka_unit_test(test_labels_and_ranges_counted),
 		cmocka_unit_test(test_nesting_depth),

@@ -310,7 +310,10 @@ static int core_publish(struct core *c, struct vip_table *t)
 	/* Only VIPs changed since the last publish are packed again. */
 	rc = publish_pack_cached(t, &meta, &buf);
 	if (rc < 0) {
-		log_error("packing the VIP table: %s; keeping the last one", strerror(-rc));
+		/* too large for one IPC message (ENVELOPE_MAX_SIZE), or no memory */
+		counter_inc("table_publish_failures");
+		log_limited(LOG_LVL_ERROR, "table_pack", "packing the VIP table: %s; keeping the "
+			    "last one", strerror(-rc));
 		if (t != c->table)
 			vip_table_free(t);
 		return rc;

@@ -34,6 +34,8 @@ static const struct {
 	{ "master_events_applied", "Master events applied to the VIP table." },
 	{ "master_snapshots", "Complete states read from the master." },
 	{ "tables_published", "VIP tables published (one per change)." },
+	{ "table_publish_failures",
+	  "VIP tables that could not be packed (too large): the last one stays." },
 	{ "table_patches", "Changes applied to the table incrementally." },
 	{ "ipc_rx_messages", "IPC messages received." },
 	{ "ipc_tx_errors", "IPC replies that could not be sent." },

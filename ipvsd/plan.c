@@ -298,15 +298,16 @@ done:
 	return rc;
 }
 
-/* Step 4: a destination no longer wanted in a service that stays. */
-static int plan_remove_dest(const struct plan_input *in, struct plan *p,
-			    const struct ipvs_svc *ks, const struct ipvs_dest *kd)
+/* One look at a TCP destination being drained: weight 0 first (no new
+ * connection, the established ones go on), then it is done once it has no
+ * established connections or the grace period ended. 1 when done, 0 while
+ * it drains, or -errno. */
+static int drain_step(const struct plan_input *in, struct plan *p, const struct ipvs_svc *ks,
+		      const struct ipvs_dest *kd)
 {
-	struct drain *dr;
+	struct drain *dr = drain_start(in->drains, &ks->key, kd, in->now_ms);
+	int rc;
 
-	if (ks->key.proto == IPPROTO_UDP) /* UDP has no connections to drain */
-		return emit(p, OP_DEL_DEST, &ks->key, kd, NULL);
-	dr = drain_start(in->drains, &ks->key, kd, in->now_ms);
 	if (!dr)
 		return -ENOMEM;
 	dr->seen = 1;
@@ -314,14 +315,26 @@ static int plan_remove_dest(const struct plan_input *in, struct plan *p,
 		struct ipvs_dest z = *kd;
 
 		z.weight = 0;
-		return emit(p, OP_SET_DEST, &ks->key, &z, NULL);
+		rc = emit(p, OP_SET_DEST, &ks->key, &z, NULL);
+		return rc < 0 ? rc : 0;
 	}
 	/* closing connections (InActConn: FIN_WAIT, TIME_WAIT for up to 2 min)
 	 * do not hold a drain: only established ones count */
-	if ((in->counters_fresh && kd->active == 0) ||
-	    in->now_ms - dr->since_ms >= in->grace_ms)
+	return (in->counters_fresh && kd->active == 0) ||
+	       in->now_ms - dr->since_ms >= in->grace_ms;
+}
+
+/* Step 4: a destination no longer wanted in a service that stays. */
+static int plan_remove_dest(const struct plan_input *in, struct plan *p,
+			    const struct ipvs_svc *ks, const struct ipvs_dest *kd)
+{
+	int rc;
+
+	if (ks->key.proto == IPPROTO_UDP) /* UDP has no connections to drain */
 		return emit(p, OP_DEL_DEST, &ks->key, kd, NULL);
-	return 0;
+	if ((rc = drain_step(in, p, ks, kd)) <= 0)
+		return rc;
+	return emit(p, OP_DEL_DEST, &ks->key, kd, NULL);
 }
 
 /* Step 5: a whole service no longer wanted. TCP is drained like a removed
@@ -335,23 +348,10 @@ static int plan_remove_svc(const struct plan_input *in, struct plan *p, const st
 	int idle = 1, rc;
 
 	for (size_t j = 0; ks->key.proto == IPPROTO_TCP && j < ks->n_dests; j++) {
-		const struct ipvs_dest *kd = &ks->dests[j];
-		struct drain *dr = drain_start(in->drains, &ks->key, kd, in->now_ms);
-
-		if (!dr)
-			return -ENOMEM;
-		dr->seen = 1;
-		if (kd->weight != 0) {
-			struct ipvs_dest z = *kd;
-
-			z.weight = 0;
+		if ((rc = drain_step(in, p, ks, &ks->dests[j])) < 0)
+			return rc;
+		if (rc == 0)
 			idle = 0;
-			if ((rc = emit(p, OP_SET_DEST, &ks->key, &z, NULL)) < 0)
-				return rc;
-		} else if (!(in->counters_fresh && kd->active == 0) &&
-			   in->now_ms - dr->since_ms < in->grace_ms) {
-			idle = 0;
-		}
 	}
 	if (!idle)
 		return key_set_add(draining, &ks->key);

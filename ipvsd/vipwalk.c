@@ -9,6 +9,7 @@
 
 #include "common/array.h"
 #include "common/envelope.h"
+#include "common/hash.h"
 
 /* Protobuf wire types */
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
@@ -74,23 +75,6 @@ static int rd_field(struct rd *r, struct field *f)
 	default: /* groups: protobuf-c's business, not ours */
 		return -EPROTO;
 	}
-}
-
-/* 64-bit hash of a VIP's bytes, a word at a time: the whole table is
- * hashed on every snapshot. Equal hash and length stand for equal bytes. */
-static uint64_t vipwalk_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
-
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 29);
 }
 
 int vipwalk_key_cmp(const struct svc_key *a, const struct svc_key *b)
@@ -184,7 +168,8 @@ static int walk_table(const uint8_t *base, const uint8_t *s, size_t n, struct vi
 				return -EPROTO;
 			e->off = (uint32_t)(f.s - base);
 			e->len = (uint32_t)f.n;
-			e->hash = vipwalk_hash(f.s, f.n);
+			/* the whole table is hashed on every snapshot: a fast hash */
+			e->hash = hash64(f.s, f.n, 0);
 			w->n++;
 			break;
 		}

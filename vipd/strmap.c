@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "vipd/strmap.h"
 
 char strmap_tomb[1];
@@ -31,21 +32,10 @@ __attribute__((constructor)) static void strmap_seed(void)
 	seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
 }
 
-/* Eight bytes at a time (keys are task ids of 40 bytes and more, hashed
- * several times per task): a multiply-xorshift mix per word. */
+/* Keys are task ids of 40 bytes and more, hashed several times per task. */
 static uint64_t strmap_hash_n(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ seed ^ len, w;
-
-	for (; len >= 8; len -= 8, s += 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 32;
-	}
-	w = 0;
-	memcpy(&w, s, len);
-	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
+	return hash64(s, len, seed);
 }
 
 static uint64_t strmap_hash(const char *s)

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 pkgs="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
 libevent-dev libcurl4-openssl-dev libyajl-dev yajl-tools libnl-3-dev
 libnl-genl-3-dev libnl-route-3-dev libipset-dev libcmocka-dev python3
-iproute2 procps clang libclang-rt-14-dev curl dpkg-dev systemd man-db libssl-dev openssl"
+iproute2 procps clang libclang-rt-14-dev curl dpkg-dev systemd man-db libssl-dev openssl
+nftables strace"
 for f in tests/vm/packages.txt; do
 	[ -f "$f" ] && pkgs="$pkgs $(sed 's/#.*//' "$f")"
 done

@@ -5,7 +5,9 @@
 # are withheld and why; cleanup refuses while ipvsd
 # answers (naming the systemctl command), runs `ipvsd --cleanup` with the same
 # --run-dir/--config once it is stopped (also after a kill -9 left its socket
-# behind) and passes on ipvsd's exit status; diag writes a tar.gz with the
+# behind) and passes on ipvsd's exit status; cleanup --json says the same
+# (refused and why, what was removed, ipvsd's problems) with the same exit
+# codes; diag writes a tar.gz with the
 # daemons' views and the kernel's, and notes what it could not collect.
 set -u
 B=${1:-build}
@@ -54,6 +56,25 @@ else
 	fail "cleanup refuses while ipvsd runs, naming systemctl stop l4lb-ipvsd" \
 		"rc=$rc $(cat "$T/err")"
 fi
+# json_check NAME EXPECTED_RC PYTHON_ASSERTION: the last cleanup --json run
+# ($rc, $T/out) exited EXPECTED_RC and printed one JSON object d for which
+# the assertion holds.
+json_check() {
+	if [ "$rc" = "$2" ] && python3 -c "
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert ($3), d" "$T/out" 2>"$T/pyerr"; then
+		pass "$1"
+	else
+		fail "$1" "rc=$rc out=$(cat "$T/out") $(tail -1 "$T/pyerr")"
+	fi
+}
+ctl cleanup --json --ipvsd "$T/fake-ipvsd" >"$T/out" 2>"$T/err"
+rc=$?
+json_check "cleanup --json while ipvsd runs: refused, ipvsd's pid and why, exit 1" 1 \
+	"d['result'] == 'refused' and d['pid'] == $IPVSD and d['exit_status'] == 1 and
+	 'systemctl stop l4lb-ipvsd' in d['reason']"
+check "... and ipvsd --cleanup was not run" test ! -e "$T/fake-args"
 
 kill -9 "$IPVSD" 2>/dev/null
 { wait "$IPVSD"; } 2>/dev/null
@@ -67,6 +88,11 @@ else
 	fail "cleanup runs ipvsd --cleanup with the same --run-dir/--config, passes on its status" \
 		"rc=$rc args=$(cat "$T/fake-args" 2>/dev/null) $(cat "$T/err")"
 fi
+ctl cleanup --json --ipvsd "$T/fake-ipvsd" >"$T/out" 2>"$T/err"
+rc=$?
+json_check "cleanup --json passes on ipvsd's status; no summary from it: failed" 3 \
+	"d['result'] == 'failed' and d['exit_status'] == 3 and 'removed' not in d and
+	 open('$T/fake-args').read().split() == '--cleanup --run-dir $R --log-level info'.split()"
 # Without --ipvsd it runs the ipvsd installed next to l4lbctl (here: the
 # build), in a namespace of its own: no IPVS here, so nothing to remove.
 unshare -n "$B/l4lbctl" --run-dir "$R" cleanup >"$T/out" 2>"$T/err"
@@ -77,10 +103,21 @@ else
 	fail "cleanup runs the real ipvsd --cleanup next to l4lbctl (exit 0)" \
 		"rc=$rc $(cat "$T/err")"
 fi
+unshare -n "$B/l4lbctl" --run-dir "$R" cleanup --json >"$T/out" 2>"$T/err"
+rc=$?
+json_check "cleanup --json on a host without IPVS: done, nothing removed, ipvs false" 0 \
+	"d['result'] == 'done' and d['ipvs'] is False and d['removed'] ==
+	 {'services': 0, 'vip_addresses': 0, 'interface': None} and
+	 any('no IPVS' in p['message'] for p in d['problems'])"
+check "... ipvsd's log still on stderr" grep -q 'ipvsd.*cleanup: done' "$T/err"
 "$B/l4lbctl" --run-dir "$R" cleanup --ipvsd "$T/does-not-exist" 2>"$T/err"
 rc=$?
 check "cleanup with a missing ipvsd: exit 1 and the reason" \
 	sh -c "[ $rc = 1 ] && grep -q 'cannot run' '$T/err'"
+"$B/l4lbctl" --run-dir "$R" cleanup --json --ipvsd "$T/does-not-exist" >"$T/out" 2>"$T/err"
+rc=$?
+json_check "cleanup --json with a missing ipvsd: failed, the reason, exit 1" 1 \
+	"d['result'] == 'failed' and d['reason'].startswith('cannot run ')"
 
 # diag with vipd up and the others down (the feed stood in for vipd).
 kill "$FEED"

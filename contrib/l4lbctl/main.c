@@ -26,7 +26,7 @@ static const struct {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: l4lbctl [--run-dir DIR] [--timeout MS] COMMAND [--json]\n"
-		   "       l4lbctl [--run-dir DIR] cleanup [--config FILE] [--ipvsd PROGRAM]\n"
+		   "       l4lbctl [--run-dir DIR] cleanup [--config FILE] [--ipvsd PROGRAM] [--json]\n"
 		   "       l4lbctl [--run-dir DIR] diag [-o FILE]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);

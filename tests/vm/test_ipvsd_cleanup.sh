@@ -6,7 +6,8 @@
 #   ipvsd is down, is removed after the restart (the state file knew it);
 # - --cleanup refuses while ipvsd runs, and after it stopped removes every
 #   service, address, ipset, nat chain and jump of l4lb's, the interface it
-#   created (not one it found), and leaves a foreign service alone.
+#   created (not one it found), and leaves a foreign service alone;
+#   `l4lbctl cleanup --json` says what it removed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -114,7 +115,13 @@ start_ipvsd
 check "ipvsd uses an interface it did not create" wait_until 30 sh -c \
 	"ip netns exec ${VM_NS}node ip addr show dev $IFACE | grep -q 11.0.0.1"
 stop_ipvsd
-check "--cleanup with it: exit 0" ipvsd --cleanup
+printf '[ipvsd]\nstate-dir = %s\ninterface = %s\n' "$STATE" $IFACE >"$VM_TMP/l4lb.conf"
+check "l4lbctl cleanup --json with it: exit 0, 2 services and 2 addresses removed" sh -c \
+	"ip netns exec ${VM_NS}node '$B/l4lbctl' --run-dir '$RUN' cleanup --json \
+	--config '$VM_TMP/l4lb.conf' 2>/dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert d[\"result\"] == \"done\" and d[\"exit_status\"] == 0 and d[\"ipvs\"], d
+assert d[\"removed\"] == {\"services\": 2, \"vip_addresses\": 2, \"interface\": None}, d'"
 check "an interface ipvsd did not create stays, without the VIPs" sh -c \
 	"ip netns exec ${VM_NS}node ip link show dev $IFACE >/dev/null &&
 	! ip netns exec ${VM_NS}node ip addr show dev $IFACE | grep -q 'inet.*11.0.0.1'"

@@ -7,7 +7,8 @@
 # its Hello (each closed at once and counted as overlay_rx_malformed, no
 # memory taken for the announced frame), a flood of joins from 100 made-up
 # nodes, a replayed old adjacency record of an honest node, and 600 held
-# connections (beyond the 512 allowed: refused, counted). Afterwards
+# connections (beyond the 512 allowed: refused, counted), and one that
+# never reads (its output queue bounded, the link dropped). Afterwards
 # every honest node still sees every honest node reachable, with its epoch
 # unchanged, and node 1's fd count is back where it was.
 set -u
@@ -112,6 +113,45 @@ else
 	fail hostile_overlayd_connection_flood_refused_beyond_limit \
 		"overlay_conn_limit $l0 -> $l1, $(cat "$T/flood") held"
 fi
+
+# A peer that completes its Hello, then pings as fast as it can and never
+# reads: the Pongs fill the node's output queue to NET_MAX_QUEUE (512 KiB),
+# the overflow is dropped and counted (overlay_tx_queue_full), the node's
+# memory stays bounded, and the link is dropped (the node's own pings to it
+# go unanswered); the honest nodes see nothing of it. The target is a
+# fourth node that pings every second: with the default 100 ms the link is
+# severed before the queue fills, which is fine but proves no bound.
+noread_step() {
+	mkdir -p "$T/n4"
+	spawn "$B/overlayd" --run-dir "$T/n4" --state-dir "$T/n4" --log-level warn \
+		--listen "$(ip_of 4):61420" --seeds "$(ip_of 1)" --ping-interval-ms 1000 \
+		--http-listen off 2>>"$T/n4/log"
+	pid4=$LAST_PID
+	n4_joined() { for j in 1 2 3; do sees 4 "$j" true || return 1; done; }
+	qfull() { "$B/tests/tools/status_counter" "$T/n4" overlayd overlay_tx_queue_full; }
+	rss4() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid4/status"; }
+	if ! wait_for 20 n4_joined; then
+		fail hostile_overlayd_never_reading_peer_bounded_and_dropped "node 4: $(nodes 4)"
+		return
+	fi
+	q0=$(qfull)
+	r0=$(rss4)
+	out=$("$P" -s 127.0.80.9 noread "$(ip_of 4)" 61420 127.0.80.9 10 2>&1)
+	ms=$(echo "$out" | sed -n 's/^dropped after \([0-9]*\) ms.*/\1/p')
+	q1=$(qfull)
+	r1=$(rss4)
+	if [ -n "$ms" ] && [ "$q1" -gt "$q0" ] && [ "$r1" -lt $((r0 + 2048)) ] &&
+		kill -0 "$pid4" && wait_for 10 n4_joined && wait_for 10 honest; then
+		pass "hostile_overlayd_never_reading_peer_bounded_and_dropped ($out;\
+ $((q1 - q0)) queue-full drops, RSS $r0 -> $r1 kB)"
+	else
+		fail hostile_overlayd_never_reading_peer_bounded_and_dropped \
+			"$out; overlay_tx_queue_full $q0 -> $q1; RSS $r0 -> $r1 kB; $(nodes 4)"
+	fi
+	kill "$pid4"
+	{ wait "$pid4"; } 2>/dev/null
+}
+noread_step
 
 # Every connection of the attacks is gone again.
 back() { [ "$(fds)" -le "$fd0" ]; }

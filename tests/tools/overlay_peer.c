@@ -12,6 +12,10 @@
  *   adj ID NODE EPOCH CLOCK
  *                       a Hello as ID, then an Adjacency record for NODE
  *                       (EPOCH, CLOCK) with no active links
+ *   noread ID SECS      a Hello as ID, then Pings as fast as it can for SECS
+ *                       without ever reading a Pong (a 4 KB receive buffer):
+ *                       prints "dropped after N ms, K pings" when overlayd
+ *                       closes the link, else "still open after K pings"
  * then waits (at most 15 s, or SECS + 5) for overlayd to close the
  * connection and prints "closed after N ms" (exit 0) or "still open"
  * (exit 1). joinflood and adj print "sent" and exit 0.
@@ -33,6 +37,7 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 typedef L4lb__Overlay__V1__NodeId NodeId;
 
 static const char *src;
+static int rcvbuf; /* SO_RCVBUF set before connect, if not 0 */
 
 static long long now_ms(void)
 {
@@ -49,6 +54,10 @@ static int dial(const char *host, int port)
 
 	if (fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1)
 		return -1;
+	if (rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
+		close(fd);
+		return -1;
+	}
 	if (src) {
 		struct sockaddr_in s = { .sin_family = AF_INET };
 
@@ -194,6 +203,43 @@ static int adjacency(int fd, const char *id, const char *of, const char *epoch, 
 	return 0;
 }
 
+/* Never reads: overlayd's Pongs pile up in its output queue. */
+static int no_read(const char *host, int port, const char *id, int secs)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+	long long t0, end;
+	unsigned long k = 0;
+	int fd;
+
+	rcvbuf = 4096; /* the window overlayd sees stays small */
+	if ((fd = dial(host, port)) < 0 || send_hello(fd, id) < 0)
+		return 1;
+	m.has_type = 1;
+	m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING;
+	m.ping = &p;
+	p.has_seq = p.has_sent_us = 1;
+	t0 = now_ms();
+	end = t0 + secs * 1000LL;
+	while (now_ms() < end) {
+		struct pollfd pf = { fd, POLLOUT, 0 };
+
+		p.seq = ++k;
+		p.sent_us = (uint64_t)now_ms() * 1000;
+		if (poll(&pf, 1, 100) < 0)
+			break;
+		if ((pf.revents & (POLLERR | POLLHUP)) || ((pf.revents & POLLOUT) &&
+							   send_msg(fd, &m) < 0)) {
+			printf("dropped after %lld ms, %lu pings\n", now_ms() - t0, k);
+			close(fd);
+			return 0;
+		}
+	}
+	printf("still open after %lu pings\n", k);
+	close(fd);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -210,6 +256,8 @@ int main(int argc, char **argv)
 	port = atoi(argv[3]);
 	if (strcmp(mode, "joinflood") == 0)
 		return argc == 5 ? join_flood(argv[2], port, atoi(argv[4])) : 2;
+	if (strcmp(mode, "noread") == 0)
+		return argc == 6 ? no_read(argv[2], port, argv[4], atoi(argv[5])) : 2;
 	if ((fd = dial(argv[2], port)) < 0)
 		return 1;
 	if (strcmp(mode, "silent") == 0 && argc == 5) {
@@ -241,6 +289,6 @@ int main(int argc, char **argv)
 	return rc;
 usage:
 	fprintf(stderr, "usage: overlay_peer [-s SRC] MODE HOST PORT [ARGS] (modes: silent SECS, "
-			"garbage, huge, nohello, joinflood N, adj ID NODE EPOCH CLOCK)\n");
+			"garbage, huge, nohello, joinflood N, adj ID NODE EPOCH CLOCK, noread ID SECS)\n");
 	return 2;
 }

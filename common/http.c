@@ -114,6 +114,21 @@ static const char *reason_of(int code)
 	}
 }
 
+int http_route_match(const struct http_server *s, int method, const char *path,
+		     http_route_fn *fn, void **arg)
+{
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+		return -EPERM;
+	for (size_t i = 0; path && i < s->nroutes; i++) {
+		if (strcmp(path, s->routes[i].path) == 0) {
+			*fn = s->routes[i].fn;
+			*arg = s->routes[i].arg;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
@@ -121,34 +136,33 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *ctype = "application/json";
 	struct evbuffer *body;
-	int code;
+	http_route_fn fn = NULL;
+	void *fn_arg = NULL;
+	int code, rc;
 
 	counter_inc("http_requests");
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
-	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+	rc = http_route_match(s, (int)evhttp_request_get_command(req), path, &fn, &fn_arg);
+	if (rc == -EPERM) {
 		counter_inc("http_bad_method");
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
 		send_text(req, 405, "Method Not Allowed", "method not allowed");
 		return;
 	}
-	for (size_t i = 0; path && i < s->nroutes; i++) {
-		if (strcmp(path, s->routes[i].path) != 0)
-			continue;
-		body = evbuffer_new();
-		if (!body) {
-			evhttp_send_error(req, 500, NULL);
-			return;
-		}
-		code = s->routes[i].fn(body, &ctype, s->routes[i].arg);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control",
-				  "no-store");
-		evhttp_send_reply(req, code, reason_of(code), body);
-		evbuffer_free(body);
+	if (rc < 0) {
+		counter_inc("http_not_found");
+		send_text(req, 404, "Not Found", "not found");
 		return;
 	}
-	counter_inc("http_not_found");
-	send_text(req, 404, "Not Found", "not found");
+	body = evbuffer_new();
+	if (!body) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	code = fn(body, &ctype, fn_arg);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason_of(code), body);
+	evbuffer_free(body);
 }
 
 int http_route(struct http_server *s, const char *path, http_route_fn fn, void *arg)

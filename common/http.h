@@ -46,6 +46,13 @@ uint16_t http_server_port(const struct http_server *s);
  * -ENOSPC. A later registration of the same path replaces the earlier. */
 int http_route(struct http_server *s, const char *path, http_route_fn fn, void *arg);
 
+/* How a request is dispatched (pure; the fuzz harness's entry): method is
+ * libevent's enum evhttp_cmd_type, path the request URI's path without the
+ * query (NULL: none). 0 with the route's fn and arg; -EPERM for a method
+ * other than GET and HEAD (405); -ENOENT for no such route (404). */
+int http_route_match(const struct http_server *s, int method, const char *path,
+		     http_route_fn *fn, void **arg);
+
 /* JSON pieces for route bodies: a quoted, escaped string (NULL as ""); an
  * address from raw network-order bytes ("10.0.0.1", "fd00::1"), null
  * unless 4 or 16 bytes; `{"error":"why"}` for a failed route. */

@@ -468,6 +468,28 @@ static void sub_deliver(struct ipc_sub *sub, const void *msg, size_t len, int fr
 		sub_deliver_unpacked(sub, msg, len, from_req, &before);
 }
 
+void ipc_sub_receive(struct ipc_sub *sub, const void *msg, size_t len, int from_req)
+{
+	sub_deliver(sub, msg, len, from_req);
+}
+
+struct ipc_sub *ipc_sub_detached(int type, ipc_snapshot_fn fn, void *arg)
+{
+	struct ipc_sub *sub = calloc(1, sizeof(*sub));
+
+	if (!sub)
+		return NULL;
+	sub->sub = sub->req = -1;
+	sub->type = type;
+	sub->fn = fn;
+	sub->arg = arg;
+	if (!(sub->rep_url = strdup("(detached)"))) {
+		free(sub);
+		return NULL;
+	}
+	return sub;
+}
+
 void ipc_sub_set_raw(struct ipc_sub *sub, ipc_raw_peek_fn peek, ipc_raw_apply_fn apply)
 {
 	sub->peek = peek;

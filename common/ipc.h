@@ -87,6 +87,13 @@ typedef int (*ipc_raw_peek_fn)(const void *data, size_t len, uint64_t *epoch, ui
 typedef int (*ipc_raw_apply_fn)(const void *data, size_t len, void *arg);
 void ipc_sub_set_raw(struct ipc_sub *sub, ipc_raw_peek_fn peek, ipc_raw_apply_fn apply);
 
+/* The receive path on its own (the fuzz harness's entry): a subscriber
+ * without sockets, and what any subscriber does with one message received
+ * on its SUB socket (from_req 0) or as the answer to its snapshot request
+ * (1): unpack, type check, ordering, delivery. Close with ipc_sub_close. */
+struct ipc_sub *ipc_sub_detached(int type, ipc_snapshot_fn fn, void *arg);
+void ipc_sub_receive(struct ipc_sub *sub, const void *msg, size_t len, int from_req);
+
 /* --- ordering of snapshots (pure, unit-tested) --- */
 struct snap_seq {
 	uint64_t epoch, gen;

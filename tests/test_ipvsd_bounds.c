@@ -155,22 +155,27 @@ static void check_same_as_fresh(const uint32_t *first, const uint32_t *next, uin
 	reconcile_free(fresh);
 }
 
+/* Tables before and after: every weight 1, then `changed` VIPs (every
+ * stride-th) at 7. */
+static void weights(uint32_t *w0, uint32_t *w1, size_t changed, size_t stride)
+{
+	for (size_t i = 0; i < NVIPS; i++)
+		w0[i] = w1[i] = 1;
+	for (size_t i = 0; i < changed; i++)
+		w1[i * stride] = 7;
+}
+
 static void test_over_the_bound_full_path(void **state)
 {
 	uint32_t w0[NVIPS], w1[NVIPS];
 	uint64_t fast, many;
 
 	(void)state;
-	for (size_t i = 0; i < NVIPS; i++)
-		w0[i] = w1[i] = 1;
-	for (size_t i = 0; i < FAST_MAX + 1; i++)
-		w1[i * 3] = 7; /* 65 services change at once */
+	weights(w0, w1, FAST_MAX + 1, 3); /* 65 services change at once */
 	check_same_as_fresh(w0, w1, &fast, &many);
 	assert_int_equal(many, 1);
 	assert_int_equal(fast, 0);
-	/* all of them */
-	for (size_t i = 0; i < NVIPS; i++)
-		w1[i] = 2;
+	weights(w0, w1, NVIPS, 1); /* all of them */
 	check_same_as_fresh(w0, w1, &fast, &many);
 	assert_int_equal(many, 1);
 	assert_int_equal(fast, 0);
@@ -182,10 +187,7 @@ static void test_at_the_bound_fast_path(void **state)
 	uint64_t fast, many;
 
 	(void)state;
-	for (size_t i = 0; i < NVIPS; i++)
-		w0[i] = w1[i] = 1;
-	for (size_t i = 0; i < FAST_MAX; i++)
-		w1[i * 3] = 7;
+	weights(w0, w1, FAST_MAX, 3);
 	check_same_as_fresh(w0, w1, &fast, &many);
 	assert_int_equal(fast, 1);
 	assert_int_equal(many, 0);
@@ -200,9 +202,7 @@ static void test_states_differ_when_tables_do(void **state)
 	struct reconciler *r = new_reconciler(), *s = new_reconciler();
 
 	(void)state;
-	for (size_t i = 0; i < NVIPS; i++)
-		w0[i] = w1[i] = 1;
-	w1[NVIPS - 1] = 3;
+	weights(w0, w1, 1, 1); /* one VIP only */
 	pack_table(w0, 2, &a);
 	pack_table(w1, 2, &b);
 	deliver(r, &a);

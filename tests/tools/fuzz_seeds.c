@@ -9,6 +9,10 @@
  *                            the harness, without the Hello)
  *   fuzz_seeds netlink DIR   IPVS generic-netlink dump replies (services,
  *                            destinations, IPv4 and IPv6)
+ *   fuzz_seeds ipc DIR       message sequences for fuzz_common_ipc_sub:
+ *                            snapshots in and out of order, of the other
+ *                            type, an error reply, garbage, through the
+ *                            raw hooks and without
  */
 #include <arpa/inet.h>
 #include <linux/genetlink.h>
@@ -20,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/envelope.h"
 #include "proto/overlay.pb-c.h"
 
 typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
@@ -104,165 +109,153 @@ static void hello(struct out *o, NodeId *from)
 	frame(o, &m);
 }
 
-static int overlay_seeds(const char *dir)
+/* m, emptied, as a message of type t (its body is set by the caller). */
+static PeerMessage *msg(PeerMessage *m, L4lb__Overlay__V1__PeerMessage__Type t)
 {
-	NodeId n[4], *list[4] = { &n[0], &n[1], &n[2], &n[3] };
+	l4lb__overlay__v1__peer_message__init(m);
+	m->has_type = 1;
+	m->type = t;
+	return m;
+}
+
+#define T(x) L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__##x
+
+/* A stream that starts on an active link: a Hello, then a Neighbor. */
+static void linked(struct out *o, NodeId *from)
+{
+	L4lb__Overlay__V1__Neighbor nb = L4LB__OVERLAY__V1__NEIGHBOR__INIT;
+	PeerMessage m;
+
+	hello(o, from);
+	msg(&m, T(NEIGHBOR))->neighbor = &nb;
+	frame(o, &m);
+}
+
+/* A join, then its forward; a neighbor request, its reply, a disconnect. */
+static int join_seeds(const char *dir, NodeId *n)
+{
+	L4lb__Overlay__V1__Join j = L4LB__OVERLAY__V1__JOIN__INIT;
+	L4lb__Overlay__V1__ForwardJoin fj = L4LB__OVERLAY__V1__FORWARD_JOIN__INIT;
+	L4lb__Overlay__V1__Neighbor nb = L4LB__OVERLAY__V1__NEIGHBOR__INIT;
+	L4lb__Overlay__V1__NeighborReply nr = L4LB__OVERLAY__V1__NEIGHBOR_REPLY__INIT;
+	L4lb__Overlay__V1__Disconnect d = L4LB__OVERLAY__V1__DISCONNECT__INIT;
 	PeerMessage m;
 	struct out o;
 	int rc = 0;
 
+	hello(&o, &n[0]);
+	msg(&m, T(JOIN))->join = &j;
+	j.node = &n[0];
+	frame(&o, &m);
+	msg(&m, T(FORWARD_JOIN))->forward_join = &fj;
+	fj.node = &n[1];
+	fj.has_ttl = 1;
+	fj.ttl = 3;
+	frame(&o, &m);
+	rc |= save_modes(dir, "join", &o);
+
+	hello(&o, &n[0]);
+	msg(&m, T(NEIGHBOR))->neighbor = &nb;
+	nb.has_high_priority = 1;
+	nb.high_priority = 1;
+	frame(&o, &m);
+	msg(&m, T(NEIGHBOR_REPLY))->neighbor_reply = &nr;
+	nr.has_accepted = nr.accepted = 1;
+	frame(&o, &m);
+	msg(&m, T(DISCONNECT))->disconnect = &d;
+	d.has_alive = d.alive = 1;
+	frame(&o, &m);
+	return rc | save_modes(dir, "neighbor", &o);
+}
+
+/* Pings and pongs on an active link; a shuffle and its reply. */
+static int ping_seeds(const char *dir, NodeId *n, NodeId **list)
+{
+	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+	L4lb__Overlay__V1__Pong q = L4LB__OVERLAY__V1__PONG__INIT;
+	L4lb__Overlay__V1__Shuffle s = L4LB__OVERLAY__V1__SHUFFLE__INIT;
+	L4lb__Overlay__V1__ShuffleReply sr = L4LB__OVERLAY__V1__SHUFFLE_REPLY__INIT;
+	PeerMessage m;
+	struct out o;
+	int rc = 0;
+
+	linked(&o, &n[0]);
+	for (int i = 1; i <= 3; i++) {
+		msg(&m, T(PING))->ping = &p;
+		p.has_seq = p.has_sent_us = 1;
+		p.seq = (uint64_t)i;
+		p.sent_us = 1000u * (uint64_t)i;
+		frame(&o, &m);
+		msg(&m, T(PONG))->pong = &q;
+		q.has_seq = q.has_sent_us = 1;
+		q.seq = (uint64_t)i;
+		q.sent_us = 1000000 + 25000u * (uint64_t)i;
+		frame(&o, &m);
+	}
+	rc |= save_modes(dir, "ping", &o);
+
+	hello(&o, &n[0]);
+	msg(&m, T(SHUFFLE))->shuffle = &s;
+	s.origin = &n[0];
+	s.has_ttl = s.has_id = 1;
+	s.ttl = 2;
+	s.id = 99;
+	s.n_nodes = 2;
+	s.nodes = list;
+	frame(&o, &m);
+	msg(&m, T(SHUFFLE_REPLY))->shuffle_reply = &sr;
+	sr.has_id = 1;
+	sr.id = 99;
+	sr.n_nodes = 3;
+	sr.nodes = list + 1;
+	frame(&o, &m);
+	return rc | save_modes(dir, "shuffle", &o);
+}
+
+/* Adjacency records (one replayed older) and a digest. */
+static int adjacency_seeds(const char *dir, NodeId *n, NodeId **list)
+{
+	L4lb__Overlay__V1__Adjacency a[3], *ap[3] = { &a[0], &a[1], &a[2] };
+	L4lb__Overlay__V1__DigestEntry e[2], *ep[2] = { &e[0], &e[1] };
+	L4lb__Overlay__V1__Digest dg = L4LB__OVERLAY__V1__DIGEST__INIT;
+	PeerMessage m;
+	struct out o;
+
+	linked(&o, &n[0]);
+	for (int i = 0; i < 3; i++) {
+		l4lb__overlay__v1__adjacency__init(&a[i]);
+		a[i].node = &n[i < 2 ? i : 0];
+		a[i].has_epoch = a[i].has_clock = a[i].has_ttl = 1;
+		a[i].epoch = 42;
+		a[i].clock = i == 2 ? 1 : 5;
+		a[i].ttl = 4;
+		a[i].n_active = 2;
+		a[i].active = i ? list + 2 : list + 1;
+	}
+	msg(&m, T(ADJACENCY))->n_adjacency = 3;
+	m.adjacency = ap;
+	frame(&o, &m);
+	for (int i = 0; i < 2; i++) {
+		l4lb__overlay__v1__digest_entry__init(&e[i]);
+		e[i].node = &n[i];
+		e[i].has_epoch = e[i].has_clock = 1;
+		e[i].epoch = 42;
+		e[i].clock = 9;
+	}
+	msg(&m, T(DIGEST))->digest = &dg;
+	dg.n_entries = 2;
+	dg.entries = ep;
+	frame(&o, &m);
+	return save_modes(dir, "adjacency", &o);
+}
+
+static int overlay_seeds(const char *dir)
+{
+	NodeId n[4], *list[4] = { &n[0], &n[1], &n[2], &n[3] };
+
 	for (int i = 0; i < 4; i++)
 		node(&n[i], i);
-	/* join, then its forward, then neighbor/disconnect */
-	{
-		L4lb__Overlay__V1__Join j = L4LB__OVERLAY__V1__JOIN__INIT;
-		L4lb__Overlay__V1__ForwardJoin fj = L4LB__OVERLAY__V1__FORWARD_JOIN__INIT;
-		L4lb__Overlay__V1__Neighbor nb = L4LB__OVERLAY__V1__NEIGHBOR__INIT;
-		L4lb__Overlay__V1__NeighborReply nr = L4LB__OVERLAY__V1__NEIGHBOR_REPLY__INIT;
-		L4lb__Overlay__V1__Disconnect d = L4LB__OVERLAY__V1__DISCONNECT__INIT;
-
-		hello(&o, &n[0]);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__JOIN;
-		m.join = &j;
-		j.node = &n[0];
-		frame(&o, &m);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__FORWARD_JOIN;
-		m.forward_join = &fj;
-		fj.node = &n[1];
-		fj.has_ttl = 1;
-		fj.ttl = 3;
-		frame(&o, &m);
-		rc |= save_modes(dir, "join", &o);
-
-		hello(&o, &n[0]);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__NEIGHBOR;
-		m.neighbor = &nb;
-		nb.has_high_priority = 1;
-		nb.high_priority = 1;
-		frame(&o, &m);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__NEIGHBOR_REPLY;
-		m.neighbor_reply = &nr;
-		nr.has_accepted = nr.accepted = 1;
-		frame(&o, &m);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__DISCONNECT;
-		m.disconnect = &d;
-		d.has_alive = d.alive = 1;
-		frame(&o, &m);
-		rc |= save_modes(dir, "neighbor", &o);
-	}
-	/* pings and pongs on an active link, shuffles */
-	{
-		L4lb__Overlay__V1__Neighbor nb = L4LB__OVERLAY__V1__NEIGHBOR__INIT;
-		L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
-		L4lb__Overlay__V1__Pong q = L4LB__OVERLAY__V1__PONG__INIT;
-		L4lb__Overlay__V1__Shuffle s = L4LB__OVERLAY__V1__SHUFFLE__INIT;
-		L4lb__Overlay__V1__ShuffleReply sr = L4LB__OVERLAY__V1__SHUFFLE_REPLY__INIT;
-
-		hello(&o, &n[0]);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__NEIGHBOR;
-		m.neighbor = &nb;
-		frame(&o, &m);
-		for (int i = 1; i <= 3; i++) {
-			l4lb__overlay__v1__peer_message__init(&m);
-			m.has_type = 1;
-			m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING;
-			m.ping = &p;
-			p.has_seq = p.has_sent_us = 1;
-			p.seq = (uint64_t)i;
-			p.sent_us = 1000u * (uint64_t)i;
-			frame(&o, &m);
-			l4lb__overlay__v1__peer_message__init(&m);
-			m.has_type = 1;
-			m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PONG;
-			m.pong = &q;
-			q.has_seq = q.has_sent_us = 1;
-			q.seq = (uint64_t)i;
-			q.sent_us = 1000000 + 25000u * (uint64_t)i;
-			frame(&o, &m);
-		}
-		rc |= save_modes(dir, "ping", &o);
-
-		hello(&o, &n[0]);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__SHUFFLE;
-		m.shuffle = &s;
-		s.origin = &n[0];
-		s.has_ttl = s.has_id = 1;
-		s.ttl = 2;
-		s.id = 99;
-		s.n_nodes = 2;
-		s.nodes = list;
-		frame(&o, &m);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__SHUFFLE_REPLY;
-		m.shuffle_reply = &sr;
-		sr.has_id = 1;
-		sr.id = 99;
-		sr.n_nodes = 3;
-		sr.nodes = list + 1;
-		frame(&o, &m);
-		rc |= save_modes(dir, "shuffle", &o);
-	}
-	/* adjacency records (one replayed older) and a digest */
-	{
-		L4lb__Overlay__V1__Neighbor nb = L4LB__OVERLAY__V1__NEIGHBOR__INIT;
-		L4lb__Overlay__V1__Adjacency a[3], *ap[3] = { &a[0], &a[1], &a[2] };
-		L4lb__Overlay__V1__DigestEntry e[2], *ep[2] = { &e[0], &e[1] };
-		L4lb__Overlay__V1__Digest dg = L4LB__OVERLAY__V1__DIGEST__INIT;
-
-		hello(&o, &n[0]);
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__NEIGHBOR;
-		m.neighbor = &nb;
-		frame(&o, &m);
-		for (int i = 0; i < 3; i++) {
-			l4lb__overlay__v1__adjacency__init(&a[i]);
-			a[i].node = &n[i < 2 ? i : 0];
-			a[i].has_epoch = a[i].has_clock = a[i].has_ttl = 1;
-			a[i].epoch = 42;
-			a[i].clock = i == 2 ? 1 : 5;
-			a[i].ttl = 4;
-			a[i].n_active = 2;
-			a[i].active = i ? list + 2 : list + 1;
-		}
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__ADJACENCY;
-		m.n_adjacency = 3;
-		m.adjacency = ap;
-		frame(&o, &m);
-		for (int i = 0; i < 2; i++) {
-			l4lb__overlay__v1__digest_entry__init(&e[i]);
-			e[i].node = &n[i];
-			e[i].has_epoch = e[i].has_clock = 1;
-			e[i].epoch = 42;
-			e[i].clock = 9;
-		}
-		l4lb__overlay__v1__peer_message__init(&m);
-		m.has_type = 1;
-		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__DIGEST;
-		m.digest = &dg;
-		dg.n_entries = 2;
-		dg.entries = ep;
-		frame(&o, &m);
-		rc |= save_modes(dir, "adjacency", &o);
-	}
-	return rc;
+	return join_seeds(dir, n) | ping_seeds(dir, n, list) | adjacency_seeds(dir, n, list);
 }
 
 /* --- IPVS netlink replies --- */
@@ -377,12 +370,117 @@ static int netlink_seeds(const char *dir)
 	return rc;
 }
 
+/* --- IPC subscriber input --- */
+
+/* Appends one message of fuzz_common_ipc_sub's input: flags, length, bytes. */
+static void ipc_msg(struct out *o, uint8_t flags, const void *data, size_t len)
+{
+	o->buf[o->len++] = flags;
+	o->buf[o->len++] = (unsigned char)(len >> 8);
+	o->buf[o->len++] = (unsigned char)len;
+	memcpy(o->buf + o->len, data, len);
+	o->len += len;
+}
+
+/* A snapshot envelope of `type` (VIP_TABLE with one VIP, or REACHABILITY
+ * with one node), appended with its flags. */
+static void ipc_snapshot(struct out *o, uint8_t flags, int type, uint64_t epoch, uint64_t gen)
+{
+	static uint8_t ip[4] = { 11, 0, 0, 1 }, be[4] = { 10, 0, 0, 7 };
+	L4lb__V1__Backend b = L4LB__V1__BACKEND__INIT, *bp = &b;
+	L4lb__V1__Vip v = L4LB__V1__VIP__INIT, *vp = &v;
+	L4lb__V1__VipTable vt = L4LB__V1__VIP_TABLE__INIT;
+	L4lb__V1__Reachability r = L4LB__V1__REACHABILITY__INIT;
+	ProtobufCBinaryData node = { 4, be };
+	Envelope env = L4LB__V1__ENVELOPE__INIT;
+	struct ipc_buf buf;
+
+	b.has_ip = b.has_port = b.has_weight = 1;
+	b.ip = node;
+	b.port = 8080;
+	b.weight = 1;
+	v.has_protocol = v.has_ip = v.has_port = 1;
+	v.protocol = L4LB__V1__PROTOCOL__TCP;
+	v.ip.data = ip;
+	v.ip.len = 4;
+	v.port = 80;
+	v.n_backends = 1;
+	v.backends = &bp;
+	env.has_type = 1;
+	env.type = (L4lb__V1__Envelope__Type)type;
+	if (type == L4LB__V1__ENVELOPE__TYPE__VIP_TABLE) {
+		vt.has_publisher_epoch = vt.has_generation = 1;
+		vt.publisher_epoch = epoch;
+		vt.generation = gen;
+		vt.n_vips = 1;
+		vt.vips = &vp;
+		env.vip_table = &vt;
+	} else {
+		r.has_publisher_epoch = r.has_generation = 1;
+		r.publisher_epoch = epoch;
+		r.generation = gen;
+		r.n_reachable = 1;
+		r.reachable = &node;
+		env.reachability = &r;
+	}
+	if (envelope_pack(&env, &buf) == 0) {
+		ipc_msg(o, flags, buf.data, buf.len);
+		ipc_buf_free(&buf);
+	}
+}
+
+static int ipc_seeds(const char *dir)
+{
+	enum { VIPS = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE,
+	       REACH = L4LB__V1__ENVELOPE__TYPE__REACHABILITY };
+	/* not an envelope; long enough for the harness's peek (16 bytes) */
+	static const uint8_t garbage[24] = { 0x08, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x80, 9 };
+	struct ipc_buf err;
+	struct out o = { .len = 0 };
+	int rc = 0;
+
+	/* VIP tables: 1, 3, an older 2, the same 3, a new epoch, the wrong
+	 * type, garbage, an error reply to the snapshot request */
+	o.buf[o.len++] = 0;
+	ipc_snapshot(&o, 0, VIPS, 7, 1);
+	ipc_snapshot(&o, 0, VIPS, 7, 3);
+	ipc_snapshot(&o, 0, VIPS, 7, 2);
+	ipc_snapshot(&o, 1, VIPS, 7, 3);
+	ipc_snapshot(&o, 0, VIPS, 6, 1);
+	ipc_snapshot(&o, 0, REACH, 7, 9);
+	ipc_msg(&o, 0, garbage, sizeof(garbage));
+	if (envelope_pack_error(&err, "no snapshot yet") == 0) {
+		ipc_msg(&o, 1, err.data, err.len);
+		ipc_buf_free(&err);
+	}
+	rc |= save(dir, "vip_tables", &o);
+	/* reachability, in and out of order */
+	o.len = 0;
+	o.buf[o.len++] = 1;
+	ipc_snapshot(&o, 1, REACH, 3, 5);
+	ipc_snapshot(&o, 0, REACH, 3, 4);
+	ipc_snapshot(&o, 0, REACH, 3, 6);
+	ipc_snapshot(&o, 0, VIPS, 3, 7);
+	rc |= save(dir, "reachability", &o);
+	/* through the raw hooks: applied raw, refused raw then unpacked,
+	 * peeked but not an envelope (the version before it stays) */
+	o.len = 0;
+	o.buf[o.len++] = 2;
+	ipc_snapshot(&o, 6, VIPS, 7, 1);
+	ipc_snapshot(&o, 4, VIPS, 7, 2);
+	ipc_msg(&o, 4, garbage, sizeof(garbage));
+	ipc_snapshot(&o, 0, VIPS, 7, 3);
+	return rc | save(dir, "raw_hooks", &o);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "overlay") == 0)
 		return overlay_seeds(argv[2]) ? 1 : 0;
 	if (argc == 3 && strcmp(argv[1], "netlink") == 0)
 		return netlink_seeds(argv[2]) ? 1 : 0;
-	fprintf(stderr, "usage: fuzz_seeds overlay|netlink DIR\n");
+	if (argc == 3 && strcmp(argv[1], "ipc") == 0)
+		return ipc_seeds(argv[2]) ? 1 : 0;
+	fprintf(stderr, "usage: fuzz_seeds overlay|netlink|ipc DIR\n");
 	return 2;
 }

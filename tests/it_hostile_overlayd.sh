@@ -124,7 +124,8 @@ fi
 noread_step() {
 	mkdir -p "$T/n4"
 	# under make check-asan: no quarantine, or freed memory would count as RSS
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=0" spawn "$B/overlayd" --run-dir "$T/n4" --state-dir "$T/n4" --log-level warn \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=0" spawn "$B/overlayd" \
+		--run-dir "$T/n4" --state-dir "$T/n4" --log-level warn \
 		--listen "$(ip_of 4):61420" --seeds "$(ip_of 1)" --ping-interval-ms 2000 \
 		--http-listen off 2>>"$T/n4/log"
 	pid4=$LAST_PID

@@ -12,13 +12,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 conf=contrib/l4lb.conf
 
-for d in vipd overlayd ipvsd; do
-	if "$B/$d" --check-config --config "$conf" >"$tmp/out" 2>&1; then
-		pass "conf_example_valid_$d"
-	else
-		fail "conf_example_valid_$d" "$(head -n 2 "$tmp/out" | tr '\n' ' ')"
-	fi
-done
+# each_accepts NAME FILE: every daemon's --check-config accepts FILE
+# (one check per daemon, NAME_<daemon>).
+each_accepts() {
+	for d in vipd overlayd ipvsd; do
+		if "$B/$d" --check-config --config "$2" >"$tmp/out" 2>&1; then
+			pass "$1_$d"
+		else
+			fail "$1_$d" "$(head -n 2 "$tmp/out" | tr '\n' ' ')"
+		fi
+	done
+}
+each_accepts conf_example_valid "$conf"
 
 # Uncomment the options documented as existing: each daemon must accept
 # its own section with every one of them set. Files named in the example
@@ -28,13 +33,7 @@ echo secret >"$tmp/master.token"
 (umask 077 && echo "a shared secret of the test cluster" >"$tmp/cluster.key")
 sed -e 's/^#\([a-z][a-z-]* = \)/\1/' -e "s|/etc/l4lb/|$tmp/|" "$conf" >"$tmp/all.conf"
 n=$(grep -c '^[a-z][a-z-]* = ' "$tmp/all.conf")
-for d in vipd overlayd ipvsd; do
-	if "$B/$d" --check-config --config "$tmp/all.conf" >"$tmp/out" 2>&1; then
-		pass "conf_example_options_exist_$d"
-	else
-		fail "conf_example_options_exist_$d" "$(head -n 2 "$tmp/out" | tr '\n' ' ')"
-	fi
-done
+each_accepts conf_example_options_exist "$tmp/all.conf"
 [ "$n" -ge 10 ] && pass "conf_example_documents_options ($n options)" ||
 	fail conf_example_documents_options "only $n options"
 

@@ -50,6 +50,12 @@ void reconcile_on_reachability(const Envelope *env, void *arg);
 int reconcile_vip_peek(const void *data, size_t len, uint64_t *epoch, uint64_t *gen, void *arg);
 int reconcile_vip_apply(const void *data, size_t len, void *arg);
 
+/* A VipTableDelta from vipd.delta.pub (ipc_feed): applied when it starts
+ * from the table ipvsd holds, else a snapshot is asked of `sub` (counted). */
+int reconcile_on_vip_delta(const void *data, size_t len, void *arg);
+/* Where snapshots are asked for (resyncs and the periodic full check). */
+void reconcile_set_vip_source(struct reconciler *r, struct ipc_sub *sub);
+
 /* IPVS_STATE_REQUEST handler for `l4lbctl ipvs`. */
 int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg);
 /* Facts for the status reply. */

@@ -5,8 +5,9 @@
 # 1. `ipvsadm -R` restores SERVICES x DESTS in a fresh namespace (timed);
 # 2. ipvsd's first sync of the same table in another fresh namespace, from
 #    its start to "initial reconcile done" (and its own IPVS-only time);
-# 3. one backend changed on that table: snapshot received -> kernel updated,
-#    as ipvsd measures it, repeated a few times.
+# 3. one backend changed on that table: delta received -> kernel updated,
+#    as ipvsd measures it, repeated a few times (vipd's VipTableDelta, as
+#    ipvsd_feed publishes it; run it at two sizes to see it does not grow).
 # Prints the ratios.
 set -eu
 # make bench runs it on the host: it needs IPVS, so go through the VM.
@@ -75,11 +76,11 @@ grep "reconcile:" "$VM_TMP/ipvsd.log" |
 n=$(grep -c . "$VM_TMP/change_us")
 change_us=$(sed -n "$(((n + 1) / 2))p" "$VM_TMP/change_us")
 p99_us=$(sed -n "$(((n * 99 + 99) / 100))p" "$VM_TMP/change_us")
-fast=$("$B/tests/tools/status_counter" "$RUN" ipvsd vip_tables_fast 2>/dev/null || echo "?")
+fast=$("$B/tests/tools/status_counter" "$RUN" ipvsd vip_deltas_applied 2>/dev/null || echo "?")
 echo "BENCH: first sync ipvsd/ipvsadm-R ratio (all) = $(awk "BEGIN{printf \"%.2f\", $sync_ms/$ref_ms}")"
 echo "BENCH: first sync ipvsd/ipvsadm-R ratio (IPVS part) = $(awk "BEGIN{printf \"%.2f\", $ipvs_us/1000/$ref_ms}")"
-echo "BENCH: one-backend change at $NS x $ND, snapshot-to-kernel median $change_us us," \
-	"p99 $p99_us us over $n changes, $fast by the fast path (target < 5000)"
+echo "BENCH: one-backend change at $NS x $ND, delta-to-kernel median $change_us us," \
+	"p99 $p99_us us over $n changes, $fast deltas applied (target < 5000)"
 kill %1 2>/dev/null || true
 pkill_ipvsd=$(ip netns pids "${VM_NS}node")
 vm_done

@@ -63,6 +63,8 @@ i=1
 while [ "$i" -le "$CHANGES" ]; do
 	i=$((i + 1))
 	printf 'gen %s %s\nvip tcp 12.0.0.1 80 10.200.0.%s:80\n' "$NS" "$ND" "$i" >"$VM_TMP/spec"
+	# no ipvsadm polling while ipvsd applies it: the VM's CPUs are few
+	sleep 1
 	wait_until 30 sh -c "ip netns exec ${VM_NS}node ipvsadm -Ln -t 12.0.0.1:80 |
 		grep -q '10.200.0.$i:80'"
 done

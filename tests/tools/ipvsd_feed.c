@@ -72,13 +72,13 @@ static struct packed_vip *pack_vips(const L4lb__V1__VipTable *t)
 	return p;
 }
 
-/* The delta from the last table to t, as vipd publishes it. */
-static void publish_delta(struct feed *f, const L4lb__V1__VipTable *t, int gap)
+/* The delta from the last table to t, as vipd makes it, into out (left
+ * empty for a gap). */
+static void make_delta(struct feed *f, const L4lb__V1__VipTable *t, int gap, struct ipc_buf *out)
 {
 	L4lb__V1__VipTableDelta d = L4LB__V1__VIP_TABLE_DELTA__INIT;
 	Envelope env = L4LB__V1__ENVELOPE__INIT;
 	struct packed_vip *next = pack_vips(t);
-	struct ipc_buf buf = { 0 };
 	size_t i = 0, j = 0;
 
 	d.upserted = calloc(t->n_vips + 1, sizeof(*d.upserted));
@@ -111,8 +111,8 @@ static void publish_delta(struct feed *f, const L4lb__V1__VipTable *t, int gap)
 	env.has_type = 1;
 	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE_DELTA;
 	env.vip_table_delta = &d;
-	if (!gap && envelope_pack(&env, &buf) == 0)
-		ipc_pub_set(f->dpub, &buf);
+	if (gap || envelope_pack(&env, out) < 0)
+		*out = (struct ipc_buf){ 0 };
 }
 
 static int parse_ip(const char *s, struct addr *out)
@@ -218,7 +218,7 @@ static void publish(struct feed *f, char *text)
 	L4lb__V1__VipTable t = L4LB__V1__VIP_TABLE__INIT;
 	L4lb__V1__Reachability r = L4LB__V1__REACHABILITY__INIT;
 	Envelope env = L4LB__V1__ENVELOPE__INIT;
-	struct ipc_buf buf = { 0 };
+	struct ipc_buf buf = { 0 }, delta = { 0 };
 	int have_reach = 0, gap = 0;
 	char *line, *save = NULL, when[32];
 	struct timespec ts;
@@ -276,8 +276,14 @@ static void publish(struct feed *f, char *text)
 	env.has_type = 1;
 	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE;
 	env.vip_table = &t;
-	publish_delta(f, &t, gap);
-	if (envelope_pack(&env, &buf) == 0)
+	/* all the packing first, then the delta: in the (emulated, busy) VM the
+	 * reader's apply is not slowed by the feeder's work */
+	make_delta(f, &t, gap, &delta);
+	if (envelope_pack(&env, &buf) < 0)
+		buf = (struct ipc_buf){ 0 };
+	if (delta.data)
+		ipc_pub_set(f->dpub, &delta);
+	if (buf.data)
 		ipc_pub_set(f->vpub, &buf);
 	if (have_reach) {
 		r.has_generation = r.has_publisher_epoch = 1;

@@ -12,6 +12,9 @@
  *   reach AGENT...                            publish reachability (else none)
  *   gap                                       publish no delta for this
  *                                             generation (readers must resync)
+ *   garbage                                   publish bytes that are no
+ *                                             envelope instead of the delta
+ *   epoch N                                   publisher epoch (default 1)
  * Prints "published vip gen=G vips=N at=HH:MM:SS.mmm" after each change (the
  * time as in the daemons' log lines, to measure snapshot -> kernel).
  */
@@ -29,6 +32,7 @@ struct feed {
 	struct ipc_pub *vpub, *rpub, *dpub;
 	struct packed_vip *prev; /* the last table's VIPs, sorted by key */
 	size_t nprev;
+	uint64_t epoch; /* of the last table */
 	const char *path;
 	char *text;
 	uint64_t gen;
@@ -76,6 +80,7 @@ static struct packed_vip *pack_vips(const L4lb__V1__VipTable *t)
  * empty for a gap). */
 static void make_delta(struct feed *f, const L4lb__V1__VipTable *t, int gap, struct ipc_buf *out)
 {
+	uint64_t epoch = t->publisher_epoch;
 	L4lb__V1__VipTableDelta d = L4LB__V1__VIP_TABLE_DELTA__INIT;
 	Envelope env = L4LB__V1__ENVELOPE__INIT;
 	struct packed_vip *next = pack_vips(t);
@@ -103,9 +108,11 @@ static void make_delta(struct feed *f, const L4lb__V1__VipTable *t, int gap, str
 		j += c >= 0;
 	}
 	d.has_publisher_epoch = d.has_base_generation = d.has_generation = 1;
-	d.publisher_epoch = 1;
+	d.publisher_epoch = epoch;
 	d.generation = f->gen;
-	d.base_generation = f->prev ? f->gen - 1 : f->gen;
+	/* as vipd: a heartbeat without a base (first table, new epoch) */
+	d.base_generation = f->prev && f->epoch == epoch ? f->gen - 1 : f->gen;
+	f->epoch = epoch;
 	f->prev = next; /* (leaked, as the tables are) */
 	f->nprev = t->n_vips;
 	env.has_type = 1;
@@ -219,7 +226,8 @@ static void publish(struct feed *f, char *text)
 	L4lb__V1__Reachability r = L4LB__V1__REACHABILITY__INIT;
 	Envelope env = L4LB__V1__ENVELOPE__INIT;
 	struct ipc_buf buf = { 0 }, delta = { 0 };
-	int have_reach = 0, gap = 0;
+	int have_reach = 0, gap = 0, garbage = 0;
+	uint64_t epoch = 1;
 	char *line, *save = NULL, when[32];
 	struct timespec ts;
 	struct tm tm;
@@ -233,6 +241,10 @@ static void publish(struct feed *f, char *text)
 			w[n++] = tok;
 		if (n == 1 && !strcmp(w[0], "gap")) {
 			gap = 1;
+		} else if (n == 1 && !strcmp(w[0], "garbage")) {
+			garbage = 1;
+		} else if (n == 2 && !strcmp(w[0], "epoch")) {
+			epoch = strtoull(w[1], NULL, 10);
 		} else if (n >= 3 && !strcmp(w[0], "gen")) {
 			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]));
 		} else if (n >= 1 && !strcmp(w[0], "reach")) {
@@ -272,13 +284,15 @@ static void publish(struct feed *f, char *text)
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	t.has_generation = t.has_publisher_epoch = 1;
 	t.generation = f->gen;
-	t.publisher_epoch = 1;
+	t.publisher_epoch = epoch;
 	env.has_type = 1;
 	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE;
 	env.vip_table = &t;
 	/* all the packing first, then the delta: in the (emulated, busy) VM the
 	 * reader's apply is not slowed by the feeder's work */
 	make_delta(f, &t, gap, &delta);
+	if (garbage && delta.data) /* a length-delimited field 15 of no Envelope */
+		memcpy(delta.data, "\x7a\x7f\x01", delta.len < 3 ? delta.len : 3);
 	if (envelope_pack(&env, &buf) < 0)
 		buf = (struct ipc_buf){ 0 };
 	if (delta.data)

@@ -25,6 +25,7 @@ mkdir -p "$RUN"
 ns_new node
 n() { nx node "$@"; }
 counter() { "$B/tests/tools/status_counter" "$RUN" ipvsd "$1" 2>/dev/null || echo 0; }
+above() { [ "$(counter "$1")" -gt "$2" ]; } # NAME N: counter NAME above N
 
 spec() { # BACKEND... [gap]
 	{
@@ -51,8 +52,7 @@ d0=$(counter vip_deltas_applied)
 r0=$(counter vip_delta_resyncs)
 spec 10.0.0.11:8080 10.0.0.12:8080 10.0.0.13:8080
 check "a change arrives as a delta and reaches the kernel" wait_until 10 has 10.0.0.13
-check "... counted as a delta applied" \
-	wait_until 5 test "$(counter vip_deltas_applied)" -gt "$d0"
+check "... counted as a delta applied" wait_until 5 above vip_deltas_applied "$d0"
 check_eq "... with no snapshot asked for" "$r0" "$(counter vip_delta_resyncs)"
 gen=$(grep published "$VM_TMP/feed.log" | tail -n 1 | sed -n 's/.* gen=\([0-9]*\) .*/\1/p')
 line=$(grep "reconcile: [0-9]* changes in .*VIP table $gen," "$VM_TMP/ipvsd.log" | head -n 1)
@@ -61,12 +61,13 @@ echo "# delta->kernel: $(echo "$line" | sed -n 's/.*changes in \([0-9]*\) us.*/\
 # A lost delta, then the next change: the gap is seen, a snapshot fetched,
 # and both changes are in the kernel.
 published() { grep -c published "$VM_TMP/feed.log"; }
+published_above() { [ "$(published)" -gt "$1" ]; }
 p=$(published)
 spec 10.0.0.11:8080 10.0.0.13:8080 gap
-wait_until 10 test "$(published)" -gt "$p"
+wait_until 10 published_above "$p"
 spec 10.0.0.11:8080 10.0.0.13:8080 10.0.0.14:8080
 check "after a lost delta the next one is not applied: a snapshot is asked for" \
-	wait_until 10 test "$(counter vip_delta_resyncs)" -gt "$r0"
+	wait_until 10 above vip_delta_resyncs "$r0"
 both() { has 10.0.0.14 && hasnt 10.0.0.12; }
 if wait_until 10 both; then
 	pass "... and the kernel holds both changes"

@@ -46,6 +46,7 @@ printf 'gen %s %s\nvip tcp 12.0.0.1 80 10.200.0.1:80\n' "$NS" "$ND" >"$VM_TMP/sp
 wait_until 20 grep -q published "$VM_TMP/feed.log"
 t0=$(ms)
 ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 600 \
+	--state-dir "$VM_TMP/state" \
 	>"$VM_TMP/ipvsd.log" 2>&1 &
 wait_until 300 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log"
 t1=$(ms)

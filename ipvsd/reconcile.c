@@ -288,6 +288,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	struct ipvs_table *old = r->desired, *next, *prev = NULL;
 	uint64_t t0 = r->rx_us ? r->rx_us : clock_mono_us();
 	struct plan_input in;
+	uint64_t t_state = 0, t_apply;
 
 	r->rx_us = 0;
 	r->ipvs_us = r->addr_us = r->set_us = 0;
@@ -339,6 +340,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	defer_addresses(r);
 	r->last_changes = r->plan.n;
 	state_update(r, keys, nkeys); /* recorded before they reach the kernel */
+	t_state = clock_mono_us() - t_plan;
 	if (r->plan.n == 0)
 		goto done;
 	if (r->cfg.dry_run) {
@@ -351,7 +353,9 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 		fflush(stdout);
 	} else {
 		apply_plan(r);
+		t_apply = clock_mono_us();
 		state_update(r, keys, nkeys); /* removed ones are gone now */
+		t_state += clock_mono_us() - t_apply;
 	}
 	r->last_apply_us = clock_mono_us() - t0;
 	metrics_histogram_observe("reconcile_duration_seconds", (double)r->last_apply_us / 1e6);
@@ -359,9 +363,10 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	 * or the full unpack) */
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
 		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64
-		 "; input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us)",
+		 "; input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us, state file %"
+		 PRIu64 " us)",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
-		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired);
+		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired, t_state);
 done:
 	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
 		/* a backend of a finished task goes within ~1/4 s of its last

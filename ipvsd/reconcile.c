@@ -648,7 +648,7 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 	counter_inc("vip_deltas_applied");
 	if (!r->have_kernel)
 		full(r);
-	else if (n <= RECONCILE_FAST_MAX)
+	else if (n <= RECONCILE_FAST_MAX && r->desired)
 		run_keys(r, 0, r->changed, n);
 	else
 		run(r, 0);

@@ -239,7 +239,8 @@ static void drains_copy(struct drains *to, const struct drains *from)
 	drains_clear(to);
 	to->d = malloc((from->n + 1) * sizeof(*to->d));
 	assert_non_null(to->d);
-	memcpy(to->d, from->d, from->n * sizeof(*to->d));
+	if (from->n)
+		memcpy(to->d, from->d, from->n * sizeof(*to->d));
 	to->n = from->n;
 	to->cap = from->n + 1;
 }

@@ -70,12 +70,13 @@ while [ "$i" -le "$CHANGES" ]; do
 		grep -q '10.200.0.$i:80'"
 done
 sleep 1
-grep "reconcile:" "$VM_TMP/ipvsd.log" | tail -n 3 | sed 's/^/#   /'
 # the first reconcile of each VIP table (drain removals follow later)
 grep "reconcile:" "$VM_TMP/ipvsd.log" |
 	awk 'match($0, /VIP table [0-9]+/) {
 		g = substr($0, RSTART, RLENGTH); if (!(g in s)) print; s[g] = 1 }' |
-	tail -n "$CHANGES" | sed -n 's/.*changes in \([0-9]*\) us.*/\1/p' | sort -n >"$VM_TMP/change_us"
+	tail -n "$CHANGES" >"$VM_TMP/change_lines"
+sed 's/^[^ ]* [^ ]* info: reconcile: /#   /' "$VM_TMP/change_lines"
+sed -n 's/.*changes in \([0-9]*\) us.*/\1/p' "$VM_TMP/change_lines" | sort -n >"$VM_TMP/change_us"
 n=$(grep -c . "$VM_TMP/change_us")
 change_us=$(sed -n "$(((n + 1) / 2))p" "$VM_TMP/change_us")
 p99_us=$(sed -n "$(((n * 99 + 99) / 100))p" "$VM_TMP/change_us")

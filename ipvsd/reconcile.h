@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The reconcile loop: on every new VIP table or reachability snapshot the
- * desired state is recomputed and diffed against ipvsd's model of the
- * kernel (no dumps on this hot path); periodically (and after any error)
- * the model is refreshed from the kernel's own dumps and repaired; the nat
- * rules are checked then too, in the background (nat_check.c). Nothing is
- * flushed at start or exit: what is in the kernel is adopted.
+ * The reconcile loop: on every VIP table delta (or snapshot) and
+ * reachability snapshot the desired state is patched or recomputed and
+ * diffed against ipvsd's model of the kernel (no dumps on this hot path);
+ * periodically (and after any error) the model is refreshed from the
+ * kernel's own dumps and repaired, and a fresh VIP table snapshot is
+ * compared in full with what the deltas built; the nat rules are checked
+ * then too, in the background (nat_check.c). Nothing is flushed at start or
+ * exit: what is in the kernel is adopted.
  */
 #ifndef IPVSD_RECONCILE_H
 #define IPVSD_RECONCILE_H

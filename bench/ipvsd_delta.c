@@ -5,7 +5,9 @@
  * changed candidate services
  *   full: envelope_unpack + desired_candidates + diff against the old ones
  *         (the path before the raw hook, measured here as the baseline);
- *   fast: vipwalk_parse + vip_delta_apply (what ipvsd does now).
+ *   fast: vipwalk_parse + vip_delta_apply (the raw snapshot path);
+ *   delta: the VipTableDelta of the change (vipd.delta.pub) unpacked,
+ *          checked and applied (what ipvsd does now: O(change)).
  *   ipvsd_delta SERVICES DESTS ROUNDS
  * Prints median and p99 of each and their ratio.
  */
@@ -17,6 +19,7 @@
 #include "common/envelope.h"
 #include "common/log.h"
 #include "ipvsd/vip_delta.h"
+#include "ipvsd/vip_follow.h"
 
 static const struct desired_cfg cfg = { .sched = "wlc" };
 
@@ -82,6 +85,24 @@ static int pack(struct table *t, struct ipc_buf *out)
 	return envelope_pack(&env, out);
 }
 
+/* The delta of one changed VIP, packed as vipd publishes it. */
+static int pack_delta(struct table *t, L4lb__V1__Vip *v, struct ipc_buf *out)
+{
+	Envelope env = L4LB__V1__ENVELOPE__INIT;
+	L4lb__V1__VipTableDelta d = L4LB__V1__VIP_TABLE_DELTA__INIT;
+
+	d.has_publisher_epoch = d.has_base_generation = d.has_generation = 1;
+	d.publisher_epoch = t->vt.publisher_epoch;
+	d.base_generation = t->vt.generation - 1;
+	d.generation = t->vt.generation;
+	d.upserted = &v;
+	d.n_upserted = 1;
+	env.has_type = 1;
+	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE_DELTA;
+	env.vip_table_delta = &d;
+	return envelope_pack(&env, out);
+}
+
 static int u64_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -103,16 +124,17 @@ int main(int argc, char **argv)
 	size_t rounds = argc > 3 ? (size_t)atol(argv[3]) : 100;
 	uint64_t *full_us = calloc(rounds, sizeof(uint64_t));
 	uint64_t *fast_us = calloc(rounds, sizeof(uint64_t));
+	uint64_t *delta_us = calloc(rounds, sizeof(uint64_t));
 	struct svc_key keys[64], diff[64];
 	struct vipwalk prev = { 0 }, next = { 0 };
 	struct ipvs_table *cand = NULL;
-	struct ipc_buf b = { 0 };
+	struct ipc_buf b = { 0 }, db = { 0 };
 	struct table t;
 	const char *why;
 	size_t n;
 
 	log_init("ipvsd_delta", LOG_LVL_WARN);
-	if (!ns || !nd || !rounds || !full_us || !fast_us || table_make(&t, ns, nd) < 0 ||
+	if (!ns || !nd || !rounds || !full_us || !fast_us || !delta_us || table_make(&t, ns, nd) < 0 ||
 	    pack(&t, &b) < 0 || vipwalk_parse(b.data, b.len, &prev) < 0)
 		return 1;
 	Envelope *env = envelope_unpack(b.data, b.len, &why);
@@ -125,7 +147,8 @@ int main(int argc, char **argv)
 	       nd, b.len / 1024);
 	for (size_t r = 0; r < rounds; r++) {
 		/* one backend's weight, somewhere in the table */
-		L4lb__V1__Backend *bk = &t.bs[((size_t)random() % ns) * nd + (size_t)random() % nd];
+		size_t vi = (size_t)random() % ns;
+		L4lb__V1__Backend *bk = &t.bs[vi * nd + (size_t)random() % nd];
 		struct ipvs_table *c;
 		uint64_t t0;
 
@@ -151,10 +174,27 @@ int main(int argc, char **argv)
 
 		prev = next;
 		next = tmp;
+
+		ipc_buf_free(&db);
+		if (pack_delta(&t, &t.vips[vi], &db) < 0)
+			return 1;
+		t0 = clock_mono_us();
+		env = envelope_unpack(db.data, db.len, &why);
+		if (!env || vip_follow_check(1, 1, t.vt.generation - 1, env->vip_table_delta) !=
+				    FOLLOW_APPLY ||
+		    vip_follow_apply(cand, env->vip_table_delta, &cfg, keys, 64, &n) < 0 || n != 1)
+			return 1;
+		delta_us[r] = clock_mono_us() - t0;
+		envelope_free(env);
 	}
 	report("full unpack + candidates + diff (before)", full_us, rounds);
-	report("raw walk + delta (now)", fast_us, rounds);
+	report("raw walk + compare (snapshot path)", fast_us, rounds);
+	report("VipTableDelta unpack + apply (now)", delta_us, rounds);
 	printf("BENCH: ipvsd one-backend change at %zu x %zu, fast/full median ratio = %.3f\n", ns,
 	       nd, (double)fast_us[rounds / 2] / (double)(full_us[rounds / 2] ? full_us[rounds / 2] : 1));
+	printf("BENCH: ipvsd one-backend change at %zu x %zu, delta/full median ratio = %.5f "
+	       "(delta %llu us)\n", ns, nd,
+	       (double)delta_us[rounds / 2] / (double)(full_us[rounds / 2] ? full_us[rounds / 2] : 1),
+	       (unsigned long long)delta_us[rounds / 2]);
 	return 0;
 }

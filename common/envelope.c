@@ -21,6 +21,7 @@ static const struct {
 	T(OVERLAY_STATE_REQUEST, overlay_state_request),
 	T(OVERLAY_STATE, overlay_state),
 	T(ERROR, error),
+	T(VIP_TABLE_DELTA, vip_table_delta),
 #undef T
 };
 

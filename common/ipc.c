@@ -379,6 +379,7 @@ struct ipc_sub {
 	void *arg;
 	ipc_raw_peek_fn peek; /* optional: ipc_sub_set_raw */
 	ipc_raw_apply_fn apply;
+	int fresh; /* ipc_sub_request: deliver the next reply even if not newer */
 };
 
 static int snapshot_version(const Envelope *env, uint64_t *epoch, uint64_t *gen)
@@ -397,14 +398,20 @@ static int snapshot_version(const Envelope *env, uint64_t *epoch, uint64_t *gen)
 	}
 }
 
-/* Orders a snapshot by its version: 1 if it is newer (now the current one). */
-static int sub_order(struct ipc_sub *sub, uint64_t epoch, uint64_t gen)
+/* Orders a snapshot by its version: 1 if it is newer (now the current one),
+ * or the same one asked for again by ipc_sub_request. */
+static int sub_order(struct ipc_sub *sub, uint64_t epoch, uint64_t gen, int from_req)
 {
 	sub->last_rx_ms = clock_mono_ms();
 	switch (snap_seq_check(&sub->seq, epoch, gen)) {
 	case SNAP_NEWER:
+		sub->fresh = sub->fresh && !from_req;
 		return 1;
 	case SNAP_SAME:
+		if (from_req && sub->fresh) {
+			sub->fresh = 0;
+			return 1;
+		}
 		break;
 	case SNAP_OLDER:
 		report_bad_input("ipc_rx_out_of_order", "%s: generation %llu after %llu, ignored",
@@ -442,7 +449,7 @@ static void sub_deliver_unpacked(struct ipc_sub *sub, const void *msg, size_t le
 				 envelope_type_name(env->type));
 		goto done;
 	}
-	if (ordered || sub_order(sub, epoch, gen)) {
+	if (ordered || sub_order(sub, epoch, gen, from_req)) {
 		counter_inc("ipc_snapshots_applied");
 		sub->fn(env, sub->arg);
 	}
@@ -460,7 +467,7 @@ static void sub_deliver(struct ipc_sub *sub, const void *msg, size_t len, int fr
 		sub_deliver_unpacked(sub, msg, len, from_req, NULL);
 		return;
 	}
-	if (!sub_order(sub, epoch, gen))
+	if (!sub_order(sub, epoch, gen, from_req))
 		return;
 	if (sub->apply(msg, len, sub->arg) == 0)
 		counter_inc("ipc_snapshots_applied");
@@ -566,24 +573,33 @@ struct ipc_sub *ipc_sub_open(struct event_base *base, const char *pub_url, const
 	sub->fn = fn;
 	sub->arg = arg;
 	sub->rep_url = strdup(rep_url);
-	sub->sub = open_socket(NN_SUB, pub_url, 0);
+	if (pub_url) {
+		sub->sub = open_socket(NN_SUB, pub_url, 0);
+		if (sub->sub < 0 || nn_setsockopt(sub->sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
+		    !(sub->ev_sub = watch_rcvfd(base, sub->sub, sub_on_sub, sub)))
+			goto fail;
+	}
 	sub->req = open_socket(NN_REQ, rep_url, 0);
-	if (sub->sub < 0 || sub->req < 0 || !sub->rep_url)
-		goto fail;
-	if (nn_setsockopt(sub->sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
+	if (sub->req < 0 || !sub->rep_url ||
 	    nn_setsockopt(sub->req, NN_REQ, NN_REQ_RESEND_IVL, &resend, sizeof(resend)) < 0)
 		goto fail;
-	sub->ev_sub = watch_rcvfd(base, sub->sub, sub_on_sub, sub);
 	sub->ev_req = watch_rcvfd(base, sub->req, sub_on_req, sub);
 	sub->timer = event_new(base, -1, EV_PERSIST, sub_on_timer, sub);
-	if (!sub->ev_sub || !sub->ev_req || !sub->timer || evtimer_add(sub->timer, &tick) < 0)
+	if (!sub->ev_req || !sub->timer || evtimer_add(sub->timer, &tick) < 0)
 		goto fail;
 	sub_request(sub);
 	return sub;
 fail:
-	log_error("cannot subscribe to %s: %s", pub_url, nn_strerror(nn_errno()));
+	log_error("cannot subscribe to %s: %s", pub_url ? pub_url : rep_url,
+		  nn_strerror(nn_errno()));
 	ipc_sub_close(sub);
 	return NULL;
+}
+
+void ipc_sub_request(struct ipc_sub *sub)
+{
+	sub->fresh = 1;
+	sub_request(sub);
 }
 
 void ipc_sub_close(struct ipc_sub *sub)
@@ -602,6 +618,63 @@ void ipc_sub_close(struct ipc_sub *sub)
 		nn_close(sub->req);
 	free(sub->rep_url);
 	free(sub);
+}
+
+/* ------------------------------------------------------ plain subscriber */
+
+struct ipc_feed {
+	int sock;
+	struct event *ev;
+	ipc_raw_apply_fn fn;
+	void *arg;
+};
+
+static void feed_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipc_feed *feed = arg;
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < IPC_BATCH; i++) {
+		void *msg = NULL;
+		int n = nn_recv(feed->sock, &msg, NN_MSG, NN_DONTWAIT);
+
+		if (n < 0)
+			break;
+		counter_inc("ipc_rx_messages");
+		feed->fn(msg, (size_t)n, feed->arg);
+		nn_freemsg(msg);
+	}
+}
+
+struct ipc_feed *ipc_feed_open(struct event_base *base, const char *pub_url,
+			       ipc_raw_apply_fn fn, void *arg)
+{
+	struct ipc_feed *feed = calloc(1, sizeof(*feed));
+
+	if (!feed)
+		return NULL;
+	feed->fn = fn;
+	feed->arg = arg;
+	feed->sock = open_socket(NN_SUB, pub_url, 0);
+	if (feed->sock < 0 || nn_setsockopt(feed->sock, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
+	    !(feed->ev = watch_rcvfd(base, feed->sock, feed_on_read, feed))) {
+		log_error("cannot subscribe to %s: %s", pub_url, nn_strerror(nn_errno()));
+		ipc_feed_close(feed);
+		return NULL;
+	}
+	return feed;
+}
+
+void ipc_feed_close(struct ipc_feed *feed)
+{
+	if (!feed)
+		return;
+	if (feed->ev)
+		event_free(feed->ev);
+	if (feed->sock >= 0)
+		nn_close(feed->sock);
+	free(feed);
 }
 
 /* ---------------------------------------------------------------- client */

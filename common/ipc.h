@@ -3,6 +3,7 @@
  * nanomsg sockets on the libevent loop. Each daemon binds
  *   ipc://<run-dir>/<daemon>.rep   request/reply: status, snapshots, state
  *   ipc://<run-dir>/<daemon>.pub   publish: complete snapshots (vipd, overlayd)
+ *   ipc://<run-dir>/vipd.delta.pub publish: VipTableDelta, one per generation
  * The loop only polls NN_RCVFD and every send is NN_DONTWAIT, so IPC never
  * blocks a daemon.
  */
@@ -70,10 +71,15 @@ typedef void (*ipc_snapshot_fn)(const Envelope *snap, void *arg);
  * start and whenever nothing has arrived for `stale_ms`. Delivers only
  * envelopes of `type` (VIP_TABLE or REACHABILITY) that are newer by
  * (publisher_epoch, generation); older ones are counted and dropped.
+ * pub_url NULL: no subscription, snapshots come only as replies (a reader
+ * that follows deltas and fetches a snapshot when it needs one).
  */
 struct ipc_sub *ipc_sub_open(struct event_base *base, const char *pub_url, const char *rep_url,
 			     int type, unsigned stale_ms, ipc_snapshot_fn fn, void *arg);
 void ipc_sub_close(struct ipc_sub *sub);
+/* Asks for the current snapshot now. The reply is delivered even if it is
+ * the version delivered last: the caller wants a fresh copy to check. */
+void ipc_sub_request(struct ipc_sub *sub);
 
 /*
  * Optional, for large snapshots: `peek` reads the version of a raw message
@@ -93,6 +99,15 @@ void ipc_sub_set_raw(struct ipc_sub *sub, ipc_raw_peek_fn peek, ipc_raw_apply_fn
  * (1): unpack, type check, ordering, delivery. Close with ipc_sub_close. */
 struct ipc_sub *ipc_sub_detached(int type, ipc_snapshot_fn fn, void *arg);
 void ipc_sub_receive(struct ipc_sub *sub, const void *msg, size_t len, int from_req);
+
+/* --- plain subscriber: every message, raw, in arrival order --- */
+struct ipc_feed;
+
+/* Subscribes to `pub_url`; fn gets each message's bytes (not yet unpacked,
+ * not ordered: the reader judges them). */
+struct ipc_feed *ipc_feed_open(struct event_base *base, const char *pub_url,
+			       ipc_raw_apply_fn fn, void *arg);
+void ipc_feed_close(struct ipc_feed *feed);
 
 /* --- ordering of snapshots (pure, unit-tested) --- */
 struct snap_seq {

@@ -17,7 +17,7 @@ static int node_cmp(const void *a, const void *b)
 	return memcmp(x->a, y->a, x->len);
 }
 
-static int vip_key(const L4lb__V1__Vip *v, struct svc_key *k)
+int desired_vip_key(const L4lb__V1__Vip *v, struct svc_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	if (!v->has_protocol || (v->protocol != L4LB__V1__PROTOCOL__TCP &&
@@ -76,7 +76,7 @@ struct ipvs_table *desired_candidates(const L4lb__V1__VipTable *vt, const struct
 		struct svc_key k;
 		struct ipvs_svc *s;
 
-		if (vip_key(v, &k) < 0) {
+		if (desired_vip_key(v, &k) < 0) {
 			report_bad_input("vip_invalid", "VIP table %llu: VIP %zu is invalid",
 					 (unsigned long long)vt->generation, i);
 			continue;

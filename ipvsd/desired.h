@@ -34,6 +34,10 @@ struct reach_set {
  */
 struct ipvs_table *desired_candidates(const L4lb__V1__VipTable *vt, const struct desired_cfg *cfg);
 
+/* The service key of a VIP; -1 if its protocol, address, family or port
+ * is invalid (desired_candidates skips it then). */
+int desired_vip_key(const L4lb__V1__Vip *v, struct svc_key *k);
+
 struct reach_set *reach_set_from_pb(const L4lb__V1__Reachability *r);
 void reach_set_free(struct reach_set *r);
 int reach_set_has(const struct reach_set *r, const uint8_t *a, uint8_t len);

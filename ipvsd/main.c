@@ -10,15 +10,32 @@
 #include "ipvsd/options.h"
 #include "ipvsd/reconcile.h"
 
-static struct ipc_sub *subscribe(struct daemon *d, const char *peer, int type,
-				 ipc_snapshot_fn fn, void *arg)
+/* pub NULL: snapshots only when asked for (stale_ms: when nothing came). */
+static struct ipc_sub *subscribe(struct daemon *d, const char *peer, const char *pub, int type,
+				 unsigned stale_ms, ipc_snapshot_fn fn, void *arg)
 {
-	char pub[256], rep[256];
+	char pub_url[256], rep[256];
 
-	if (daemon_url(d, peer, "pub", pub, sizeof(pub)) < 0 ||
+	if ((pub && daemon_url(d, peer, pub, pub_url, sizeof(pub_url)) < 0) ||
 	    daemon_url(d, peer, "rep", rep, sizeof(rep)) < 0)
 		return NULL;
-	return ipc_sub_open(d->base, pub, rep, type, 0, fn, arg);
+	return ipc_sub_open(d->base, pub ? pub_url : NULL, rep, type, stale_ms, fn, arg);
+}
+
+/* The VIP table: deltas on vipd.delta.pub, snapshots asked of vipd.rep at
+ * start, when a delta does not fit and every reconcile period. */
+static struct ipc_feed *follow_vips(struct daemon *d, struct reconciler *r,
+				    const struct reconcile_cfg *cfg, struct ipc_sub **snaps)
+{
+	char url[256];
+
+	*snaps = subscribe(d, "vipd", NULL, L4LB__V1__ENVELOPE__TYPE__VIP_TABLE,
+			   (cfg->interval_s + 5) * 1000, reconcile_on_vip_table, r);
+	if (!*snaps || daemon_url(d, "vipd", "delta.pub", url, sizeof(url)) < 0)
+		return NULL;
+	ipc_sub_set_raw(*snaps, reconcile_vip_peek, reconcile_vip_apply);
+	reconcile_set_vip_source(r, *snaps);
+	return ipc_feed_open(d->base, url, reconcile_on_vip_delta, r);
 }
 
 int main(int argc, char **argv)
@@ -27,6 +44,7 @@ int main(int argc, char **argv)
 	struct reconcile_cfg cfg;
 	struct reconciler *r = NULL;
 	struct ipc_sub *vips = NULL, *reach = NULL;
+	struct ipc_feed *deltas;
 	int rc;
 
 	ipvsd_options_defaults(&cfg);
@@ -51,16 +69,15 @@ int main(int argc, char **argv)
 	ipvsd_http_init(&d);
 	ipc_server_handle(d.rep, L4LB__V1__ENVELOPE__TYPE__IPVS_STATE_REQUEST,
 			  reconcile_state_reply, r);
-	vips = subscribe(&d, "vipd", L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
-	if (vips)
-		ipc_sub_set_raw(vips, reconcile_vip_peek, reconcile_vip_apply);
-	reach = subscribe(&d, "overlayd", L4LB__V1__ENVELOPE__TYPE__REACHABILITY,
+	deltas = follow_vips(&d, r, &cfg, &vips);
+	reach = subscribe(&d, "overlayd", "pub", L4LB__V1__ENVELOPE__TYPE__REACHABILITY, 0,
 			  reconcile_on_reachability, r);
 	rc = 1;
-	if (vips && reach) {
+	if (deltas && reach) {
 		daemon_notify("READY=1");
 		rc = daemon_run(&d);
 	}
+	ipc_feed_close(deltas);
 	ipc_sub_close(vips);
 	ipc_sub_close(reach);
 	reconcile_free(r); /* flushes nothing: the kernel keeps serving */

@@ -548,35 +548,49 @@ static int copy_svc(struct ipvs_table *to, const struct ipvs_svc *s)
 	return 0;
 }
 
-/* Adds to `set` every desired service on the address of k (any protocol
- * and port), and k itself. */
-static int expand(const struct ipvs_table *desired, const struct svc_key *k, struct key_set *set)
+/* Adds to `set` every service of t on the address of k (any protocol and
+ * port). */
+static int expand_in(const struct ipvs_table *t, const struct svc_key *k, struct key_set *set)
 {
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
-	int rc = key_set_add(set, k);
+	int rc = 0;
 
 	for (size_t p = 0; p < 2 && rc == 0; p++) {
 		struct svc_key lo = *k;
-		size_t a = 0, b = desired->n;
+		size_t a = 0, b = t->n;
 
 		lo.proto = protos[p];
 		lo.port = 0;
 		while (a < b) {
 			size_t mid = a + (b - a) / 2;
 
-			if (svc_key_cmp(&desired->svcs[mid].key, &lo) < 0)
+			if (svc_key_cmp(&t->svcs[mid].key, &lo) < 0)
 				a = mid + 1;
 			else
 				b = mid;
 		}
-		for (; a < desired->n && rc == 0; a++) {
-			const struct svc_key *d = &desired->svcs[a].key;
+		for (; a < t->n && rc == 0; a++) {
+			const struct svc_key *d = &t->svcs[a].key;
 
 			if (d->af != k->af || d->proto != lo.proto || memcmp(d->addr, k->addr, 16))
 				break;
 			rc = key_set_add(set, d);
 		}
 	}
+	return rc;
+}
+
+/* k and every service on its address, desired or in the kernel: the
+ * address stays while any of them wants it (a removed TCP service still
+ * draining there included). */
+static int expand(const struct plan_input *in, const struct svc_key *k, struct key_set *set)
+{
+	int rc = key_set_add(set, k);
+
+	if (rc == 0)
+		rc = expand_in(in->desired, k, set);
+	if (rc == 0)
+		rc = expand_in(in->kernel, k, set);
 	return rc;
 }
 
@@ -593,7 +607,7 @@ int plan_build_keys(const struct plan_input *in, const struct svc_key *keys, siz
 	if (!sd || !sk)
 		goto done;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = expand(in->desired, &keys[i], &set)) < 0)
+		if ((rc = expand(in, &keys[i], &set)) < 0)
 			goto done;
 	key_set_sort(&set);
 	rc = 0;

@@ -17,6 +17,7 @@
 #include "ipvsd/state_file.h"
 #include "ipvsd/state_msg.h"
 #include "ipvsd/vip_delta.h"
+#include "ipvsd/vip_follow.h"
 
 /* Up to this many changed services, a new VIP table is diffed for those
  * services only (O(changed)); more, and the whole table is diffed. */
@@ -60,6 +61,13 @@ struct reconciler {
 	int walk_prev_ok;
 	int walk_next_ok;  /* walk_next is the message being delivered */
 	uint64_t peek_us; /* when it arrived */
+	/* Following deltas (vip_follow.c): the table cand holds, and where
+	 * snapshots come from when a delta does not fit. */
+	struct ipc_sub *vip_sub;
+	uint64_t vip_epoch;
+	int vip_held;
+	int vip_check;       /* the next snapshot is compared in full */
+	uint64_t resync_ms;  /* when a snapshot was last asked for */
 };
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
@@ -280,6 +288,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	struct ipvs_table *old = r->desired, *next, *prev = NULL;
 	uint64_t t0 = r->rx_us ? r->rx_us : clock_mono_us();
 	struct plan_input in;
+	uint64_t t_state = 0, t_apply;
 
 	r->rx_us = 0;
 	r->ipvs_us = r->addr_us = r->set_us = 0;
@@ -331,6 +340,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	defer_addresses(r);
 	r->last_changes = r->plan.n;
 	state_update(r, keys, nkeys); /* recorded before they reach the kernel */
+	t_state = clock_mono_us() - t_plan;
 	if (r->plan.n == 0)
 		goto done;
 	if (r->cfg.dry_run) {
@@ -343,7 +353,9 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 		fflush(stdout);
 	} else {
 		apply_plan(r);
+		t_apply = clock_mono_us();
 		state_update(r, keys, nkeys); /* removed ones are gone now */
+		t_state += clock_mono_us() - t_apply;
 	}
 	r->last_apply_us = clock_mono_us() - t0;
 	metrics_histogram_observe("reconcile_duration_seconds", (double)r->last_apply_us / 1e6);
@@ -351,9 +363,10 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	 * or the full unpack) */
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
 		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64
-		 "; input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us)",
+		 "; input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us, state file %"
+		 PRIu64 " us)",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
-		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired);
+		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired, t_state);
 done:
 	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
 		/* a backend of a finished task goes within ~1/4 s of its last
@@ -393,11 +406,29 @@ static void full(struct reconciler *r)
 	}
 }
 
-static void on_periodic(evutil_socket_t fd, short what, void *arg)
+static void on_soon(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	full(arg);
+}
+
+/* The safety net of the delta path: every period a fresh snapshot is
+ * fetched and compared in full with what the deltas built (repairing any
+ * divergence, e.g. a hash collision of the raw snapshot path), beside the
+ * kernel's own dumps. */
+static void on_periodic(evutil_socket_t fd, short what, void *arg)
+{
+	struct reconciler *r = arg;
+
+	(void)fd;
+	(void)what;
+	full(r);
+	if (r->vip_sub) {
+		r->vip_check = 1;
+		r->resync_ms = clock_mono_ms();
+		ipc_sub_request(r->vip_sub);
+	}
 }
 
 /* While destinations drain, look at just their services' counters often,
@@ -427,16 +458,30 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 	key_set_clear(&keys);
 }
 
+/* A snapshot older than the table the deltas brought (a reply overtaken by
+ * a delta) would step back: it is left alone. */
+static int snapshot_behind(struct reconciler *r, uint64_t epoch, uint64_t gen)
+{
+	if (!r->vip_held || epoch != r->vip_epoch || gen >= r->vip_gen)
+		return 0;
+	counter_inc("vip_tables_behind");
+	return 1;
+}
+
 void reconcile_on_vip_table(const Envelope *env, void *arg)
 {
 	struct reconciler *r = arg;
 	uint64_t rx = r->peek_us ? r->peek_us : clock_mono_us();
-	struct ipvs_table *c = desired_candidates(env->vip_table, &r->cfg.dcfg);
+	struct ipvs_table *c;
 	int walked = r->walk_next_ok;
 
 	r->peek_us = 0;
 	r->walk_next_ok = 0;
+	if (snapshot_behind(r, env->vip_table->publisher_epoch, env->vip_table->generation))
+		return;
 	r->walk_prev_ok = 0;
+	r->vip_check = 0;
+	c = desired_candidates(env->vip_table, &r->cfg.dcfg);
 	if (!c) {
 		log_error("VIP table %" PRIu64 ": out of memory", env->vip_table->generation);
 		return;
@@ -456,6 +501,8 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 		r->walk_prev_ok = 1;
 	}
 	r->vip_gen = env->vip_table->generation;
+	r->vip_epoch = env->vip_table->publisher_epoch;
+	r->vip_held = 1;
 	r->rx_us = rx;
 	counter_inc("vip_tables");
 	if (!r->have_kernel)
@@ -492,8 +539,14 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	int rc;
 
 	(void)len;
-	if (!r->walk_next_ok || !r->walk_prev_ok || !r->cand || !r->desired || !r->have_kernel)
-		return -EAGAIN; /* nothing to compare with yet: the full path */
+	if (r->walk_next_ok && snapshot_behind(r, r->walk_next.epoch, r->walk_next.gen)) {
+		r->walk_next_ok = 0;
+		return 0;
+	}
+	/* nothing to compare with yet, or the periodic full check: the full path */
+	if (!r->walk_next_ok || !r->walk_prev_ok || !r->cand || !r->desired || !r->have_kernel ||
+	    r->vip_check)
+		return -EAGAIN;
 	rc = vip_delta_apply(r->cand, &r->walk_prev, &r->walk_next, data, &r->cfg.dcfg,
 			     r->changed, RECONCILE_FAST_MAX, &n);
 	if (rc == -ENOMEM) {
@@ -517,12 +570,96 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	r->walk_next = t;
 	r->walk_next_ok = 0;
 	r->vip_gen = r->walk_prev.gen;
+	r->vip_epoch = r->walk_prev.epoch;
+	r->vip_held = 1;
 	r->rx_us = r->peek_us;
 	r->peek_us = 0;
 	counter_inc("vip_tables");
 	counter_inc("vip_tables_fast");
 	run_keys(r, 0, r->changed, n);
 	return 0;
+}
+
+/* Asks for a full snapshot (at most once a second: the reply, or REQ's own
+ * resend, follows). */
+static void resync(struct reconciler *r, const char *why)
+{
+	uint64_t now = clock_mono_ms();
+
+	counter_inc("vip_delta_resyncs");
+	log_limited(LOG_LVL_INFO, "vip_resync", "VIP table %" PRIu64 ": %s, asking vipd for a "
+		    "snapshot", r->vip_gen, why);
+	if (!r->vip_sub || (r->resync_ms && now - r->resync_ms < 1000))
+		return;
+	r->resync_ms = now;
+	ipc_sub_request(r->vip_sub);
+}
+
+int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
+{
+	struct reconciler *r = arg;
+	uint64_t rx = clock_mono_us();
+	const char *why = NULL;
+	Envelope *env = envelope_unpack(data, len, &why);
+	const L4lb__V1__VipTableDelta *d;
+	size_t n = 0;
+	int rc;
+
+	if (env && env->type != L4LB__V1__ENVELOPE__TYPE__VIP_TABLE_DELTA)
+		why = "not a VIP table delta";
+	if (!env || why) {
+		report_bad_input("vip_delta_malformed", "VIP table delta: %s (%zu bytes)", why, len);
+		resync(r, "malformed delta");
+		goto done;
+	}
+	d = env->vip_table_delta;
+	switch (vip_follow_check(r->vip_held && r->cand, r->vip_epoch, r->vip_gen, d)) {
+	case FOLLOW_CURRENT:
+		goto done;
+	case FOLLOW_BAD:
+		report_bad_input("vip_delta_malformed", "VIP table delta %llu from %llu: "
+				 "inconsistent", (unsigned long long)d->generation,
+				 (unsigned long long)d->base_generation);
+		resync(r, "malformed delta");
+		goto done;
+	case FOLLOW_RESYNC:
+		resync(r, r->vip_held ? "delta does not follow" : "no table yet");
+		goto done;
+	case FOLLOW_APPLY:
+		break;
+	}
+	rc = vip_follow_apply(r->cand, d, &r->cfg.dcfg, r->changed, RECONCILE_FAST_MAX, &n);
+	if (rc < 0) {
+		if (rc == -ENOMEM) { /* cand may be half patched: a snapshot rebuilds it */
+			ipvs_table_free(r->cand);
+			r->cand = NULL;
+			r->vip_held = 0;
+		} else {
+			report_bad_input("vip_delta_unclean", "VIP table delta %llu: %s",
+					 (unsigned long long)d->generation, strerror(-rc));
+		}
+		resync(r, "delta does not apply");
+		goto done;
+	}
+	/* the raw snapshot path compares with the last snapshot: not this */
+	r->walk_prev_ok = 0;
+	r->vip_gen = d->generation;
+	r->rx_us = rx;
+	counter_inc("vip_deltas_applied");
+	if (!r->have_kernel)
+		full(r);
+	else if (n <= RECONCILE_FAST_MAX && r->desired)
+		run_keys(r, 0, r->changed, n);
+	else
+		run(r, 0);
+done:
+	envelope_free(env);
+	return 0;
+}
+
+void reconcile_set_vip_source(struct reconciler *r, struct ipc_sub *sub)
+{
+	r->vip_sub = sub;
 }
 
 void reconcile_on_reachability(const Envelope *env, void *arg)
@@ -572,7 +709,7 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->owned.n = r->cfg.n_ranges;
 	r->kernel = ipvs_table_new();
 	r->periodic = event_new(base, -1, EV_PERSIST, on_periodic, r);
-	r->soon = evtimer_new(base, on_periodic, r);
+	r->soon = evtimer_new(base, on_soon, r);
 	r->drain_timer = evtimer_new(base, on_drain_timer, r);
 	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer) {
 		rc = -ENOMEM;

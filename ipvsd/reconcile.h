@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The reconcile loop: on every new VIP table or reachability snapshot the
- * desired state is recomputed and diffed against ipvsd's model of the
- * kernel (no dumps on this hot path); periodically (and after any error)
- * the model is refreshed from the kernel's own dumps and repaired; the nat
- * rules are checked then too, in the background (nat_check.c). Nothing is
- * flushed at start or exit: what is in the kernel is adopted.
+ * The reconcile loop: on every VIP table delta (or snapshot) and
+ * reachability snapshot the desired state is patched or recomputed and
+ * diffed against ipvsd's model of the kernel (no dumps on this hot path);
+ * periodically (and after any error) the model is refreshed from the
+ * kernel's own dumps and repaired, and a fresh VIP table snapshot is
+ * compared in full with what the deltas built; the nat rules are checked
+ * then too, in the background (nat_check.c). Nothing is flushed at start or
+ * exit: what is in the kernel is adopted.
  */
 #ifndef IPVSD_RECONCILE_H
 #define IPVSD_RECONCILE_H
@@ -49,6 +51,12 @@ void reconcile_on_reachability(const Envelope *env, void *arg);
  * be, else unpacked in full and given to reconcile_on_vip_table. */
 int reconcile_vip_peek(const void *data, size_t len, uint64_t *epoch, uint64_t *gen, void *arg);
 int reconcile_vip_apply(const void *data, size_t len, void *arg);
+
+/* A VipTableDelta from vipd.delta.pub (ipc_feed): applied when it starts
+ * from the table ipvsd holds, else a snapshot is asked of `sub` (counted). */
+int reconcile_on_vip_delta(const void *data, size_t len, void *arg);
+/* Where snapshots are asked for (resyncs and the periodic full check). */
+void reconcile_set_vip_source(struct reconciler *r, struct ipc_sub *sub);
 
 /* IPVS_STATE_REQUEST handler for `l4lbctl ipvs`. */
 int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg);

@@ -308,6 +308,33 @@ static void test_udp_deleted_at_once(void **state)
 }
 
 /* The plan restricted to the changed services equals the full plan. */
+/* A UDP VIP goes while a removed TCP service on its address still drains in
+ * the kernel: the plan of the UDP service alone must keep the address, as
+ * the whole diff does (the TCP connections still need it). */
+static void test_plan_by_keys_keeps_draining_address(void **state)
+{
+	struct fixture *f = *state;
+	struct svc_key udp = key(IPPROTO_UDP, 5, 53);
+
+	dest(svc(f->want, key(IPPROTO_TCP, 5, 80), "wlc"), 1, 1, 0);
+	dest(svc(f->want, udp, "wlc"), 1, 1, 0);
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	apply(f);
+	/* the TCP VIP goes: weight 0, a connection keeps it draining */
+	ipvs_table_remove(f->want, ipvs_table_find(f->want, &(struct svc_key){ .af = AF_INET,
+		.proto = IPPROTO_TCP, .port = 80, .addr = { 11, 0, 0, 5 } }));
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	apply(f);
+	f->kern->svcs[0].dests[0].active = 1;
+	assert_non_null(ipvs_table_find(f->kern, &(struct svc_key){ .af = AF_INET,
+		.proto = IPPROTO_TCP, .port = 80, .addr = { 11, 0, 0, 5 } }));
+	/* then the UDP VIP goes, planned for its key alone */
+	ipvs_table_remove(f->want, ipvs_table_find(f->want, &udp));
+	assert_int_equal(plan_build_keys(&f->in, &udp, 1, &f->plan), 0);
+	assert_true(index_of(&f->plan, OP_DEL_SVC) != (size_t)-1);
+	assert_int_equal(index_of(&f->plan, OP_DEL_ADDR), (size_t)-1);
+}
+
 static void test_plan_by_keys_equals_full(void **state)
 {
 	struct fixture *f = *state;
@@ -405,6 +432,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_drain_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_deleted_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_by_keys_equals_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_by_keys_keeps_draining_address, setup,
+						teardown),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_format),
 	};

@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "vipd/apply.h"
 #include "vipd/core.h"
+#include "vipd/delta.h"
 #include "vipd/incr.h"
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
@@ -319,6 +320,8 @@ static int core_publish(struct core *c, struct vip_table *t)
 		return rc;
 	}
 	c->generation++;
+	if (c->delta) /* every VIP of t is packed now: the delta reuses the bytes */
+		delta_publish(c->delta, t, &meta);
 	if (c->pub)
 		ipc_pub_set(c->pub, &buf);
 	ipc_buf_free(&buf);

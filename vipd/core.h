@@ -17,10 +17,13 @@
 #include "vipd/options.h"
 #include "vipd/vip_table.h"
 
+struct delta_state;
+
 struct core {
 	struct event_base *base;
 	const struct vipd_options *o;
 	struct ipc_pub *pub;
+	struct delta_state *delta; /* NULL: no delta socket (main.c sets it) */
 	struct model *m;
 	struct vip_table *statics, *table;
 	struct event *coalesce, *expire;

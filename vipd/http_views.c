@@ -37,6 +37,8 @@ static const struct {
 	{ "table_publish_failures",
 	  "VIP tables that could not be packed (too large): the last one stays." },
 	{ "table_patches", "Changes applied to the table incrementally." },
+	{ "deltas_published", "VIP table deltas published (one per generation)." },
+	{ "deltas_too_large", "Deltas too large for one message: a heartbeat sent instead." },
 	{ "ipc_rx_messages", "IPC messages received." },
 	{ "ipc_tx_errors", "IPC replies that could not be sent." },
 	{ "ipc_rx_malformed", "IPC messages dropped as malformed." },

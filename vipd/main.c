@@ -6,6 +6,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "vipd/core.h"
+#include "vipd/delta.h"
 #include "vipd/from_file.h"
 #include "vipd/http_views.h"
 #include "vipd/master.h"
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
 	struct daemon d = { 0 };
 	struct vip_table *statics = NULL, *t;
 	struct ipc_pub *pub = NULL;
+	struct delta_state delta = { 0 };
 	struct master *mc = NULL;
 	struct core *c = NULL;
 	char url[256], err[512];
@@ -62,6 +64,12 @@ int main(int argc, char **argv)
 	    !(pub = ipc_pub_open(d.base, url, d.rep, 5000)) ||
 	    !(c = core_new(d.base, &o, pub, statics)))
 		goto done;
+	/* deltas beside the snapshots; republished (no requests) so a reader
+	 * that lost one notices it is behind */
+	if (daemon_url(&d, "vipd", "delta.pub", url, sizeof(url)) < 0 ||
+	    !(delta.pub = ipc_pub_open(d.base, url, NULL, 5000)))
+		goto done;
+	c->delta = &delta;
 	d.info = core_status;
 	d.info_arg = c;
 	d.reload = core_reload;
@@ -75,6 +83,8 @@ done:
 	master_free(mc);
 	core_free(c);
 	ipc_pub_close(pub);
+	ipc_pub_close(delta.pub);
+	delta_state_clear(&delta);
 	daemon_stop(&d);
 	vipd_options_free(&o);
 	return rc;

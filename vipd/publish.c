@@ -109,7 +109,7 @@ nomem:
 	return -ENOMEM;
 }
 
-static size_t varint_len(size_t x)
+size_t publish_varint_len(size_t x)
 {
 	size_t n = 1;
 
@@ -120,7 +120,7 @@ static size_t varint_len(size_t x)
 	return n;
 }
 
-static uint8_t *put_varint(uint8_t *p, size_t x)
+uint8_t *publish_put_varint(uint8_t *p, size_t x)
 {
 	while (x >= 0x80) {
 		*p++ = (uint8_t)(x | 0x80);
@@ -166,9 +166,9 @@ int publish_pack_cached(struct vip_table *t, const struct snapshot_meta *meta,
 	for (size_t i = 0; i < t->n; i++) {
 		if (vip_pack_cached(&t->v[i]) < 0)
 			return -ENOMEM;
-		body += 1 + varint_len(t->v[i].packed_len) + t->v[i].packed_len;
+		body += 1 + publish_varint_len(t->v[i].packed_len) + t->v[i].packed_len;
 	}
-	total = ehead + 1 + varint_len(body) + body;
+	total = ehead + 1 + publish_varint_len(body) + body;
 	if (total > ENVELOPE_MAX_SIZE)
 		return -EMSGSIZE;
 	if (!(out->data = malloc(total)))
@@ -176,11 +176,11 @@ int publish_pack_cached(struct vip_table *t, const struct snapshot_meta *meta,
 	p = out->data;
 	p += l4lb__v1__envelope__pack(&env, p);
 	*p++ = TAG_VIP_TABLE;
-	p = put_varint(p, body);
+	p = publish_put_varint(p, body);
 	p += l4lb__v1__vip_table__pack(&head, p);
 	for (size_t i = 0; i < t->n; i++) {
 		*p++ = TAG_VIPS;
-		p = put_varint(p, t->v[i].packed_len);
+		p = publish_put_varint(p, t->v[i].packed_len);
 		memcpy(p, t->v[i].packed, t->v[i].packed_len);
 		p += t->v[i].packed_len;
 	}

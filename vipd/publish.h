@@ -24,6 +24,10 @@ int publish_pack(const struct vip_table *t, const struct snapshot_meta *meta, st
 int publish_pack_cached(struct vip_table *t, const struct snapshot_meta *meta,
 			struct ipc_buf *out);
 
+/* Protobuf varints, for messages assembled from cached bytes (delta.c). */
+size_t publish_varint_len(size_t x);
+uint8_t *publish_put_varint(uint8_t *p, size_t x);
+
 /* The reverse, for tests and tools: NULL with *why on bad input. */
 struct vip_table *publish_unpack(const Envelope *env, const char **why);
 

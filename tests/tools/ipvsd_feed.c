@@ -3,12 +3,18 @@
  * Stands in for vipd and overlayd in ipvsd's tests and benchmark:
  *   ipvsd_feed RUN_DIR SPEC_FILE
  * publishes the VIP table (and reachability) described in SPEC_FILE on
- * RUN_DIR/vipd.pub and overlayd.pub, and publishes again with the next
+ * RUN_DIR/vipd.pub and overlayd.pub, with each change's VipTableDelta on
+ * vipd.delta.pub as vipd does, and publishes again with the next
  * generation whenever the file changes (polled every 50 ms). SPEC_FILE lines:
  *   vip tcp|udp VIP PORT BACKEND[@AGENT]...   BACKEND is ip:port or [ip6]:port
  *   gen NSVC NDEST                            NSVC services 11.x.y.z:80 with
  *                                             NDEST backends 10.x.y.z:8080 each
  *   reach AGENT...                            publish reachability (else none)
+ *   gap                                       publish no delta for this
+ *                                             generation (readers must resync)
+ *   garbage                                   publish bytes that are no
+ *                                             envelope instead of the delta
+ *   epoch N                                   publisher epoch (default 1)
  * Prints "published vip gen=G vips=N at=HH:MM:SS.mmm" after each change (the
  * time as in the daemons' log lines, to measure snapshot -> kernel).
  */
@@ -23,7 +29,10 @@
 
 struct feed {
 	struct event_base *base;
-	struct ipc_pub *vpub, *rpub;
+	struct ipc_pub *vpub, *rpub, *dpub;
+	struct packed_vip *prev; /* the last table's VIPs, sorted by key */
+	size_t nprev;
+	uint64_t epoch; /* of the last table */
 	const char *path;
 	char *text;
 	uint64_t gen;
@@ -33,6 +42,85 @@ struct addr {
 	size_t len;
 	uint8_t a[16];
 };
+
+/* One VIP packed, keyed by what identifies it. */
+struct packed_vip {
+	uint8_t key[1 + 16 + 4]; /* protocol, address (zero-padded), port */
+	uint8_t *bytes;
+	size_t len;
+	L4lb__V1__Vip *v;
+};
+
+static int packed_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct packed_vip *)a)->key, ((const struct packed_vip *)b)->key,
+		      sizeof(((const struct packed_vip *)a)->key));
+}
+
+static struct packed_vip *pack_vips(const L4lb__V1__VipTable *t)
+{
+	struct packed_vip *p = calloc(t->n_vips + 1, sizeof(*p));
+
+	for (size_t i = 0; i < t->n_vips; i++) {
+		L4lb__V1__Vip *v = t->vips[i];
+
+		p[i].key[0] = (uint8_t)v->protocol;
+		memcpy(p[i].key + 1, v->ip.data, v->ip.len);
+		memcpy(p[i].key + 17, &v->port, 4);
+		p[i].len = l4lb__v1__vip__get_packed_size(v);
+		p[i].bytes = malloc(p[i].len + 1);
+		l4lb__v1__vip__pack(v, p[i].bytes);
+		p[i].v = v;
+	}
+	qsort(p, t->n_vips, sizeof(*p), packed_cmp);
+	return p;
+}
+
+/* The delta from the last table to t, as vipd makes it, into out (left
+ * empty for a gap). */
+static void make_delta(struct feed *f, const L4lb__V1__VipTable *t, int gap, struct ipc_buf *out)
+{
+	uint64_t epoch = t->publisher_epoch;
+	L4lb__V1__VipTableDelta d = L4LB__V1__VIP_TABLE_DELTA__INIT;
+	Envelope env = L4LB__V1__ENVELOPE__INIT;
+	struct packed_vip *next = pack_vips(t);
+	size_t i = 0, j = 0;
+
+	d.upserted = calloc(t->n_vips + 1, sizeof(*d.upserted));
+	d.removed = calloc(f->nprev + 1, sizeof(*d.removed));
+	while (f->prev && (i < f->nprev || j < t->n_vips)) {
+		int c = i == f->nprev ? 1 : j == t->n_vips ? -1 : packed_cmp(&f->prev[i], &next[j]);
+
+		if (c < 0) {
+			L4lb__V1__VipKey *k = calloc(1, sizeof(*k));
+
+			l4lb__v1__vip_key__init(k);
+			k->has_protocol = k->has_ip = k->has_port = 1;
+			k->protocol = f->prev[i].v->protocol;
+			k->ip = f->prev[i].v->ip;
+			k->port = f->prev[i].v->port;
+			d.removed[d.n_removed++] = k;
+		} else if (c > 0 || f->prev[i].len != next[j].len ||
+			   memcmp(f->prev[i].bytes, next[j].bytes, next[j].len)) {
+			d.upserted[d.n_upserted++] = next[j].v;
+		}
+		i += c <= 0;
+		j += c >= 0;
+	}
+	d.has_publisher_epoch = d.has_base_generation = d.has_generation = 1;
+	d.publisher_epoch = epoch;
+	d.generation = f->gen;
+	/* as vipd: a heartbeat without a base (first table, new epoch) */
+	d.base_generation = f->prev && f->epoch == epoch ? f->gen - 1 : f->gen;
+	f->epoch = epoch;
+	f->prev = next; /* (leaked, as the tables are) */
+	f->nprev = t->n_vips;
+	env.has_type = 1;
+	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE_DELTA;
+	env.vip_table_delta = &d;
+	if (gap || envelope_pack(&env, out) < 0)
+		*out = (struct ipc_buf){ 0 };
+}
 
 static int parse_ip(const char *s, struct addr *out)
 {
@@ -137,8 +225,9 @@ static void publish(struct feed *f, char *text)
 	L4lb__V1__VipTable t = L4LB__V1__VIP_TABLE__INIT;
 	L4lb__V1__Reachability r = L4LB__V1__REACHABILITY__INIT;
 	Envelope env = L4LB__V1__ENVELOPE__INIT;
-	struct ipc_buf buf = { 0 };
-	int have_reach = 0;
+	struct ipc_buf buf = { 0 }, delta = { 0 };
+	int have_reach = 0, gap = 0, garbage = 0;
+	uint64_t epoch = 1;
 	char *line, *save = NULL, when[32];
 	struct timespec ts;
 	struct tm tm;
@@ -150,7 +239,13 @@ static void publish(struct feed *f, char *text)
 
 		for (tok = strtok_r(line, " \t", &s2); tok && n < 256; tok = strtok_r(NULL, " \t", &s2))
 			w[n++] = tok;
-		if (n >= 3 && !strcmp(w[0], "gen")) {
+		if (n == 1 && !strcmp(w[0], "gap")) {
+			gap = 1;
+		} else if (n == 1 && !strcmp(w[0], "garbage")) {
+			garbage = 1;
+		} else if (n == 2 && !strcmp(w[0], "epoch")) {
+			epoch = strtoull(w[1], NULL, 10);
+		} else if (n >= 3 && !strcmp(w[0], "gen")) {
 			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]));
 		} else if (n >= 1 && !strcmp(w[0], "reach")) {
 			have_reach = 1;
@@ -189,11 +284,20 @@ static void publish(struct feed *f, char *text)
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	t.has_generation = t.has_publisher_epoch = 1;
 	t.generation = f->gen;
-	t.publisher_epoch = 1;
+	t.publisher_epoch = epoch;
 	env.has_type = 1;
 	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE;
 	env.vip_table = &t;
-	if (envelope_pack(&env, &buf) == 0)
+	/* all the packing first, then the delta: in the (emulated, busy) VM the
+	 * reader's apply is not slowed by the feeder's work */
+	make_delta(f, &t, gap, &delta);
+	if (garbage && delta.data) /* a length-delimited field 15 of no Envelope */
+		memcpy(delta.data, "\x7a\x7f\x01", delta.len < 3 ? delta.len : 3);
+	if (envelope_pack(&env, &buf) < 0)
+		buf = (struct ipc_buf){ 0 };
+	if (delta.data)
+		ipc_pub_set(f->dpub, &delta);
+	if (buf.data)
 		ipc_pub_set(f->vpub, &buf);
 	if (have_reach) {
 		r.has_generation = r.has_publisher_epoch = 1;
@@ -256,11 +360,13 @@ int main(int argc, char **argv)
 	vrep = ipc_server_open(f.base, url);
 	ipc_url(url, sizeof(url), argv[1], "vipd", "pub");
 	f.vpub = vrep ? ipc_pub_open(f.base, url, vrep, 1000) : NULL;
+	ipc_url(url, sizeof(url), argv[1], "vipd", "delta.pub");
+	f.dpub = ipc_pub_open(f.base, url, NULL, 1000);
 	ipc_url(url, sizeof(url), argv[1], "overlayd", "rep");
 	rrep = ipc_server_open(f.base, url);
 	ipc_url(url, sizeof(url), argv[1], "overlayd", "pub");
 	f.rpub = rrep ? ipc_pub_open(f.base, url, rrep, 1000) : NULL;
-	if (!f.vpub || !f.rpub)
+	if (!f.vpub || !f.rpub || !f.dpub)
 		return 1;
 	ev = event_new(f.base, -1, EV_PERSIST, on_poll, &f);
 	event_add(ev, &tv);

@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# ipvsd follows the VIP table by deltas (run it with tests/vm/run.sh
+# tests/vm/test_ipvsd_delta.sh BUILD_DIR): ipvsd_feed publishes each change
+# as vipd does, a snapshot on vipd.pub (which ipvsd no longer reads) and a
+# VipTableDelta on vipd.delta.pub. A change must reach the kernel as a
+# delta; a lost delta (a gap) must be noticed at the next one and repaired
+# from a fresh snapshot, and, with no next one, by the periodic full check.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+if [ "${L4LB_VM:-}" != 1 ]; then
+	echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
+	exit 2
+fi
+B=${1:-build}
+B=$(cd "$B" && pwd)
+vm_require ipvsadm ipvsadm
+vm_require iptables iptables
+
+RUN=$VM_TMP/run
+SPEC=$VM_TMP/spec
+PERIOD=4
+mkdir -p "$RUN"
+ns_new node
+n() { nx node "$@"; }
+counter() { "$B/tests/tools/status_counter" "$RUN" ipvsd "$1" 2>/dev/null || echo 0; }
+above() { [ "$(counter "$1")" -gt "$2" ]; } # NAME N: counter NAME above N
+
+spec() { # BACKEND... [gap]
+	{
+		echo "vip tcp 11.0.0.1 80 $*" | sed 's/ gap$//'
+		echo "vip udp 11.0.0.2 53 10.0.0.11:5353"
+		case "$*" in *gap) echo gap ;; esac
+	} >"$SPEC.new"
+	mv "$SPEC.new" "$SPEC"
+}
+spec 10.0.0.11:8080 10.0.0.12:8080
+"$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
+ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval $PERIOD \
+	--state-dir "$VM_TMP/state" >"$VM_TMP/ipvsd.log" 2>&1 &
+echo $! >"$VM_TMP/ipvsd.pid"
+
+has() { n ipvsadm -Ln -t 11.0.0.1:80 2>/dev/null | grep -q "$1:8080"; }
+hasnt() { ! has "$1"; }
+check "the first table comes from a snapshot" wait_until 30 has 10.0.0.12
+# the first full check (with its nat rules check) is over before timing
+wait_until 30 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
+
+# One backend more: a delta, applied without any snapshot.
+d0=$(counter vip_deltas_applied)
+r0=$(counter vip_delta_resyncs)
+spec 10.0.0.11:8080 10.0.0.12:8080 10.0.0.13:8080
+check "a change arrives as a delta and reaches the kernel" wait_until 10 has 10.0.0.13
+check "... counted as a delta applied" wait_until 5 above vip_deltas_applied "$d0"
+check_eq "... with no snapshot asked for" "$r0" "$(counter vip_delta_resyncs)"
+gen=$(grep published "$VM_TMP/feed.log" | tail -n 1 | sed -n 's/.* gen=\([0-9]*\) .*/\1/p')
+line=$(grep "reconcile: [0-9]* changes in .*VIP table $gen," "$VM_TMP/ipvsd.log" | head -n 1)
+echo "# delta->kernel: $(echo "$line" | sed -n 's/.*changes in \([0-9]*\) us.*/\1/p') us"
+
+# A lost delta, then the next change: the gap is seen, a snapshot fetched,
+# and both changes are in the kernel.
+published() { grep -c published "$VM_TMP/feed.log"; }
+published_above() { [ "$(published)" -gt "$1" ]; }
+p=$(published)
+spec 10.0.0.11:8080 10.0.0.13:8080 gap
+wait_until 10 published_above "$p"
+spec 10.0.0.11:8080 10.0.0.13:8080 10.0.0.14:8080
+check "after a lost delta the next one is not applied: a snapshot is asked for" \
+	wait_until 10 above vip_delta_resyncs "$r0"
+both() { has 10.0.0.14 && hasnt 10.0.0.12; }
+if wait_until 10 both; then
+	pass "... and the kernel holds both changes"
+else
+	fail "... and the kernel holds both changes" "$(n ipvsadm -Ln -t 11.0.0.1:80 | tr '\n' ' ')"
+fi
+
+# A lost delta and nothing after it: the periodic full check (a fresh
+# snapshot compared in full) repairs it within one period.
+r1=$(counter vip_delta_resyncs)
+f1=$(counter vip_tables)
+t0=$(($(date +%s%N) / 1000000))
+spec 10.0.0.11:8080 10.0.0.13:8080 10.0.0.14:8080 10.0.0.15:8080 gap
+if wait_until $((PERIOD * 3)) has 10.0.0.15; then
+	echo "# lost delta repaired after $(($(date +%s%N) / 1000000 - t0)) ms (period $PERIOD s)"
+	pass "a lost delta with nothing after it is repaired by the periodic full check"
+else
+	fail "a lost delta with nothing after it is repaired by the periodic full check" \
+		"$(n ipvsadm -Ln -t 11.0.0.1:80 | tr '\n' ' ')"
+fi
+check "... from a fresh snapshot, not a resync" test "$(counter vip_tables)" -gt "$f1"
+check_eq "... (no delta was there to notice the gap)" "$r1" "$(counter vip_delta_resyncs)"
+check "no bad input counted on the way" sh -c \
+	"! grep -q 'vip_delta_malformed\|vip_delta_unclean' '$VM_TMP/ipvsd.log'"
+
+kill "$(cat "$VM_TMP/ipvsd.pid")" 2>/dev/null || true
+vm_done

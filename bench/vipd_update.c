@@ -138,6 +138,11 @@ int main(int argc, char **argv)
 	t2 = clock_mono_us();
 	printf("parse %.1f ms, build %.1f ms: %zu VIPs, %zu backends, %zu tasks kept\n",
 	       (t1 - t0) / 1e3, (t2 - t1) / 1e3, t->n, vip_table_backends(t), m->tasks.n);
+	/* What the published table weighs: the floor of vipd's memory. */
+	if (publish_pack(t, &meta, &pk) == 0 && vip_table_backends(t))
+		printf("packed table: %zu bytes, %.1f bytes per backend\n", pk.len,
+		       (double)pk.len / (double)vip_table_backends(t));
+	ipc_buf_free(&pk);
 	vip_table_free(t);
 	/* The old way: every change rebuilds and packs everything (few: slow). */
 	while (done < updates / 10 && strmap_next(&m->tasks, &it, &id, &v)) {

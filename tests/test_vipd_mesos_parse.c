@@ -251,6 +251,86 @@ static void test_broken_input(void **state)
 	assert_true(parse_text(deep, &n, err, sizeof(err)) < 0);
 }
 
+/* s with every `from` replaced by `to` (malloc'd). */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	size_t n = 0, fl = strlen(from), tl = strlen(to);
+	char *out, *w;
+
+	for (const char *q = s; (q = strstr(q, from)); q += fl)
+		n++;
+	out = malloc(strlen(s) + n * tl + 1);
+	assert_non_null(out);
+	w = out;
+	for (const char *q; (q = strstr(s, from)); s = q + fl) {
+		memcpy(w, s, (size_t)(q - s));
+		w += q - s;
+		memcpy(w, to, tl);
+		w += tl;
+	}
+	strcpy(w, s);
+	return out;
+}
+
+/*
+ * Values under keys vipd ignores go by without callbacks (the parser
+ * switches yajl's callback table): what looks like tasks and VIP labels
+ * inside them changes nothing, parsing resumes right after them, and their
+ * nesting still counts against the depth bound.
+ */
+static void test_skipped_subtrees(void **state)
+{
+	/* (the first two end with VIPs, the others with none) */
+	static const char *const fixtures[] = {
+		"tests/fixtures/mesos/hello-overlay.json", "tests/fixtures/mesos/tcp-and-udp.json",
+		"tests/fixtures/mesos/operator-api.json", "tests/fixtures/mesos/hello-world.json",
+	};
+	/* before every task id (and status task id): a skipped object, array
+	 * and scalar that look like what vipd reads */
+	const char *noise = "\"zz\":{\"labels\":{\"labels\":[{\"key\":\"VIP_0\","
+			    "\"value\":\"/evil:80\"}]},\"tasks\":[{\"task_id\":{\"value\":"
+			    "\"e\\\"x\"}},[[],{}],1.5e3,null,true]},\"zy\":[{\"get_state\":{}}],"
+			    "\"zx\":\"ports\",\"task_id\":";
+	size_t len, n;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+		char *doc = slurp(fixtures[i], &len), *noisy = replace_all(doc, "\"task_id\":", noise);
+		char *a = feed_chunks(doc, len, len, NULL);
+		char *b = feed_chunks(noisy, strlen(noisy), strlen(noisy), NULL);
+		char *c = feed_chunks(noisy, strlen(noisy), 5, NULL);
+
+		if (i < 2)
+			assert_non_null(strstr(a, "backends"));
+		assert_null(strstr(b, "evil"));
+		assert_string_equal(a, b);
+		assert_string_equal(a, c);
+		free(doc);
+		free(noisy);
+		free(a);
+		free(b);
+		free(c);
+	}
+	/* A complete but too deep skipped value is refused like any other. */
+	char deep[700];
+	size_t k = (size_t)sprintf(deep, "{\"type\":\"HEARTBEAT\",\"x\":");
+
+	for (int d = 0; d < 300; d++)
+		deep[k + (size_t)d] = d < 150 ? '[' : ']';
+	strcpy(deep + k + 300, "}");
+	assert_true(parse_text(deep, &n, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "deep"));
+	assert_int_equal(n, 0);
+	/* ... and one within the bound is skipped */
+	k = (size_t)sprintf(deep, "{\"type\":\"HEARTBEAT\",\"x\":");
+	for (int d = 0; d < 200; d++)
+		deep[k + (size_t)d] = d < 100 ? '[' : ']';
+	strcpy(deep + k + 200, "}");
+	assert_int_equal(parse_text(deep, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+}
+
 static void test_legacy_state_json(void **state)
 {
 	char *s;
@@ -331,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_fixture_empty_tables),
 		cmocka_unit_test(test_recordio_equals_lines),
 		cmocka_unit_test(test_broken_input),
+		cmocka_unit_test(test_skipped_subtrees),
 		cmocka_unit_test(test_legacy_state_json),
 		cmocka_unit_test(test_decimal_equals_strtod),
 	};

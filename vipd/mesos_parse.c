@@ -53,8 +53,16 @@ struct label_kv {
 	const char *val; /* shared (intern.h): a VIP label's value becomes the port's */
 };
 
+/* What yajl reports (see set_mode): everything, or only where a skipped
+ * subtree opens and closes. */
+enum cb_mode { CB_FULL, CB_SKIP };
+
 struct mesos_parser {
 	yajl_handle y;
+	/* yajl reads its callback table through the pointer it was given at
+	 * every event: this copy is switched between the three modes. */
+	yajl_callbacks cb;
+	size_t skip_depth; /* open containers inside the skipped subtree */
 	mesos_record_fn fn;
 	void *arg;
 	char err[256];
@@ -541,6 +549,35 @@ static void record_end(struct mesos_parser *p)
 
 /* --- yajl callbacks --- */
 
+static void set_mode(struct mesos_parser *p, enum cb_mode m);
+
+/* A value vipd ignores opens: the whole subtree goes by without a callback
+ * for its keys and scalars (most of a master's reply; yajl only checks it). */
+static int skip_open(struct mesos_parser *p)
+{
+	if (p->depth + p->skip_depth >= MAX_DEPTH) {
+		set_err(p, "%s", "JSON nested too deep");
+		return 0;
+	}
+	p->skip_depth++;
+	set_mode(p, CB_SKIP);
+	return 1;
+}
+
+static int cb_skip_open(void *ctx)
+{
+	return skip_open(ctx);
+}
+
+static int cb_skip_close(void *ctx)
+{
+	struct mesos_parser *p = ctx;
+
+	if (!--p->skip_depth)
+		set_mode(p, CB_FULL);
+	return 1;
+}
+
 static enum node value_node(struct mesos_parser *p)
 {
 	if (p->depth == 0)
@@ -568,6 +605,8 @@ static int cb_start_map(void *ctx)
 	enum node n = value_node(p);
 
 	switch (n) {
+	case N_SKIP:
+		return skip_open(p);
 	case N_GS:
 		p->state_seen = 1;
 		break;
@@ -626,9 +665,10 @@ static int cb_start_map(void *ctx)
 		p->fw_id = p->fw_name = NULL;
 		break;
 	case N_T_HC:
+		/* that it is there is all that matters: its content is skipped */
 		if (p->task)
 			p->task->has_health_check = 1;
-		break;
+		return skip_open(p);
 	default:
 		break;
 	}
@@ -782,6 +822,8 @@ static int cb_start_array(void *ctx)
 	struct mesos_parser *p = ctx;
 	enum node n = value_node(p);
 
+	if (n == N_SKIP)
+		return skip_open(p);
 	if (n == N_L_FWS || n == N_L_SLAVES)
 		p->legacy_seen = 1;
 	return push(p, n, 1);
@@ -802,7 +844,7 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t len)
 	struct mesos_parser *p = ctx;
 	enum node top = (enum node)p->stack[p->depth - 1];
 
-	p->next = top == N_SKIP ? N_SKIP : (uint8_t)node_child(p, top, k, len);
+	p->next = (uint8_t)node_child(p, top, k, len);
 	return 1;
 }
 
@@ -1084,17 +1126,31 @@ static int cb_null(void *ctx)
 	return 1;
 }
 
-static const yajl_callbacks mesos_callbacks = {
-	.yajl_null = cb_null,
-	.yajl_boolean = cb_boolean,
-	.yajl_number = cb_number,
-	.yajl_string = cb_string,
-	.yajl_start_map = cb_start_map,
-	.yajl_map_key = cb_map_key,
-	.yajl_end_map = cb_end_map,
-	.yajl_start_array = cb_start_array,
-	.yajl_end_array = cb_end_array,
+static const yajl_callbacks mode_callbacks[] = {
+	[CB_FULL] = {
+		.yajl_null = cb_null,
+		.yajl_boolean = cb_boolean,
+		.yajl_number = cb_number,
+		.yajl_string = cb_string,
+		.yajl_start_map = cb_start_map,
+		.yajl_map_key = cb_map_key,
+		.yajl_end_map = cb_end_map,
+		.yajl_start_array = cb_start_array,
+		.yajl_end_array = cb_end_array,
+	},
+	[CB_SKIP] = {
+		.yajl_start_map = cb_skip_open,
+		.yajl_end_map = cb_skip_close,
+		.yajl_start_array = cb_skip_open,
+		.yajl_end_array = cb_skip_close,
+	},
 };
+
+static void set_mode(struct mesos_parser *p, enum cb_mode m)
+{
+	p->cb = mode_callbacks[m];
+}
+
 
 /* --- framing --- */
 
@@ -1102,7 +1158,9 @@ static int parser_restart(struct mesos_parser *p)
 {
 	if (p->y)
 		yajl_free(p->y);
-	p->y = yajl_alloc(&mesos_callbacks, NULL, p);
+	p->cb = mode_callbacks[CB_FULL];
+	p->skip_depth = 0;
+	p->y = yajl_alloc(&p->cb, NULL, p);
 	if (!p->y)
 		return -ENOMEM;
 	yajl_config(p->y, yajl_allow_multiple_values, 1);
@@ -1166,7 +1224,7 @@ static int record_finish(struct mesos_parser *p)
 {
 	size_t before = p->records;
 
-	if (yajl_complete_parse(p->y) != yajl_status_ok || p->depth != 0) {
+	if (yajl_complete_parse(p->y) != yajl_status_ok || p->depth || p->skip_depth) {
 		set_err(p, "%s", "RecordIO record is not one complete JSON object");
 		p->broken = 1;
 		return -EBADMSG;
@@ -1253,7 +1311,7 @@ int mesos_parser_finish(struct mesos_parser *p)
 			return -EBADMSG;
 		}
 	} else if (p->mode == 1) {
-		if (yajl_complete_parse(p->y) != yajl_status_ok || p->depth != 0) {
+		if (yajl_complete_parse(p->y) != yajl_status_ok || p->depth || p->skip_depth) {
 			set_err(p, "%s", "input ends in the middle of a JSON document");
 			return -EBADMSG;
 		}

@@ -86,8 +86,18 @@ struct mesos_parser {
 	/* scratch objects */
 	struct task *task;      /* task being parsed (&scratch), or NULL */
 	struct task scratch;    /* parsed into, then packed when kept */
-	struct task *st;        /* status being parsed */
-	struct rawstr t_aid, t_fid;
+	struct task *st;        /* status being parsed (&tst or st_heap), or NULL */
+	struct task tst;        /* a status of the task being parsed */
+	struct task *st_heap;   /* a status outside a task (TASK_UPDATED's: kept) */
+	/* What scratch and tst hold, within the parser's bounds: 100,000
+	 * tasks are parsed without an allocation each (task_pack makes one
+	 * for a task that is kept). */
+	struct {
+		struct vip_port ports[MAX_VIP_PORTS];
+		struct port_mapping maps[MAX_MAPS], smaps[MAX_MAPS], st_smaps[MAX_MAPS];
+		struct task_ip ips[MAX_IPS], st_ips[MAX_IPS];
+	} buf;
+	struct rawstr t_id, t_aid, t_fid;
 	int in_status, in_dport, in_recovered;
 	char *agent_id, *agent_host, *agent_pid;
 	char *fw_id, *fw_name;
@@ -325,6 +335,7 @@ static int rawstr_set(struct rawstr *r, const unsigned char *s, size_t len)
 		r->cap = cap;
 	}
 	memcpy(r->s, s, len);
+	r->s[len] = '\0';
 	r->len = len;
 	r->set = 1;
 	return 0;
@@ -360,11 +371,35 @@ static void rec_reset(struct mesos_parser *p)
 	p->state_seen = 0;
 }
 
+/* The scratch task (or status) empty, its arrays the parser's buffers. */
+static void scratch_task_begin(struct mesos_parser *p)
+{
+	struct task *t = &p->scratch;
+
+	task_clear(t);
+	t->borrowed = 1;
+	t->ports = p->buf.ports;
+	t->maps = p->buf.maps;
+	t->smaps = p->buf.smaps;
+	t->ips = p->buf.ips;
+}
+
+static void scratch_status_begin(struct mesos_parser *p)
+{
+	struct task *st = &p->tst;
+
+	task_clear(st);
+	st->borrowed = 1;
+	st->smaps = p->buf.st_smaps;
+	st->ips = p->buf.st_ips;
+}
+
 static void scratch_reset(struct mesos_parser *p)
 {
-	task_clear(&p->scratch);
-	task_free(p->st);
-	p->task = p->st = NULL;
+	scratch_task_begin(p);
+	scratch_status_begin(p);
+	task_free(p->st_heap);
+	p->task = p->st = p->st_heap = NULL;
 	p->t_aid.set = p->t_fid.set = 0;
 	free(p->agent_id);
 	free(p->agent_host);
@@ -400,10 +435,7 @@ static void task_add_port(struct mesos_parser *p, uint8_t proto, int host, uint1
 				 t->id ? t->id : "?", MAX_VIP_PORTS);
 		return;
 	}
-	np = realloc(t->ports, (t->nports + 1) * sizeof(*np));
-	if (!np)
-		return;
-	t->ports = np;
+	np = t->ports; /* (the scratch task's: room for MAX_VIP_PORTS) */
 	np[t->nports].proto = proto;
 	np[t->nports].host_scope = (uint8_t)host;
 	np[t->nports].number = num;
@@ -611,18 +643,24 @@ static int cb_start_map(void *ctx)
 		p->state_seen = 1;
 		break;
 	case N_TASK:
-		task_clear(&p->scratch);
+		scratch_task_begin(p);
 		p->task = &p->scratch;
 		p->ntports = 0;
 		p->t_aid.set = p->t_fid.set = 0;
 		labels_clear(p->tlabels, &p->ntlabels);
 		break;
 	case N_STATUS:
-		/* One scratch status for all (a task has several): no allocation each. */
-		if (!p->st)
-			p->st = task_new();
-		else
-			status_reset(p->st);
+		if (p->task) {
+			scratch_status_begin(p);
+			p->st = &p->tst;
+		} else {
+			/* (one scratch status for all until a record takes it) */
+			if (!p->st_heap)
+				p->st_heap = task_new();
+			else
+				status_reset(p->st_heap);
+			p->st = p->st_heap;
+		}
 		p->in_status = 1;
 		break;
 	case N_DP:
@@ -675,7 +713,9 @@ static int cb_start_map(void *ctx)
 	return push(p, n, 0);
 }
 
-static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_mapping *pm)
+/* Into a borrowed task's buffer (room for MAX_MAPS), else grown. */
+static void add_map(const struct task *owner, struct port_mapping **arr, uint8_t *n,
+		    const struct port_mapping *pm)
 {
 	struct port_mapping *na;
 
@@ -684,7 +724,7 @@ static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_map
 				 MAX_MAPS);
 		return;
 	}
-	na = realloc(*arr, (*n + 1) * sizeof(*na));
+	na = owner->borrowed ? *arr : realloc(*arr, (*n + 1) * sizeof(*na));
 	if (!na)
 		return;
 	*arr = na;
@@ -736,12 +776,13 @@ static int cb_end_map(void *ctx)
 		if (!p->st)
 			break;
 		if (p->task) {
-			task_merge_status(p->task, p->st);
+			task_copy_status(p->task, p->st);
 		} else {
 			task_free(p->rec.upd_status);
 			p->rec.upd_status = p->st;
-			p->st = NULL;
+			p->st_heap = NULL;
 		}
+		p->st = NULL;
 		break;
 	case N_DP:
 		dport_end(p);
@@ -752,9 +793,9 @@ static int cb_end_map(void *ctx)
 		if (!p->pm.host_port || !p->pm.container_port || !p->pm.protos)
 			break;
 		if (p->in_status && p->st)
-			add_map(&p->st->smaps, &p->st->nsmaps, &p->pm);
+			add_map(p->st, &p->st->smaps, &p->st->nsmaps, &p->pm);
 		else if (!p->in_status && p->task)
-			add_map(&p->task->maps, &p->task->nmaps, &p->pm);
+			add_map(p->task, &p->task->maps, &p->task->nmaps, &p->pm);
 		break;
 	case N_LABEL:
 		if (p->in_dport)
@@ -879,7 +920,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 	case N_T_ID:
 		if (!t)
 			break;
-		setstr(&t->id, s, len);
+		/* (a task id with a NUL inside ends there, as it always did) */
+		t->id = rawstr_set(&p->t_id, s, len) == 0 ? p->t_id.s : NULL;
 		/* the task is put into the model when its object closes */
 		if (p->rec.m)
 			strmap_prefetch(&p->rec.m->tasks, (const char *)s, len);
@@ -913,7 +955,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 			report_bad_input("task_ip", "bad task IP address '%.*s'", (int)len, s);
 			break;
 		} else {
-			struct task_ip *ni = realloc(p->st->ips, (p->st->nips + 1) * sizeof(*ni));
+			struct task_ip *ni = p->st->borrowed ? p->st->ips :
+					     realloc(p->st->ips, (p->st->nips + 1) * sizeof(*ni));
 
 			if (!ni)
 				break;
@@ -1199,6 +1242,7 @@ void mesos_parser_free(struct mesos_parser *p)
 		yajl_free(p->y);
 	scratch_reset(p);
 	rec_reset(p);
+	free(p->t_id.s);
 	free(p->t_aid.s);
 	free(p->t_fid.s);
 	free(p);

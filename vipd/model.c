@@ -49,7 +49,7 @@ static int in_tail(const struct task *t, const void *p)
 
 static void free_own(const struct task *t, void *p)
 {
-	if (!in_tail(t, p))
+	if (!t->borrowed && !in_tail(t, p))
 		free(p);
 }
 
@@ -100,6 +100,7 @@ struct task *task_pack(struct task *t)
 	if (tail > UINT32_MAX || !(n = malloc(sizeof(*n) + tail)))
 		return NULL;
 	*n = *t;
+	n->borrowed = 0;
 	n->tail = (uint32_t)tail;
 	at = (char *)(n + 1);
 	n->ports = place(&at, t->ports, np);
@@ -230,15 +231,39 @@ void model_del_framework(struct model *m, const char *id)
 	free(strmap_del(&m->frameworks, id));
 }
 
-void task_merge_status(struct task *t, struct task *st)
+/* Health and time from st; 1 if st is the latest status (its addresses and
+ * mappings then replace t's). */
+static int status_newer(struct task *t, const struct task *st)
 {
 	if (st->healthy >= 0 && st->ts >= t->health_ts) {
 		t->healthy = st->healthy;
 		t->health_ts = st->ts;
 	}
 	if (st->ts < t->ts)
-		return;
+		return 0;
 	t->ts = st->ts;
+	return 1;
+}
+
+void task_copy_status(struct task *t, const struct task *st)
+{
+	if (!status_newer(t, st))
+		return;
+	/* An update without addresses keeps the ones we know. */
+	if (st->nips) {
+		memcpy(t->ips, st->ips, st->nips * sizeof(*st->ips));
+		t->nips = st->nips;
+	}
+	if (st->nsmaps) {
+		memcpy(t->smaps, st->smaps, st->nsmaps * sizeof(*st->smaps));
+		t->nsmaps = st->nsmaps;
+	}
+}
+
+void task_merge_status(struct task *t, struct task *st)
+{
+	if (!status_newer(t, st))
+		return;
 	/* An update without addresses keeps the ones we know. */
 	if (st->nips) {
 		free_own(t, t->ips);

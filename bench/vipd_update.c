@@ -22,6 +22,7 @@
 #include "vipd/apply.h"
 #include "vipd/core.h"
 #include "vipd/mesos_parse.h"
+#include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
@@ -59,6 +60,43 @@ static uint64_t cpu_us(void)
 static void on_core_rec(struct mesos_record *rec, void *arg)
 {
 	core_record(rec, arg);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A label "/aa-<k>:80" whose named VIP would take the address of a name in
+ * use (every "aa-" name sorts before the generated "app-" ones, so that
+ * name would move): the rare case patching leaves to a full rebuild. k is
+ * the first such from *k on (*k moved past it); 0, or -1 if none.
+ */
+static int colliding_label(const struct named_set *s, size_t *k, char *label, size_t size)
+{
+	uint32_t *used = calloc(s->n + 1, sizeof(*used));
+	char name[256];
+	int rc = -1;
+
+	for (size_t i = 0; used && i < s->n; i++)
+		used[i] = s->e[i].addr4;
+	if (used)
+		qsort(used, s->n, sizeof(*used), cmp_u32);
+	for (; used && rc < 0 && *k < 10000000; (*k)++) {
+		uint32_t base;
+
+		snprintf(label, size, "/aa-%zu", *k);
+		if (named_vip_name(label, "marathon", name, sizeof(name)) < 0)
+			continue;
+		base = named_vip4_base(name, NAMED_VIP4_MIN, NAMED_VIP4_MAX);
+		if (bsearch(&base, used, s->n, sizeof(*used), cmp_u32))
+			rc = 0;
+	}
+	free(used);
+	return rc;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -130,13 +168,13 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return 2;
-	t0 = clock_mono_us();
+	t0 = cpu_us();
 	if (feed_file(argv[1], p) < 0)
 		return 1;
-	t1 = clock_mono_us();
+	t1 = cpu_us();
 	t = rules_build(m, NULL, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
-	t2 = clock_mono_us();
-	printf("parse %.1f ms, build %.1f ms: %zu VIPs, %zu backends, %zu tasks kept\n",
+	t2 = cpu_us();
+	printf("CPU time: parse %.1f ms, build %.1f ms: %zu VIPs, %zu backends, %zu tasks kept\n",
 	       (t1 - t0) / 1e3, (t2 - t1) / 1e3, t->n, vip_table_backends(t), m->tasks.n);
 	/* What the published table weighs: the floor of vipd's memory. */
 	if (publish_pack(t, &meta, &pk) == 0 && vip_table_backends(t))
@@ -238,10 +276,42 @@ int main(int argc, char **argv)
 	}
 	report("VIP gone (TASK_KILLED of its only task, patched out)", lat, done);
 	report("  same, CPU time only", cpu, done);
+	done = 0;
 	printf("patches %llu, fallbacks to a rebuild %llu; generation %llu, %zu VIPs\n",
 	       (unsigned long long)counter_value("table_patches"),
 	       (unsigned long long)counter_value("table_patch_fallbacks"),
 	       (unsigned long long)c->generation, c->table->n);
+	/* A new name that would move one in use: a full rebuild, measured. */
+	for (size_t k = 0, before; done < 3 && c->table->names; done++) {
+		char label[64], ev[1024];
+		int n;
+
+		if (colliding_label(c->table->names, &k, label, sizeof(label)) < 0)
+			break;
+		n = snprintf(ev, sizeof(ev),
+			"{\"type\":\"TASK_ADDED\",\"task_added\":{\"task\":{\"task_id\":{\"value\":"
+			"\"bench-coll-%zu\"},\"framework_id\":{\"value\":\"fw-0001\"},\"agent_id\":"
+			"{\"value\":\"agent-00000000-S0\"},\"state\":\"TASK_RUNNING\",\"discovery\":"
+			"{\"ports\":{\"ports\":[{\"number\":40001,\"protocol\":\"tcp\",\"labels\":"
+			"{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"%s:80\"}]}}]}}}}}\n",
+			done, label);
+		before = counter_value("table_patch_fallbacks");
+		t0 = clock_mono_us();
+		c0 = cpu_us();
+		if (mesos_parser_feed(p, ev, (size_t)n) < 0)
+			return 1;
+		core_flush(c);
+		cpu[done] = cpu_us() - c0;
+		lat[done] = clock_mono_us() - t0;
+		if (counter_value("table_patch_fallbacks") != before + 1) {
+			printf("%s: patched in, not rebuilt (no collision?)\n", label);
+			break;
+		}
+	}
+	if (done) {
+		report("new name moving one in use (TASK_ADDED, full rebuild)", lat, done);
+		report("  same, CPU time only", cpu, done);
+	}
 	mesos_parser_free(p);
 	core_free(c);
 	ipc_pub_close(pub);

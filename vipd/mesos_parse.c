@@ -591,8 +591,8 @@ static int skip_open(struct mesos_parser *p)
 		set_err(p, "%s", "JSON nested too deep");
 		return 0;
 	}
-	p->skip_depth++;
-	set_mode(p, CB_SKIP);
+	if (!p->skip_depth++)
+		set_mode(p, CB_SKIP);
 	return 1;
 }
 

@@ -60,7 +60,7 @@ enum cb_mode { CB_FULL, CB_SKIP };
 struct mesos_parser {
 	yajl_handle y;
 	/* yajl reads its callback table through the pointer it was given at
-	 * every event: this copy is switched between the three modes. */
+	 * every event: this copy is switched between the modes. */
 	yajl_callbacks cb;
 	size_t skip_depth; /* open containers inside the skipped subtree */
 	mesos_record_fn fn;
@@ -1193,7 +1193,6 @@ static void set_mode(struct mesos_parser *p, enum cb_mode m)
 {
 	p->cb = mode_callbacks[m];
 }
-
 
 /* --- framing --- */
 

@@ -79,7 +79,10 @@ echo "  (b) input grown in VIP backends (quarter -> full, $bquarter -> $bfull ba
 verdict="parse ${cratio}x CPU / ${wratio}x wall"
 verdict="$verdict ($(echo "$cratio $wratio" | awk '{print ($1 <= 2 && $2 <= 2) ? "met" : "NOT met"}'))"
 verdict="$verdict; peak RSS $((full / 1024)) MiB ($([ "$full" -lt 65536 ] && echo met || echo NOT met))"
-verdict="$verdict; (a) $flat; (b) $per_backend B per backend vs table $packed B"
+# (b) only the table: at most twice what the packed table weighs per backend
+only=$(echo "$per_backend $packed" | awk '{printf "%.1fx the table: %s", $1 / $2,
+	($1 <= 2 * $2) ? "only the table" : "NOT only the table"}')
+verdict="$verdict; (a) $flat; (b) $per_backend B per backend, $only"
 echo "  verdict: $verdict"
 
 # Speed-ups must not change the table: the default-size state's --print

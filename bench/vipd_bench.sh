@@ -8,7 +8,8 @@
 # 4x with data vipd does not keep (tasks without VIPs, big fields it skips)
 # must leave it flat, (b) input grown in VIP backends may grow it only by
 # about what the table itself weighs; one TASK_UPDATED and one new VIP
-# applied, patched, packed and published at that scale; the --print output
+# applied, patched, packed and published at that scale, and the full
+# rebuild a new name that moves another forces; the --print output
 # checked against the recorded table (speed-ups must not change it).
 set -eu
 B=${1:-build}

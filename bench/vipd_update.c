@@ -7,7 +7,8 @@
  * by full rebuild and once through vipd's core (core_record + core_flush:
  * the table patched in place, only changed VIPs packed again, and the
  * snapshot handed to a real ipc_pub); then new VIPs (TASK_ADDED with a new
- * name) and their ends (TASK_KILLED), through the core too.
+ * name) and their ends (TASK_KILLED), through the core too; last, new names
+ * that would move a name in use, which the core leaves to a full rebuild.
  *   vipd_update STATE_FILE [UPDATES]
  */
 #include <stdio.h>

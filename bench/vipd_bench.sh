@@ -9,7 +9,8 @@
 # must leave it flat, (b) input grown in VIP backends may grow it only by
 # about what the table itself weighs; one TASK_UPDATED and one new VIP
 # applied, patched, packed and published at that scale, and the full
-# rebuild a new name that moves another forces; the --print output
+# rebuild a new name that moves another forces, and the daemon's peak while
+# a second snapshot is parsed beside the current model; the --print output
 # checked against the recorded table (speed-ups must not change it).
 set -eu
 B=${1:-build}

@@ -81,6 +81,10 @@ echo "  (b) input grown in VIP backends (quarter -> full, $bquarter -> $bfull ba
 verdict="parse ${cratio}x CPU / ${wratio}x wall"
 verdict="$verdict ($(echo "$cratio $wratio" | awk '{print ($1 <= 2 && $2 <= 2) ? "met" : "NOT met"}'))"
 verdict="$verdict; peak RSS $((full / 1024)) MiB ($([ "$full" -lt 65536 ] && echo met || echo NOT met))"
+# the daemon's: a second snapshot parsed beside the current model
+dpeak=$(echo "$upd" | awk '/^RSS after a second snapshot/ {print $(NF - 1)}')
+verdict="$verdict, daemon with a second snapshot $dpeak MiB"
+verdict="$verdict ($([ "${dpeak:-999}" -lt 64 ] && echo met || echo NOT met))"
 # (b) only the table: at most twice what the packed table weighs per backend
 only=$(echo "$per_backend $packed" | awk '{printf "%.1fx the table: %s", $1 / $2,
 	($1 <= 2 * $2) ? "only the table" : "NOT only the table"}')

@@ -35,12 +35,15 @@ echo "vipd bench: $D/state.json $(($(wc -c <"$D/state.json") / 1048576)) MiB" \
 	"($AGENTS agents, $TASKS tasks, $VIPS VIPs); load $(cut -d' ' -f1-3 /proc/loadavg)"
 t=$(python3 bench/vipd_time.py "$RUNS" "$D/state.json" verify="json_verify -q" \
 	vipd="$B/vipd --from-file - --print")
-field() { echo "$t" | awk -v n="$1" -v f="$2" '$1 == n { for (i = 2; i < NF; i++) if ($i == f) print $(i + 1) }'; }
+field() { # NAME cpu|wall: that median from vipd_time.py's "NAME cpu S wall S"
+	echo "$t" | awk -v n="$1" -v f="$2" '$1 == n { print f == "cpu" ? $3 : $5 }'
+}
 vc=$(field verify cpu) vw=$(field verify wall) pc=$(field vipd cpu) pw=$(field vipd wall)
 cratio=$(echo "$pc $vc" | awk '{printf "%.2f", $1 / $2}')
 wratio=$(echo "$pw $vw" | awk '{printf "%.2f", $1 / $2}')
 echo "  parse to table, median of $RUNS runs each, interleaved:"
-echo "    CPU time:  json_verify $vc s, vipd --from-file --print $pc s: ratio ${cratio}x (target <= 2)"
+echo "    CPU time:  json_verify $vc s, vipd --from-file --print $pc s:" \
+	"ratio ${cratio}x (target <= 2)"
 echo "    wall time: json_verify $vw s, vipd --from-file --print $pw s: ratio ${wratio}x"
 
 # Peak RSS (KiB) and backends of a state file.
@@ -62,7 +65,8 @@ echo "  peak RSS: $((full / 1024)) MiB at full size (target < 64 MB);" \
 if cmp -s "$D/table.json" "$D/table-noise.json"; then same=yes; else same=NO; fi
 noise_mib=$(($(wc -c <"$D/state-noise.json") / 1048576))
 grow_a=$(echo "$noise $full" | awk '{printf "%.1f", ($1 - $2) / 1024}')
-flat=$(echo "$noise $full" | awk '{print ($1 - $2 <= 1024 && $1 - $2 <= $2 / 50) ? "flat" : "NOT flat"}')
+flat=$(echo "$noise $full" |
+	awk '{print ($1 - $2 <= 1024 && $1 - $2 <= $2 / 50) ? "flat" : "NOT flat"}')
 echo "  (a) input 4x the bytes, same backends ($noise_mib MiB: tasks without VIPs, skipped" \
 	"fields): peak RSS $((noise / 1024)) MiB, ${grow_a} MiB more: $flat; same table: $same"
 per_backend=$(echo "$full $quarter $bfull $bquarter" |
@@ -79,12 +83,14 @@ echo "  (b) input grown in VIP backends (quarter -> full, $bquarter -> $bfull ba
 	"peak RSS grows $per_backend bytes per backend; the packed table itself" \
 	"$packed bytes per backend"
 verdict="parse ${cratio}x CPU / ${wratio}x wall"
-verdict="$verdict ($(echo "$cratio $wratio" | awk '{print ($1 <= 2 && $2 <= 2) ? "met" : "NOT met"}'))"
-verdict="$verdict; peak RSS $((full / 1024)) MiB ($([ "$full" -lt 65536 ] && echo met || echo NOT met))"
+met() { [ "$1" -lt "$2" ] && echo met || echo NOT met; }
+verdict="$verdict ($(echo "$cratio $wratio" |
+	awk '{print ($1 <= 2 && $2 <= 2) ? "met" : "NOT met"}'))"
+verdict="$verdict; peak RSS $((full / 1024)) MiB ($(met "$full" 65536))"
 # the daemon's: a second snapshot parsed beside the current model
 dpeak=$(echo "$upd" | awk '/^RSS after a second snapshot/ {print $(NF - 1)}')
 verdict="$verdict, daemon with a second snapshot $dpeak MiB"
-verdict="$verdict ($([ "${dpeak:-999}" -lt 64 ] && echo met || echo NOT met))"
+verdict="$verdict ($(met "${dpeak:-999}" 64))"
 # (b) only the table: at most twice what the packed table weighs per backend
 only=$(echo "$per_backend $packed" | awk '{printf "%.1fx the table: %s", $1 / $2,
 	($1 <= 2 * $2) ? "only the table" : "NOT only the table"}')

@@ -312,8 +312,9 @@ int main(int argc, char **argv)
 			break;
 		n = snprintf(ev, sizeof(ev),
 			"{\"type\":\"TASK_ADDED\",\"task_added\":{\"task\":{\"task_id\":{\"value\":"
-			"\"bench-coll-%zu\"},\"framework_id\":{\"value\":\"fw-0001\"},\"agent_id\":"
-			"{\"value\":\"agent-00000000-S0\"},\"state\":\"TASK_RUNNING\",\"discovery\":"
+			"\"bench-coll-%zu\"},\"framework_id\":{\"value\":\"fw-0001\"},"
+			"\"agent_id\":{\"value\":\"agent-00000000-S0\"},\"state\":\"TASK_RUNNING\","
+			"\"discovery\":"
 			"{\"ports\":{\"ports\":[{\"number\":40001,\"protocol\":\"tcp\",\"labels\":"
 			"{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"%s:80\"}]}}]}}}}}\n",
 			done, label);

@@ -296,7 +296,8 @@ static void test_skipped_subtrees(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		char *doc = slurp(fixtures[i], &len), *noisy = replace_all(doc, "\"task_id\":", noise);
+		char *doc = slurp(fixtures[i], &len);
+		char *noisy = replace_all(doc, "\"task_id\":", noise);
 		char *a = feed_chunks(doc, len, len, NULL);
 		char *b = feed_chunks(noisy, strlen(noisy), strlen(noisy), NULL);
 		char *c = feed_chunks(noisy, strlen(noisy), 5, NULL);

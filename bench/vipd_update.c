@@ -219,6 +219,7 @@ int main(int argc, char **argv)
 	if (!c)
 		return 1;
 	p = mesos_parser_new(on_core_rec, c);
+	mesos_parser_set_live(p, &c->m);
 	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
 		return 1;
 	printf("RSS after the core's full build: %ld MiB (heap holes given back)\n",
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
 	}
 	mesos_parser_free(p);
 	p = mesos_parser_new(on_core_rec, c);
+	mesos_parser_set_live(p, &c->m); /* (as vipd's master does) */
 	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
 		return 1;
 	printf("RSS after a second snapshot: %ld MiB; peak while it was parsed and applied"

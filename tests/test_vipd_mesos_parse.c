@@ -145,6 +145,16 @@ static char *feed_chunks(const char *buf, size_t len, size_t chunk, size_t *reco
 	return s;
 }
 
+/* The table of a model, printed. */
+static char *print_model(const struct model *m)
+{
+	struct vip_table *t = rules_build(m, NULL, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
+	char *s = print(t);
+
+	vip_table_free(t);
+	return s;
+}
+
 /* The same stream as one JSON event per line and as RecordIO. */
 static void test_recordio_equals_lines(void **state)
 {
@@ -332,6 +342,90 @@ static void test_skipped_subtrees(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* Feeds doc into a parser whose records apply to *live (shared tasks on). */
+static void feed_live(struct model **live, const char *doc)
+{
+	struct mesos_parser *p = mesos_parser_new(count_rec_into, live);
+
+	mesos_parser_set_live(p, live);
+	assert_int_equal(mesos_parser_feed(p, doc, strlen(doc)), 0);
+	assert_int_equal(mesos_parser_finish(p), 0);
+	mesos_parser_free(p);
+}
+
+/*
+ * A snapshot that repeats the live model's tasks shares their records
+ * instead of copying them (the daemon's peak while it polls); a changed
+ * task gets a new one; the tables are those of a fresh parse, and a
+ * snapshot refused half way leaves the live model whole.
+ */
+static void test_snapshot_shares_live_tasks(void **state)
+{
+	size_t len;
+	char *doc = slurp("tests/fixtures/mesos/tcp-and-udp.json", &len);
+	char *changed = replace_all(doc, "1540582635.261834", "1540582699.5");
+	char *cut = strdup(doc);
+	struct model *live = model_new();
+	struct task *before[64], *t;
+	char *ids[64];
+	const char *id;
+	char *want, *got;
+	size_t i = 0, n = 0, same = 0;
+	void *v;
+
+	(void)state;
+	feed_live(&live, doc);
+	while (n < 64 && strmap_next(&live->tasks, &i, &id, &v)) {
+		ids[n] = strdup(id);
+		before[n++] = v;
+	}
+	assert_true(n > 0);
+	want = feed_chunks(doc, len, len, NULL);
+	/* the same snapshot again: every record shared, then the only one */
+	feed_live(&live, doc);
+	assert_int_equal(live->tasks.n, n);
+	for (size_t k = 0; k < n; k++) {
+		assert_ptr_equal(strmap_get(&live->tasks, ids[k]), before[k]);
+		assert_int_equal(before[k]->extra, 0);
+	}
+	got = print_model(live);
+	assert_string_equal(want, got);
+	free(got);
+	/* a snapshot cut short: nothing applied, the live tasks untouched */
+	cut[len / 2] = '\0';
+	{
+		struct mesos_parser *p = mesos_parser_new(count_rec_into, &live);
+
+		mesos_parser_set_live(p, &live);
+		mesos_parser_feed(p, cut, strlen(cut));
+		assert_true(mesos_parser_finish(p) < 0);
+		mesos_parser_free(p);
+	}
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(before[k]->extra, 0);
+	/* one status newer: that task a new record, the others still shared */
+	feed_live(&live, changed);
+	i = 0;
+	while (strmap_next(&live->tasks, &i, &id, &v)) {
+		t = v;
+		for (size_t k = 0; k < n; k++)
+			same += t == before[k];
+	}
+	assert_int_equal(same, n - 1);
+	free(want);
+	want = feed_chunks(changed, strlen(changed), strlen(changed), NULL);
+	got = print_model(live);
+	assert_string_equal(want, got);
+	free(got);
+	free(want);
+	model_free(live);
+	for (size_t k = 0; k < n; k++)
+		free(ids[k]);
+	free(doc);
+	free(changed);
+	free(cut);
+}
+
 static void test_legacy_state_json(void **state)
 {
 	char *s;
@@ -413,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_recordio_equals_lines),
 		cmocka_unit_test(test_broken_input),
 		cmocka_unit_test(test_skipped_subtrees),
+		cmocka_unit_test(test_snapshot_shares_live_tasks),
 		cmocka_unit_test(test_legacy_state_json),
 		cmocka_unit_test(test_decimal_equals_strtod),
 	};

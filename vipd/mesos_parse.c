@@ -68,6 +68,7 @@ struct mesos_parser {
 	char err[256];
 	size_t records;
 	size_t max_tasks;  /* VIP-carrying tasks kept per record (a bound on memory) */
+	struct model *const *live; /* where the live model is (mesos_parser_set_live) */
 	size_t rec_tasks;
 	/* framing */
 	int mode;          /* 0 unknown, 1 JSON values, 2 RecordIO */
@@ -514,6 +515,26 @@ static void legacy_labels(struct mesos_parser *p)
 	labels_clear(p->tlabels, &p->ntlabels);
 }
 
+/*
+ * The live model's record of t when a snapshot repeats it unchanged (most
+ * of every poll): shared instead of copied, so that parsing the next
+ * snapshot beside the live model costs only what changed (and the map).
+ * Not for other records (their tasks move into the live model), nor for a
+ * task the record already holds (a repeated id), nor past the count's
+ * range.
+ */
+static struct task *live_same(struct mesos_parser *p, const struct task *t)
+{
+	struct task *l;
+
+	if (!p->live || !*p->live || !(mesos_rec_is_snapshot(p->rec.type) || p->legacy_seen))
+		return NULL;
+	l = strmap_get(&(*p->live)->tasks, t->id);
+	if (!l || l->extra == UINT8_MAX || !task_same(l, t) || strmap_get(&p->rec.m->tasks, t->id))
+		return NULL;
+	return l;
+}
+
 /* 0 when the record holds more VIP-carrying tasks than the bound: the whole
  * reply is refused (a master that never ends a reply, or a hostile one,
  * must not grow vipd without limit) and the last good table stays. */
@@ -544,7 +565,14 @@ static int task_end(struct mesos_parser *p)
 	}
 	if (!(t->agent_id = intern(p->t_aid.s, p->t_aid.len)) ||
 	    !(t->framework_id = intern(p->t_fid.s, p->t_fid.len)) ||
-	    (!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
+	    (!p->rec.m && !(p->rec.m = model_new()))) {
+		task_clear(t);
+		return 1;
+	}
+	if ((kept = live_same(p, t))) {
+		kept->extra++;
+		task_clear(t);
+	} else if (!(kept = task_pack(t))) {
 		task_clear(t);
 		return 1;
 	}
@@ -1231,6 +1259,11 @@ struct mesos_parser *mesos_parser_new(mesos_record_fn fn, void *arg)
 void mesos_parser_set_max_tasks(struct mesos_parser *p, size_t n)
 {
 	p->max_tasks = n;
+}
+
+void mesos_parser_set_live(struct mesos_parser *p, struct model *const *live)
+{
+	p->live = live;
 }
 
 void mesos_parser_free(struct mesos_parser *p)

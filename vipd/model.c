@@ -72,6 +72,10 @@ void task_free(struct task *t)
 {
 	if (!t)
 		return;
+	if (t->extra) { /* (another model still holds it) */
+		t->extra--;
+		return;
+	}
 	task_clear(t);
 	free(t);
 }
@@ -100,7 +104,7 @@ struct task *task_pack(struct task *t)
 	if (tail > UINT32_MAX || !(n = malloc(sizeof(*n) + tail)))
 		return NULL;
 	*n = *t;
-	n->borrowed = 0;
+	n->borrowed = n->extra = 0;
 	n->tail = (uint32_t)tail;
 	at = (char *)(n + 1);
 	n->ports = place(&at, t->ports, np);
@@ -176,8 +180,36 @@ int model_put_task(struct model *m, struct task *t)
 		task_free(t);
 		return err;
 	}
-	task_free(old);
+	if (old != t)
+		task_free(old);
 	return 0;
+}
+
+int task_same(const struct task *a, const struct task *b)
+{
+	if (strcmp(a->id, b->id) || a->framework_id != b->framework_id ||
+	    a->agent_id != b->agent_id || a->ts != b->ts || a->health_ts != b->health_ts ||
+	    a->nips != b->nips || a->nmaps != b->nmaps || a->nsmaps != b->nsmaps ||
+	    a->nports != b->nports || a->state != b->state || a->healthy != b->healthy ||
+	    a->has_health_check != b->has_health_check || a->carried != b->carried)
+		return 0;
+	for (size_t i = 0; i < a->nips; i++)
+		if (a->ips[i].family != b->ips[i].family || memcmp(a->ips[i].ip, b->ips[i].ip, 16))
+			return 0;
+	for (size_t i = 0; i < a->nmaps + a->nsmaps; i++) {
+		const struct port_mapping *x = i < a->nmaps ? &a->maps[i] : &a->smaps[i - a->nmaps];
+		const struct port_mapping *y = i < a->nmaps ? &b->maps[i] : &b->smaps[i - a->nmaps];
+
+		if (x->host_port != y->host_port || x->container_port != y->container_port ||
+		    x->protos != y->protos)
+			return 0;
+	}
+	for (size_t i = 0; i < a->nports; i++)
+		if (a->ports[i].proto != b->ports[i].proto ||
+		    a->ports[i].host_scope != b->ports[i].host_scope ||
+		    a->ports[i].number != b->ports[i].number || a->ports[i].label != b->ports[i].label)
+			return 0;
+	return 1;
 }
 
 int model_put_agent(struct model *m, const char *id, const char *hostname, const char *pid,

@@ -58,6 +58,10 @@ struct task {
 	/* Its arrays and id are someone else's (the parser's scratch buffers,
 	 * with room for the parser's bounds): never freed, copied by task_pack. */
 	uint8_t borrowed;
+	/* How many more models hold it: a snapshot that repeats it unchanged
+	 * shares it with the live model while it is parsed (task_free drops
+	 * one holder; the last frees it). */
+	uint8_t extra;
 	/* Bytes after the struct in its allocation (task_pack puts the arrays
 	 * and the id there); an array outside them is allocated on its own. */
 	uint32_t tail;
@@ -111,6 +115,10 @@ void model_del_framework(struct model *m, const char *id);
  * Returns 1 if the task was known, 0 if not.
  */
 int model_update_task(struct model *m, const char *id, enum task_state state, struct task *st);
+
+/* Whether two tasks hold the same facts (interned strings compared as
+ * pointers): a snapshot's task then shares the live model's record. */
+int task_same(const struct task *a, const struct task *b);
 
 /* Folds a status into a task: the latest status by timestamp wins (its
  * arrays move to t). */

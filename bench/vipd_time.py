@@ -22,7 +22,9 @@ def run(cmd, path):
     start = time.monotonic()
     with open(path, "rb") as f:
         proc = subprocess.Popen(shlex.split(cmd), stdin=f, stdout=subprocess.DEVNULL)
+        # (wait4: the child's own rusage, not that of every child so far)
         _, status, ru = os.wait4(proc.pid, 0)
+        proc.returncode = status
     wall = time.monotonic() - start
     if status:
         sys.exit("vipd_time: '%s' failed (status %d)" % (cmd, status))

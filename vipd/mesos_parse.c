@@ -515,6 +515,12 @@ static void legacy_labels(struct mesos_parser *p)
 	labels_clear(p->tlabels, &p->ntlabels);
 }
 
+/* The record being parsed is a whole state (as far as it tells yet). */
+static int in_snapshot(const struct mesos_parser *p)
+{
+	return mesos_rec_is_snapshot(p->rec.type) || p->legacy_seen;
+}
+
 /*
  * The live model's record of t when a snapshot repeats it unchanged (most
  * of every poll): shared instead of copied, so that parsing the next
@@ -527,7 +533,7 @@ static struct task *live_same(struct mesos_parser *p, const struct task *t)
 {
 	struct task *l;
 
-	if (!p->live || !*p->live || !(mesos_rec_is_snapshot(p->rec.type) || p->legacy_seen))
+	if (!p->live || !*p->live || !in_snapshot(p))
 		return NULL;
 	l = strmap_get(&(*p->live)->tasks, t->id);
 	if (!l || l->extra == UINT8_MAX || !task_same(l, t) || strmap_get(&p->rec.m->tasks, t->id))
@@ -569,6 +575,10 @@ static int task_end(struct mesos_parser *p)
 		task_clear(t);
 		return 1;
 	}
+	/* A snapshot brings about as many tasks as the live model has (an
+	 * event, one or two). */
+	if (!p->rec.m->tasks.cap && in_snapshot(p) && p->live && *p->live)
+		strmap_presize(&p->rec.m->tasks, (*p->live)->tasks.n);
 	if ((kept = live_same(p, t))) {
 		kept->extra++;
 		task_clear(t);

@@ -7,7 +7,8 @@
  * by full rebuild and once through vipd's core (core_record + core_flush:
  * the table patched in place, only changed VIPs packed again, and the
  * snapshot handed to a real ipc_pub); then new VIPs (TASK_ADDED with a new
- * name) and their ends (TASK_KILLED), through the core too.
+ * name) and their ends (TASK_KILLED), through the core too; last, new names
+ * that would move a name in use, which the core leaves to a full rebuild.
  *   vipd_update STATE_FILE [UPDATES]
  */
 #include <stdio.h>
@@ -22,23 +23,31 @@
 #include "vipd/apply.h"
 #include "vipd/core.h"
 #include "vipd/mesos_parse.h"
+#include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
 
-/* Resident memory now, from /proc (-1 if unknown). */
-static long rss_kib(void)
+/* Resident memory now (VmRSS) or at its peak (VmHWM), from /proc (-1 if
+ * unknown). */
+static long status_kib(const char *field)
 {
-	char line[256];
+	char line[256], fmt[32];
 	long kib = -1;
 	FILE *f = fopen("/proc/self/status", "r");
 
+	snprintf(fmt, sizeof(fmt), "%s: %%ld kB", field);
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+		if (sscanf(line, fmt, &kib) == 1)
 			break;
 	if (f)
 		fclose(f);
 	return kib;
+}
+
+static long rss_kib(void)
+{
+	return status_kib("VmRSS");
 }
 
 static void on_rec(struct mesos_record *rec, void *arg)
@@ -59,6 +68,43 @@ static uint64_t cpu_us(void)
 static void on_core_rec(struct mesos_record *rec, void *arg)
 {
 	core_record(rec, arg);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A label "/aa-<k>:80" whose named VIP would take the address of a name in
+ * use (every "aa-" name sorts before the generated "app-" ones, so that
+ * name would move): the rare case patching leaves to a full rebuild. k is
+ * the first such from *k on (*k moved past it); 0, or -1 if none.
+ */
+static int colliding_label(const struct named_set *s, size_t *k, char *label, size_t size)
+{
+	uint32_t *used = calloc(s->n + 1, sizeof(*used));
+	char name[256];
+	int rc = -1;
+
+	for (size_t i = 0; used && i < s->n; i++)
+		used[i] = s->e[i].addr4;
+	if (used)
+		qsort(used, s->n, sizeof(*used), cmp_u32);
+	for (; used && rc < 0 && *k < 10000000; (*k)++) {
+		uint32_t base;
+
+		snprintf(label, size, "/aa-%zu", *k);
+		if (named_vip_name(label, "marathon", name, sizeof(name)) < 0)
+			continue;
+		base = named_vip4_base(name, NAMED_VIP4_MIN, NAMED_VIP4_MAX);
+		if (bsearch(&base, used, s->n, sizeof(*used), cmp_u32))
+			rc = 0;
+	}
+	free(used);
+	return rc;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -127,17 +173,23 @@ int main(int argc, char **argv)
 	struct core *c;
 	struct ipc_pub *pub;
 	char url[64];
+	FILE *f;
 
 	if (argc < 2)
 		return 2;
-	t0 = clock_mono_us();
+	t0 = cpu_us();
 	if (feed_file(argv[1], p) < 0)
 		return 1;
-	t1 = clock_mono_us();
+	t1 = cpu_us();
 	t = rules_build(m, NULL, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
-	t2 = clock_mono_us();
-	printf("parse %.1f ms, build %.1f ms: %zu VIPs, %zu backends, %zu tasks kept\n",
+	t2 = cpu_us();
+	printf("CPU time: parse %.1f ms, build %.1f ms: %zu VIPs, %zu backends, %zu tasks kept\n",
 	       (t1 - t0) / 1e3, (t2 - t1) / 1e3, t->n, vip_table_backends(t), m->tasks.n);
+	/* What the published table weighs: the floor of vipd's memory. */
+	if (publish_pack(t, &meta, &pk) == 0 && vip_table_backends(t))
+		printf("packed table: %zu bytes, %.1f bytes per backend\n", pk.len,
+		       (double)pk.len / (double)vip_table_backends(t));
+	ipc_buf_free(&pk);
 	vip_table_free(t);
 	/* The old way: every change rebuilds and packs everything (few: slow). */
 	while (done < updates / 10 && strmap_next(&m->tasks, &it, &id, &v)) {
@@ -167,10 +219,25 @@ int main(int argc, char **argv)
 	if (!c)
 		return 1;
 	p = mesos_parser_new(on_core_rec, c);
+	mesos_parser_set_live(p, &c->m);
 	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
 		return 1;
 	printf("RSS after the core's full build: %ld MiB (heap holes given back)\n",
 	       rss_kib() / 1024);
+	/* The next snapshot (a poll, a reconnect) is parsed while the current
+	 * model and table stay: the daemon's peak (from here: "5" resets it). */
+	f = fopen("/proc/self/clear_refs", "w");
+	if (f) {
+		fputs("5", f);
+		fclose(f);
+	}
+	mesos_parser_free(p);
+	p = mesos_parser_new(on_core_rec, c);
+	mesos_parser_set_live(p, &c->m); /* (as vipd's master does) */
+	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
+		return 1;
+	printf("RSS after a second snapshot: %ld MiB; peak while it was parsed and applied"
+	       " beside the first: %ld MiB\n", rss_kib() / 1024, status_kib("VmHWM") / 1024);
 	it = done = 0;
 	while (done < updates && strmap_next(&c->m->tasks, &it, &id, &v)) {
 		struct mesos_record rec;
@@ -233,10 +300,43 @@ int main(int argc, char **argv)
 	}
 	report("VIP gone (TASK_KILLED of its only task, patched out)", lat, done);
 	report("  same, CPU time only", cpu, done);
+	done = 0;
 	printf("patches %llu, fallbacks to a rebuild %llu; generation %llu, %zu VIPs\n",
 	       (unsigned long long)counter_value("table_patches"),
 	       (unsigned long long)counter_value("table_patch_fallbacks"),
 	       (unsigned long long)c->generation, c->table->n);
+	/* A new name that would move one in use: a full rebuild, measured. */
+	for (size_t k = 0, before; done < 3 && c->table->names; done++) {
+		char label[64], ev[1024];
+		int n;
+
+		if (colliding_label(c->table->names, &k, label, sizeof(label)) < 0)
+			break;
+		n = snprintf(ev, sizeof(ev),
+			"{\"type\":\"TASK_ADDED\",\"task_added\":{\"task\":{\"task_id\":{\"value\":"
+			"\"bench-coll-%zu\"},\"framework_id\":{\"value\":\"fw-0001\"},"
+			"\"agent_id\":{\"value\":\"agent-00000000-S0\"},\"state\":\"TASK_RUNNING\","
+			"\"discovery\":"
+			"{\"ports\":{\"ports\":[{\"number\":40001,\"protocol\":\"tcp\",\"labels\":"
+			"{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"%s:80\"}]}}]}}}}}\n",
+			done, label);
+		before = counter_value("table_patch_fallbacks");
+		t0 = clock_mono_us();
+		c0 = cpu_us();
+		if (mesos_parser_feed(p, ev, (size_t)n) < 0)
+			return 1;
+		core_flush(c);
+		cpu[done] = cpu_us() - c0;
+		lat[done] = clock_mono_us() - t0;
+		if (counter_value("table_patch_fallbacks") != before + 1) {
+			printf("%s: patched in, not rebuilt (no collision?)\n", label);
+			break;
+		}
+	}
+	if (done) {
+		report("new name moving one in use (TASK_ADDED, full rebuild)", lat, done);
+		report("  same, CPU time only", cpu, done);
+	}
 	mesos_parser_free(p);
 	core_free(c);
 	ipc_pub_close(pub);

@@ -145,6 +145,16 @@ static char *feed_chunks(const char *buf, size_t len, size_t chunk, size_t *reco
 	return s;
 }
 
+/* The table of a model, printed. */
+static char *print_model(const struct model *m)
+{
+	struct vip_table *t = rules_build(m, NULL, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
+	char *s = print(t);
+
+	vip_table_free(t);
+	return s;
+}
+
 /* The same stream as one JSON event per line and as RecordIO. */
 static void test_recordio_equals_lines(void **state)
 {
@@ -251,6 +261,171 @@ static void test_broken_input(void **state)
 	assert_true(parse_text(deep, &n, err, sizeof(err)) < 0);
 }
 
+/* s with every `from` replaced by `to` (malloc'd). */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	size_t n = 0, fl = strlen(from), tl = strlen(to);
+	char *out, *w;
+
+	for (const char *q = s; (q = strstr(q, from)); q += fl)
+		n++;
+	out = malloc(strlen(s) + n * tl + 1);
+	assert_non_null(out);
+	w = out;
+	for (const char *q; (q = strstr(s, from)); s = q + fl) {
+		memcpy(w, s, (size_t)(q - s));
+		w += q - s;
+		memcpy(w, to, tl);
+		w += tl;
+	}
+	strcpy(w, s);
+	return out;
+}
+
+/*
+ * Values under keys vipd ignores go by without callbacks (the parser
+ * switches yajl's callback table): what looks like tasks and VIP labels
+ * inside them changes nothing, parsing resumes right after them, and their
+ * nesting still counts against the depth bound.
+ */
+static void test_skipped_subtrees(void **state)
+{
+	/* (the first two end with VIPs, the others with none) */
+	static const char *const fixtures[] = {
+		"tests/fixtures/mesos/hello-overlay.json", "tests/fixtures/mesos/tcp-and-udp.json",
+		"tests/fixtures/mesos/operator-api.json", "tests/fixtures/mesos/hello-world.json",
+	};
+	/* before every task id (and status task id): a skipped object, array
+	 * and scalar that look like what vipd reads */
+	const char *noise = "\"zz\":{\"labels\":{\"labels\":[{\"key\":\"VIP_0\","
+			    "\"value\":\"/evil:80\"}]},\"tasks\":[{\"task_id\":{\"value\":"
+			    "\"e\\\"x\"}},[[],{}],1.5e3,null,true]},\"zy\":[{\"get_state\":{}}],"
+			    "\"zx\":\"ports\",\"task_id\":";
+	size_t len, n;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+		char *doc = slurp(fixtures[i], &len);
+		char *noisy = replace_all(doc, "\"task_id\":", noise);
+		char *a = feed_chunks(doc, len, len, NULL);
+		char *b = feed_chunks(noisy, strlen(noisy), strlen(noisy), NULL);
+		char *c = feed_chunks(noisy, strlen(noisy), 5, NULL);
+
+		if (i < 2)
+			assert_non_null(strstr(a, "backends"));
+		assert_null(strstr(b, "evil"));
+		assert_string_equal(a, b);
+		assert_string_equal(a, c);
+		free(doc);
+		free(noisy);
+		free(a);
+		free(b);
+		free(c);
+	}
+	/* A complete but too deep skipped value is refused like any other. */
+	char deep[700];
+	size_t k = (size_t)sprintf(deep, "{\"type\":\"HEARTBEAT\",\"x\":");
+
+	for (int d = 0; d < 300; d++)
+		deep[k + (size_t)d] = d < 150 ? '[' : ']';
+	strcpy(deep + k + 300, "}");
+	assert_true(parse_text(deep, &n, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "deep"));
+	assert_int_equal(n, 0);
+	/* ... and one within the bound is skipped */
+	k = (size_t)sprintf(deep, "{\"type\":\"HEARTBEAT\",\"x\":");
+	for (int d = 0; d < 200; d++)
+		deep[k + (size_t)d] = d < 100 ? '[' : ']';
+	strcpy(deep + k + 200, "}");
+	assert_int_equal(parse_text(deep, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+}
+
+/* Feeds doc into a parser whose records apply to *live (shared tasks on). */
+static void feed_live(struct model **live, const char *doc)
+{
+	struct mesos_parser *p = mesos_parser_new(count_rec_into, live);
+
+	mesos_parser_set_live(p, live);
+	assert_int_equal(mesos_parser_feed(p, doc, strlen(doc)), 0);
+	assert_int_equal(mesos_parser_finish(p), 0);
+	mesos_parser_free(p);
+}
+
+/*
+ * A snapshot that repeats the live model's tasks shares their records
+ * instead of copying them (the daemon's peak while it polls); a changed
+ * task gets a new one; the tables are those of a fresh parse, and a
+ * snapshot refused half way leaves the live model whole.
+ */
+static void test_snapshot_shares_live_tasks(void **state)
+{
+	size_t len;
+	char *doc = slurp("tests/fixtures/mesos/tcp-and-udp.json", &len);
+	char *changed = replace_all(doc, "1540582635.261834", "1540582699.5");
+	char *cut = strdup(doc);
+	struct model *live = model_new();
+	struct task *before[64], *t;
+	char *ids[64];
+	const char *id;
+	char *want, *got;
+	size_t i = 0, n = 0, same = 0;
+	void *v;
+
+	(void)state;
+	feed_live(&live, doc);
+	while (n < 64 && strmap_next(&live->tasks, &i, &id, &v)) {
+		ids[n] = strdup(id);
+		before[n++] = v;
+	}
+	assert_true(n > 0);
+	want = feed_chunks(doc, len, len, NULL);
+	/* the same snapshot again: every record shared, then the only one */
+	feed_live(&live, doc);
+	assert_int_equal(live->tasks.n, n);
+	for (size_t k = 0; k < n; k++) {
+		assert_ptr_equal(strmap_get(&live->tasks, ids[k]), before[k]);
+		assert_int_equal(before[k]->extra, 0);
+	}
+	got = print_model(live);
+	assert_string_equal(want, got);
+	free(got);
+	/* a snapshot cut short: nothing applied, the live tasks untouched */
+	cut[len / 2] = '\0';
+	{
+		struct mesos_parser *p = mesos_parser_new(count_rec_into, &live);
+
+		mesos_parser_set_live(p, &live);
+		mesos_parser_feed(p, cut, strlen(cut));
+		assert_true(mesos_parser_finish(p) < 0);
+		mesos_parser_free(p);
+	}
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(before[k]->extra, 0);
+	/* one status newer: that task a new record, the others still shared */
+	feed_live(&live, changed);
+	i = 0;
+	while (strmap_next(&live->tasks, &i, &id, &v)) {
+		t = v;
+		for (size_t k = 0; k < n; k++)
+			same += t == before[k];
+	}
+	assert_int_equal(same, n - 1);
+	free(want);
+	want = feed_chunks(changed, strlen(changed), strlen(changed), NULL);
+	got = print_model(live);
+	assert_string_equal(want, got);
+	free(got);
+	free(want);
+	model_free(live);
+	for (size_t k = 0; k < n; k++)
+		free(ids[k]);
+	free(doc);
+	free(changed);
+	free(cut);
+}
+
 static void test_legacy_state_json(void **state)
 {
 	char *s;
@@ -331,6 +506,8 @@ int main(void)
 		cmocka_unit_test(test_fixture_empty_tables),
 		cmocka_unit_test(test_recordio_equals_lines),
 		cmocka_unit_test(test_broken_input),
+		cmocka_unit_test(test_skipped_subtrees),
+		cmocka_unit_test(test_snapshot_shares_live_tasks),
 		cmocka_unit_test(test_legacy_state_json),
 		cmocka_unit_test(test_decimal_equals_strtod),
 	};

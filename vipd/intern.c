@@ -104,6 +104,11 @@ void intern_drop(const char *s)
 	free(e);
 }
 
+size_t intern_refs(const char *s)
+{
+	return s ? entry_of(s)->refs : 0;
+}
+
 size_t intern_count(void)
 {
 	return pool.n;

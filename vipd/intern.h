@@ -18,6 +18,9 @@ void intern_prefetch(const char *s, size_t len);
 const char *intern_ref(const char *s);
 /* Drops one reference to a string intern() returned (NULL is fine). */
 void intern_drop(const char *s);
+/* How many references s (from intern()) has: for a VIP label, about how
+ * many task ports carry it. */
+size_t intern_refs(const char *s);
 /* How many distinct strings are held (for tests). */
 size_t intern_count(void);
 

@@ -309,6 +309,7 @@ static void master_start(struct master *m)
 		return;
 	}
 	mesos_parser_set_max_tasks(m->parser, m->o->max_tasks);
+	mesos_parser_set_live(m->parser, &m->c->m);
 	m->streaming = stream;
 	m->subscribed = 0;
 	m->http_status = 0;

@@ -53,13 +53,22 @@ struct label_kv {
 	const char *val; /* shared (intern.h): a VIP label's value becomes the port's */
 };
 
+/* What yajl reports (see set_mode): everything, or only where a skipped
+ * subtree opens and closes. */
+enum cb_mode { CB_FULL, CB_SKIP };
+
 struct mesos_parser {
 	yajl_handle y;
+	/* yajl reads its callback table through the pointer it was given at
+	 * every event: this copy is switched between the modes. */
+	yajl_callbacks cb;
+	size_t skip_depth; /* open containers inside the skipped subtree */
 	mesos_record_fn fn;
 	void *arg;
 	char err[256];
 	size_t records;
 	size_t max_tasks;  /* VIP-carrying tasks kept per record (a bound on memory) */
+	struct model *const *live; /* where the live model is (mesos_parser_set_live) */
 	size_t rec_tasks;
 	/* framing */
 	int mode;          /* 0 unknown, 1 JSON values, 2 RecordIO */
@@ -78,8 +87,18 @@ struct mesos_parser {
 	/* scratch objects */
 	struct task *task;      /* task being parsed (&scratch), or NULL */
 	struct task scratch;    /* parsed into, then packed when kept */
-	struct task *st;        /* status being parsed */
-	struct rawstr t_aid, t_fid;
+	struct task *st;        /* status being parsed (&tst or st_heap), or NULL */
+	struct task tst;        /* a status of the task being parsed */
+	struct task *st_heap;   /* a status outside a task (TASK_UPDATED's: kept) */
+	/* What scratch and tst hold, within the parser's bounds: 100,000
+	 * tasks are parsed without an allocation each (task_pack makes one
+	 * for a task that is kept). */
+	struct {
+		struct vip_port ports[MAX_VIP_PORTS];
+		struct port_mapping maps[MAX_MAPS], smaps[MAX_MAPS], st_smaps[MAX_MAPS];
+		struct task_ip ips[MAX_IPS], st_ips[MAX_IPS];
+	} buf;
+	struct rawstr t_id, t_aid, t_fid;
 	int in_status, in_dport, in_recovered;
 	char *agent_id, *agent_host, *agent_pid;
 	char *fw_id, *fw_name;
@@ -317,6 +336,7 @@ static int rawstr_set(struct rawstr *r, const unsigned char *s, size_t len)
 		r->cap = cap;
 	}
 	memcpy(r->s, s, len);
+	r->s[len] = '\0';
 	r->len = len;
 	r->set = 1;
 	return 0;
@@ -352,11 +372,35 @@ static void rec_reset(struct mesos_parser *p)
 	p->state_seen = 0;
 }
 
+/* The scratch task (or status) empty, its arrays the parser's buffers. */
+static void scratch_task_begin(struct mesos_parser *p)
+{
+	struct task *t = &p->scratch;
+
+	task_clear(t);
+	t->borrowed = 1;
+	t->ports = p->buf.ports;
+	t->maps = p->buf.maps;
+	t->smaps = p->buf.smaps;
+	t->ips = p->buf.ips;
+}
+
+static void scratch_status_begin(struct mesos_parser *p)
+{
+	struct task *st = &p->tst;
+
+	task_clear(st);
+	st->borrowed = 1;
+	st->smaps = p->buf.st_smaps;
+	st->ips = p->buf.st_ips;
+}
+
 static void scratch_reset(struct mesos_parser *p)
 {
-	task_clear(&p->scratch);
-	task_free(p->st);
-	p->task = p->st = NULL;
+	scratch_task_begin(p);
+	scratch_status_begin(p);
+	task_free(p->st_heap);
+	p->task = p->st = p->st_heap = NULL;
 	p->t_aid.set = p->t_fid.set = 0;
 	free(p->agent_id);
 	free(p->agent_host);
@@ -392,10 +436,7 @@ static void task_add_port(struct mesos_parser *p, uint8_t proto, int host, uint1
 				 t->id ? t->id : "?", MAX_VIP_PORTS);
 		return;
 	}
-	np = realloc(t->ports, (t->nports + 1) * sizeof(*np));
-	if (!np)
-		return;
-	t->ports = np;
+	np = t->ports; /* (the scratch task's: room for MAX_VIP_PORTS) */
 	np[t->nports].proto = proto;
 	np[t->nports].host_scope = (uint8_t)host;
 	np[t->nports].number = num;
@@ -474,6 +515,32 @@ static void legacy_labels(struct mesos_parser *p)
 	labels_clear(p->tlabels, &p->ntlabels);
 }
 
+/* The record being parsed is a whole state (as far as it tells yet). */
+static int in_snapshot(const struct mesos_parser *p)
+{
+	return mesos_rec_is_snapshot(p->rec.type) || p->legacy_seen;
+}
+
+/*
+ * The live model's record of t when a snapshot repeats it unchanged (most
+ * of every poll): shared instead of copied, so that parsing the next
+ * snapshot beside the live model costs only what changed (and the map).
+ * Not for other records (their tasks move into the live model), nor for a
+ * task the record already holds (a repeated id), nor past the count's
+ * range.
+ */
+static struct task *live_same(struct mesos_parser *p, const struct task *t)
+{
+	struct task *l;
+
+	if (!p->live || !*p->live || !in_snapshot(p))
+		return NULL;
+	l = strmap_get(&(*p->live)->tasks, t->id);
+	if (!l || l->extra == UINT8_MAX || !task_same(l, t) || strmap_get(&p->rec.m->tasks, t->id))
+		return NULL;
+	return l;
+}
+
 /* 0 when the record holds more VIP-carrying tasks than the bound: the whole
  * reply is refused (a master that never ends a reply, or a hostile one,
  * must not grow vipd without limit) and the last good table stays. */
@@ -504,7 +571,18 @@ static int task_end(struct mesos_parser *p)
 	}
 	if (!(t->agent_id = intern(p->t_aid.s, p->t_aid.len)) ||
 	    !(t->framework_id = intern(p->t_fid.s, p->t_fid.len)) ||
-	    (!p->rec.m && !(p->rec.m = model_new())) || !(kept = task_pack(t))) {
+	    (!p->rec.m && !(p->rec.m = model_new()))) {
+		task_clear(t);
+		return 1;
+	}
+	/* A snapshot brings about as many tasks as the live model has (an
+	 * event, one or two). */
+	if (!p->rec.m->tasks.cap && in_snapshot(p) && p->live && *p->live)
+		strmap_presize(&p->rec.m->tasks, (*p->live)->tasks.n);
+	if ((kept = live_same(p, t))) {
+		kept->extra++;
+		task_clear(t);
+	} else if (!(kept = task_pack(t))) {
 		task_clear(t);
 		return 1;
 	}
@@ -541,6 +619,35 @@ static void record_end(struct mesos_parser *p)
 
 /* --- yajl callbacks --- */
 
+static void set_mode(struct mesos_parser *p, enum cb_mode m);
+
+/* A value vipd ignores opens: the whole subtree goes by without a callback
+ * for its keys and scalars (most of a master's reply; yajl only checks it). */
+static int skip_open(struct mesos_parser *p)
+{
+	if (p->depth + p->skip_depth >= MAX_DEPTH) {
+		set_err(p, "%s", "JSON nested too deep");
+		return 0;
+	}
+	if (!p->skip_depth++)
+		set_mode(p, CB_SKIP);
+	return 1;
+}
+
+static int cb_skip_open(void *ctx)
+{
+	return skip_open(ctx);
+}
+
+static int cb_skip_close(void *ctx)
+{
+	struct mesos_parser *p = ctx;
+
+	if (!--p->skip_depth)
+		set_mode(p, CB_FULL);
+	return 1;
+}
+
 static enum node value_node(struct mesos_parser *p)
 {
 	if (p->depth == 0)
@@ -568,22 +675,30 @@ static int cb_start_map(void *ctx)
 	enum node n = value_node(p);
 
 	switch (n) {
+	case N_SKIP:
+		return skip_open(p);
 	case N_GS:
 		p->state_seen = 1;
 		break;
 	case N_TASK:
-		task_clear(&p->scratch);
+		scratch_task_begin(p);
 		p->task = &p->scratch;
 		p->ntports = 0;
 		p->t_aid.set = p->t_fid.set = 0;
 		labels_clear(p->tlabels, &p->ntlabels);
 		break;
 	case N_STATUS:
-		/* One scratch status for all (a task has several): no allocation each. */
-		if (!p->st)
-			p->st = task_new();
-		else
-			status_reset(p->st);
+		if (p->task) {
+			scratch_status_begin(p);
+			p->st = &p->tst;
+		} else {
+			/* (one scratch status for all until a record takes it) */
+			if (!p->st_heap)
+				p->st_heap = task_new();
+			else
+				status_reset(p->st_heap);
+			p->st = p->st_heap;
+		}
 		p->in_status = 1;
 		break;
 	case N_DP:
@@ -626,16 +741,19 @@ static int cb_start_map(void *ctx)
 		p->fw_id = p->fw_name = NULL;
 		break;
 	case N_T_HC:
+		/* that it is there is all that matters: its content is skipped */
 		if (p->task)
 			p->task->has_health_check = 1;
-		break;
+		return skip_open(p);
 	default:
 		break;
 	}
 	return push(p, n, 0);
 }
 
-static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_mapping *pm)
+/* Into a borrowed task's buffer (room for MAX_MAPS), else grown. */
+static void add_map(const struct task *owner, struct port_mapping **arr, uint8_t *n,
+		    const struct port_mapping *pm)
 {
 	struct port_mapping *na;
 
@@ -644,7 +762,7 @@ static void add_map(struct port_mapping **arr, uint8_t *n, const struct port_map
 				 MAX_MAPS);
 		return;
 	}
-	na = realloc(*arr, (*n + 1) * sizeof(*na));
+	na = owner->borrowed ? *arr : realloc(*arr, (*n + 1) * sizeof(*na));
 	if (!na)
 		return;
 	*arr = na;
@@ -696,12 +814,13 @@ static int cb_end_map(void *ctx)
 		if (!p->st)
 			break;
 		if (p->task) {
-			task_merge_status(p->task, p->st);
+			task_copy_status(p->task, p->st);
 		} else {
 			task_free(p->rec.upd_status);
 			p->rec.upd_status = p->st;
-			p->st = NULL;
+			p->st_heap = NULL;
 		}
+		p->st = NULL;
 		break;
 	case N_DP:
 		dport_end(p);
@@ -712,9 +831,9 @@ static int cb_end_map(void *ctx)
 		if (!p->pm.host_port || !p->pm.container_port || !p->pm.protos)
 			break;
 		if (p->in_status && p->st)
-			add_map(&p->st->smaps, &p->st->nsmaps, &p->pm);
+			add_map(p->st, &p->st->smaps, &p->st->nsmaps, &p->pm);
 		else if (!p->in_status && p->task)
-			add_map(&p->task->maps, &p->task->nmaps, &p->pm);
+			add_map(p->task, &p->task->maps, &p->task->nmaps, &p->pm);
 		break;
 	case N_LABEL:
 		if (p->in_dport)
@@ -782,6 +901,8 @@ static int cb_start_array(void *ctx)
 	struct mesos_parser *p = ctx;
 	enum node n = value_node(p);
 
+	if (n == N_SKIP)
+		return skip_open(p);
 	if (n == N_L_FWS || n == N_L_SLAVES)
 		p->legacy_seen = 1;
 	return push(p, n, 1);
@@ -802,7 +923,7 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t len)
 	struct mesos_parser *p = ctx;
 	enum node top = (enum node)p->stack[p->depth - 1];
 
-	p->next = top == N_SKIP ? N_SKIP : (uint8_t)node_child(p, top, k, len);
+	p->next = (uint8_t)node_child(p, top, k, len);
 	return 1;
 }
 
@@ -837,7 +958,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 	case N_T_ID:
 		if (!t)
 			break;
-		setstr(&t->id, s, len);
+		/* (a task id with a NUL inside ends there, as it always did) */
+		t->id = rawstr_set(&p->t_id, s, len) == 0 ? p->t_id.s : NULL;
 		/* the task is put into the model when its object closes */
 		if (p->rec.m)
 			strmap_prefetch(&p->rec.m->tasks, (const char *)s, len);
@@ -871,7 +993,8 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 			report_bad_input("task_ip", "bad task IP address '%.*s'", (int)len, s);
 			break;
 		} else {
-			struct task_ip *ni = realloc(p->st->ips, (p->st->nips + 1) * sizeof(*ni));
+			struct task_ip *ni = p->st->borrowed ? p->st->ips :
+					     realloc(p->st->ips, (p->st->nips + 1) * sizeof(*ni));
 
 			if (!ni)
 				break;
@@ -1084,17 +1207,30 @@ static int cb_null(void *ctx)
 	return 1;
 }
 
-static const yajl_callbacks mesos_callbacks = {
-	.yajl_null = cb_null,
-	.yajl_boolean = cb_boolean,
-	.yajl_number = cb_number,
-	.yajl_string = cb_string,
-	.yajl_start_map = cb_start_map,
-	.yajl_map_key = cb_map_key,
-	.yajl_end_map = cb_end_map,
-	.yajl_start_array = cb_start_array,
-	.yajl_end_array = cb_end_array,
+static const yajl_callbacks mode_callbacks[] = {
+	[CB_FULL] = {
+		.yajl_null = cb_null,
+		.yajl_boolean = cb_boolean,
+		.yajl_number = cb_number,
+		.yajl_string = cb_string,
+		.yajl_start_map = cb_start_map,
+		.yajl_map_key = cb_map_key,
+		.yajl_end_map = cb_end_map,
+		.yajl_start_array = cb_start_array,
+		.yajl_end_array = cb_end_array,
+	},
+	[CB_SKIP] = {
+		.yajl_start_map = cb_skip_open,
+		.yajl_end_map = cb_skip_close,
+		.yajl_start_array = cb_skip_open,
+		.yajl_end_array = cb_skip_close,
+	},
 };
+
+static void set_mode(struct mesos_parser *p, enum cb_mode m)
+{
+	p->cb = mode_callbacks[m];
+}
 
 /* --- framing --- */
 
@@ -1102,7 +1238,9 @@ static int parser_restart(struct mesos_parser *p)
 {
 	if (p->y)
 		yajl_free(p->y);
-	p->y = yajl_alloc(&mesos_callbacks, NULL, p);
+	p->cb = mode_callbacks[CB_FULL];
+	p->skip_depth = 0;
+	p->y = yajl_alloc(&p->cb, NULL, p);
 	if (!p->y)
 		return -ENOMEM;
 	yajl_config(p->y, yajl_allow_multiple_values, 1);
@@ -1133,6 +1271,11 @@ void mesos_parser_set_max_tasks(struct mesos_parser *p, size_t n)
 	p->max_tasks = n;
 }
 
+void mesos_parser_set_live(struct mesos_parser *p, struct model *const *live)
+{
+	p->live = live;
+}
+
 void mesos_parser_free(struct mesos_parser *p)
 {
 	if (!p)
@@ -1141,6 +1284,7 @@ void mesos_parser_free(struct mesos_parser *p)
 		yajl_free(p->y);
 	scratch_reset(p);
 	rec_reset(p);
+	free(p->t_id.s);
 	free(p->t_aid.s);
 	free(p->t_fid.s);
 	free(p);
@@ -1166,7 +1310,7 @@ static int record_finish(struct mesos_parser *p)
 {
 	size_t before = p->records;
 
-	if (yajl_complete_parse(p->y) != yajl_status_ok || p->depth != 0) {
+	if (yajl_complete_parse(p->y) != yajl_status_ok || p->depth || p->skip_depth) {
 		set_err(p, "%s", "RecordIO record is not one complete JSON object");
 		p->broken = 1;
 		return -EBADMSG;
@@ -1253,7 +1397,7 @@ int mesos_parser_finish(struct mesos_parser *p)
 			return -EBADMSG;
 		}
 	} else if (p->mode == 1) {
-		if (yajl_complete_parse(p->y) != yajl_status_ok || p->depth != 0) {
+		if (yajl_complete_parse(p->y) != yajl_status_ok || p->depth || p->skip_depth) {
 			set_err(p, "%s", "input ends in the middle of a JSON document");
 			return -EBADMSG;
 		}

@@ -52,6 +52,14 @@ struct mesos_parser *mesos_parser_new(mesos_record_fn fn, void *arg);
 void mesos_parser_free(struct mesos_parser *p);
 /* A record with more tasks with VIPs than n is refused (-EBADMSG). */
 void mesos_parser_set_max_tasks(struct mesos_parser *p, size_t n);
+/*
+ * Where the model records are applied to lives (*live, read at each task;
+ * NULL: none): a snapshot's tasks that *live holds unchanged are shared
+ * with it, not copied (task->extra counts the holders). Records must be
+ * applied in order, and *live must not change a task in place while a
+ * snapshot is being parsed (records are applied one after the other).
+ */
+void mesos_parser_set_live(struct mesos_parser *p, struct model *const *live);
 /* 0, or -EBADMSG (the input is broken: see mesos_parser_error). */
 int mesos_parser_feed(struct mesos_parser *p, const void *buf, size_t len);
 /* End of input: -EBADMSG when a record is incomplete or nothing came. */

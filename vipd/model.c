@@ -49,7 +49,7 @@ static int in_tail(const struct task *t, const void *p)
 
 static void free_own(const struct task *t, void *p)
 {
-	if (!in_tail(t, p))
+	if (!t->borrowed && !in_tail(t, p))
 		free(p);
 }
 
@@ -72,6 +72,10 @@ void task_free(struct task *t)
 {
 	if (!t)
 		return;
+	if (t->extra) { /* (another model still holds it) */
+		t->extra--;
+		return;
+	}
 	task_clear(t);
 	free(t);
 }
@@ -100,6 +104,7 @@ struct task *task_pack(struct task *t)
 	if (tail > UINT32_MAX || !(n = malloc(sizeof(*n) + tail)))
 		return NULL;
 	*n = *t;
+	n->borrowed = n->extra = 0;
 	n->tail = (uint32_t)tail;
 	at = (char *)(n + 1);
 	n->ports = place(&at, t->ports, np);
@@ -175,8 +180,36 @@ int model_put_task(struct model *m, struct task *t)
 		task_free(t);
 		return err;
 	}
-	task_free(old);
+	if (old != t)
+		task_free(old);
 	return 0;
+}
+
+int task_same(const struct task *a, const struct task *b)
+{
+	if (strcmp(a->id, b->id) || a->framework_id != b->framework_id ||
+	    a->agent_id != b->agent_id || a->ts != b->ts || a->health_ts != b->health_ts ||
+	    a->nips != b->nips || a->nmaps != b->nmaps || a->nsmaps != b->nsmaps ||
+	    a->nports != b->nports || a->state != b->state || a->healthy != b->healthy ||
+	    a->has_health_check != b->has_health_check || a->carried != b->carried)
+		return 0;
+	for (size_t i = 0; i < a->nips; i++)
+		if (a->ips[i].family != b->ips[i].family || memcmp(a->ips[i].ip, b->ips[i].ip, 16))
+			return 0;
+	for (size_t i = 0; i < a->nmaps + a->nsmaps; i++) {
+		const struct port_mapping *x = i < a->nmaps ? &a->maps[i] : &a->smaps[i - a->nmaps];
+		const struct port_mapping *y = i < a->nmaps ? &b->maps[i] : &b->smaps[i - a->nmaps];
+
+		if (x->host_port != y->host_port || x->container_port != y->container_port ||
+		    x->protos != y->protos)
+			return 0;
+	}
+	for (size_t i = 0; i < a->nports; i++)
+		if (a->ports[i].proto != b->ports[i].proto ||
+		    a->ports[i].host_scope != b->ports[i].host_scope ||
+		    a->ports[i].number != b->ports[i].number || a->ports[i].label != b->ports[i].label)
+			return 0;
+	return 1;
 }
 
 int model_put_agent(struct model *m, const char *id, const char *hostname, const char *pid,
@@ -230,15 +263,39 @@ void model_del_framework(struct model *m, const char *id)
 	free(strmap_del(&m->frameworks, id));
 }
 
-void task_merge_status(struct task *t, struct task *st)
+/* Health and time from st; 1 if st is the latest status (its addresses and
+ * mappings then replace t's). */
+static int status_newer(struct task *t, const struct task *st)
 {
 	if (st->healthy >= 0 && st->ts >= t->health_ts) {
 		t->healthy = st->healthy;
 		t->health_ts = st->ts;
 	}
 	if (st->ts < t->ts)
-		return;
+		return 0;
 	t->ts = st->ts;
+	return 1;
+}
+
+void task_copy_status(struct task *t, const struct task *st)
+{
+	if (!status_newer(t, st))
+		return;
+	/* An update without addresses keeps the ones we know. */
+	if (st->nips) {
+		memcpy(t->ips, st->ips, st->nips * sizeof(*st->ips));
+		t->nips = st->nips;
+	}
+	if (st->nsmaps) {
+		memcpy(t->smaps, st->smaps, st->nsmaps * sizeof(*st->smaps));
+		t->nsmaps = st->nsmaps;
+	}
+}
+
+void task_merge_status(struct task *t, struct task *st)
+{
+	if (!status_newer(t, st))
+		return;
 	/* An update without addresses keeps the ones we know. */
 	if (st->nips) {
 		free_own(t, t->ips);

@@ -55,6 +55,13 @@ struct task {
 	int8_t healthy;       /* -1 never reported, 0, 1 */
 	uint8_t has_health_check;
 	uint8_t carried;      /* kept from before a master failover */
+	/* Its arrays and id are someone else's (the parser's scratch buffers,
+	 * with room for the parser's bounds): never freed, copied by task_pack. */
+	uint8_t borrowed;
+	/* How many more models hold it: a snapshot that repeats it unchanged
+	 * shares it with the live model while it is parsed (task_free drops
+	 * one holder; the last frees it). */
+	uint8_t extra;
 	/* Bytes after the struct in its allocation (task_pack puts the arrays
 	 * and the id there); an array outside them is allocated on its own. */
 	uint32_t tail;
@@ -109,8 +116,16 @@ void model_del_framework(struct model *m, const char *id);
  */
 int model_update_task(struct model *m, const char *id, enum task_state state, struct task *st);
 
-/* Folds a status into a task: the latest status by timestamp wins. */
+/* Whether two tasks hold the same facts (interned strings compared as
+ * pointers): a snapshot's task then shares the live model's record. */
+int task_same(const struct task *a, const struct task *b);
+
+/* Folds a status into a task: the latest status by timestamp wins (its
+ * arrays move to t). */
 void task_merge_status(struct task *t, struct task *st);
+/* The same into a borrowed task (t->borrowed: room for st's arrays), which
+ * copies them. */
+void task_copy_status(struct task *t, const struct task *st);
 
 /*
  * After a master failover: keeps the tasks of `old` running on agents that

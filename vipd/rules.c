@@ -7,6 +7,7 @@
 
 #include "common/array.h"
 #include "common/counters.h"
+#include "vipd/intern.h"
 #include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/ptrmap.h"
@@ -152,39 +153,22 @@ struct build {
 	/* By interned pointers (ids, labels): what each task would otherwise
 	 * look up by string or parse again (100,000 tasks, 10,000 labels). */
 	struct ptrmap cache;
+	int full; /* rules_build (not one task's VIPs) */
 };
 
 /* The cache's tags; the protocol goes above them. */
-enum { C_AGENT = 1, C_FW, C_IPVIP, C_NAMED, C_COUNT };
+enum { C_AGENT = 1, C_FW, C_IPVIP, C_NAMED };
 
 /*
- * How many task ports carry each label: a VIP made for a label gets room
- * for that many backends at once, instead of doubling its array up to
- * them (which leaves the smaller arrays behind as holes in the heap).
+ * Room for the backends its label's ports will bring, at once, instead of
+ * doubling the array up to them (which leaves the smaller arrays behind as
+ * holes in the heap). The label's references count its task ports (and
+ * those of a reply being parsed meanwhile, if any: a hint, not a bound).
+ * Only for a full build: one task's VIPs (rules_task_vips) need no room.
  */
-static void count_labels(struct build *bd, const struct model *m)
-{
-	size_t i = 0;
-	void *v;
-
-	while (strmap_next(&m->tasks, &i, NULL, &v)) {
-		const struct task *t = v;
-
-		if (t->state != TS_RUNNING && t->state != TS_KILLING)
-			continue;
-		for (size_t k = 0; k < t->nports; k++) {
-			const char *l = t->ports[k].label;
-			uintptr_t n = (uintptr_t)ptrmap_get(&bd->cache, l, NULL, C_COUNT);
-
-			ptrmap_put(&bd->cache, l, NULL, C_COUNT, (void *)(n + 1));
-		}
-	}
-}
-
-/* Room for the backends its label's ports will bring (a hint). */
 static void reserve(struct build *bd, struct vip *v, const char *label)
 {
-	size_t n = (size_t)(uintptr_t)ptrmap_get(&bd->cache, label, NULL, C_COUNT);
+	size_t n = bd->full ? intern_refs(label) : 0;
 
 	if (n > v->capb)
 		array_grow((void **)&v->b, &v->capb, n, sizeof(*v->b), n);
@@ -471,11 +455,20 @@ struct vip_table *rules_build(const struct model *m, const struct vip_table *ext
 	bd.out = vip_table_new();
 	if (!bd.out)
 		goto done;
-	if (m)
-		count_labels(&bd, m);
-	while (m && strmap_next(&m->tasks, &i, NULL, &v))
+	bd.full = 1;
+	while (m && strmap_next(&m->tasks, &i, NULL, &v)) {
+		/* Tasks lie in the heap in no order the map's slots follow: load
+		 * the one a few slots ahead (its struct and ports) meanwhile. */
+		const char *ahead = i + 8 < m->tasks.cap ? m->tasks.slot[i + 8].val : NULL;
+
+		if (ahead) { /* (an empty slot's is NULL, a deleted one's any) */
+			__builtin_prefetch(ahead);
+			__builtin_prefetch(ahead + 64);
+			__builtin_prefetch(ahead + 128);
+		}
 		if (add_task(&bd, m, v, &s) < 0)
 			goto done;
+	}
 	if (place_named(&bd, vip4_min, vip4_max) < 0)
 		goto done;
 	for (size_t k = 0; extra && k < extra->n; k++)

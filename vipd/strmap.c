@@ -143,6 +143,21 @@ static int strmap_grow(struct strmap *m)
 	return 0;
 }
 
+int strmap_presize(struct strmap *m, size_t n)
+{
+	size_t cap = 16;
+
+	if (m->cap)
+		return 0;
+	/* (the load strmap_put grows at: 3/4) */
+	while ((n + 1) * 4 >= cap * 3 && cap < ((size_t)1 << 40))
+		cap *= 2;
+	if (!(m->slot = calloc(cap, sizeof(*m->slot))))
+		return -ENOMEM;
+	m->cap = cap;
+	return 0;
+}
+
 void *strmap_put(struct strmap *m, const char *key, void *val, int *err)
 {
 	uint64_t h = strmap_hash(key);

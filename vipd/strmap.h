@@ -35,6 +35,9 @@ void strmap_prefetch(const struct strmap *m, const char *key, size_t len);
 /* Sets key to val; returns the value it replaced (or NULL). -1 cast on ENOMEM
  * is avoided: returns 0 or -ENOMEM via *err when err is not NULL. */
 void *strmap_put(struct strmap *m, const char *key, void *val, int *err);
+/* Room for n keys in a map that has none yet (no slots): it then fills
+ * without growing step by step. 0 or -ENOMEM (nothing done otherwise). */
+int strmap_presize(struct strmap *m, size_t n);
 /* Removes key and returns its value (or NULL). */
 void *strmap_del(struct strmap *m, const char *key);
 

@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t cut = size ? data[0] % (size + 1) : 0;
 	char err[256];
 
+	mesos_parser_set_live(p, &m); /* snapshots share unchanged tasks, as in vipd */
 	if (mesos_parser_feed(p, data, cut) == 0 && mesos_parser_feed(p, data + cut, size - cut) == 0)
 		mesos_parser_finish(p);
 	t = rules_build(m, NULL, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);

@@ -6,8 +6,11 @@
 # (closed when idle), garbage, a 4 GB length prefix and a message before
 # its Hello (each closed at once and counted as overlay_rx_malformed, no
 # memory taken for the announced frame), a flood of joins from 100 made-up
-# nodes, a replayed old adjacency record of an honest node, and 600 held
-# connections (beyond the 512 allowed: refused, counted). Afterwards
+# nodes (each from the address it names), a replayed old adjacency record
+# of an honest node, an impostor on another address that claims to be
+# node 2 and sends a Disconnect in its name (refused at its Hello, counted
+# as overlay_identity_refused, node 1 keeps its link to the real node 2),
+# and 600 held connections (beyond the 512 allowed: refused, counted). Afterwards
 # every honest node still sees every honest node reachable, with its epoch
 # unchanged, and node 1's fd count is back where it was.
 set -u
@@ -79,6 +82,28 @@ if honest && [ "$(epochs)" = "$ep0" ]; then
 	pass hostile_overlayd_replayed_record_no_effect
 else
 	fail hostile_overlayd_replayed_record_no_effect "epochs before: $ep0 after: $(epochs)"
+fi
+
+# Open mode: a Hello naming another node than the connection's source is
+# refused; without that, the Disconnect in node 2's name would drop node 1's
+# real link to node 2.
+active() { nodes 1 | grep -q "\"ip\":\"$(ip_of "$1")\"[^}]*\"active\":true"; }
+impostor() { "$B/tests/tools/status_counter" "$T/n1" overlayd overlay_identity_refused; }
+if wait_for 10 active 2; then
+	i0=$(impostor)
+	out=$("$P" -s 127.0.80.9 claim "$(ip_of 1)" 61420 "$(ip_of 2)" 2>&1)
+	ms=$(echo "$out" | sed -n 's/^closed after \([0-9]*\) ms$/\1/p')
+	i1=$(impostor)
+	sleep 0.3
+	if [ -n "$ms" ] && [ "$ms" -lt 2000 ] && [ "$i1" = $((i0 + 1)) ] && active 2 && honest &&
+		grep -q "overlay_identity_refused: .*127.0.80.9.* claims .*$(ip_of 2)" "$T/n1/log"; then
+		pass "hostile_overlayd_impostor_refused_and_counted (${ms} ms)"
+	else
+		fail hostile_overlayd_impostor_refused_and_counted \
+			"$out; overlay_identity_refused $i0 -> $i1; $(nodes 1 | grep -o '"ip":"127.0.80.2"[^}]*')"
+	fi
+else
+	fail hostile_overlayd_impostor_refused_and_counted "node 2 not active on node 1"
 fi
 
 wait "$silent_pid"

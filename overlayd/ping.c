@@ -180,14 +180,15 @@ void ping_own_lag(struct overlay *o, uint64_t lag_us)
 		if (l->suspect_us)
 			l->suspect_us += lag_us;
 	}
+	for (size_t i = 0; i < o->n_linger; i++)
+		if (o->linger[i].unacked_us)
+			o->linger[i].unacked_us += lag_us;
 }
 
 /* A neighbour suspects its link to target: ping it for them. */
 int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us)
 {
-	PeerMessage pm = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
-	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
 	struct probe_req *slot = NULL;
 	struct node_id target;
 
@@ -215,13 +216,21 @@ int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessa
 	slot->token = ++o->probe_token;
 	slot->at_us = now_us;
 	o->st.probes_served++;
+	ping_send_bare(o, &target, slot->token);
+	return 0;
+}
+
+void ping_send_bare(struct overlay *o, const struct node_id *to, uint64_t token)
+{
+	PeerMessage pm = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+
 	pm.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING;
 	pm.ping = &p;
 	p.has_seq = p.has_sent_us = 1;
 	p.seq = 0;
-	p.sent_us = slot->token;
-	overlay_send(o, &target, &pm);
-	return 0;
+	p.sent_us = token;
+	overlay_send(o, to, &pm);
 }
 
 /* Someone heard the peer we suspect: only our stream to it is late. */
@@ -314,6 +323,7 @@ void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessa
 		return;
 	if (m->pong->seq == 0) {
 		probe_answered(o, from, m->pong->sent_us);
+		member_linger_answered(o, from, m->pong->sent_us);
 		return;
 	}
 	if (!l)

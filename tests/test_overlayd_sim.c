@@ -86,6 +86,66 @@ static void test_silent_crash_detected_everywhere(void **state)
 	sim_free(&S);
 }
 
+/*
+ * A peer evicted from a node's view lingers in that node's record until a
+ * node reached not through it lists it (so a live node whose last links go
+ * at once does not flap). Set up the case where the evictor was the
+ * peer's last link, then crash the peer right after its eviction: it must
+ * be detected as fast as any silent crash, not kept reachable by the
+ * linger for up to --linger-ms.
+ */
+static void test_crash_right_after_eviction(void **state)
+{
+	uint64_t worst = 0;
+
+	(void)state;
+	form(20);
+	sim_run(&S, S.now + 2000000);
+	for (int x = 2; x < 20; x += 6) {
+		struct overlay *ox = S.nodes[x].o, *oa;
+		struct node_id xid = sim_id(x);
+		int a = sim_index(&ox->active[0].node);
+		uint64_t start;
+
+		/* x's other links go down (both ends see the connection close) */
+		for (size_t k = 1; k < ox->n_active; k++) {
+			struct overlay *oy = S.nodes[sim_index(&ox->active[k].node)].o;
+
+			for (size_t j = 0; j < oy->n_active; j++)
+				if (node_eq(&oy->active[j].node, &xid))
+					member_active_remove(oy, j, DROP_DOWN, S.now);
+		}
+		sim_run(&S, S.now + 20000);
+		assert_int_equal(ox->n_active, 1);
+		assert_int_equal(sim_index(&ox->active[0].node), a);
+		/* its last neighbour evicts it, and it crashes at once */
+		oa = S.nodes[a].o;
+		for (size_t j = 0; j < oa->n_active; j++)
+			if (node_eq(&oa->active[j].node, &xid))
+				member_active_remove(oa, j, DROP_EVICT, S.now);
+		sim_crash(&S, x);
+		start = S.now;
+		sim_run(&S, S.now + 40000);
+		/* it lingers: the case under test */
+		assert_int_equal(oa->n_linger, 1);
+		assert_true(sim_until_converged(&S, 3000000) != UINT64_MAX);
+		for (int i = 0; i < S.n; i++)
+			if (S.nodes[i].alive) {
+				assert_true(S.nodes[i].unreach_at[x] >= start);
+				if (S.nodes[i].unreach_at[x] - start > worst)
+					worst = S.nodes[i].unreach_at[x] - start;
+			}
+		sim_run(&S, S.now + 2000000);
+	}
+	print_message("crash right after eviction: slowest node detected after %llu ms\n",
+		      (unsigned long long)worst / 1000);
+	/* the bound of test_silent_crash_detected_everywhere */
+	assert_true(worst < 500000);
+	for (int i = 0; i < S.n; i++)
+		assert_int_equal(S.nodes[i].false_alarm, 0);
+	sim_free(&S);
+}
+
 static void test_clean_kill_detected_fast(void **state)
 {
 	uint64_t t;
@@ -221,6 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cluster_forms),
 		cmocka_unit_test(test_silent_crash_detected_everywhere),
+		cmocka_unit_test(test_crash_right_after_eviction),
 		cmocka_unit_test(test_clean_kill_detected_fast),
 		cmocka_unit_test(test_restart_new_epoch_rejoins),
 		cmocka_unit_test(test_partition_and_heal),

@@ -11,8 +11,11 @@
  * timeout derived from its RTT window, or when nothing at all came from
  * the peer for the timeout plus half a period while a ping is unanswered;
  * a suspicion is confirmed (the link severed) only if a fresh ping sent at
- * that moment stays unanswered for max(timeout/2, confirm_min) more. An
- * answer to any ping clears the suspicion.
+ * that moment stays unanswered for max(timeout/2, confirm_min) more, twice
+ * that while another of our links is suspected too (several at once: our
+ * side or the network, as when loss starts and every stream stalls for an
+ * RTO the RTT windows have not seen yet). An answer to any ping clears
+ * the suspicion.
  *
  * A lost segment stalls a TCP stream for a retransmission timeout (Linux:
  * at least 200 ms), longer than the suspicion takes. So at suspicion time
@@ -122,6 +125,16 @@ static void ask_helpers(struct overlay *o, struct link *l)
 	}
 }
 
+/* Another of our links is suspected too: several at once point at our own
+ * side or the network (Lifeguard's local health), not at both peers. */
+static int others_suspected(const struct overlay *o, const struct link *l)
+{
+	for (size_t i = 0; i < o->n_active; i++)
+		if (&o->active[i] != l && o->active[i].suspect_us)
+			return 1;
+	return 0;
+}
+
 void ping_tick(struct overlay *o, uint64_t now_us)
 {
 	char b[NODE_STR_MAX];
@@ -139,6 +152,8 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 
 		if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
 			confirm = (uint64_t)o->p.confirm_min_ms * 1000;
+		if (others_suspected(o, l))
+			confirm *= 2;
 		if (late && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
 			if (!l->suspect_us && silent <= o->p.rtt.ceil_us) {
 				l->suspect_us = now_us;

@@ -37,8 +37,8 @@ const struct opt overlayd_opts[] = {
 	{ "orphan-grace-ms", required_argument, K_GRACE, "MS",
 	  "keep a pathless node nobody accuses reachable this long (default 500)" },
 	{ "linger-ms", required_argument, K_LINGER, "MS",
-	  "keep advertising a live peer dropped from the view until it relinks, at most this long "
-	  "(default 2000)" },
+	  "keep advertising a live peer dropped from the view until it relinks, while it answers "
+	  "pings, at most this long (default 2000)" },
 	{ "cluster-key-file", required_argument, K_KEY, "FILE",
 	  "shared secret every peer must prove it holds (default: none, open)" },
 	{ "trust-peer-ids", no_argument, K_TRUST_IDS, NULL,

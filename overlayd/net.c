@@ -243,7 +243,7 @@ static int on_hello(struct conn *c, const PeerMessage *m)
 		return -1;
 	}
 	/* Open mode: identity is the node's address, and nodes connect from
-	 * it (conn_connect), so a Hello naming another address is someone
+	 * it (dial_socket), so a Hello naming another address is someone
 	 * speaking for a node it is not (its Disconnect would cut the real
 	 * node's link). With a key the proof decides instead. */
 	if (!c->outgoing && !c->net->key && !(c->net->flags & NET_TRUST_IDS) &&

@@ -11,11 +11,12 @@
  * timeout derived from its RTT window, or when nothing at all came from
  * the peer for the timeout plus half a period while a ping is unanswered;
  * a suspicion is confirmed (the link severed) only if a fresh ping sent at
- * that moment stays unanswered for max(timeout/2, confirm_min) more, twice
- * that while another of our links is suspected too (several at once: our
- * side or the network, as when loss starts and every stream stalls for an
- * RTO the RTT windows have not seen yet). An answer to any ping clears
- * the suspicion.
+ * that moment stays unanswered for max(timeout/2, confirm_min) more, plus
+ * confirm_min while another of our links is suspected too (several at
+ * once: our side or the network, as when loss starts and every stream
+ * stalls for an RTO the RTT windows have not seen yet; added, not doubled,
+ * so that a loaded host whose links all look late is not slowed much).
+ * An answer to any ping clears the suspicion.
  *
  * A lost segment stalls a TCP stream for a retransmission timeout (Linux:
  * at least 200 ms), longer than the suspicion takes. So at suspicion time
@@ -153,7 +154,7 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 		if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
 			confirm = (uint64_t)o->p.confirm_min_ms * 1000;
 		if (others_suspected(o, l))
-			confirm *= 2;
+			confirm += (uint64_t)o->p.confirm_min_ms * 1000;
 		if (late && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
 			if (!l->suspect_us && silent <= o->p.rtt.ceil_us) {
 				l->suspect_us = now_us;

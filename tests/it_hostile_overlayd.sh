@@ -9,7 +9,8 @@
 # nodes (each from the address it names), a replayed old adjacency record
 # of an honest node, an impostor on another address that claims to be
 # node 2 and sends a Disconnect in its name (refused at its Hello, counted
-# as overlay_identity_refused, node 1 keeps its link to the real node 2),
+# as overlay_identity_refused, node 1 keeps its link to the real node 2;
+# a node run with --trust-peer-ids, for NAT, accepts such a Hello),
 # and 600 held connections (beyond the 512 allowed: refused, counted). Afterwards
 # every honest node still sees every honest node reachable, with its epoch
 # unchanged, and node 1's fd count is back where it was.
@@ -27,6 +28,10 @@ for i in 1 2 3; do
 		--listen "$(ip_of "$i"):61420" --seeds "$(ip_of 1),$(ip_of 2)" 2>>"$T/n$i/log"
 	eval "PID_$i=\$LAST_PID"
 done
+# outside the cluster: trusts what a Hello says (--trust-peer-ids)
+mkdir -p "$T/n4"
+spawn "$B/overlayd" --run-dir "$T/n4" --state-dir "$T/n4" --log-level warn \
+	--listen "$(ip_of 4):61420" --trust-peer-ids 2>>"$T/n4/log"
 nodes() { "$B/l4lbctl" --run-dir "$T/n$1" --timeout 500 nodes --json 2>/dev/null; }
 sees() { nodes "$1" | grep -q "\"ip\":\"$(ip_of "$2")\",\"reachable\":$3"; }
 honest() { # every honest node sees every honest node reachable
@@ -104,6 +109,17 @@ if wait_for 10 active 2; then
 	fi
 else
 	fail hostile_overlayd_impostor_refused_and_counted "node 2 not active on node 1"
+fi
+
+# the same Hello to the node that trusts identities: accepted (its record
+# for node 2 is taken), nothing refused
+i4() { "$B/tests/tools/status_counter" "$T/n4" overlayd overlay_identity_refused; }
+"$P" -s 127.0.80.9 adj "$(ip_of 4)" 61420 "$(ip_of 2)" "$(ip_of 2)" 1 1 >/dev/null
+if [ "$(i4)" = 0 ] && "$B/l4lbctl" --run-dir "$T/n4" --timeout 500 nodes --json 2>/dev/null |
+	grep -q "\"ip\":\"$(ip_of 2)\""; then
+	pass hostile_overlayd_trust_peer_ids_accepts
+else
+	fail hostile_overlayd_trust_peer_ids_accepts "overlay_identity_refused $(i4) on node 4"
 fi
 
 wait "$silent_pid"

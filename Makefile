@@ -165,6 +165,7 @@ demo: deps
 # (tests/vm/soak.sh): SOAK_MINUTES of load and churn on 3 nodes.
 SOAK_MINUTES ?= 30
 check-long: all tests
+	@OVERLAY_SIM_LONG=1 $(B)/tests/test_overlayd_sim
 	@python3 bench/overlayd_bench.py $(B) 50 $${OVERLAYD_BENCH_TRIALS:-20}
 	@OVERLAYD_NETNS_NODES=10 OVERLAYD_LOSS_SECS=$${OVERLAYD_LOSS_SECS:-600} \
 		sh tests/it_overlayd_netns.sh $(B)

@@ -157,12 +157,19 @@ enum adj_verdict adj_update(struct adj_table *t, const struct node_id *node, uin
 	return ADJ_NEWER;
 }
 
-/* Does a node reached by the BFS say it dropped r? */
+/* Does a node reached by the BFS say it dropped r? Not self when it has
+ * no link left: a node that lost all its links at once is more likely cut
+ * off itself (or on a lossy network) than every neighbour dead, and its
+ * view of the others is only stale until it rejoins. */
 static int accused(const struct adj_table *t, const struct adj_record *r)
 {
+	const struct adj_record *self = t->recs[t->self];
+
 	for (size_t k = 0; k < r->n_active; k++) {
 		const struct adj_record *n = adj_find(t, &r->active[k]);
 
+		if (n == self && !self->n_active)
+			continue;
 		if (n && n->mark && n->have && !listed(n->active, n->n_active, &r->node))
 			return 1;
 	}

@@ -73,9 +73,10 @@ enum adj_verdict adj_update(struct adj_table *t, const struct node_id *node, uin
  * BFS from self; returns how many nodes changed reachable state (or path).
  * A node that loses every path stays reachable for grace_us unless it is
  * accused: a reachable node it lists as a neighbour no longer lists it
- * (that neighbour dropped it). An unaccused node that lost its paths is
- * usually alive and orphaned by its neighbours' deaths, and rejoins within
- * the grace; a dead node is accused by the live neighbours that severed it.
+ * (that neighbour dropped it; self only while it still has a link). An
+ * unaccused node that lost its paths is usually alive and orphaned by its
+ * neighbours' deaths, and rejoins within the grace; a dead node is accused
+ * by the live neighbours that severed it.
  */
 size_t adj_reach(struct adj_table *t, const struct node_id *self, uint64_t now_us,
 		 uint64_t grace_us);

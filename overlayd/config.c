@@ -17,7 +17,7 @@
 
 enum {
 	K_NODE_IP = 256, K_LISTEN, K_SEEDS, K_STATE_DIR, K_ACTIVE, K_PASSIVE, K_PING,
-	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE, K_LINGER, K_KEY,
+	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE, K_LINGER, K_KEY, K_TRUST_IDS,
 };
 
 const struct opt overlayd_opts[] = {
@@ -37,10 +37,13 @@ const struct opt overlayd_opts[] = {
 	{ "orphan-grace-ms", required_argument, K_GRACE, "MS",
 	  "keep a pathless node nobody accuses reachable this long (default 500)" },
 	{ "linger-ms", required_argument, K_LINGER, "MS",
-	  "keep advertising a live peer dropped from the view until it relinks, at most this long "
-	  "(default 2000)" },
+	  "keep advertising a live peer dropped from the view until it relinks, while it answers "
+	  "pings, at most this long (default 2000)" },
 	{ "cluster-key-file", required_argument, K_KEY, "FILE",
 	  "shared secret every peer must prove it holds (default: none, open)" },
+	{ "trust-peer-ids", no_argument, K_TRUST_IDS, NULL,
+	  "without a cluster key, accept peers whose identity is not their source address "
+	  "(NAT between nodes; default: refused)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -132,6 +135,9 @@ const char *overlayd_cfg_apply(int key, const char *value, void *ctx)
 		if ((why = opt_uint(value, 0, 60000, &v)))
 			return why;
 		c->p.linger_ms = (unsigned)v;
+		return NULL;
+	case K_TRUST_IDS:
+		c->trust_ids = 1;
 		return NULL;
 	}
 	return "unknown option";

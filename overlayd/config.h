@@ -14,6 +14,7 @@ struct overlayd_cfg {
 	struct node_id seeds[OVERLAY_MAX_SEEDS];
 	size_t n_seeds;
 	struct frame_key *key; /* --cluster-key-file; NULL: open */
+	int trust_ids;         /* --trust-peer-ids */
 	struct overlay_params p;
 };
 

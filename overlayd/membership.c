@@ -104,9 +104,10 @@ void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uin
 	 * one that just went silent may be dead (evictions follow a crash, as
 	 * its neighbours look for new links), and lingering would hide it. */
 	uint64_t heard = l->heard_us > l->since_us ? l->heard_us : l->since_us;
+	uint32_t timeout = overlay_timeout(o, l);
 	int answers = !l->suspect_us && now_us - heard <= (uint64_t)o->p.ping_ms * 1000 &&
 		      (!l->unacked_seq || now_us <= l->unacked_us ||
-		       now_us - l->unacked_us < overlay_timeout(o, l) / 2);
+		       now_us - l->unacked_us < timeout / 2);
 
 	if (why == DROP_EVICT || why == DROP_FAILED)
 		send_simple(o, &n, T(DISCONNECT), 0);
@@ -119,8 +120,15 @@ void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uin
 		if (!lg && o->n_linger < OVERLAY_MAX_ACTIVE)
 			lg = &o->linger[o->n_linger++];
 		if (lg) {
+			memset(lg, 0, sizeof(*lg));
 			lg->node = n;
 			lg->until_us = now_us + (uint64_t)o->p.linger_ms * 1000;
+			/* the first ping half a period later: by then the peer
+			 * has taken our Disconnect and closed that connection,
+			 * and the ping goes over a new one */
+			lg->next_ping_us = now_us + (uint64_t)o->p.ping_ms * 500;
+			lg->first_token = o->probe_token + 1;
+			lg->timeout_us = timeout;
 		}
 	}
 	/* kept as a backup address (for healing), but not asked again soon */
@@ -149,23 +157,57 @@ static int relinked(const struct overlay *o, const struct node_id *n)
 	return 0;
 }
 
+/* A lingering peer silent as long as its link would have been severed
+ * after (timeout, then confirmation): it may have crashed right after it
+ * left the view, and our record must not keep it reachable. */
+static int linger_silent(const struct overlay *o, const struct lingering *lg, uint64_t now_us)
+{
+	uint64_t confirm = lg->timeout_us / 2;
+
+	if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
+		confirm = (uint64_t)o->p.confirm_min_ms * 1000;
+	return lg->unacked_us && now_us > lg->unacked_us &&
+	       now_us - lg->unacked_us > lg->timeout_us + confirm;
+}
+
 void member_linger_tick(struct overlay *o, uint64_t now_us)
 {
 	int changed = 0;
+	char b[NODE_STR_MAX];
 
 	for (size_t i = 0; i < o->n_linger;) {
 		struct lingering *lg = &o->linger[i];
+		int silent = linger_silent(o, lg, now_us);
 
-		if (now_us >= lg->until_us || overlay_link(o, &lg->node) ||
+		if (silent)
+			log_info("lingering peer %s silent at mono_us=%llu: no longer advertised",
+				 node_str(&lg->node, b), (unsigned long long)now_us);
+		if (silent || now_us >= lg->until_us || overlay_link(o, &lg->node) ||
 		    relinked(o, &lg->node)) {
 			*lg = o->linger[--o->n_linger];
 			changed = 1;
 			continue;
 		}
+		if (now_us >= lg->next_ping_us) {
+			ping_send_bare(o, &lg->node, ++o->probe_token);
+			if (!lg->unacked_us)
+				lg->unacked_us = now_us;
+			lg->next_ping_us = now_us + (uint64_t)o->p.ping_ms * 1000;
+		}
 		i++;
 	}
 	if (changed)
 		gossip_self_changed(o, now_us);
+}
+
+void member_linger_answered(struct overlay *o, const struct node_id *from, uint64_t token)
+{
+	struct lingering *lg = linger_find(o, from);
+
+	/* only our own pings since it lingers; an answer to an earlier one
+	 * still shows the peer alive a moment ago, which is what counts */
+	if (lg && token >= lg->first_token && token <= o->probe_token)
+		lg->unacked_us = 0;
 }
 
 void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_us)

@@ -25,9 +25,11 @@ struct conn {
 	 * place of a real peer's connection */
 	struct node_id peer;
 	struct node_id claimed; /* from its Hello */
+	struct node_id remote;  /* incoming: the source address */
 	struct frame_sec fs;
 	struct evbuffer *pending; /* keyed: messages packed before the peer's Hello */
 	int outgoing, up, closing;
+	int connected; /* the socket is connected: frames are written at once */
 	uint64_t last_us;
 	struct conn *next;
 };
@@ -38,6 +40,7 @@ struct net {
 	struct node_id self;
 	uint64_t epoch;
 	const struct frame_key *key;
+	unsigned flags;
 	struct overlay *o;
 	struct conn *conns;
 	uint64_t rx, tx;
@@ -83,6 +86,28 @@ static void conn_lost(struct conn *c)
 		overlay_link_down(n->o, &peer, clock_mono_us());
 }
 
+/* Writes what is queued now instead of waiting for the loop to report the
+ * socket writable: a write event added and deleted around every small
+ * frame cost two epoll_ctl calls and a wakeup per message, most of an idle
+ * node's system calls. What the socket does not take waits for the write
+ * event as before (errors too: libevent reports them through on_event). */
+static void conn_kick(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (!c->connected || c->closing)
+		return;
+	/* a socket bufferevent keeps its output's start frozen outside its
+	 * own write callback; thawed only for this write */
+	evbuffer_unfreeze(out, 1);
+	while (evbuffer_get_length(out) > 0)
+		if (evbuffer_write(out, bufferevent_getfd(c->bev)) <= 0)
+			break;
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+}
+
 /* Sealed frame of plen payload bytes at buf + FRAME_HDR onto the output. */
 static int put_frame(struct conn *c, uint8_t *buf, size_t plen)
 {
@@ -94,6 +119,7 @@ static int put_frame(struct conn *c, uint8_t *buf, size_t plen)
 		return rc;
 	evbuffer_add(out, buf, len);
 	c->net->tx += len;
+	conn_kick(c);
 	return 0;
 }
 
@@ -185,21 +211,13 @@ static const char *remote_str(const struct conn *c, char *buf)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	struct node_id n = { 0 };
+	struct node_id n;
 
-	if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) < 0)
+	if (c->remote.len)
+		return node_str(&c->remote, buf);
+	if (getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &sl) < 0 ||
+	    node_from_sockaddr((struct sockaddr *)&ss, sl, &n) < 0)
 		return "(unknown)";
-	if (ss.ss_family == AF_INET) {
-		memcpy(n.ip, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-		n.len = 4;
-		n.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		memcpy(n.ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-		n.len = 16;
-		n.port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else {
-		return "(unknown)";
-	}
 	return node_str(&n, buf);
 }
 
@@ -222,6 +240,21 @@ static int on_hello(struct conn *c, const PeerMessage *m)
 	    (c->peer.len && !node_eq(&from, &c->peer)) ||
 	    (c->claimed.len && !node_eq(&from, &c->claimed)) || node_eq(&from, &c->net->self)) {
 		bad_peer(c, "bad hello");
+		return -1;
+	}
+	/* Open mode: identity is the node's address, and nodes connect from
+	 * it (dial_socket), so a Hello naming another address is someone
+	 * speaking for a node it is not (its Disconnect would cut the real
+	 * node's link). With a key the proof decides instead. */
+	if (!c->outgoing && !c->net->key && !(c->net->flags & NET_TRUST_IDS) &&
+	    !node_eq(&from, &c->remote)) {
+		char a[NODE_STR_MAX], b[NODE_STR_MAX];
+
+		report_bad_input("overlay_identity_refused",
+				 "peer at %s claims to be %s (not its source address; "
+				 "--trust-peer-ids allows it behind NAT), disconnected",
+				 remote_str(c, a), node_str(&from, b));
+		conn_lost(c);
 		return -1;
 	}
 	c->claimed = from;
@@ -299,13 +332,18 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The output drained. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
-	if (c->closing)
+	if (c->closing) {
 		conn_free(c);
+		return;
+	}
+	/* conn_kick writes from now on; the event only for what is left */
+	if (c->connected)
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -318,6 +356,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		c->connected = 1;
 		return;
 	}
 	if (c->closing) {
@@ -360,8 +399,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	int one = 1;
 
 	(void)l;
-	(void)sa;
-	(void)len;
 	if (n->n_conns >= NET_MAX_CONNS) {
 		report_bad_input("overlay_conn_limit",
 				 "%zu connections open: a new one refused (a flood of connections?)",
@@ -374,35 +411,59 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
-	if ((c = conn_new(n, bev)))
-		send_hello(c);
+	if (!(c = conn_new(n, bev)))
+		return;
+	c->connected = 1;
+	node_from_sockaddr(sa, (socklen_t)len, &c->remote);
+	send_hello(c);
+}
+
+/* A socket for a connection to `to`, bound to our own address when it is
+ * of the same family: peers check in open mode that a Hello comes from
+ * the address it names. Without that address (NAT: --node-ip is not
+ * local) the kernel picks the source, logged. -1 on error. */
+static evutil_socket_t dial_socket(struct net *n, const struct node_id *to)
+{
+	struct sockaddr_storage ss;
+	struct node_id me = n->self;
+	socklen_t sl;
+	int one = 1;
+	evutil_socket_t fd = socket(to->len == 4 ? AF_INET : AF_INET6,
+				    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || n->self.len != to->len)
+		return fd;
+	/* the port is chosen at connect, with the destination known, so
+	 * binding the address does not use up ephemeral ports */
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	me.port = 0;
+	sl = node_to_sockaddr(&me, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		char b[NODE_STR_MAX];
+
+		log_limited(LOG_LVL_WARN, "overlay_bind_self",
+			    "overlay: cannot connect from own address %s (%s): peers in open "
+			    "mode refuse such connections unless they run with --trust-peer-ids",
+			    node_ip_str(&n->self, b), strerror(errno));
+	}
+	return fd;
 }
 
 static struct conn *conn_connect(struct net *n, const struct node_id *to)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t sl;
+	struct sockaddr_storage ss;
+	socklen_t sl = node_to_sockaddr(to, &ss);
 	struct bufferevent *bev;
 	struct timeval tv = { 1, 0 }; /* connect timeout */
 	struct conn *c;
+	evutil_socket_t fd = dial_socket(n, to);
 
-	if (to->len == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, to->ip, 4);
-		s4->sin_port = htons(to->port);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, to->ip, 16);
-		s6->sin6_port = htons(to->port);
-		sl = sizeof(*s6);
-	}
-	if (!(bev = bufferevent_socket_new(n->base, -1, BEV_OPT_CLOSE_ON_FREE)))
+	if (fd < 0)
 		return NULL;
+	if (!(bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+		close(fd);
+		return NULL;
+	}
 	if (!(c = conn_new(n, bev)))
 		return NULL;
 	c->outgoing = 1;
@@ -472,12 +533,12 @@ void net_tick(struct net *n, uint64_t now_us)
 }
 
 struct net *net_new(struct event_base *base, const struct node_id *self, uint64_t epoch,
-		    const struct node_id *listen, const struct frame_key *key)
+		    const struct node_id *listen, const struct frame_key *key, unsigned flags)
 {
 	struct net *n = calloc(1, sizeof(*n));
-	struct sockaddr_storage ss = { 0 };
-	socklen_t sl;
-	char b[NODE_STR_MAX];
+	struct sockaddr_storage ss;
+	socklen_t sl = node_to_sockaddr(listen, &ss);
+	char b[NODE_STR_MAX], b2[NODE_STR_MAX];
 
 	if (!n)
 		return NULL;
@@ -485,21 +546,7 @@ struct net *net_new(struct event_base *base, const struct node_id *self, uint64_
 	n->self = *self;
 	n->epoch = epoch;
 	n->key = key;
-	if (listen->len == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, listen->ip, 4);
-		s4->sin_port = htons(listen->port);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, listen->ip, 16);
-		s6->sin6_port = htons(listen->port);
-		sl = sizeof(*s6);
-	}
+	n->flags = flags;
 	n->lst = evconnlistener_new_bind(base, on_accept, n,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
 					 (struct sockaddr *)&ss, (int)sl);
@@ -508,7 +555,7 @@ struct net *net_new(struct event_base *base, const struct node_id *self, uint64_
 		free(n);
 		return NULL;
 	}
-	log_info("overlay: listening on %s as %s", node_str(listen, b), node_str(self, b + 0));
+	log_info("overlay: listening on %s as %s", node_str(listen, b), node_str(self, b2));
 	return n;
 }
 

@@ -3,7 +3,8 @@
  * overlayd's TCP transport: frames (frame.h: a 4-byte big-endian length and
  * a PeerMessage, size-checked before decoding, tagged in keyed mode); a
  * Hello first on every connection names the peer, and with a cluster key
- * the peer must prove it holds the key before anything it sends counts;
+ * the peer must prove it holds the key before anything it sends counts,
+ * without one the Hello must come from the address it names;
  * bounded output queue per connection. A peer that sends garbage or fails
  * the proof is disconnected and counted, nothing else changes.
  */
@@ -22,12 +23,16 @@
  * connections is refused before accept() itself starts failing. */
 #define NET_MAX_CONNS 512
 
+/* net_new flags: in open mode, accept a Hello naming another address than
+ * the connection's source (NAT between nodes: --trust-peer-ids). */
+#define NET_TRUST_IDS 1u
+
 struct net;
 
 /* Listens on `listen` (address may be 0.0.0.0); peers must hold `key`
  * (NULL: open). NULL on error (logged). */
 struct net *net_new(struct event_base *base, const struct node_id *self, uint64_t epoch,
-		    const struct node_id *listen, const struct frame_key *key);
+		    const struct node_id *listen, const struct frame_key *key, unsigned flags);
 void net_free(struct net *n);
 /* The core it feeds; set before the loop runs. */
 void net_attach(struct net *n, struct overlay *o);

@@ -115,3 +115,52 @@ void node_to_pb(const struct node_id *n, PbNodeId *pb)
 	pb->has_port = 1;
 	pb->port = n->port;
 }
+
+socklen_t node_to_sockaddr(const struct node_id *n, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (n->len == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, n->ip, 4);
+		s4->sin_port = htons(n->port);
+		return sizeof(*s4);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	s6->sin6_family = AF_INET6;
+	memcpy(&s6->sin6_addr, n->ip, 16);
+	s6->sin6_port = htons(n->port);
+	return sizeof(*s6);
+}
+
+int node_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct node_id *out)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		memcpy(out->ip, &s4->sin_addr, 4);
+		out->len = 4;
+		out->port = ntohs(s4->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		/* an IPv4 peer on a dual-stack socket is the IPv4 node */
+		if (!memcmp(&s6->sin6_addr, mapped, 12)) {
+			memcpy(out->ip, (const uint8_t *)&s6->sin6_addr + 12, 4);
+			out->len = 4;
+		} else {
+			memcpy(out->ip, &s6->sin6_addr, 16);
+			out->len = 16;
+		}
+		out->port = ntohs(s6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "proto/overlay.pb-c.h"
 
@@ -43,5 +44,10 @@ int node_parse(const char *s, uint16_t default_port, struct node_id *out);
 int node_from_pb(const PbNodeId *pb, struct node_id *out);
 /* Fills pb pointing into n (n must outlive pb). */
 void node_to_pb(const struct node_id *n, PbNodeId *pb);
+
+/* Socket addresses: ss filled from n (returns its length); out from sa,
+ * an IPv4-mapped IPv6 address as the IPv4 node (0 or -EAFNOSUPPORT). */
+socklen_t node_to_sockaddr(const struct node_id *n, struct sockaddr_storage *ss);
+int node_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct node_id *out);
 
 #endif

@@ -89,10 +89,18 @@ struct probe_req {
 /* A live peer we dropped from the active view (or that dropped us) for
  * view management: still advertised in our record until a node reached
  * not through it lists it, or for linger_ms, so that reachability never
- * flaps for a node that is alive but whose last links went at once. */
+ * flaps for a node that is alive but whose last links went at once.
+ * Still pinged meanwhile (bare pings, as for indirect probes: they do not
+ * ask it back into the view), so one that crashes right after is no
+ * longer advertised once a ping stays unanswered as long as it would have
+ * taken to sever its link. */
 struct lingering {
 	struct node_id node;
 	uint64_t until_us;
+	uint64_t next_ping_us;
+	uint64_t unacked_us;               /* oldest unanswered ping's time, 0: none */
+	uint64_t first_token;              /* tokens of our pings since it lingers */
+	uint32_t timeout_us;               /* its link's timeout when it was dropped */
 };
 
 struct passive {
@@ -173,8 +181,11 @@ enum member_drop {
 
 void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_us);
 void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uint64_t now_us);
-/* Ends lingers whose peer relinked elsewhere or whose time is up. */
+/* Pings lingering peers; ends lingers whose peer relinked elsewhere,
+ * stopped answering or whose time is up. */
 void member_linger_tick(struct overlay *o, uint64_t now_us);
+/* A Pong to a bare ping with token from `from`: a lingering peer answered. */
+void member_linger_answered(struct overlay *o, const struct node_id *from, uint64_t token);
 void member_passive_add(struct overlay *o, const struct node_id *n);
 void member_passive_remove(struct overlay *o, const struct node_id *n);
 int member_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
@@ -192,6 +203,9 @@ void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessa
 int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us);
 int ping_on_probe_ack(struct overlay *o, const PeerMessage *m, uint64_t now_us);
+/* A Ping with seq 0 (answered by a Pong that changes no view), its sent_us
+ * carrying token; the answer comes back to probe/linger bookkeeping. */
+void ping_send_bare(struct overlay *o, const struct node_id *to, uint64_t token);
 /* Any message from an active peer: when it was last heard of. */
 void ping_heard(struct link *l, uint64_t now_us);
 /* The event loop itself was late by lag_us: do not blame peers for it. */

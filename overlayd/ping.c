@@ -11,8 +11,12 @@
  * timeout derived from its RTT window, or when nothing at all came from
  * the peer for the timeout plus half a period while a ping is unanswered;
  * a suspicion is confirmed (the link severed) only if a fresh ping sent at
- * that moment stays unanswered for max(timeout/2, confirm_min) more. An
- * answer to any ping clears the suspicion.
+ * that moment stays unanswered for max(timeout/2, confirm_min) more, plus
+ * confirm_min while another of our links is suspected too (several at
+ * once: our side or the network, as when loss starts and every stream
+ * stalls for an RTO the RTT windows have not seen yet; added, not doubled,
+ * so that a loaded host whose links all look late is not slowed much).
+ * An answer to any ping clears the suspicion.
  *
  * A lost segment stalls a TCP stream for a retransmission timeout (Linux:
  * at least 200 ms), longer than the suspicion takes. So at suspicion time
@@ -122,6 +126,16 @@ static void ask_helpers(struct overlay *o, struct link *l)
 	}
 }
 
+/* Another of our links is suspected too: several at once point at our own
+ * side or the network (Lifeguard's local health), not at both peers. */
+static int others_suspected(const struct overlay *o, const struct link *l)
+{
+	for (size_t i = 0; i < o->n_active; i++)
+		if (&o->active[i] != l && o->active[i].suspect_us)
+			return 1;
+	return 0;
+}
+
 void ping_tick(struct overlay *o, uint64_t now_us)
 {
 	char b[NODE_STR_MAX];
@@ -139,6 +153,8 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 
 		if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
 			confirm = (uint64_t)o->p.confirm_min_ms * 1000;
+		if (others_suspected(o, l))
+			confirm += (uint64_t)o->p.confirm_min_ms * 1000;
 		if (late && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
 			if (!l->suspect_us && silent <= o->p.rtt.ceil_us) {
 				l->suspect_us = now_us;
@@ -180,14 +196,15 @@ void ping_own_lag(struct overlay *o, uint64_t lag_us)
 		if (l->suspect_us)
 			l->suspect_us += lag_us;
 	}
+	for (size_t i = 0; i < o->n_linger; i++)
+		if (o->linger[i].unacked_us)
+			o->linger[i].unacked_us += lag_us;
 }
 
 /* A neighbour suspects its link to target: ping it for them. */
 int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us)
 {
-	PeerMessage pm = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
-	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
 	struct probe_req *slot = NULL;
 	struct node_id target;
 
@@ -215,13 +232,21 @@ int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessa
 	slot->token = ++o->probe_token;
 	slot->at_us = now_us;
 	o->st.probes_served++;
+	ping_send_bare(o, &target, slot->token);
+	return 0;
+}
+
+void ping_send_bare(struct overlay *o, const struct node_id *to, uint64_t token)
+{
+	PeerMessage pm = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Ping p = L4LB__OVERLAY__V1__PING__INIT;
+
 	pm.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING;
 	pm.ping = &p;
 	p.has_seq = p.has_sent_us = 1;
 	p.seq = 0;
-	p.sent_us = slot->token;
-	overlay_send(o, &target, &pm);
-	return 0;
+	p.sent_us = token;
+	overlay_send(o, to, &pm);
 }
 
 /* Someone heard the peer we suspect: only our stream to it is late. */
@@ -314,6 +339,7 @@ void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessa
 		return;
 	if (m->pong->seq == 0) {
 		probe_answered(o, from, m->pong->sent_us);
+		member_linger_answered(o, from, m->pong->sent_us);
 		return;
 	}
 	if (!l)

@@ -275,7 +275,8 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	publish_gate_init(&s->gate, clock_mono_us());
 	if (!(epoch = overlayd_epoch_bump(c->state_dir)))
 		goto fail;
-	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen, c->key)))
+	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen, c->key,
+				   c->trust_ids ? NET_TRUST_IDS : 0)))
 		goto fail;
 	o = overlay_new(&c->p, &c->self, epoch, c->seeds, c->n_seeds, &service_ops, s,
 			clock_mono_us());

@@ -6,9 +6,13 @@
 # (closed when idle), garbage, a 4 GB length prefix and a message before
 # its Hello (each closed at once and counted as overlay_rx_malformed, no
 # memory taken for the announced frame), a flood of joins from 100 made-up
-# nodes, a replayed old adjacency record of an honest node, and 600 held
-# connections (beyond the 512 allowed: refused, counted), and one that
-# never reads (its output queue bounded, the link dropped). Afterwards
+# nodes (each from the address it names), a replayed old adjacency record
+# of an honest node, an impostor on another address that claims to be
+# node 2 and sends a Disconnect in its name (refused at its Hello, counted
+# as overlay_identity_refused, node 1 keeps its link to the real node 2;
+# a node run with --trust-peer-ids, for NAT, accepts such a Hello),
+# 600 held connections (beyond the 512 allowed: refused, counted), and one
+# that never reads (its output queue bounded, the link dropped). Afterwards
 # every honest node still sees every honest node reachable, with its epoch
 # unchanged, and node 1's fd count is back where it was.
 set -u
@@ -25,6 +29,10 @@ for i in 1 2 3; do
 		--listen "$(ip_of "$i"):61420" --seeds "$(ip_of 1),$(ip_of 2)" 2>>"$T/n$i/log"
 	eval "PID_$i=\$LAST_PID"
 done
+# outside the cluster: trusts what a Hello says (--trust-peer-ids)
+mkdir -p "$T/n4"
+spawn "$B/overlayd" --run-dir "$T/n4" --state-dir "$T/n4" --log-level warn \
+	--listen "$(ip_of 4):61420" --trust-peer-ids 2>>"$T/n4/log"
 nodes() { "$B/l4lbctl" --run-dir "$T/n$1" --timeout 500 nodes --json 2>/dev/null; }
 sees() { nodes "$1" | grep -q "\"ip\":\"$(ip_of "$2")\",\"reachable\":$3"; }
 honest() { # every honest node sees every honest node reachable
@@ -80,6 +88,39 @@ if honest && [ "$(epochs)" = "$ep0" ]; then
 	pass hostile_overlayd_replayed_record_no_effect
 else
 	fail hostile_overlayd_replayed_record_no_effect "epochs before: $ep0 after: $(epochs)"
+fi
+
+# Open mode: a Hello naming another node than the connection's source is
+# refused; without that, the Disconnect in node 2's name would drop node 1's
+# real link to node 2.
+active() { nodes 1 | grep -q "\"ip\":\"$(ip_of "$1")\"[^}]*\"active\":true"; }
+impostor() { "$B/tests/tools/status_counter" "$T/n1" overlayd overlay_identity_refused; }
+if wait_for 10 active 2; then
+	i0=$(impostor)
+	out=$("$P" -s 127.0.80.9 claim "$(ip_of 1)" 61420 "$(ip_of 2)" 2>&1)
+	ms=$(echo "$out" | sed -n 's/^closed after \([0-9]*\) ms$/\1/p')
+	i1=$(impostor)
+	sleep 0.3
+	if [ -n "$ms" ] && [ "$ms" -lt 2000 ] && [ "$i1" = $((i0 + 1)) ] && active 2 && honest &&
+		grep -q "overlay_identity_refused: .*127.0.80.9.* claims .*$(ip_of 2)" "$T/n1/log"; then
+		pass "hostile_overlayd_impostor_refused_and_counted (${ms} ms)"
+	else
+		fail hostile_overlayd_impostor_refused_and_counted \
+			"$out; overlay_identity_refused $i0 -> $i1; $(nodes 1 | grep -o '"ip":"127.0.80.2"[^}]*')"
+	fi
+else
+	fail hostile_overlayd_impostor_refused_and_counted "node 2 not active on node 1"
+fi
+
+# the same Hello to the node that trusts identities: accepted (its record
+# for node 2 is taken), nothing refused
+i4() { "$B/tests/tools/status_counter" "$T/n4" overlayd overlay_identity_refused; }
+"$P" -s 127.0.80.9 adj "$(ip_of 4)" 61420 "$(ip_of 2)" "$(ip_of 2)" 1 1 >/dev/null
+if [ "$(i4)" = 0 ] && "$B/l4lbctl" --run-dir "$T/n4" --timeout 500 nodes --json 2>/dev/null |
+	grep -q "\"ip\":\"$(ip_of 2)\""; then
+	pass hostile_overlayd_trust_peer_ids_accepts
+else
+	fail hostile_overlayd_trust_peer_ids_accepts "overlay_identity_refused $(i4) on node 4"
 fi
 
 wait "$silent_pid"

@@ -8,7 +8,7 @@
  *   huge                announces a 4 GB frame
  *   nohello             sends a Ping before any Hello
  *   joinflood N         N connections, each a Hello and a Join from another
- *                       made-up node 127.81.x.y (closed after 50 ms)
+ *                       made-up node 127.81.x.y, sent from that address
  *   adj ID NODE EPOCH CLOCK
  *                       a Hello as ID, then an Adjacency record for NODE
  *                       (EPOCH, CLOCK) with no active links
@@ -16,6 +16,8 @@
  *                       without ever reading a Pong (a 4 KB receive buffer):
  *                       prints "dropped after N ms, K pings" when overlayd
  *                       closes the link, else "still open after K pings"
+ *   claim ID            a Hello as ID (another node's identity), then a
+ *                       Disconnect in its name
  * then waits (at most 15 s, or SECS + 5) for overlayd to close the
  * connection and prints "closed after N ms" (exit 0) or "still open"
  * (exit 1). joinflood and adj print "sent" and exit 0.
@@ -47,7 +49,7 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static int dial(const char *host, int port)
+static int dial_from(const char *host, int port, const char *from)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -58,10 +60,10 @@ static int dial(const char *host, int port)
 		close(fd);
 		return -1;
 	}
-	if (src) {
+	if (from) {
 		struct sockaddr_in s = { .sin_family = AF_INET };
 
-		if (inet_pton(AF_INET, src, &s.sin_addr) != 1 ||
+		if (inet_pton(AF_INET, from, &s.sin_addr) != 1 ||
 		    bind(fd, (struct sockaddr *)&s, sizeof(s)) < 0) {
 			close(fd);
 			return -1;
@@ -73,6 +75,11 @@ static int dial(const char *host, int port)
 		return -1;
 	}
 	return fd;
+}
+
+static int dial(const char *host, int port)
+{
+	return dial_from(host, port, src);
 }
 
 static int send_all(int fd, const void *buf, size_t len)
@@ -158,11 +165,13 @@ static int join_flood(const char *host, int port, int n)
 		char id[32];
 		uint8_t ip[4];
 		NodeId self;
-		int fd = dial(host, port);
+		int fd;
 
-		if (fd < 0)
-			return 1;
+		/* from the address it names: a node refuses a Hello whose
+		 * identity is not the connection's source */
 		snprintf(id, sizeof(id), "127.81.%d.%d", i / 250, i % 250 + 1);
+		if ((fd = dial_from(host, port, id)) < 0)
+			return 1;
 		node(&self, ip, id);
 		m.has_type = 1;
 		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__JOIN;
@@ -279,6 +288,16 @@ int main(int argc, char **argv)
 		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING;
 		m.ping = &p;
 		rc = send_msg(fd, &m) < 0 ? 1 : wait_closed(fd, 15000);
+	} else if (strcmp(mode, "claim") == 0 && argc == 5) {
+		PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+		L4lb__Overlay__V1__Disconnect d = L4LB__OVERLAY__V1__DISCONNECT__INIT;
+
+		m.has_type = 1;
+		m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__DISCONNECT;
+		m.disconnect = &d;
+		d.has_alive = 1;
+		d.alive = 1;
+		rc = send_hello(fd, argv[4]) < 0 || send_msg(fd, &m) < 0 ? 1 : wait_closed(fd, 15000);
 	} else if (strcmp(mode, "adj") == 0 && argc == 8) {
 		rc = adjacency(fd, argv[4], argv[5], argv[6], argv[7]);
 	} else {
@@ -289,6 +308,7 @@ int main(int argc, char **argv)
 	return rc;
 usage:
 	fprintf(stderr, "usage: overlay_peer [-s SRC] MODE HOST PORT [ARGS] (modes: silent SECS, "
-			"garbage, huge, nohello, joinflood N, adj ID NODE EPOCH CLOCK, noread ID SECS)\n");
+			"garbage, huge, nohello, joinflood N, adj ID NODE EPOCH CLOCK, noread ID SECS, "
+			"claim ID)\n");
 	return 2;
 }

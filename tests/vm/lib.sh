@@ -33,6 +33,26 @@ vm_require() {
 	exit 1
 }
 
+# vm_only BUILD_DIR [CMD[:PACKAGE]...]: the preamble of a test script. Outside
+# the VM it says how to run the script and exits 2; inside it sets B to the
+# build directory (absolute; default build) and stops with a FAIL if a
+# command is missing (PACKAGE defaults to CMD).
+vm_only() {
+	if [ "${L4LB_VM:-}" != 1 ]; then
+		echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
+		VM_DONE=1
+		exit 2
+	fi
+	B=$(cd "${1:-build}" 2>/dev/null && pwd) || B=${1:-build}
+	shift
+	for _r; do
+		case $_r in
+		*:*) vm_require "${_r%%:*}" "${_r#*:}" ;;
+		*) vm_require "$_r" "$_r" ;;
+		esac
+	done
+}
+
 pass() { echo "PASS: $1"; }
 fail() {
 	echo "FAIL: $1${2:+ ($2)}"

@@ -11,21 +11,8 @@
 # backends have no route to the VIPs: only the masquerade brings replies back.
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-if [ "${L4LB_VM:-}" != 1 ]; then
-	echo "run it in the VM: tests/vm/run.sh $0" >&2
-	exit 2
-fi
-
-vm_require ipvsadm ipvsadm
-vm_require ipset ipset
-vm_require iptables-legacy iptables
-vm_require iptables-nft iptables
-vm_require curl curl
-vm_require python3 python3
-vm_require busybox busybox-static
-vm_require ss iproute2
-vm_require sysctl procps
+vm_only "${1:-build}" ipvsadm ipset iptables-legacy:iptables iptables-nft:iptables curl python3 \
+	busybox:busybox-static ss:iproute2 sysctl:procps
 
 VIP4=11.0.0.1
 VIP6=fd00:11::1

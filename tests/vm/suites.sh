@@ -29,6 +29,10 @@ rm -rf "$work"
 mkdir "$work"
 
 now() { date +%s%N; }
+# pids: the last process ID the kernel handed out, so that the difference
+# counts the processes a script started (what costs time under TCG, whatever
+# the host's load).
+pids() { read -r _ _ _ _ _p </proc/loadavg && echo "$_p"; }
 secs() { echo "$1 $2" | awk '{ printf "%.1f", ($2 - $1) / 1e9 }'; }
 
 # state: what a script could leave in the root namespace for the next one to
@@ -159,7 +163,7 @@ for t; do
 		echo "# $n: not run"
 		continue
 	fi
-	t0=$(now)
+	t0=$(now) p0=$(pids)
 	# timeout runs the script in a process group of its own and signals the
 	# whole group: the daemons a hung script started stop with it.
 	if [ -x "$t" ]; then
@@ -168,7 +172,7 @@ for t; do
 		timeout -k 10 "$limit" sh "$t" "$build" >"$log" 2>&1 </dev/null
 	fi
 	rc=$?
-	t1=$(now)
+	t1=$(now) p1=$(pids)
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		echo "FAIL: $n timed out after $limit s (L4LB_VM_TIMEOUT) and was killed" >>"$log"
 		rc=124
@@ -188,8 +192,8 @@ for t; do
 	fi
 	sed "s/^/# suites.sh: after $n: /" "$work/swept" >>"$log"
 	echo "$rc" >"$out/$n.status"
-	echo "# $n: exit $rc in $(secs "$t0" "$t1") s (clean-up and state check $(secs "$t1" "$(now)") s)" |
-		tee -a "$log"
+	echo "# $n: exit $rc in $(secs "$t0" "$t1") s, $((p1 - p0)) processes started" \
+		"(clean-up and state check $(secs "$t1" "$(now)") s)" | tee -a "$log"
 done
 rm -rf "$work"
 exit 0

@@ -18,12 +18,7 @@
 vm_only "${1:-build}" ipvsadm nsenter:util-linux iptables ipset
 
 t0=$(now_ms)
-if ! cluster_up "$B" 3; then
-	fail cluster_up "$(dests 1 "$IP_VIP:80")"
-	cluster_logs
-	vm_done
-fi
-pass cluster_up
+cluster_up_checked "$B" 3
 section "cluster up"
 echo "INFO: cluster up in $(($(now_ms) - t0)) ms"
 all_same() { for _i in 1 2 3; do ipvs_dump "$_i" | cmp -s - "$VM_TMP/ipvs$_i" || return 1; done; }

@@ -277,6 +277,18 @@ cluster_up() {
 		"daemons answering $((_t2 - _t1)) ms, every kernel programmed $(($(now_ms) - _t2)) ms"
 }
 
+# cluster_up_checked BUILD N: cluster_up as the check "cluster_up"; when it
+# fails, node 1's backends and the daemons' logs are shown and the script ends.
+cluster_up_checked() {
+	if cluster_up "$@"; then
+		pass cluster_up
+		return 0
+	fi
+	fail cluster_up "$(dests 1 "$IP_VIP:80")"
+	cluster_logs
+	vm_done
+}
+
 # cluster_stop: stop what runs outside the namespaces (vipd, the master);
 # vm_cleanup stops the rest with the namespaces.
 cluster_stop() {

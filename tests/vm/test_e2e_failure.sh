@@ -133,9 +133,9 @@ port=$(cat "$VM_TMP/master.port")
 # new requests get 500 from now on; the open streams are cut, then the port
 # refuses connections
 fm '{"op":"mode","mode":"500"}'
-mark
 fm '{"op":"drop"}'
 iptables -I INPUT -i lo -p tcp --dport "$port" -j REJECT --reject-with tcp-reset
+mark
 check "master stopped: IPVS unchanged on every node" failing
 iptables -D INPUT -i lo -p tcp --dport "$port" -j REJECT --reject-with tcp-reset
 mark

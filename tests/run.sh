@@ -6,7 +6,7 @@
 #   tests/it_*.sh           integration tests on this machine
 #   tests/vm/test_*.sh      tests on a real kernel, inside the VM harness
 # L4LB_TESTS=unit runs only the unit tests, L4LB_TESTS=host all but the VM
-# ones. Logs go to BUILD/test-logs/.
+# ones, L4LB_TESTS=vm only the VM ones. Logs go to BUILD/test-logs/.
 set -u
 B=${1:-build}
 cd "$(dirname "$0")/.." || exit 2
@@ -15,8 +15,8 @@ rm -rf "$logs"
 mkdir -p "$logs"
 pass=0 fail=0 skip=0 failed_suites=""
 suite_timeout=${L4LB_SUITE_TIMEOUT:-300}
-# A VM suite boots an emulated machine and, for the end-to-end ones, a whole
-# cluster: on a loaded host a healthy run can take longer than 5 minutes.
+# Per VM suite: the end-to-end ones run a whole cluster in an emulated
+# machine, which on a loaded host can take minutes.
 vm_timeout=${L4LB_VM_TIMEOUT:-600}
 
 # Adds the counts of one suite's log; a suite that exits non-zero without
@@ -45,26 +45,49 @@ tally() { # name status log kind
 }
 
 for t in "$B"/tests/test_*; do
-	[ -x "$t" ] || continue
+	[ -x "$t" ] && [ "${L4LB_TESTS:-all}" != vm ] || continue
 	n=$(basename "$t")
 	timeout "$suite_timeout" "$t" >"$logs/$n.log" 2>&1
 	tally "$n" $? "$logs/$n.log" cmocka
 done
 
-if [ "${L4LB_TESTS:-all}" != unit ]; then
+if [ "${L4LB_TESTS:-all}" != unit ] && [ "${L4LB_TESTS:-all}" != vm ]; then
 	for t in tests/it_*.sh; do
 		[ -f "$t" ] || continue
 		n=$(basename "$t" .sh)
 		timeout "$suite_timeout" sh "$t" "$B" >"$logs/$n.log" 2>&1 </dev/null
 		tally "$n" $? "$logs/$n.log" lines
 	done
-	for t in tests/vm/test_*.sh; do
-		[ -f "$t" ] && [ "${L4LB_TESTS:-all}" != host ] || continue
+fi
+# The VM suites share one boot: tests/vm/suites.sh runs them in turn in the
+# VM, each with the VM to itself, a log and a status per suite, and
+# L4LB_VM_TIMEOUT per suite (a hung one is killed and reported, the others
+# run). Its own output goes to vm-suites.log.
+vm_suites=$(ls tests/vm/test_*.sh 2>/dev/null)
+case ${L4LB_TESTS:-all} in unit | host) vm_suites= ;; esac
+if [ -n "$vm_suites" ]; then
+	share=$logs/vm
+	mkdir -p "$share"
+	share=$(cd "$share" && pwd)
+	nsuites=$(echo "$vm_suites" | wc -l)
+	# the whole VM is bounded too: every suite at its limit, and the boot
+	L4LB_VM_RESULTS=$share L4LB_VM_TIMEOUT=$((nsuites * (vm_timeout + 30) + 120)) \
+		tests/vm/run.sh tests/vm/suites.sh "$share" "$B" "$vm_timeout" $vm_suites \
+		>"$logs/vm-suites.log" 2>&1 </dev/null
+	vm_rc=$?
+	for t in $vm_suites; do
 		n=$(basename "$t" .sh)
-		L4LB_VM_TIMEOUT=$vm_timeout timeout $((vm_timeout + 60)) tests/vm/run.sh "$t" "$B" \
-			>"$logs/$n.log" 2>&1 </dev/null
-		tally "$n" $? "$logs/$n.log" lines
+		mv "$share/$n.log" "$logs/$n.log" 2>/dev/null || : >"$logs/$n.log"
+		if [ -s "$share/$n.status" ]; then
+			st=$(cat "$share/$n.status")
+		else
+			st=$vm_rc
+			echo "FAIL: $n did not finish: the VM stopped (tests/vm/run.sh exit" \
+				"$vm_rc, see $logs/vm-suites.log)" >>"$logs/$n.log"
+		fi
+		tally "$n" "$st" "$logs/$n.log" lines
 	done
+	rm -rf "$share"
 fi
 
 [ -n "$failed_suites" ] && echo "failed suites:$failed_suites (logs in $logs/)"

@@ -33,6 +33,26 @@ vm_require() {
 	exit 1
 }
 
+# vm_only BUILD_DIR [CMD[:PACKAGE]...]: the preamble of a test script. Outside
+# the VM it says how to run the script and exits 2; inside it sets B to the
+# build directory (absolute; default build) and stops with a FAIL if a
+# command is missing (PACKAGE defaults to CMD).
+vm_only() {
+	if [ "${L4LB_VM:-}" != 1 ]; then
+		echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
+		VM_DONE=1
+		exit 2
+	fi
+	B=$(cd "${1:-build}" 2>/dev/null && pwd) || B=${1:-build}
+	shift
+	for _r; do
+		case $_r in
+		*:*) vm_require "${_r%%:*}" "${_r#*:}" ;;
+		*) vm_require "$_r" "$_r" ;;
+		esac
+	done
+}
+
 pass() { echo "PASS: $1"; }
 fail() {
 	echo "FAIL: $1${2:+ ($2)}"
@@ -67,11 +87,15 @@ check_eq() {
 
 # wait_until SECONDS CMD...: retry CMD until it succeeds; fail after SECONDS.
 # Tests wait for a condition this way, never with a bare sleep.
+# The clock is read from /proc/uptime by the shell itself: a process start
+# costs tens of milliseconds in the emulated VM, more under load.
 wait_until() {
-	_end=$(($(date +%s) + $1))
+	read -r _up _ </proc/uptime
+	_end=$((${_up%.*} + $1))
 	shift
 	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$_end" ] || return 1
+		read -r _up _ </proc/uptime
+		[ "${_up%.*}" -lt "$_end" ] || return 1
 		sleep 0.1
 	done
 }
@@ -147,30 +171,46 @@ if sys.argv[1] == "serve":
             s.sendto(sys.argv[3].encode() + b"\n", peer)
         except OSError:
             pass
-else:
+else:  # ask HOST PORT [N]: N datagrams, each from a new socket (a new flow)
     host, port = sys.argv[2], int(sys.argv[3])
-    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(2)
-    s.connect((host, port))
-    s.send(b"?\n")
-    print(s.recv(2048).decode().strip())
+    for _ in range(int(sys.argv[4]) if len(sys.argv) > 4 else 1):
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        s.connect((host, port))
+        s.send(b"?\n")
+        print(s.recv(2048).decode().strip(), flush=True)
+        s.close()
 '
 
 # serve_udp NS PORT TEXT: a UDP server in NS on PORT (IPv4 and IPv6) answering
-# every datagram with TEXT. Returns once it listens.
+# every datagram with TEXT. Returns once it listens; udp_start returns at
+# once (python3 starts slowly: start several, then wait for each to listen).
 serve_udp() {
-	ip netns exec "$VM_NS$1" python3 -c "$VM_UDP_PY" serve "$2" "$3" &
+	udp_start "$@"
 	wait_until 10 listening "$1" udp "$2"
 }
-
-# http_get NS URL: GET URL from NS, print the body (2 s timeout).
-http_get() {
-	nx "$1" curl -fsS -g --max-time 2 "$2"
+udp_start() {
+	ip netns exec "$VM_NS$1" python3 -c "$VM_UDP_PY" serve "$2" "$3" &
 }
 
-# udp_ask NS HOST PORT: send one datagram from NS, print the answer (2 s timeout).
+# http_get NS URL [N]: GET URL N times (default 1) from NS, each on a new
+# connection (so IPVS schedules each afresh), in one process; print the
+# bodies (2 s timeout each).
+http_get() {
+	_ns=$1 _u=$2 _n=${3:-1}
+	set --
+	while [ "$_n" -gt 0 ]; do
+		set -- "$@" "$_u"
+		_n=$((_n - 1))
+	done
+	nx "$_ns" curl -fsS -g --max-time 2 -H 'Connection: close' "$@"
+}
+
+# udp_ask NS HOST PORT [N]: send N datagrams (default 1) from NS, each from a
+# new socket (a new flow for IPVS), in one process; print the answers (2 s
+# timeout each).
 udp_ask() {
-	nx "$1" python3 -c "$VM_UDP_PY" ask "$2" "$3"
+	nx "$1" python3 -c "$VM_UDP_PY" ask "$2" "$3" ${4:-}
 }
 
 # vm_cleanup: on exit, stop every process in our namespaces and delete them.

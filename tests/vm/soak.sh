@@ -23,12 +23,9 @@
 # through: fds at most one above the first sample, as ipvsd's nat-check
 # child comes and goes; RSS within 25 % + 1 MB). With L4LB_VM_RESULTS set,
 # the raw figures are kept there (soak/).
-B=${1:-build}
 . tests/vm/lib.sh
 . tests/vm/cluster/cluster.sh
-vm_require ipvsadm ipvsadm
-vm_require nsenter util-linux
-vm_require iptables iptables
+vm_only "${1:-build}" ipvsadm nsenter:util-linux iptables
 
 MINUTES=${L4LB_SOAK_MINUTES:-30}
 CHURN_S=${L4LB_SOAK_CHURN_S:-5}
@@ -38,12 +35,7 @@ mkdir -p "$S"
 CL_LOG=warn
 
 t_up=$(now_ms)
-if ! cluster_up "$B" 3; then
-	fail cluster_up "$(dests 1 "$IP_VIP:80")"
-	cluster_logs
-	vm_done
-fi
-pass cluster_up
+cluster_up_checked "$B" 3
 echo "INFO: cluster up in $(($(now_ms) - t_up)) ms; soak for $MINUTES min, churn every ${CHURN_S} s"
 
 # --- measurements ---

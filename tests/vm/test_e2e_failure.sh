@@ -13,38 +13,40 @@
 # - clean shutdown of every daemon: the kernel state stays, traffic flows;
 # - `ipvsd --cleanup` (n1) and `l4lbctl cleanup` (n2) remove everything l4lb
 #   created.
-B=${1:-build}
 . tests/vm/lib.sh
 . tests/vm/cluster/cluster.sh
-vm_require ipvsadm ipvsadm
-vm_require nsenter util-linux
-vm_require iptables iptables
-vm_require ipset ipset
+vm_only "${1:-build}" ipvsadm nsenter:util-linux iptables ipset
 
 t0=$(now_ms)
-if ! cluster_up "$B" 3; then
-	fail cluster_up "$(dests 1 "$IP_VIP:80")"
-	cluster_logs
-	vm_done
-fi
-pass cluster_up
+cluster_up_checked "$B" 3
 section "cluster up"
 echo "INFO: cluster up in $(($(now_ms) - t0)) ms"
 all_same() { for _i in 1 2 3; do ipvs_dump "$_i" | cmp -s - "$VM_TMP/ipvs$_i" || return 1; done; }
 snapshot() { for _i in 1 2 3; do ipvs_dump "$_i" >"$VM_TMP/ipvs$_i"; done; }
 # alive: every daemon of every node answers its control socket (a few tries
 # each: the emulated VM is often starved of CPU, a dead daemon still fails).
-alive() { for _i in 1 2 3; do for _d in vipd overlayd ipvsd; do
-	wait_until 20 node_answers "$_i" "$_d" || { echo "n$_i: $_d does not answer"; return 1; }
-done; done; }
+alive() { for _i in 1 2 3; do
+	wait_until 20 node_answers "$_i" vipd overlayd ipvsd ||
+		{ echo "n$_i: $(node_answers "$_i" vipd overlayd ipvsd)"; return 1; }
+done; }
 # every_vip CMD I IP: CMD I VIP:PORT IP [proto] holds for the three VIPs.
 every_vip() {
 	"$1" "$2" "$IP_VIP:80" "$3" && "$1" "$2" "$WEB_VIP:80" "$3" &&
 		"$1" "$2" "$UDP_VIP:53" "$3" udp
 }
 not_serving() { ! serving "$@"; }
-# full I: node I sends new connections of every VIP to every node's backend.
-full() { for _ip in 10.0.0.1 10.0.0.2 10.0.0.3; do every_vip serving "$1" $_ip || return 1; done; }
+# full I: node I sends new connections of every VIP to every node's backend
+# (serving, for all nine at once: one ipvsadm run).
+full() {
+	nx "n$1" ipvsadm -Ln | awk -v want="TCP $IP_VIP:80,TCP $WEB_VIP:80,UDP $UDP_VIP:53" '
+		$1 == "TCP" || $1 == "UDP" { s = $1 " " $2 }
+		$1 == "->" && $4 > 0 { split($2, a, ":"); up[s "|" a[1]] = 1 }
+		END {
+			n = split(want, w, ",")
+			for (i = 1; i <= n; i++) for (j = 1; j <= 3; j++)
+				if (!((w[i] "|10.0.0." j) in up)) { print w[i] " not to 10.0.0." j; exit 1 }
+		}'
+}
 tcp_ok() {
 	cl_count "$1" get "$WEB_VIP" 80 20 >/dev/null && cl_count "$1" get "$IP_VIP" 80 20 >/dev/null
 }
@@ -71,7 +73,7 @@ for i in 1 2; do
 done
 # n3 comes back still cut off, then the cut is lifted: the clock runs from there
 for d in overlayd vipd ipvsd; do node_spawn 3 "$d"; done
-for d in overlayd vipd ipvsd; do wait_until 60 node_answers 3 "$d" || fail "n3: $d restarts"; done
+wait_until 60 node_answers 3 overlayd vipd ipvsd || fail "n3: its daemons restart"
 if ipvs_watch "$VM_TMP/w" 30 tcp "$IP_VIP:80" 10.0.0.3 up "1 2" \
 	nsenter --net="/run/netns/${VM_NS}n3" sh -c \
 	'iptables -D INPUT -i lan -j DROP && iptables -D OUTPUT -o lan -j DROP'; then
@@ -115,24 +117,35 @@ check "bad IPC input: IPVS unchanged on every node" all_same
 section "master outage"
 # vipd runs in the VM's root namespace; "stopped" is a refused connection
 # (the fake master picks its port at start, so it is not restarted).
-hold() { wait_until "$1" false || true; } # vipd retries for $1 s (no condition to wait for)
+# failing: every node's vipd failed another request to the master since
+# mark (it retries within its backoff, at most 800 ms here); then IPVS must
+# still be what it was.
+errors() { "$B/tests/tools/status_counter" "$(node_dir "$1")/run" vipd master_errors; }
+mark() { for _i in 1 2 3; do errors "$_i" >"$VM_TMP/errors$_i"; done; }
+failed_again() {
+	for _i in 1 2 3; do [ "$(errors "$_i")" -gt "$(cat "$VM_TMP/errors$_i")" ] || return 1; done
+}
+failing() {
+	wait_until 20 failed_again || { echo "a vipd made no failed request"; return 1; }
+	all_same
+}
 port=$(cat "$VM_TMP/master.port")
 # new requests get 500 from now on; the open streams are cut, then the port
 # refuses connections
 fm '{"op":"mode","mode":"500"}'
 fm '{"op":"drop"}'
 iptables -I INPUT -i lo -p tcp --dport "$port" -j REJECT --reject-with tcp-reset
-hold 2
-check "master stopped: IPVS unchanged on every node" all_same
+mark
+check "master stopped: IPVS unchanged on every node" failing
 iptables -D INPUT -i lo -p tcp --dport "$port" -j REJECT --reject-with tcp-reset
-hold 2
-check "master answering 500: IPVS unchanged on every node" all_same
+mark
+check "master answering 500: IPVS unchanged on every node" failing
 fm '{"op":"mode","mode":"truncate"}'
-hold 2
-check "master sending truncated bodies: IPVS unchanged on every node" all_same
+mark
+check "master sending truncated bodies: IPVS unchanged on every node" failing
 fm '{"op":"mode","mode":"malformed"}'
-hold 2
-check "master sending malformed bodies: IPVS unchanged on every node" all_same
+mark
+check "master sending malformed bodies: IPVS unchanged on every node" failing
 check "master outage: every daemon still answers" alive
 fm '{"op":"mode","mode":"ok"}'
 # vipd reconnects within its backoff (at most 800 ms here), then the task

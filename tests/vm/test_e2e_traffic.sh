@@ -12,14 +12,9 @@
 #   restarted in each of the 6 orders while a /stream connection and a
 #   request loop run through a VIP: no failed request, the stream never
 #   breaks, IPVS, ipsets and nat rules identical afterwards.
-B=${1:-build}
 . tests/vm/lib.sh
 . tests/vm/cluster/cluster.sh
-vm_require ipvsadm ipvsadm
-vm_require nsenter util-linux
-vm_require curl curl
-vm_require ipset ipset
-vm_require iptables iptables
+vm_only "${1:-build}" ipvsadm nsenter:util-linux curl ipset iptables
 
 t0=$(now_ms)
 if cluster_up "$B" 3; then

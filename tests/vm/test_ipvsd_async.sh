@@ -9,15 +9,7 @@
 # deleted behind ipvsd's back is put back.
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-if [ "${L4LB_VM:-}" != 1 ]; then
-	echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
-	exit 2
-fi
-B=${1:-build}
-B=$(cd "$B" && pwd)
-vm_require ipvsadm ipvsadm
-vm_require iptables iptables
+vm_only "${1:-build}" ipvsadm iptables
 
 DELAY=0.5
 LIMIT_MS=1000

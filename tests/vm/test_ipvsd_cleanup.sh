@@ -10,16 +10,7 @@
 #   `l4lbctl cleanup --json` says what it removed.
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-if [ "${L4LB_VM:-}" != 1 ]; then
-	echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
-	exit 2
-fi
-B=${1:-build}
-B=$(cd "$B" && pwd)
-vm_require ipvsadm ipvsadm
-vm_require ipset ipset
-vm_require iptables iptables
+vm_only "${1:-build}" ipvsadm ipset iptables
 
 RUN=$VM_TMP/run
 STATE=$VM_TMP/state

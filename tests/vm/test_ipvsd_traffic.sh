@@ -8,18 +8,7 @@
 # repaired, foreign services left alone.
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-if [ "${L4LB_VM:-}" != 1 ]; then
-	echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
-	exit 2
-fi
-B=${1:-build}
-B=$(cd "$B" && pwd)
-vm_require ipvsadm ipvsadm
-vm_require ipset ipset
-vm_require iptables iptables
-vm_require curl curl
-vm_require python3 python3
+vm_only "${1:-build}" ipvsadm ipset iptables curl python3
 
 VIP4=11.0.0.1
 VIP6=fd01:c::1
@@ -33,11 +22,26 @@ ns_new node b1 b2
 ns_link lan node 10.0.0.1/24 fd00::1/64
 ns_link lan b1 10.0.0.11/24 fd00::11/64
 ns_link lan b2 10.0.0.12/24 fd00::12/64
-for b in b1 b2; do
-	serve_http $b 8080 $b
-	serve_udp $b 5353 $b
-done
 n() { nx node "$@"; }
+
+# ipvsd first: it programs the kernel while the servers start.
+cat >"$SPEC" <<SPEC
+vip tcp $VIP4 80 10.0.0.11:8080@10.0.0.11 10.0.0.12:8080@10.0.0.12
+vip udp $VIP4 53 10.0.0.11:5353@10.0.0.11 10.0.0.12:5353@10.0.0.12
+vip tcp $VIP6 80 [fd00::11]:8080@10.0.0.11 [fd00::12]:8080@10.0.0.12
+vip udp $VIP6 53 [fd00::11]:5353@10.0.0.11 [fd00::12]:5353@10.0.0.12
+vip tcp 11.0.0.2 9000 10.0.0.11:9000@10.0.0.11 10.0.0.12:9000@10.0.0.12
+reach 10.0.0.11 10.0.0.12
+SPEC
+"$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
+echo $! >"$VM_TMP/feed.pid"
+
+start_ipvsd() {
+	ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 2 \
+		--drain-grace 30 --state-dir "$VM_TMP/state" >>"$VM_TMP/ipvsd.log" 2>&1 &
+	echo $! >"$VM_TMP/ipvsd.pid"
+}
+start_ipvsd
 
 # A container behind a bridge on the node.
 ns_new c1
@@ -65,6 +69,12 @@ if sys.argv[1] == "serve":
             f.write(sys.argv[3].encode() + b" " + line)
     while True:
         c, _ = s.accept(); threading.Thread(target=h, args=(c,), daemon=True).start()
+elif sys.argv[1] == "first":  # the first answer of each of N new connections
+    for _ in range(int(sys.argv[4])):
+        c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=3)
+        f = c.makefile("rwb", 0)
+        f.write(b"0\n"); print(f.readline().decode().strip(), flush=True)
+        c.close()
 else:
     c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=3)
     f = c.makefile("rwb", 0)
@@ -73,28 +83,16 @@ else:
         f.write(b"%d\n" % i); print(f.readline().decode().strip(), flush=True)
         i += 1; time.sleep(0.1)
 '
+# The python3 servers start slowly: all at once, then wait for each.
 for b in b1 b2; do
+	udp_start $b 5353 $b
 	ip netns exec "$VM_NS$b" python3 -c "$ECHO_PY" serve 9000 $b &
+done
+for b in b1 b2; do serve_http $b 8080 $b; done
+for b in b1 b2; do
+	wait_until 30 listening $b udp 5353
 	wait_until 30 listening $b tcp 9000
 done
-
-cat >"$SPEC" <<SPEC
-vip tcp $VIP4 80 10.0.0.11:8080@10.0.0.11 10.0.0.12:8080@10.0.0.12
-vip udp $VIP4 53 10.0.0.11:5353@10.0.0.11 10.0.0.12:5353@10.0.0.12
-vip tcp $VIP6 80 [fd00::11]:8080@10.0.0.11 [fd00::12]:8080@10.0.0.12
-vip udp $VIP6 53 [fd00::11]:5353@10.0.0.11 [fd00::12]:5353@10.0.0.12
-vip tcp 11.0.0.2 9000 10.0.0.11:9000@10.0.0.11 10.0.0.12:9000@10.0.0.12
-reach 10.0.0.11 10.0.0.12
-SPEC
-"$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
-echo $! >"$VM_TMP/feed.pid"
-
-start_ipvsd() {
-	ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 2 \
-		--drain-grace 30 --state-dir "$VM_TMP/state" >>"$VM_TMP/ipvsd.log" 2>&1 &
-	echo $! >"$VM_TMP/ipvsd.pid"
-}
-start_ipvsd
 
 ndests() { # SERVICE-ARGS: number of destinations of that service
 	n ipvsadm -Ln $1 2>/dev/null | grep -c -- '->.*Masq' || true
@@ -112,25 +110,10 @@ else
 fi
 
 # Twelve requests from one client process (each process start costs seconds
-# under TCG): curl with one new connection per URL, and python with one new
-# socket (source port) per datagram, so IPVS schedules each one afresh.
-http12() { # NS URL
-	_u=$2
-	nx "$1" curl -fsS -g --max-time 2 -H 'Connection: close' \
-		"$_u" "$_u" "$_u" "$_u" "$_u" "$_u" "$_u" "$_u" "$_u" "$_u" "$_u" "$_u"
-}
-UDP12_PY='
-import socket, sys
-host, port = sys.argv[1], int(sys.argv[2])
-for _ in range(12):
-    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(2)
-    s.connect((host, port))
-    s.send(b"?\n")
-    print(s.recv(2048).decode().strip())
-    s.close()
-'
-udp12() { nx "$1" python3 -c "$UDP12_PY" "$2" "$3"; }
+# under TCG): lib.sh's http_get and udp_ask make each a new connection or
+# flow, so IPVS schedules each one afresh.
+http12() { http_get "$1" "$2" 12; } # NS URL
+udp12() { udp_ask "$1" "$2" "$3" 12; } # NS HOST PORT
 # both_of ANSWERS: twelve answers, b1 and b2 among them.
 both_of() {
 	[ "$(echo "$1" | grep -c '^b[12]$')" = 12 ] || return 1
@@ -211,13 +194,10 @@ if wait_until 10 grows && kill -0 $STREAM 2>/dev/null; then
 else
 	fail "the long-lived connection keeps working during the drain" "$(tail -n 2 "$VM_TMP/stream")"
 fi
-newconn() { n python3 -c "$ECHO_PY" ask 11.0.0.2 9000 2>/dev/null | head -n 1 | cut -d' ' -f1; }
-ok=1
-for i in 1 2 3 4 5; do
-	[ "$(newconn)" = "$other" ] || ok=0
-done
-[ $ok = 1 ] && pass "new connections go to the remaining backend at once" ||
-	fail "new connections go to the remaining backend at once"
+# five new connections, one client process
+newconns() { n python3 -c "$ECHO_PY" first 11.0.0.2 9000 5 2>&1 | cut -d' ' -f1 | tr '\n' ' '; }
+check_eq "new connections go to the remaining backend at once" \
+	"$other $other $other $other $other " "$(newconns)"
 kill $STREAM 2>/dev/null || true
 gone() { ! n ipvsadm -Ln -t 11.0.0.2:9000 | grep -q "$vip:9000"; }
 if wait_until 15 gone; then

@@ -6,16 +6,7 @@
 # and the exposition stays well formed with those series in it.
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-if [ "${L4LB_VM:-}" != 1 ]; then
-	echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
-	exit 2
-fi
-B=${1:-build}
-B=$(cd "$B" && pwd)
-vm_require ipvsadm ipvsadm
-vm_require curl curl
-vm_require python3 python3
+vm_only "${1:-build}" ipvsadm curl python3
 
 VIP=11.0.0.1
 RUN=$VM_TMP/run

@@ -11,21 +11,8 @@
 # backends have no route to the VIPs: only the masquerade brings replies back.
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-if [ "${L4LB_VM:-}" != 1 ]; then
-	echo "run it in the VM: tests/vm/run.sh $0" >&2
-	exit 2
-fi
-
-vm_require ipvsadm ipvsadm
-vm_require ipset ipset
-vm_require iptables-legacy iptables
-vm_require iptables-nft iptables
-vm_require curl curl
-vm_require python3 python3
-vm_require busybox busybox-static
-vm_require ss iproute2
-vm_require sysctl procps
+vm_only "${1:-build}" ipvsadm ipset iptables-legacy:iptables iptables-nft:iptables curl python3 \
+	busybox:busybox-static ss:iproute2 sysctl:procps
 
 VIP4=11.0.0.1
 VIP6=fd00:11::1
@@ -35,11 +22,11 @@ bridge_new lan
 ns_new b1 b2
 ns_link lan b1 10.0.0.11/24 fd00::11/64
 ns_link lan b2 10.0.0.12/24 fd00::12/64
-for b in b1 b2; do
-	# Backend ports differ from the VIP ports: IPVS maps them.
-	serve_http $b 8080 $b
-	serve_udp $b 5353 $b
-done
+# Backend ports differ from the VIP ports: IPVS maps them. The UDP servers
+# (python3, slow to start) start together.
+for b in b1 b2; do udp_start $b 5353 $b; done
+for b in b1 b2; do serve_http $b 8080 $b; done
+for b in b1 b2; do wait_until 10 listening $b udp 5353; done
 
 # node_setup NS IPTABLES IP6TABLES HOST: node NS at 10.0.0.HOST / fd00::HOST.
 node_setup() {
@@ -81,11 +68,10 @@ node_setup() {
 		-j DNAT --to-destination 10.0.0.99:8080
 }
 
-# answers CMD...: the distinct answers to TRIES runs of CMD, sorted.
+# answers CMD...: the distinct answers to TRIES requests (new connections or
+# flows, one client process: CMD TRIES), sorted; "error" if one failed.
 answers() {
-	for _i in $(seq $TRIES); do
-		"$@" 2>/dev/null || echo error
-	done | sort -u | tr '\n' ' ' | sed 's/ $//'
+	{ "$@" $TRIES 2>/dev/null || echo error; } | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 
 # node_test NS IPTABLES

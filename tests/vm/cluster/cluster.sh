@@ -125,10 +125,17 @@ node_spawn() {
 	esac
 	echo $! >"$_dir/$_d.pid"
 }
-# node_answers I DAEMON: it answers on its control socket. A request to a
+# node_answers I DAEMON...: each answers on its control socket (one status
+# request for all: a process start costs a lot in the VM). A request to a
 # daemon that has not bound its socket yet waits for the whole timeout, so
 # the timeout is short and the caller retries.
-node_answers() { CL_CTL_MS=1000 ctl "$1" status 2>/dev/null | grep -q "^$2 *up"; }
+node_answers() {
+	_st=$(CL_CTL_MS=1000 ctl "$1" status 2>/dev/null) || true
+	shift
+	for _d; do
+		printf '%s\n' "$_st" | grep -q "^$_d *up" || { echo "$_d does not answer"; return 1; }
+	done
+}
 # node_kill I DAEMON [SIGNAL]: stop one daemon (default SIGTERM) and wait for it.
 node_kill() {
 	_p=$(cat "$(node_dir "$1")/$2.pid")
@@ -258,9 +265,7 @@ cluster_up() {
 		for _d in overlayd vipd ipvsd; do node_spawn "$_i" "$_d"; done
 	done
 	for _i in $(seq "$CL_N"); do
-		for _d in overlayd vipd ipvsd; do
-			wait_until "${CL_START_S:-60}" node_answers "$_i" "$_d" || return 1
-		done
+		wait_until "${CL_START_S:-60}" node_answers "$_i" overlayd vipd ipvsd || return 1
 	done
 	_t2=$(now_ms)
 	wait_until "${CL_UP_S:-150}" all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&
@@ -270,6 +275,18 @@ cluster_up() {
 		wait_until 10 all_nodes has_vip_addrs || return 1
 	echo "INFO: cluster_up: namespaces, backends and master $((_t1 - CL_T0)) ms," \
 		"daemons answering $((_t2 - _t1)) ms, every kernel programmed $(($(now_ms) - _t2)) ms"
+}
+
+# cluster_up_checked BUILD N: cluster_up as the check "cluster_up"; when it
+# fails, node 1's backends and the daemons' logs are shown and the script ends.
+cluster_up_checked() {
+	if cluster_up "$@"; then
+		pass cluster_up
+		return 0
+	fi
+	fail cluster_up "$(dests 1 "$IP_VIP:80")"
+	cluster_logs
+	vm_done
 }
 
 # cluster_stop: stop what runs outside the namespaces (vipd, the master);

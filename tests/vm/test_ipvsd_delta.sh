@@ -8,15 +8,7 @@
 # from a fresh snapshot, and, with no next one, by the periodic full check.
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-if [ "${L4LB_VM:-}" != 1 ]; then
-	echo "run it in the VM: tests/vm/run.sh $0 [BUILD_DIR]" >&2
-	exit 2
-fi
-B=${1:-build}
-B=$(cd "$B" && pwd)
-vm_require ipvsadm ipvsadm
-vm_require iptables iptables
+vm_only "${1:-build}" ipvsadm iptables
 
 RUN=$VM_TMP/run
 SPEC=$VM_TMP/spec

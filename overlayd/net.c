@@ -31,6 +31,7 @@ struct conn {
 	int outgoing, up, closing;
 	int connected; /* the socket is connected: frames are written at once */
 	uint64_t last_us;
+	uint64_t full_since_us; /* a send found the output queue full (0: not since it drained) */
 	struct conn *next;
 };
 
@@ -108,6 +109,13 @@ static void conn_kick(struct conn *c)
 		bufferevent_enable(c->bev, EV_WRITE);
 }
 
+/* Queued bytes of a connection, sent or waiting for the peer's Hello. */
+static size_t conn_queued(const struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	       (c->pending ? evbuffer_get_length(c->pending) : 0);
+}
+
 /* Sealed frame of plen payload bytes at buf + FRAME_HDR onto the output. */
 static int put_frame(struct conn *c, uint8_t *buf, size_t plen)
 {
@@ -126,8 +134,7 @@ static int put_frame(struct conn *c, uint8_t *buf, size_t plen)
 static int frame_send(struct conn *c, const PeerMessage *m)
 {
 	size_t plen = l4lb__overlay__v1__peer_message__get_packed_size(m);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	size_t queued = evbuffer_get_length(out) + (c->pending ? evbuffer_get_length(c->pending) : 0);
+	size_t queued = conn_queued(c);
 	uint8_t small[2048], *buf = small;
 	int rc = 0;
 
@@ -135,6 +142,8 @@ static int frame_send(struct conn *c, const PeerMessage *m)
 		return -EMSGSIZE;
 	if (queued + plen > NET_MAX_QUEUE) {
 		counter_inc("overlay_tx_queue_full");
+		if (!c->full_since_us)
+			c->full_since_us = clock_mono_us();
 		return -ENOBUFS;
 	}
 	if (FRAME_HDR + plen + FRAME_TAG > sizeof(small) &&
@@ -513,8 +522,37 @@ static void net_close(void *ctx, const struct node_id *peer)
 
 const struct overlay_ops net_ops_template = { net_send, net_close, NULL };
 
+/* A peer that keeps its connection busy (it sends, so it never looks idle)
+ * but does not read what it is sent would hold the queue at its bound for
+ * good, every message to it dropped. Once the queue has stayed above half
+ * the bound for NET_STALL_US, the connection goes. One per call: losing a
+ * link runs the core, which may close other connections. */
+static int drop_stalled(struct net *n, uint64_t now_us)
+{
+	char b[NODE_STR_MAX];
+
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c->closing || !c->full_since_us)
+			continue;
+		if (conn_queued(c) < NET_MAX_QUEUE / 2) {
+			c->full_since_us = 0;
+			continue;
+		}
+		if (now_us - c->full_since_us < NET_STALL_US)
+			continue;
+		report_bad_input("overlay_tx_stalled",
+				 "peer %s: output queue full for %u s (it does not read), disconnected",
+				 c->peer.len ? node_str(&c->peer, b) : "(no hello)",
+				 (unsigned)(NET_STALL_US / 1000000));
+		conn_lost(c);
+		return 1;
+	}
+	return 0;
+}
+
 void net_tick(struct net *n, uint64_t now_us)
 {
+	drop_stalled(n, now_us);
 	/* connections outside the active view (shuffles, refused requests)
 	 * are closed when idle */
 	for (struct conn *c = n->conns, *next; c; c = next) {

@@ -17,6 +17,9 @@
 #include "overlayd/overlay.h"
 
 #define NET_MAX_QUEUE (512u << 10) /* bytes waiting per connection */
+/* A connection whose queue stays full this long is closed (its peer does
+ * not read); far above what a live peer's stall lasts. */
+#define NET_STALL_US 3000000u
 /* Open connections, incoming and outgoing. A node needs its active view,
  * the peers that have it in theirs and a few short-lived probes and joins:
  * far fewer. Kept under the usual 1,024-descriptor soft limit so a flood of

@@ -33,6 +33,7 @@ done
 mkdir -p "$T/n4"
 spawn "$B/overlayd" --run-dir "$T/n4" --state-dir "$T/n4" --log-level warn \
 	--listen "$(ip_of 4):61420" --trust-peer-ids 2>>"$T/n4/log"
+PID_4=$LAST_PID
 nodes() { "$B/l4lbctl" --run-dir "$T/n$1" --timeout 500 nodes --json 2>/dev/null; }
 sees() { nodes "$1" | grep -q "\"ip\":\"$(ip_of "$2")\",\"reachable\":$3"; }
 honest() { # every honest node sees every honest node reachable
@@ -122,6 +123,9 @@ if [ "$(i4)" = 0 ] && "$B/l4lbctl" --run-dir "$T/n4" --timeout 500 nodes --json 
 else
 	fail hostile_overlayd_trust_peer_ids_accepts "overlay_identity_refused $(i4) on node 4"
 fi
+# it now knows node 2 and would join the cluster: it has served its purpose
+kill "$PID_4"
+{ wait "$PID_4"; } 2>/dev/null
 
 wait "$silent_pid"
 ms=$(sed -n 's/^closed after \([0-9]*\) ms$/\1/p' "$T/silent")
@@ -158,43 +162,48 @@ fi
 # A peer that completes its Hello, then pings as fast as it can and never
 # reads: the Pongs fill the node's output queue to NET_MAX_QUEUE (512 KiB),
 # the overflow is dropped and counted (overlay_tx_queue_full), the node's
-# memory stays bounded, and the link is dropped (the node's own pings to it
-# go unanswered); the honest nodes see nothing of it. The target is a
-# fourth node that pings every 2 s: with the default 100 ms the link is
-# severed before the queue fills, which is fine but proves no bound.
+# memory stays bounded, and once the queue has stayed full for 3 s the
+# connection is closed (overlay_tx_stalled); the honest nodes see nothing of
+# it. The target is a fifth node that pings every 20 s with a 20 s timeout
+# floor: with the default 100 ms its own unanswered pings sever the link
+# before the queue fills, which is fine but proves no bound, and here they
+# cannot cut it within the 15 s the peer runs, so only the stall rule can.
 noread_step() {
-	mkdir -p "$T/n4"
+	mkdir -p "$T/n5"
 	# under make check-asan: no quarantine, or freed memory would count as RSS
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=0" spawn "$B/overlayd" \
-		--run-dir "$T/n4" --state-dir "$T/n4" --log-level warn \
-		--listen "$(ip_of 4):61420" --seeds "$(ip_of 1)" --ping-interval-ms 2000 \
-		--http-listen off 2>>"$T/n4/log"
-	pid4=$LAST_PID
-	n4_joined() { for j in 1 2 3; do sees 4 "$j" true || return 1; done; }
-	qfull() { "$B/tests/tools/status_counter" "$T/n4" overlayd overlay_tx_queue_full; }
-	rss4() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid4/status"; }
-	if ! wait_for 20 n4_joined; then
-		fail hostile_overlayd_never_reading_peer_bounded_and_dropped "node 4: $(nodes 4)"
+		--run-dir "$T/n5" --state-dir "$T/n5" --log-level warn \
+		--listen "$(ip_of 5):61420" --seeds "$(ip_of 1)" --ping-interval-ms 20000 \
+		--ping-timeout-min-ms 20000 --ping-timeout-max-ms 30000 \
+		--http-listen off 2>>"$T/n5/log"
+	pid5=$LAST_PID
+	n5_joined() { for j in 1 2 3; do sees 5 "$j" true || return 1; done; }
+	qfull() { "$B/tests/tools/status_counter" "$T/n5" overlayd overlay_tx_queue_full; }
+	stalled() { "$B/tests/tools/status_counter" "$T/n5" overlayd overlay_tx_stalled || echo 0; }
+	rss5() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid5/status"; }
+	if ! wait_for 20 n5_joined; then
+		fail hostile_overlayd_never_reading_peer_bounded_and_dropped "node 5: $(nodes 5)"
 		return
 	fi
 	q0=$(qfull)
-	r0=$(rss4)
-	out=$("$P" -s 127.0.80.9 noread "$(ip_of 4)" 61420 127.0.80.9 15 2>&1)
+	r0=$(rss5)
+	out=$("$P" -s 127.0.80.9 noread "$(ip_of 5)" 61420 127.0.80.9 15 2>&1)
 	ms=$(echo "$out" | sed -n 's/^dropped after \([0-9]*\) ms.*/\1/p')
 	q1=$(qfull)
-	r1=$(rss4)
+	r1=$(rss5)
+	st=$(stalled)
 	# the dropped Pongs alone (~25 bytes each, 100,000s of them) would be
 	# tens of MB; 8 MB leaves room for the sanitizers' own overhead
-	if [ -n "$ms" ] && [ "$q1" -gt "$q0" ] && [ "$r1" -lt $((r0 + 8192)) ] &&
-		kill -0 "$pid4" && wait_for 10 n4_joined && wait_for 10 honest; then
+	if [ -n "$ms" ] && [ "$q1" -gt "$q0" ] && [ "$st" -ge 1 ] && [ "$r1" -lt $((r0 + 8192)) ] &&
+		kill -0 "$pid5" && wait_for 10 n5_joined && wait_for 10 honest; then
 		pass "hostile_overlayd_never_reading_peer_bounded_and_dropped ($out;\
- $((q1 - q0)) queue-full drops, RSS $r0 -> $r1 kB)"
+ $((q1 - q0)) queue-full drops, overlay_tx_stalled $st, RSS $r0 -> $r1 kB)"
 	else
 		fail hostile_overlayd_never_reading_peer_bounded_and_dropped \
-			"$out; overlay_tx_queue_full $q0 -> $q1; RSS $r0 -> $r1 kB; $(nodes 4)"
+			"$out; overlay_tx_queue_full $q0 -> $q1; overlay_tx_stalled $st; RSS $r0 -> $r1 kB; $(nodes 5)"
 	fi
-	kill "$pid4"
-	{ wait "$pid4"; } 2>/dev/null
+	kill "$pid5"
+	{ wait "$pid5"; } 2>/dev/null
 }
 noread_step
 

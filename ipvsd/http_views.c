@@ -39,7 +39,9 @@ static const struct {
 } counter_helps[] = {
 	{ "changes_applied", "Kernel changes applied." },
 	{ "changes_failed", "Kernel changes the kernel refused (retried)." },
-	{ "full_reconciles", "Periodic full reconciles (repairs of external edits)." },
+	{ "full_reconciles", "Periodic full reconciles against the kernel's own dumps." },
+	{ "reconcile_repairs",
+	  "Kernel changes made by full reconciles after start-up (drift repaired)." },
 	{ "ipvs_dumps", "IPVS dumps read from the kernel." },
 	{ "ipvs_dump_errors", "IPVS dumps that failed." },
 	{ "ipc_snapshots_applied", "VIP table and reachability snapshots applied." },

@@ -398,6 +398,11 @@ static void full(struct reconciler *r)
 		nat_check_start(r->nat);
 	}
 	run(r, 1);
+	/* After start-up, whatever a full pass still has to change is a repair:
+	 * the event path had already applied every snapshot, so the kernel (or
+	 * the table the deltas built) had drifted. */
+	if (r->synced)
+		counter_add("reconcile_repairs", r->last_changes);
 	if (!r->synced && r->cand) {
 		r->synced = 1;
 		log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "

@@ -60,7 +60,7 @@ ctl "$PORT_m1" "$(state "$(agent a1 10.0.0.1),$(agent a2 10.0.0.2)" \
 	"$(task t1 a1 31001 /web:80),$(task t2 a2 31002 /web:80)")"
 
 # --- streaming ---
-vipd s --master "http://127.0.0.1:$PORT_m1"
+vipd s --master "http://127.0.0.1:$PORT_m1" --http-listen 127.0.0.1:0
 if wait_for 10 has s '"ip":"10.0.0.2","port":31002'; then pass stream_initial_table
 else fail stream_initial_table "$(show s)"; fi
 
@@ -110,6 +110,13 @@ s0=$(stat "$PORT_m1" subscribes)
 if wait_for 10 sh -c "[ \$(python3 $FM stats $PORT_m1 subscribes) -ge $((s0 + 2)) ]"; then
 	pass silent_stream_reconnected
 else fail silent_stream_reconnected "subscribes $(stat "$PORT_m1" subscribes)"; fi
+# what an operator alerts on: reconnects counted, sync durations observed
+HP=$(sed -n 's/.*http: serving on .* (port \([0-9]*\)).*/\1/p' "$T/s.log" | head -n 1)
+metric() { curl -fsS --max-time 5 "http://127.0.0.1:$HP/metrics" | grep "^$1 " | awk '{print $2}'; }
+check "metrics: stream reconnects counted ($(metric l4lb_vipd_master_stream_reconnects_total))" \
+	test "$(metric l4lb_vipd_master_stream_reconnects_total)" -ge 2
+check "metrics: master sync durations observed ($(metric l4lb_vipd_master_sync_duration_seconds_count))" \
+	test "$(metric l4lb_vipd_master_sync_duration_seconds_count)" -ge 3
 ctl "$PORT_m1" '{"op":"mode","mode":"ok"}'
 
 # --- failover: the new leader knows a2 only as a recovered agent ---

@@ -31,6 +31,7 @@ static const struct {
 	{ "master_requests", "Requests (polls or stream subscriptions) sent to the master." },
 	{ "master_errors", "Failed master requests (the last table stays published)." },
 	{ "master_stream_timeouts", "Event streams declared dead after missed heartbeats." },
+	{ "master_stream_reconnects", "Event stream subscriptions after an earlier one ended." },
 	{ "master_events_applied", "Master events applied to the VIP table." },
 	{ "master_snapshots", "Complete states read from the master." },
 	{ "tables_published", "VIP tables published (one per change)." },
@@ -167,6 +168,9 @@ int vipd_http_init(struct daemon *d)
 		metrics_counter_help(counter_helps[i].counter, counter_helps[i].help);
 	metrics_histogram_new("table_publish_delay_seconds",
 			      "From a change of the master's state to the new table published.",
+			      buckets, sizeof(buckets) / sizeof(buckets[0]));
+	metrics_histogram_new("master_sync_duration_seconds",
+			      "From a request to the master to its complete state parsed.",
 			      buckets, sizeof(buckets) / sizeof(buckets[0]));
 	metrics_add_collector(collect, d);
 	if (!d->http)

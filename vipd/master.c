@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "vipd/master.h"
 #include "vipd/mesos_parse.h"
 
@@ -29,6 +30,8 @@ struct master {
 	int legacy;        /* API_LEGACY in use (given or detected) */
 	int streaming;     /* the current transfer is SUBSCRIBE */
 	int subscribed;    /* SUBSCRIBED arrived on this stream */
+	int had_stream;    /* some stream was subscribed before: the next is a reconnect */
+	uint64_t start_us; /* when the current request was sent */
 	long http_status;
 	int parse_failed;
 	unsigned failures;
@@ -70,8 +73,12 @@ static void on_record(struct mesos_record *rec, void *arg)
 {
 	struct master *m = arg;
 
+	if (mesos_rec_is_snapshot(rec->type))
+		metrics_histogram_observe("master_sync_duration_seconds",
+					  (double)(clock_mono_us() - m->start_us) / 1e6);
 	if (rec->type == REC_SUBSCRIBED) {
 		m->subscribed = 1;
+		m->had_stream = 1;
 		m->failures = 0;
 		m->heartbeat_s = rec->heartbeat_s > 0 ? rec->heartbeat_s : 15;
 		log_info("subscribed to %s (heartbeat %.1f s)", m->base_url, m->heartbeat_s);
@@ -302,6 +309,9 @@ static void master_start(struct master *m)
 	int stream = m->o->mode == MODE_STREAM && !m->legacy;
 
 	counter_inc("master_requests");
+	if (stream && m->had_stream)
+		counter_inc("master_stream_reconnects");
+	m->start_us = clock_mono_us();
 	m->parser = mesos_parser_new(on_record, m);
 	m->easy = curl_easy_init();
 	if (!m->parser || !m->easy) {

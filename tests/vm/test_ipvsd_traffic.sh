@@ -271,6 +271,7 @@ kill $STREAM 2>/dev/null || true
 
 step external edits
 # --- external edits ---
+rep0=$("$B/tests/tools/status_counter" "$RUN" ipvsd reconcile_repairs || echo 0)
 n ipvsadm -D -t "$VIP4:80"
 n ipvsadm -e -u "$VIP4:53" -r 10.0.0.11:5353 -m -w 7
 n ipvsadm -A -t 192.168.50.1:80 -s rr
@@ -286,6 +287,9 @@ if wait_until 10 repaired; then
 else
 	fail "external edits in the owned range are repaired" "$(n ipvsadm -Ln | tr '\n' ' ')"
 fi
+# a service, its 2 destinations, a weight and a stray service: at least 5
+rep1=$("$B/tests/tools/status_counter" "$RUN" ipvsd reconcile_repairs || echo 0)
+check "the repairs are counted (reconcile_repairs $rep0 -> $rep1)" test "$rep1" -ge $((rep0 + 5))
 check "a foreign service is left untouched" sh -c \
 	"ip netns exec ${VM_NS}node ipvsadm -Ln -t 192.168.50.1:80 | grep -q '10.0.0.99:80 *Masq *3 '"
 n ipvsadm -D -t 192.168.50.1:80

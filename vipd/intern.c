@@ -18,7 +18,8 @@ struct entry {
 	char s[];
 };
 
-static struct strmap pool = { .borrow_keys = 1 };
+static const char *entry_key(const void *e);
+static struct strmap pool = { .key_of = entry_key };
 /* The last few strings interned: tasks in a row repeat some (their
  * framework) between others that change (their agent, their label). */
 #define RECENT 4
@@ -28,6 +29,11 @@ static unsigned recent_next;
 static struct entry *entry_of(const char *s)
 {
 	return (struct entry *)(void *)(s - offsetof(struct entry, s));
+}
+
+static const char *entry_key(const void *e)
+{
+	return ((const struct entry *)e)->s;
 }
 
 static void remember(struct entry *e)

@@ -122,6 +122,11 @@ struct task *task_pack(struct task *t)
 
 static void task_free_v(void *p) { task_free(p); }
 
+static const char *task_key(const void *t)
+{
+	return ((const struct task *)t)->id;
+}
+
 static void agent_free_v(void *p)
 {
 	struct agent *a = p;
@@ -136,7 +141,7 @@ struct model *model_new(void)
 	struct model *m = calloc(1, sizeof(struct model));
 
 	if (m)
-		m->tasks.borrow_keys = 1; /* keyed by the task's own id */
+		m->tasks.key_of = task_key; /* keyed by the task's own id */
 	return m;
 }
 

@@ -459,9 +459,9 @@ struct vip_table *rules_build(const struct model *m, const struct vip_table *ext
 	while (m && strmap_next(&m->tasks, &i, NULL, &v)) {
 		/* Tasks lie in the heap in no order the map's slots follow: load
 		 * the one a few slots ahead (its struct and ports) meanwhile. */
-		const char *ahead = i + 8 < m->tasks.cap ? m->tasks.slot[i + 8].val : NULL;
+		const char *ahead = strmap_slot_val(&m->tasks, i + 8);
 
-		if (ahead) { /* (an empty slot's is NULL, a deleted one's any) */
+		if (ahead) {
 			__builtin_prefetch(ahead);
 			__builtin_prefetch(ahead + 64);
 			__builtin_prefetch(ahead + 128);

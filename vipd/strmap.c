@@ -32,15 +32,39 @@ __attribute__((constructor)) static void strmap_seed(void)
 	seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
 }
 
-/* Keys are task ids of 40 bytes and more, hashed several times per task. */
-static uint64_t strmap_hash_n(const char *s, size_t len)
+/* A box for a key the map owns, beside its value. */
+struct box {
+	void *val;
+	char key[];
+};
+
+/* Keys are task ids of 40 bytes and more, hashed several times per task;
+ * 32 bits are kept per slot (both halves folded in). */
+static uint32_t strmap_hash_n(const char *s, size_t len)
 {
-	return hash64(s, len, seed);
+	uint64_t h = hash64(s, len, seed);
+
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-static uint64_t strmap_hash(const char *s)
+static uint32_t strmap_hash(const char *s)
 {
 	return strmap_hash_n(s, strlen(s));
+}
+
+static int live(const void *p)
+{
+	return p && p != STRMAP_TOMB;
+}
+
+static const char *key_at(const struct strmap *m, size_t i)
+{
+	return m->key_of ? m->key_of(m->p[i]) : ((const struct box *)m->p[i])->key;
+}
+
+static void *val_at(const struct strmap *m, size_t i)
+{
+	return m->key_of ? m->p[i] : ((const struct box *)m->p[i])->val;
 }
 
 void strmap_init(struct strmap *m)
@@ -50,96 +74,108 @@ void strmap_init(struct strmap *m)
 
 void strmap_clear(struct strmap *m, void (*free_val)(void *))
 {
-	int borrow = m->borrow_keys;
+	const char *(*key_of)(const void *) = m->key_of;
 
 	for (size_t i = 0; i < m->cap; i++) {
-		char *k = m->slot[i].key;
-
-		if (!k || k == STRMAP_TOMB)
+		if (!live(m->p[i]))
 			continue;
-		if (!borrow)
-			free(k);
 		if (free_val)
-			free_val(m->slot[i].val);
+			free_val(val_at(m, i));
+		if (!key_of)
+			free(m->p[i]);
 	}
-	free(m->slot);
+	free(m->p); /* (the hashes are in the same allocation) */
 	strmap_init(m);
-	m->borrow_keys = borrow;
+	m->key_of = key_of;
 }
 
-static struct strmap_slot *strmap_find(const struct strmap *m, const char *key, uint64_t h)
+/* The slot of key (hash h), or -1. */
+static long strmap_find(const struct strmap *m, const char *key, uint32_t h)
 {
 	size_t i;
 
 	if (!m->cap)
-		return NULL;
-	i = (size_t)h & (m->cap - 1);
-	for (;;) {
-		struct strmap_slot *s = &m->slot[i];
-
-		if (!s->key)
-			return NULL;
-		if (s->hash == h && s->key != STRMAP_TOMB && !strcmp(s->key, key))
-			return s;
-		i = (i + 1) & (m->cap - 1);
-	}
+		return -1;
+	for (i = h & (m->cap - 1); m->p[i]; i = (i + 1) & (m->cap - 1))
+		if (m->hash[i] == h && m->p[i] != STRMAP_TOMB && !strcmp(key_at(m, i), key))
+			return (long)i;
+	return -1;
 }
 
 void *strmap_getn(const struct strmap *m, const char *key, size_t len)
 {
-	uint64_t h = strmap_hash_n(key, len);
+	uint32_t h = strmap_hash_n(key, len);
 	size_t i;
 
 	if (!m->cap)
 		return NULL;
-	for (i = (size_t)h & (m->cap - 1); m->slot[i].key; i = (i + 1) & (m->cap - 1)) {
-		const struct strmap_slot *s = &m->slot[i];
+	for (i = h & (m->cap - 1); m->p[i]; i = (i + 1) & (m->cap - 1)) {
+		const char *k;
 
-		if (s->hash == h && s->key != STRMAP_TOMB && !strncmp(s->key, key, len) &&
-		    !s->key[len])
-			return s->val;
+		if (m->hash[i] != h || m->p[i] == STRMAP_TOMB)
+			continue;
+		k = key_at(m, i);
+		if (!strncmp(k, key, len) && !k[len])
+			return val_at(m, i);
 	}
 	return NULL;
 }
 
 void strmap_prefetch(const struct strmap *m, const char *key, size_t len)
 {
-	if (m->cap)
-		__builtin_prefetch(&m->slot[(size_t)strmap_hash_n(key, len) & (m->cap - 1)], 1);
+	if (m->cap) {
+		size_t i = strmap_hash_n(key, len) & (m->cap - 1);
+
+		__builtin_prefetch(&m->hash[i], 1);
+		__builtin_prefetch(&m->p[i], 1);
+	}
 }
 
 void *strmap_get(const struct strmap *m, const char *key)
 {
-	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
+	long i = strmap_find(m, key, strmap_hash(key));
 
-	return s ? s->val : NULL;
+	return i < 0 ? NULL : val_at(m, (size_t)i);
+}
+
+/* (32-bit hashes index at most 2^32 slots) */
+#define CAP_MAX ((size_t)1 << 32)
+
+/* Empty slots for cap keys: values, then hashes, in one allocation. */
+static int slots_new(struct strmap *m, size_t cap)
+{
+	void **p;
+
+	if (cap > CAP_MAX || !(p = calloc(cap, sizeof(void *) + sizeof(uint32_t))))
+		return -ENOMEM;
+	m->p = p;
+	m->hash = (uint32_t *)(void *)(p + cap);
+	m->cap = cap;
+	return 0;
 }
 
 static int strmap_grow(struct strmap *m)
 {
+	struct strmap old = *m;
 	size_t ncap = m->cap ? m->cap * 2 : 16;
-	struct strmap_slot *old = m->slot, *ns;
-	size_t ocap = m->cap;
 
 	if (m->n * 4 < m->cap) /* mostly tombstones: rehash at the same size */
 		ncap = m->cap;
-	ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
+	if (slots_new(m, ncap) < 0)
 		return -ENOMEM;
-	m->slot = ns;
-	m->cap = ncap;
 	m->used = m->n;
-	for (size_t i = 0; i < ocap; i++) {
+	for (size_t i = 0; i < old.cap; i++) {
 		size_t j;
 
-		if (!old[i].key || old[i].key == STRMAP_TOMB)
+		if (!live(old.p[i]))
 			continue;
-		j = (size_t)old[i].hash & (ncap - 1);
-		while (ns[j].key)
+		j = old.hash[i] & (ncap - 1);
+		while (m->p[j])
 			j = (j + 1) & (ncap - 1);
-		ns[j] = old[i];
+		m->p[j] = old.p[i];
+		m->hash[j] = old.hash[i];
 	}
-	free(old);
+	free(old.p);
 	return 0;
 }
 
@@ -150,44 +186,48 @@ int strmap_presize(struct strmap *m, size_t n)
 	if (m->cap)
 		return 0;
 	/* (the load strmap_put grows at: 3/4) */
-	while ((n + 1) * 4 >= cap * 3 && cap < ((size_t)1 << 40))
+	while ((n + 1) * 4 >= cap * 3 && cap < CAP_MAX)
 		cap *= 2;
-	if (!(m->slot = calloc(cap, sizeof(*m->slot))))
-		return -ENOMEM;
-	m->cap = cap;
-	return 0;
+	return slots_new(m, cap);
 }
 
 void *strmap_put(struct strmap *m, const char *key, void *val, int *err)
 {
-	uint64_t h = strmap_hash(key);
-	struct strmap_slot *s = strmap_find(m, key, h);
-	size_t i;
+	uint32_t h = strmap_hash(key);
+	long at = strmap_find(m, key, h);
+	struct box *b = NULL;
+	size_t i, len;
 	void *old;
-	char *k;
 
 	if (err)
 		*err = 0;
-	if (s) {
-		old = s->val;
-		s->val = val;
-		if (m->borrow_keys)
-			s->key = (char *)key; /* the new value owns the key now */
+	if (at >= 0) {
+		if (m->key_of) { /* the new value owns the key now */
+			old = m->p[at];
+			m->p[at] = val;
+		} else {
+			b = m->p[at];
+			old = b->val;
+			b->val = val;
+		}
 		return old;
 	}
 	if ((m->used + 1) * 4 >= m->cap * 3 && strmap_grow(m) < 0)
 		goto nomem;
-	k = m->borrow_keys ? (char *)key : strdup(key);
-	if (!k)
-		goto nomem;
-	i = (size_t)h & (m->cap - 1);
-	while (m->slot[i].key && m->slot[i].key != STRMAP_TOMB)
+	if (!m->key_of) {
+		len = strlen(key);
+		if (!(b = malloc(sizeof(*b) + len + 1)))
+			goto nomem;
+		b->val = val;
+		memcpy(b->key, key, len + 1);
+	}
+	i = h & (m->cap - 1);
+	while (live(m->p[i]))
 		i = (i + 1) & (m->cap - 1);
-	if (!m->slot[i].key)
+	if (!m->p[i])
 		m->used++;
-	m->slot[i].key = k;
-	m->slot[i].val = val;
-	m->slot[i].hash = h;
+	m->p[i] = b ? (void *)b : val;
+	m->hash[i] = h;
 	m->n++;
 	return NULL;
 nomem:
@@ -198,16 +238,15 @@ nomem:
 
 void *strmap_del(struct strmap *m, const char *key)
 {
-	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
+	long i = strmap_find(m, key, strmap_hash(key));
 	void *v;
 
-	if (!s)
+	if (i < 0)
 		return NULL;
-	if (!m->borrow_keys)
-		free(s->key);
-	s->key = STRMAP_TOMB;
-	v = s->val;
-	s->val = NULL;
+	v = val_at(m, (size_t)i);
+	if (!m->key_of)
+		free(m->p[i]);
+	m->p[i] = STRMAP_TOMB;
 	m->n--;
 	return v;
 }
@@ -215,15 +254,20 @@ void *strmap_del(struct strmap *m, const char *key)
 int strmap_next(const struct strmap *m, size_t *i, const char **key, void **val)
 {
 	while (*i < m->cap) {
-		struct strmap_slot *s = &m->slot[(*i)++];
+		size_t at = (*i)++;
 
-		if (s->key && s->key != STRMAP_TOMB) {
+		if (live(m->p[at])) {
 			if (key)
-				*key = s->key;
+				*key = key_at(m, at);
 			if (val)
-				*val = s->val;
+				*val = val_at(m, at);
 			return 1;
 		}
 	}
 	return 0;
+}
+
+void *strmap_slot_val(const struct strmap *m, size_t i)
+{
+	return i < m->cap && live(m->p[i]) ? val_at(m, i) : NULL;
 }

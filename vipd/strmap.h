@@ -1,27 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A string-keyed hash map (open addressing); the map owns copies of keys. */
+/*
+ * A string-keyed hash map (open addressing). A slot is 12 bytes, a value
+ * and 32 bits of its key's hash, in two arrays of one allocation (the
+ * values stay pointer-aligned, so that leak checkers see them): the task
+ * map has a slot for every ~0.4 tasks of a big cluster, so its size is
+ * much of what a task costs. Keys are either borrowed from the values
+ * (key_of set: e.g. a task's own id) or copied by the map into a box
+ * beside the value.
+ */
 #ifndef VIPD_STRMAP_H
 #define VIPD_STRMAP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct strmap_slot {
-	char *key; /* NULL: empty; STRMAP_TOMB: deleted */
-	void *val;
-	uint64_t hash;
-};
-
 struct strmap {
-	struct strmap_slot *slot;
+	/* p[i]: NULL: empty; STRMAP_TOMB: deleted; else the value (key_of
+	 * set) or the map's box holding the key and the value. hash[i]: its
+	 * key's. */
+	void **p;
+	uint32_t *hash;
 	size_t cap, n, used;
-	/* Keys are owned by the values (e.g. a task's id): neither copied nor
-	 * freed by the map. */
-	int borrow_keys;
+	/* Set: keys are owned by the values (never NULL), neither copied nor
+	 * freed by the map: key_of(val) is the key. */
+	const char *(*key_of)(const void *val);
 };
 
 extern char strmap_tomb[];
-#define STRMAP_TOMB strmap_tomb
+#define STRMAP_TOMB ((void *)strmap_tomb)
 
 void strmap_init(struct strmap *m);
 /* Frees the keys and the table, calling free_val on every value (if set). */
@@ -33,7 +39,8 @@ void *strmap_getn(const struct strmap *m, const char *key, size_t len);
  * later: the lookup then finds it in the cache (large maps miss it). */
 void strmap_prefetch(const struct strmap *m, const char *key, size_t len);
 /* Sets key to val; returns the value it replaced (or NULL). -1 cast on ENOMEM
- * is avoided: returns 0 or -ENOMEM via *err when err is not NULL. */
+ * is avoided: returns 0 or -ENOMEM via *err when err is not NULL. With
+ * key_of set, key must be key_of(val). */
 void *strmap_put(struct strmap *m, const char *key, void *val, int *err);
 /* Room for n keys in a map that has none yet (no slots): it then fills
  * without growing step by step. 0 or -ENOMEM (nothing done otherwise). */
@@ -43,5 +50,7 @@ void *strmap_del(struct strmap *m, const char *key);
 
 /* Iteration: for (i = 0; strmap_next(m, &i, &k, &v);) */
 int strmap_next(const struct strmap *m, size_t *i, const char **key, void **val);
+/* The value in slot i if there is one (for prefetching ahead of strmap_next). */
+void *strmap_slot_val(const struct strmap *m, size_t i);
 
 #endif

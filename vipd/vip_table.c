@@ -274,6 +274,15 @@ void vip_table_sort(struct vip_table *t)
 	t->n = w;
 	for (size_t i = 0; i < t->n; i++)
 		vip_canon(&t->v[i]);
+	/* Built by doubling, as the backends: give back the slack. */
+	if (t->cap > w + w / 8 + 1) {
+		struct vip *nv = realloc(t->v, (w ? w : 1) * sizeof(*nv));
+
+		if (nv) {
+			t->v = nv;
+			t->cap = w ? w : 1;
+		}
+	}
 }
 
 void vip_uncache(struct vip *v)

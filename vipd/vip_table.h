@@ -32,6 +32,10 @@ struct vip {
 	uint8_t family;
 	uint16_t port;
 	uint8_t ip[16];
+	/* Merged from several sources (two labels naming one address, or a
+	 * static VIP): only a rebuild may change it (incr.c). Not content.
+	 * (Here, beside the bytes, not after the pointers: 8 bytes less.) */
+	uint8_t pinned;
 	char *name; /* named VIPs only */
 	char **labels;
 	/* How many backends brought each label (labels[i]): incremental
@@ -40,9 +44,6 @@ struct vip {
 	size_t nlabels, capl;
 	struct backend *b;
 	size_t nb, capb;
-	/* Merged from several sources (two labels naming one address, or a
-	 * static VIP): only a rebuild may change it (incr.c). Not content. */
-	uint8_t pinned;
 	/* This VIP packed as an l4lb.v1.Vip (publish.c's cache; NULL: not yet or
 	 * changed since). Whoever changes the VIP frees it (vip_uncache). */
 	uint8_t *packed;

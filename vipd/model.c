@@ -38,32 +38,25 @@ struct task *task_new(void)
 	return t;
 }
 
-/* Whether p lives in t's own allocation (task_pack), not on its own. */
-static int in_tail(const struct task *t, const void *p)
+/* Frees an array or id of t unless borrowed or in t's own allocation
+ * (apart: that one was allocated on its own later). */
+static void free_own(const struct task *t, void *p, int apart)
 {
-	/* (as integers: p may point anywhere) */
-	uintptr_t c = (uintptr_t)p, tail = (uintptr_t)(t + 1);
-
-	return c >= tail && c < tail + t->tail;
-}
-
-static void free_own(const struct task *t, void *p)
-{
-	if (!t->borrowed && !in_tail(t, p))
+	if (!t->borrowed && (!t->packed || apart))
 		free(p);
 }
 
 void task_clear(struct task *t)
 {
-	free_own(t, t->id);
+	free_own(t, t->id, 0);
 	intern_drop(t->framework_id);
 	intern_drop(t->agent_id);
-	free_own(t, t->ips);
-	free_own(t, t->maps);
-	free_own(t, t->smaps);
+	free_own(t, t->ips, t->ips_apart);
+	free_own(t, t->maps, 0);
+	free_own(t, t->smaps, t->smaps_apart);
 	for (size_t i = 0; i < t->nports; i++)
 		intern_drop(t->ports[i].label);
-	free_own(t, t->ports);
+	free_own(t, t->ports, 0);
 	memset(t, 0, sizeof(*t));
 	t->healthy = -1;
 }
@@ -101,11 +94,11 @@ struct task *task_pack(struct task *t)
 	char *at;
 
 	_Static_assert(sizeof(struct task) % sizeof(void *) == 0, "ports follow aligned");
-	if (tail > UINT32_MAX || !(n = malloc(sizeof(*n) + tail)))
+	if (!(n = malloc(sizeof(*n) + tail)))
 		return NULL;
 	*n = *t;
-	n->borrowed = n->extra = 0;
-	n->tail = (uint32_t)tail;
+	n->borrowed = n->extra = n->ips_apart = n->smaps_apart = 0;
+	n->packed = 1;
 	at = (char *)(n + 1);
 	n->ports = place(&at, t->ports, np);
 	n->maps = place(&at, t->maps, nm);
@@ -303,15 +296,17 @@ void task_merge_status(struct task *t, struct task *st)
 		return;
 	/* An update without addresses keeps the ones we know. */
 	if (st->nips) {
-		free_own(t, t->ips);
+		free_own(t, t->ips, t->ips_apart);
 		t->ips = st->ips;
+		t->ips_apart = 1;
 		t->nips = st->nips;
 		st->ips = NULL;
 		st->nips = 0;
 	}
 	if (st->nsmaps) {
-		free_own(t, t->smaps);
+		free_own(t, t->smaps, t->smaps_apart);
 		t->smaps = st->smaps;
+		t->smaps_apart = 1;
 		t->nsmaps = st->nsmaps;
 		st->smaps = NULL;
 		st->nsmaps = 0;

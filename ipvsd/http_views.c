@@ -41,7 +41,7 @@ static const struct {
 	{ "changes_failed", "Kernel changes the kernel refused (retried)." },
 	{ "full_reconciles", "Periodic full reconciles against the kernel's own dumps." },
 	{ "reconcile_repairs",
-	  "Kernel changes made by full reconciles after start-up (drift repaired)." },
+	  "Kernel changes made by periodic full reconciles and snapshot checks (drift repaired)." },
 	{ "ipvs_dumps", "IPVS dumps read from the kernel." },
 	{ "ipvs_dump_errors", "IPVS dumps that failed." },
 	{ "ipc_snapshots_applied", "VIP table and reachability snapshots applied." },

@@ -28,7 +28,7 @@
 struct reconciler {
 	struct reconcile_cfg cfg;
 	struct event_base *base;
-	struct event *periodic, *soon, *drain_timer;
+	struct event *periodic, *soon, *drain_timer, *feed_timer;
 	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
 	struct vip_addr *va;
 	struct vip_set *vs;
@@ -68,7 +68,16 @@ struct reconciler {
 	int vip_held;
 	int vip_check;       /* the next snapshot is compared in full */
 	uint64_t resync_ms;  /* when a snapshot was last asked for */
+	int resync_pending;  /* one was wanted within a second of the last */
+	uint64_t delta_ms;   /* when the delta feed last said anything */
 };
+
+/* vipd repeats its last delta at least every 5 s, so a feed this quiet
+ * means no vipd that publishes deltas (an older one, or none running):
+ * snapshots are then asked for every FEED_POLL_MS instead, so changes still
+ * arrive within seconds rather than at the next full check. */
+#define FEED_QUIET_MS 12000
+#define FEED_POLL_MS 2000
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
 static int want_dests(const struct svc_key *k, void *arg)
@@ -382,7 +391,8 @@ static void run(struct reconciler *r, int counters_fresh)
 	run_keys(r, counters_fresh, NULL, 0);
 }
 
-static void full(struct reconciler *r)
+/* 0, or negative if the kernel could not be read (retried soon). */
+static int full(struct reconciler *r)
 {
 	int rc = refresh(r);
 
@@ -390,7 +400,7 @@ static void full(struct reconciler *r)
 	if (rc < 0) {
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));
 		schedule_soon(r, 1000);
-		return;
+		return rc;
 	}
 	if (!r->cfg.dry_run) {
 		sysctls_ensure(0);
@@ -398,24 +408,20 @@ static void full(struct reconciler *r)
 		nat_check_start(r->nat);
 	}
 	run(r, 1);
-	/* After start-up, whatever a full pass still has to change is a repair:
-	 * the event path had already applied every snapshot, so the kernel (or
-	 * the table the deltas built) had drifted. */
-	if (r->synced)
-		counter_add("reconcile_repairs", r->last_changes);
 	if (!r->synced && r->cand) {
 		r->synced = 1;
 		log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
 			 "(%zu services adopted from the kernel)",
 			 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
 	}
+	return 0;
 }
 
 static void on_soon(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	full(arg);
+	full(arg); /* a retry, or the first pass: nothing to count as a repair */
 }
 
 /* The safety net of the delta path: every period a fresh snapshot is
@@ -425,10 +431,16 @@ static void on_soon(evutil_socket_t fd, short what, void *arg)
 static void on_periodic(evutil_socket_t fd, short what, void *arg)
 {
 	struct reconciler *r = arg;
+	int was_synced;
 
 	(void)fd;
 	(void)what;
-	full(r);
+	/* What the periodic pass changes after start-up is drift repaired: the
+	 * event path had already applied every table (edits behind ipvsd's
+	 * back, a kernel that lost state). */
+	was_synced = r->synced;
+	if (full(r) == 0 && was_synced)
+		counter_add("reconcile_repairs", r->last_changes);
 	if (r->vip_sub) {
 		r->vip_check = 1;
 		r->resync_ms = clock_mono_ms();
@@ -479,11 +491,17 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 	uint64_t rx = r->peek_us ? r->peek_us : clock_mono_us();
 	struct ipvs_table *c;
 	int walked = r->walk_next_ok;
+	int check;
 
 	r->peek_us = 0;
 	r->walk_next_ok = 0;
 	if (snapshot_behind(r, env->vip_table->publisher_epoch, env->vip_table->generation))
 		return;
+	/* the periodic check's snapshot of the very table the deltas built:
+	 * whatever it changes, they had got wrong */
+	check = r->vip_check && r->vip_held && r->synced &&
+		r->vip_epoch == env->vip_table->publisher_epoch &&
+		r->vip_gen == env->vip_table->generation;
 	r->walk_prev_ok = 0;
 	r->vip_check = 0;
 	c = desired_candidates(env->vip_table, &r->cfg.dcfg);
@@ -516,6 +534,8 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 		run_keys(r, 0, r->changed, n);
 	else
 		run(r, 0);
+	if (check && r->have_kernel)
+		counter_add("reconcile_repairs", r->last_changes);
 }
 
 int reconcile_vip_peek(const void *data, size_t len, uint64_t *epoch, uint64_t *gen, void *arg)
@@ -594,10 +614,38 @@ static void resync(struct reconciler *r, const char *why)
 	counter_inc("vip_delta_resyncs");
 	log_limited(LOG_LVL_INFO, "vip_resync", "VIP table %" PRIu64 ": %s, asking vipd for a "
 		    "snapshot", r->vip_gen, why);
-	if (!r->vip_sub || (r->resync_ms && now - r->resync_ms < 1000))
+	if (!r->vip_sub)
 		return;
+	if (r->resync_ms && now - r->resync_ms < 1000) {
+		r->resync_pending = 1; /* on_feed_timer sends it when the second is over */
+		return;
+	}
+	r->resync_pending = 0;
 	r->resync_ms = now;
 	ipc_sub_request(r->vip_sub);
+}
+
+static void on_feed_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct reconciler *r = arg;
+	uint64_t now = clock_mono_ms();
+
+	(void)fd;
+	(void)what;
+	if (!r->vip_sub || now - r->resync_ms < 1000)
+		return;
+	if (r->resync_pending) {
+		r->resync_pending = 0;
+		r->resync_ms = now;
+		ipc_sub_request(r->vip_sub);
+	} else if (now - r->delta_ms >= FEED_QUIET_MS && now - r->resync_ms >= FEED_POLL_MS) {
+		counter_inc("vip_delta_feed_quiet");
+		log_limited(LOG_LVL_WARN, "vip_feed_quiet", "no VIP table delta from vipd for %u s "
+			    "(vipd down, or older than vipd.delta.pub): asking for snapshots every "
+			    "%u s", FEED_QUIET_MS / 1000, FEED_POLL_MS / 1000);
+		r->resync_ms = now;
+		ipc_sub_request(r->vip_sub);
+	}
 }
 
 int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
@@ -610,6 +658,7 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 	size_t n = 0;
 	int rc;
 
+	r->delta_ms = clock_mono_ms();
 	if (env && env->type != L4LB__V1__ENVELOPE__TYPE__VIP_TABLE_DELTA)
 		why = "not a VIP table delta";
 	if (!env || why) {
@@ -716,7 +765,8 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->periodic = event_new(base, -1, EV_PERSIST, on_periodic, r);
 	r->soon = evtimer_new(base, on_soon, r);
 	r->drain_timer = evtimer_new(base, on_drain_timer, r);
-	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer) {
+	r->feed_timer = event_new(base, -1, EV_PERSIST, on_feed_timer, r);
+	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer || !r->feed_timer) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -744,6 +794,9 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 		goto fail;
 	tv = (struct timeval){ cfg->interval_s, 0 };
 	evtimer_add(r->periodic, &tv);
+	r->delta_ms = clock_mono_ms(); /* the start's own snapshot request comes first */
+	tv = (struct timeval){ 1, 0 };
+	evtimer_add(r->feed_timer, &tv);
 	*out = r;
 	return 0;
 fail:
@@ -762,6 +815,8 @@ void reconcile_free(struct reconciler *r)
 		event_free(r->soon);
 	if (r->drain_timer)
 		event_free(r->drain_timer);
+	if (r->feed_timer)
+		event_free(r->feed_timer);
 	nat_check_free(r->nat);
 	ipvs_nl_close(r->nl);
 	vip_addr_close(r->va);

@@ -5,7 +5,10 @@
 # --dry-run in a network namespace of its own, fed by ipvsd_feed: a change
 # is applied from its delta alone; a malformed delta, a lost one (gap) and a
 # restarted publisher (new epoch) each make ipvsd fetch a snapshot (counted),
-# and the change still reaches its plan; nothing is applied twice.
+# and the change still reaches its plan; a publisher that stops sending
+# deltas (a vipd from before them) is noticed and polled for snapshots, so
+# its changes still arrive in seconds, not at the next full check (600 s
+# here); nothing is applied twice.
 set -u
 B=${1:-build}
 . tests/lib.sh
@@ -33,7 +36,8 @@ spec() { # EXTRA_LINE BACKEND...: the spec, and wait until it is published
 
 echo "vip tcp 11.0.0.1 80 10.0.0.11:8080" >"$T/spec"
 spawn "$B/tests/tools/ipvsd_feed" "$T" "$T/spec" >"$T/feed" 2>&1
-spawn unshare -n "$B/ipvsd" --run-dir "$T" --dry-run >"$T/plan" 2>"$T/log"
+spawn unshare -n "$B/ipvsd" --run-dir "$T" --dry-run --reconcile-interval 600 \
+	>"$T/plan" 2>"$T/log"
 check "the first table comes from a snapshot" wait_for 10 planned 10.0.0.11
 
 # (the first delta, a heartbeat, may come before the first snapshot: a resync)
@@ -62,6 +66,16 @@ check "a restarted publisher (new epoch): a snapshot brings its table" \
 check "... fetched as a resync" above vip_delta_resyncs "$r"
 spec "epoch 2" 10.0.0.11 10.0.0.16 10.0.0.17
 check "... and its next change is applied from its delta" wait_for 10 planned 10.0.0.17
+
+# From here on no delta at all (the feed publishes snapshots only).
+spec "$(printf 'epoch 2\nnodelta')" 10.0.0.11 10.0.0.16 10.0.0.17 10.0.0.18
+t0=$(now_ms)
+if wait_for 25 planned 10.0.0.18; then
+	pass "deltas stopped: the change comes from a polled snapshot ($(($(now_ms) - t0)) ms)"
+else
+	fail "deltas stopped: the change comes from a polled snapshot" "$(tail -n 3 "$T/log")"
+fi
+check "... the quiet feed is counted" above vip_delta_feed_quiet 0
 dups=$(grep -- '-> 10.0.0.1[0-9]:8080 weight 1' "$T/plan" | grep '^add-dest' | sort | uniq -d)
 check_dups() { [ -z "$dups" ] || { echo "added twice: $dups"; return 1; }; }
 check "no change planned twice" check_dups

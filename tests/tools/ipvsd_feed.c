@@ -15,6 +15,8 @@
  *   garbage                                   publish bytes that are no
  *                                             envelope instead of the delta
  *   epoch N                                   publisher epoch (default 1)
+ *   nodelta                                   close vipd.delta.pub for good
+ *                                             (a vipd from before deltas)
  * Prints "published vip gen=G vips=N at=HH:MM:SS.mmm" after each change (the
  * time as in the daemons' log lines, to measure snapshot -> kernel).
  */
@@ -241,6 +243,9 @@ static void publish(struct feed *f, char *text)
 			w[n++] = tok;
 		if (n == 1 && !strcmp(w[0], "gap")) {
 			gap = 1;
+		} else if (n == 1 && !strcmp(w[0], "nodelta")) {
+			ipc_pub_close(f->dpub); /* NULL-safe */
+			f->dpub = NULL;
 		} else if (n == 1 && !strcmp(w[0], "garbage")) {
 			garbage = 1;
 		} else if (n == 2 && !strcmp(w[0], "epoch")) {
@@ -295,8 +300,10 @@ static void publish(struct feed *f, char *text)
 		memcpy(delta.data, "\x7a\x7f\x01", delta.len < 3 ? delta.len : 3);
 	if (envelope_pack(&env, &buf) < 0)
 		buf = (struct ipc_buf){ 0 };
-	if (delta.data)
+	if (delta.data && f->dpub)
 		ipc_pub_set(f->dpub, &delta);
+	else
+		free(delta.data);
 	if (buf.data)
 		ipc_pub_set(f->vpub, &buf);
 	if (have_reach) {

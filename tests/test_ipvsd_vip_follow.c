@@ -14,23 +14,10 @@
 
 #include "ipvsd/plan.h"
 #include "ipvsd/vip_follow.h"
+#include "tests/ipvsd_rand_vips.h"
 
 #define MAXV 300
-#define MAXB 6
 #define FAST_MAX 64
-
-struct bspec {
-	uint8_t ip[4], agent[4];
-	uint32_t port, weight;
-};
-
-struct vspec {
-	uint32_t proto, port;
-	uint8_t ip[16];
-	size_t iplen;
-	struct bspec b[MAXB];
-	size_t nb;
-};
 
 /* A table as the test keeps it, and as protobuf messages pointing into it. */
 struct table {
@@ -45,44 +32,10 @@ struct table {
 static const struct desired_cfg cfg = { .sched = "wlc", .node_ip = { 10, 1, 0, 1 },
 					.node_ip_len = 4 };
 
-static unsigned rnd(unsigned n) { return (unsigned)random() % n; }
-
-static void rand_backend(struct bspec *b)
-{
-	b->ip[0] = 10;
-	b->ip[1] = 1;
-	b->ip[2] = (uint8_t)rnd(4);
-	b->ip[3] = (uint8_t)rnd(8);
-	memcpy(b->agent, b->ip, 4);
-	b->agent[3] = (uint8_t)rnd(3);
-	/* now and then an invalid one (port 0), which both paths leave out */
-	b->port = rnd(50) ? 8000 + rnd(4) : 0;
-	b->weight = rnd(3);
-}
-
-static void rand_vip(struct vspec *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->proto = rnd(2) ? 6 : 17;
-	v->iplen = rnd(4) ? 4 : 16;
-	v->ip[0] = v->iplen == 4 ? 11 : 0xfd;
-	v->ip[v->iplen - 1] = (uint8_t)rnd(200);
-	v->port = 80 + rnd(3);
-	v->nb = rnd(MAXB + 1);
-	for (size_t i = 0; i < v->nb; i++)
-		rand_backend(&v->b[i]);
-}
-
-static int same_key(const struct vspec *a, const struct vspec *b)
-{
-	return a->proto == b->proto && a->port == b->port && a->iplen == b->iplen &&
-	       !memcmp(a->ip, b->ip, a->iplen);
-}
-
 static long find(const struct table *t, const struct vspec *v)
 {
 	for (size_t i = 0; i < t->n; i++)
-		if (same_key(&t->v[i], v))
+		if (vspec_same_key(&t->v[i], v))
 			return (long)i;
 	return -1;
 }
@@ -100,16 +53,9 @@ static void step(struct table *t)
 		if (p->nb)
 			p->b[rnd((unsigned)p->nb)].weight ^= 1;
 	} else if (what < 55 && t->n) {
-		struct vspec *p = &t->v[rnd((unsigned)t->n)];
-
-		if (p->nb < MAXB && rnd(2))
-			rand_backend(&p->b[p->nb++]);
-		else if (p->nb) {
-			p->nb--;
-			p->b[rnd((unsigned)p->nb + 1)] = p->b[p->nb];
-		}
+		vspec_backend_step(&t->v[rnd((unsigned)t->n)]);
 	} else if (what < 72 && t->n < MAXV) {
-		rand_vip(&v);
+		rand_vip(&v, 0);
 		if (find(t, &v) < 0)
 			t->v[t->n++] = v;
 	} else if (what < 88 && t->n) {

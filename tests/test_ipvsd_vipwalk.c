@@ -14,24 +14,10 @@
 #include "common/envelope.h"
 #include "ipvsd/vip_delta.h"
 #include "ipvsd/vipwalk.h"
+#include "tests/ipvsd_rand_vips.h"
 
 #define MAXV 400
-#define MAXB 6
 #define FAST_MAX 64
-
-struct bspec {
-	uint8_t ip[4], agent[4];
-	uint32_t port, weight;
-};
-
-struct vspec {
-	uint32_t proto, port;
-	uint8_t ip[16];
-	size_t iplen;
-	int bad_family; /* the family field disagrees with the address */
-	struct bspec b[MAXB];
-	size_t nb;
-};
 
 struct model {
 	struct vspec v[MAXV];
@@ -42,42 +28,6 @@ struct model {
 
 static const struct desired_cfg cfg = { .sched = "wlc", .node_ip = { 10, 1, 0, 1 },
 					.node_ip_len = 4 };
-
-static unsigned rnd(unsigned n) { return (unsigned)random() % n; }
-
-static void rand_backend(struct bspec *b)
-{
-	b->ip[0] = 10;
-	b->ip[1] = 1;
-	b->ip[2] = (uint8_t)rnd(4);
-	b->ip[3] = (uint8_t)rnd(8);
-	memcpy(b->agent, b->ip, 4);
-	b->agent[3] = (uint8_t)rnd(3);
-	/* now and then an invalid one (port 0), which both paths leave out */
-	b->port = rnd(50) ? 8000 + rnd(4) : 0;
-	b->weight = rnd(3);
-}
-
-/* A VIP with a key drawn from a small pool, so adds hit removed keys. */
-static void rand_vip(struct vspec *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->proto = rnd(2) ? 6 : 17;
-	v->iplen = rnd(4) ? 4 : 16;
-	v->ip[0] = v->iplen == 4 ? 11 : 0xfd;
-	v->ip[v->iplen - 1] = (uint8_t)rnd(200);
-	v->port = 80 + rnd(3);
-	v->bad_family = rnd(40) == 0;
-	v->nb = rnd(MAXB + 1);
-	for (size_t i = 0; i < v->nb; i++)
-		rand_backend(&v->b[i]);
-}
-
-static int vspec_same_key(const struct vspec *a, const struct vspec *b)
-{
-	return a->proto == b->proto && a->port == b->port && a->iplen == b->iplen &&
-	       !memcmp(a->ip, b->ip, a->iplen);
-}
 
 static int model_has_key(const struct model *m, const struct vspec *v)
 {
@@ -104,18 +54,11 @@ static void model_step(struct model *m)
 		if (p->nb)
 			p->b[rnd((unsigned)p->nb)].weight ^= 1;
 	} else if (what < 55 && m->n) { /* a backend added or removed */
-		struct vspec *p = &m->v[rnd((unsigned)m->n)];
-
-		if (p->nb < MAXB && rnd(2))
-			rand_backend(&p->b[p->nb++]);
-		else if (p->nb) {
-			p->nb--;
-			p->b[rnd((unsigned)p->nb + 1)] = p->b[p->nb];
-		}
+		vspec_backend_step(&m->v[rnd((unsigned)m->n)]);
 	} else if (what < 70 && m->n < MAXV) { /* a VIP added (at any position) */
 		size_t at = rnd((unsigned)m->n + 1);
 
-		rand_vip(&v);
+		rand_vip(&v, 40);
 		if (model_has_key(m, &v))
 			return;
 		memmove(&m->v[at + 1], &m->v[at], (m->n - at) * sizeof(v));
@@ -265,7 +208,7 @@ static void test_random_sequence(void **state)
 	srandom(4);
 	memset(&m, 0, sizeof(m));
 	for (int i = 0; i < 150; i++) {
-		rand_vip(&m.v[m.n]);
+		rand_vip(&m.v[m.n], 40);
 		if (!model_has_key(&m, &m.v[m.n]))
 			m.n++;
 	}
@@ -335,7 +278,7 @@ static void test_changed_keys(void **state)
 	srandom(9);
 	memset(&m, 0, sizeof(m));
 	for (int i = 0; i < 100; i++) {
-		rand_vip(&m.v[m.n]);
+		rand_vip(&m.v[m.n], 40);
 		m.v[m.n].bad_family = 0;
 		if (!model_has_key(&m, &m.v[m.n]))
 			m.n++;
@@ -389,7 +332,7 @@ static void test_corruption(void **state)
 	srandom(11);
 	memset(&m, 0, sizeof(m));
 	for (int i = 0; i < 40; i++) {
-		rand_vip(&m.v[m.n]);
+		rand_vip(&m.v[m.n], 40);
 		if (!model_has_key(&m, &m.v[m.n]))
 			m.n++;
 	}

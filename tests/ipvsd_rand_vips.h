@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipvsd/model.h"
+
 #define MAXB 6 /* backends per VIP */
 
 struct bspec {
@@ -73,6 +75,29 @@ static inline void vspec_backend_step(struct vspec *p)
 	} else if (p->nb) {
 		p->nb--;
 		p->b[rnd((unsigned)p->nb + 1)] = p->b[p->nb];
+	}
+}
+
+/* Two candidate tables are the same, service by service, destination by
+ * destination (agents included). */
+static inline void assert_tables_equal(const struct ipvs_table *a, const struct ipvs_table *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct ipvs_svc *s = &a->svcs[i], *t = &b->svcs[i];
+
+		assert_int_equal(svc_key_cmp(&s->key, &t->key), 0);
+		assert_string_equal(s->sched, t->sched);
+		assert_int_equal(s->n_dests, t->n_dests);
+		for (size_t j = 0; j < s->n_dests; j++) {
+			const struct ipvs_dest *d = &s->dests[j], *e = &t->dests[j];
+
+			assert_memory_equal(d->addr, e->addr, 16);
+			assert_int_equal(d->port, e->port);
+			assert_int_equal(d->weight, e->weight);
+			assert_int_equal(d->agent_len, e->agent_len);
+			assert_memory_equal(d->agent, e->agent, d->agent_len);
+		}
 	}
 }
 

@@ -148,24 +148,6 @@ static void make_delta(struct table *a, struct table *b, L4lb__V1__VipTableDelta
 	}
 }
 
-static void assert_tables_equal(const struct ipvs_table *a, const struct ipvs_table *b)
-{
-	assert_int_equal(a->n, b->n);
-	for (size_t i = 0; i < a->n; i++) {
-		const struct ipvs_svc *s = &a->svcs[i], *t = &b->svcs[i];
-
-		assert_int_equal(svc_key_cmp(&s->key, &t->key), 0);
-		assert_string_equal(s->sched, t->sched);
-		assert_int_equal(s->n_dests, t->n_dests);
-		for (size_t j = 0; j < s->n_dests; j++) {
-			assert_memory_equal(s->dests[j].addr, t->dests[j].addr, 16);
-			assert_int_equal(s->dests[j].port, t->dests[j].port);
-			assert_int_equal(s->dests[j].weight, t->dests[j].weight);
-			assert_int_equal(s->dests[j].agent_len, t->dests[j].agent_len);
-		}
-	}
-}
-
 /* The plan as text, one op per line. */
 static void plan_text(const struct plan *p, char *out, size_t size)
 {

@@ -153,27 +153,6 @@ static struct ipvs_table *full_candidates(const struct ipc_buf *b)
 	return t;
 }
 
-static void assert_tables_equal(const struct ipvs_table *a, const struct ipvs_table *b)
-{
-	assert_int_equal(a->n, b->n);
-	for (size_t i = 0; i < a->n; i++) {
-		const struct ipvs_svc *s = &a->svcs[i], *t = &b->svcs[i];
-
-		assert_int_equal(svc_key_cmp(&s->key, &t->key), 0);
-		assert_string_equal(s->sched, t->sched);
-		assert_int_equal(s->n_dests, t->n_dests);
-		for (size_t j = 0; j < s->n_dests; j++) {
-			const struct ipvs_dest *d = &s->dests[j], *e = &t->dests[j];
-
-			assert_memory_equal(d->addr, e->addr, 16);
-			assert_int_equal(d->port, e->port);
-			assert_int_equal(d->weight, e->weight);
-			assert_int_equal(d->agent_len, e->agent_len);
-			assert_memory_equal(d->agent, e->agent, d->agent_len);
-		}
-	}
-}
-
 /* Every key whose candidates differ between two full tables is among the
  * keys the fast path reported. */
 static void assert_keys_cover(const struct ipvs_table *old, const struct ipvs_table *new,

@@ -164,6 +164,25 @@ else fail redirect_and_next_master "$(show r) $(tail -3 "$T/r.log")"; fi
 if [ "$(stat "$PORT_m1" auth)" = "token=s3cret" ]; then pass token_auth_header
 else fail token_auth_header "got '$(stat "$PORT_m1" auth)'"; fi
 
+# The leader a 307 named dies: vipd goes back to the configured master
+# (the only one given), which now leads itself.
+fm_start ld
+LD_PID=$LAST_PID
+ctl "$PORT_ld" "$(state "$(agent a1 10.0.0.1)" "$(task t1 a1 31011 /web:80)")"
+fm_start fo
+ctl "$PORT_fo" "{\"op\":\"mode\",\"mode\":\"redirect:http://127.0.0.1:$PORT_ld\"}"
+vipd rd --master "http://127.0.0.1:$PORT_fo"
+wait_for 10 has rd '"port":31011'
+ctl "$PORT_fo" "$(state "$(agent a1 10.0.0.1)" "$(task t1 a1 31012 /web:80)")"
+ctl "$PORT_fo" '{"op":"mode","mode":"ok"}'
+kill "$LD_PID"
+if wait_for 10 has rd '"port":31012'; then pass dead_leader_back_to_configured
+else fail dead_leader_back_to_configured "$(show rd) $(tail -2 "$T/rd.log")"; fi
+if grep -q "retrying http://127.0.0.1:$PORT_fo in" "$T/rd.log" &&
+	[ "$("$B/tests/tools/status_counter" "$T/rd" vipd master)" = "http://127.0.0.1:$PORT_fo" ]
+then pass dead_leader_log_and_status_name_retried
+else fail dead_leader_log_and_status_name_retried "$(grep retrying "$T/rd.log" | tail -1)"; fi
+
 # --- polling GET_STATE, and legacy /state detected on a 404 ---
 vipd p --master "http://127.0.0.1:$PORT_m1" --mode poll --poll-interval 200
 if wait_for 10 has p '"port":31001'; then pass poll_initial_table

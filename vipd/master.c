@@ -122,20 +122,24 @@ static void fail(struct master *m, const char *kind, const char *why)
 {
 	unsigned ms;
 
+	char failed[sizeof(m->base_url)];
+
 	report_bad_input(kind, "master %s: %s", m->base_url, why);
 	counter_inc("master_errors");
 	transfer_end(m);
 	m->failures++;
 	m->redirects = 0;
-	if (m->o->nmasters > 1) {
+	snprintf(failed, sizeof(failed), "%s", m->base_url);
+	/* Always back to a configured master: a leader a 307 named may be
+	 * the one that died, and only a configured one can name the next. */
+	if (m->o->nmasters > 1)
 		m->idx = (m->idx + 1) % m->o->nmasters;
-		snprintf(m->base_url, sizeof(m->base_url), "%s", m->o->masters[m->idx]);
-		snprintf(m->c->master, sizeof(m->c->master), "%s", m->base_url);
-	}
+	snprintf(m->base_url, sizeof(m->base_url), "%s", m->o->masters[m->idx]);
+	snprintf(m->c->master, sizeof(m->c->master), "%s", m->base_url);
 	ms = master_backoff_ms(m->failures, m->o->backoff_min_ms, m->o->backoff_max_ms,
 			       random());
 	log_warn("master %s: %s; retrying %s in %u ms (the last table stays published)",
-		 m->base_url, why, m->o->masters[m->idx], ms);
+		 failed, why, m->base_url, ms);
 	schedule(m, ms);
 }
 

@@ -30,6 +30,7 @@ vipd() { # name args...: a vipd with its own run dir
 		"$@" 2>"$T/$n.log"
 }
 show() { "$B/vipd" --run-dir "$T/$1" --show 2>/dev/null; }
+fact() { "$B/tests/tools/status_counter" "$T/$1" vipd "$2"; } # name key: a status fact
 has() { show "$1" | grep -q "$2"; }     # name pattern
 hasnt() { ! show "$1" | grep -q "$2"; } # name pattern
 gen() { show "$1" | sed -n 's/^{"generation":\([0-9]*\),.*/\1/p'; }
@@ -63,6 +64,12 @@ ctl "$PORT_m1" "$(state "$(agent a1 10.0.0.1),$(agent a2 10.0.0.2)" \
 vipd s --master "http://127.0.0.1:$PORT_m1" --http-listen 127.0.0.1:0
 if wait_for 10 has s '"ip":"10.0.0.2","port":31002'; then pass stream_initial_table
 else fail stream_initial_table "$(show s)"; fi
+# heartbeats (every 0.5 s) on a healthy stream move the last success
+ok0=$(fact s last_success_unix_ms)
+if [ "$(fact s master_connected)" = yes ] &&
+	wait_for 5 sh -c "[ \$($B/tests/tools/status_counter $T/s vipd last_success_unix_ms) -gt $ok0 ]"
+then pass status_heartbeats_move_last_success
+else fail status_heartbeats_move_last_success "$(fact s master_connected) $ok0"; fi
 
 t0=$(now_ms)
 ctl "$PORT_m1" "$(ev_task "$(task t3 a1 32000 /api:8080)")"
@@ -88,6 +95,11 @@ r0=$(stat "$PORT_m1" requests)
 wait_for 10 sh -c "[ \$(python3 $FM stats $PORT_m1 requests) -ge $((r0 + 3)) ]"
 if [ "$(show s)" = "$before" ] && [ "$(gen s)" = "$g" ]; then pass outage_keeps_table
 else fail outage_keeps_table "$(show s)"; fi
+ok0=$(fact s last_success_unix_ms)
+sleep 0.6
+if [ "$(fact s master_connected)" = no ] && [ "$(fact s synced)" = yes ] &&
+	[ "$(fact s last_success_unix_ms)" = "$ok0" ]; then pass status_outage_not_connected
+else fail status_outage_not_connected "connected $(fact s master_connected)"; fi
 for m in truncate malformed hang; do
 	ctl "$PORT_m1" "{\"op\":\"mode\",\"mode\":\"$m\"}"
 	r0=$(stat "$PORT_m1" requests)
@@ -102,6 +114,9 @@ ctl "$PORT_m1" '{"op":"mode","mode":"ok"}'
 # leave "hang": vipd's request watchdog (request timeout) or the next retry reconnects
 if wait_for 40 hasnt s '"port":31002'; then pass recovery_applies_new_state
 else fail recovery_applies_new_state "$(show s)"; fi
+if [ "$(fact s master_connected)" = yes ] && [ "$(fact s last_success_unix_ms)" -gt "$ok0" ]
+then pass status_recovered_connected
+else fail status_recovered_connected "connected $(fact s master_connected)"; fi
 
 # A stream that goes silent (no heartbeat for 3 intervals) is reconnected.
 ctl "$PORT_m1" '{"op":"mode","mode":"silent"}'

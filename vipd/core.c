@@ -224,6 +224,9 @@ void core_record(struct mesos_record *rec, void *arg)
 	char *id;
 	struct vip_table *before;
 
+	/* Any complete record, even one dropped below, proves the master answers. */
+	c->connected = 1;
+	c->last_success_unix_ms = clock_real_ms();
 	if (core_over_bound(c, rec))
 		return;
 	before = core_task_before(c, rec, &id, &held_before);
@@ -367,8 +370,11 @@ void core_status(status_kv_fn kv, void *kvarg, void *arg)
 	kv("mode", c->mode, kvarg);
 	kv("master", c->master[0] ? c->master : "none", kvarg);
 	kv("synced", c->need_master ? (c->synced ? "yes" : "no") : "n/a", kvarg);
+	kv("master_connected", c->need_master ? (c->connected ? "yes" : "no") : "n/a", kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->last_sync_unix_ms);
 	kv("last_sync_unix_ms", b, kvarg);
+	snprintf(b, sizeof(b), "%" PRIu64, c->last_success_unix_ms);
+	kv("last_success_unix_ms", b, kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->events);
 	kv("events_applied", b, kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->generation);

@@ -30,7 +30,10 @@ struct core {
 	uint64_t generation, epoch;
 	int synced;           /* a complete master snapshot has been applied */
 	int need_master;      /* masters configured: publish only once synced */
-	uint64_t last_sync_unix_ms, events;
+	int connected;        /* the master answers: a complete record since the last failure */
+	uint64_t last_sync_unix_ms;    /* the last complete state */
+	uint64_t last_success_unix_ms; /* the last complete record (state, event, heartbeat) */
+	uint64_t events;
 	uint64_t dirty_since_us; /* when the first unpublished change came */
 	char master[512];     /* the master in use */
 	const char *mode;     /* "stream", "poll", "static" */

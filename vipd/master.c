@@ -126,6 +126,7 @@ static void fail(struct master *m, const char *kind, const char *why)
 
 	report_bad_input(kind, "master %s: %s", m->base_url, why);
 	counter_inc("master_errors");
+	m->c->connected = 0;
 	transfer_end(m);
 	m->failures++;
 	m->redirects = 0;

@@ -93,6 +93,43 @@ static void test_generation_and_coalescing(void **state)
 	event_base_free(b);
 }
 
+/* Leading edge: a change after a quiet window is published on the next
+ * loop turn, not after --coalesce; what follows within the window waits for
+ * its end, all of it in one publication. */
+static void test_coalesce_leading_edge(void **state)
+{
+	struct event_base *b = event_base_new();
+	struct vipd_options o;
+	struct core *c;
+	struct timeval tick = { 0, 10000 };
+	int turns = 0;
+
+	(void)state;
+	vipd_options_defaults(&o);
+	o.nmasters = 1;
+	o.masters[0] = "http://127.0.0.1:1";
+	o.coalesce_ms = 1000;
+	c = core_new(b, &o, NULL, NULL);
+	assert_non_null(c);
+	feed(c, SUB ADD("t1", "1001"));
+	event_base_loop(b, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(c->generation, 1);
+	/* within the window: held */
+	feed(c, ADD("t2", "1002"));
+	feed(c, ADD("t3", "1003"));
+	event_base_loop(b, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(c->generation, 1);
+	/* at the window's end (10 s at most even on a loaded machine), both */
+	while (c->generation == 1 && turns++ < 1000) {
+		event_base_loopexit(b, &tick);
+		event_base_dispatch(b);
+	}
+	assert_int_equal(c->generation, 2);
+	assert_int_equal(vip_table_backends(c->table), 3);
+	core_free(c);
+	event_base_free(b);
+}
+
 #define UPD(id, st, ts) \
 	"{\"type\":\"TASK_UPDATED\",\"task_updated\":{\"framework_id\":{\"value\":\"f1\"}," \
 	"\"state\":\"" st "\",\"status\":{\"task_id\":{\"value\":\"" id "\"},\"state\":\"" st \
@@ -330,6 +367,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_generation_and_coalescing),
+		cmocka_unit_test(test_coalesce_leading_edge),
 		cmocka_unit_test(test_task_updated_patches),
 		cmocka_unit_test(test_static_only),
 		cmocka_unit_test(test_events_bounded),

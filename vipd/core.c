@@ -35,9 +35,32 @@ int core_flush(struct core *c)
 
 static void core_coalesce_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct core *c = arg;
+
 	(void)fd;
 	(void)what;
-	core_flush(arg);
+	c->flushed_us = clock_mono_us();
+	core_flush(c);
+}
+
+/*
+ * Leading edge: a change after a quiet window is published as soon as the
+ * records read with it are applied (the next loop turn); what follows
+ * within --coalesce of that publication waits for the window's end, so a
+ * burst still becomes one or two publications.
+ */
+static void core_coalesce_arm(struct core *c)
+{
+	uint64_t now = clock_mono_us(), win = (uint64_t)c->o->coalesce_ms * 1000, wait = 0;
+	struct timeval tv;
+
+	if (evtimer_pending(c->coalesce, NULL))
+		return;
+	if (c->flushed_us && now - c->flushed_us < win)
+		wait = win - (now - c->flushed_us);
+	tv.tv_sec = (time_t)(wait / 1000000);
+	tv.tv_usec = (suseconds_t)(wait % 1000000);
+	evtimer_add(c->coalesce, &tv);
 }
 
 /*
@@ -219,7 +242,6 @@ static int core_over_bound(const struct core *c, const struct mesos_record *rec)
 void core_record(struct mesos_record *rec, void *arg)
 {
 	struct core *c = arg;
-	struct timeval tv = { 0, (long)c->o->coalesce_ms * 1000 };
 	int held_before;
 	char *id;
 	struct vip_table *before;
@@ -252,9 +274,7 @@ void core_record(struct mesos_record *rec, void *arg)
 	}
 	if (!c->dirty_since_us)
 		c->dirty_since_us = clock_mono_us();
-	/* A burst of events becomes one rebuild: the first arms the timer. */
-	if (!evtimer_pending(c->coalesce, NULL))
-		evtimer_add(c->coalesce, &tv);
+	core_coalesce_arm(c);
 }
 
 /* A full build frees its working maps, the old table and (after a

@@ -2,8 +2,9 @@
 /*
  * vipd's state between the master client and the publisher: the live
  * model, static VIPs, the last published table and its generation. Records
- * are applied at once; the table is rebuilt and published after a short
- * coalescing delay, and only when it changed.
+ * are applied at once; the table is rebuilt and published on the next loop
+ * turn, or at the end of a short coalescing window when it was published
+ * within one, and only when it changed.
  */
 #ifndef VIPD_CORE_H
 #define VIPD_CORE_H
@@ -35,6 +36,7 @@ struct core {
 	uint64_t last_success_unix_ms; /* the last complete record (state, event, heartbeat) */
 	uint64_t events;
 	uint64_t dirty_since_us; /* when the first unpublished change came */
+	uint64_t flushed_us;     /* when the coalescing timer last fired */
 	char master[512];     /* the master in use */
 	const char *mode;     /* "stream", "poll", "static" */
 	size_t held_tasks;

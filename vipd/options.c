@@ -32,7 +32,7 @@ const struct opt vipd_opts[] = {
 	{ "request-timeout", required_argument, O_REQUEST_TO, "S", "request timeout (default 30)" },
 	{ "recovered-grace", required_argument, O_GRACE, "S",
 	  "keep recovered agents' tasks this long after a failover (default 600)" },
-	{ "coalesce", required_argument, O_COALESCE, "MS", "coalesce event bursts (default 5)" },
+	{ "coalesce", required_argument, O_COALESCE, "MS", "publish a change at once, what follows within MS after it together (default 5)" },
 	{ "backoff-min", required_argument, O_BACKOFF_MIN, "MS",
 	  "first reconnect delay after a failure (default 2000)" },
 	{ "backoff-max", required_argument, O_BACKOFF_MAX, "MS", "reconnect delay cap (default 30000)" },

@@ -11,9 +11,10 @@ trap 'kill_all; rm -rf "$T"' EXIT
 F=tests/fixtures/mesos
 
 out=$("$B/vipd" --from-file $F/hello-overlay.json --print 2>"$T/err")
+rc=$?
 n=$(echo "$out" | grep -o '"name":"' | wc -l)
-if [ $? = 0 ] && [ "$n" = 3 ]; then pass print_hello_overlay_three_named_vips
-else fail print_hello_overlay_three_named_vips "$n names: $out"; fi
+if [ $rc = 0 ] && [ "$n" = 3 ]; then pass print_hello_overlay_three_named_vips
+else fail print_hello_overlay_three_named_vips "exit $rc, $n names: $out"; fi
 
 out=$("$B/vipd" --from-file $F/tcp-and-udp.json --print)
 if echo "$out" | grep -q '"protocol":"tcp","ip":"11.171.172.93","port":80' &&
@@ -48,6 +49,9 @@ expect_error() { # name pattern args...
 expect_error error_missing_file "No such file" --from-file "$T/nope.json" --print
 expect_error error_not_master "not a Mesos master response" \
 	--from-file tests/fixtures/mesos/README.md --print
+printf '{"foo":1}' >"$T/foo.json"
+expect_error error_json_not_master "not a Mesos master response: no state or event" \
+	--from-file "$T/foo.json" --print
 head -c 3000 $F/tcp-and-udp.json >"$T/trunc.json"
 expect_error error_truncated "middle of a JSON document" --from-file "$T/trunc.json" --print
 printf '{"type":"GET_STATE","get_state":{]}' >"$T/bad.json"

@@ -246,9 +246,12 @@ void core_record(struct mesos_record *rec, void *arg)
 	char *id;
 	struct vip_table *before;
 
-	/* Any complete record, even one dropped below, proves the master answers. */
-	c->connected = 1;
-	c->last_success_unix_ms = clock_real_ms();
+	/* A complete record of a kind the master sends, even one dropped
+	 * below, proves the master answers. */
+	if (rec->type != REC_OTHER) {
+		c->connected = 1;
+		c->last_success_unix_ms = clock_real_ms();
+	}
 	if (core_over_bound(c, rec))
 		return;
 	before = core_task_before(c, rec, &id, &held_before);

@@ -31,6 +31,7 @@ struct master {
 	int streaming;     /* the current transfer is SUBSCRIBE */
 	int subscribed;    /* SUBSCRIBED arrived on this stream */
 	int had_stream;    /* some stream was subscribed before: the next is a reconnect */
+	size_t known;      /* records of a kind a master sends, in this reply */
 	uint64_t start_us; /* when the current request was sent */
 	long http_status;
 	int parse_failed;
@@ -83,6 +84,7 @@ static void on_record(struct mesos_record *rec, void *arg)
 		m->heartbeat_s = rec->heartbeat_s > 0 ? rec->heartbeat_s : 15;
 		log_info("subscribed to %s (heartbeat %.1f s)", m->base_url, m->heartbeat_s);
 	}
+	m->known += rec->type != REC_OTHER;
 	if (m->streaming)
 		watchdog_arm(m); /* any event proves the stream alive */
 	core_record(rec, m->c);
@@ -207,6 +209,12 @@ static void transfer_done(struct master *m, CURLcode res)
 		fail(m, m->streaming ? "master_stream_broken" : "master_malformed", why);
 		return;
 	}
+	if (!m->known) {
+		/* a 200 with JSON in it, but no state: not a master (a proxy's
+		 * page?); the last table stays */
+		fail(m, "master_malformed", "not a Mesos master response: no state or event in it");
+		return;
+	}
 	transfer_end(m);
 	m->redirects = 0;
 	if (m->streaming) {
@@ -329,6 +337,7 @@ static void master_start(struct master *m)
 	m->subscribed = 0;
 	m->http_status = 0;
 	m->parse_failed = 0;
+	m->known = 0;
 	snprintf(m->c->master, sizeof(m->c->master), "%s", m->base_url);
 	m->c->mode = stream ? "stream" : "poll";
 	if (m->legacy) {

@@ -10,7 +10,8 @@ POST /ctl with one JSON command:
   {"op":"event","event":{...}}   applied to the state and sent to every stream
   {"op":"mode","mode":M}         how new requests are answered: ok, 500, hang,
                                  redirect:<base url>, truncate, malformed, 404,
-                                 silent (stream without heartbeats); hostile ones
+                                 silent (stream without heartbeats), notmaster
+                                 (200 with JSON that is no master reply); hostile ones
                                  (same answer to GET_STATE, SUBSCRIBE and /state):
                                  trickle (a valid reply, one byte a second),
                                  endless (a reply that never ends, tasks as fast
@@ -114,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(307, b"", headers={"Location": m[9:] + path})
         elif m == "malformed":
             self.reply(200, b'{"type":"GET_STATE","get_state":{"get_tasks":{"tasks":[}}')
+        elif m == "notmaster":
+            self.reply(200, b'{"foo":1}')
         elif m in ("trickle", "endless", "nested"):
             self.hostile(m)
         else:

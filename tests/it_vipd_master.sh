@@ -233,5 +233,18 @@ if wait_for 10 has l '"port":31001' && [ "$(stat "$PORT_m3" legacy)" -ge 1 ]; th
 	pass legacy_state_detected
 else fail legacy_state_detected "$(show l)"; fi
 
+# A master that refuses SUBSCRIBE (501): vipd polls GET_STATE instead.
+fm_start m4
+ctl "$PORT_m4" '{"op":"mode","mode":"refuse-subscribe:501"}'
+ctl "$PORT_m4" "$(state "$(agent a1 10.0.0.1)" "$(task t1 a1 31041 /web:80)")"
+vipd ns --master "http://127.0.0.1:$PORT_m4" --poll-interval 200
+if wait_for 10 has ns '"port":31041'; then
+	ctl "$PORT_m4" "$(state "$(agent a1 10.0.0.1)" "$(task t1 a1 31042 /web:80)")"
+fi
+if wait_for 10 has ns '"port":31042' && [ "$(fact ns mode)" = poll ] &&
+	[ "$(stat "$PORT_m4" subscribes_refused)" = 1 ] &&
+	[ "$(fact ns master_subscribe_refused)" = 1 ]; then pass subscribe_refused_polls
+else fail subscribe_refused_polls "$(fact ns mode) $(stat "$PORT_m4" subscribes_refused) $(show ns)"; fi
+
 kill_all
 finish

@@ -38,6 +38,8 @@ static const struct {
 	{ "master_errors", "Failed master requests (the last table stays published)." },
 	{ "master_stream_timeouts", "Event streams declared dead after missed heartbeats." },
 	{ "master_stream_reconnects", "Event stream subscriptions after an earlier one ended." },
+	{ "master_subscribe_refused",
+	  "Masters that refused SUBSCRIBE (HTTP 400/501): vipd polls GET_STATE instead." },
 	{ "master_events_applied", "Master events applied to the VIP table." },
 	{ "master_snapshots", "Complete states read from the master." },
 	{ "tables_published", "VIP tables published (one per change)." },

@@ -28,6 +28,7 @@ struct master {
 	char base_url[512];  /* the master in use (after redirects) */
 	int redirects;
 	int legacy;        /* API_LEGACY in use (given or detected) */
+	int poll_only;     /* a master refused SUBSCRIBE: GET_STATE polling instead */
 	int streaming;     /* the current transfer is SUBSCRIBE */
 	int subscribed;    /* SUBSCRIBED arrived on this stream */
 	int had_stream;    /* some stream was subscribed before: the next is a reconnect */
@@ -190,6 +191,17 @@ static void transfer_done(struct master *m, CURLcode res)
 		master_start(m);
 		return;
 	}
+	if ((st == 400 || st == 501) && m->streaming) {
+		/* An operator API without SUBSCRIBE (or behind a proxy that
+		 * refuses it): polling still gives the whole state. */
+		log_warn("master %s refused SUBSCRIBE (HTTP %ld): polling GET_STATE every %u ms "
+			 "instead", m->base_url, st, m->o->poll_interval_ms);
+		counter_inc("master_subscribe_refused");
+		m->poll_only = 1;
+		transfer_end(m);
+		master_start(m);
+		return;
+	}
 	if (res != CURLE_OK) {
 		/* The detail says which certificate check failed, if one did. */
 		snprintf(why, sizeof(why), "%s%s", m->curl_err[0] ? m->curl_err :
@@ -319,7 +331,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 static void master_start(struct master *m)
 {
 	char url[600], auth[4200];
-	int stream = m->o->mode == MODE_STREAM && !m->legacy;
+	int stream = m->o->mode == MODE_STREAM && !m->legacy && !m->poll_only;
 
 	counter_inc("master_requests");
 	if (stream && m->had_stream)

@@ -351,7 +351,7 @@ static void test_snapshot_round_trip(void **state)
 static void test_backoff(void **state)
 {
 	(void)state;
-	/* 2 s, doubling, capped at 30 s; ±25 % jitter */
+	/* 2 s, doubling, ±25 % jitter, never above 30 s */
 	assert_int_equal(master_backoff_ms(1, 2000, 30000, RAND_MAX / 2), 2000);
 	assert_int_equal(master_backoff_ms(2, 2000, 30000, RAND_MAX / 2), 4000);
 	assert_int_equal(master_backoff_ms(4, 2000, 30000, RAND_MAX / 2), 16000);
@@ -359,7 +359,9 @@ static void test_backoff(void **state)
 	assert_int_equal(master_backoff_ms(50, 2000, 30000, RAND_MAX / 2), 30000);
 	assert_int_equal(master_backoff_ms(1, 2000, 30000, 0), 1500);
 	assert_int_equal(master_backoff_ms(1, 2000, 30000, RAND_MAX), 2500);
-	assert_int_equal(master_backoff_ms(9, 2000, 30000, RAND_MAX), 37500);
+	assert_int_equal(master_backoff_ms(9, 2000, 30000, RAND_MAX), 30000);
+	assert_int_equal(master_backoff_ms(9, 2000, 30000, 0), 22500);
+	assert_int_equal(master_backoff_ms(4, 2000, 30000, RAND_MAX), 20000);
 	assert_int_equal(master_backoff_ms(3, 200, 1000, RAND_MAX / 2), 800);
 }
 

@@ -50,8 +50,21 @@ unsigned master_backoff_ms(unsigned failures, unsigned min, unsigned max, long r
 		base *= 2;
 	if (base > max)
 		base = max;
-	/* ±25 % so that a cluster of vipds does not reconnect in lockstep. */
-	return base - base / 4 + (unsigned)((double)rnd / RAND_MAX * (base / 2) + 0.5);
+	/* ±25 % so that a cluster of vipds does not reconnect in lockstep;
+	 * the cap applies to the jittered wait (it is what --backoff-max says). */
+	base = base - base / 4 + (unsigned)((double)rnd / RAND_MAX * (base / 2) + 0.5);
+	return base > max ? max : base;
+}
+
+double master_heartbeat_s(double given)
+{
+	if (given == 0)
+		return MASTER_HEARTBEAT_DEFAULT_S;
+	if (given >= MASTER_HEARTBEAT_MIN_S && given <= MASTER_HEARTBEAT_MAX_S)
+		return given;
+	report_bad_input("master_heartbeat", "SUBSCRIBED heartbeat_interval_seconds %g out of "
+			 "[%g, %g]: clamped", given, MASTER_HEARTBEAT_MIN_S, MASTER_HEARTBEAT_MAX_S);
+	return given > MASTER_HEARTBEAT_MAX_S ? MASTER_HEARTBEAT_MAX_S : MASTER_HEARTBEAT_MIN_S;
 }
 
 static void master_start(struct master *m);
@@ -82,7 +95,7 @@ static void on_record(struct mesos_record *rec, void *arg)
 		m->subscribed = 1;
 		m->had_stream = 1;
 		m->failures = 0;
-		m->heartbeat_s = rec->heartbeat_s > 0 ? rec->heartbeat_s : 15;
+		m->heartbeat_s = master_heartbeat_s(rec->heartbeat_s);
 		log_info("subscribed to %s (heartbeat %.1f s)", m->base_url, m->heartbeat_s);
 	}
 	m->known += rec->type != REC_OTHER;

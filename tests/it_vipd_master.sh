@@ -61,7 +61,7 @@ ctl "$PORT_m1" "$(state "$(agent a1 10.0.0.1),$(agent a2 10.0.0.2)" \
 	"$(task t1 a1 31001 /web:80),$(task t2 a2 31002 /web:80)")"
 
 # --- streaming ---
-vipd s --master "http://127.0.0.1:$PORT_m1" --http-listen 127.0.0.1:0
+vipd s --master "http://127.0.0.1:$PORT_m1" --http-listen 127.0.0.1:0 --request-timeout 2
 if wait_for 10 has s '"ip":"10.0.0.2","port":31002'; then pass stream_initial_table
 else fail stream_initial_table "$(show s)"; fi
 # heartbeats (every 0.5 s) on a healthy stream move the last success
@@ -100,7 +100,7 @@ sleep 0.6
 if [ "$(fact s master_connected)" = no ] && [ "$(fact s synced)" = yes ] &&
 	[ "$(fact s last_success_unix_ms)" = "$ok0" ]; then pass status_outage_not_connected
 else fail status_outage_not_connected "connected $(fact s master_connected)"; fi
-for m in truncate malformed hang; do
+for m in truncate malformed; do
 	ctl "$PORT_m1" "{\"op\":\"mode\",\"mode\":\"$m\"}"
 	r0=$(stat "$PORT_m1" requests)
 	wait_for 10 sh -c "[ \$(python3 $FM stats $PORT_m1 requests) -ge $((r0 + 1)) ]"
@@ -108,6 +108,12 @@ for m in truncate malformed hang; do
 	if [ "$(show s)" = "$before" ]; then pass "outage_${m}_keeps_table"
 	else fail "outage_${m}_keeps_table" "$(show s)"; fi
 done
+# a request that hangs: given up after --request-timeout 2, counted, table kept
+t0=$(fact s master_timeout)
+ctl "$PORT_m1" '{"op":"mode","mode":"hang"}'
+if wait_for 15 sh -c "[ \$($B/tests/tools/status_counter $T/s vipd master_timeout) -gt $t0 ]" &&
+	[ "$(show s)" = "$before" ]; then pass outage_hang_keeps_table
+else fail outage_hang_keeps_table "timeouts $(fact s master_timeout): $(show s)"; fi
 # A change made while vipd could not see it arrives with the next SUBSCRIBED.
 ctl "$PORT_m1" "$(state "$(agent a1 10.0.0.1),$(agent a2 10.0.0.2)" "$(task t1 a1 31001 /web:80)")"
 ctl "$PORT_m1" '{"op":"mode","mode":"ok"}'
@@ -153,6 +159,10 @@ ctl "$PORT_m1" "$(ev_task "$(task t2 a2 31002 /web:80)")"
 sleep 0.3
 if has s '"port":31002'; then pass failover_reregistered_agent_kept
 else fail failover_reregistered_agent_kept "$(show s)"; fi
+ctl "$PORT_m1" \
+	'{"op":"event","event":{"type":"AGENT_REMOVED","agent_removed":{"agent_id":{"value":"a2"}}}}'
+if wait_for 5 hasnt s '"port":31002' && has s '"port":31001'; then pass stream_agent_removed
+else fail stream_agent_removed "$(show s)"; fi
 kill_all
 
 # The grace for agents that never come back (--recovered-grace 2).
@@ -225,13 +235,42 @@ if wait_for 10 sh -c "[ \$($B/tests/tools/status_counter $T/p vipd master_malfor
 	[ "$(show p)" = "$before" ]; then pass poll_not_a_master_keeps_table
 else fail poll_not_a_master_keeps_table "$(fact p master_malformed) $(show p)"; fi
 ctl "$PORT_m1" '{"op":"mode","mode":"ok"}'
+# polling: a 500, a truncated and a malformed reply keep the table, counted
+before=$(show p)
+for m in 500 truncate malformed; do
+	k=master_errors
+	e0=$(fact p "$k")
+	ctl "$PORT_m1" "{\"op\":\"mode\",\"mode\":\"$m\"}"
+	if wait_for 10 sh -c "[ \$($B/tests/tools/status_counter $T/p vipd $k) -gt $e0 ]" &&
+		[ "$(show p)" = "$before" ]; then pass "poll_${m}_keeps_table"
+	else fail "poll_${m}_keeps_table" "$k $(fact p "$k"): $(show p)"; fi
+done
+ctl "$PORT_m1" '{"op":"mode","mode":"ok"}'
 fm_start m3
 ctl "$PORT_m3" '{"op":"mode","mode":"404"}'
 ctl "$PORT_m3" "$(state "$(agent a1 10.0.0.1)" "$(task t1 a1 31001 /web:80)")"
-vipd l --master "http://127.0.0.1:$PORT_m3"
+echo "from-file" >"$T/token"
+L4LB_MASTER_TOKEN=from-env vipd l --master "http://127.0.0.1:$PORT_m3" --token-file "$T/token"
+L_PID=$LAST_PID
 if wait_for 10 has l '"port":31001' && [ "$(stat "$PORT_m3" legacy)" -ge 1 ]; then
 	pass legacy_state_detected
 else fail legacy_state_detected "$(show l)"; fi
+if [ "$(stat "$PORT_m3" auth)" = "token=from-file" ]; then pass token_file_wins_over_env
+else fail token_file_wins_over_env "got '$(stat "$PORT_m3" auth)'"; fi
+# --api v1 never falls back to /state; --api legacy asks /state at once
+kill "$L_PID"
+sleep 0.3
+l0=$(stat "$PORT_m3" legacy)
+vipd v1 --master "http://127.0.0.1:$PORT_m3" --api v1
+if wait_for 10 sh -c "[ \$($B/tests/tools/status_counter $T/v1 vipd master_http_error) -ge 2 ]" &&
+	[ "$(stat "$PORT_m3" legacy)" = "$l0" ] && hasnt v1 '"port"'; then pass api_v1_forced
+else fail api_v1_forced "legacy $(stat "$PORT_m3" legacy) $(show v1)"; fi
+g0=$(stat "$PORT_m1" get_states)
+s0=$(stat "$PORT_m1" subscribes)
+vipd lg --master "http://127.0.0.1:$PORT_m1" --api legacy
+if wait_for 10 has lg '"port":31005' && [ "$(stat "$PORT_m1" subscribes)" = "$s0" ] &&
+	[ "$(stat "$PORT_m1" legacy)" -ge 1 ]; then pass api_legacy_forced
+else fail api_legacy_forced "legacy $(stat "$PORT_m1" legacy) $(show lg)"; fi
 
 # A master that refuses SUBSCRIBE (501): vipd polls GET_STATE instead.
 fm_start m4

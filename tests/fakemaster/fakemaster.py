@@ -171,6 +171,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         with lock:
             stats["requests"] += 1
+            if self.path != "/ctl":
+                stats["auth"] = self.headers.get("Authorization", "")
         if self.path == "/ctl":
             with lock:
                 self.reply(200, json.dumps(stats).encode())

@@ -28,6 +28,29 @@ for f in hello-world operator-api; do
 	else fail "print_${f}_empty" "$out"; fi
 done
 
+# The same stream RecordIO-framed (as SUBSCRIBE sends it): the same table.
+want=$("$B/vipd" --from-file $F/hello-overlay.json --print)
+while IFS= read -r line; do
+	printf '%s\n%s' "$(printf '%s' "$line" | wc -c)" "$line"
+done <$F/hello-overlay.json >"$T/stream.recordio"
+out=$("$B/vipd" --from-file "$T/stream.recordio" --print)
+rc=$?
+if [ $rc = 0 ] && [ "$out" = "$want" ]; then pass print_recordio_same_table
+else fail print_recordio_same_table "exit $rc: $out"; fi
+
+# A legacy state.json (GET /state of older masters).
+printf '%s' '{"slaves":[{"id":"a1","hostname":"10.0.0.1"}],"frameworks":[{"id":"f1",' \
+	'"name":"marathon","tasks":[{"id":"t1","framework_id":"f1","slave_id":"a1",' \
+	'"state":"TASK_RUNNING","discovery":{"ports":{"ports":[{"number":31001,' \
+	'"protocol":"tcp","labels":{"labels":[{"key":"VIP_0","value":"/web:80"}]}}]}}}]}]}' \
+	>"$T/state.json"
+out=$("$B/vipd" --from-file "$T/state.json" --print)
+rc=$?
+if [ $rc = 0 ] && echo "$out" | grep -q '"name":"web.marathon"' &&
+	echo "$out" | grep -q '"backends":\[{"ip":"10.0.0.1","port":31001,'; then
+	pass print_legacy_state_json
+else fail print_legacy_state_json "exit $rc: $out"; fi
+
 # stdin, with static VIPs added
 out=$("$B/vipd" --from-file - --print --vips-file tests/fixtures/vipd/static.json \
 	<$F/tcp-and-udp.json)

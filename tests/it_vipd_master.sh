@@ -272,6 +272,42 @@ if wait_for 10 has lg '"port":31005' && [ "$(stat "$PORT_m1" subscribes)" = "$s0
 	[ "$(stat "$PORT_m1" legacy)" -ge 1 ]; then pass api_legacy_forced
 else fail api_legacy_forced "legacy $(stat "$PORT_m1" legacy) $(show lg)"; fi
 
+# systemd readiness: READY=1 once the master's state is published, not at
+# start; with no master answering, once the bound (connect + request
+# timeout, here 2 s) has passed.
+notify_listen() { # socket path: appends every datagram to PATH.out
+	spawn python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(1)
+open(sys.argv[1] + ".ready", "w").close()
+end = time.time() + 50
+while time.time() < end:
+    try:
+        m = s.recv(256).decode()
+    except socket.timeout:
+        continue
+    with open(sys.argv[1] + ".out", "a") as f:
+        f.write(m + "\n")
+' "$1"
+	wait_for 5 test -e "$1.ready"
+}
+notify_listen "$T/n1"
+notify_listen "$T/n2"
+ctl "$PORT_m1" '{"op":"mode","mode":"500"}'
+NOTIFY_SOCKET=$T/n1 vipd rdy --master "http://127.0.0.1:$PORT_m1"
+NOTIFY_SOCKET=$T/n2 vipd bnd --master http://127.0.0.1:1 --connect-timeout 1 --request-timeout 1
+sleep 1
+if grep -q READY=1 "$T/n1.out" 2>/dev/null || grep -q READY=1 "$T/n2.out" 2>/dev/null; then
+	fail ready_not_before_sync "READY=1 with nothing published"
+else pass ready_not_before_sync; fi
+ctl "$PORT_m1" '{"op":"mode","mode":"ok"}'
+if wait_for 10 grep -q READY=1 "$T/n1.out" && has rdy '"port":31001'; then pass ready_after_sync
+else fail ready_after_sync "$(cat "$T/n1.out" 2>/dev/null) $(show rdy)"; fi
+if wait_for 10 grep -q READY=1 "$T/n2.out" && grep -q "ready: no complete state" "$T/bnd.log"
+then pass ready_after_bound_without_master
+else fail ready_after_bound_without_master "$(grep ready "$T/bnd.log")"; fi
+
 # A master that refuses SUBSCRIBE (501): vipd polls GET_STATE instead.
 fm_start m4
 ctl "$PORT_m4" '{"op":"mode","mode":"refuse-subscribe:501"}'

@@ -137,6 +137,27 @@ static void core_task_after(struct core *c, const char *id, struct vip_table *be
 	counter_inc("table_patches");
 }
 
+/* systemd's READY=1: once the first table is published (after the first
+ * complete sync with a master), or when the bound passes without one, so
+ * that a boot with the master away is not held up. */
+static void core_ready(struct core *c, const char *why)
+{
+	if (c->ready)
+		return;
+	c->ready = 1;
+	if (c->ready_bound)
+		evtimer_del(c->ready_bound);
+	log_info("ready: %s", why);
+	daemon_notify("READY=1");
+}
+
+static void core_ready_bound_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	core_ready(arg, "no complete state from the master yet; nothing published");
+}
+
 /* Once a second: withdraw carried tasks whose grace ran out. */
 static void core_expire_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -171,11 +192,18 @@ struct core *core_new(struct event_base *base, const struct vipd_options *o, str
 	c->m = model_new();
 	c->coalesce = evtimer_new(base, core_coalesce_cb, c);
 	c->expire = event_new(base, -1, EV_PERSIST, core_expire_cb, c);
-	if (!c->m || !c->coalesce || !c->expire) {
+	c->ready_bound = evtimer_new(base, core_ready_bound_cb, c);
+	if (!c->m || !c->coalesce || !c->expire || !c->ready_bound) {
 		core_free(c);
 		return NULL;
 	}
 	event_add(c->expire, &sec);
+	if (c->need_master) {
+		unsigned s = o->connect_timeout_s + o->request_timeout_s;
+		struct timeval bound = { s < CORE_READY_MAX_S ? s : CORE_READY_MAX_S, 0 };
+
+		evtimer_add(c->ready_bound, &bound);
+	}
 	return c;
 }
 
@@ -187,6 +215,8 @@ void core_free(struct core *c)
 		event_free(c->coalesce);
 	if (c->expire)
 		event_free(c->expire);
+	if (c->ready_bound)
+		event_free(c->ready_bound);
 	model_free(c->m);
 	vip_table_free(c->table);
 	vip_table_free(c->statics);
@@ -364,6 +394,7 @@ static int core_publish(struct core *c, struct vip_table *t)
 		log_debug("published generation %" PRIu64 " (%zu VIPs) %" PRIu64 " us after the change",
 			  c->generation, t->n, clock_mono_us() - c->dirty_since_us);
 	c->dirty_since_us = 0;
+	core_ready(c, c->need_master ? "the master's state is published" : "static VIPs published");
 	return 0;
 }
 

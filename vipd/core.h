@@ -27,7 +27,7 @@ struct core {
 	struct delta_state *delta; /* NULL: no delta socket (main.c sets it) */
 	struct model *m;
 	struct vip_table *statics, *table;
-	struct event *coalesce, *expire;
+	struct event *coalesce, *expire, *ready_bound;
 	uint64_t generation, epoch;
 	int synced;           /* a complete master snapshot has been applied */
 	int need_master;      /* masters configured: publish only once synced */
@@ -42,11 +42,17 @@ struct core {
 	size_t held_tasks;
 	int full;             /* the next publish needs a full rebuild */
 	int patched;          /* table was patched in place since it was published */
+	int ready;            /* READY=1 sent to systemd */
 };
 
 struct core *core_new(struct event_base *base, const struct vipd_options *o, struct ipc_pub *pub,
 		      struct vip_table *statics);
 void core_free(struct core *c);
+
+/* How long vipd waits for the master's first complete state before it
+ * tells systemd READY=1 anyway (nothing published yet, the master still
+ * tried): one connect and request timeout, at most this. */
+#define CORE_READY_MAX_S 60
 
 /* A complete record from the master (mesos_record_fn). */
 void core_record(struct mesos_record *rec, void *arg);

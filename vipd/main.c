@@ -81,9 +81,9 @@ int main(int argc, char **argv)
 	d.reload = core_reload;
 	d.reload_arg = c;
 	vipd_http_init(&d);
+	/* READY=1 comes from the core: after the first publication (or a bound) */
 	if (o.nmasters ? !(mc = master_new(d.base, &o, c)) : core_rebuild(c) < 0)
 		goto done;
-	daemon_notify("READY=1");
 	rc = daemon_run(&d);
 done:
 	master_free(mc);

@@ -82,6 +82,11 @@ expect_error error_malformed "malformed JSON" --from-file "$T/bad.json" --print
 expect_error error_bad_vips_file "bad-port.json: vips\[0\].backends\[0\].port" \
 	--vips-file tests/fixtures/vipd/bad-port.json --check-config
 expect_error error_print_alone "needs --from-file" --print
+# a bad --vips-file is a configuration error: status 2, as vipd.8 says
+"$B/vipd" --vips-file tests/fixtures/vipd/bad-port.json --check-config 2>/dev/null
+rc=$?
+if [ $rc = 2 ]; then pass check_config_bad_vips_file_exit_2
+else fail check_config_bad_vips_file_exit_2 "exit $rc"; fi
 
 # The daemon with static VIPs only: published; SIGHUP re-reads the file and
 # a bad file keeps the VIPs in use.

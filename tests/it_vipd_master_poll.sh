@@ -132,6 +132,30 @@ if wait_for 10 grep -q READY=1 "$T/n2.out" && grep -q "ready: no complete state"
 then pass ready_after_bound_without_master
 else fail ready_after_bound_without_master "$(grep ready "$T/bnd.log")"; fi
 
+# --connect-timeout reaches the connection: a listening socket whose accept
+# queue is full never completes a connect (SYNs dropped), on loopback.
+spawn python3 -c '
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0)
+fill = []
+for i in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(s.getsockname())
+    fill.append(c)
+time.sleep(0.2)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(50)
+' "$T/full.port"
+wait_for 5 test -s "$T/full.port"
+vipd ct --master "http://127.0.0.1:$(cat "$T/full.port")" --connect-timeout 1
+if wait_for 10 grep -Eq "after 1[0-9]{3} (ms|milliseconds)" "$T/ct.log"; then
+	pass connect_timeout_applied
+else fail connect_timeout_applied "$(grep -m1 retrying "$T/ct.log")"; fi
+
 # A master that refuses SUBSCRIBE (501): vipd polls GET_STATE instead.
 fm_start m4
 ctl "$PORT_m4" '{"op":"mode","mode":"refuse-subscribe:501"}'

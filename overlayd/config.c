@@ -214,9 +214,14 @@ const char *overlayd_cfg_finish(struct overlayd_cfg *c)
 	static const uint8_t zero[16];
 
 	if (!c->self.len) {
-		if (!memcmp(c->listen.ip, zero, c->listen.len))
+		if (!memcmp(c->listen.ip, zero, c->listen.len)) {
 			guess_node_ip(&c->self);
-		else
+			/* peers refuse a node whose identity is not the address
+			 * it connects from: a wrong guess must be easy to spot */
+			log_warn("no --node-ip: guessed this node's identity %s (the first up "
+				 "non-loopback IPv4 address); set node-ip in [overlayd]",
+				 node_ip_str(&c->self, (char[NODE_STR_MAX]){ 0 }));
+		} else
 			c->self = c->listen;
 	}
 	c->self.port = c->listen.port;

@@ -213,7 +213,7 @@ int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const Pee
 		enum adj_verdict v;
 		struct adj_record *r;
 
-		adj_from_pb(a, &node, view);
+		(void)adj_from_pb(a, &node, view); /* checked above */
 		o->st.records_rx++;
 		if (node_eq(&node, &o->self)) {
 			/* Our own record from an earlier life (state dir lost):

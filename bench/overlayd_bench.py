@@ -210,8 +210,10 @@ def main():
         return s
 
     def traffic():
-        r = subprocess.run(["ss", "-tinH", "( sport = :61420 or dport = :61420 )"],
-                           capture_output=True, text=True).stdout
+        # only this run's nodes (their own addresses): other overlayd
+        # processes on the host would inflate the figure
+        r = subprocess.run(["ss", "-tinH", "( sport = :61420 or dport = :61420 ) and "
+                            f"src {PFX}0/24"], capture_output=True, text=True).stdout
         return sum(int(x) for x in re.findall(r"bytes_sent:(\d+)", r))
 
     c0, b0, w0 = cpu(), traffic(), time.time()

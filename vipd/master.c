@@ -136,9 +136,8 @@ static void transfer_end(struct master *m)
 
 static void fail(struct master *m, const char *kind, const char *why)
 {
-	unsigned ms;
-
 	char failed[sizeof(m->base_url)];
+	unsigned ms;
 
 	report_bad_input(kind, "master %s: %s", m->base_url, why);
 	counter_inc("master_errors");

@@ -2,8 +2,9 @@
 /*
  * The master client: libcurl's multi interface on the libevent loop (the
  * daemon never blocks). SUBSCRIBE stream by default, GET_STATE (or legacy
- * /state) polling as fallback or by option; follows 307 to the leader,
- * tries the next --master on failure, jittered exponential backoff.
+ * /state) polling as fallback (no v1 API, SUBSCRIBE refused) or by option;
+ * follows 307 to the leader, goes back to a configured --master (the next
+ * one) on failure, jittered exponential backoff.
  * Everything received goes through the streaming parser into core_record.
  */
 #ifndef VIPD_MASTER_H

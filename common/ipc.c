@@ -481,6 +481,7 @@ static void sub_deliver(struct ipc_sub *sub, const void *msg, size_t len, int fr
 {
 	struct snap_seq before = sub->seq;
 	uint64_t epoch, gen;
+	int rc;
 
 	if (!sub->peek || sub->peek(msg, len, &epoch, &gen, sub->arg) < 0) {
 		sub_deliver_unpacked(sub, msg, len, from_req, NULL);
@@ -488,8 +489,11 @@ static void sub_deliver(struct ipc_sub *sub, const void *msg, size_t len, int fr
 	}
 	if (!sub_order(sub, epoch, gen, from_req))
 		return;
-	if (sub->apply(msg, len, sub->arg) == 0)
+	rc = sub->apply(msg, len, sub->arg);
+	if (rc == 0)
 		counter_inc("ipc_snapshots_applied");
+	else if (rc > 0) /* IPC_RAW_SKIPPED: the reader holds a newer table */
+		counter_inc("ipc_snapshots_skipped");
 	else
 		sub_deliver_unpacked(sub, msg, len, from_req, &before);
 }

@@ -5,12 +5,9 @@
 # always arrives, whichever side starts or restarts first; a snapshot of
 # 100,000 backends crosses intact; malformed and oversize requests are
 # refused and the receiver keeps working.
-set -u
-B=${1:-build}
 . tests/lib.sh
 PEER=$B/tests/tools/ipc_peer
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 
 published() { sed -n 's/^published \(gen=.*\) bytes=.*/\1/p' "$1" | tail -n 1; }
 got() { grep -q "^received $(published "$1")\$" "$2"; }

@@ -45,12 +45,6 @@ fi
 sleep 0.5 # the last table is planned
 end=$(rss)
 echo "INFO: ipvsd RSS (kB) after n tables:$samples"
-if nm -D "$B/ipvsd" 2>/dev/null | grep -q __asan_init; then
-	echo "SKIP: leak_ipvsd_rss_flat (ASan build: LeakSanitizer checks at exit instead)"
-elif [ -n "${warm:-}" ] && [ -n "$end" ] && [ "$end" -le $((warm + 256)) ]; then
-	pass "leak_ipvsd_rss_flat (${warm} kB after warm-up, ${end} kB at the end)"
-else
-	fail leak_ipvsd_rss_flat "RSS ${warm:-?} kB after warm-up, ${end:-?} kB at the end"
-fi
+rss_flat leak_ipvsd_rss_flat ipvsd "${warm:-}" "$end"
 stop_clean leak_ipvsd_clean_exit "$ipid" "a sanitizer's leak report exits 23"
 finish

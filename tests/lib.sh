@@ -90,6 +90,19 @@ stop_clean() {
 	fi
 }
 
+# rss_flat NAME DAEMON WARM END: PASS NAME if DAEMON's RSS at the end (kB)
+# is at most 256 kB above the one after its warm-up; SKIP in an ASan build
+# (LeakSanitizer checks at exit instead).
+rss_flat() {
+	if nm -D "$B/$2" 2>/dev/null | grep -q __asan_init; then
+		echo "SKIP: $1 (ASan build: LeakSanitizer checks at exit instead)"
+	elif [ -n "$3" ] && [ -n "$4" ] && [ "$4" -le $(($3 + 256)) ]; then
+		pass "$1 ($3 kB after warm-up, $4 kB at the end)"
+	else
+		fail "$1" "RSS ${3:-?} kB after warm-up, ${4:-?} kB at the end"
+	fi
+}
+
 # fakemaster NAME PORTFILE: starts tests/fakemaster, which writes its port
 # to PORTFILE; if it does not, FAIL NAME and end the suite.
 fakemaster() {

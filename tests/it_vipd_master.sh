@@ -8,11 +8,8 @@
 # silent stream is reconnected, status says whether the master answers, a
 # failover keeps recovered agents' backends for the grace (polled too).
 # Redirects, polling, legacy /state, auth, readiness: it_vipd_master_poll.sh.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 . tests/fakemaster/lib.sh
 
 fm_start m1

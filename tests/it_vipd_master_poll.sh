@@ -7,11 +7,8 @@
 # and its bad replies, legacy /state detected or forced, --api v1, token
 # auth (--token-file over the environment), systemd readiness, a master
 # that refuses SUBSCRIBE.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 . tests/fakemaster/lib.sh
 
 fm_start m1

@@ -1,14 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 #
-# Helpers for the it_vipd_master*.sh tests (sourced after tests/lib.sh, with
-# $B the build dir and $T a scratch dir): fake masters, vipds with their own
-# run dirs, their published tables and status facts, master JSON builders.
-FM=tests/fakemaster/fakemaster.py
-
-fm_start() { # name: starts a fake master, sets PORT_<name>
+# Helpers for the it_vipd_master*.sh tests (sourced after tests/lib.sh and
+# its scratch_dir): fake masters, vipds with their own run dirs, their
+# published tables and status facts, master JSON builders.
+fm_start() { # name: starts a fake master, sets PORT_<name> (its pid: LAST_PID)
 	rm -f "$T/$1.port"
-	spawn python3 "$FM" "$T/$1.port"
-	wait_for 10 test -s "$T/$1.port" || { fail "fakemaster_$1" "did not start"; finish; }
+	fakemaster "fakemaster_$1" "$T/$1.port"
 	eval "PORT_$1=$(cat "$T/$1.port")"
 }
 ctl() { python3 "$FM" ctl "$1" "$2" >/dev/null; } # port json

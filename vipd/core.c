@@ -147,7 +147,7 @@ static void core_ready(struct core *c, const char *why)
 	c->ready = 1;
 	if (c->ready_bound)
 		evtimer_del(c->ready_bound);
-	log_info("ready: %s", why);
+	log_debug("ready: %s", why);
 	daemon_notify("READY=1");
 }
 
@@ -155,6 +155,8 @@ static void core_ready_bound_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	log_warn("no complete state from the master yet: telling systemd ready anyway, with "
+		 "nothing published");
 	core_ready(arg, "no complete state from the master yet; nothing published");
 }
 

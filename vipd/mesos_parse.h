@@ -55,7 +55,7 @@ void mesos_parser_set_max_tasks(struct mesos_parser *p, size_t n);
 /*
  * Where the model records are applied to lives (*live, read at each task;
  * NULL: none): a snapshot's tasks that *live holds unchanged are shared
- * with it, not copied (task->extra counts the holders). Records must be
+ * with it, not copied (task_rec.extra counts the holders). Records must be
  * applied in order, and *live must not change a task in place while a
  * snapshot is being parsed (records are applied one after the other).
  */

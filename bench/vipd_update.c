@@ -28,6 +28,7 @@
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
+#include "vipd/slab.h"
 
 /* Resident memory now (VmRSS) or at its peak (VmHWM), from /proc (-1 if
  * unknown). */
@@ -72,14 +73,13 @@ static void breakdown(const struct model *m, size_t model_bytes, const struct vi
 	double nb = (double)vip_table_backends(t), d = (double)n;
 	void *v;
 
-	while (strmap_next(&m->tasks, &i, NULL, &v)) {
+	while (strmap_next(&m->tasks, &i, NULL, &v))
 		rec += task_rec_size(v);
-		held += malloc_usable_size(v) + sizeof(size_t); /* (the chunk's header) */
-	}
+	held = slab_held(); /* (all of it here: the model's records only) */
 	if (!n || !nb)
 		return;
 	printf("per task (%zu tasks, %.0f backends): record %.1f B packed, %.1f B as malloc holds"
-	       " it; task map %.1f B; agents, frameworks, strings %.1f B; table %.1f B per"
+	       " it (slab.h); task map %.1f B; agents, frameworks, strings %.1f B; table %.1f B per"
 	       " backend, its packed cache %.1f B; all %.1f B per backend\n", n, nb, rec / d,
 	       held / d, map / d, (double)(model_bytes - held - map) / d, table_bytes / nb,
 	       cache_bytes / nb, (model_bytes + table_bytes + cache_bytes) / nb);

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "vipd/intern.h"
 #include "vipd/model.h"
+#include "vipd/slab.h"
 
 enum task_state task_state_parse(const char *s, size_t len)
 {
@@ -128,8 +129,8 @@ struct task_rec *task_rec_pack(struct task *t)
 		return NULL;
 	for (size_t i = 0; i < t->nips; i++)
 		nip += 1 + ip_size(t->ips[i].family);
-	r = malloc(sizeof(*r) + t->nports * sizeof(*rp) + nmap * sizeof(struct port_mapping) +
-		   nid + nip);
+	r = slab_alloc(sizeof(*r) + t->nports * sizeof(*rp) + nmap * sizeof(struct port_mapping) +
+		       nid + nip);
 	if (!r)
 		return NULL;
 	memset(r, 0, sizeof(*r));
@@ -196,7 +197,7 @@ void task_rec_free(struct task_rec *r)
 	intern_drop(intern_at(r->agent));
 	for (size_t i = 0; i < r->nports; i++)
 		intern_drop(intern_at(rp[i].label));
-	free(r);
+	slab_free(r, task_rec_size(r));
 }
 
 static void task_rec_free_v(void *p) { task_rec_free(p); }

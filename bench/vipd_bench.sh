@@ -88,9 +88,10 @@ verdict="$verdict ($(echo "$cratio $wratio" |
 	awk '{print ($1 <= 2 && $2 <= 2) ? "met" : "NOT met"}'))"
 verdict="$verdict; peak RSS $((full / 1024)) MiB ($(met "$full" 65536))"
 # the daemon's: a second snapshot parsed beside the current model
-dpeak=$(echo "$upd" | awk '/^RSS after a second snapshot/ {print $(NF - 1)}')
-verdict="$verdict, daemon with a second snapshot $dpeak MiB"
-verdict="$verdict ($(met "${dpeak:-999}" 64))"
+dpeak=$(echo "$upd" | awk '/^RSS after a second snapshot/ {print $(NF - 6)}')
+rpeak=$(echo "$upd" | awk '/^RSS after a third snapshot/ {print $(NF - 1)}')
+verdict="$verdict, daemon with a second snapshot $dpeak MiB patched in"
+verdict="$verdict ($(met "${dpeak:-999}" 64)), $rpeak MiB rebuilt ($(met "${rpeak:-999}" 64))"
 # (b) only the table: at most twice what the packed table weighs per backend
 only=$(echo "$per_backend $packed" | awk '{printf "%.1fx the table: %s", $1 / $2,
 	($1 <= 2 * $2) ? "only the table" : "NOT only the table"}')

@@ -43,12 +43,15 @@ static void test_blocks_apart(void **state)
 		slab_free(b[i], sz[i]);
 	{
 		size_t held = slab_held();
+		/* (under ASan blocks are malloc's: held is what is in use) */
+		int slabs = held != slab_in_use();
 
 		for (size_t i = 0; i < N; i += 2) {
 			assert_non_null(b[i] = slab_alloc(sz[i]));
 			memset(b[i], (int)(i & 255), sz[i]);
 		}
-		assert_int_equal(slab_held(), held);
+		if (slabs)
+			assert_int_equal(slab_held(), held);
 	}
 	for (size_t i = 0; i < N; i++)
 		for (size_t k = 0; k < sz[i]; k++)

@@ -154,9 +154,11 @@ struct task_rec *task_rec_pack(struct task *t)
 		rp[i].label = intern_id(t->ports[i].label);
 	}
 	at = (uint8_t *)(rp + t->nports);
-	memcpy(at, t->maps, t->nmaps * sizeof(struct port_mapping));
+	if (t->nmaps) /* (no array at all when empty: memcpy wants one) */
+		memcpy(at, t->maps, t->nmaps * sizeof(struct port_mapping));
 	at += t->nmaps * sizeof(struct port_mapping);
-	memcpy(at, t->smaps, t->nsmaps * sizeof(struct port_mapping));
+	if (t->nsmaps)
+		memcpy(at, t->smaps, t->nsmaps * sizeof(struct port_mapping));
 	at += t->nsmaps * sizeof(struct port_mapping);
 	memcpy(at, t->id, nid);
 	at += nid;

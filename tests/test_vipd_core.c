@@ -203,7 +203,8 @@ static void feed_live(struct core *c, const char *text)
 
 /* A snapshot that changes a few tasks is patched in, task by task (one
  * that changes nothing publishes nothing); other agents or frameworks make
- * it a rebuild. Every table equals a full rebuild's. */
+ * it a rebuild, which compares with the published table's bytes. Every
+ * table equals a full rebuild's. */
 static void test_snapshot_patches(void **state)
 {
 	struct event_base *b = event_base_new();
@@ -250,6 +251,30 @@ static void test_snapshot_patches(void **state)
 	assert_int_equal(counter_value("snapshot_patch_fallbacks"), spf);
 	assert_int_equal(c->generation, 3);
 	assert_int_equal(c->table->v[0].b[0].ip[3], 9);
+	assert_table_is_full(c);
+	/* a new agent without tasks: rebuilt (compared with the published
+	 * table's bytes alone), the same table, nothing published, and the
+	 * table kept whole for the next patch */
+	{
+		uint64_t unchanged = counter_value("rebuilds_unchanged");
+
+		feed_live(c, "{\"type\":\"SUBSCRIBED\",\"subscribed\":{\"get_state\":{"
+			  "\"get_agents\":{\"agents\":[{\"agent_info\":{\"id\":{\"value\":\"a1\"},"
+			  "\"hostname\":\"10.0.0.9\"}},{\"agent_info\":{\"id\":{\"value\":\"a2\"},"
+			  "\"hostname\":\"10.0.0.2\"}}]},\"get_frameworks\":{\"frameworks\":[{"
+			  "\"framework_info\":{\"id\":{\"value\":\"f1\"},\"name\":\"m\"}}]},"
+			  "\"get_tasks\":{\"tasks\":[" STASK("t1", "1001", "/a:80") ","
+			  STASK("t2", "2002", "/a:80") "," STASK("t4", "1004", "/c:80") "]}}}}\n");
+		run_loop(b);
+		assert_int_equal(counter_value("rebuilds_unchanged"), unchanged + 1);
+	}
+	assert_int_equal(c->generation, 3);
+	assert_int_equal(vip_table_backends(c->table), 3);
+	assert_table_is_full(c);
+	feed(c, UPD("t1", "TASK_KILLING", "5"));
+	run_loop(b);
+	assert_int_equal(c->generation, 4);
+	assert_int_equal(counter_value("table_patch_fallbacks"), fb);
 	assert_table_is_full(c);
 	core_free(c);
 	event_base_free(b);

@@ -328,33 +328,71 @@ static void core_trim(void)
 	malloc_trim(0);
 }
 
+/* The new table of a rebuild against the slim old one (vip_table_slim):
+ * 1 if they pack the same (then t replaces it, unpublished), else 0. */
+static int core_same_as_slim(struct core *c, struct vip_table *t)
+{
+	struct snapshot_meta meta = { 0, 0, 0, "" };
+	struct ipc_buf buf = { 0 };
+	int rc = publish_pack_cached(t, &meta, &buf); /* (packs every VIP of t) */
+
+	ipc_buf_free(&buf);
+	if (rc < 0 || !vip_table_packed_equal(c->table, t))
+		return 0;
+	vip_table_free(c->table);
+	c->table = t;
+	return 1;
+}
+
 int core_rebuild(struct core *c)
 {
 	struct rules_stats st;
 	struct vip_table *t;
-	int rc;
+	int rc, slim = 0;
 
 	if (c->need_master && !c->synced)
 		return 0; /* fail static: nothing complete to publish yet */
+	/*
+	 * A table published as it is needs only its packed bytes to be
+	 * compared with the new one: the rest goes before the new one is
+	 * built, not to hold two whole tables at the daemon's peak. The
+	 * subscribers keep the last snapshot whatever happens here.
+	 */
+	if (c->table && !c->patched && vip_table_packed_all(c->table)) {
+		vip_table_slim(c->table);
+		slim = 1;
+	}
 	t = rules_build(c->m, c->statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, &st);
 	if (!t) {
-		log_error("rebuilding the VIP table: out of memory; keeping the last one");
+		log_error("rebuilding the VIP table: out of memory; keeping the last one published");
+		if (slim) { /* (no longer one to patch) */
+			vip_table_free(c->table);
+			c->table = NULL;
+		}
+		c->full = 1;
 		return -ENOMEM;
 	}
 	c->held_tasks = st.held;
 	c->full = 0;
 	/* A patched table is not what was published: compare only an intact one. */
-	if (c->table && !c->patched && vip_table_equal(c->table, t)) {
-		vip_table_free(t);
+	if (slim ? core_same_as_slim(c, t) :
+	    c->table && !c->patched && vip_table_equal(c->table, t)) {
+		if (!slim)
+			vip_table_free(t);
 		c->dirty_since_us = 0;
 		counter_inc("rebuilds_unchanged");
 		core_trim();
 		return 0;
 	}
-	if (c->table)
+	if (c->table && !slim)
 		vip_table_take_packed(t, c->table);
-	if ((rc = core_publish(c, t)) < 0)
+	if ((rc = core_publish(c, t)) < 0) {
 		c->full = 1;
+		if (slim) {
+			vip_table_free(c->table);
+			c->table = NULL;
+		}
+	}
 	core_trim();
 	return rc;
 }

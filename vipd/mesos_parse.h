@@ -42,7 +42,8 @@ typedef void (*mesos_record_fn)(struct mesos_record *rec, void *arg);
 struct mesos_parser;
 
 /* Default bound on the tasks with VIPs one record may carry (10x the
- * largest cluster the benchmark models; ~200 bytes each in the model). */
+ * largest cluster the benchmark models; ~110 bytes each in the model:
+ * its record and its slots in the task map). */
 #define MESOS_MAX_TASKS 1000000
 /* Bound on the agents and frameworks stream events may add to the model
  * (a snapshot's are bounded by its size and the request timeout). */

@@ -23,6 +23,7 @@
 #include "common/ipc.h"
 #include "vipd/apply.h"
 #include "vipd/core.h"
+#include "vipd/delta.h"
 #include "vipd/mesos_parse.h"
 #include "vipd/named_set.h"
 #include "vipd/named_vip.h"
@@ -207,6 +208,7 @@ int main(int argc, char **argv)
 	struct event_base *base;
 	struct core *c;
 	struct ipc_pub *pub;
+	struct delta_state delta = { 0 };
 	char url[64];
 	FILE *f;
 
@@ -263,6 +265,7 @@ int main(int argc, char **argv)
 	c = pub ? core_new(base, &o, pub, NULL) : NULL;
 	if (!c)
 		return 1;
+	c->delta = &delta; /* (as in vipd: its memory counts; no socket here) */
 	p = mesos_parser_new(on_core_rec, c);
 	mesos_parser_set_live(p, &c->m);
 	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
@@ -403,6 +406,7 @@ int main(int argc, char **argv)
 	}
 	mesos_parser_free(p);
 	core_free(c);
+	delta_state_clear(&delta);
 	ipc_pub_close(pub);
 	unlink(url + strlen("ipc://"));
 	event_base_free(base);

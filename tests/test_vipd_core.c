@@ -16,6 +16,7 @@
 
 #include "common/counters.h"
 #include "vipd/core.h"
+#include "vipd/delta.h"
 #include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/master.h"
@@ -205,19 +206,21 @@ static void feed_live(struct core *c, const char *text)
  * that changes nothing publishes nothing); other agents or frameworks make
  * it a rebuild, which compares with the published table's bytes. Every
  * table equals a full rebuild's. */
-static void test_snapshot_patches(void **state)
+static void snapshot_patches(int with_delta)
 {
 	struct event_base *b = event_base_new();
+	struct delta_state delta = { 0 }; /* (no socket: built only) */
 	struct vipd_options o;
 	struct core *c;
 	uint64_t sp, spf, fb;
 
-	(void)state;
 	vipd_options_defaults(&o);
 	o.nmasters = 1;
 	o.masters[0] = "http://127.0.0.1:1";
 	c = core_new(b, &o, NULL, NULL);
 	assert_non_null(c);
+	if (with_delta) /* a rebuild then compares with the delta's bytes */
+		c->delta = &delta;
 	sp = counter_value("snapshot_patches");
 	spf = counter_value("snapshot_patch_fallbacks");
 	fb = counter_value("table_patch_fallbacks");
@@ -277,7 +280,20 @@ static void test_snapshot_patches(void **state)
 	assert_int_equal(counter_value("table_patch_fallbacks"), fb);
 	assert_table_is_full(c);
 	core_free(c);
+	delta_state_clear(&delta);
 	event_base_free(b);
+}
+
+static void test_snapshot_patches(void **state)
+{
+	(void)state;
+	snapshot_patches(0);
+}
+
+static void test_snapshot_patches_with_deltas(void **state)
+{
+	(void)state;
+	snapshot_patches(1);
 }
 
 static char status_buf[1024];
@@ -434,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_generation_and_coalescing),
 		cmocka_unit_test(test_task_updated_patches),
 		cmocka_unit_test(test_snapshot_patches),
+		cmocka_unit_test(test_snapshot_patches_with_deltas),
 		cmocka_unit_test(test_static_only),
 		cmocka_unit_test(test_events_bounded),
 		cmocka_unit_test(test_status_info),

@@ -328,16 +328,40 @@ static void core_trim(void)
 	malloc_trim(0);
 }
 
-/* The new table of a rebuild against the slim old one (vip_table_slim):
- * 1 if they pack the same (then t replaces it, unpublished), else 0. */
-static int core_same_as_slim(struct core *c, struct vip_table *t)
+/* Whether the delta publisher remembers the published table (c->table,
+ * unpatched): its bytes then stand for that table in a rebuild. */
+static int core_delta_has_table(const struct core *c)
+{
+	const struct delta_state *d = c->delta;
+
+	return d && d->have && d->epoch == c->epoch && d->gen == c->generation;
+}
+
+/* Whether t (every VIP packed) packs VIP by VIP as the remembered table
+ * (a packed Vip holds its protocol, address and port: its key too). */
+static int core_delta_same(const struct delta_state *d, const struct vip_table *t)
+{
+	if (d->n != t->n)
+		return 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (d->k[i].len != t->v[i].packed_len ||
+		    memcmp(d->bytes + d->k[i].off, t->v[i].packed, d->k[i].len))
+			return 0;
+	return 1;
+}
+
+/* A rebuild's new table against the published one, slim (vip_table_slim)
+ * or gone (the delta's bytes): 1 if they pack the same (then t replaces
+ * it, unpublished), else 0. */
+static int core_same_as_published(struct core *c, struct vip_table *t)
 {
 	struct snapshot_meta meta = { 0, 0, 0, "" };
 	struct ipc_buf buf = { 0 };
 	int rc = publish_pack_cached(t, &meta, &buf); /* (packs every VIP of t) */
 
 	ipc_buf_free(&buf);
-	if (rc < 0 || !vip_table_packed_equal(c->table, t))
+	if (rc < 0 || !(c->table ? vip_table_packed_equal(c->table, t) :
+			core_delta_same(c->delta, t)))
 		return 0;
 	vip_table_free(c->table);
 	c->table = t;
@@ -354,13 +378,19 @@ int core_rebuild(struct core *c)
 		return 0; /* fail static: nothing complete to publish yet */
 	/*
 	 * A table published as it is needs only its packed bytes to be
-	 * compared with the new one: the rest goes before the new one is
-	 * built, not to hold two whole tables at the daemon's peak. The
+	 * compared with the new one, and the delta publisher has those: the
+	 * table goes (or all but its bytes, without deltas) before the new one
+	 * is built, not to hold two whole tables at the daemon's peak. The
 	 * subscribers keep the last snapshot whatever happens here.
 	 */
 	if (c->table && !c->patched && vip_table_packed_all(c->table)) {
-		vip_table_slim(c->table);
 		slim = 1;
+		if (core_delta_has_table(c)) {
+			vip_table_free(c->table);
+			c->table = NULL;
+		} else {
+			vip_table_slim(c->table);
+		}
 	}
 	t = rules_build(c->m, c->statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, &st);
 	if (!t) {
@@ -375,7 +405,7 @@ int core_rebuild(struct core *c)
 	c->held_tasks = st.held;
 	c->full = 0;
 	/* A patched table is not what was published: compare only an intact one. */
-	if (slim ? core_same_as_slim(c, t) :
+	if (slim ? core_same_as_published(c, t) :
 	    c->table && !c->patched && vip_table_equal(c->table, t)) {
 		if (!slim)
 			vip_table_free(t);

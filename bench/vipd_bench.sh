@@ -10,7 +10,9 @@
 # about what the table itself weighs; one TASK_UPDATED and one new VIP
 # applied, patched, packed and published at that scale, and the full
 # rebuild a new name that moves another forces, and the daemon's peak while
-# a second snapshot is parsed beside the current model; the --print output
+# a second snapshot is parsed beside the current model (patched in: the
+# same tasks) and a third one that forces a full rebuild (an agent moved),
+# with the delta publisher's memory as in vipd; the --print output
 # checked against the recorded table (speed-ups must not change it).
 set -eu
 B=${1:-build}

@@ -84,7 +84,8 @@ struct rec_port {
  * ids for the strings many tasks share, addresses in 5 or 17 bytes. After
  * the header: rec_port[nports], port_mapping[nmaps] then [nsmaps] (the
  * status's), the id and its NUL, then nips addresses (a family byte, 4 or
- * 16 bytes). Read through task_rec_view; only the header changes in place.
+ * 16 bytes). Read through task_rec_view. Only the header changes in place:
+ * a status with new addresses or mappings makes a new record.
  */
 struct task_rec {
 	double ts, health_ts;

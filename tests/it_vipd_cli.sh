@@ -3,11 +3,8 @@
 #
 # `vipd --from-file FILE --print` on every master fixture, and its errors:
 # unreadable file, not a master response, truncated input, bad --vips-file.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 F=tests/fixtures/mesos
 
 out=$("$B/vipd" --from-file $F/hello-overlay.json --print 2>"$T/err")

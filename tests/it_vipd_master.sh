@@ -7,17 +7,12 @@
 # bodies / streams cut mid-record keep the last table, a silent stream is
 # reconnected, a failover keeps recovered agents' backends, 307 redirects,
 # a dead first --master, polling, legacy /state and token auth.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
-FM=tests/fakemaster/fakemaster.py
+scratch_dir
 
 fm_start() { # name: starts a fake master, sets PORT_<name>
 	rm -f "$T/$1.port"
-	spawn python3 "$FM" "$T/$1.port"
-	wait_for 10 test -s "$T/$1.port" || { fail "fakemaster_$1" "did not start"; finish; }
+	fakemaster "fakemaster_$1" "$T/$1.port"
 	eval "PORT_$1=$(cat "$T/$1.port")"
 }
 ctl() { python3 "$FM" ctl "$1" "$2" >/dev/null; } # port json

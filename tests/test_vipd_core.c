@@ -292,6 +292,20 @@ static void snapshot_patches(int with_delta)
 	assert_int_equal(c->generation, 3);
 	assert_int_equal(c->table->v[0].b[0].ip[3], 9);
 	assert_table_is_full(c);
+	/* ten minutes of patches: the next snapshot is rebuilt in full anyway
+	 * (the safety net), and republishes nothing when all was right */
+	{
+		uint64_t unchanged = counter_value("rebuilds_unchanged");
+
+		c->rebuilt_ms -= 10 * 60 * 1000;
+		feed_live(c, SNAP("10.0.0.9", STASK("t1", "1001", "/a:80") ","
+			      STASK("t2", "2002", "/a:80") "," STASK("t4", "1004", "/c:80")));
+		run_loop(b);
+		assert_int_equal(counter_value("snapshot_patches"), sp + 2);
+		assert_int_equal(counter_value("rebuilds_unchanged"), unchanged + 1);
+		assert_int_equal(c->generation, 3);
+		assert_table_is_full(c);
+	}
 	/* a new agent without tasks: rebuilt (compared with the published
 	 * table's bytes alone), the same table, nothing published, and the
 	 * table kept whole for the next patch */

@@ -165,9 +165,12 @@ static void core_ready_bound_cb(evutil_socket_t fd, short what, void *arg)
  * A snapshot that changes few tasks (most polls change none) is patched in
  * task by task like events, instead of rebuilt: no second table beside the
  * first (the daemon's peak), a few ms instead of ~100 at 100,000 tasks.
- * More changes, other agents or frameworks, or a failover: a rebuild.
+ * More changes, other agents or frameworks, or a failover: a rebuild. And
+ * a rebuild at least every CORE_REBUILD_EVERY_MS at a snapshot: the safety
+ * net under patching (whatever a patch got wrong is republished right).
  */
 #define CORE_SNAPSHOT_PATCH_MAX 64
+#define CORE_REBUILD_EVERY_MS (10 * 60 * 1000)
 
 struct snap_patch {
 	size_t n;
@@ -196,6 +199,7 @@ static struct snap_patch *core_snapshot_before(struct core *c, const struct meso
 	long n;
 
 	if (!c->table || c->full || !c->m || !rec->m || rec->recovered_agents ||
+	    clock_mono_ms() - c->rebuilt_ms >= CORE_REBUILD_EVERY_MS ||
 	    !model_same_nodes(c->m, rec->m) ||
 	    (n = model_diff_tasks(c->m, rec->m, ids, CORE_SNAPSHOT_PATCH_MAX)) < 0 ||
 	    !(sp = calloc(1, sizeof(*sp))))
@@ -462,6 +466,7 @@ int core_rebuild(struct core *c)
 	}
 	c->held_tasks = st.held;
 	c->full = 0;
+	c->rebuilt_ms = clock_mono_ms();
 	/* A patched table is not what was published: compare only an intact one. */
 	if (slim ? core_same_as_published(c, t) :
 	    c->table && !c->patched && vip_table_equal(c->table, t)) {

@@ -39,6 +39,11 @@ static void test_auto_follows_the_rules(void **state)
 	assert_int_equal(nat_backend_choose(-1, 3), NAT_BACKEND_NFT);
 	assert_int_equal(nat_backend_choose(2, -1), NAT_BACKEND_LEGACY);
 	assert_int_equal(nat_backend_choose(-1, -1), NAT_BACKEND_SYSTEM);
+	/* a fresh node (legacy table not loaded: 0) whose iptables-nft-save is
+	 * missing or timed out: the system's, not a legacy binary that may not
+	 * exist (an iptables without the -legacy/-nft variants) */
+	assert_int_equal(nat_backend_choose(0, -1), NAT_BACKEND_SYSTEM);
+	assert_int_equal(nat_backend_choose(-1, 0), NAT_BACKEND_SYSTEM);
 }
 
 /* Every step's check and fix run the backend's binary for its family. */

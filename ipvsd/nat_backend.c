@@ -74,8 +74,13 @@ static long count_rules(const char *save)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		uint64_t now = clock_mono_ms();
 		ssize_t r;
+		int pr = now < deadline ? poll(&p, 1, (int)(deadline - now)) : 0;
 
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0) {
+		/* a signal (SIGHUP, SIGTERM at start) is no reason to give up
+		 * on the count: the deadline still bounds the wait */
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
 			kill(pid, SIGKILL);
 			n = -1;
 			break;

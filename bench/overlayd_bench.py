@@ -10,7 +10,11 @@ traffic and RSS per node.
 
 usage: bench/overlayd_bench.py BUILD_DIR [N] [TRIALS]
 OVERLAYD_BENCH_KEY=FILE runs every node with --cluster-key-file FILE;
-OVERLAYD_BENCH_ARGS adds options to every node (A/B runs of a setting).
+OVERLAYD_BENCH_ARGS adds options to every node (A/B runs of a setting);
+OVERLAYD_BENCH_DETAIL=1 runs the nodes at debug level and prints, per
+silent-crash trial, where the time went: when the victim's neighbours
+suspected and severed it, the last node to mark it unreachable, how long
+after the last sever that was, and how late that node's own loop ran.
 """
 import os, re, signal, statistics, subprocess, sys, tempfile, time
 
@@ -21,6 +25,11 @@ PFX = "127.0.79."
 tmp = tempfile.mkdtemp(prefix="ovlbench")
 procs = {}
 RE = re.compile(r"node (\S+) (reachable|unreachable) at mono_us=(\d+)")
+DETAIL = os.environ.get("OVERLAYD_BENCH_DETAIL") == "1"
+# per-link and loop events of a detail run
+RE_LINK = re.compile(r"link (?:to )?(\S+?):\d+ (suspected|severed|down) at mono_us=(\d+)(.*)")
+RE_LINGER = re.compile(r"lingering peer (\S+?):\d+ silent at mono_us=(\d+)")
+RE_LAG = re.compile(r"loop late by (\d+) us at mono_us=(\d+)")
 
 
 def ip(i):
@@ -39,7 +48,8 @@ def start(i):
     procs[i] = subprocess.Popen(
         [f"{B}/overlayd", "--run-dir", d, "--state-dir", d, "--listen", ip(i) + ":61420",
          "--seeds", f"{ip(1)},{ip(2)},{ip(3)}"] + (["--cluster-key-file", key] if key else []) +
-        os.environ.get("OVERLAYD_BENCH_ARGS", "").split(),
+        os.environ.get("OVERLAYD_BENCH_ARGS", "").split() +
+        (["--log-level", "debug"] if DETAIL else []),
         stdout=log, stderr=log)
 
 
@@ -115,6 +125,54 @@ def false_alarms(victims, t0):
     return n
 
 
+def load():
+    return open("/proc/loadavg").read().split()[0]
+
+
+def log_text(i):
+    try:
+        with open(f"{tmp}/n{i}/log") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def detail(k, v, t0):
+    """Where one trial's time went (ms after t0)."""
+    va = ip(v)
+    sus, sev, last = [], [], (0, None)
+    lag = {}
+    for i in live():
+        if i == v:
+            continue
+        txt = log_text(i)
+        for m in RE_LINK.finditer(txt):
+            t = int(m.group(3))
+            if m.group(1) != va or t < t0:
+                continue
+            ms = (t - t0) / 1000
+            if m.group(2) == "suspected":
+                sus.append(ms)
+            else:
+                sev.append((ms, i, "cascade" if "another node" in m.group(4) else m.group(2)))
+        for m in RE_LINGER.finditer(txt):
+            if m.group(1) == va and int(m.group(2)) >= t0:
+                sev.append(((int(m.group(2)) - t0) / 1000, i, "linger"))
+        first = next((t for a, st, t in events(i, t0) if a == va and st == "unreachable"), 0)
+        if first - t0 > last[0]:
+            last = (first - t0, i)
+        lag[i] = [(int(m.group(1)) / 1000, (int(m.group(2)) - t0) / 1000)
+                  for m in RE_LAG.finditer(txt) if int(m.group(2)) >= t0]
+    sev.sort()
+    lt, li = last[0] / 1000, last[1]
+    lags = [f"{d:.0f}@{t:.0f}" for d, t in lag.get(li, []) if t <= lt]
+    print(f"  trial {k} node {v} load {load()}: suspected at "
+          f"{','.join(f'{x:.0f}' for x in sorted(sus)) or '-'}; dropped "
+          f"{', '.join(f'{t:.0f} by {i} ({how})' for t, i, how in sev) or '-'}; "
+          f"last node {li} at {lt:.0f} ({lt - (sev[-1][0] if sev else 0):.0f} after the last drop), "
+          f"its loop lags (ms@ms) {' '.join(lags) or 'none'}")
+
+
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))]
@@ -122,7 +180,8 @@ def pct(v, p):
 
 def main():
     print(f"overlayd bench: N={N} on loopback, {TRIALS} trials, "
-          f"{'cluster key' if os.environ.get('OVERLAYD_BENCH_KEY') else 'open'}, logs in {tmp}")
+          f"{'cluster key' if os.environ.get('OVERLAYD_BENCH_KEY') else 'open'}, logs in {tmp}, "
+          f"load {load()}")
     for i in range(1, N + 1):
         start(i)
     t = time.time()
@@ -164,6 +223,8 @@ def main():
         t0 = mono_us()
         procs[v].send_signal(signal.SIGSTOP)
         d = last_unreach([v], t0)
+        if DETAIL and d is not None:
+            detail(k, v, t0)
         procs[v].kill()
         procs[v].wait()
         alarms += false_alarms([v], t0)
@@ -174,6 +235,7 @@ def main():
         start(v)
         wait(lambda: formed(N), 30)
         time.sleep(1)
+    print(f"load after the trials: {load()}")
     if det:
         print(f"silent crash N={N}: median {statistics.median(det):.0f} ms, "
               f"p99 {pct(det, 99):.0f} ms, max {max(det):.0f} ms over {len(det)} trials; "
@@ -200,7 +262,8 @@ def main():
         procs[v].send_signal(signal.SIGSTOP)
     d = last_unreach(victims, t0, 20)
     print(f"{k} of {N} crashing together: all detected by all in "
-          f"{d / 1000 if d else -1:.0f} ms; false alarms {false_alarms(victims, t0)}")
+          f"{d / 1000 if d else -1:.0f} ms; false alarms {false_alarms(victims, t0)}; "
+          f"load {load()}")
     for v in victims:
         procs[v].kill()
     return 0

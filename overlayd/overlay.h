@@ -76,6 +76,9 @@ struct link {
 	uint64_t probe_id;                 /* of the indirect probes for this suspicion */
 	uint64_t reprieve_us;              /* answered through others: not suspected before */
 	uint64_t heard_us;                 /* last message of any kind from the peer */
+	uint64_t accused_us;               /* another node dropped the peer; 0 once heard */
+	struct node_id accuser;            /* the first one that did */
+	int accusers;                      /* how many did (counted up to 2) */
 	uint64_t pings, pongs, timeouts;
 };
 
@@ -101,6 +104,9 @@ struct lingering {
 	uint64_t unacked_us;               /* oldest unanswered ping's time, 0: none */
 	uint64_t first_token;              /* tokens of our pings since it lingers */
 	uint32_t timeout_us;               /* its link's timeout when it was dropped */
+	uint64_t accused_us;               /* another node dropped it since; 0 once it answered */
+	struct node_id accuser;            /* the first one that did */
+	int accusers;                      /* how many did (counted up to 2) */
 };
 
 struct passive {
@@ -110,6 +116,7 @@ struct passive {
 
 struct overlay_stats {
 	uint64_t pings, pongs, timeouts, refuted, severs, joins, lags;
+	uint64_t cascade_severs; /* severs on the short clock of a cascading check */
 	uint64_t probes_sent, probes_served, probe_acks, probe_drops, unknown;
 	uint64_t probes_refused; /* PROBEs for an address that is no known node */
 	uint64_t msgs_rx, msgs_tx, records_rx, records_new, send_drops, bad;
@@ -184,6 +191,10 @@ void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uin
 /* Pings lingering peers; ends lingers whose peer relinked elsewhere,
  * stopped answering or whose time is up. */
 void member_linger_tick(struct overlay *o, uint64_t now_us);
+/* Node `by` dropped n: if it lingers here, two such nodes put its
+ * silence on the cascading check's short clock. */
+void member_linger_accused(struct overlay *o, const struct node_id *n, const struct node_id *by,
+			   uint64_t now_us);
 /* A Pong to a bare ping with token from `from`: a lingering peer answered. */
 void member_linger_answered(struct overlay *o, const struct node_id *from, uint64_t token);
 void member_passive_add(struct overlay *o, const struct node_id *n);
@@ -195,7 +206,14 @@ void member_tick(struct overlay *o, uint64_t now_us);
 /* ping.c */
 void ping_link_init(struct link *l, const struct node_id *n, uint64_t now_us);
 void ping_tick(struct overlay *o, uint64_t now_us);
-void ping_probe(struct overlay *o, struct link *l, uint64_t now_us);
+/* Node `by` dropped l's peer from its view (cascading check). */
+void ping_accused(struct overlay *o, struct link *l, const struct node_id *by, uint64_t now_us);
+/* Counts `by` among the nodes that dropped a peer since accused_us (at
+ * most 2, distinct); 1 when it is the first. */
+int accused_count(uint64_t *accused_us, struct node_id *accuser, int *accusers,
+		  const struct node_id *by, uint64_t now_us);
+/* The ping timeout of a peer two other nodes dropped, from its usual one. */
+uint64_t accused_timeout(const struct overlay *o, uint64_t timeout_us);
 void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us);
 void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessage *m,

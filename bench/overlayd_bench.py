@@ -154,7 +154,7 @@ def detail(k, v, t0):
             if m.group(2) == "suspected":
                 sus.append(ms)
             else:
-                sev.append((ms, i, "cascade" if "another node" in m.group(4) else m.group(2)))
+                sev.append((ms, i, "cascade" if "other node" in m.group(4) else m.group(2)))
         for m in RE_LINGER.finditer(txt):
             if m.group(1) == va and int(m.group(2)) >= t0:
                 sev.append(((int(m.group(2)) - t0) / 1000, i, "linger"))

@@ -166,7 +166,7 @@ static int linger_silent(const struct overlay *o, const struct lingering *lg, ui
 	uint64_t wait = lg->timeout_us + (lg->timeout_us / 2 > cmin ? lg->timeout_us / 2 : cmin);
 
 	/* two other nodes dropped it: the cascading check's clock (ping.c) */
-	if (lg->accused_us && lg->accusers >= 2)
+	if (lg->acc.at_us && lg->acc.n >= 2)
 		wait = accused_timeout(o, lg->timeout_us) + cmin;
 	return lg->unacked_us && now_us > lg->unacked_us && now_us - lg->unacked_us > wait;
 }
@@ -209,7 +209,7 @@ void member_linger_answered(struct overlay *o, const struct node_id *from, uint6
 	 * still shows the peer alive a moment ago, which is what counts */
 	if (lg && token >= lg->first_token && token <= o->probe_token) {
 		lg->unacked_us = 0;
-		lg->accused_us = 0;
+		lg->acc.at_us = 0;
 	}
 }
 
@@ -219,7 +219,7 @@ void member_linger_accused(struct overlay *o, const struct node_id *n, const str
 	struct lingering *lg = linger_find(o, n);
 
 	if (lg)
-		accused_count(&lg->accused_us, &lg->accuser, &lg->accusers, by, now_us);
+		accusation_add(&lg->acc, by, now_us);
 }
 
 void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_us)

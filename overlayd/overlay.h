@@ -63,6 +63,14 @@ struct overlay_ops {
 	void (*changed)(void *ctx);
 };
 
+/* Other nodes' records dropped a peer of ours since we last heard it
+ * (cascading check, ping.c). */
+struct accusation {
+	uint64_t at_us;       /* the first such record, 0: none since the peer spoke */
+	struct node_id first; /* the node whose record that was */
+	int n;                /* distinct nodes, counted up to 2 */
+};
+
 struct link {
 	struct node_id node;
 	struct rtt_window rtt;
@@ -76,9 +84,7 @@ struct link {
 	uint64_t probe_id;                 /* of the indirect probes for this suspicion */
 	uint64_t reprieve_us;              /* answered through others: not suspected before */
 	uint64_t heard_us;                 /* last message of any kind from the peer */
-	uint64_t accused_us;               /* another node dropped the peer; 0 once heard */
-	struct node_id accuser;            /* the first one that did */
-	int accusers;                      /* how many did (counted up to 2) */
+	struct accusation acc;             /* other nodes dropped the peer */
 	uint64_t pings, pongs, timeouts;
 };
 
@@ -104,9 +110,7 @@ struct lingering {
 	uint64_t unacked_us;               /* oldest unanswered ping's time, 0: none */
 	uint64_t first_token;              /* tokens of our pings since it lingers */
 	uint32_t timeout_us;               /* its link's timeout when it was dropped */
-	uint64_t accused_us;               /* another node dropped it since; 0 once it answered */
-	struct node_id accuser;            /* the first one that did */
-	int accusers;                      /* how many did (counted up to 2) */
+	struct accusation acc;             /* other nodes dropped it since it lingers */
 };
 
 struct passive {
@@ -208,10 +212,8 @@ void ping_link_init(struct link *l, const struct node_id *n, uint64_t now_us);
 void ping_tick(struct overlay *o, uint64_t now_us);
 /* Node `by` dropped l's peer from its view (cascading check). */
 void ping_accused(struct overlay *o, struct link *l, const struct node_id *by, uint64_t now_us);
-/* Counts `by` among the nodes that dropped a peer since accused_us (at
- * most 2, distinct); 1 when it is the first. */
-int accused_count(uint64_t *accused_us, struct node_id *accuser, int *accusers,
-		  const struct node_id *by, uint64_t now_us);
+/* Counts `by` among the nodes that dropped a peer; 1 when it is the first. */
+int accusation_add(struct accusation *a, const struct node_id *by, uint64_t now_us);
 /* The ping timeout of a peer two other nodes dropped, from its usual one. */
 uint64_t accused_timeout(const struct overlay *o, uint64_t timeout_us);
 void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessage *m,

@@ -126,11 +126,14 @@ static void ask_helpers(struct overlay *o, struct link *l)
 }
 
 /* Another of our links is suspected too: several at once point at our own
- * side or the network (Lifeguard's local health), not at both peers. */
-static int others_suspected(const struct overlay *o, const struct link *l)
+ * side or the network (Lifeguard's local health), not at both peers. With
+ * `unaccused`, only links whose peer two other nodes have not dropped
+ * (several neighbours dead at once are each dropped by others). */
+static int others_suspected(const struct overlay *o, const struct link *l, int unaccused)
 {
 	for (size_t i = 0; i < o->n_active; i++)
-		if (&o->active[i] != l && o->active[i].suspect_us)
+		if (&o->active[i] != l && o->active[i].suspect_us &&
+		    !(unaccused && o->active[i].acc.at_us && o->active[i].acc.n >= 2))
 			return 1;
 	return 0;
 }
@@ -156,9 +159,9 @@ static int check_link(struct overlay *o, size_t i, uint64_t now_us)
 
 	if (confirm < cmin)
 		confirm = cmin;
-	if (l->accused_us && heard >= l->accused_us)
-		l->accused_us = 0; /* it spoke since: alive, the usual clock again */
-	if (l->accused_us && l->accusers >= 2 && !others_suspected(o, l)) {
+	if (l->acc.at_us && heard >= l->acc.at_us)
+		l->acc.at_us = 0; /* it spoke since: alive, the usual clock again */
+	if (l->acc.at_us && l->acc.n >= 2 && !others_suspected(o, l, 1)) {
 		/* Cascading check: two other nodes dropped the peer, each
 		 * after its own timeout and its helpers' probes (one alone may
 		 * have evicted a live peer, or lost it to a stalled stream;
@@ -176,7 +179,7 @@ static int check_link(struct overlay *o, size_t i, uint64_t now_us)
 		late |= silent > ta || (l->unacked_seq && now_us > heard && now_us - heard > ta + half);
 		confirm = cmin;
 	}
-	if (others_suspected(o, l))
+	if (others_suspected(o, l, 0))
 		confirm += cmin;
 	if (late && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
 		if (!l->suspect_us && silent <= o->p.rtt.ceil_us) {
@@ -185,16 +188,16 @@ static int check_link(struct overlay *o, size_t i, uint64_t now_us)
 			o->st.timeouts++;
 			log_debug("link %s suspected at mono_us=%llu (%llu us unanswered%s)",
 				  node_str(&l->node, b), (unsigned long long)now_us,
-				  (unsigned long long)silent, l->accused_us ? ", accused" : "");
+				  (unsigned long long)silent, l->acc.at_us ? ", accused" : "");
 			send_ping(o, l, now_us);
 			ask_helpers(o, l);
 		} else if (silent > o->p.rtt.ceil_us || now_us - l->suspect_us > confirm) {
 			log_info("link %s severed at mono_us=%llu: no answer for %llu us%s",
 				 node_str(&l->node, b), (unsigned long long)now_us,
 				 (unsigned long long)(now_us - l->unacked_us),
-				 l->accused_us ? " (dropped by another node too)" : "");
+				 l->acc.n >= 2 ? " (dropped by two other nodes)" : "");
 			o->st.severs++;
-			if (l->accused_us)
+			if (l->acc.n >= 2)
 				o->st.cascade_severs++;
 			member_active_remove(o, i, DROP_FAILED, now_us);
 			return 1;
@@ -212,17 +215,16 @@ void ping_tick(struct overlay *o, uint64_t now_us)
 			i++;
 }
 
-int accused_count(uint64_t *accused_us, struct node_id *accuser, int *accusers,
-		  const struct node_id *by, uint64_t now_us)
+int accusation_add(struct accusation *a, const struct node_id *by, uint64_t now_us)
 {
-	if (!*accused_us) {
-		*accused_us = now_us;
-		*accuser = *by;
-		*accusers = 1;
+	if (!a->at_us) {
+		a->at_us = now_us;
+		a->first = *by;
+		a->n = 1;
 		return 1;
 	}
-	if (*accusers < 2 && !node_eq(accuser, by))
-		*accusers = 2;
+	if (a->n < 2 && !node_eq(&a->first, by))
+		a->n = 2;
 	return 0;
 }
 
@@ -230,8 +232,7 @@ int accused_count(uint64_t *accused_us, struct node_id *accuser, int *accusers,
  * tick, a tick being a fifth of what a cascade is meant to save. */
 void ping_accused(struct overlay *o, struct link *l, const struct node_id *by, uint64_t now_us)
 {
-	if (accused_count(&l->accused_us, &l->accuser, &l->accusers, by, now_us) &&
-	    !l->unacked_seq)
+	if (accusation_add(&l->acc, by, now_us) && !l->unacked_seq)
 		send_ping(o, l, now_us);
 	check_link(o, (size_t)(l - o->active), now_us);
 }
@@ -320,7 +321,7 @@ int ping_on_probe_ack(struct overlay *o, const PeerMessage *m, uint64_t now_us)
 		return 0;
 	o->st.probe_acks++;
 	l->suspect_us = 0;
-	l->accused_us = 0;
+	l->acc.at_us = 0;
 	l->reprieve_us = now_us + overlay_timeout(o, l);
 	log_debug("link %s answered through a neighbour", node_str(&l->node, b));
 	return 0;

@@ -682,7 +682,7 @@ static void test_gossip_dedup_and_cascade(void **state)
 	n_log = 0;
 	adj_msg(o, 2, 2, 6, v2, 1, 0);
 	assert_true(count(T(PING), &c) >= 1);
-	assert_true(l->accused_us && l->suspect_us);
+	assert_true(l->acc.at_us && l->suspect_us);
 	/* a malformed record (3-byte address): refused, nothing stored */
 	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
 	L4lb__Overlay__V1__Adjacency a = L4LB__OVERLAY__V1__ADJACENCY__INIT, *ap = &a;
@@ -764,7 +764,7 @@ static void test_cascading_check_is_fast(void **state)
 	assert_true(t - quiet < 220000 + 110000);
 	/* the live one was pinged, answered, and stays */
 	assert_non_null(overlay_link(o, &live));
-	assert_int_equal(overlay_link(o, &live)->accused_us, 0);
+	assert_int_equal(overlay_link(o, &live)->acc.at_us, 0);
 	for (uint64_t end = t + 1000000; t < end; t += 20000) {
 		overlay_tick(o, t);
 		answer(o, alive, 2, t + 300);

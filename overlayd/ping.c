@@ -155,13 +155,15 @@ static int check_link(struct overlay *o, size_t i, uint64_t now_us)
 	uint64_t half = (uint64_t)o->p.ping_ms * 500;
 	uint64_t cmin = (uint64_t)o->p.confirm_min_ms * 1000;
 	int late = silent > t || (l->unacked_seq && now_us > heard && now_us - heard > t + half);
+	int cascading;
 	char b[NODE_STR_MAX];
 
 	if (confirm < cmin)
 		confirm = cmin;
 	if (l->acc.at_us && heard >= l->acc.at_us)
 		l->acc.at_us = 0; /* it spoke since: alive, the usual clock again */
-	if (l->acc.at_us && l->acc.n >= 2 && !others_suspected(o, l, 1)) {
+	cascading = l->acc.at_us && l->acc.n >= 2 && !others_suspected(o, l, 1);
+	if (cascading) {
 		/* Cascading check: two other nodes dropped the peer, each
 		 * after its own timeout and its helpers' probes (one alone may
 		 * have evicted a live peer, or lost it to a stalled stream;
@@ -188,16 +190,16 @@ static int check_link(struct overlay *o, size_t i, uint64_t now_us)
 			o->st.timeouts++;
 			log_debug("link %s suspected at mono_us=%llu (%llu us unanswered%s)",
 				  node_str(&l->node, b), (unsigned long long)now_us,
-				  (unsigned long long)silent, l->acc.at_us ? ", accused" : "");
+				  (unsigned long long)silent, cascading ? ", cascading check" : "");
 			send_ping(o, l, now_us);
 			ask_helpers(o, l);
 		} else if (silent > o->p.rtt.ceil_us || now_us - l->suspect_us > confirm) {
 			log_info("link %s severed at mono_us=%llu: no answer for %llu us%s",
 				 node_str(&l->node, b), (unsigned long long)now_us,
 				 (unsigned long long)(now_us - l->unacked_us),
-				 l->acc.n >= 2 ? " (dropped by two other nodes)" : "");
+				 cascading ? " (dropped by two other nodes)" : "");
 			o->st.severs++;
-			if (l->acc.n >= 2)
+			if (cascading)
 				o->st.cascade_severs++;
 			member_active_remove(o, i, DROP_FAILED, now_us);
 			return 1;

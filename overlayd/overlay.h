@@ -27,6 +27,9 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 #define OVERLAY_MAX_SEEDS 64
 #define OVERLAY_PING_RING 16
 #define OVERLAY_PROBES 16 /* indirect probes served at once */
+/* After our own loop ran late, the cascading check waits this long
+ * before it shortens a timeout again (ping.c). */
+#define OVERLAY_LAG_DOUBT_US 2000000
 
 struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */
@@ -145,6 +148,7 @@ struct overlay {
 	uint32_t rng;
 	unsigned lhm;                      /* local health multiplier − 1 (Lifeguard) */
 	uint64_t last_tick_us, lhm_decay_us;
+	uint64_t lagged_us;                /* when our own loop last ran late, 0 never */
 	size_t n_grace;                    /* nodes kept reachable in grace */
 	uint64_t join_at_us, join_backoff_ms;
 	uint64_t fill_at_us, heal_at_us, shuffle_at_us, digest_at_us, expire_at_us;

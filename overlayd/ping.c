@@ -162,7 +162,12 @@ static int check_link(struct overlay *o, size_t i, uint64_t now_us)
 		confirm = cmin;
 	if (l->acc.at_us && heard >= l->acc.at_us)
 		l->acc.at_us = 0; /* it spoke since: alive, the usual clock again */
-	cascading = l->acc.at_us && l->acc.n >= 2 && !others_suspected(o, l, 1);
+	/* not while our own view is doubtful: other links suspected for
+	 * themselves, or our loop ran late lately (the host is starved, and
+	 * a peer on it may be too, alive; a starved peer is what the long
+	 * clock of a loaded host is for) */
+	cascading = l->acc.at_us && l->acc.n >= 2 && !others_suspected(o, l, 1) &&
+		    (!o->lagged_us || now_us - o->lagged_us > OVERLAY_LAG_DOUBT_US);
 	if (cascading) {
 		/* Cascading check: two other nodes dropped the peer, each
 		 * after its own timeout and its helpers' probes (one alone may

@@ -285,14 +285,14 @@ static void test_loss_probes_prevent_severs(void **state)
  * (OVERLAY_SIM_SEED), a simulated minute each (the alarms seen came in
  * the first second of loss, when the RTT windows have not yet seen a
  * stalled stream), the full 10 minutes each with OVERLAY_SIM_LONG=1 (make
- * check-long). Seeds 1-40 at 60 s: alarms at 37 only (9); before the
- * cascading check waited for two accusers and a quiet node, at 20, 21, 36
- * and 37 (6, 8, 9, 2). How they come: a stream stalls for a retransmission
- * timeout (200 ms and more, doubling) that the windows, holding only
- * sub-millisecond samples, put above the floor's timeout plus the
- * confirmation; a node whose links stall together (and whose helpers'
- * streams do too) loses every link, and the neighbours that severed it
- * accuse it until it has rejoined.
+ * check-long). Seeds 1-40 at 60 s: alarms at 37 only (9); when a
+ * cascading check only sent a ping, at 20, 21, 36 and 37 (6, 8, 9, 2):
+ * where the losses fall decides, no rule singles these seeds out. How
+ * they come: a stream stalls for a retransmission timeout (200 ms and
+ * more, doubling) that the windows, holding only sub-millisecond samples,
+ * put above the floor's timeout plus the confirmation; a node whose links
+ * stall together (and whose helpers' streams do too) loses every link,
+ * and the neighbours that severed it accuse it until it has rejoined.
  */
 static void test_loss_seeds_no_false_alarm(void **state)
 {

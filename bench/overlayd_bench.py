@@ -209,7 +209,8 @@ def main():
         return s
 
     def traffic():
-        r = subprocess.run(["ss", "-tinH", "( sport = :61420 or dport = :61420 )"],
+        r = subprocess.run(["ss", "-tinH", f"( sport = :61420 or dport = :61420 ) and "
+                            f"src {PFX}0/24"],
                            capture_output=True, text=True).stdout
         return sum(int(x) for x in re.findall(r"bytes_sent:(\d+)", r))
 

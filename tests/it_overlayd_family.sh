@@ -62,11 +62,11 @@ start d 127.0.81.4:61420 127.0.81.3
 start f "[fe80::a]:61420" "[fe80::b]"
 start g "[fe80::b]:61420" "[fe80::a]"
 
-if wait_for 20 both a fd00::2 b fd00::1; then pass overlayd_family_ipv6_forms; else
+if wait_for 15 both a fd00::2 b fd00::1; then pass overlayd_family_ipv6_forms; else
 	fail overlayd_family_ipv6_forms "$(tail -3 "$T/a/log")"
 fi
 
-if wait_for 20 both c 127.0.81.4 d 127.0.81.3 &&
+if wait_for 15 both c 127.0.81.4 d 127.0.81.3 &&
 	"$B/l4lbctl" --run-dir "$T/c" nodes --json | grep -q '"self":"127.0.81.3"' &&
 	[ "$(counter d overlay_identity_refused)" = 0 ]; then
 	pass overlayd_family_mapped_node_ip_is_ipv4
@@ -75,7 +75,7 @@ else
 		"refused $(counter d overlay_identity_refused); $(tail -2 "$T/d/log")"
 fi
 
-if wait_for 20 both f fe80::b g fe80::a; then pass overlayd_family_link_local_forms; else
+if wait_for 15 both f fe80::b g fe80::a; then pass overlayd_family_link_local_forms; else
 	fail overlayd_family_link_local_forms "$(tail -3 "$T/f/log")"
 fi
 
@@ -86,7 +86,7 @@ refused() {
 		grep -q "claims to be \[fd00::5\].*other address family" "$T/d/log" &&
 		grep -q "refuse an identity of the other family" "$T/e/log"
 }
-if wait_for 15 refused && ! sees d fd00::5; then pass overlayd_family_mixed_refused_explained
+if wait_for 10 refused && ! sees d fd00::5; then pass overlayd_family_mixed_refused_explained
 else
 	fail overlayd_family_mixed_refused_explained \
 		"refused $(counter d overlay_identity_refused); $(tail -2 "$T/d/log"); $(tail -2 "$T/e/log")"

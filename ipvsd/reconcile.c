@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "ipvsd/ipvs_nl.h"
+#include "ipvsd/nat_backend.h"
 #include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
 #include "ipvsd/state_file.h"
@@ -787,6 +788,8 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	}
 	/* the first rules check starts now and runs alongside the first sync;
 	 * only a missing iptables stops ipvsd here */
+	if (!cfg->dry_run)
+		nat_backend_resolve(cfg->iptables);
 	if (!cfg->dry_run &&
 	    ((rc = sysctls_ensure(0)) < 0 ||
 	     (rc = nat_check_new(base, on_nat_done, r, &r->nat)) < 0 ||

@@ -77,7 +77,8 @@ published_since() { [ "$(grep -c published "$VM_TMP/feed.log")" -gt "$1" ]; }
 # kernel_ms: the feeder's last publication to ipvsd's first log line about
 # that generation, in ms (one awk for both logs: every process counts here).
 kernel_ms() {
-	awk 'function ms(t, a) { split(t, a, /[:.]/); return ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 + a[4] }
+	awk 'function ms(t, a) {
+			split(t, a, /[:.]/); return ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 + a[4] }
 		FNR == NR { if ($1 == "published") { gen = $3; at = $5 } next }
 		FNR == 1 { sub(/^gen=/, "", gen); sub(/^at=/, "", at) }
 		!done && index($0, "VIP table " gen ",") && /reconcile: [0-9]* changes in/ {

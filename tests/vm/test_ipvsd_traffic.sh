@@ -93,9 +93,9 @@ else
 	n ipvsadm -Ln || true
 fi
 
-# Twelve requests from one client process (each process start costs
-# tens of ms under TCG, more under load): lib.sh's http_get and udp_ask make each a new connection or
-# flow, so IPVS schedules each one afresh.
+# Twelve requests from one client process (each process start costs tens
+# of ms under TCG, more under load): lib.sh's http_get and udp_ask make each
+# a new connection or flow, so IPVS schedules each one afresh.
 http12() { http_get "$1" "$2" 12; } # NS URL
 udp12() { udp_ask "$1" "$2" "$3" 12; } # NS HOST PORT
 # both_of ANSWERS: twelve answers, b1 and b2 among them.

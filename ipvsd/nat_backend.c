@@ -37,6 +37,13 @@ int nat_backend_parse(const char *s)
 
 enum nat_backend nat_backend_choose(long legacy_rules, long nft_rules)
 {
+	/* -1 (could not be asked: not installed, failed, timed out) is no
+	 * evidence for the other backend: an older iptables with neither
+	 * -legacy nor -nft binaries must keep the system's `iptables` */
+	if (legacy_rules < 0)
+		legacy_rules = 0;
+	if (nft_rules < 0)
+		nft_rules = 0;
 	if (legacy_rules > nft_rules)
 		return NAT_BACKEND_LEGACY;
 	if (nft_rules > legacy_rules)
@@ -67,8 +74,13 @@ static long count_rules(const char *save)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		uint64_t now = clock_mono_ms();
 		ssize_t r;
+		int pr = now < deadline ? poll(&p, 1, (int)(deadline - now)) : 0;
 
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0) {
+		/* a signal (SIGHUP, SIGTERM at start) is no reason to give up
+		 * on the count: the deadline still bounds the wait */
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
 			kill(pid, SIGKILL);
 			n = -1;
 			break;

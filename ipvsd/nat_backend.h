@@ -21,7 +21,8 @@ enum nat_backend { NAT_BACKEND_SYSTEM, NAT_BACKEND_NFT, NAT_BACKEND_LEGACY, NAT_
 int nat_backend_parse(const char *s);
 
 /* auto's rule: the backend with more nat rules that are not ipvsd's; the
- * system's on a tie (nothing anywhere: a fresh node). */
+ * system's on a tie (nothing anywhere: a fresh node). A count of -1 (that
+ * backend could not be asked) counts as 0. */
 enum nat_backend nat_backend_choose(long legacy_rules, long nft_rules);
 
 /* Resolves `mode` (auto runs the -save commands, blocking: start-up only)

@@ -567,7 +567,7 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	(void)len;
 	if (r->walk_next_ok && snapshot_behind(r, r->walk_next.epoch, r->walk_next.gen)) {
 		r->walk_next_ok = 0;
-		return 0;
+		return IPC_RAW_SKIPPED;
 	}
 	/* nothing to compare with yet, or the periodic full check: the full path */
 	if (!r->walk_next_ok || !r->walk_prev_ok || !r->cand || !r->desired || !r->have_kernel ||

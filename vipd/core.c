@@ -15,6 +15,7 @@
 #include "vipd/core.h"
 #include "vipd/delta.h"
 #include "vipd/incr.h"
+#include "vipd/model_diff.h"
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
@@ -35,9 +36,32 @@ int core_flush(struct core *c)
 
 static void core_coalesce_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct core *c = arg;
+
 	(void)fd;
 	(void)what;
-	core_flush(arg);
+	c->flushed_us = clock_mono_us();
+	core_flush(c);
+}
+
+/*
+ * Leading edge: a change after a quiet window is published as soon as the
+ * records read with it are applied (the next loop turn); what follows
+ * within --coalesce of that publication waits for the window's end, so a
+ * burst still becomes one or two publications.
+ */
+static void core_coalesce_arm(struct core *c)
+{
+	uint64_t now = clock_mono_us(), win = (uint64_t)c->o->coalesce_ms * 1000, wait = 0;
+	struct timeval tv;
+
+	if (evtimer_pending(c->coalesce, NULL))
+		return;
+	if (c->flushed_us && now - c->flushed_us < win)
+		wait = win - (now - c->flushed_us);
+	tv.tv_sec = (time_t)(wait / 1000000);
+	tv.tv_usec = (suseconds_t)(wait % 1000000);
+	evtimer_add(c->coalesce, &tv);
 }
 
 /*
@@ -114,6 +138,86 @@ static void core_task_after(struct core *c, const char *id, struct vip_table *be
 	counter_inc("table_patches");
 }
 
+/* systemd's READY=1: once the first table is published (after the first
+ * complete sync with a master), or when the bound passes without one, so
+ * that a boot with the master away is not held up. */
+static void core_ready(struct core *c, const char *why)
+{
+	if (c->ready)
+		return;
+	c->ready = 1;
+	if (c->ready_bound)
+		evtimer_del(c->ready_bound);
+	log_debug("ready: %s", why);
+	daemon_notify("READY=1");
+}
+
+static void core_ready_bound_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	log_warn("no complete state from the master yet: telling systemd ready anyway, with "
+		 "nothing published");
+	core_ready(arg, "no complete state from the master yet; nothing published");
+}
+
+/*
+ * A snapshot that changes few tasks (most polls change none) is patched in
+ * task by task like events, instead of rebuilt: no second table beside the
+ * first (the daemon's peak), a few ms instead of ~100 at 100,000 tasks.
+ * More changes, other agents or frameworks, or a failover: a rebuild. And
+ * a rebuild at least every CORE_REBUILD_EVERY_MS at a snapshot: the safety
+ * net under patching (whatever a patch got wrong is republished right).
+ */
+#define CORE_SNAPSHOT_PATCH_MAX 64
+#define CORE_REBUILD_EVERY_MS (10 * 60 * 1000)
+
+struct snap_patch {
+	size_t n;
+	char *id[CORE_SNAPSHOT_PATCH_MAX];
+	struct vip_table *before[CORE_SNAPSHOT_PATCH_MAX];
+	int held[CORE_SNAPSHOT_PATCH_MAX];
+};
+
+static void snap_patch_free(struct snap_patch *sp)
+{
+	if (!sp)
+		return;
+	for (size_t i = 0; i < sp->n; i++) {
+		free(sp->id[i]);
+		vip_table_free(sp->before[i]);
+	}
+	free(sp);
+}
+
+/* Before a snapshot is applied: the changed tasks' parts of the table, or
+ * NULL (rebuild). */
+static struct snap_patch *core_snapshot_before(struct core *c, const struct mesos_record *rec)
+{
+	const char *ids[CORE_SNAPSHOT_PATCH_MAX];
+	struct snap_patch *sp;
+	long n;
+
+	if (!c->table || c->full || !c->m || !rec->m || rec->recovered_agents ||
+	    clock_mono_ms() - c->rebuilt_ms >= CORE_REBUILD_EVERY_MS ||
+	    !model_same_nodes(c->m, rec->m) ||
+	    (n = model_diff_tasks(c->m, rec->m, ids, CORE_SNAPSHOT_PATCH_MAX)) < 0 ||
+	    !(sp = calloc(1, sizeof(*sp))))
+		return NULL;
+	for (sp->n = 0; sp->n < (size_t)n; sp->n++) {
+		size_t i = sp->n;
+
+		if (!(sp->id[i] = strdup(ids[i])) ||
+		    !(sp->before[i] = rules_task_vips(c->m, strmap_get(&c->m->tasks, ids[i]),
+						      &sp->held[i]))) {
+			free(sp->id[i]);
+			snap_patch_free(sp);
+			return NULL;
+		}
+	}
+	return sp;
+}
+
 /* Once a second: withdraw carried tasks whose grace ran out. */
 static void core_expire_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -148,11 +252,18 @@ struct core *core_new(struct event_base *base, const struct vipd_options *o, str
 	c->m = model_new();
 	c->coalesce = evtimer_new(base, core_coalesce_cb, c);
 	c->expire = event_new(base, -1, EV_PERSIST, core_expire_cb, c);
-	if (!c->m || !c->coalesce || !c->expire) {
+	c->ready_bound = evtimer_new(base, core_ready_bound_cb, c);
+	if (!c->m || !c->coalesce || !c->expire || !c->ready_bound) {
 		core_free(c);
 		return NULL;
 	}
 	event_add(c->expire, &sec);
+	if (c->need_master) {
+		unsigned s = o->connect_timeout_s + o->request_timeout_s;
+		struct timeval bound = { s < CORE_READY_MAX_S ? s : CORE_READY_MAX_S, 0 };
+
+		evtimer_add(c->ready_bound, &bound);
+	}
 	return c;
 }
 
@@ -164,6 +275,8 @@ void core_free(struct core *c)
 		event_free(c->coalesce);
 	if (c->expire)
 		event_free(c->expire);
+	if (c->ready_bound)
+		event_free(c->ready_bound);
 	model_free(c->m);
 	vip_table_free(c->table);
 	vip_table_free(c->statics);
@@ -219,25 +332,41 @@ static int core_over_bound(const struct core *c, const struct mesos_record *rec)
 void core_record(struct mesos_record *rec, void *arg)
 {
 	struct core *c = arg;
-	struct timeval tv = { 0, (long)c->o->coalesce_ms * 1000 };
 	int held_before;
 	char *id;
 	struct vip_table *before;
+	struct snap_patch *snap = NULL;
 
+	/* A complete record of a kind the master sends, even one dropped
+	 * below, proves the master answers. */
+	if (rec->type != REC_OTHER) {
+		c->connected = 1;
+		c->last_success_unix_ms = clock_real_ms();
+	}
 	if (core_over_bound(c, rec))
 		return;
 	before = core_task_before(c, rec, &id, &held_before);
+	if (mesos_rec_is_snapshot(rec->type))
+		snap = core_snapshot_before(c, rec);
 	if (!apply_record(&c->m, rec, clock_mono_ms(), (uint64_t)c->o->recovered_grace_s * 1000)) {
 		vip_table_free(before);
 		free(id);
+		snap_patch_free(snap);
 		return;
 	}
-	if (before)
+	if (before) {
 		core_task_after(c, id, before, held_before);
-	else
+	} else if (snap) {
+		/* (a patch that fails leaves the rest to the rebuild it asks for) */
+		for (size_t i = 0; i < snap->n && !c->full; i++)
+			core_task_after(c, snap->id[i], snap->before[i], snap->held[i]);
+		counter_inc(c->full ? "snapshot_patch_fallbacks" : "snapshot_patches");
+	} else {
 		c->full = 1;
+	}
 	vip_table_free(before);
 	free(id);
+	snap_patch_free(snap);
 	if (mesos_rec_is_snapshot(rec->type)) {
 		c->synced = 1;
 		c->last_sync_unix_ms = clock_real_ms();
@@ -249,9 +378,7 @@ void core_record(struct mesos_record *rec, void *arg)
 	}
 	if (!c->dirty_since_us)
 		c->dirty_since_us = clock_mono_us();
-	/* A burst of events becomes one rebuild: the first arms the timer. */
-	if (!evtimer_pending(c->coalesce, NULL))
-		evtimer_add(c->coalesce, &tv);
+	core_coalesce_arm(c);
 }
 
 /* A full build frees its working maps, the old table and (after a
@@ -263,33 +390,102 @@ static void core_trim(void)
 	malloc_trim(0);
 }
 
+/* Whether the delta publisher remembers the published table (c->table,
+ * unpatched): its bytes then stand for that table in a rebuild. */
+static int core_delta_has_table(const struct core *c)
+{
+	const struct delta_state *d = c->delta;
+
+	return d && d->have && d->epoch == c->epoch && d->gen == c->generation;
+}
+
+/* Whether t (every VIP packed) packs VIP by VIP as the remembered table
+ * (a packed Vip holds its protocol, address and port: its key too). */
+static int core_delta_same(const struct delta_state *d, const struct vip_table *t)
+{
+	if (d->n != t->n)
+		return 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (d->k[i].len != t->v[i].packed_len ||
+		    memcmp(d->bytes + d->k[i].off, t->v[i].packed, d->k[i].len))
+			return 0;
+	return 1;
+}
+
+/* A rebuild's new table against the published one, slim (vip_table_slim)
+ * or gone (the delta's bytes): 1 if they pack the same (then t replaces
+ * it, unpublished), else 0. */
+static int core_same_as_published(struct core *c, struct vip_table *t)
+{
+	struct snapshot_meta meta = { 0, 0, 0, "" };
+	struct ipc_buf buf = { 0 };
+	int rc = publish_pack_cached(t, &meta, &buf); /* (packs every VIP of t) */
+
+	ipc_buf_free(&buf);
+	if (rc < 0 || !(c->table ? vip_table_packed_equal(c->table, t) :
+			core_delta_same(c->delta, t)))
+		return 0;
+	vip_table_free(c->table);
+	c->table = t;
+	return 1;
+}
+
 int core_rebuild(struct core *c)
 {
 	struct rules_stats st;
 	struct vip_table *t;
-	int rc;
+	int rc, slim = 0;
 
 	if (c->need_master && !c->synced)
 		return 0; /* fail static: nothing complete to publish yet */
+	/*
+	 * A table published as it is needs only its packed bytes to be
+	 * compared with the new one, and the delta publisher has those: the
+	 * table goes (or all but its bytes, without deltas) before the new one
+	 * is built, not to hold two whole tables at the daemon's peak. The
+	 * subscribers keep the last snapshot whatever happens here.
+	 */
+	if (c->table && !c->patched && vip_table_packed_all(c->table)) {
+		slim = 1;
+		if (core_delta_has_table(c)) {
+			vip_table_free(c->table);
+			c->table = NULL;
+		} else {
+			vip_table_slim(c->table);
+		}
+	}
 	t = rules_build(c->m, c->statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, &st);
 	if (!t) {
-		log_error("rebuilding the VIP table: out of memory; keeping the last one");
+		log_error("rebuilding the VIP table: out of memory; keeping the last one published");
+		if (slim) { /* (no longer one to patch) */
+			vip_table_free(c->table);
+			c->table = NULL;
+		}
+		c->full = 1;
 		return -ENOMEM;
 	}
 	c->held_tasks = st.held;
 	c->full = 0;
+	c->rebuilt_ms = clock_mono_ms();
 	/* A patched table is not what was published: compare only an intact one. */
-	if (c->table && !c->patched && vip_table_equal(c->table, t)) {
-		vip_table_free(t);
+	if (slim ? core_same_as_published(c, t) :
+	    c->table && !c->patched && vip_table_equal(c->table, t)) {
+		if (!slim)
+			vip_table_free(t);
 		c->dirty_since_us = 0;
 		counter_inc("rebuilds_unchanged");
 		core_trim();
 		return 0;
 	}
-	if (c->table)
+	if (c->table && !slim)
 		vip_table_take_packed(t, c->table);
-	if ((rc = core_publish(c, t)) < 0)
+	if ((rc = core_publish(c, t)) < 0) {
 		c->full = 1;
+		if (slim) {
+			vip_table_free(c->table);
+			c->table = NULL;
+		}
+	}
 	core_trim();
 	return rc;
 }
@@ -338,6 +534,7 @@ static int core_publish(struct core *c, struct vip_table *t)
 		log_debug("published generation %" PRIu64 " (%zu VIPs) %" PRIu64 " us after the change",
 			  c->generation, t->n, clock_mono_us() - c->dirty_since_us);
 	c->dirty_since_us = 0;
+	core_ready(c, c->need_master ? "the master's state is published" : "static VIPs published");
 	return 0;
 }
 
@@ -367,8 +564,11 @@ void core_status(status_kv_fn kv, void *kvarg, void *arg)
 	kv("mode", c->mode, kvarg);
 	kv("master", c->master[0] ? c->master : "none", kvarg);
 	kv("synced", c->need_master ? (c->synced ? "yes" : "no") : "n/a", kvarg);
+	kv("master_connected", c->need_master ? (c->connected ? "yes" : "no") : "n/a", kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->last_sync_unix_ms);
 	kv("last_sync_unix_ms", b, kvarg);
+	snprintf(b, sizeof(b), "%" PRIu64, c->last_success_unix_ms);
+	kv("last_success_unix_ms", b, kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->events);
 	kv("events_applied", b, kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->generation);

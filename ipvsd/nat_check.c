@@ -25,6 +25,7 @@ struct nat_check {
 	struct nat_step steps[NAT_STEPS_MAX];
 	size_t n, idx;
 	int fixing; /* running steps[idx].fix, not .check */
+	unsigned char made[NAT_STEPS_MAX]; /* this check created that step's chain */
 	int running;
 	int last;   /* 0 never, 1 ok, -1 failed */
 	pid_t pid;  /* 0: no call running */
@@ -44,6 +45,18 @@ static void on_timer(evutil_socket_t fd, short what, void *arg);
 static const char *const *cur_argv(const struct nat_check *c)
 {
 	return c->fixing ? c->steps[c->idx].fix : c->steps[c->idx].check;
+}
+
+/* Moves to the next step. Its check is skipped when its chain was just
+ * created: at a first start that halves the commands before the VIP
+ * addresses may go in (each is a process start, ~0.1 s in a slow VM). */
+static void next_step(struct nat_check *c)
+{
+	size_t dep;
+
+	c->idx++;
+	dep = c->idx < c->n ? c->steps[c->idx].chain : 0;
+	c->fixing = dep > 0 && c->made[dep - 1];
 }
 
 static void finish(struct nat_check *c)
@@ -93,6 +106,7 @@ static void advance(struct nat_check *c, int status)
 		c->fixing = 1; /* missing: put it in place */
 	} else {
 		if (c->fixing && status == 0) {
+			c->made[c->idx] = c->steps[c->idx].chain == 0;
 			c->repaired++;
 			counter_inc("nat_rule_writes");
 			log_info("nat: put in place: %s",
@@ -102,8 +116,7 @@ static void advance(struct nat_check *c, int status)
 			log_error("nat: `%s` failed (exit %d): %s",
 				  nat_argv_format(cur_argv(c), cmd, sizeof(cmd)), status, c->out);
 		}
-		c->idx++;
-		c->fixing = 0;
+		next_step(c);
 	}
 	while (c->idx < c->n) {
 		int rc = spawn(c);
@@ -112,8 +125,7 @@ static void advance(struct nat_check *c, int status)
 			return;
 		c->failed++;
 		log_error("nat: cannot run %s: %s", cur_argv(c)[0], strerror(-rc));
-		c->idx++;
-		c->fixing = 0;
+		next_step(c);
 	}
 	finish(c);
 }
@@ -220,6 +232,7 @@ int nat_check_start(struct nat_check *c)
 		return -EBUSY;
 	c->idx = 0;
 	c->fixing = 0;
+	memset(c->made, 0, sizeof(c->made));
 	c->repaired = c->failed = 0;
 	c->started_ms = clock_mono_ms();
 	if (c->n == 0)

@@ -34,14 +34,17 @@ static void step_chain(struct nat_step *s, const char *ipt, const char *chain)
 {
 	argv_fill(s->check, ipt, "-S", chain, NULL);
 	argv_fill(s->fix, ipt, "-N", chain, NULL);
+	s->chain = 0;
 }
 
-/* top: insert at the head of the chain (the ACCEPT must come before any DNAT). */
+/* top: insert at the head of the chain (the ACCEPT must come before any DNAT).
+ * dep: the index of the step of the chain the rule lives in or jumps to. */
 static void step_rule(struct nat_step *s, const char *ipt, const char *chain, int top,
-		      const char *const *spec)
+		      const char *const *spec, size_t dep)
 {
 	argv_fill(s->check, ipt, "-C", chain, spec);
 	argv_fill(s->fix, ipt, top ? "-I" : "-A", chain, spec);
+	s->chain = dep + 1;
 }
 
 size_t nat_rules_steps(struct nat_step *out, size_t max)
@@ -63,19 +66,21 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 	size_t n = 0;
 
 	for (int f = 0; f < 2; f++) {
+		size_t m = n, v = n + 1; /* the two chains' steps */
+
 		if (n + 7 > max)
 			break;
 		step_chain(&out[n++], ipt[f], "L4LB-MASQ");
 		step_chain(&out[n++], ipt[f], "L4LB-VIPS");
-		step_rule(&out[n++], ipt[f], "L4LB-MASQ", 0, masq);
+		step_rule(&out[n++], ipt[f], "L4LB-MASQ", 0, masq, m);
 		/* ACCEPT, not RETURN: a RETURN in ipvsd's own chain only goes
 		 * back to OUTPUT/PREROUTING, whose next rule is the DNAT; ACCEPT
 		 * ends the nat table for the connection (no NAT). At the top, so
 		 * that it also comes before a RETURN left by an older ipvsd. */
-		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 1, f ? vips6 : vips4);
-		step_rule(&out[n++], ipt[f], "POSTROUTING", 0, jmasq);
-		step_rule(&out[n++], ipt[f], "OUTPUT", 1, jvips);
-		step_rule(&out[n++], ipt[f], "PREROUTING", 1, jvips);
+		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 1, f ? vips6 : vips4, v);
+		step_rule(&out[n++], ipt[f], "POSTROUTING", 0, jmasq, m);
+		step_rule(&out[n++], ipt[f], "OUTPUT", 1, jvips, v);
+		step_rule(&out[n++], ipt[f], "PREROUTING", 1, jvips, v);
 	}
 	return n;
 }

@@ -21,6 +21,10 @@
 struct nat_step {
 	const char *check[NAT_ARGV_MAX]; /* exits 0 when the piece is in place */
 	const char *fix[NAT_ARGV_MAX];   /* run when the check fails */
+	/* 1 + the index of the chain step this rule lives in or jumps to (0:
+	 * none). A chain that did not exist can hold no rule, nor be jumped to:
+	 * when that step just created it, this one is put in place unchecked. */
+	size_t chain;
 };
 
 /* The steps, in order: chains before the rules in them, the rules before the

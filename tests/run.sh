@@ -15,9 +15,9 @@ rm -rf "$logs"
 mkdir -p "$logs"
 pass=0 fail=0 skip=0 failed_suites=""
 suite_timeout=${L4LB_SUITE_TIMEOUT:-300}
-# Per VM suite: the end-to-end ones run a whole cluster in an emulated
-# machine, which on a loaded host can take minutes.
-vm_timeout=${L4LB_VM_TIMEOUT:-600}
+# Per VM suite: test_e2e runs a whole cluster through both its parts in an
+# emulated machine, which took 10 minutes at a host load of 15-27.
+vm_timeout=${L4LB_VM_TIMEOUT:-900}
 
 # Adds the counts of one suite's log; a suite that exits non-zero without
 # reporting a failure (a crash, a timeout) counts as one failure.

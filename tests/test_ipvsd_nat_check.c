@@ -195,6 +195,9 @@ static void test_check_repairs(void **state)
 	assert_int_equal(count("wc -l <iptables.db"), 7);
 	assert_int_equal(count("wc -l <ip6tables.db"), 7);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
+	/* the rules in and the jumps to a chain just created are not checked */
+	assert_int_equal(count("grep -c '^-S ' calls"), 4);
+	assert_int_equal(count("grep -c '^-C ' calls || true"), 0);
 
 	/* all in place: only checks */
 	sh(": >calls");
@@ -212,6 +215,17 @@ static void test_check_repairs(void **state)
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 1);
 	assert_int_equal(count("grep -c '^-I OUTPUT -j L4LB-VIPS' calls"), 1);
 	assert_int_equal(count("grep -cxF 'OUTPUT -j L4LB-VIPS' ip6tables.db"), 1);
+
+	/* a chain gone with its rule and its jump (v6 masquerade): those three are
+	 * put back, the rule and the jump unchecked; the v6 VIP chain's are checked */
+	sh(": >calls && grep -vxF -e ':L4LB-MASQ' -e 'POSTROUTING -j L4LB-MASQ' ip6tables.db |"
+	   " grep -v '^L4LB-MASQ ' >x; mv x ip6tables.db");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 3);
+	assert_int_equal(count("grep -c '^-C ' calls"), 8);
+	assert_int_equal(count("wc -l <ip6tables.db"), 7);
 
 	/* a write that fails: counted, the rest still done, state "failed" */
 	uint64_t before = counter_value("nat_rule_failures");

@@ -1,20 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The traffic side of the end-to-end cluster (tests/vm/cluster/cluster.sh),
- * one small program because every process start is slow in the emulated VM:
+ * The traffic side of the VM tests (tests/vm/cluster/cluster.sh, tests/vm/lib.sh),
+ * one small program because every process start is slow in the emulated VM
+ * (python3 takes seconds there):
  *   e2e_net serve NAME PORT         backend: HTTP "GET /" answers NAME, "GET /stream"
  *                                   sends "NAME <n>" every 100 ms until closed; UDP
  *                                   datagrams are answered with NAME
+ *   e2e_net udpserve NAME PORT      only the UDP side of serve
+ *   e2e_net echoserve NAME PORT     TCP: each line received is sent back as "NAME <line>"
  *   e2e_net get IP PORT N           N HTTP requests, prints "<answer> <count>" lines
  *   e2e_net udp IP PORT N           N datagrams, same output
+ *   e2e_net udpeach IP PORT N       N datagrams, each from a new socket; prints each
+ *                                   answer on a line of its own, stops at the first failure
+ *   e2e_net echofirst IP PORT N     N connections to an echoserve; prints the first
+ *                                   answer of each
+ *   e2e_net echostream IP PORT      one connection to an echoserve: sends "<i>" every
+ *                                   100 ms and prints each answer, until one fails
  *   e2e_net loop IP PORT STOPFILE   HTTP requests until STOPFILE exists, prints "ok bad"
  *                                   (each failure's time and reason on stderr)
  *   e2e_net post PORT PATH BODY     POST BODY to 127.0.0.1:PORT/PATH, prints the reply body
  *   e2e_net unix PATH FILE          FILE's bytes straight into a unix stream socket (below
  *                                   nanomsg's framing: a hostile local peer), then reads
  *                                   until the peer hangs up or 1 s passes
- * Every request has a 1 s deadline; a failed one counts as "FAILED". get and
- * udp exit 1 if any request failed.
+ * IP is IPv4 or IPv6; the servers listen on both. Every request has a 1 s
+ * deadline (E2E_TIMEOUT_MS in the environment sets another); a failed one
+ * counts as "FAILED". get, udp, udpeach and echofirst exit 1 if a request failed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +49,12 @@ static struct {
 } answers[MAX_ANSWERS];
 static int n_answers;
 
+/* An IPv4 or IPv6 address with its port. */
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
 static void tally(const char *a)
 {
 	for (int i = 0; i < n_answers; i++) {
@@ -56,12 +72,35 @@ static void tally(const char *a)
 	}
 }
 
-static int addr_of(const char *ip, int port, struct sockaddr_in *sa)
+static int addr_of(const char *ip, int port, struct addr *a)
 {
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons(port);
-	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 ? 0 : -EINVAL;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->ss;
+
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		a->len = sizeof(*v4);
+		return 0;
+	}
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		a->len = sizeof(*v6);
+		return 0;
+	}
+	fprintf(stderr, "e2e_net: not an IP address: %s\n", ip);
+	return -EINVAL;
+}
+
+static int timeout_ms(void)
+{
+	const char *e = getenv("E2E_TIMEOUT_MS");
+	int ms = e ? atoi(e) : 0;
+
+	return ms > 0 ? ms : 1000;
 }
 
 static void set_timeout(int fd, int ms)
@@ -72,20 +111,34 @@ static void set_timeout(int fd, int ms)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* One HTTP exchange; the body (first line) goes to out. 0 or -errno. */
-static int http(const struct sockaddr_in *sa, const char *req, char *out, size_t outsz)
+/* A socket of TYPE connected to a, with the request deadline; fd or -errno. */
+static int connect_to(const struct addr *a, int type)
 {
-	char buf[4096];
-	size_t len = 0;
-	ssize_t r;
-	char *body, *nl;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -EIO;
+	int fd = socket(a->ss.ss_family, type, 0), rc;
 
 	if (fd < 0)
 		return -errno;
-	set_timeout(fd, 1000);
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ||
-	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+	set_timeout(fd, timeout_ms());
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* One HTTP exchange; the body (first line) goes to out. 0 or -errno. */
+static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
+{
+	char buf[4096];
+	size_t len = 0;
+	ssize_t r = 0;
+	char *body, *nl;
+	int fd = connect_to(sa, SOCK_STREAM), rc = -EIO;
+
+	if (fd < 0)
+		return fd;
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		rc = errno ? -errno : -EIO;
 		goto done;
 	}
@@ -112,20 +165,21 @@ done:
 	return rc;
 }
 
-static int udp_ask(const struct sockaddr_in *sa, char *out, size_t outsz)
+static int udp_ask(const struct addr *sa, char *out, size_t outsz)
 {
 	char buf[64];
 	ssize_t r;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc = -EIO;
+	int fd = connect_to(sa, SOCK_DGRAM), rc = -EIO;
 
 	if (fd < 0)
-		return -errno;
-	set_timeout(fd, 1000);
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 || send(fd, "?\n", 2, 0) != 2)
+		return fd;
+	if (send(fd, "?\n", 2, 0) != 2)
 		goto done;
 	r = recv(fd, buf, sizeof(buf) - 1, 0);
-	if (r <= 0)
+	if (r <= 0) {
+		rc = r < 0 ? -errno : -EIO;
 		goto done;
+	}
 	buf[r] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	snprintf(out, outsz, "%s", buf);
@@ -135,31 +189,98 @@ done:
 	return rc;
 }
 
+/* Sends "<line>\n" on fd and reads one answer line into out. 0 or -errno. */
+static int echo_once(int fd, long line, char *out, size_t outsz)
+{
+	char req[32];
+	size_t len = 0;
+	int l = snprintf(req, sizeof(req), "%ld\n", line);
+
+	if (write(fd, req, l) != l)
+		return errno ? -errno : -EIO;
+	while (len < outsz - 1) {
+		ssize_t r = read(fd, out + len, 1);
+
+		if (r <= 0)
+			return r < 0 ? -errno : -EPIPE;
+		if (out[len] == '\n')
+			break;
+		len++;
+	}
+	out[len] = 0;
+	return 0;
+}
+
+/* get, udp, udpeach, echofirst: n requests, each on a new connection or socket. */
 static int requests(const char *mode, const char *ip, int port, int n)
 {
-	struct sockaddr_in sa;
+	int each = strcmp(mode, "udpeach") == 0, failed = 0;
+	struct addr sa;
 	char a[4096];
-	int failed = 0;
 
 	if (addr_of(ip, port, &sa) < 0)
 		return 2;
 	for (int i = 0; i < n; i++) {
-		int r = strcmp(mode, "udp") == 0 ? udp_ask(&sa, a, sizeof(a))
-						 : http(&sa, "GET / HTTP/1.0\r\n\r\n", a, sizeof(a));
+		int r, fd;
+
+		if (strcmp(mode, "get") == 0) {
+			r = http(&sa, "GET / HTTP/1.0\r\n\r\n", a, sizeof(a));
+		} else if (strcmp(mode, "echofirst") == 0) {
+			fd = connect_to(&sa, SOCK_STREAM);
+			r = fd < 0 ? fd : echo_once(fd, 0, a, sizeof(a));
+			if (fd >= 0)
+				close(fd);
+		} else {
+			r = udp_ask(&sa, a, sizeof(a));
+		}
 		if (r < 0) {
 			failed++;
+			fprintf(stderr, "e2e_net %s: request %d: %s\n", mode, i + 1, strerror(-r));
+			if (each)
+				return 1;
 			snprintf(a, sizeof(a), "FAILED");
 		}
-		tally(a);
+		if (each || strcmp(mode, "echofirst") == 0) {
+			printf("%s\n", a);
+			fflush(stdout);
+		} else {
+			tally(a);
+		}
 	}
 	for (int i = 0; i < n_answers; i++)
 		printf("%s %d\n", answers[i].name, answers[i].n);
 	return failed ? 1 : 0;
 }
 
+static int echostream(const char *ip, int port)
+{
+	struct addr sa;
+	char a[256];
+	int fd, rc;
+
+	if (addr_of(ip, port, &sa) < 0)
+		return 2;
+	fd = connect_to(&sa, SOCK_STREAM);
+	if (fd < 0) {
+		fprintf(stderr, "e2e_net echostream: %s\n", strerror(-fd));
+		return 1;
+	}
+	for (long i = 0;; i++) {
+		rc = echo_once(fd, i, a, sizeof(a));
+		if (rc < 0) {
+			fprintf(stderr, "e2e_net echostream: line %ld: %s\n", i, strerror(-rc));
+			close(fd);
+			return 1;
+		}
+		printf("%s\n", a);
+		fflush(stdout);
+		usleep(100000);
+	}
+}
+
 static int loop(const char *ip, int port, const char *stopfile)
 {
-	struct sockaddr_in sa;
+	struct addr sa;
 	char a[4096];
 	long ok = 0, bad = 0;
 
@@ -186,7 +307,7 @@ static int loop(const char *ip, int port, const char *stopfile)
 
 static int post(int port, const char *path, const char *body)
 {
-	struct sockaddr_in sa;
+	struct addr sa;
 	char *req, a[4096];
 	int rc;
 
@@ -234,7 +355,7 @@ done:
 	return rc;
 }
 
-static void serve_conn(int c, const char *name)
+static void serve_http(int c, const char *name)
 {
 	char buf[2048], line[128];
 	size_t len = 0;
@@ -267,37 +388,77 @@ static void serve_conn(int c, const char *name)
 		return;
 }
 
-static int serve(const char *name, int port)
+/* Each line read is answered with "NAME <line>", until the peer closes. */
+static void serve_echo(int c, const char *name)
 {
-	struct sockaddr_in sa;
-	int one = 1, t, u;
-	pid_t p;
+	FILE *f = fdopen(c, "r+");
+	char line[256];
 
-	addr_of("0.0.0.0", port, &sa);
+	if (!f)
+		return;
+	setvbuf(f, NULL, _IONBF, 0);
+	while (fgets(line, sizeof(line), f)) {
+		char out[sizeof(line) + 80];
+		int l = snprintf(out, sizeof(out), "%s %s", name, line);
+
+		if (write(c, out, l) != l)
+			break;
+	}
+	fclose(f);
+}
+
+/* A socket of TYPE bound to PORT on every IPv4 and IPv6 address; fd or -1. */
+static int listen_any(int type, int port)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+				   .sin6_addr = IN6ADDR_ANY_INIT };
+	int one = 1, zero = 0, fd = socket(AF_INET6, type, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 128) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void udp_loop(int u, const char *name)
+{
+	char buf[2048];
+	struct sockaddr_storage peer;
+	socklen_t pl;
+
+	for (;;) {
+		pl = sizeof(peer);
+		if (recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &pl) < 0)
+			continue;
+		snprintf(buf, sizeof(buf), "%s\n", name);
+		/* a client it cannot reach must not stop the server: no check */
+		sendto(u, buf, strlen(buf), 0, (struct sockaddr *)&peer, pl);
+	}
+}
+
+/* serve (mode 's'), udpserve ('u') or echoserve ('e') NAME on PORT. */
+static int serve(int mode, const char *name, int port)
+{
+	int t = -1, u = -1;
+
 	signal(SIGCHLD, SIG_IGN); /* connection children are reaped by the kernel */
 	signal(SIGPIPE, SIG_IGN);
-	t = socket(AF_INET, SOCK_STREAM, 0);
-	u = socket(AF_INET, SOCK_DGRAM, 0);
-	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (t < 0 || u < 0 || bind(t, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    bind(u, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(t, 128) < 0) {
+	if ((mode != 'u' && (t = listen_any(SOCK_STREAM, port)) < 0) ||
+	    (mode != 'e' && (u = listen_any(SOCK_DGRAM, port)) < 0)) {
 		perror("e2e_net serve");
 		return 1;
 	}
-	p = fork();
-	if (p == 0) {
-		char buf[2048];
-		struct sockaddr_storage peer;
-		socklen_t pl;
-
+	if (mode == 'u')
+		udp_loop(u, name);
+	if (u >= 0 && fork() == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the server */
-		for (;;) {
-			pl = sizeof(peer);
-			if (recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &pl) < 0)
-				continue;
-			snprintf(buf, sizeof(buf), "%s\n", name);
-			sendto(u, buf, strlen(buf), 0, (struct sockaddr *)&peer, pl);
-		}
+		udp_loop(u, name);
 	}
 	for (;;) {
 		int c = accept(t, NULL, NULL);
@@ -307,7 +468,10 @@ static int serve(const char *name, int port)
 		if (fork() == 0) {
 			close(t);
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			serve_conn(c, name);
+			if (mode == 'e')
+				serve_echo(c, name);
+			else
+				serve_http(c, name);
 			_exit(0);
 		}
 		close(c);
@@ -317,9 +481,16 @@ static int serve(const char *name, int port)
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "serve") == 0)
-		return serve(argv[2], atoi(argv[3]));
-	if (argc == 5 && (strcmp(argv[1], "get") == 0 || strcmp(argv[1], "udp") == 0))
+		return serve('s', argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "udpserve") == 0)
+		return serve('u', argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "echoserve") == 0)
+		return serve('e', argv[2], atoi(argv[3]));
+	if (argc == 5 && (strcmp(argv[1], "get") == 0 || strcmp(argv[1], "udp") == 0 ||
+			  strcmp(argv[1], "udpeach") == 0 || strcmp(argv[1], "echofirst") == 0))
 		return requests(argv[1], argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 4 && strcmp(argv[1], "echostream") == 0)
+		return echostream(argv[2], atoi(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "loop") == 0)
 		return loop(argv[2], atoi(argv[3]), argv[4]);
 	if (argc == 4 && strcmp(argv[1], "unix") == 0)

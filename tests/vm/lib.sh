@@ -14,8 +14,8 @@
 #	vm_done                             # exit 1 if any check failed
 #
 # The project's test runner counts the lines starting with "PASS: ", "FAIL: "
-# and "SKIP: ". Works with sh (dash) and bash; needs iproute2, busybox (httpd),
-# curl and python3 (UDP) from the host's root.
+# and "SKIP: ". Works with sh (dash) and bash; needs iproute2, busybox (httpd)
+# and curl from the host's root, and the build's tests/tools/e2e_net (UDP).
 
 set -eu
 
@@ -45,6 +45,7 @@ vm_only() {
 	fi
 	B=$(cd "${1:-build}" 2>/dev/null && pwd) || B=${1:-build}
 	shift
+	vm_require nsenter util-linux
 	for _r; do
 		case $_r in
 		*:*) vm_require "${_r%%:*}" "${_r#*:}" ;;
@@ -53,12 +54,27 @@ vm_only() {
 	done
 }
 
-pass() { echo "PASS: $1"; }
+# L4LB_VM_TIMES=1: each result line is preceded by "# at S s", the seconds
+# since lib.sh was loaded (from /proc/uptime, no process started), to see
+# where a suite spends its time.
+# vm_cs: /proc/uptime in centiseconds (it always has two decimals).
+vm_cs() {
+	read -r _t _ </proc/uptime
+	echo "${_t%.*}${_t#*.}"
+}
+VM_T0=$(vm_cs)
+vm_at() {
+	[ "${L4LB_VM_TIMES:-0}" = 1 ] || return 0
+	_t=$(($(vm_cs) - VM_T0))
+	echo "# at $((_t / 100)).$((_t % 100 / 10)) s"
+}
+pass() { vm_at; echo "PASS: $1"; }
 fail() {
+	vm_at
 	echo "FAIL: $1${2:+ ($2)}"
 	echo "$1" >>"$VM_TMP/failed"
 }
-skip() { echo "SKIP: $1${2:+ ($2)}"; }
+skip() { vm_at; echo "SKIP: $1${2:+ ($2)}"; }
 
 # check NAME CMD...: PASS if CMD succeeds, else FAIL with its last output line.
 # CMD runs as a condition, where the shell ignores set -e: a function given as
@@ -109,11 +125,13 @@ ns_new() {
 }
 
 # nx NAME CMD...: run CMD in namespace NAME (a test defines one-letter
-# wrappers, n1() { nx n1 "$@"; }, as netns.sh does).
+# wrappers, n1() { nx n1 "$@"; }, as netns.sh does). nsenter rather than
+# `ip netns exec`, which also remounts /sys: nothing here reads the
+# namespace's /sys, and every process start counts under TCG.
 nx() {
 	_n=$1
 	shift
-	ip netns exec "$VM_NS$_n" "$@"
+	nsenter --net="/run/netns/$VM_NS$_n" "$@"
 }
 
 # bridge_new NAME: a namespace NAME holding the bridge br0, the shared segment
@@ -158,39 +176,11 @@ serve_http() {
 	wait_until 10 listening "$1" tcp "$2"
 }
 
-# A UDP responder and its client, in python3 as busybox nc has no UDP.
-VM_UDP_PY='
-import socket, sys
-if sys.argv[1] == "serve":
-    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    s.bind(("::", int(sys.argv[2])))
-    while True:
-        _, peer = s.recvfrom(2048)
-        try:  # an unreachable client must not stop the server
-            s.sendto(sys.argv[3].encode() + b"\n", peer)
-        except OSError:
-            pass
-else:  # ask HOST PORT [N]: N datagrams, each from a new socket (a new flow)
-    host, port = sys.argv[2], int(sys.argv[3])
-    for _ in range(int(sys.argv[4]) if len(sys.argv) > 4 else 1):
-        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(2)
-        s.connect((host, port))
-        s.send(b"?\n")
-        print(s.recv(2048).decode().strip(), flush=True)
-        s.close()
-'
-
 # serve_udp NS PORT TEXT: a UDP server in NS on PORT (IPv4 and IPv6) answering
-# every datagram with TEXT. Returns once it listens; udp_start returns at
-# once (python3 starts slowly: start several, then wait for each to listen).
+# every datagram with TEXT. Returns once it listens.
 serve_udp() {
-	udp_start "$@"
+	ip netns exec "$VM_NS$1" "$B/tests/tools/e2e_net" udpserve "$3" "$2" &
 	wait_until 10 listening "$1" udp "$2"
-}
-udp_start() {
-	ip netns exec "$VM_NS$1" python3 -c "$VM_UDP_PY" serve "$2" "$3" &
 }
 
 # http_get NS URL [N]: GET URL N times (default 1) from NS, each on a new
@@ -208,9 +198,10 @@ http_get() {
 
 # udp_ask NS HOST PORT [N]: send N datagrams (default 1) from NS, each from a
 # new socket (a new flow for IPVS), in one process; print the answers (2 s
-# timeout each).
+# timeout each), stop at the first unanswered one.
 udp_ask() {
-	nx "$1" python3 -c "$VM_UDP_PY" ask "$2" "$3" ${4:-}
+	E2E_TIMEOUT_MS=2000 ip netns exec "$VM_NS$1" "$B/tests/tools/e2e_net" udpeach "$2" "$3" \
+		"${4:-1}"
 }
 
 # vm_cleanup: on exit, stop every process in our namespaces and delete them.

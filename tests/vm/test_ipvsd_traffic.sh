@@ -8,7 +8,7 @@
 # repaired, foreign services left alone.
 set -eu
 . "$(dirname "$0")/lib.sh"
-vm_only "${1:-build}" ipvsadm ipset iptables curl python3
+vm_only "${1:-build}" ipvsadm ipset iptables curl
 
 VIP4=11.0.0.1
 VIP6=fd01:c::1
@@ -57,42 +57,26 @@ n sysctl -qw net.ipv4.ip_forward=1
 # Hairpin: the backend reaches VIPs through the node.
 nx b1 ip route add 11.0.0.0/8 via 10.0.0.1
 
-# A long-lived echo stream: the server answers each line with its name.
-ECHO_PY='
-import socket, sys, threading, time
-if sys.argv[1] == "serve":
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(sys.argv[2]))); s.listen(16)
-    def h(c):
-        f = c.makefile("rwb", 0)
-        for line in f:
-            f.write(sys.argv[3].encode() + b" " + line)
-    while True:
-        c, _ = s.accept(); threading.Thread(target=h, args=(c,), daemon=True).start()
-elif sys.argv[1] == "first":  # the first answer of each of N new connections
-    for _ in range(int(sys.argv[4])):
-        c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=3)
-        f = c.makefile("rwb", 0)
-        f.write(b"0\n"); print(f.readline().decode().strip(), flush=True)
-        c.close()
-else:
-    c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=3)
-    f = c.makefile("rwb", 0)
-    i = 0
-    while True:
-        f.write(b"%d\n" % i); print(f.readline().decode().strip(), flush=True)
-        i += 1; time.sleep(0.1)
-'
-# The python3 servers start slowly: all at once, then wait for each.
+# Backends: HTTP (busybox), UDP and a line echo server (tests/tools/e2e_net:
+# each line is answered with the backend's name and the line), all started
+# at once, then waited for.
+NET=$B/tests/tools/e2e_net
+export E2E_TIMEOUT_MS=3000 # per connect and per answer, as generous as before
 for b in b1 b2; do
-	udp_start $b 5353 $b
-	ip netns exec "$VM_NS$b" python3 -c "$ECHO_PY" serve 9000 $b &
+	ip netns exec "$VM_NS$b" "$NET" udpserve $b 5353 &
+	ip netns exec "$VM_NS$b" "$NET" echoserve $b 9000 &
 done
 for b in b1 b2; do serve_http $b 8080 $b; done
 for b in b1 b2; do
 	wait_until 30 listening $b udp 5353
 	wait_until 30 listening $b tcp 9000
 done
+# stream OUT: a long-lived connection from the node to 11.0.0.2:9000, one
+# line each way every 100 ms, the answers into OUT; its PID in STREAM.
+stream() {
+	ip netns exec "${VM_NS}node" "$NET" echostream 11.0.0.2 9000 >"$1" 2>&1 &
+	STREAM=$!
+}
 
 ndests() { # SERVICE-ARGS: number of destinations of that service
 	n ipvsadm -Ln $1 2>/dev/null | grep -c -- '->.*Masq' || true
@@ -109,9 +93,9 @@ else
 	n ipvsadm -Ln || true
 fi
 
-# Twelve requests from one client process (each process start costs seconds
-# under TCG): lib.sh's http_get and udp_ask make each a new connection or
-# flow, so IPVS schedules each one afresh.
+# Twelve requests from one client process (each process start costs tens
+# of ms under TCG, more under load): lib.sh's http_get and udp_ask make each
+# a new connection or flow, so IPVS schedules each one afresh.
 http12() { http_get "$1" "$2" 12; } # NS URL
 udp12() { udp_ask "$1" "$2" "$3" 12; } # NS HOST PORT
 # both_of ANSWERS: twelve answers, b1 and b2 among them.
@@ -169,8 +153,7 @@ check_eq "net.ipv4.vs.conntrack=1" 1 "$(n cat /proc/sys/net/ipv4/vs/conntrack)"
 
 step drain
 # --- drain: a long-lived connection through the backend being removed ---
-ip netns exec "${VM_NS}node" python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream" 2>&1 &
-STREAM=$!
+stream "$VM_TMP/stream"
 wait_until 10 grep -q . "$VM_TMP/stream"
 victim=$(head -n 1 "$VM_TMP/stream" | cut -d' ' -f1)
 other=b1
@@ -195,7 +178,7 @@ else
 	fail "the long-lived connection keeps working during the drain" "$(tail -n 2 "$VM_TMP/stream")"
 fi
 # five new connections, one client process
-newconns() { n python3 -c "$ECHO_PY" first 11.0.0.2 9000 5 2>&1 | cut -d' ' -f1 | tr '\n' ' '; }
+newconns() { n "$NET" echofirst 11.0.0.2 9000 5 2>&1 | cut -d' ' -f1 | tr '\n' ' '; }
 check_eq "new connections go to the remaining backend at once" \
 	"$other $other $other $other $other " "$(newconns)"
 kill $STREAM 2>/dev/null || true
@@ -209,8 +192,7 @@ fi
 
 step remove a whole TCP service
 # --- a VIP removed from the table while a connection through it streams ---
-ip netns exec "${VM_NS}node" python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream3" 2>&1 &
-STREAM=$!
+stream "$VM_TMP/stream3"
 wait_until 10 grep -q . "$VM_TMP/stream3"
 grep -v "^vip tcp 11.0.0.2 " "$SPEC" >"$SPEC.new"
 mv "$SPEC.new" "$SPEC"
@@ -240,12 +222,12 @@ check "... and the address is gone" sh -c \
 	"! ip netns exec ${VM_NS}node ip addr show dev minuteman | grep -q '11.0.0.2/'"
 # back, for the restart test
 echo "vip tcp 11.0.0.2 9000 10.0.0.11:9000@10.0.0.11 10.0.0.12:9000@10.0.0.12" >>"$SPEC"
-wait_until 10 test "$(ndests "-t 11.0.0.2:9000")" = 2
+svc_back() { [ "$(ndests "-t 11.0.0.2:9000")" = 2 ]; }
+wait_until 10 svc_back
 
 step restart
 # --- restart with kill -9 while a connection streams ---
-ip netns exec "${VM_NS}node" python3 -c "$ECHO_PY" ask 11.0.0.2 9000 >"$VM_TMP/stream2" 2>&1 &
-STREAM=$!
+stream "$VM_TMP/stream2"
 wait_until 10 grep -q . "$VM_TMP/stream2"
 n ipvsadm -Sn | sort >"$VM_TMP/before"
 kill -9 "$(cat "$VM_TMP/ipvsd.pid")"

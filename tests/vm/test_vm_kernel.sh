@@ -11,7 +11,7 @@
 # backends have no route to the VIPs: only the masquerade brings replies back.
 set -eu
 . "$(dirname "$0")/lib.sh"
-vm_only "${1:-build}" ipvsadm ipset iptables-legacy:iptables iptables-nft:iptables curl python3 \
+vm_only "${1:-build}" ipvsadm ipset iptables-legacy:iptables iptables-nft:iptables curl \
 	busybox:busybox-static ss:iproute2 sysctl:procps
 
 VIP4=11.0.0.1
@@ -22,11 +22,11 @@ bridge_new lan
 ns_new b1 b2
 ns_link lan b1 10.0.0.11/24 fd00::11/64
 ns_link lan b2 10.0.0.12/24 fd00::12/64
-# Backend ports differ from the VIP ports: IPVS maps them. The UDP servers
-# (python3, slow to start) start together.
-for b in b1 b2; do udp_start $b 5353 $b; done
-for b in b1 b2; do serve_http $b 8080 $b; done
-for b in b1 b2; do wait_until 10 listening $b udp 5353; done
+# Backend ports differ from the VIP ports: IPVS maps them.
+for b in b1 b2; do
+	serve_udp $b 5353 $b
+	serve_http $b 8080 $b
+done
 
 # node_setup NS IPTABLES IP6TABLES HOST: node NS at 10.0.0.HOST / fd00::HOST.
 node_setup() {

@@ -27,12 +27,6 @@ IP_VIP=11.1.1.1
 UDP_VIP=11.2.2.2
 WEB_VIP=
 
-# nx NAME CMD...: lib.sh's helper, with nsenter (no /sys remount: faster).
-nx() {
-	_n=$1
-	shift
-	nsenter --net="/run/netns/$VM_NS$_n" "$@"
-}
 net() { "$CL_B/tests/tools/e2e_net" "$@"; }
 
 # now_ms: monotonic enough for latencies of a few seconds.

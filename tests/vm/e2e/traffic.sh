@@ -1,8 +1,7 @@
-#!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# End to end on a real kernel: a 3-node cluster (tests/vm/cluster/cluster.sh),
-# VIPs learnt from the fake master, one VM boot and one cluster for:
+# The first part of tests/vm/test_e2e.sh (sourced by it, on the 3-node
+# cluster it started; VIPs learnt from the fake master):
 # - traffic: requests from every node to the named VIP, the IP VIP and the UDP
 #   VIP reach the backends on all nodes;
 # - propagation: a task added, killed (TASK_KILLING: weight 0, drain) and
@@ -12,20 +11,8 @@
 #   restarted in each of the 6 orders while a /stream connection and a
 #   request loop run through a VIP: no failed request, the stream never
 #   breaks, IPVS, ipsets and nat rules identical afterwards.
-. tests/vm/lib.sh
-. tests/vm/cluster/cluster.sh
-vm_only "${1:-build}" ipvsadm nsenter:util-linux curl ipset iptables
 
-t0=$(now_ms)
-if cluster_up "$B" 3; then
-	pass "cluster_up: 3 nodes, every backend in every node's IPVS"
-	echo "INFO: cluster up in $(($(now_ms) - t0)) ms, /web:80 is $WEB_VIP"
-else
-	fail cluster_up "$(for i in 1 2 3; do echo "n$i: $(dests "$i" "$IP_VIP:80")"; done)"
-	cluster_logs
-	vm_done
-fi
-
+section "traffic: every VIP from every node"
 # answered NODE get|udp VIP PORT: the backends that answered 12 requests
 answered() { cl_count "$1" "$2" "$3" "$4" 12 | cut -d' ' -f1 | sort | tr '\n' ' '; }
 all="web-1 web-2 web-3 "
@@ -124,6 +111,3 @@ fi
 echo "INFO: /stream: $(wc -l <"$VM_TMP/stream") lines from $(head -n 1 "$VM_TMP/stream" |
 	cut -d' ' -f1)"
 kill "$spid" 2>/dev/null || true
-
-[ -s "$VM_TMP/failed" ] && cluster_logs 8
-vm_done

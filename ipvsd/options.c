@@ -17,6 +17,7 @@ enum {
 	OPT_GRACE,
 	OPT_STATE_DIR,
 	OPT_CLEANUP,
+	OPT_ANY_IF,
 };
 
 const struct opt ipvsd_opts[] = {
@@ -25,6 +26,8 @@ const struct opt ipvsd_opts[] = {
 	{ "scheduler", required_argument, OPT_SCHEDULER, "NAME", "IPVS scheduler (default wlc)" },
 	{ "interface", required_argument, OPT_INTERFACE, "NAME",
 	  "dummy interface holding the VIPs (default minuteman)" },
+	{ "any-interface", no_argument, OPT_ANY_IF, NULL,
+	  "allow an existing --interface that is not a dummy (only VIP addresses are removed)" },
 	{ "node-ip", required_argument, OPT_NODE_IP, "IP",
 	  "this node's agent IP: its port-mapped backends use the task address" },
 	{ "vip-range", required_argument, OPT_VIP_RANGE, "CIDR",
@@ -102,6 +105,9 @@ const char *ipvsd_options_apply(int key, const char *value, void *ctx)
 		return NULL;
 	case OPT_CLEANUP:
 		cfg->cleanup = 1;
+		return NULL;
+	case OPT_ANY_IF:
+		cfg->any_if = 1;
 		return NULL;
 	}
 	return "unknown option";

@@ -778,7 +778,7 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	if ((rc = ipvsd_state_load(cfg->state_dir, &r->state)) < 0)
 		log_warn("state file in %s not read: %s", cfg->state_dir, strerror(-rc));
 	r->owned.recorded = &r->state.vips;
-	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, &r->va)) < 0 ||
+	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, cfg->any_if, &r->va)) < 0 ||
 	    (rc = vip_set_open(cfg->dry_run, &r->vs)) < 0)
 		goto fail;
 	if (vip_addr_created(r->va) && !cfg->dry_run) {

@@ -25,6 +25,7 @@
 struct reconcile_cfg {
 	struct desired_cfg dcfg;
 	const char *ifname;
+	int any_if; /* --any-interface: an existing ifname of any type is used */
 	struct vip_range ranges[RECONCILE_MAX_RANGES];
 	size_t n_ranges;
 	unsigned interval_s; /* full reconcile period */

@@ -22,7 +22,22 @@ struct vip_addr {
 	char ifname[IFNAMSIZ];
 };
 
-static int link_ensure(struct vip_addr *va, int dry_run)
+/* An interface of another type is someone else's (lo, eth0, a bridge): its
+ * addresses and its state are not ipvsd's to manage, so it is refused unless
+ * the operator said otherwise. */
+static int link_check_type(struct vip_addr *va, struct rtnl_link *link, int any_type)
+{
+	const char *type = rtnl_link_get_type(link);
+
+	if (any_type || (type && !strcmp(type, "dummy")))
+		return 0;
+	log_error("vip-addr: interface %s exists and is not a dummy interface (type %s): "
+		  "refusing to put VIPs on it (choose another --interface, or allow it with "
+		  "--any-interface)", va->ifname, type ? type : "none");
+	return -EINVAL;
+}
+
+static int link_ensure(struct vip_addr *va, int dry_run, int any_type)
 {
 	struct rtnl_link *link = NULL, *req = NULL;
 	int rc;
@@ -51,6 +66,9 @@ static int link_ensure(struct vip_addr *va, int dry_run)
 		log_info("vip-addr: created dummy interface %s", va->ifname);
 		va->created = rc == 0;
 		rc = rtnl_link_get_kernel(va->sk, 0, va->ifname, &link);
+	} else if (rc == 0 && (rc = link_check_type(va, link, any_type)) < 0) {
+		rtnl_link_put(link);
+		return rc;
 	}
 	if (rc < 0) {
 		log_error("vip-addr: interface %s: %s", va->ifname, nl_geterror(rc));
@@ -78,7 +96,7 @@ done:
 	return rc;
 }
 
-int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out)
+int vip_addr_open(const char *ifname, int dry_run, int any_type, struct vip_addr **out)
 {
 	struct vip_addr *va = calloc(1, sizeof(*va));
 	int rc;
@@ -98,7 +116,7 @@ int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out)
 		goto fail;
 	}
 	nl_batch_tune(va->sk);
-	if ((rc = link_ensure(va, dry_run)) < 0)
+	if ((rc = link_ensure(va, dry_run, any_type)) < 0)
 		goto fail;
 	*out = va;
 	return 0;

@@ -93,4 +93,33 @@ if [ "$fast" -ge 1 ] 2>/dev/null; then
 else
 	fail "VIP table changes arrive as deltas" "vip_deltas_applied: $fast"
 fi
+# --- An existing interface that is not a dummy (here lo): refused, and with
+# --any-interface only VIP addresses are ever planned for removal.
+kill_all
+mkdir -p "$T/lo"
+out=$(unshare -n sh -c "ip link set lo up && exec $B/ipvsd --run-dir $T/lo --dry-run \
+	--interface lo" 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && echo "$out" | grep -q 'not a dummy interface'; then
+	pass "--interface lo (not a dummy): refused with exit 1"
+else
+	fail "--interface lo (not a dummy): refused with exit 1" "rc=$rc: $out"
+fi
+cat >"$T/lo/spec" <<'SPEC'
+vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1
+SPEC
+spawn "$B/tests/tools/ipvsd_feed" "$T/lo" "$T/lo/spec" >"$T/lo/feed" 2>&1
+spawn unshare -n sh -c "ip link set lo up && exec $B/ipvsd --run-dir $T/lo --dry-run \
+	--interface lo --any-interface" >"$T/lo/plan" 2>"$T/lo/log"
+synced() { grep -q 'initial reconcile done' "$1"; }
+if ! wait_for 15 synced "$T/lo/log"; then
+	fail "--any-interface lo: first plan" "$(tail -3 "$T/lo/log" | tr '\n' ' ')"
+elif grep -q 'del-address' "$T/lo/plan" || ! grep -q 'add-address 11.0.0.1' "$T/lo/plan"; then
+	fail "--any-interface lo: 127.0.0.1 and ::1 are not planned for removal" \
+		"$(tr '\n' ' ' <"$T/lo/plan")"
+else
+	pass "--any-interface lo: 127.0.0.1 and ::1 are not planned for removal"
+fi
+kill_all
+
 finish

@@ -18,6 +18,7 @@ enum {
 	OPT_STATE_DIR,
 	OPT_CLEANUP,
 	OPT_ANY_IF,
+	OPT_REACH_WAIT,
 };
 
 const struct opt ipvsd_opts[] = {
@@ -36,6 +37,9 @@ const struct opt ipvsd_opts[] = {
 	  "full reconcile against the kernel every SECONDS (default 30)" },
 	{ "drain-grace", required_argument, OPT_GRACE, "SECONDS",
 	  "delete a draining TCP backend after SECONDS at the latest (default 300)" },
+	{ "reachability-wait", required_argument, OPT_REACH_WAIT, "MS",
+	  "at start, wait up to MS ms for overlayd's reachability before the first plan "
+	  "(default 2000)" },
 	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR",
 	  "where ipvsd.state is kept (default /var/lib/l4lb)" },
 	{ "cleanup", no_argument, OPT_CLEANUP, NULL,
@@ -50,6 +54,7 @@ void ipvsd_options_defaults(struct reconcile_cfg *cfg)
 	cfg->ifname = "minuteman";
 	cfg->interval_s = 30;
 	cfg->grace_s = 300;
+	cfg->reach_wait_ms = 2000;
 	cfg->state_dir = "/var/lib/l4lb";
 }
 
@@ -105,6 +110,11 @@ const char *ipvsd_options_apply(int key, const char *value, void *ctx)
 		return NULL;
 	case OPT_CLEANUP:
 		cfg->cleanup = 1;
+		return NULL;
+	case OPT_REACH_WAIT:
+		if ((why = opt_uint(value, 0, 60000, &n)))
+			return why;
+		cfg->reach_wait_ms = (unsigned)n;
 		return NULL;
 	case OPT_ANY_IF:
 		cfg->any_if = 1;

@@ -28,7 +28,7 @@
 struct reconciler {
 	struct reconcile_cfg cfg;
 	struct event_base *base;
-	struct event *periodic, *soon, *drain_timer, *feed_timer;
+	struct event *periodic, *soon, *drain_timer, *feed_timer, *reach_timer;
 	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
 	struct vip_addr *va;
 	struct vip_set *vs;
@@ -39,11 +39,12 @@ struct reconciler {
 	int state_dirty;          /* its last write failed: write again */
 	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
 	struct reach_set *reach; /* NULL until the first snapshot */
+	int reach_waited;        /* ... and no longer waited for (cfg.reach_wait_ms) */
 	struct ipvs_table *desired;
 	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
 	struct key_set addrs, members;
 	int have_kernel;
-	int synced; /* the first full reconcile with a VIP table is done */
+	int synced; /* the first reconcile with a VIP table is done, addresses too */
 	struct drains drains;
 	struct plan plan;
 	int *errs;
@@ -291,6 +292,27 @@ static void defer_addresses(struct reconciler *r)
 
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
  * these services changed (NULL: diff everything). */
+/* Before the first reachability snapshot nothing would be withheld: a
+ * restart while a node is down would briefly give its backends weight again.
+ * So the first plan waits for that snapshot, up to cfg.reach_wait_ms (then,
+ * overlayd being away, nothing is withheld as before). */
+static int holding(const struct reconciler *r)
+{
+	return !r->reach && !r->reach_waited;
+}
+
+/* The first reconcile with a VIP table has reached the kernel, addresses and
+ * ipset members included: logged (benchmarks time it). */
+static void note_synced(struct reconciler *r)
+{
+	if (r->synced || !r->nat_ready)
+		return;
+	r->synced = 1;
+	log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
+		 "(%zu services adopted from the kernel)",
+		 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
+}
+
 static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
 		     size_t nkeys)
 {
@@ -302,7 +324,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	r->rx_us = 0;
 	r->ipvs_us = r->addr_us = r->set_us = 0;
 
-	if (!r->cand || !r->have_kernel)
+	if (!r->cand || !r->have_kernel || holding(r))
 		return; /* never act on an empty table before vipd has spoken */
 	uint64_t t_in = clock_mono_us();
 
@@ -384,6 +406,7 @@ done:
 
 		evtimer_add(r->drain_timer, &tv);
 	}
+	note_synced(r);
 }
 
 static void run(struct reconciler *r, int counters_fresh)
@@ -408,12 +431,6 @@ static int full(struct reconciler *r)
 		nat_check_start(r->nat);
 	}
 	run(r, 1);
-	if (!r->synced && r->cand) {
-		r->synced = 1;
-		log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
-			 "(%zu services adopted from the kernel)",
-			 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
-	}
 	return 0;
 }
 
@@ -734,6 +751,21 @@ void reconcile_on_reachability(const Envelope *env, void *arg)
 		full(r);
 }
 
+static void on_reach_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct reconciler *r = arg;
+
+	(void)fd;
+	(void)what;
+	r->reach_waited = 1;
+	if (r->reach)
+		return;
+	log_warn("no reachability snapshot from overlayd within %u ms: withholding no backend "
+		 "until one arrives", r->cfg.reach_wait_ms);
+	if (r->have_kernel && r->cand)
+		run(r, 0);
+}
+
 /* The first rules check is over: the VIP addresses it held back go in. */
 static void on_nat_done(void *arg)
 {
@@ -766,7 +798,9 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->soon = evtimer_new(base, on_soon, r);
 	r->drain_timer = evtimer_new(base, on_drain_timer, r);
 	r->feed_timer = event_new(base, -1, EV_PERSIST, on_feed_timer, r);
-	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer || !r->feed_timer) {
+	r->reach_timer = evtimer_new(base, on_reach_timer, r);
+	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer || !r->feed_timer ||
+	    !r->reach_timer) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -797,6 +831,8 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->delta_ms = clock_mono_ms(); /* the start's own snapshot request comes first */
 	tv = (struct timeval){ 1, 0 };
 	evtimer_add(r->feed_timer, &tv);
+	tv = (struct timeval){ cfg->reach_wait_ms / 1000, (cfg->reach_wait_ms % 1000) * 1000 };
+	evtimer_add(r->reach_timer, &tv);
 	*out = r;
 	return 0;
 fail:
@@ -817,6 +853,8 @@ void reconcile_free(struct reconciler *r)
 		event_free(r->drain_timer);
 	if (r->feed_timer)
 		event_free(r->feed_timer);
+	if (r->reach_timer)
+		event_free(r->reach_timer);
 	nat_check_free(r->nat);
 	ipvs_nl_close(r->nl);
 	vip_addr_close(r->va);

@@ -30,6 +30,7 @@ struct reconcile_cfg {
 	size_t n_ranges;
 	unsigned interval_s; /* full reconcile period */
 	unsigned grace_s;    /* longest TCP drain */
+	unsigned reach_wait_ms; /* the first plan waits this long for reachability */
 	const char *state_dir;
 	int dry_run;
 	int cleanup; /* --cleanup: the one-shot mode of cleanup.c */

@@ -122,4 +122,45 @@ else
 fi
 kill_all
 
+# --- A restart while an agent is unreachable: the first plan waits for the
+# reachability snapshot (up to --reachability-wait), so the withheld backend
+# is never added. The VIP table comes first here, reachability after it.
+bad=""
+got_table() { [ "$("$B/tests/tools/status_counter" "$1" ipvsd vip_tables 2>/dev/null)" -ge 1 ]; }
+for i in 1 2 3; do
+	d="$T/r$i"
+	mkdir -p "$d"
+	echo "vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2" >"$d/spec"
+	spawn unshare -n "$B/ipvsd" --run-dir "$d" --dry-run >"$d/plan" 2>"$d/log"
+	spawn "$B/tests/tools/ipvsd_feed" "$d" "$d/spec" >"$d/feed" 2>&1
+	wait_for 10 got_table "$d"
+	echo "reach 10.0.1.1" >>"$d/spec"
+	if ! wait_for 15 synced "$d/log"; then
+		bad="$bad start $i: no first plan;"
+	elif grep -q '10.0.0.12' "$d/plan" || ! grep -q '> 10.0.0.11:8080' "$d/plan"; then
+		bad="$bad start $i: $(tr '\n' ' ' <"$d/plan");"
+	fi
+	kill_all
+done
+if [ -z "$bad" ]; then
+	pass "restart with an agent down: its backend is never added (3 starts)"
+else
+	fail "restart with an agent down: its backend is never added (3 starts)" "$bad"
+fi
+
+# --- overlayd away: after --reachability-wait nothing is withheld (as before).
+d="$T/noreach"
+mkdir -p "$d"
+echo "vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2" >"$d/spec"
+spawn "$B/tests/tools/ipvsd_feed" "$d" "$d/spec" >"$d/feed" 2>&1
+spawn unshare -n "$B/ipvsd" --run-dir "$d" --dry-run --reachability-wait 300 >"$d/plan" \
+	2>"$d/log"
+if wait_for 10 synced "$d/log" && grep -q '> 10.0.0.12:8080 weight 1' "$d/plan" &&
+	grep -q 'no reachability snapshot' "$d/log"; then
+	pass "no reachability within --reachability-wait: nothing withheld"
+else
+	fail "no reachability within --reachability-wait: nothing withheld" \
+		"$(tr '\n' ' ' <"$d/plan")"
+fi
+kill_all
 finish

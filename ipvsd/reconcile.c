@@ -45,6 +45,8 @@ struct reconciler {
 	struct key_set addrs, members;
 	int have_kernel;
 	int synced; /* the first reconcile with a VIP table is done, addresses too */
+	int ready;  /* READY=1 sent (at synced, or after READY_WAIT_MS without it) */
+	uint64_t start_ms;
 	struct drains drains;
 	struct plan plan;
 	int *errs;
@@ -79,6 +81,9 @@ struct reconciler {
  * arrive within seconds rather than at the next full check. */
 #define FEED_QUIET_MS 12000
 #define FEED_POLL_MS 2000
+/* systemd hears READY=1 after the first reconcile, or after this long
+ * without one (vipd away): ipvsd is running and keeps the kernel as it is. */
+#define READY_WAIT_MS 10000
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
 static int want_dests(const struct svc_key *k, void *arg)
@@ -302,7 +307,7 @@ static int holding(const struct reconciler *r)
 }
 
 /* The first reconcile with a VIP table has reached the kernel, addresses and
- * ipset members included: logged (benchmarks time it). */
+ * ipset members included: logged (benchmarks time it) and told to systemd. */
 static void note_synced(struct reconciler *r)
 {
 	if (r->synced || !r->nat_ready)
@@ -311,6 +316,9 @@ static void note_synced(struct reconciler *r)
 	log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
 		 "(%zu services adopted from the kernel)",
 		 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
+	if (!r->ready)
+		daemon_notify("READY=1");
+	r->ready = 1;
 }
 
 static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
@@ -649,6 +657,12 @@ static void on_feed_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!r->ready && now - r->start_ms >= READY_WAIT_MS) {
+		log_warn("no first reconcile after %u s (no VIP table from vipd yet): telling "
+			 "systemd ipvsd is ready; the kernel is left as it is", READY_WAIT_MS / 1000);
+		daemon_notify("READY=1");
+		r->ready = 1;
+	}
 	if (!r->vip_sub || now - r->resync_ms < 1000)
 		return;
 	if (r->resync_pending) {
@@ -829,6 +843,7 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	tv = (struct timeval){ cfg->interval_s, 0 };
 	evtimer_add(r->periodic, &tv);
 	r->delta_ms = clock_mono_ms(); /* the start's own snapshot request comes first */
+	r->start_ms = r->delta_ms;
 	tv = (struct timeval){ 1, 0 };
 	evtimer_add(r->feed_timer, &tv);
 	tv = (struct timeval){ cfg->reach_wait_ms / 1000, (cfg->reach_wait_ms % 1000) * 1000 };

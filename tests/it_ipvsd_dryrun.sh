@@ -163,4 +163,48 @@ else
 		"$(tr '\n' ' ' <"$d/plan")"
 fi
 kill_all
+# --- systemd readiness (a NOTIFY_SOCKET test double): READY=1 only once the
+# first reconcile is done; with no vipd at all, after a bounded wait (10 s).
+# notify_listen SOCKET LOG: prints each message received on SOCKET, and for
+# READY=1 whether LOG already said the first reconcile was done.
+notify_listen() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(20)
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    m = s.recv(256).decode()
+    done = "initial reconcile done" in open(sys.argv[2]).read()
+    print(m, "after-sync" if done else "before-sync", flush=True)
+' "$1" "$2"
+}
+for n in sync novipd; do
+	d="$T/n-$n"
+	mkdir -p "$d"
+	: >"$d/log"
+	spawn notify_listen "$d/notify" "$d/log" >"$d/notify.out" 2>&1
+	wait_for 5 test -e "$d/notify.ready"
+done
+d="$T/n-sync"
+printf 'vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1\nreach 10.0.1.1\n' >"$d/spec"
+NOTIFY_SOCKET=$d/notify spawn unshare -n "$B/ipvsd" --run-dir "$d" --dry-run >"$d/plan" \
+	2>>"$d/log"
+NOTIFY_SOCKET=$T/n-novipd/notify spawn unshare -n "$B/ipvsd" --run-dir "$T/n-novipd" \
+	--dry-run >/dev/null 2>>"$T/n-novipd/log"
+sleep 0.5 # READY=1 must not come before the table, however long it takes
+spawn "$B/tests/tools/ipvsd_feed" "$d" "$d/spec" >"$d/feed" 2>&1
+if wait_for 10 grep -q "READY=1" "$d/notify.out" &&
+	grep -q "READY=1 after-sync" "$d/notify.out"; then
+	pass "READY=1 is sent after the first reconcile"
+else
+	fail "READY=1 is sent after the first reconcile" "$(cat "$d/notify.out")"
+fi
+if wait_for 15 grep -q "READY=1" "$T/n-novipd/notify.out" &&
+	grep -q 'telling systemd ipvsd is ready' "$T/n-novipd/log"; then
+	pass "READY=1 without vipd after a bounded wait"
+else
+	fail "READY=1 without vipd after a bounded wait" "$(cat "$T/n-novipd/notify.out")"
+fi
+kill_all
 finish

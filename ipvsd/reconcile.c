@@ -34,6 +34,7 @@ struct reconciler {
 	struct vip_set *vs;
 	struct nat_check *nat; /* NULL in a dry run */
 	int nat_ready;           /* the first rules check has finished */
+	int addrs_waiting;       /* ... and VIP addresses wait for it */
 	struct owned owned;
 	struct ipvsd_state state; /* what the state file holds */
 	int state_dirty;          /* its last write failed: write again */
@@ -291,8 +292,10 @@ static void defer_addresses(struct reconciler *r)
 			r->plan.ops[o++] = r->plan.ops[i];
 	}
 	r->plan.n = o;
-	if (held)
+	if (held) {
+		r->addrs_waiting = 1;
 		log_info("reconcile: %zu VIP addresses wait for the first nat rules check", held);
+	}
 }
 
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
@@ -307,10 +310,12 @@ static int holding(const struct reconciler *r)
 }
 
 /* The first reconcile with a VIP table has reached the kernel, addresses and
- * ipset members included: logged (benchmarks time it) and told to systemd. */
+ * ipset members included: logged (benchmarks time it) and told to systemd.
+ * A restart that finds every address in place does not wait for the rules
+ * check. */
 static void note_synced(struct reconciler *r)
 {
-	if (r->synced || !r->nat_ready)
+	if (r->synced || (!r->nat_ready && r->addrs_waiting))
 		return;
 	r->synced = 1;
 	log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "

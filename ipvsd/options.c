@@ -24,7 +24,8 @@ enum {
 const struct opt ipvsd_opts[] = {
 	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
 	  "print the kernel changes (in order) instead of making them" },
-	{ "scheduler", required_argument, OPT_SCHEDULER, "NAME", "IPVS scheduler (default wlc)" },
+	{ "scheduler", required_argument, OPT_SCHEDULER, "NAME",
+	  "IPVS scheduler: rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos (default wlc)" },
 	{ "interface", required_argument, OPT_INTERFACE, "NAME",
 	  "dummy interface holding the VIPs (default minuteman)" },
 	{ "any-interface", no_argument, OPT_ANY_IF, NULL,
@@ -46,6 +47,20 @@ const struct opt ipvsd_opts[] = {
 	  "remove what ipvsd created (services, addresses, ipsets, nat chains), exit" },
 	{ NULL, 0, 0, NULL, NULL },
 };
+
+/* The schedulers of Linux's IPVS (net/netfilter/ipvs/ip_vs_<name>.c). A name
+ * outside this list would make every add-service fail while the VIP
+ * addresses still went in, so it is refused at start. */
+static int sched_known(const char *name)
+{
+	static const char *const known[] = { "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
+					     "sh", "sed", "nq", "fo", "ovf", "mh", "twos" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(name, known[i]))
+			return 1;
+	return 0;
+}
 
 void ipvsd_options_defaults(struct reconcile_cfg *cfg)
 {
@@ -69,8 +84,9 @@ const char *ipvsd_options_apply(int key, const char *value, void *ctx)
 		cfg->dry_run = 1;
 		return NULL;
 	case OPT_SCHEDULER:
-		if (!*value || strlen(value) >= IPVS_SCHED_MAX)
-			return "not a scheduler name";
+		if (!sched_known(value))
+			return "not an IPVS scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf "
+			       "mh twos)";
 		cfg->dcfg.sched = strdup(value); /* the config file text goes away */
 		return NULL;
 	case OPT_INTERFACE:

@@ -181,9 +181,17 @@ static void apply_plan(struct reconciler *r)
 				continue;
 			}
 			failed++;
-			log_limited(LOG_LVL_WARN, "apply", "apply: %s: %s",
-				    plan_op_format(&p->ops[i], buf, sizeof(buf)),
-				    strerror(-r->errs[i]));
+			if (r->errs[i] == -ENOENT && (p->ops[i].type == OP_ADD_SVC ||
+						      p->ops[i].type == OP_SET_SVC))
+				/* IPVS's answer when it cannot load the scheduler */
+				log_limited(LOG_LVL_ERROR, "apply_sched", "apply: %s: scheduler %s "
+					    "not available in this kernel (modprobe ip_vs_%s)",
+					    plan_op_format(&p->ops[i], buf, sizeof(buf)),
+					    p->ops[i].sched, p->ops[i].sched);
+			else
+				log_limited(LOG_LVL_WARN, "apply", "apply: %s: %s",
+					    plan_op_format(&p->ops[i], buf, sizeof(buf)),
+					    strerror(-r->errs[i]));
 		}
 	}
 	r->last_failed = failed;

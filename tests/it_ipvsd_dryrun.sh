@@ -207,4 +207,14 @@ else
 	fail "READY=1 without vipd after a bounded wait" "$(cat "$T/n-novipd/notify.out")"
 fi
 kill_all
+# --- An unknown --scheduler is refused at start (it would fail every
+# add-service while the VIP addresses still went in); a real one is accepted.
+out=$("$B/ipvsd" --run-dir "$T/sched" --scheduler bogus --check-config 2>&1)
+rc=$?
+if [ "$rc" != 0 ] && echo "$out" | grep -q 'bogus: not an IPVS scheduler'; then
+	pass "--scheduler bogus: refused naming it (exit $rc)"
+else
+	fail "--scheduler bogus: refused naming it" "rc=$rc: $out"
+fi
+check "--scheduler mh: accepted" "$B/ipvsd" --run-dir "$T/sched" --scheduler mh --check-config
 finish

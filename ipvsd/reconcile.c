@@ -11,6 +11,7 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "ipvsd/backoff.h"
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
@@ -45,6 +46,7 @@ struct reconciler {
 	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
 	struct key_set addrs, members;
 	int have_kernel;
+	unsigned failures; /* consecutive failed passes: the retry backs off */
 	int synced; /* the first reconcile with a VIP table is done, addresses too */
 	int ready;  /* READY=1 sent (at synced, or after READY_WAIT_MS without it) */
 	uint64_t start_ms;
@@ -102,6 +104,18 @@ static void schedule_soon(struct reconciler *r, unsigned ms)
 		evtimer_add(r->soon, &tv);
 }
 
+/* A full pass soon, after a failure: 1 s, then longer while failures
+ * persist (full() resets it when a pass goes through). */
+static void retry_later(struct reconciler *r)
+{
+	unsigned ms = backoff_ms(++r->failures);
+
+	if (r->failures > 1)
+		log_limited(LOG_LVL_WARN, "retry", "reconcile: %u failed passes in a row: next "
+			    "try in %u ms", r->failures, ms);
+	schedule_soon(r, ms);
+}
+
 /* Refreshes the model from the kernel. 0 or -errno. */
 static int refresh(struct reconciler *r)
 {
@@ -118,6 +132,14 @@ static int refresh(struct reconciler *r)
 			return rc;
 	} else {
 		ipvs_table_clear(r->kernel);
+	}
+	/* deleted, replaced or set down behind ipvsd's back: made right again */
+	if ((rc = vip_addr_ensure(r->va)) < 0)
+		return rc;
+	if (vip_addr_created(r->va) && !r->cfg.dry_run &&
+	    strcmp(r->state.made_if, r->cfg.ifname) != 0) {
+		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", r->cfg.ifname);
+		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
 	}
 	if ((rc = vip_addr_list(r->va, &r->addrs)) < 0)
 		return rc;
@@ -147,7 +169,7 @@ static void apply_plan(struct reconciler *r)
 		int *e = realloc(r->errs, p->n * sizeof(*e));
 
 		if (!e) {
-			schedule_soon(r, 1000);
+			retry_later(r);
 			return;
 		}
 		r->errs = e;
@@ -201,7 +223,7 @@ static void apply_plan(struct reconciler *r)
 		set_last_error("%zu of %zu kernel changes failed", failed, p->n);
 	}
 	if (failed || lost) /* the model may be wrong: ask the kernel again */
-		schedule_soon(r, lost ? 0 : 1000);
+		lost ? schedule_soon(r, 0) : retry_later(r);
 }
 
 /* The desired table after a VIP table change of only `keys` (sorted): the
@@ -362,7 +384,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	} else {
 		next = desired_build(r->cand, r->reach, &r->withheld);
 		if (!next) {
-			schedule_soon(r, 1000);
+			retry_later(r);
 			return;
 		}
 		prev = old;
@@ -379,7 +401,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 			ipvs_table_free(prev);
 		else
 			ipvs_table_free(next);
-		schedule_soon(r, keys ? 0 : 1000);
+		keys ? schedule_soon(r, 0) : retry_later(r);
 		return;
 	}
 	r->owned.prev = NULL;
@@ -439,11 +461,12 @@ static void run(struct reconciler *r, int counters_fresh)
 static int full(struct reconciler *r)
 {
 	int rc = refresh(r);
+	unsigned failures = r->failures;
 
 	counter_inc("full_reconciles");
 	if (rc < 0) {
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));
-		schedule_soon(r, 1000);
+		retry_later(r);
 		return rc;
 	}
 	if (!r->cfg.dry_run) {
@@ -452,6 +475,8 @@ static int full(struct reconciler *r)
 		nat_check_start(r->nat);
 	}
 	run(r, 1);
+	if (r->failures == failures)
+		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
 	return 0;
 }
 
@@ -918,6 +943,7 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	KV("services", "%zu", r->desired ? r->desired->n : 0);
 	KV("destinations", "%zu", r->desired ? ipvs_table_dest_count(r->desired) : 0);
 	KV("withheld", "%zu", r->withheld);
+	KV("failed_passes", "%u", r->failures);
 	KV("draining", "%zu", r->drains.n);
 	KV("last_changes", "%zu", r->last_changes);
 	KV("last_apply_us", "%" PRIu64, r->last_apply_us);

@@ -19,6 +19,7 @@ struct vip_addr {
 	struct nl_sock *sk;
 	int ifindex;
 	int created;
+	int dry_run, any_type;
 	char ifname[IFNAMSIZ];
 };
 
@@ -64,6 +65,11 @@ static int link_ensure(struct vip_addr *va, int dry_run, int any_type)
 			return rc == -NLE_PERM ? -EPERM : -EIO;
 		}
 		log_info("vip-addr: created dummy interface %s", va->ifname);
+		if (va->ifindex) { /* it was there before: deleted behind ipvsd's back */
+			counter_inc("interface_repairs");
+			log_warn("vip-addr: interface %s had disappeared: created again",
+				 va->ifname);
+		}
 		va->created = rc == 0;
 		rc = rtnl_link_get_kernel(va->sk, 0, va->ifname, &link);
 	} else if (rc == 0 && (rc = link_check_type(va, link, any_type)) < 0) {
@@ -74,8 +80,14 @@ static int link_ensure(struct vip_addr *va, int dry_run, int any_type)
 		log_error("vip-addr: interface %s: %s", va->ifname, nl_geterror(rc));
 		return -EIO;
 	}
+	if (va->ifindex && va->ifindex != rtnl_link_get_ifindex(link))
+		log_warn("vip-addr: interface %s was replaced (index %d, was %d)", va->ifname,
+			 rtnl_link_get_ifindex(link), va->ifindex);
 	va->ifindex = rtnl_link_get_ifindex(link);
 	if (!(rtnl_link_get_flags(link) & IFF_UP) && !dry_run) {
+		/* found down at open, or set down since: either way it goes up */
+		log_info("vip-addr: setting %s up", va->ifname);
+		counter_inc("interface_ups");
 		req = rtnl_link_alloc();
 		if (!req) {
 			rc = -ENOMEM;
@@ -105,6 +117,8 @@ int vip_addr_open(const char *ifname, int dry_run, int any_type, struct vip_addr
 	if (!va)
 		return -ENOMEM;
 	snprintf(va->ifname, sizeof(va->ifname), "%s", ifname);
+	va->dry_run = dry_run;
+	va->any_type = any_type;
 	va->sk = nl_socket_alloc();
 	if (!va->sk) {
 		rc = -ENOMEM;
@@ -131,6 +145,11 @@ void vip_addr_close(struct vip_addr *va)
 		return;
 	nl_socket_free(va->sk);
 	free(va);
+}
+
+int vip_addr_ensure(struct vip_addr *va)
+{
+	return link_ensure(va, va->dry_run, va->any_type);
 }
 
 int vip_addr_created(const struct vip_addr *va)

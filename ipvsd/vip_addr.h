@@ -18,7 +18,10 @@ struct vip_addr;
  * (-EINVAL) unless any_type. 0 or -errno (logged). */
 int vip_addr_open(const char *ifname, int dry_run, int any_type, struct vip_addr **out);
 void vip_addr_close(struct vip_addr *va);
-/* The interface was created by this vip_addr_open. */
+/* Checks the interface again (the full pass): created again if deleted,
+ * the new index followed if replaced, set up if down. 0 or -errno. */
+int vip_addr_ensure(struct vip_addr *va);
+/* The interface was created by this vip_addr (at open or since). */
 int vip_addr_created(const struct vip_addr *va);
 /* Deletes the interface (--cleanup, when ipvsd had created it). 0 or -errno. */
 int vip_addr_delete_link(struct vip_addr *va);

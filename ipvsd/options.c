@@ -23,7 +23,7 @@ enum {
 
 const struct opt ipvsd_opts[] = {
 	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
-	  "print the kernel changes (in order) instead of making them" },
+	  "print the kernel changes (in order) instead of making them (own --run-dir)" },
 	{ "scheduler", required_argument, OPT_SCHEDULER, "NAME",
 	  "IPVS scheduler: rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos (default wlc)" },
 	{ "interface", required_argument, OPT_INTERFACE, "NAME",
@@ -33,7 +33,8 @@ const struct opt ipvsd_opts[] = {
 	{ "node-ip", required_argument, OPT_NODE_IP, "IP",
 	  "this node's agent IP: its port-mapped backends use the task address" },
 	{ "vip-range", required_argument, OPT_VIP_RANGE, "CIDR",
-	  "VIP range ipvsd owns (repeatable; default 11.0.0.0/8 and fd01:c::/64)" },
+	  "VIP range ipvsd owns (repeatable; default 11.0.0.0/8 and fd01:c::/64; any given "
+	  "range replaces both defaults)" },
 	{ "reconcile-interval", required_argument, OPT_INTERVAL, "SECONDS",
 	  "full reconcile against the kernel every SECONDS (default 30)" },
 	{ "drain-grace", required_argument, OPT_GRACE, "SECONDS",

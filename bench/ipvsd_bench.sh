@@ -12,6 +12,9 @@
 # 3. one backend changed on that table: delta received -> kernel updated,
 #    as ipvsd measures it, repeated a few times (vipd's VipTableDelta, as
 #    ipvsd_feed publishes it; run it at two sizes to see it does not grow).
+# 4. ipvsd restarted on that synced table: the time to adopt it (start to
+#    "initial reconcile done"; 0 IPVS writes expected) and the duration of
+#    one periodic full pass at that size (dump, diff, nothing to apply).
 # Prints the ratios.
 set -eu
 # make bench runs it on the host: it needs IPVS, so go through the VM.
@@ -49,8 +52,9 @@ printf 'gen %s %s\nvip tcp 12.0.0.1 80 10.200.0.1:80\n' "$NS" "$ND" >"$VM_TMP/sp
 "$B/tests/tools/ipvsd_feed" "$RUN" "$VM_TMP/spec" >"$VM_TMP/feed.log" 2>&1 &
 wait_until 20 grep -q published "$VM_TMP/feed.log"
 t0=$(ms)
+# no overlayd here: --reachability-wait 0, as if its snapshot came at once
 ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 600 \
-	--state-dir "$VM_TMP/state" \
+	--state-dir "$VM_TMP/state" --reachability-wait 0 \
 	>"$VM_TMP/ipvsd.log" 2>&1 &
 wait_until 300 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log"
 t1=$(ms)
@@ -96,6 +100,30 @@ echo "BENCH: first sync ipvsd/ipvsadm-R ratio (all) = $(awk "BEGIN{printf \"%.2f
 echo "BENCH: first sync ipvsd/ipvsadm-R ratio (IPVS part) = $(awk "BEGIN{printf \"%.2f\", $ipvs_us/1000/$ref_ms}")"
 echo "BENCH: one-backend change at $NS x $ND, delta-to-kernel median $change_us us," \
 	"p99 $p99_us us over $n changes, $fast deltas applied (target < 5000)"
+
+# Restart on the synced table.
+ipvsd_gone() { [ -z "$(ip netns pids "${VM_NS}node")" ]; }
+ip netns pids "${VM_NS}node" | xargs -r kill
+wait_until 60 ipvsd_gone
+metric() {
+	nx node curl -s http://127.0.0.1:61423/metrics | sed -n "s/^l4lb_ipvsd_$1 //p"
+}
+t0=$(ms)
+ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 5 \
+	--state-dir "$VM_TMP/state" --reachability-wait 0 >"$VM_TMP/ipvsd2.log" 2>&1 &
+wait_until 300 grep -q "initial reconcile done" "$VM_TMP/ipvsd2.log"
+t1=$(ms)
+writes=$(sed -n 's/.*initial reconcile done: .*, \([0-9]*\) IPVS writes.*/\1/p' \
+	"$VM_TMP/ipvsd2.log")
+adopt_s=$(metric last_full_reconcile_seconds)
+two_passes() { [ "$(metric full_reconciles_total)" -ge 2 ] 2>/dev/null; }
+wait_until 120 two_passes
+full_s=$(metric last_full_reconcile_seconds)
+grep "initial reconcile done" "$VM_TMP/ipvsd2.log" | sed 's/^/#   /'
+echo "BENCH: restart on the synced $NS x $ND table: adopted in $((t1 - t0)) ms (its full" \
+	"pass ${adopt_s} s), $writes IPVS writes (want 0)"
+echo "BENCH: one periodic full pass at $NS x $ND: ${full_s} s (kernel dump, diff, no change)"
+[ "$writes" = 0 ] || echo "BENCH: FAIL: the restart wrote to IPVS"
 kill %1 2>/dev/null || true
-pkill_ipvsd=$(ip netns pids "${VM_NS}node")
+ip netns pids "${VM_NS}node" | xargs -r kill
 vm_done

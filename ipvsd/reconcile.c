@@ -57,6 +57,7 @@ struct reconciler {
 	uint64_t vip_gen, reach_gen;
 	size_t withheld, last_changes, last_failed;
 	uint64_t last_apply_us;
+	uint64_t last_full_us; /* the last full pass: kernel dump, diff, apply */
 	uint64_t rx_us;      /* when the snapshot being applied arrived */
 	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
 	uint64_t addr_us, set_us; /* ... in address and ipset batches */
@@ -460,6 +461,7 @@ static void run(struct reconciler *r, int counters_fresh)
 /* 0, or negative if the kernel could not be read (retried soon). */
 static int full(struct reconciler *r)
 {
+	uint64_t t0 = clock_mono_us();
 	int rc = refresh(r);
 	unsigned failures = r->failures;
 
@@ -477,6 +479,7 @@ static int full(struct reconciler *r)
 	run(r, 1);
 	if (r->failures == failures)
 		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
+	r->last_full_us = clock_mono_us() - t0;
 	return 0;
 }
 
@@ -947,6 +950,7 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	KV("draining", "%zu", r->drains.n);
 	KV("last_changes", "%zu", r->last_changes);
 	KV("last_apply_us", "%" PRIu64, r->last_apply_us);
+	KV("last_full_us", "%" PRIu64, r->last_full_us);
 	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
 	KV("nat_check", "%s", r->nat ? nat_check_state(r->nat) : "off");
 	KV("nat_check_last_ms", "%" PRIu64, r->nat ? nat_check_last_ms(r->nat) : 0);

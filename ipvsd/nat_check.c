@@ -25,6 +25,7 @@ struct nat_check {
 	struct nat_step steps[NAT_STEPS_MAX];
 	size_t n, idx;
 	int fixing; /* running steps[idx].fix, not .check */
+	unsigned char made[NAT_STEPS_MAX]; /* this check created the chain of step i */
 	int running;
 	int last;   /* 0 never, 1 ok, -1 failed */
 	pid_t pid;  /* 0: no call running */
@@ -84,6 +85,15 @@ static int spawn(struct nat_check *c)
 	return 0;
 }
 
+/* Step idx begins: with its check, or straight with its fix when it is a
+ * rule in (or a jump to) a chain this check has just created. */
+static void step_begin(struct nat_check *c)
+{
+	int after = c->idx < c->n ? c->steps[c->idx].after : -1;
+
+	c->fixing = after >= 0 && c->made[after];
+}
+
 /* Moves on to the next command that can be started, or finishes. */
 static void advance(struct nat_check *c, int status)
 {
@@ -93,6 +103,7 @@ static void advance(struct nat_check *c, int status)
 		c->fixing = 1; /* missing: put it in place */
 	} else {
 		if (c->fixing && status == 0) {
+			c->made[c->idx] = 1;
 			c->repaired++;
 			counter_inc("nat_rule_writes");
 			log_info("nat: put in place: %s",
@@ -103,7 +114,7 @@ static void advance(struct nat_check *c, int status)
 				  nat_argv_format(cur_argv(c), cmd, sizeof(cmd)), status, c->out);
 		}
 		c->idx++;
-		c->fixing = 0;
+		step_begin(c);
 	}
 	while (c->idx < c->n) {
 		int rc = spawn(c);
@@ -113,7 +124,7 @@ static void advance(struct nat_check *c, int status)
 		c->failed++;
 		log_error("nat: cannot run %s: %s", cur_argv(c)[0], strerror(-rc));
 		c->idx++;
-		c->fixing = 0;
+		step_begin(c);
 	}
 	finish(c);
 }
@@ -220,6 +231,7 @@ int nat_check_start(struct nat_check *c)
 		return -EBUSY;
 	c->idx = 0;
 	c->fixing = 0;
+	memset(c->made, 0, sizeof(c->made));
 	c->repaired = c->failed = 0;
 	c->started_ms = clock_mono_ms();
 	if (c->n == 0)

@@ -33,14 +33,16 @@ static void step_chain(struct nat_step *s, const char *ipt, const char *chain)
 {
 	argv_fill(s->check, ipt, "-S", chain, NULL);
 	argv_fill(s->fix, ipt, "-N", chain, NULL);
+	s->after = -1;
 }
 
 /* top: insert at the head of the chain (the RETURN must come before any DNAT). */
 static void step_rule(struct nat_step *s, const char *ipt, const char *chain, int top,
-		      const char *const *spec)
+		      const char *const *spec, size_t after)
 {
 	argv_fill(s->check, ipt, "-C", chain, spec);
 	argv_fill(s->fix, ipt, top ? "-I" : "-A", chain, spec);
+	s->after = (int)after;
 }
 
 size_t nat_rules_steps(struct nat_step *out, size_t max)
@@ -64,13 +66,16 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 	for (int f = 0; f < 2; f++) {
 		if (n + 7 > max)
 			break;
+		size_t cm = n, cv = n + 1;
+
 		step_chain(&out[n++], ipt[f], "L4LB-MASQ");
 		step_chain(&out[n++], ipt[f], "L4LB-VIPS");
-		step_rule(&out[n++], ipt[f], "L4LB-MASQ", 0, masq);
-		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 0, f ? vips6 : vips4);
-		step_rule(&out[n++], ipt[f], "POSTROUTING", 0, jmasq);
-		step_rule(&out[n++], ipt[f], "OUTPUT", 1, jvips);
-		step_rule(&out[n++], ipt[f], "PREROUTING", 1, jvips);
+		step_rule(&out[n++], ipt[f], "L4LB-MASQ", 0, masq, cm);
+		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 0, f ? vips6 : vips4, cv);
+		/* a jump to a chain that did not exist cannot exist either */
+		step_rule(&out[n++], ipt[f], "POSTROUTING", 0, jmasq, cm);
+		step_rule(&out[n++], ipt[f], "OUTPUT", 1, jvips, cv);
+		step_rule(&out[n++], ipt[f], "PREROUTING", 1, jvips, cv);
 	}
 	return n;
 }

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/problem_log.h"
 
 static struct {
 	const char *name;
@@ -69,9 +71,14 @@ const char *last_error(uint64_t *when_unix)
 	return last_err;
 }
 
+/* Which bad inputs get a line: each distinct one once, a few per kind. */
+static struct problem_log bad_input_log;
+
 void report_bad_input(const char *kind, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], repeats[64] = "", held[96] = "";
+	uint64_t interval_ms = (uint64_t)log_limited_interval_seconds() * 1000;
+	struct problem_verdict v;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -79,5 +86,15 @@ void report_bad_input(const char *kind, const char *fmt, ...)
 	va_end(ap);
 	counter_inc(kind);
 	set_last_error("%s: %s", kind, msg);
-	log_limited(LOG_LVL_WARN, kind, "%s: %s", kind, msg);
+	v = problem_log_admit(&bad_input_log, kind, msg, clock_mono_ms(),
+			      interval_ms ? interval_ms : 1);
+	if (!v.log)
+		return;
+	if (v.repeats)
+		snprintf(repeats, sizeof(repeats), " (seen %llu more times since logged)",
+			 (unsigned long long)v.repeats);
+	if (v.held_back)
+		snprintf(held, sizeof(held), " (%llu other %s lines held back)",
+			 (unsigned long long)v.held_back, kind);
+	log_warn("%s: %s%s%s", kind, msg, repeats, held);
 }

@@ -26,9 +26,10 @@ uint64_t counters_get(size_t i);
 
 /*
  * Bad input from outside (master JSON, IPC, peers, config): count it under
- * `kind`, remember it as the daemon's last error and log it once per kind
- * and interval. The caller then drops the input and keeps its last good
- * state.
+ * `kind`, remember it as the daemon's last error and log it: each distinct
+ * problem once (again only while it recurs, once an hour at the default
+ * interval), at most a few lines per kind and interval (common/problem_log.h).
+ * The caller then drops the input and keeps its last good state.
  */
 void report_bad_input(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

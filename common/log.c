@@ -29,6 +29,7 @@ void log_init(const char *ident, enum log_level level)
 void log_set_level(enum log_level level) { log_level = level; }
 enum log_level log_get_level(void) { return log_level; }
 void log_limited_interval(unsigned seconds) { limit_interval_s = seconds; }
+unsigned log_limited_interval_seconds(void) { return limit_interval_s; }
 
 int log_level_parse(const char *s)
 {

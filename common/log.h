@@ -25,6 +25,7 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 void log_limited(enum log_level level, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void log_limited_interval(unsigned seconds);
+unsigned log_limited_interval_seconds(void);
 
 /* Logs and exits(1): only for start-up errors and broken invariants. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -887,8 +887,10 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->start_ms = r->delta_ms;
 	tv = (struct timeval){ 1, 0 };
 	evtimer_add(r->feed_timer, &tv);
+	r->reach_waited = cfg->reach_wait_ms == 0; /* 0: no wait at all */
 	tv = (struct timeval){ cfg->reach_wait_ms / 1000, (cfg->reach_wait_ms % 1000) * 1000 };
-	evtimer_add(r->reach_timer, &tv);
+	if (!r->reach_waited)
+		evtimer_add(r->reach_timer, &tv);
 	*out = r;
 	return 0;
 fail:

@@ -329,8 +329,6 @@ static void defer_addresses(struct reconciler *r)
 	}
 }
 
-/* Diffs and applies. counters_fresh: the model was just dumped. keys: only
- * these services changed (NULL: diff everything). */
 /* Before the first reachability snapshot nothing would be withheld: a
  * restart while a node is down would briefly give its backends weight again.
  * So the first plan waits for that snapshot, up to cfg.reach_wait_ms (then,
@@ -357,6 +355,8 @@ static void note_synced(struct reconciler *r)
 	r->ready = 1;
 }
 
+/* Diffs and applies. counters_fresh: the model was just dumped. keys: only
+ * these services changed (NULL: diff everything). */
 static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
 		     size_t nkeys)
 {

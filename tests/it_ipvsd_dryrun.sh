@@ -163,6 +163,7 @@ else
 		"$(tr '\n' ' ' <"$d/plan")"
 fi
 kill_all
+
 # --- systemd readiness (a NOTIFY_SOCKET test double): READY=1 only once the
 # first reconcile is done; with no vipd at all, after a bounded wait (10 s).
 # notify_listen SOCKET LOG: prints each message received on SOCKET, and for
@@ -188,9 +189,9 @@ for n in sync novipd; do
 done
 d="$T/n-sync"
 printf 'vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1\nreach 10.0.1.1\n' >"$d/spec"
-NOTIFY_SOCKET=$d/notify spawn unshare -n "$B/ipvsd" --run-dir "$d" --dry-run >"$d/plan" \
-	2>>"$d/log"
-NOTIFY_SOCKET=$T/n-novipd/notify spawn unshare -n "$B/ipvsd" --run-dir "$T/n-novipd" \
+spawn env NOTIFY_SOCKET="$d/notify" unshare -n "$B/ipvsd" --run-dir "$d" --dry-run \
+	>"$d/plan" 2>>"$d/log"
+spawn env NOTIFY_SOCKET="$T/n-novipd/notify" unshare -n "$B/ipvsd" --run-dir "$T/n-novipd" \
 	--dry-run >/dev/null 2>>"$T/n-novipd/log"
 sleep 0.5 # READY=1 must not come before the table, however long it takes
 spawn "$B/tests/tools/ipvsd_feed" "$d" "$d/spec" >"$d/feed" 2>&1
@@ -207,6 +208,7 @@ else
 	fail "READY=1 without vipd after a bounded wait" "$(cat "$T/n-novipd/notify.out")"
 fi
 kill_all
+
 # --- An unknown --scheduler is refused at start (it would fail every
 # add-service while the VIP addresses still went in); a real one is accepted.
 out=$("$B/ipvsd" --run-dir "$T/sched" --scheduler bogus --check-config 2>&1)

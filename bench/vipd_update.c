@@ -8,7 +8,9 @@
  * the table patched in place, only changed VIPs packed again, and the
  * snapshot handed to a real ipc_pub); then new VIPs (TASK_ADDED with a new
  * name) and their ends (TASK_KILLED), through the core too; last, new names
- * that would move a name in use, which the core leaves to a full rebuild.
+ * that would move a name in use, which the core leaves to a full rebuild;
+ * and a TASK_UPDATED after a quiet moment through the event loop and the
+ * core's coalescing timer, as in the daemon: event -> publication.
  *   vipd_update STATE_FILE [UPDATES]
  */
 #include <stdio.h>
@@ -153,6 +155,36 @@ static void flip(struct mesos_record *rec, struct task *st, const char *id, size
 	rec->upd_task_id = (char *)id;
 	rec->upd_state = k % 2 ? TS_RUNNING : TS_KILLING;
 	rec->upd_status = st;
+}
+
+/* An isolated event, applied by core_record and published by the core's
+ * own timer in the event loop: what the daemon's publication delay is. */
+static void timer_path(struct core *c, struct event_base *base, uint64_t *lat, uint64_t *cpu,
+		       size_t max)
+{
+	size_t it = 0, done = 0;
+	const char *id;
+	void *v;
+
+	while (done < 20 && done < max && strmap_next(&c->m->tasks, &it, &id, &v)) {
+		struct mesos_record rec;
+		struct task st;
+		uint64_t gen = c->generation, t0, c0;
+
+		/* quiet for longer than --coalesce, and no timer left armed */
+		usleep(c->o->coalesce_ms * 1000 + 2000);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		flip(&rec, &st, id, done + 1);
+		t0 = clock_mono_us();
+		c0 = cpu_us();
+		core_record(&rec, c);
+		while (c->generation == gen && clock_mono_us() - t0 < 5000000)
+			event_base_loop(base, EVLOOP_ONCE);
+		cpu[done] = cpu_us() - c0;
+		lat[done++] = clock_mono_us() - t0;
+	}
+	report("TASK_UPDATED after a quiet moment, event -> published by the core's timer", lat, done);
+	report("  same, CPU time only", cpu, done);
 }
 
 int main(int argc, char **argv)
@@ -337,6 +369,7 @@ int main(int argc, char **argv)
 		report("new name moving one in use (TASK_ADDED, full rebuild)", lat, done);
 		report("  same, CPU time only", cpu, done);
 	}
+	timer_path(c, base, lat, cpu, updates + 5);
 	mesos_parser_free(p);
 	core_free(c);
 	ipc_pub_close(pub);

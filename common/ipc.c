@@ -19,7 +19,6 @@
  * nanomsg drops the sender's connection by itself. */
 #define IPC_RCVMAXSIZE ((int)(2 * ENVELOPE_MAX_SIZE))
 #define IPC_BUF_SIZE (16 << 20)
-/* Per loop callback, so one busy socket cannot starve the rest. */
 #define IPC_BATCH 64
 
 int ipc_url(char *buf, size_t size, const char *run_dir, const char *daemon, const char *kind)
@@ -49,21 +48,63 @@ int ipc_socket_tune(int sock)
 	return 0;
 }
 
-static struct event *watch_rcvfd(struct event_base *base, int sock, event_callback_fn cb, void *arg)
+/*
+ * A socket read on the loop: the server's, a subscriber's two, a feed's.
+ * fn gets each message's bytes (its result is not used here), at most
+ * IPC_BATCH per wakeup so one busy socket cannot starve the rest.
+ */
+struct rx {
+	int sock;
+	struct event *ev;
+	ipc_raw_apply_fn fn;
+	void *arg;
+};
+
+static void rx_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct rx *rx = arg;
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < IPC_BATCH; i++) {
+		void *msg = NULL;
+		int n = nn_recv(rx->sock, &msg, NN_MSG, NN_DONTWAIT);
+
+		if (n < 0)
+			break;
+		counter_inc("ipc_rx_messages");
+		rx->fn(msg, (size_t)n, rx->arg);
+		nn_freemsg(msg);
+	}
+}
+
+/* Watches rx->sock (open already). 0 or -1. */
+static int rx_watch(struct event_base *base, struct rx *rx, ipc_raw_apply_fn fn, void *arg)
 {
 	int fd;
 	size_t sz = sizeof(fd);
-	struct event *ev;
 
-	if (nn_getsockopt(sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0)
-		return NULL;
+	rx->fn = fn;
+	rx->arg = arg;
+	if (nn_getsockopt(rx->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0)
+		return -1;
 	/* The descriptor is level-triggered: readable while messages wait. */
-	ev = event_new(base, fd, EV_READ | EV_PERSIST, cb, arg);
-	if (ev && event_add(ev, NULL) < 0) {
-		event_free(ev);
-		ev = NULL;
+	rx->ev = event_new(base, fd, EV_READ | EV_PERSIST, rx_on_read, rx);
+	if (rx->ev && event_add(rx->ev, NULL) < 0) {
+		event_free(rx->ev);
+		rx->ev = NULL;
 	}
-	return ev;
+	return rx->ev ? 0 : -1;
+}
+
+static void rx_close(struct rx *rx)
+{
+	if (rx->ev)
+		event_free(rx->ev);
+	if (rx->sock >= 0)
+		nn_close(rx->sock);
+	rx->ev = NULL;
+	rx->sock = -1;
 }
 
 static int open_socket(int protocol, const char *url, int bind)
@@ -85,9 +126,8 @@ static int open_socket(int protocol, const char *url, int bind)
 /* ---------------------------------------------------------------- server */
 
 struct ipc_server {
-	int sock;
+	struct rx rx;
 	char *url;
-	struct event *ev;
 	struct {
 		int type;
 		ipc_handler_fn fn;
@@ -96,8 +136,9 @@ struct ipc_server {
 	size_t nhandlers;
 };
 
-static void server_handle_one(struct ipc_server *srv, const void *msg, size_t len)
+static int server_handle_one(const void *msg, size_t len, void *arg)
 {
+	struct ipc_server *srv = arg;
 	struct ipc_buf reply = { 0 };
 	const char *why = NULL;
 	Envelope *env = envelope_unpack(msg, len, &why);
@@ -125,7 +166,7 @@ static void server_handle_one(struct ipc_server *srv, const void *msg, size_t le
 	}
 	if (why && envelope_pack_error(&reply, why) < 0)
 		goto done;
-	if (nn_send(srv->sock, reply.data, reply.len, NN_DONTWAIT) < 0) {
+	if (nn_send(srv->rx.sock, reply.data, reply.len, NN_DONTWAIT) < 0) {
 		counter_inc("ipc_tx_errors");
 		log_limited(LOG_LVL_WARN, "ipc_tx_errors", "%s: reply not sent: %s", srv->url,
 			    nn_strerror(nn_errno()));
@@ -133,24 +174,7 @@ static void server_handle_one(struct ipc_server *srv, const void *msg, size_t le
 done:
 	ipc_buf_free(&reply);
 	envelope_free(env);
-}
-
-static void server_on_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct ipc_server *srv = arg;
-
-	(void)fd;
-	(void)what;
-	for (int i = 0; i < IPC_BATCH; i++) {
-		void *msg = NULL;
-		int n = nn_recv(srv->sock, &msg, NN_MSG, NN_DONTWAIT);
-
-		if (n < 0)
-			break;
-		counter_inc("ipc_rx_messages");
-		server_handle_one(srv, msg, (size_t)n);
-		nn_freemsg(msg);
-	}
+	return 0;
 }
 
 Envelope *ipc_server_call(struct ipc_server *srv, int type, const char **why)
@@ -192,13 +216,12 @@ struct ipc_server *ipc_server_open(struct event_base *base, const char *url)
 	if (!srv)
 		return NULL;
 	srv->url = strdup(url);
-	srv->sock = open_socket(NN_REP, url, 1);
-	if (srv->sock < 0 || !srv->url) {
+	srv->rx.sock = open_socket(NN_REP, url, 1);
+	if (srv->rx.sock < 0 || !srv->url) {
 		log_error("cannot bind %s: %s", url, nn_strerror(errno));
 		goto fail;
 	}
-	srv->ev = watch_rcvfd(base, srv->sock, server_on_read, srv);
-	if (!srv->ev)
+	if (rx_watch(base, &srv->rx, server_handle_one, srv) < 0)
 		goto fail;
 	return srv;
 fail:
@@ -227,10 +250,7 @@ void ipc_server_close(struct ipc_server *srv)
 {
 	if (!srv)
 		return;
-	if (srv->ev)
-		event_free(srv->ev);
-	if (srv->sock >= 0)
-		nn_close(srv->sock);
+	rx_close(&srv->rx);
 	free(srv->url);
 	free(srv);
 }
@@ -368,9 +388,9 @@ uint64_t ipc_new_epoch(void)
 }
 
 struct ipc_sub {
-	int sub, req;
+	struct rx sub, req; /* sock -1: not opened (no pub_url; detached) */
 	char *rep_url;
-	struct event *ev_sub, *ev_req, *timer;
+	struct event *timer;
 	int type;
 	unsigned stale_ms;
 	uint64_t last_rx_ms, req_sent_ms;
@@ -461,22 +481,26 @@ static void sub_deliver(struct ipc_sub *sub, const void *msg, size_t len, int fr
 {
 	struct snap_seq before = sub->seq;
 	uint64_t epoch, gen;
+	int rc;
 
-	counter_inc("ipc_rx_messages");
 	if (!sub->peek || sub->peek(msg, len, &epoch, &gen, sub->arg) < 0) {
 		sub_deliver_unpacked(sub, msg, len, from_req, NULL);
 		return;
 	}
 	if (!sub_order(sub, epoch, gen, from_req))
 		return;
-	if (sub->apply(msg, len, sub->arg) == 0)
+	rc = sub->apply(msg, len, sub->arg);
+	if (rc == 0)
 		counter_inc("ipc_snapshots_applied");
+	else if (rc > 0) /* IPC_RAW_SKIPPED: the reader holds a newer table */
+		counter_inc("ipc_snapshots_skipped");
 	else
 		sub_deliver_unpacked(sub, msg, len, from_req, &before);
 }
 
 void ipc_sub_receive(struct ipc_sub *sub, const void *msg, size_t len, int from_req)
 {
+	counter_inc("ipc_rx_messages"); /* as rx_on_read counts for the sockets */
 	sub_deliver(sub, msg, len, from_req);
 }
 
@@ -486,7 +510,7 @@ struct ipc_sub *ipc_sub_detached(int type, ipc_snapshot_fn fn, void *arg)
 
 	if (!sub)
 		return NULL;
-	sub->sub = sub->req = -1;
+	sub->sub.sock = sub->req.sock = -1;
 	sub->type = type;
 	sub->fn = fn;
 	sub->arg = arg;
@@ -503,35 +527,16 @@ void ipc_sub_set_raw(struct ipc_sub *sub, ipc_raw_peek_fn peek, ipc_raw_apply_fn
 	sub->apply = apply;
 }
 
-static void sub_drain(int sock, struct ipc_sub *sub, int from_req)
+static int sub_on_pub(const void *msg, size_t len, void *arg)
 {
-	for (int i = 0; i < IPC_BATCH; i++) {
-		void *msg = NULL;
-		int n = nn_recv(sock, &msg, NN_MSG, NN_DONTWAIT);
-
-		if (n < 0)
-			break;
-		sub_deliver(sub, msg, (size_t)n, from_req);
-		nn_freemsg(msg);
-	}
+	sub_deliver(arg, msg, len, 0);
+	return 0;
 }
 
-static void sub_on_sub(evutil_socket_t fd, short what, void *arg)
+static int sub_on_reply(const void *msg, size_t len, void *arg)
 {
-	struct ipc_sub *sub = arg;
-
-	(void)fd;
-	(void)what;
-	sub_drain(sub->sub, sub, 0);
-}
-
-static void sub_on_req(evutil_socket_t fd, short what, void *arg)
-{
-	struct ipc_sub *sub = arg;
-
-	(void)fd;
-	(void)what;
-	sub_drain(sub->req, sub, 1);
+	sub_deliver(arg, msg, len, 1);
+	return 0;
 }
 
 static void sub_request(struct ipc_sub *sub)
@@ -542,7 +547,7 @@ static void sub_request(struct ipc_sub *sub)
 		return;
 	/* REQ holds the request until the peer is there and resends it when
 	 * the peer restarts; a new request replaces an unanswered one. */
-	if (nn_send(sub->req, b.data, b.len, NN_DONTWAIT) >= 0)
+	if (nn_send(sub->req.sock, b.data, b.len, NN_DONTWAIT) >= 0)
 		sub->req_sent_ms = clock_mono_ms();
 	ipc_buf_free(&b);
 }
@@ -567,25 +572,26 @@ struct ipc_sub *ipc_sub_open(struct event_base *base, const char *pub_url, const
 
 	if (!sub)
 		return NULL;
-	sub->sub = sub->req = -1;
+	sub->sub.sock = sub->req.sock = -1;
 	sub->type = type;
 	sub->stale_ms = stale_ms ? stale_ms : 12000;
 	sub->fn = fn;
 	sub->arg = arg;
 	sub->rep_url = strdup(rep_url);
 	if (pub_url) {
-		sub->sub = open_socket(NN_SUB, pub_url, 0);
-		if (sub->sub < 0 || nn_setsockopt(sub->sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
-		    !(sub->ev_sub = watch_rcvfd(base, sub->sub, sub_on_sub, sub)))
+		sub->sub.sock = open_socket(NN_SUB, pub_url, 0);
+		if (sub->sub.sock < 0 ||
+		    nn_setsockopt(sub->sub.sock, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
+		    rx_watch(base, &sub->sub, sub_on_pub, sub) < 0)
 			goto fail;
 	}
-	sub->req = open_socket(NN_REQ, rep_url, 0);
-	if (sub->req < 0 || !sub->rep_url ||
-	    nn_setsockopt(sub->req, NN_REQ, NN_REQ_RESEND_IVL, &resend, sizeof(resend)) < 0)
+	sub->req.sock = open_socket(NN_REQ, rep_url, 0);
+	if (sub->req.sock < 0 || !sub->rep_url ||
+	    nn_setsockopt(sub->req.sock, NN_REQ, NN_REQ_RESEND_IVL, &resend, sizeof(resend)) < 0)
 		goto fail;
-	sub->ev_req = watch_rcvfd(base, sub->req, sub_on_req, sub);
 	sub->timer = event_new(base, -1, EV_PERSIST, sub_on_timer, sub);
-	if (!sub->ev_req || !sub->timer || evtimer_add(sub->timer, &tick) < 0)
+	if (rx_watch(base, &sub->req, sub_on_reply, sub) < 0 || !sub->timer ||
+	    evtimer_add(sub->timer, &tick) < 0)
 		goto fail;
 	sub_request(sub);
 	return sub;
@@ -606,16 +612,10 @@ void ipc_sub_close(struct ipc_sub *sub)
 {
 	if (!sub)
 		return;
-	if (sub->ev_sub)
-		event_free(sub->ev_sub);
-	if (sub->ev_req)
-		event_free(sub->ev_req);
 	if (sub->timer)
 		event_free(sub->timer);
-	if (sub->sub >= 0)
-		nn_close(sub->sub);
-	if (sub->req >= 0)
-		nn_close(sub->req);
+	rx_close(&sub->sub);
+	rx_close(&sub->req);
 	free(sub->rep_url);
 	free(sub);
 }
@@ -623,29 +623,8 @@ void ipc_sub_close(struct ipc_sub *sub)
 /* ------------------------------------------------------ plain subscriber */
 
 struct ipc_feed {
-	int sock;
-	struct event *ev;
-	ipc_raw_apply_fn fn;
-	void *arg;
+	struct rx rx;
 };
-
-static void feed_on_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct ipc_feed *feed = arg;
-
-	(void)fd;
-	(void)what;
-	for (int i = 0; i < IPC_BATCH; i++) {
-		void *msg = NULL;
-		int n = nn_recv(feed->sock, &msg, NN_MSG, NN_DONTWAIT);
-
-		if (n < 0)
-			break;
-		counter_inc("ipc_rx_messages");
-		feed->fn(msg, (size_t)n, feed->arg);
-		nn_freemsg(msg);
-	}
-}
 
 struct ipc_feed *ipc_feed_open(struct event_base *base, const char *pub_url,
 			       ipc_raw_apply_fn fn, void *arg)
@@ -654,11 +633,10 @@ struct ipc_feed *ipc_feed_open(struct event_base *base, const char *pub_url,
 
 	if (!feed)
 		return NULL;
-	feed->fn = fn;
-	feed->arg = arg;
-	feed->sock = open_socket(NN_SUB, pub_url, 0);
-	if (feed->sock < 0 || nn_setsockopt(feed->sock, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
-	    !(feed->ev = watch_rcvfd(base, feed->sock, feed_on_read, feed))) {
+	feed->rx.sock = open_socket(NN_SUB, pub_url, 0);
+	if (feed->rx.sock < 0 ||
+	    nn_setsockopt(feed->rx.sock, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 ||
+	    rx_watch(base, &feed->rx, fn, arg) < 0) {
 		log_error("cannot subscribe to %s: %s", pub_url, nn_strerror(nn_errno()));
 		ipc_feed_close(feed);
 		return NULL;
@@ -670,10 +648,7 @@ void ipc_feed_close(struct ipc_feed *feed)
 {
 	if (!feed)
 		return;
-	if (feed->ev)
-		event_free(feed->ev);
-	if (feed->sock >= 0)
-		nn_close(feed->sock);
+	rx_close(&feed->rx);
 	free(feed);
 }
 

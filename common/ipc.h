@@ -84,13 +84,18 @@ void ipc_sub_request(struct ipc_sub *sub);
 /*
  * Optional, for large snapshots: `peek` reads the version of a raw message
  * without unpacking it (0, or negative: not one it knows, so the message
- * goes the usual way). A newer one is then handed raw to `apply`; if that
- * returns negative, the message is unpacked and given to the snapshot fn as
- * usual (and if it does not unpack, the previous version stays current).
+ * goes the usual way). A newer one is then handed raw to `apply`, which
+ * returns 0 when it applied it (counted ipc_snapshots_applied) or
+ * IPC_RAW_SKIPPED when it left it alone because it already holds a newer
+ * table by other means, e.g. deltas (counted ipc_snapshots_skipped; the
+ * version still counts as received). If it returns negative, the message is
+ * unpacked and given to the snapshot fn as usual (and if it does not
+ * unpack, the previous version stays current).
  */
 typedef int (*ipc_raw_peek_fn)(const void *data, size_t len, uint64_t *epoch, uint64_t *gen,
 			       void *arg);
 typedef int (*ipc_raw_apply_fn)(const void *data, size_t len, void *arg);
+#define IPC_RAW_SKIPPED 1
 void ipc_sub_set_raw(struct ipc_sub *sub, ipc_raw_peek_fn peek, ipc_raw_apply_fn apply);
 
 /* The receive path on its own (the fuzz harness's entry): a subscriber

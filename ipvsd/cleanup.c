@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "ipvsd/child.h"
 #include "ipvsd/ipvs_nl.h"
+#include "ipvsd/nat_backend.h"
 #include "ipvsd/state_file.h"
 #include "ipvsd/vip_addr.h"
 #include "ipvsd/vip_set.h"
@@ -183,9 +184,10 @@ int ipvsd_cleanup(const struct reconcile_cfg *cfg, const char *run_dir)
 	}
 	/* the rules before the sets they match on (a set in use cannot go) */
 	/* both families, even when the first fails */
-	if (nat_remove("iptables") < 0)
+	nat_backend_resolve(cfg->iptables);
+	if (nat_remove(nat_backend_ipt(0)) < 0)
 		failed = 1;
-	if (nat_remove("ip6tables") < 0)
+	if (nat_remove(nat_backend_ipt(1)) < 0)
 		failed = 1;
 	if (vip_set_open(1, &vs) < 0 || vip_set_destroy(vs) < 0)
 		failed = 1;

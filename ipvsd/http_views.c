@@ -49,6 +49,8 @@ static const struct {
 	{ "ipvs_dumps", "IPVS dumps read from the kernel." },
 	{ "ipvs_dump_errors", "IPVS dumps that failed." },
 	{ "ipc_snapshots_applied", "VIP table and reachability snapshots applied." },
+	{ "ipc_snapshots_skipped",
+	  "VIP table snapshots left alone: the deltas had already brought a newer table." },
 	{ "vip_deltas_applied", "VIP table deltas applied (the per-change path)." },
 	{ "vip_delta_resyncs",
 	  "Deltas that did not follow the table held (gap, new epoch, malformed): a snapshot asked for." },

@@ -10,6 +10,7 @@
 
 #include "common/counters.h"
 #include "common/log.h"
+#include "ipvsd/nat_backend.h"
 #include "ipvsd/vip_set.h"
 
 /* argv = ipt -w -t nat OP CHAIN SPEC... */
@@ -36,7 +37,7 @@ static void step_chain(struct nat_step *s, const char *ipt, const char *chain)
 	s->after = -1;
 }
 
-/* top: insert at the head of the chain (the RETURN must come before any DNAT). */
+/* top: insert at the head of the chain (the ACCEPT must come before any DNAT). */
 static void step_rule(struct nat_step *s, const char *ipt, const char *chain, int top,
 		      const char *const *spec, size_t after)
 {
@@ -53,14 +54,14 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 	static const char *const vips4[] = { "-m", "set", "--match-set", VIP_SET4, "dst,dst",
 					     "-m", "comment", "--comment",
 					     "l4lb: VIP traffic skips port-mapping DNAT",
-					     "-j", "RETURN", NULL };
+					     "-j", "ACCEPT", NULL };
 	static const char *const vips6[] = { "-m", "set", "--match-set", VIP_SET6, "dst,dst",
 					     "-m", "comment", "--comment",
 					     "l4lb: VIP traffic skips port-mapping DNAT",
-					     "-j", "RETURN", NULL };
+					     "-j", "ACCEPT", NULL };
 	static const char *const jmasq[] = { "-j", "L4LB-MASQ", NULL };
 	static const char *const jvips[] = { "-j", "L4LB-VIPS", NULL };
-	static const char *const ipt[] = { "iptables", "ip6tables" };
+	const char *const ipt[] = { nat_backend_ipt(0), nat_backend_ipt(1) };
 	size_t n = 0;
 
 	for (int f = 0; f < 2; f++) {
@@ -71,7 +72,11 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 		step_chain(&out[n++], ipt[f], "L4LB-MASQ");
 		step_chain(&out[n++], ipt[f], "L4LB-VIPS");
 		step_rule(&out[n++], ipt[f], "L4LB-MASQ", 0, masq, cm);
-		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 0, f ? vips6 : vips4, cv);
+		/* ACCEPT, not RETURN: a RETURN in ipvsd's own chain only goes
+		 * back to OUTPUT/PREROUTING, whose next rule is the DNAT; ACCEPT
+		 * ends the nat table for the connection (no NAT). At the top, so
+		 * that it also comes before a RETURN left by an older ipvsd. */
+		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 1, f ? vips6 : vips4, cv);
 		/* a jump to a chain that did not exist cannot exist either */
 		step_rule(&out[n++], ipt[f], "POSTROUTING", 0, jmasq, cm);
 		step_rule(&out[n++], ipt[f], "OUTPUT", 1, jvips, cv);

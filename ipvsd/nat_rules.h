@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ipvsd's own nat chains, for IPv4 (iptables) and IPv6 (ip6tables), through
- * the iptables binaries so that whichever backend the host uses (nft or
- * legacy) holds them:
+ * the iptables binaries of the backend nat_backend.h chose (nft or legacy):
  *   L4LB-MASQ  (from POSTROUTING): MASQUERADE IPVS-masqueraded traffic, so
  *              connections from the node itself and hairpin ones get replies;
- *   L4LB-VIPS  (first in OUTPUT and PREROUTING): RETURN for VIP traffic (the
+ *   L4LB-VIPS  (first in OUTPUT and PREROUTING): ACCEPT for VIP traffic (the
  *              ipsets) so that port-mapping DNAT never captures it.
  * This file only says which commands check and repair them; nat_check.c runs
  * them off the event loop. Each piece is checked first (-S / -C): nothing is

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipvsd/nat_backend.h"
+
 enum {
 	OPT_DRY_RUN = 0x100,
 	OPT_SCHEDULER,
@@ -19,6 +21,7 @@ enum {
 	OPT_CLEANUP,
 	OPT_ANY_IF,
 	OPT_REACH_WAIT,
+	OPT_IPTABLES,
 };
 
 const struct opt ipvsd_opts[] = {
@@ -46,6 +49,8 @@ const struct opt ipvsd_opts[] = {
 	  "where ipvsd.state is kept (default /var/lib/l4lb)" },
 	{ "cleanup", no_argument, OPT_CLEANUP, NULL,
 	  "remove what ipvsd created (services, addresses, ipsets, nat chains), exit" },
+	{ "iptables", required_argument, OPT_IPTABLES, "auto|system|nft|legacy",
+	  "iptables backend for the nat chains (default auto: the one holding more nat rules)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -72,6 +77,7 @@ void ipvsd_options_defaults(struct reconcile_cfg *cfg)
 	cfg->grace_s = 300;
 	cfg->reach_wait_ms = 2000;
 	cfg->state_dir = "/var/lib/l4lb";
+	cfg->iptables = NAT_BACKEND_AUTO;
 }
 
 const char *ipvsd_options_apply(int key, const char *value, void *ctx)
@@ -135,6 +141,11 @@ const char *ipvsd_options_apply(int key, const char *value, void *ctx)
 		return NULL;
 	case OPT_ANY_IF:
 		cfg->any_if = 1;
+		return NULL;
+	case OPT_IPTABLES:
+		if (nat_backend_parse(value) < 0)
+			return "not auto, system, nft or legacy";
+		cfg->iptables = nat_backend_parse(value);
 		return NULL;
 	}
 	return "unknown option";

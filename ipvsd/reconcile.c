@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "ipvsd/backoff.h"
 #include "ipvsd/ipvs_nl.h"
+#include "ipvsd/nat_backend.h"
 #include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
 #include "ipvsd/state_file.h"
@@ -632,7 +633,7 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	(void)len;
 	if (r->walk_next_ok && snapshot_behind(r, r->walk_next.epoch, r->walk_next.gen)) {
 		r->walk_next_ok = 0;
-		return 0;
+		return IPC_RAW_SKIPPED;
 	}
 	/* nothing to compare with yet, or the periodic full check: the full path */
 	if (!r->walk_next_ok || !r->walk_prev_ok || !r->cand || !r->desired || !r->have_kernel ||
@@ -876,6 +877,8 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	}
 	/* the first rules check starts now and runs alongside the first sync;
 	 * only a missing iptables stops ipvsd here */
+	if (!cfg->dry_run)
+		nat_backend_resolve(cfg->iptables);
 	if (!cfg->dry_run &&
 	    ((rc = sysctls_ensure(0)) < 0 ||
 	     (rc = nat_check_new(base, on_nat_done, r, &r->nat)) < 0 ||

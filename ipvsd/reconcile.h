@@ -34,6 +34,7 @@ struct reconcile_cfg {
 	const char *state_dir;
 	int dry_run;
 	int cleanup; /* --cleanup: the one-shot mode of cleanup.c */
+	int iptables; /* enum nat_backend: which iptables holds the nat chains */
 };
 
 struct reconciler;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ipsets holding every VIP as `ip,proto:port` (hash:ip,port, one per
- * family), through libipset. The nat rules RETURN for them so that
+ * family), through libipset. The nat rules ACCEPT them (no NAT) so that
  * port-mapping DNAT never captures VIP traffic. The sets are ipvsd's own.
  */
 #ifndef IPVSD_VIP_SET_H

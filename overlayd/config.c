@@ -17,7 +17,8 @@
 
 enum {
 	K_NODE_IP = 256, K_LISTEN, K_SEEDS, K_STATE_DIR, K_ACTIVE, K_PASSIVE, K_PING,
-	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE, K_LINGER, K_KEY, K_TRUST_IDS,
+	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE, K_LINGER, K_KEY, K_TRUST_IDS, K_ARWL, K_PRWL,
+	K_EXPIRY,
 };
 
 const struct opt overlayd_opts[] = {
@@ -29,6 +30,14 @@ const struct opt overlayd_opts[] = {
 	{ "state-dir", required_argument, K_STATE_DIR, "DIR", "where the start epoch is kept" },
 	{ "active-size", required_argument, K_ACTIVE, "N", "HyParView active view size (default 5)" },
 	{ "passive-size", required_argument, K_PASSIVE, "N", "passive view size (default 30)" },
+	{ "active-walk-length", required_argument, K_ARWL, "N",
+	  "hops a JOIN's random walk takes before the node is added to an active view "
+	  "(HyParView ARWL, 1-16, default 6)" },
+	{ "passive-walk-length", required_argument, K_PRWL, "N",
+	  "at this many hops left the walk also adds the node to a passive view (PRWL, "
+	  "0-16, at most the active walk length, default 3)" },
+	{ "record-expiry-s", required_argument, K_EXPIRY, "S",
+	  "forget a node unreachable and unheard of this long (10-604800, default 600)" },
 	{ "ping-interval-ms", required_argument, K_PING, "MS",
 	  "ping period per link and side (default 100)" },
 	{ "ping-timeout-min-ms", required_argument, K_TMIN, "MS", "timeout floor (default 120)" },
@@ -139,6 +148,21 @@ const char *overlayd_cfg_apply(int key, const char *value, void *ctx)
 	case K_TRUST_IDS:
 		c->trust_ids = 1;
 		return NULL;
+	case K_ARWL:
+		if ((why = opt_uint(value, 1, 16, &v)))
+			return why;
+		c->p.arwl = (unsigned)v;
+		return NULL;
+	case K_PRWL:
+		if ((why = opt_uint(value, 0, 16, &v)))
+			return why;
+		c->p.prwl = (unsigned)v;
+		return NULL;
+	case K_EXPIRY:
+		if ((why = opt_uint(value, 10, 604800, &v)))
+			return why;
+		c->p.expire_ms = (unsigned)v * 1000;
+		return NULL;
 	}
 	return "unknown option";
 }
@@ -214,14 +238,22 @@ const char *overlayd_cfg_finish(struct overlayd_cfg *c)
 	static const uint8_t zero[16];
 
 	if (!c->self.len) {
-		if (!memcmp(c->listen.ip, zero, c->listen.len))
+		if (!memcmp(c->listen.ip, zero, c->listen.len)) {
 			guess_node_ip(&c->self);
-		else
+			/* peers refuse a node whose identity is not the address
+			 * it connects from: a wrong guess must be easy to spot */
+			log_warn("no --node-ip: guessed this node's identity %s (the first up "
+				 "non-loopback IPv4 address); set node-ip in [overlayd]",
+				 node_ip_str(&c->self, (char[NODE_STR_MAX]){ 0 }));
+		} else
 			c->self = c->listen;
 	}
 	c->self.port = c->listen.port;
 	if (c->p.rtt.floor_us > c->p.rtt.ceil_us)
 		return "--ping-timeout-min-ms is above --ping-timeout-max-ms";
+	/* the passive step is taken on the way down the active walk */
+	if (c->p.prwl > c->p.arwl)
+		return "--passive-walk-length is above --active-walk-length";
 	c->p.seed = (uint32_t)(clock_mono_us() ^ ((uint64_t)getpid() << 16) ^ c->self.ip[3]);
 	return NULL;
 }

@@ -183,23 +183,37 @@ static void cascade(struct overlay *o, const struct node_id *removed, size_t n, 
 	}
 }
 
+/* One record of an ADJACENCY message into node and view, or -EPROTO. */
+static int adj_from_pb(const PbAdj *a, struct node_id *node, struct node_id *view)
+{
+	if (!a || node_from_pb(a->node, node) < 0 || a->n_active > ADJ_MAX_ACTIVE ||
+	    !a->has_epoch || !a->has_clock || a->epoch > ADJ_VERSION_MAX ||
+	    a->clock > ADJ_VERSION_MAX)
+		return -EPROTO;
+	for (size_t k = 0; k < a->n_active; k++)
+		if (node_from_pb(a->active[k], &view[k]) < 0)
+			return -EPROTO;
+	return 0;
+}
+
 int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 			uint64_t now_us)
 {
+	struct node_id node, view[ADJ_MAX_ACTIVE];
+
+	/* All or nothing: a malformed record anywhere refuses the whole
+	 * message before any record is stored or forwarded. */
+	for (size_t i = 0; i < m->n_adjacency; i++)
+		if (adj_from_pb(m->adjacency[i], &node, view) < 0)
+			return -EPROTO;
 	for (size_t i = 0; i < m->n_adjacency; i++) {
 		const PbAdj *a = m->adjacency[i];
-		struct node_id node, view[ADJ_MAX_ACTIVE], removed[ADJ_MAX_ACTIVE];
+		struct node_id removed[ADJ_MAX_ACTIVE];
 		size_t n_removed = 0;
 		enum adj_verdict v;
 		struct adj_record *r;
 
-		if (!a || node_from_pb(a->node, &node) < 0 || a->n_active > ADJ_MAX_ACTIVE ||
-		    !a->has_epoch || !a->has_clock || a->epoch > ADJ_VERSION_MAX ||
-		    a->clock > ADJ_VERSION_MAX)
-			return -EPROTO;
-		for (size_t k = 0; k < a->n_active; k++)
-			if (node_from_pb(a->active[k], &view[k]) < 0)
-				return -EPROTO;
+		(void)adj_from_pb(a, &node, view); /* checked above */
 		o->st.records_rx++;
 		if (node_eq(&node, &o->self)) {
 			/* Our own record from an earlier life (state dir lost):

@@ -25,7 +25,7 @@ static const struct metrics_info status_metrics[] = {
 	{ "timeouts", "ping_timeouts_total", "Pings not answered within the link's timeout.", 0 },
 	{ "refuted", "refuted_total", "Suspicions refuted before confirmation.", 0 },
 	{ "severs", "severs_total", "Links cut after confirmed failure.", 0 },
-	{ "joins", "joins_total", "Joins handled.", 0 },
+	{ "joins", "joins_total", "JOIN requests sent to the seeds.", 0 },
 	{ "loop_lags", "loop_lags_total", "Ticks late enough to suspend failure detection.", 0 },
 	{ "msgs_rx", "messages_received_total", "Overlay messages received.", 0 },
 	{ "msgs_tx", "messages_sent_total", "Overlay messages sent.", 0 },

@@ -6,11 +6,8 @@
 # second), the same bad label on many tasks gets one, and hundreds of
 # distinct bad labels give a bounded number of lines while the good VIPs
 # still apply.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+scratch_dir
 
 # A GET_STATE from the tcp-and-udp fixture with N copies of its task, each
 # with its own id; copy i gets the VIP label value LABEL(i).

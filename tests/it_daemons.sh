@@ -4,12 +4,9 @@
 # The three daemons run together as a normal user with a shared run
 # directory; l4lbctl status shows them up, shows a killed one down and the
 # restarted one up again; --help/--version/--check-config work everywhere.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
+scratch_dir
 R=$T/run
-trap 'kill_all; rm -rf "$T"' EXIT
 
 # As root, drop to nobody: the daemons need no privilege for this.
 as_user=""
@@ -114,9 +111,7 @@ printf '[vipd]\npoll-interval 3000\n' >"$T/hup.conf"
 kill -HUP "$VIPD2"
 check "SIGHUP with a broken file keeps running and says where" \
 	sh -c "sleep 0.3; kill -0 $VIPD2 && grep -q 'hup.conf:2' '$T/vipd2.log'"
-kill "$VIPD2"
-wait "$VIPD2"
-check "SIGTERM exits cleanly (status 0)" test $? = 0
+stop_clean "SIGTERM exits cleanly (status 0)" "$VIPD2"
 
 out=$(ctl status 2>&1)
 check "human output lists every daemon" sh -c "echo '$out' | grep -q '^vipd *up' && echo '$out' | grep -q '^ipvsd *up'"

@@ -7,12 +7,9 @@
 # port and to each daemon's HTTP endpoint leave each daemon's fd count
 # (/proc/PID/fd) where it was, and every daemon still answers.
 # L4LB_FDS_CYCLES: connections per socket (default 2000).
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
+scratch_dir
 R=$T/run
-trap 'kill_all; rm -rf "$T"' EXIT
 N=${L4LB_FDS_CYCLES:-2000}
 port=$((20000 + ($$ + 7) % 20000))
 hv=$((port + 1)) ho=$((port + 2)) hi=$((port + 3)) # HTTP endpoints

@@ -6,12 +6,9 @@
 # and garbage sent to every socket, change nothing (each daemon keeps
 # answering, ipvsd keeps receiving vipd's table); the run directory and
 # the sockets keep an unprivileged user (nobody) out.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
+scratch_dir
 R=$T/run
-trap 'kill_all; rm -rf "$T"' EXIT
 port=$((20000 + ($$ + 11) % 20000))
 
 cat >"$T/vips.json" <<'VIPS'

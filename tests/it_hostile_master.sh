@@ -7,17 +7,12 @@
 # vipd gives up within its request timeout and retries, keeps serving the
 # last good table, stays alive, and its memory stays bounded (peak RSS
 # printed); afterwards an honest master's changes apply again.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
-FM=tests/fakemaster/fakemaster.py
+scratch_dir
 TIMEOUT=3 # vipd --request-timeout, seconds
 MAX_RSS_KB=${L4LB_HOSTILE_MAX_RSS_KB:-1048576}
 
-spawn python3 "$FM" "$T/port"
-wait_for 10 test -s "$T/port" || { fail hostile_master_fakemaster "did not start"; finish; }
+fakemaster hostile_master_fakemaster "$T/port"
 port=$(cat "$T/port")
 ctl() { python3 "$FM" ctl "$port" "$1" >/dev/null; }
 stat() { python3 "$FM" stats "$port" "$1"; }
@@ -106,10 +101,5 @@ ctl "{\"op\":\"event\",\"event\":$ev}"
 if wait_for 20 has '"name":"api.marathon"'; then pass hostile_master_recovers; else
 	fail hostile_master_recovers "$(show | head -c 300)"
 fi
-kill -TERM "$vpid"
-wait "$vpid"
-rc=$?
-if [ "$rc" = 0 ]; then pass hostile_master_clean_exit; else
-	fail hostile_master_clean_exit "exit status $rc"
-fi
+stop_clean hostile_master_clean_exit "$vpid"
 finish

@@ -5,26 +5,23 @@
 # always arrives, whichever side starts or restarts first; a snapshot of
 # 100,000 backends crosses intact; malformed and oversize requests are
 # refused and the receiver keeps working.
-set -u
-B=${1:-build}
 . tests/lib.sh
 PEER=$B/tests/tools/ipc_peer
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 
 published() { sed -n 's/^published \(gen=.*\) bytes=.*/\1/p' "$1" | tail -n 1; }
 got() { grep -q "^received $(published "$1")\$" "$2"; }
+# delivered NAME PUB SUB: PASS NAME once SUB has received PUB's last snapshot.
+delivered() {
+	if wait_for 10 got "$2" "$3"; then pass "$1"; else fail "$1" "$(cat "$3")"; fi
+}
 
 # 1. Publisher first, then subscriber; 100,000 backends.
 spawn "$PEER" pub "$T" 100000 7 >"$T/pub1" 2>&1
 wait_for 10 grep -q published "$T/pub1"
 spawn "$PEER" sub "$T" >"$T/sub1" 2>&1
 SUB=$LAST_PID
-if wait_for 10 got "$T/pub1" "$T/sub1"; then
-	pass "late subscriber gets the 100,000-backend snapshot intact"
-else
-	fail "late subscriber gets the 100,000-backend snapshot intact" "$(cat "$T/sub1")"
-fi
+delivered "late subscriber gets the 100,000-backend snapshot intact" "$T/pub1" "$T/sub1"
 
 # 2. Publisher restarts with new content: the running subscriber gets it.
 PUB1=$(echo $PIDS | awk '{print $1}')
@@ -42,11 +39,7 @@ fi
 kill "$SUB"
 wait "$SUB" 2>/dev/null # its control socket is free once it has exited
 spawn "$PEER" sub "$T" >"$T/sub2" 2>&1
-if wait_for 10 got "$T/pub2" "$T/sub2"; then
-	pass "restarted subscriber gets the current snapshot"
-else
-	fail "restarted subscriber gets the current snapshot" "$(cat "$T/sub2")"
-fi
+delivered "restarted subscriber gets the current snapshot" "$T/pub2" "$T/sub2"
 kill_all
 
 # 4. Subscriber first, publisher later.
@@ -55,11 +48,7 @@ spawn "$PEER" sub "$T/run" >"$T/sub3" 2>&1
 sleep 0.5
 spawn "$PEER" pub "$T/run" 1000 3 >"$T/pub3" 2>&1
 wait_for 10 grep -q published "$T/pub3"
-if wait_for 10 got "$T/pub3" "$T/sub3"; then
-	pass "subscriber started before the publisher gets the snapshot"
-else
-	fail "subscriber started before the publisher gets the snapshot" "$(cat "$T/sub3")"
-fi
+delivered "subscriber started before the publisher gets the snapshot" "$T/pub3" "$T/sub3"
 
 # 5. Malformed and oversize requests are refused; the server keeps working.
 URL=ipc://$T/run/ipcpeer.rep

@@ -5,16 +5,10 @@
 # own: it plans against an empty kernel and prints the changes in order
 # (service and destinations before the VIP address; the address removed
 # before the service); a missing IPVS is a clear error with exit status 1.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 
-if ! unshare -n true 2>/dev/null; then
-	echo "SKIP: ipvsd dry run (cannot create a network namespace)"
-	exit 0
-fi
+need_netns "ipvsd dry run"
 
 out=$(unshare -n "$B/ipvsd" --run-dir "$T/err" 2>&1)
 rc=$?
@@ -29,8 +23,7 @@ cat >"$T/spec" <<'SPEC'
 vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2
 vip udp fd01:c::1 53 [fd00::11]:5353
 SPEC
-spawn "$B/tests/tools/ipvsd_feed" "$T" "$T/spec" >"$T/feed" 2>&1
-spawn unshare -n "$B/ipvsd" --run-dir "$T" --dry-run >"$T/plan" 2>"$T/log"
+dry_ipvsd "$T" "$T/plan" "$T/log"
 wait_for 10 lines 9
 cat >"$T/want" <<'WANT'
 add-service tcp 11.0.0.1:80 wlc

@@ -3,12 +3,9 @@
 #
 # l4lbctl vips shows exactly the table vipd publishes (here from a static
 # --vips-file), as text and as JSON, and fails clearly when vipd is down.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
+scratch_dir
 R=$T/run
-trap 'kill_all; rm -rf "$T"' EXIT
 
 spawn "$B/vipd" --run-dir "$R" --log-level warn --vips-file tests/fixtures/vipd/static.json
 ctl() { "$B/l4lbctl" --run-dir "$R" --timeout 500 "$@"; }

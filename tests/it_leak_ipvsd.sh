@@ -7,17 +7,11 @@
 # drained and restored backends: it plans every change, its RSS stops
 # growing after the warm-up, and it exits cleanly (LeakSanitizer's exit
 # check under make check-asan). L4LB_LEAK_CHANGES_IPVSD: number of tables (200).
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 N=${L4LB_LEAK_CHANGES_IPVSD:-200}
 
-if ! unshare -n true 2>/dev/null; then
-	echo "SKIP: leak ipvsd (cannot create a network namespace)"
-	exit 0
-fi
+need_netns "leak ipvsd"
 spec() { # i: the i-th table
 	case $(($1 % 4)) in
 	0) echo "gen 300 4" ;;
@@ -29,8 +23,7 @@ spec() { # i: the i-th table
 	[ $(($1 % 8)) -lt 4 ] && echo "reach 10.0.1.1" || echo "reach 10.0.1.1 10.0.1.2"
 }
 spec 0 >"$T/spec"
-spawn "$B/tests/tools/ipvsd_feed" "$T" "$T/spec" >"$T/feed" 2>&1
-spawn unshare -n "$B/ipvsd" --run-dir "$T" --dry-run >/dev/null 2>"$T/log"
+dry_ipvsd "$T" /dev/null "$T/log"
 ipid=$LAST_PID
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$ipid/status"; }
 published() { [ "$(grep -c '^published vip' "$T/feed")" -ge "$1" ]; }
@@ -52,17 +45,6 @@ fi
 sleep 0.5 # the last table is planned
 end=$(rss)
 echo "INFO: ipvsd RSS (kB) after n tables:$samples"
-if nm -D "$B/ipvsd" 2>/dev/null | grep -q __asan_init; then
-	echo "SKIP: leak_ipvsd_rss_flat (ASan build: LeakSanitizer checks at exit instead)"
-elif [ -n "${warm:-}" ] && [ -n "$end" ] && [ "$end" -le $((warm + 256)) ]; then
-	pass "leak_ipvsd_rss_flat (${warm} kB after warm-up, ${end} kB at the end)"
-else
-	fail leak_ipvsd_rss_flat "RSS ${warm:-?} kB after warm-up, ${end:-?} kB at the end"
-fi
-kill -TERM "$ipid"
-wait "$ipid"
-rc=$?
-if [ "$rc" = 0 ]; then pass leak_ipvsd_clean_exit; else
-	fail leak_ipvsd_clean_exit "exit status $rc (a sanitizer's leak report exits 23)"
-fi
+rss_flat leak_ipvsd_rss_flat ipvsd "${warm:-}" "$end"
+stop_clean leak_ipvsd_clean_exit "$ipid" "a sanitizer's leak report exits 23"
 finish

@@ -8,16 +8,11 @@
 # Under make check-asan the same run ends with LeakSanitizer's exit check,
 # whose reports fail the run (tests/sanitize.sh).
 # L4LB_LEAK_CHANGES sets the number of changes (default 10000).
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
-FM=tests/fakemaster/fakemaster.py
+scratch_dir
 N=${L4LB_LEAK_CHANGES:-10000}
 
-spawn python3 "$FM" "$T/port"
-wait_for 10 test -s "$T/port" || { fail leak_vipd_fakemaster "did not start"; finish; }
+fakemaster leak_vipd_fakemaster "$T/port"
 port=$(cat "$T/port")
 python3 "$FM" ctl "$port" '{"op":"heartbeat","seconds":0.5}' >/dev/null
 mkdir -p "$T/run"
@@ -40,22 +35,9 @@ echo "INFO: vipd RSS (kB) after n changes: $(tr '\n' ',' <"$T/rss")"
 # Warm-up is the first half; from there on the RSS may not grow by more
 # than allocator noise. An ASan build keeps freed memory in quarantine, so
 # there only LeakSanitizer judges.
-if nm -D "$B/vipd" 2>/dev/null | grep -q __asan_init; then
-	echo "SKIP: leak_vipd_rss_flat (ASan build: LeakSanitizer checks at exit instead)"
-else
-	warm=$(awk -v h=$((N / 2)) '$1 >= h { print $2; exit }' "$T/rss")
-	end=$(tail -n 1 "$T/rss" | cut -d' ' -f2)
-	if [ -n "$warm" ] && [ -n "$end" ] && [ "$end" -le $((warm + 256)) ]; then
-		pass "leak_vipd_rss_flat (${warm} kB after warm-up, ${end} kB at the end)"
-	else
-		fail leak_vipd_rss_flat "RSS ${warm:-?} kB after warm-up, ${end:-?} kB at the end"
-	fi
-fi
+warm=$(awk -v h=$((N / 2)) '$1 >= h { print $2; exit }' "$T/rss")
+end=$(tail -n 1 "$T/rss" | cut -d' ' -f2)
+rss_flat leak_vipd_rss_flat vipd "$warm" "$end"
 
-kill -TERM "$vpid"
-wait "$vpid"
-rc=$?
-if [ "$rc" = 0 ]; then pass leak_vipd_clean_exit; else
-	fail leak_vipd_clean_exit "exit status $rc (a sanitizer's leak report exits 23)"
-fi
+stop_clean leak_vipd_clean_exit "$vpid" "a sanitizer's leak report exits 23"
 finish

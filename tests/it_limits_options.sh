@@ -4,11 +4,8 @@
 # The bounds on repeated options (docs/limits.md): one past the limit is
 # refused at start with exit status 2 and a message naming the option;
 # exactly the limit is accepted (--check-config).
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+scratch_dir
 
 run() { "$@" --run-dir "$T/run" --check-config >"$T/out" 2>&1; }
 

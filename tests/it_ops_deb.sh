@@ -4,22 +4,16 @@
 # The Debian package: contrib/debian/build-deb.sh builds it, dpkg-deb
 # checks its control data, `dpkg -x` unpacks it into a scratch root (never
 # into this system) and the files operators need are there and usable.
-set -u
-B=${1:-build}
 . tests/lib.sh
 
-if ! command -v dpkg-deb >/dev/null 2>&1; then
-	echo "SKIP: deb (no dpkg-deb)"
-	exit 0
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+need_cmd dpkg-deb "deb"
+scratch_dir
 
-if contrib/debian/build-deb.sh "$B" "$tmp/out" >"$tmp/build.log" 2>&1; then
-	deb=$(tail -n 1 "$tmp/build.log")
+if contrib/debian/build-deb.sh "$B" "$T/out" >"$T/build.log" 2>&1; then
+	deb=$(tail -n 1 "$T/build.log")
 	pass "deb_builds ($(basename "$deb"), $(($(stat -c %s "$deb") / 1024)) KiB)"
 else
-	fail deb_builds "$(tail -n 3 "$tmp/build.log" | tr '\n' ' ')"
+	fail deb_builds "$(tail -n 3 "$T/build.log" | tr '\n' ' ')"
 	finish
 fi
 
@@ -30,16 +24,16 @@ if [ "$(f Package)" = l4lb ] && [ "$(f Architecture)" = "$(dpkg --print-architec
 else
 	fail deb_control "Package=$(f Package) Depends=$(f Depends)"
 fi
-dpkg-deb -e "$deb" "$tmp/ctl"
+dpkg-deb -e "$deb" "$T/ctl"
 ok=1
 for s in postinst prerm postrm; do
-	sh -n "$tmp/ctl/$s" || ok=0
+	sh -n "$T/ctl/$s" || ok=0
 done
-grep -qx /etc/l4lb/l4lb.conf "$tmp/ctl/conffiles" || ok=0
+grep -qx /etc/l4lb/l4lb.conf "$T/ctl/conffiles" || ok=0
 if [ $ok = 1 ]; then pass deb_maintainer_scripts_and_conffiles; else fail \
 	deb_maintainer_scripts_and_conffiles "syntax error or conffile missing"; fi
 
-root=$tmp/root
+root=$T/root
 mkdir "$root"
 if dpkg -x "$deb" "$root"; then pass deb_unpacks; else fail deb_unpacks "dpkg -x failed"; fi
 missing=""
@@ -77,9 +71,9 @@ else
 	pass deb_not_installed_on_host
 fi
 if command -v lintian >/dev/null 2>&1; then
-	lintian --no-tag-display-limit "$deb" >"$tmp/lintian" 2>&1
-	if grep -q '^E:' "$tmp/lintian"; then
-		fail deb_lintian "$(grep '^E:' "$tmp/lintian" | head -n 3 | tr '\n' ' ')"
+	lintian --no-tag-display-limit "$deb" >"$T/lintian" 2>&1
+	if grep -q '^E:' "$T/lintian"; then
+		fail deb_lintian "$(grep '^E:' "$T/lintian" | head -n 3 | tr '\n' ' ')"
 	else
 		pass deb_lintian
 	fi

@@ -6,16 +6,10 @@
 # promtool when installed) with values that follow the daemon's state, /v1/vips
 # (vipd, dcos-net shape) and /v1/nodes (overlayd). A port that cannot be bound
 # leaves the daemon running without the endpoint; a bad address is refused.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 
-if ! command -v curl >/dev/null 2>&1; then
-	echo "SKIP: http endpoints (no curl)"
-	exit 0
-fi
+need_cmd curl "http endpoints"
 # port_of LOG: the port a daemon logged "http: serving on ... (port N)" with
 port_of() { sed -n 's/.*http: serving on .* (port \([0-9]*\)).*/\1/p' "$1" | head -n 1; }
 has_port() { [ -n "$(port_of "$1")" ]; }

@@ -6,28 +6,22 @@
 # text format (checked line by line here, and with promtool when installed),
 # registered routes, 404/405, HEAD, oversized and garbage requests, and the
 # idle-connection timeout.
-set -u
-B=${1:-build}
 . tests/lib.sh
 
-tmp=$(mktemp -d)
-trap 'kill_all; rm -rf "$tmp"' EXIT
+scratch_dir
 srv=$B/tests/tools/http_serve
 if [ ! -x "$srv" ]; then
 	fail http_tool "$srv not built (make tests)"
 	finish
 fi
-if ! command -v curl >/dev/null 2>&1; then
-	echo "SKIP: http (no curl)"
-	exit 0
-fi
+need_cmd curl "http"
 
-spawn "$srv" 127.0.0.1:0 2 >"$tmp/out" 2>"$tmp/err"
-if wait_for 10 grep -q '^port=' "$tmp/out"; then
-	port=$(sed -n 's/^port=//p' "$tmp/out")
+spawn "$srv" 127.0.0.1:0 2 >"$T/out" 2>"$T/err"
+if wait_for 10 grep -q '^port=' "$T/out"; then
+	port=$(sed -n 's/^port=//p' "$T/out")
 	pass http_listens_ephemeral_port
 else
-	fail http_listens_ephemeral_port "no port=: $(cat "$tmp/err")"
+	fail http_listens_ephemeral_port "no port=: $(cat "$T/err")"
 	finish
 fi
 url=http://127.0.0.1:$port
@@ -45,33 +39,33 @@ else
 	fail http_healthz "no 200 ok"
 fi
 
-curl -s --max-time 5 -D "$tmp/mh" -o "$tmp/metrics" "$url/metrics"
-if grep -qi '^content-type: text/plain; version=0.0.4' "$tmp/mh"; then
+curl -s --max-time 5 -D "$T/mh" -o "$T/metrics" "$url/metrics"
+if grep -qi '^content-type: text/plain; version=0.0.4' "$T/mh"; then
 	pass http_metrics_content_type
 else
-	fail http_metrics_content_type "$(grep -i content-type "$tmp/mh")"
+	fail http_metrics_content_type "$(grep -i content-type "$T/mh")"
 fi
 
 # The text format, line by line: HELP/TYPE once per family and before its
 # samples, valid names, label syntax with escapes, numeric values,
 # histograms with cumulative buckets ending in +Inf equal to _count.
-if python3 tests/tools/prom_check.py "$tmp/metrics" --need-histogram >"$tmp/check.out" 2>&1; then
+if python3 tests/tools/prom_check.py "$T/metrics" --need-histogram >"$T/check.out" 2>&1; then
 	pass http_metrics_format
 else
-	fail http_metrics_format "$(head -n 3 "$tmp/check.out" | tr '\n' ' ')"
+	fail http_metrics_format "$(head -n 3 "$T/check.out" | tr '\n' ' ')"
 fi
 # The checker itself must catch a broken exposition.
-printf '# TYPE x counter\nx 1\nx{a="b} 2\n' >"$tmp/bad"
-if python3 tests/tools/prom_check.py "$tmp/bad" >/dev/null 2>&1; then
+printf '# TYPE x counter\nx 1\nx{a="b} 2\n' >"$T/bad"
+if python3 tests/tools/prom_check.py "$T/bad" >/dev/null 2>&1; then
 	fail http_metrics_checker_catches_errors "accepted a broken exposition"
 else
 	pass http_metrics_checker_catches_errors
 fi
 if command -v promtool >/dev/null 2>&1; then
-	if promtool check metrics <"$tmp/metrics" >"$tmp/promtool.out" 2>&1; then
+	if promtool check metrics <"$T/metrics" >"$T/promtool.out" 2>&1; then
 		pass http_metrics_promtool
 	else
-		fail http_metrics_promtool "$(head -n 3 "$tmp/promtool.out" | tr '\n' ' ')"
+		fail http_metrics_promtool "$(head -n 3 "$T/promtool.out" | tr '\n' ' ')"
 	fi
 else
 	echo "SKIP: http_metrics_promtool (promtool not installed)"
@@ -82,7 +76,7 @@ for l in 'l4lb_test_ipc_rx_total 7' \
 	'l4lb_test_backends{vip="odd \"name\"\\\n",protocol="udp"} 0' \
 	'l4lb_test_sync_duration_seconds_bucket{le="+Inf"} 2' \
 	'l4lb_test_sync_duration_seconds_count 2'; do
-	grep -qxF "$l" "$tmp/metrics" || { ok=0; echo "missing: $l"; }
+	grep -qxF "$l" "$T/metrics" || { ok=0; echo "missing: $l"; }
 done
 if [ $ok = 1 ]; then pass http_metrics_values; else fail http_metrics_values "lines missing"; fi
 
@@ -113,7 +107,7 @@ case $code in
 esac
 
 # Garbage and idle connections: answered or closed, the server lives on.
-python3 - "$port" >"$tmp/raw.out" 2>&1 <<'PY'
+python3 - "$port" >"$T/raw.out" 2>&1 <<'PY'
 import socket, sys, time
 port = int(sys.argv[1])
 s = socket.create_connection(('127.0.0.1', port), timeout=10)
@@ -126,16 +120,16 @@ s.sendall(b'GET /healthz HTTP/1.1\r\n')  # never finished
 data = s.recv(100)
 print('idle: closed after %.1f s' % (time.time() - t), repr(data[:20]))
 PY
-if grep -q '^garbage: HTTP/1.1 400' "$tmp/raw.out"; then
+if grep -q '^garbage: HTTP/1.1 400' "$T/raw.out"; then
 	pass http_garbage_400
 else
-	fail http_garbage_400 "$(head -n 1 "$tmp/raw.out")"
+	fail http_garbage_400 "$(head -n 1 "$T/raw.out")"
 fi
-t=$(sed -n 's/^idle: closed after \([0-9.]*\) s.*/\1/p' "$tmp/raw.out")
+t=$(sed -n 's/^idle: closed after \([0-9.]*\) s.*/\1/p' "$T/raw.out")
 if [ -n "$t" ] && python3 -c "import sys; sys.exit(0 if 1 <= $t <= 6 else 1)"; then
 	pass "http_idle_timeout (closed after ${t} s, timeout 2 s)"
 else
-	fail http_idle_timeout "$(cat "$tmp/raw.out" | tr '\n' ' ')"
+	fail http_idle_timeout "$(cat "$T/raw.out" | tr '\n' ' ')"
 fi
 check http_alive_after_abuse test "$(status "$url/healthz")" = 200
 

@@ -9,18 +9,12 @@
 # (refused and why, what was removed, ipvsd's problems) with the same exit
 # codes; diag writes a tar.gz with the
 # daemons' views and the kernel's, and notes what it could not collect.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
+scratch_dir
 R=$T/run
-trap 'kill_all; rm -rf "$T"' EXIT
 ctl() { "$B/l4lbctl" --run-dir "$R" --timeout 500 "$@"; }
 
-if ! unshare -n true 2>/dev/null; then
-	echo "SKIP: l4lbctl cleanup/diag (cannot create a network namespace for ipvsd)"
-	exit 0
-fi
+need_netns "l4lbctl cleanup/diag"
 
 # A stand-in for ipvsd --cleanup that records how it was called.
 cat >"$T/fake-ipvsd" <<EOF2
@@ -34,9 +28,7 @@ chmod +x "$T/fake-ipvsd"
 # file. Its input comes from ipvsd_feed: one agent of two unreachable.
 printf 'vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2\nreach 10.0.1.1\n' \
 	>"$T/spec"
-spawn "$B/tests/tools/ipvsd_feed" "$R" "$T/spec" >/dev/null 2>&1
-FEED=$LAST_PID
-spawn unshare -n "$B/ipvsd" --run-dir "$R" --dry-run --http-listen off >"$T/plan" 2>"$T/ipvsd.log"
+dry_ipvsd "$R" "$T/plan" "$T/ipvsd.log" --http-listen off
 IPVSD=$LAST_PID
 ipvsd_up() { ctl status 2>/dev/null | grep -q '^ipvsd *up'; }
 wait_for 10 ipvsd_up

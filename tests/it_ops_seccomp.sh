@@ -7,11 +7,8 @@
 # programs it starts), and every system call it made must be in the set
 # systemd-analyze expands @system-service to. vipd and overlayd run with
 # ProcSubset=pid: they must read nothing in /proc outside /proc/<pid>.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
+scratch_dir
 
 for t in strace systemd-analyze curl; do
 	if ! command -v $t >/dev/null 2>&1; then

@@ -4,23 +4,17 @@
 # The systemd units: `make install` into a scratch prefix (so the units'
 # ExecStart= paths exist), then `systemd-analyze verify` must print nothing
 # about them, and the properties operators rely on are checked one by one.
-set -u
-B=${1:-build}
 . tests/lib.sh
 
-if ! command -v systemd-analyze >/dev/null 2>&1; then
-	echo "SKIP: systemd_verify (no systemd-analyze)"
-	exit 0
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-prefix=$tmp/usr
+need_cmd systemd-analyze "systemd_verify"
+scratch_dir
+prefix=$T/usr
 units=$prefix/lib/systemd/system
 
-if make -s --no-print-directory install B="$B" PREFIX="$prefix" >"$tmp/install.log" 2>&1; then
+if make -s --no-print-directory install B="$B" PREFIX="$prefix" >"$T/install.log" 2>&1; then
 	pass systemd_install
 else
-	fail systemd_install "make install: $(tail -n 3 "$tmp/install.log" | tr '\n' ' ')"
+	fail systemd_install "make install: $(tail -n 3 "$T/install.log" | tr '\n' ' ')"
 	finish
 fi
 
@@ -48,12 +42,12 @@ if [ $ok = 1 ]; then pass systemd_execstart_sbindir; else fail systemd_execstart
 manopt=--man=yes
 command -v man >/dev/null 2>&1 || manopt=--man=no
 (cd "$units" && MANPATH=$prefix/share/man systemd-analyze verify $manopt l4lb.target l4lb-vipd.service l4lb-overlayd.service \
-	l4lb-ipvsd.service) >"$tmp/verify.log" 2>&1
+	l4lb-ipvsd.service) >"$T/verify.log" 2>&1
 rc=$?
-if [ $rc = 0 ] && [ ! -s "$tmp/verify.log" ]; then
+if [ $rc = 0 ] && [ ! -s "$T/verify.log" ]; then
 	pass systemd_analyze_verify
 else
-	fail systemd_analyze_verify "rc $rc: $(head -n 5 "$tmp/verify.log" | tr '\n' ' ')"
+	fail systemd_analyze_verify "rc $rc: $(head -n 5 "$T/verify.log" | tr '\n' ' ')"
 fi
 
 # key=value present in a unit (exact line).
@@ -106,20 +100,20 @@ if [ $ok = 1 ]; then pass systemd_target_groups_daemons; else fail \
 # units stay at 2.5 or below. --offline reads the files, no systemd needed.
 for d in vipd overlayd ipvsd; do
 	if (cd "$units" && systemd-analyze security --offline=true --threshold=25 \
-		"l4lb-$d.service") >"$tmp/sec-$d" 2>&1; then
-		pass "systemd_security_exposure_$d ($(sed -n 's/.*exposure level for .*: \([0-9.]*\).*/\1/p' "$tmp/sec-$d"))"
-	elif grep -q 'unrecognized option\|Unknown option' "$tmp/sec-$d"; then
+		"l4lb-$d.service") >"$T/sec-$d" 2>&1; then
+		pass "systemd_security_exposure_$d ($(sed -n 's/.*exposure level for .*: \([0-9.]*\).*/\1/p' "$T/sec-$d"))"
+	elif grep -q 'unrecognized option\|Unknown option' "$T/sec-$d"; then
 		echo "SKIP: systemd_security_exposure_$d (systemd-analyze without --offline)"
 	else
-		fail "systemd_security_exposure_$d" "$(tail -n 1 "$tmp/sec-$d")"
+		fail "systemd_security_exposure_$d" "$(tail -n 1 "$T/sec-$d")"
 	fi
 done
 
 # A broken unit must be caught: proves verify is not silent regardless.
 sed 's|^ExecStart=.*|ExecStart=relative/path|' "$units/l4lb-vipd.service" \
-	>"$tmp/l4lb-broken.service"
-if (cd "$tmp" && systemd-analyze verify l4lb-broken.service) >"$tmp/broken.log" 2>&1 &&
-	[ ! -s "$tmp/broken.log" ]; then
+	>"$T/l4lb-broken.service"
+if (cd "$T" && systemd-analyze verify l4lb-broken.service) >"$T/broken.log" 2>&1 &&
+	[ ! -s "$T/broken.log" ]; then
 	fail systemd_verify_catches_errors "a relative ExecStart= passed verify"
 else
 	pass systemd_verify_catches_errors

@@ -5,7 +5,9 @@
 # its own run dir, state dir and listen address): the cluster forms from a
 # seed; a silent crash (SIGSTOP, then kill) and a clean kill are seen by
 # every live node; a restarted node rejoins with a new epoch; nobody alive
-# is ever marked unreachable. Detection times are printed.
+# is ever marked unreachable (looked for in the whole logs, --log-level
+# info, not only at one moment); the links' severs are counted and their
+# RTTs shown by `l4lbctl nodes --json`. Detection times are printed.
 set -u
 B=${1:-build}
 . tests/lib.sh
@@ -17,7 +19,7 @@ trap 'exit 1' INT TERM HUP PIPE
 ip_of() { echo "127.0.77.$1"; }
 start() { # i
 	mkdir -p "$T/n$1"
-	spawn "$B/overlayd" --run-dir "$T/n$1" --state-dir "$T/n$1" --log-level warn \
+	spawn "$B/overlayd" --run-dir "$T/n$1" --state-dir "$T/n$1" --log-level info \
 		--listen "$(ip_of "$1"):61420" --seeds "$(ip_of 1),$(ip_of 2)" 2>>"$T/n$1/log"
 	eval "PID_$1=\$LAST_PID"
 }
@@ -40,8 +42,8 @@ formed() {
 		all_see "$j" true "${1:-0}" || return 1
 	done
 }
-# no live node reported unreachable by anyone (DEAD excluded)
-no_false_alarm() {
+# no live node reported unreachable by anyone now (DEAD excluded)
+no_alarm_now() {
 	for i in $(seq 1 "$N"); do
 		[ "$i" = "${1:-0}" ] && continue
 		for j in $(seq 1 "$N"); do
@@ -52,15 +54,53 @@ no_false_alarm() {
 	return 0
 }
 
+# false alarms: since mark_logs, a node other than DEAD logged unreachable
+# by anyone (prints "I saw J" for each)
+mark_logs() {
+	for i in $(seq 1 "$N"); do wc -l <"$T/n$i/log" >"$T/n$i/mark"; done
+}
+logged_alarms() { # DEAD
+	for i in $(seq 1 "$N"); do
+		tail -n +$(($(cat "$T/n$i/mark") + 1)) "$T/n$i/log" |
+			sed -n 's/.*node 127\.0\.77\.\([0-9]*\) unreachable at.*/\1/p' |
+			while read -r j; do [ "$j" != "$1" ] && echo "$i saw $j"; done
+	done
+}
+# no_false_alarm DEAD: neither now nor logged since mark_logs
+no_false_alarm() {
+	al=$(logged_alarms "$1")
+	[ -z "$al" ] || { echo "logged unreachable: $(echo $al)"; return 1; }
+	no_alarm_now "$1"
+}
+# the sum of one counter of `l4lbctl nodes --json` over the live nodes
+# but SKIP (fails if one does not answer)
+counter_sum() { # NAME SKIP
+	sum=0
+	for i in $(seq 1 "$N"); do
+		[ "$i" = "$2" ] && continue
+		c=$(nodes "$i" | sed -n "s/.*\"counters\":{.*\"$1\":\([0-9]*\).*/\1/p")
+		[ -n "$c" ] || return 1
+		sum=$((sum + c))
+	done
+	echo "$sum"
+}
+
 for i in $(seq 1 "$N"); do start "$i"; done
 if wait_for 20 formed; then pass "overlayd_cluster_forms_$N"; else
 	fail "overlayd_cluster_forms_$N" "not every node sees every node after 20 s"
 	finish
 fi
 
+# the links' RTT windows are shown
+if nodes 1 | grep -q '"rtt_us":\[[0-9]'; then pass overlayd_nodes_rtt_shown; else
+	fail overlayd_nodes_rtt_shown "no RTT sample in node 1's active links"
+fi
+
 # silent crash: the process stops answering (no FIN/RST), then dies
 v=5
 eval "pid=\$PID_$v"
+severs0=$(counter_sum severs "$v")
+mark_logs
 t0=$(now_ms)
 kill -STOP "$pid"
 if wait_for 10 all_see "$v" false; then
@@ -70,9 +110,15 @@ if wait_for 10 all_see "$v" false; then
 else
 	fail overlayd_silent_crash_detected "node $v still reachable somewhere after 10 s"
 fi
+severs1=$(counter_sum severs "$v")
+if [ -n "$severs0" ] && [ -n "$severs1" ] && [ "$severs1" -gt "$severs0" ]; then
+	pass overlayd_silent_crash_severs_counted
+else
+	fail overlayd_silent_crash_severs_counted "severs ${severs0:-?} -> ${severs1:-?}"
+fi
 kill -KILL "$pid" 2>/dev/null
-if no_false_alarm "$v"; then pass overlayd_silent_crash_no_false_alarm; else
-	fail overlayd_silent_crash_no_false_alarm "a live node was marked unreachable"
+if why=$(no_false_alarm "$v"); then pass overlayd_silent_crash_no_false_alarm; else
+	fail overlayd_silent_crash_no_false_alarm "${why:-a live node reported unreachable}"
 fi
 
 # restart with a new epoch: rejoins and is reachable everywhere again
@@ -89,6 +135,7 @@ fi
 # clean kill: the peers see the connections close
 v=3
 eval "pid=\$PID_$v"
+mark_logs
 t0=$(now_ms)
 kill "$pid"
 if wait_for 10 all_see "$v" false; then
@@ -97,8 +144,8 @@ if wait_for 10 all_see "$v" false; then
 else
 	fail overlayd_clean_kill_detected "node $v still reachable somewhere after 10 s"
 fi
-if no_false_alarm "$v"; then pass overlayd_clean_kill_no_false_alarm; else
-	fail overlayd_clean_kill_no_false_alarm "a live node was marked unreachable"
+if why=$(no_false_alarm "$v"); then pass overlayd_clean_kill_no_false_alarm; else
+	fail overlayd_clean_kill_no_false_alarm "${why:-a live node reported unreachable}"
 fi
 
 # a peer sending garbage is disconnected and nothing else changes

@@ -6,17 +6,10 @@
 # syncs; without it, or with another CA, it fails with a clear error and
 # publishes nothing; and when the master comes back with a certificate it
 # cannot trust, the last table stays published.
-set -u
-B=${1:-build}
 . tests/lib.sh
-T=$(mktemp -d)
-trap 'kill_all; rm -rf "$T"' EXIT
-FM=tests/fakemaster/fakemaster.py
+scratch_dir
 
-if ! command -v openssl >/dev/null; then
-	echo "SKIP: vipd_https (openssl not installed)"
-	exit 0
-fi
+need_cmd openssl "vipd_https"
 
 # ca NAME: a CA; cert NAME CA: a certificate for 127.0.0.1 signed by CA.
 ca() {

@@ -3,6 +3,9 @@
 # Helpers for tests/it_*.sh (sourced). Each check prints one line,
 # "PASS: name" or "FAIL: name (reason)", counted by tests/run.sh.
 
+set -u
+B=${1:-build} # the build directory: a suite's first argument
+FM=tests/fakemaster/fakemaster.py
 failures=0
 PIDS=""
 
@@ -50,4 +53,72 @@ kill_all() {
 finish() {
 	[ "$failures" = 0 ]
 	exit $?
+}
+
+# scratch_dir: T, a new temporary directory; at exit every process spawned
+# is stopped and T removed.
+scratch_dir() {
+	T=$(mktemp -d)
+	trap 'kill_all; rm -rf "$T"' EXIT
+}
+
+# need_cmd CMD SUITE: unless CMD is installed, SKIP SUITE and exit.
+need_cmd() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	echo "SKIP: $2 (no $1)"
+	exit 0
+}
+
+# need_netns SUITE: unless this user can create a network namespace, SKIP
+# SUITE and exit.
+need_netns() {
+	unshare -n true 2>/dev/null && return 0
+	echo "SKIP: $1 (cannot create a network namespace)"
+	exit 0
+}
+
+# stop_clean NAME PID [NOTE]: SIGTERM to PID and wait for it: PASS NAME if it
+# exits with status 0, else FAIL NAME with its status (and NOTE).
+stop_clean() {
+	kill -TERM "$2"
+	wait "$2"
+	_rc=$?
+	if [ "$_rc" = 0 ]; then
+		pass "$1"
+	else
+		fail "$1" "exit status $_rc${3:+ ($3)}"
+	fi
+}
+
+# rss_flat NAME DAEMON WARM END: PASS NAME if DAEMON's RSS at the end (kB)
+# is at most 256 kB above the one after its warm-up; SKIP in an ASan build
+# (LeakSanitizer checks at exit instead).
+rss_flat() {
+	if nm -D "$B/$2" 2>/dev/null | grep -q __asan_init; then
+		echo "SKIP: $1 (ASan build: LeakSanitizer checks at exit instead)"
+	elif [ -n "$3" ] && [ -n "$4" ] && [ "$4" -le $(($3 + 256)) ]; then
+		pass "$1 ($3 kB after warm-up, $4 kB at the end)"
+	else
+		fail "$1" "RSS ${3:-?} kB after warm-up, ${4:-?} kB at the end"
+	fi
+}
+
+# fakemaster NAME PORTFILE: starts tests/fakemaster, which writes its port
+# to PORTFILE; if it does not, FAIL NAME and end the suite.
+fakemaster() {
+	spawn python3 "$FM" "$2"
+	wait_for 10 test -s "$2" || { fail "$1" "did not start"; finish; }
+}
+
+# dry_ipvsd RUN_DIR PLAN LOG [OPTION...]: tests/tools/ipvsd_feed publishes
+# $T/spec (read again whenever it changes) in RUN_DIR as vipd and overlayd
+# would (its output in $T/feed, its pid in FEED), and ipvsd --dry-run (no
+# IPVS here) follows it in a network namespace of its own, printing its
+# plan into PLAN and its log into LOG (its pid in LAST_PID).
+dry_ipvsd() {
+	_run=$1 _plan=$2 _log=$3
+	shift 3
+	spawn "$B/tests/tools/ipvsd_feed" "$_run" "$T/spec" >"$T/feed" 2>&1
+	FEED=$LAST_PID
+	spawn unshare -n "$B/ipvsd" --run-dir "$_run" --dry-run "$@" >"$_plan" 2>"$_log"
 }

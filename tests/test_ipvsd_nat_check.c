@@ -144,7 +144,7 @@ static void test_steps(void **state)
 
 	(void)state;
 	assert_int_equal(n, 14);
-	/* chains first, the jumps into them last; the VIP RETURN at the top */
+	/* chains first, the jumps into them last; the VIP rule at the top */
 	assert_string_equal(nat_argv_format(s[0].check, buf, sizeof(buf)),
 			    "iptables -w -t nat -S L4LB-MASQ");
 	assert_string_equal(nat_argv_format(s[0].fix, buf, sizeof(buf)),
@@ -155,6 +155,11 @@ static void test_steps(void **state)
 			    "iptables -w -t nat -A POSTROUTING -j L4LB-MASQ");
 	assert_non_null(strstr(nat_argv_format(s[10].check, buf, sizeof(buf)),
 			       "ip6tables -w -t nat -C L4LB-VIPS -m set --match-set l4lb-vips6"));
+	/* ACCEPT, inserted first: a RETURN in ipvsd's own chain would go back
+	 * to OUTPUT, on to the port mapping's DNAT (test_ipvsd_portmap) */
+	assert_non_null(strstr(nat_argv_format(s[3].fix, buf, sizeof(buf)),
+			       "iptables -w -t nat -I L4LB-VIPS -m set --match-set l4lb-vips4"));
+	assert_non_null(strstr(buf, "-j ACCEPT"));
 	/* a short buffer is cut, never overrun */
 	assert_int_equal(strlen(nat_argv_format(s[10].check, buf, 10)), 9);
 }

@@ -217,22 +217,49 @@ static void test_many_crash_at_once(void **state)
 	sim_free(&S);
 }
 
+/*
+ * Cut the link between node 0 and its first neighbour b (0→b only, or both
+ * ways) for 4 simulated seconds: the link must go at both ends (the side
+ * that still hears the other must not keep it either), no live node may be
+ * marked unreachable anywhere, and the cluster stays converged: both ends
+ * are still reached through others.
+ */
+static void cut_severs_link_not_nodes(int both)
+{
+	struct node_id aid = sim_id(0), bid;
+	int b, alarms = 0;
+
+	form(10);
+	b = sim_index(&S.nodes[0].o->active[0].node);
+	bid = sim_id(b);
+	/* the link under test exists at both ends before the cut */
+	assert_non_null(overlay_link(S.nodes[0].o, &bid));
+	assert_non_null(overlay_link(S.nodes[b].o, &aid));
+	S.cut[0][b] = 1;
+	if (both)
+		S.cut[b][0] = 1;
+	sim_run(&S, S.now + 4000000);
+	assert_null(overlay_link(S.nodes[0].o, &bid));
+	assert_null(overlay_link(S.nodes[b].o, &aid));
+	for (int i = 0; i < S.n; i++)
+		alarms += S.nodes[i].false_alarm;
+	assert_int_equal(alarms, 0);
+	assert_true(sim_converged(&S));
+	for (int i = 0; i < S.n; i++)
+		assert_true(S.nodes[i].o->n_active >= 1);
+	sim_free(&S);
+}
+
 static void test_one_way_cut_severs_link_not_nodes(void **state)
 {
-	struct overlay *o;
-	int a = 0, b;
-
 	(void)state;
-	form(10);
-	o = S.nodes[a].o;
-	b = sim_index(&o->active[0].node);
-	S.cut[a][b] = 1;
-	sim_run(&S, S.now + 3000000);
-	/* the link is gone both ways, but both nodes are still reachable
-	 * through others */
-	assert_null(overlay_link(S.nodes[a].o, &(struct node_id){ 0 }));
-	assert_true(sim_converged(&S));
-	sim_free(&S);
+	cut_severs_link_not_nodes(0);
+}
+
+static void test_two_way_cut_severs_link_not_nodes(void **state)
+{
+	(void)state;
+	cut_severs_link_not_nodes(1);
 }
 
 /* 5 % loss on every connection for secs simulated seconds at N = 10, from
@@ -311,6 +338,105 @@ static void test_loss_seeds_no_false_alarm(void **state)
 	assert_int_equal(total, 0);
 }
 
+/*
+ * Anti-entropy by digest: node 0 holds an old version of node 7's record
+ * (as after missed floods) while nothing changes any more; the periodic
+ * digest exchange repairs it within a digest period. Without digests
+ * (period pushed out) it stays stale: the repair is the digest's doing.
+ */
+static uint64_t stale_record_repair_us(unsigned digest_ms)
+{
+	struct node_id v = sim_id(7);
+	struct adj_record *r;
+	uint64_t want, start;
+
+	sim_init(&S, 10);
+	S.p.digest_ms = digest_ms;
+	sim_start(&S);
+	assert_true(sim_until_converged(&S, 10000000) != UINT64_MAX);
+	assert_true(sim_until_settled(&S, 10000000) != UINT64_MAX);
+	r = adj_find(S.nodes[0].o->adj, &v);
+	assert_non_null(r);
+	want = r->clock;
+	assert_true(want > 0);
+	r->clock = 0;
+	start = S.now;
+	while (S.now - start < 3 * (uint64_t)2000 * 1000 &&
+	       adj_find(S.nodes[0].o->adj, &v)->clock < want)
+		sim_run(&S, S.now + 10000);
+	start = adj_find(S.nodes[0].o->adj, &v)->clock >= want ? S.now - start : UINT64_MAX;
+	assert_true(sim_converged(&S));
+	sim_free(&S);
+	return start;
+}
+
+static void test_digest_repairs_stale_record(void **state)
+{
+	uint64_t t;
+
+	(void)state;
+	t = stale_record_repair_us(2000);
+	print_message("anti-entropy: stale record repaired after %llu ms (digest every 2 s)\n",
+		      (unsigned long long)t / 1000);
+	assert_true(t <= 2200000);
+	assert_int_equal(stale_record_repair_us(3600000), UINT64_MAX);
+}
+
+/*
+ * Records of nodes unreachable and unheard of for the expiry time are
+ * forgotten everywhere (a short expiry here; --record-expiry-s), not
+ * before, and records of live nodes are kept.
+ */
+static void test_records_of_gone_nodes_expire(void **state)
+{
+	struct node_id gone = sim_id(5), live = sim_id(6);
+	int held = 0;
+
+	(void)state;
+	sim_init(&S, 8);
+	S.p.expire_ms = 5000;
+	sim_start(&S);
+	assert_true(sim_until_converged(&S, 10000000) != UINT64_MAX);
+	assert_true(sim_until_settled(&S, 10000000) != UINT64_MAX);
+	sim_crash(&S, 5);
+	sim_run(&S, S.now + 3000000);
+	for (int i = 0; i < S.n; i++)
+		held += i != 5 && adj_find(S.nodes[i].o->adj, &gone) != NULL;
+	assert_int_equal(held, 7);
+	sim_run(&S, S.now + 5000000);
+	for (int i = 0; i < S.n; i++) {
+		if (i == 5)
+			continue;
+		assert_null(adj_find(S.nodes[i].o->adj, &gone));
+		assert_non_null(adj_find(S.nodes[i].o->adj, &live));
+	}
+	assert_true(sim_converged(&S));
+	sim_free(&S);
+}
+
+/*
+ * The only seed starts a minute after the others: they keep retrying (with
+ * backoff) and the cluster forms once it is up.
+ */
+static void test_join_when_seed_starts_late(void **state)
+{
+	uint64_t t;
+
+	(void)state;
+	sim_init(&S, 6);
+	for (int i = 1; i < S.n; i++)
+		sim_start_node(&S, i);
+	sim_run(&S, S.now + 60000000);
+	for (int i = 1; i < S.n; i++)
+		assert_int_equal(S.nodes[i].o->n_active, 0);
+	sim_start_node(&S, 0);
+	t = sim_until_converged(&S, 20000000);
+	print_message("seed up after 60 s: converged %llu ms later\n", (unsigned long long)t / 1000);
+	/* within the joins' backoff ceiling (join_max_ms) and a few rounds */
+	assert_true(t < 10000000);
+	sim_free(&S);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,8 +448,12 @@ int main(void)
 		cmocka_unit_test(test_partition_and_heal),
 		cmocka_unit_test(test_many_crash_at_once),
 		cmocka_unit_test(test_one_way_cut_severs_link_not_nodes),
+		cmocka_unit_test(test_two_way_cut_severs_link_not_nodes),
 		cmocka_unit_test(test_loss_probes_prevent_severs),
 		cmocka_unit_test(test_loss_seeds_no_false_alarm),
+		cmocka_unit_test(test_digest_repairs_stale_record),
+		cmocka_unit_test(test_records_of_gone_nodes_expire),
+		cmocka_unit_test(test_join_when_seed_starts_late),
 	};
 
 	log_init("test", LOG_LVL_WARN);

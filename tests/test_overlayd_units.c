@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -195,6 +196,16 @@ static void test_epoch_bumped_and_persisted(void **state)
 	assert_int_equal(overlayd_epoch_bump("/nonexistent/dir"), 0);
 }
 
+/* Applies option NAME of overlayd's table (by name, not by its key). */
+static const char *cfg_set(struct overlayd_cfg *c, const char *name, const char *value)
+{
+	for (const struct opt *o = overlayd_opts; o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return overlayd_cfg_apply(o->key, value, c);
+	fail_msg("no option %s", name);
+	return NULL;
+}
+
 static void test_cfg_options(void **state)
 {
 	struct overlayd_cfg c;
@@ -212,6 +223,23 @@ static void test_cfg_options(void **state)
 	assert_int_equal(c.n_seeds, 2);
 	assert_int_equal(c.seeds[1].port, 7);
 	assert_int_equal(c.self.port, 61420);
+	/* the random-walk lengths and the record expiry (defaults 6, 3, 600 s) */
+	assert_int_equal(c.p.arwl, 6);
+	assert_int_equal(c.p.prwl, 3);
+	assert_int_equal(c.p.expire_ms, 600000);
+	assert_null(cfg_set(&c, "active-walk-length", "4"));
+	assert_null(cfg_set(&c, "passive-walk-length", "2"));
+	assert_null(cfg_set(&c, "record-expiry-s", "30"));
+	assert_null(overlayd_cfg_finish(&c));
+	assert_int_equal(c.p.arwl, 4);
+	assert_int_equal(c.p.prwl, 2);
+	assert_int_equal(c.p.expire_ms, 30000);
+	assert_non_null(cfg_set(&c, "active-walk-length", "0"));
+	assert_non_null(cfg_set(&c, "active-walk-length", "17"));
+	assert_non_null(cfg_set(&c, "record-expiry-s", "9"));
+	assert_non_null(cfg_set(&c, "record-expiry-s", "x"));
+	assert_null(cfg_set(&c, "passive-walk-length", "5")); /* above the active walk */
+	assert_non_null(overlayd_cfg_finish(&c));
 }
 
 static void test_cluster_key_file(void **state)

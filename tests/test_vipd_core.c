@@ -93,6 +93,43 @@ static void test_generation_and_coalescing(void **state)
 	event_base_free(b);
 }
 
+/* Leading edge: a change after a quiet window is published on the next
+ * loop turn, not after --coalesce; what follows within the window waits for
+ * its end, all of it in one publication. */
+static void test_coalesce_leading_edge(void **state)
+{
+	struct event_base *b = event_base_new();
+	struct vipd_options o;
+	struct core *c;
+	struct timeval tick = { 0, 10000 };
+	int turns = 0;
+
+	(void)state;
+	vipd_options_defaults(&o);
+	o.nmasters = 1;
+	o.masters[0] = "http://127.0.0.1:1";
+	o.coalesce_ms = 1000;
+	c = core_new(b, &o, NULL, NULL);
+	assert_non_null(c);
+	feed(c, SUB ADD("t1", "1001"));
+	event_base_loop(b, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(c->generation, 1);
+	/* within the window: held */
+	feed(c, ADD("t2", "1002"));
+	feed(c, ADD("t3", "1003"));
+	event_base_loop(b, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(c->generation, 1);
+	/* at the window's end (10 s at most even on a loaded machine), both */
+	while (c->generation == 1 && turns++ < 1000) {
+		event_base_loopexit(b, &tick);
+		event_base_dispatch(b);
+	}
+	assert_int_equal(c->generation, 2);
+	assert_int_equal(vip_table_backends(c->table), 3);
+	core_free(c);
+	event_base_free(b);
+}
+
 #define UPD(id, st, ts) \
 	"{\"type\":\"TASK_UPDATED\",\"task_updated\":{\"framework_id\":{\"value\":\"f1\"}," \
 	"\"state\":\"" st "\",\"status\":{\"task_id\":{\"value\":\"" id "\"},\"state\":\"" st \
@@ -314,7 +351,7 @@ static void test_snapshot_round_trip(void **state)
 static void test_backoff(void **state)
 {
 	(void)state;
-	/* 2 s, doubling, capped at 30 s; ±25 % jitter */
+	/* 2 s, doubling, ±25 % jitter, never above 30 s */
 	assert_int_equal(master_backoff_ms(1, 2000, 30000, RAND_MAX / 2), 2000);
 	assert_int_equal(master_backoff_ms(2, 2000, 30000, RAND_MAX / 2), 4000);
 	assert_int_equal(master_backoff_ms(4, 2000, 30000, RAND_MAX / 2), 16000);
@@ -322,7 +359,9 @@ static void test_backoff(void **state)
 	assert_int_equal(master_backoff_ms(50, 2000, 30000, RAND_MAX / 2), 30000);
 	assert_int_equal(master_backoff_ms(1, 2000, 30000, 0), 1500);
 	assert_int_equal(master_backoff_ms(1, 2000, 30000, RAND_MAX), 2500);
-	assert_int_equal(master_backoff_ms(9, 2000, 30000, RAND_MAX), 37500);
+	assert_int_equal(master_backoff_ms(9, 2000, 30000, RAND_MAX), 30000);
+	assert_int_equal(master_backoff_ms(9, 2000, 30000, 0), 22500);
+	assert_int_equal(master_backoff_ms(4, 2000, 30000, RAND_MAX), 20000);
 	assert_int_equal(master_backoff_ms(3, 200, 1000, RAND_MAX / 2), 800);
 }
 
@@ -330,6 +369,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_generation_and_coalescing),
+		cmocka_unit_test(test_coalesce_leading_edge),
 		cmocka_unit_test(test_task_updated_patches),
 		cmocka_unit_test(test_static_only),
 		cmocka_unit_test(test_events_bounded),

@@ -35,9 +35,32 @@ int core_flush(struct core *c)
 
 static void core_coalesce_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct core *c = arg;
+
 	(void)fd;
 	(void)what;
-	core_flush(arg);
+	c->flushed_us = clock_mono_us();
+	core_flush(c);
+}
+
+/*
+ * Leading edge: a change after a quiet window is published as soon as the
+ * records read with it are applied (the next loop turn); what follows
+ * within --coalesce of that publication waits for the window's end, so a
+ * burst still becomes one or two publications.
+ */
+static void core_coalesce_arm(struct core *c)
+{
+	uint64_t now = clock_mono_us(), win = (uint64_t)c->o->coalesce_ms * 1000, wait = 0;
+	struct timeval tv;
+
+	if (evtimer_pending(c->coalesce, NULL))
+		return;
+	if (c->flushed_us && now - c->flushed_us < win)
+		wait = win - (now - c->flushed_us);
+	tv.tv_sec = (time_t)(wait / 1000000);
+	tv.tv_usec = (suseconds_t)(wait % 1000000);
+	evtimer_add(c->coalesce, &tv);
 }
 
 /*
@@ -114,6 +137,29 @@ static void core_task_after(struct core *c, const char *id, struct vip_table *be
 	counter_inc("table_patches");
 }
 
+/* systemd's READY=1: once the first table is published (after the first
+ * complete sync with a master), or when the bound passes without one, so
+ * that a boot with the master away is not held up. */
+static void core_ready(struct core *c, const char *why)
+{
+	if (c->ready)
+		return;
+	c->ready = 1;
+	if (c->ready_bound)
+		evtimer_del(c->ready_bound);
+	log_debug("ready: %s", why);
+	daemon_notify("READY=1");
+}
+
+static void core_ready_bound_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	log_warn("no complete state from the master yet: telling systemd ready anyway, with "
+		 "nothing published");
+	core_ready(arg, "no complete state from the master yet; nothing published");
+}
+
 /* Once a second: withdraw carried tasks whose grace ran out. */
 static void core_expire_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -148,11 +194,18 @@ struct core *core_new(struct event_base *base, const struct vipd_options *o, str
 	c->m = model_new();
 	c->coalesce = evtimer_new(base, core_coalesce_cb, c);
 	c->expire = event_new(base, -1, EV_PERSIST, core_expire_cb, c);
-	if (!c->m || !c->coalesce || !c->expire) {
+	c->ready_bound = evtimer_new(base, core_ready_bound_cb, c);
+	if (!c->m || !c->coalesce || !c->expire || !c->ready_bound) {
 		core_free(c);
 		return NULL;
 	}
 	event_add(c->expire, &sec);
+	if (c->need_master) {
+		unsigned s = o->connect_timeout_s + o->request_timeout_s;
+		struct timeval bound = { s < CORE_READY_MAX_S ? s : CORE_READY_MAX_S, 0 };
+
+		evtimer_add(c->ready_bound, &bound);
+	}
 	return c;
 }
 
@@ -164,6 +217,8 @@ void core_free(struct core *c)
 		event_free(c->coalesce);
 	if (c->expire)
 		event_free(c->expire);
+	if (c->ready_bound)
+		event_free(c->ready_bound);
 	model_free(c->m);
 	vip_table_free(c->table);
 	vip_table_free(c->statics);
@@ -219,11 +274,16 @@ static int core_over_bound(const struct core *c, const struct mesos_record *rec)
 void core_record(struct mesos_record *rec, void *arg)
 {
 	struct core *c = arg;
-	struct timeval tv = { 0, (long)c->o->coalesce_ms * 1000 };
 	int held_before;
 	char *id;
 	struct vip_table *before;
 
+	/* A complete record of a kind the master sends, even one dropped
+	 * below, proves the master answers. */
+	if (rec->type != REC_OTHER) {
+		c->connected = 1;
+		c->last_success_unix_ms = clock_real_ms();
+	}
 	if (core_over_bound(c, rec))
 		return;
 	before = core_task_before(c, rec, &id, &held_before);
@@ -249,9 +309,7 @@ void core_record(struct mesos_record *rec, void *arg)
 	}
 	if (!c->dirty_since_us)
 		c->dirty_since_us = clock_mono_us();
-	/* A burst of events becomes one rebuild: the first arms the timer. */
-	if (!evtimer_pending(c->coalesce, NULL))
-		evtimer_add(c->coalesce, &tv);
+	core_coalesce_arm(c);
 }
 
 /* A full build frees its working maps, the old table and (after a
@@ -338,6 +396,7 @@ static int core_publish(struct core *c, struct vip_table *t)
 		log_debug("published generation %" PRIu64 " (%zu VIPs) %" PRIu64 " us after the change",
 			  c->generation, t->n, clock_mono_us() - c->dirty_since_us);
 	c->dirty_since_us = 0;
+	core_ready(c, c->need_master ? "the master's state is published" : "static VIPs published");
 	return 0;
 }
 
@@ -367,8 +426,11 @@ void core_status(status_kv_fn kv, void *kvarg, void *arg)
 	kv("mode", c->mode, kvarg);
 	kv("master", c->master[0] ? c->master : "none", kvarg);
 	kv("synced", c->need_master ? (c->synced ? "yes" : "no") : "n/a", kvarg);
+	kv("master_connected", c->need_master ? (c->connected ? "yes" : "no") : "n/a", kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->last_sync_unix_ms);
 	kv("last_sync_unix_ms", b, kvarg);
+	snprintf(b, sizeof(b), "%" PRIu64, c->last_success_unix_ms);
+	kv("last_success_unix_ms", b, kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->events);
 	kv("events_applied", b, kvarg);
 	snprintf(b, sizeof(b), "%" PRIu64, c->generation);

@@ -2,8 +2,9 @@
 /*
  * vipd's state between the master client and the publisher: the live
  * model, static VIPs, the last published table and its generation. Records
- * are applied at once; the table is rebuilt and published after a short
- * coalescing delay, and only when it changed.
+ * are applied at once; the table is rebuilt and published on the next loop
+ * turn, or at the end of a short coalescing window when it was published
+ * within one, and only when it changed.
  */
 #ifndef VIPD_CORE_H
 #define VIPD_CORE_H
@@ -26,22 +27,32 @@ struct core {
 	struct delta_state *delta; /* NULL: no delta socket (main.c sets it) */
 	struct model *m;
 	struct vip_table *statics, *table;
-	struct event *coalesce, *expire;
+	struct event *coalesce, *expire, *ready_bound;
 	uint64_t generation, epoch;
 	int synced;           /* a complete master snapshot has been applied */
 	int need_master;      /* masters configured: publish only once synced */
-	uint64_t last_sync_unix_ms, events;
+	int connected;        /* the master answers: a complete record since the last failure */
+	uint64_t last_sync_unix_ms;    /* the last complete state */
+	uint64_t last_success_unix_ms; /* the last complete record (state, event, heartbeat) */
+	uint64_t events;
 	uint64_t dirty_since_us; /* when the first unpublished change came */
+	uint64_t flushed_us;     /* when the coalescing timer last fired */
 	char master[512];     /* the master in use */
 	const char *mode;     /* "stream", "poll", "static" */
 	size_t held_tasks;
 	int full;             /* the next publish needs a full rebuild */
 	int patched;          /* table was patched in place since it was published */
+	int ready;            /* READY=1 sent to systemd */
 };
 
 struct core *core_new(struct event_base *base, const struct vipd_options *o, struct ipc_pub *pub,
 		      struct vip_table *statics);
 void core_free(struct core *c);
+
+/* How long vipd waits for the master's first complete state before it
+ * tells systemd READY=1 anyway (nothing published yet, the master still
+ * tried): one connect and request timeout, at most this. */
+#define CORE_READY_MAX_S 60
 
 /* A complete record from the master (mesos_record_fn). */
 void core_record(struct mesos_record *rec, void *arg);

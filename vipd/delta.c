@@ -81,7 +81,7 @@ static int diff(const struct delta_state *d, const struct vip_table *t, struct p
 /* Envelope{type, vip_table_delta{head..., upserted...}}: protobuf-c packs
  * the head (scalars and removed keys); the upserted VIPs are their cached
  * bytes, appended (fields may come in any order on the wire). */
-static int pack(const L4lb__V1__VipTableDelta *head, const struct parts *p,
+static int pack(const L4lb__V1__VipTableDelta *head, const struct parts *p, size_t max_len,
 		struct ipc_buf *out)
 {
 	L4lb__V1__Envelope env = L4LB__V1__ENVELOPE__INIT;
@@ -95,7 +95,7 @@ static int pack(const L4lb__V1__VipTableDelta *head, const struct parts *p,
 	for (size_t i = 0; i < p->nu; i++)
 		body += 1 + publish_varint_len(p->up[i]->packed_len) + p->up[i]->packed_len;
 	total = ehead + sizeof(tag_delta) + publish_varint_len(body) + body;
-	if (total > ENVELOPE_MAX_SIZE)
+	if (total > max_len)
 		return -EMSGSIZE;
 	if (!(out->data = malloc(total)))
 		return -ENOMEM;
@@ -149,6 +149,7 @@ int delta_build(struct delta_state *d, const struct vip_table *t,
 	L4lb__V1__VipTableDelta head = L4LB__V1__VIP_TABLE_DELTA__INIT;
 	struct parts p = { 0 };
 	int based = d->have && d->epoch == meta->epoch && d->gen < meta->generation;
+	size_t max_len = d->max_len ? d->max_len : ENVELOPE_MAX_SIZE;
 	int rc = 0;
 
 	out->data = NULL;
@@ -166,14 +167,18 @@ int delta_build(struct delta_state *d, const struct vip_table *t,
 		head.removed = p.rp;
 		head.n_removed = p.nr;
 	}
-	rc = pack(&head, &p, out);
+	rc = pack(&head, &p, max_len, out);
 	if (rc == -EMSGSIZE) {
 		/* readers behind it fetch the snapshot instead */
 		counter_inc("deltas_too_large");
+		log_limited(LOG_LVL_WARN, "delta_too_large", "VIP table delta %llu: %zu VIPs "
+			    "changed, too large for one message; a heartbeat instead (readers "
+			    "fetch the snapshot)", (unsigned long long)meta->generation,
+			    p.nu + p.nr);
 		head.base_generation = meta->generation;
 		head.n_removed = 0;
 		p.nu = 0;
-		rc = pack(&head, &p, out);
+		rc = pack(&head, &p, max_len, out);
 	}
 done:
 	free(p.rk);

@@ -32,16 +32,17 @@ struct delta_state {
 	uint8_t *bytes;
 	size_t len, bcap;
 	struct ipc_pub *pub; /* NULL: build only (tests) */
+	size_t max_len;      /* 0: ENVELOPE_MAX_SIZE; tests set less to reach it */
 };
 
 /*
  * The delta from the remembered table to t (every VIP packed: after
  * publish_pack_cached) as a packed VIP_TABLE_DELTA envelope, then t is
  * remembered. Without a remembered table of the same epoch, or if the delta
- * would be too large for one message, it is a heartbeat at meta->generation
- * (base = generation, empty), which tells readers behind it to fetch a
- * snapshot. 0 or -ENOMEM (nothing remembered then: the next one is a
- * heartbeat).
+ * would be too large for one message (counted deltas_too_large, logged), it
+ * is a heartbeat at meta->generation (base = generation, empty), which tells
+ * readers behind it to fetch a snapshot. 0 or -ENOMEM (nothing remembered
+ * then: the next one is a heartbeat).
  */
 int delta_build(struct delta_state *d, const struct vip_table *t,
 		const struct snapshot_meta *meta, struct ipc_buf *out);

@@ -12,12 +12,18 @@
 #include "vipd/named_vip.h"
 #include "vipd/rules.h"
 
+struct loading {
+	struct model *m;
+	size_t known; /* records of a kind a master sends */
+};
+
 static void on_record(struct mesos_record *rec, void *arg)
 {
-	struct model **m = arg;
+	struct loading *l = arg;
 
+	l->known += rec->type != REC_OTHER;
 	/* A recorded stream: recovered agents keep their tasks (no clock runs). */
-	apply_record(m, rec, clock_mono_ms(), UINT32_MAX);
+	apply_record(&l->m, rec, clock_mono_ms(), UINT32_MAX);
 }
 
 /* The table of the file, and the model it came from (*mp). */
@@ -25,13 +31,13 @@ static struct vip_table *load(const char *path, const struct vip_table *statics,
 			      size_t errlen, struct model **mp)
 {
 	static char buf[1 << 16];
-	struct model *m = model_new();
-	struct mesos_parser *p = mesos_parser_new(on_record, &m);
+	struct loading l = { model_new(), 0 };
+	struct mesos_parser *p = mesos_parser_new(on_record, &l);
 	struct vip_table *t = NULL;
 	FILE *f = NULL;
 	size_t n;
 
-	if (!m || !p) {
+	if (!l.m || !p) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
@@ -53,14 +59,21 @@ static struct vip_table *load(const char *path, const struct vip_table *statics,
 			 mesos_parser_error(p));
 		goto done;
 	}
-	t = rules_build(m, statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
+	/* JSON, but no state or event in it ({"foo":1}): an empty table
+	 * printed from it would pass for an empty cluster. */
+	if (!l.known) {
+		snprintf(err, errlen, "%s: not a Mesos master response: no state or event in it",
+			 path);
+		goto done;
+	}
+	t = rules_build(l.m, statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
 	if (!t)
 		snprintf(err, errlen, "out of memory");
 done:
 	if (f && f != stdin)
 		fclose(f);
 	mesos_parser_free(p);
-	*mp = m;
+	*mp = l.m;
 	return t;
 }
 

@@ -42,8 +42,12 @@ int main(int argc, char **argv)
 	rc = 1;
 	if (o.show)
 		return show_snapshot(d.opts.run_dir);
-	if (o.vips_file && !(statics = vips_load(o.vips_file, err, sizeof(err))))
-		fatal("--vips-file %s", err);
+	if (o.vips_file && !(statics = vips_load(o.vips_file, err, sizeof(err)))) {
+		/* configuration, like a bad option: status 2 (vipd.8) */
+		log_error("--vips-file %s", err);
+		vipd_options_free(&o);
+		return 2;
+	}
 	if (o.from_file && o.print) {
 		if (from_file_print(o.from_file, statics, stdout, 1, err, sizeof(err)) < 0)
 			fatal("--from-file %s", err);
@@ -81,9 +85,9 @@ int main(int argc, char **argv)
 	d.reload = core_reload;
 	d.reload_arg = c;
 	vipd_http_init(&d);
+	/* READY=1 comes from the core: after the first publication (or a bound) */
 	if (o.nmasters ? !(mc = master_new(d.base, &o, c)) : core_rebuild(c) < 0)
 		goto done;
-	daemon_notify("READY=1");
 	rc = daemon_run(&d);
 done:
 	master_free(mc);

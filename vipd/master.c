@@ -28,9 +28,11 @@ struct master {
 	char base_url[512];  /* the master in use (after redirects) */
 	int redirects;
 	int legacy;        /* API_LEGACY in use (given or detected) */
+	int poll_only;     /* a master refused SUBSCRIBE: GET_STATE polling instead */
 	int streaming;     /* the current transfer is SUBSCRIBE */
 	int subscribed;    /* SUBSCRIBED arrived on this stream */
 	int had_stream;    /* some stream was subscribed before: the next is a reconnect */
+	size_t known;      /* records of a kind a master sends, in this reply */
 	uint64_t start_us; /* when the current request was sent */
 	long http_status;
 	int parse_failed;
@@ -48,8 +50,21 @@ unsigned master_backoff_ms(unsigned failures, unsigned min, unsigned max, long r
 		base *= 2;
 	if (base > max)
 		base = max;
-	/* ±25 % so that a cluster of vipds does not reconnect in lockstep. */
-	return base - base / 4 + (unsigned)((double)rnd / RAND_MAX * (base / 2) + 0.5);
+	/* ±25 % so that a cluster of vipds does not reconnect in lockstep;
+	 * the cap applies to the jittered wait (it is what --backoff-max says). */
+	base = base - base / 4 + (unsigned)((double)rnd / RAND_MAX * (base / 2) + 0.5);
+	return base > max ? max : base;
+}
+
+double master_heartbeat_s(double given)
+{
+	if (given == 0)
+		return MASTER_HEARTBEAT_DEFAULT_S;
+	if (given >= MASTER_HEARTBEAT_MIN_S && given <= MASTER_HEARTBEAT_MAX_S)
+		return given;
+	report_bad_input("master_heartbeat", "SUBSCRIBED heartbeat_interval_seconds %g out of "
+			 "[%g, %g]: clamped", given, MASTER_HEARTBEAT_MIN_S, MASTER_HEARTBEAT_MAX_S);
+	return given > MASTER_HEARTBEAT_MAX_S ? MASTER_HEARTBEAT_MAX_S : MASTER_HEARTBEAT_MIN_S;
 }
 
 static void master_start(struct master *m);
@@ -80,9 +95,10 @@ static void on_record(struct mesos_record *rec, void *arg)
 		m->subscribed = 1;
 		m->had_stream = 1;
 		m->failures = 0;
-		m->heartbeat_s = rec->heartbeat_s > 0 ? rec->heartbeat_s : 15;
+		m->heartbeat_s = master_heartbeat_s(rec->heartbeat_s);
 		log_info("subscribed to %s (heartbeat %.1f s)", m->base_url, m->heartbeat_s);
 	}
+	m->known += rec->type != REC_OTHER;
 	if (m->streaming)
 		watchdog_arm(m); /* any event proves the stream alive */
 	core_record(rec, m->c);
@@ -120,22 +136,26 @@ static void transfer_end(struct master *m)
 
 static void fail(struct master *m, const char *kind, const char *why)
 {
+	char failed[sizeof(m->base_url)];
 	unsigned ms;
 
 	report_bad_input(kind, "master %s: %s", m->base_url, why);
 	counter_inc("master_errors");
+	m->c->connected = 0;
 	transfer_end(m);
 	m->failures++;
 	m->redirects = 0;
-	if (m->o->nmasters > 1) {
+	snprintf(failed, sizeof(failed), "%s", m->base_url);
+	/* Always back to a configured master: a leader a 307 named may be
+	 * the one that died, and only a configured one can name the next. */
+	if (m->o->nmasters > 1)
 		m->idx = (m->idx + 1) % m->o->nmasters;
-		snprintf(m->base_url, sizeof(m->base_url), "%s", m->o->masters[m->idx]);
-		snprintf(m->c->master, sizeof(m->c->master), "%s", m->base_url);
-	}
+	snprintf(m->base_url, sizeof(m->base_url), "%s", m->o->masters[m->idx]);
+	snprintf(m->c->master, sizeof(m->c->master), "%s", m->base_url);
 	ms = master_backoff_ms(m->failures, m->o->backoff_min_ms, m->o->backoff_max_ms,
 			       random());
 	log_warn("master %s: %s; retrying %s in %u ms (the last table stays published)",
-		 m->base_url, why, m->o->masters[m->idx], ms);
+		 failed, why, m->base_url, ms);
 	schedule(m, ms);
 }
 
@@ -183,6 +203,17 @@ static void transfer_done(struct master *m, CURLcode res)
 		master_start(m);
 		return;
 	}
+	if ((st == 400 || st == 501) && m->streaming) {
+		/* An operator API without SUBSCRIBE (or behind a proxy that
+		 * refuses it): polling still gives the whole state. */
+		log_warn("master %s refused SUBSCRIBE (HTTP %ld): polling GET_STATE every %u ms "
+			 "instead", m->base_url, st, m->o->poll_interval_ms);
+		counter_inc("master_subscribe_refused");
+		m->poll_only = 1;
+		transfer_end(m);
+		master_start(m);
+		return;
+	}
 	if (res != CURLE_OK) {
 		/* The detail says which certificate check failed, if one did. */
 		snprintf(why, sizeof(why), "%s%s", m->curl_err[0] ? m->curl_err :
@@ -200,6 +231,12 @@ static void transfer_done(struct master *m, CURLcode res)
 	if (mesos_parser_finish(m->parser) < 0) {
 		snprintf(why, sizeof(why), "%s", mesos_parser_error(m->parser));
 		fail(m, m->streaming ? "master_stream_broken" : "master_malformed", why);
+		return;
+	}
+	if (!m->known) {
+		/* a 200 with JSON in it, but no state: not a master (a proxy's
+		 * page?); the last table stays */
+		fail(m, "master_malformed", "not a Mesos master response: no state or event in it");
 		return;
 	}
 	transfer_end(m);
@@ -306,7 +343,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 static void master_start(struct master *m)
 {
 	char url[600], auth[4200];
-	int stream = m->o->mode == MODE_STREAM && !m->legacy;
+	int stream = m->o->mode == MODE_STREAM && !m->legacy && !m->poll_only;
 
 	counter_inc("master_requests");
 	if (stream && m->had_stream)
@@ -324,6 +361,7 @@ static void master_start(struct master *m)
 	m->subscribed = 0;
 	m->http_status = 0;
 	m->parse_failed = 0;
+	m->known = 0;
 	snprintf(m->c->master, sizeof(m->c->master), "%s", m->base_url);
 	m->c->mode = stream ? "stream" : "poll";
 	if (m->legacy) {

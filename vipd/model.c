@@ -352,12 +352,15 @@ void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, 
 	i = 0;
 	while (strmap_next(&old->tasks, &i, &id, &v)) {
 		struct task *t = v;
-		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
+		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL, *o;
 
 		if (!a || !a->recovered || strmap_get(&m->tasks, id))
 			continue;
+		/* A snapshot repeated during the grace (polling, a reconnect)
+		 * keeps the deadline the first one set. */
 		if (!a->carry_until_ms)
-			a->carry_until_ms = now_ms + grace_ms;
+			a->carry_until_ms = t->carried && (o = strmap_get(&old->agents, t->agent_id)) &&
+					    o->carry_until_ms ? o->carry_until_ms : now_ms + grace_ms;
 		/* Move the task over: the old model is freed by the caller. */
 		strmap_del(&old->tasks, id);
 		t->carried = 1;

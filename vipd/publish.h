@@ -23,6 +23,9 @@ int publish_pack(const struct vip_table *t, const struct snapshot_meta *meta, st
  */
 int publish_pack_cached(struct vip_table *t, const struct snapshot_meta *meta,
 			struct ipc_buf *out);
+/* Tests only: publish_pack_cached's bound instead of ENVELOPE_MAX_SIZE
+ * (0 restores it), so that a small table reaches it. */
+void publish_set_max_len(size_t len);
 
 /* Protobuf varints, for messages assembled from cached bytes (delta.c). */
 size_t publish_varint_len(size_t x);

@@ -10,7 +10,10 @@ POST /ctl with one JSON command:
   {"op":"event","event":{...}}   applied to the state and sent to every stream
   {"op":"mode","mode":M}         how new requests are answered: ok, 500, hang,
                                  redirect:<base url>, truncate, malformed, 404,
-                                 silent (stream without heartbeats); hostile ones
+                                 silent (stream without heartbeats), notmaster
+                                 (200 with JSON that is no master reply),
+                                 refuse-subscribe:CODE (SUBSCRIBE answered CODE,
+                                 the rest as ok); hostile ones
                                  (same answer to GET_STATE, SUBSCRIBE and /state):
                                  trickle (a valid reply, one byte a second),
                                  endless (a reply that never ends, tasks as fast
@@ -18,7 +21,8 @@ POST /ctl with one JSON command:
   {"op":"drop"}                  close every open stream (mid-record if
                                  "midrecord": true)
   {"op":"heartbeat","seconds":S}
-GET /ctl returns counters: requests, subscribes, get_states, legacy, and for
+GET /ctl returns counters: requests, subscribes, subscribes_refused, get_states,
+legacy, auth (the last Authorization header), and for
 the hostile modes hostile (replies) and hostile_bytes.
 Usage: fakemaster.py PORTFILE  (binds 127.0.0.1:0, writes the port to PORTFILE)
        fakemaster.py ctl PORT JSON   (sends a command; prints the reply)
@@ -39,7 +43,8 @@ state = {"agents": [], "frameworks": [], "tasks": [], "recovered": []}
 mode = "ok"
 heartbeat = 1.0
 streams = []  # queues of open SUBSCRIBE streams
-stats = {"requests": 0, "subscribes": 0, "get_states": 0, "legacy": 0, "auth": "",
+stats = {"requests": 0, "subscribes": 0, "subscribes_refused": 0, "get_states": 0,
+         "legacy": 0, "auth": "",
          "hostile": 0, "hostile_bytes": 0}
 
 
@@ -114,6 +119,8 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(307, b"", headers={"Location": m[9:] + path})
         elif m == "malformed":
             self.reply(200, b'{"type":"GET_STATE","get_state":{"get_tasks":{"tasks":[}}')
+        elif m == "notmaster":
+            self.reply(200, b'{"foo":1}')
         elif m in ("trickle", "endless", "nested"):
             self.hostile(m)
         else:
@@ -164,6 +171,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         with lock:
             stats["requests"] += 1
+            if self.path != "/ctl":
+                stats["auth"] = self.headers.get("Authorization", "")
         if self.path == "/ctl":
             with lock:
                 self.reply(200, json.dumps(stats).encode())
@@ -237,6 +246,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             self.reply(200, data)
+        elif kind == "SUBSCRIBE" and mode.startswith("refuse-subscribe:"):
+            with lock:
+                stats["subscribes_refused"] += 1
+            self.reply(int(mode.split(":")[1]), b"SUBSCRIBE not supported")
         elif kind == "SUBSCRIBE":
             self.subscribe()
         else:

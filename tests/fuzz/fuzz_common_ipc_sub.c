@@ -5,10 +5,12 @@
  * uses for the VIP table. Input: a byte choosing the subscription (bit 0:
  * VIP table or reachability; bit 1: with raw hooks), then messages, each a
  * flags byte (bit 0: the answer to a snapshot request; bit 1: the raw apply
- * takes it; bit 2: the raw peek reads a version from its last 16 bytes, as
- * a walker might accept bytes the full unpack refuses), a 16-bit length
- * and the bytes. Checked: only envelopes of the subscribed type reach the
- * snapshot callback, and every delivery is newer than the one before. */
+ * takes it, or with bit 3 leaves it alone (IPC_RAW_SKIPPED: the reader
+ * holds a newer table); bit 2: the raw peek reads a version from its last
+ * 16 bytes, as a walker might accept bytes the full unpack refuses), a
+ * 16-bit length and the bytes. Checked: only envelopes of the subscribed
+ * type reach the snapshot callback, and every delivery is newer than the
+ * one before. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,8 @@ static int apply(const void *data, size_t len, void *arg)
 	(void)arg;
 	if (!(st.flags & 2))
 		return -1;
+	if (st.flags & 8)
+		return IPC_RAW_SKIPPED;
 	delivered(st.epoch, st.gen);
 	return 0;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Prints one counter of a daemon's status reply, 0 when it was never
- * counted (for the hostile-input and limit tests):
+ * counted (for the hostile-input and limit tests), or else the status fact
+ * (info) of that name:
  *   status_counter RUN_DIR DAEMON COUNTER
  * Exit status 1 when the daemon does not answer.
  */
@@ -35,6 +36,15 @@ int main(int argc, char **argv)
 
 		if (c->name && strcmp(c->name, argv[3]) == 0)
 			v = c->value;
+	}
+	for (size_t i = 0; i < rep->status_reply->n_info && !v; i++) {
+		const L4lb__V1__KeyValue *kv = rep->status_reply->info[i];
+
+		if (kv->key && kv->value && strcmp(kv->key, argv[3]) == 0) {
+			printf("%s\n", kv->value);
+			envelope_free(rep);
+			return 0;
+		}
 	}
 	printf("%llu\n", v);
 	envelope_free(rep);

@@ -12,6 +12,7 @@
 
 #include "common/counters.h"
 #include "common/log.h"
+#include "ipvsd/ipset_list.h"
 
 struct vip_set {
 	struct ipset *ipset;
@@ -154,66 +155,16 @@ void vip_set_close(struct vip_set *vs)
 	free(vs);
 }
 
-int vip_set_parse_member(const char *line, struct svc_key *k)
-{
-	char set[64], elem[128], *comma, *colon, *end;
-	unsigned long port;
-
-	memset(k, 0, sizeof(*k));
-	if (sscanf(line, "add %63s %127s", set, elem) != 2)
-		return -EINVAL;
-	if (strcmp(set, VIP_SET4) && strcmp(set, VIP_SET6))
-		return -EINVAL;
-	comma = strrchr(elem, ',');
-	if (!comma)
-		return -EINVAL;
-	*comma++ = 0;
-	colon = strchr(comma, ':');
-	if (!colon)
-		return -EINVAL;
-	*colon++ = 0;
-	if (!strcmp(comma, "tcp"))
-		k->proto = IPPROTO_TCP;
-	else if (!strcmp(comma, "udp"))
-		k->proto = IPPROTO_UDP;
-	else
-		return -EINVAL;
-	port = strtoul(colon, &end, 10);
-	if (!*colon || *end || port == 0 || port > 65535)
-		return -EINVAL;
-	k->port = (uint16_t)port;
-	if (inet_pton(AF_INET, elem, k->addr) == 1)
-		k->af = AF_INET;
-	else if (inet_pton(AF_INET6, elem, k->addr) == 1)
-		k->af = AF_INET6;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int list_one(struct vip_set *vs, const char *name, struct key_set *out)
-{
-	char *line, *save = NULL;
-	int rc;
-
-	if ((rc = run(vs, "save %s", name)) < 0)
-		return rc;
-	for (line = vs->out ? strtok_r(vs->out, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		struct svc_key k;
-
-		if (vip_set_parse_member(line, &k) == 0 && key_set_add(out, &k) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 int vip_set_list(struct vip_set *vs, struct key_set *out)
 {
 	int rc;
 
+	(void)vs;
 	out->n = 0;
-	if ((rc = list_one(vs, VIP_SET4, out)) < 0 || (rc = list_one(vs, VIP_SET6, out)) < 0)
+	/* straight from the kernel: libipset's "save" text costs a lookup in
+	 * /etc/protocols per member (ipset_list.h) */
+	if ((rc = ipset_list_members(VIP_SET4, out)) < 0 ||
+	    (rc = ipset_list_members(VIP_SET6, out)) < 0)
 		return rc;
 	key_set_sort(out);
 	return 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ipsets holding every VIP as `ip,proto:port` (hash:ip,port, one per
- * family), through libipset. The nat rules ACCEPT them (no NAT) so that
+ * family): changed through libipset's data API, read back straight from
+ * the kernel (ipset_list.c). The nat rules ACCEPT them (no NAT) so that
  * port-mapping DNAT never captures VIP traffic. The sets are ipvsd's own.
  */
 #ifndef IPVSD_VIP_SET_H

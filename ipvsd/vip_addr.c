@@ -26,11 +26,11 @@ struct vip_addr {
 /* An interface of another type is someone else's (lo, eth0, a bridge): its
  * addresses and its state are not ipvsd's to manage, so it is refused unless
  * the operator said otherwise. */
-static int link_check_type(struct vip_addr *va, struct rtnl_link *link, int any_type)
+static int link_check_type(struct vip_addr *va, struct rtnl_link *link)
 {
 	const char *type = rtnl_link_get_type(link);
 
-	if (any_type || (type && !strcmp(type, "dummy")))
+	if (va->any_type || (type && !strcmp(type, "dummy")))
 		return 0;
 	log_error("vip-addr: interface %s exists and is not a dummy interface (type %s): "
 		  "refusing to put VIPs on it (choose another --interface, or allow it with "
@@ -38,8 +38,9 @@ static int link_check_type(struct vip_addr *va, struct rtnl_link *link, int any_
 	return -EINVAL;
 }
 
-static int link_ensure(struct vip_addr *va, int dry_run, int any_type)
+static int link_ensure(struct vip_addr *va)
 {
+	int dry_run = va->dry_run;
 	struct rtnl_link *link = NULL, *req = NULL;
 	int rc;
 
@@ -72,7 +73,7 @@ static int link_ensure(struct vip_addr *va, int dry_run, int any_type)
 		}
 		va->created = rc == 0;
 		rc = rtnl_link_get_kernel(va->sk, 0, va->ifname, &link);
-	} else if (rc == 0 && (rc = link_check_type(va, link, any_type)) < 0) {
+	} else if (rc == 0 && (rc = link_check_type(va, link)) < 0) {
 		rtnl_link_put(link);
 		return rc;
 	}
@@ -130,7 +131,7 @@ int vip_addr_open(const char *ifname, int dry_run, int any_type, struct vip_addr
 		goto fail;
 	}
 	nl_batch_tune(va->sk);
-	if ((rc = link_ensure(va, dry_run, any_type)) < 0)
+	if ((rc = link_ensure(va)) < 0)
 		goto fail;
 	*out = va;
 	return 0;
@@ -149,7 +150,7 @@ void vip_addr_close(struct vip_addr *va)
 
 int vip_addr_ensure(struct vip_addr *va)
 {
-	return link_ensure(va, va->dry_run, va->any_type);
+	return link_ensure(va);
 }
 
 int vip_addr_created(const struct vip_addr *va)

@@ -12,6 +12,13 @@ usage: bench/overlayd_bench.py BUILD_DIR [N] [TRIALS]
 OVERLAYD_BENCH_KEY=FILE runs every node with --cluster-key-file FILE;
 OVERLAYD_BENCH_ARGS adds options to every node (A/B runs of a setting).
 OVERLAYD_BENCH_CRASH_TRIALS: trials of 30 % crashing together (default 10).
+OVERLAYD_BENCH_NET=X runs on 127.0.X.0/24 instead of 127.0.79.0/24 (two
+runs sharing a host). OVERLAYD_BENCH_DETAIL=1 runs the nodes at debug
+level and prints, per silent-crash trial, where the time went: when the
+victim's neighbours suspected and severed it (and which severs came from a
+cascading check), the last node to mark it unreachable, how long after the
+last sever that was, and how late that node's own loop ran; false alarms
+are itemized. The host's load average is printed with the figures.
 
 Exits 1 when a victim is not detected everywhere or a live node is marked
 unreachable (a false alarm), in any scenario: the figures are printed
@@ -24,11 +31,16 @@ import json, os, random, re, signal, statistics, subprocess, sys, tempfile, time
 B = sys.argv[1] if len(sys.argv) > 1 else "build"
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 50
 TRIALS = int(sys.argv[3]) if len(sys.argv) > 3 else 10
-PFX = "127.0.79."
+PFX = f"127.0.{os.environ.get('OVERLAYD_BENCH_NET', '79')}."
 tmp = tempfile.mkdtemp(prefix="ovlbench")
 procs = {}
 FAILED = []  # why the run fails, in order
 RE = re.compile(r"node (\S+) (reachable|unreachable) at mono_us=(\d+)")
+DETAIL = os.environ.get("OVERLAYD_BENCH_DETAIL") == "1"
+# per-link and loop events of a detail run
+RE_LINK = re.compile(r"link (?:to )?(\S+?):\d+ (suspected|severed|down) at mono_us=(\d+)(.*)")
+RE_LINGER = re.compile(r"lingering peer (\S+?):\d+ silent at mono_us=(\d+)")
+RE_LAG = re.compile(r"loop late by (\d+) us at mono_us=(\d+)")
 
 
 def ip(i):
@@ -47,7 +59,8 @@ def start(i):
     procs[i] = subprocess.Popen(
         [f"{B}/overlayd", "--run-dir", d, "--state-dir", d, "--listen", ip(i) + ":61420",
          "--seeds", f"{ip(1)},{ip(2)},{ip(3)}"] + (["--cluster-key-file", key] if key else []) +
-        os.environ.get("OVERLAYD_BENCH_ARGS", "").split(),
+        os.environ.get("OVERLAYD_BENCH_ARGS", "").split() +
+        (["--log-level", "debug"] if DETAIL else []),
         stdout=log, stderr=log)
 
 
@@ -119,8 +132,61 @@ def false_alarms(victims, t0):
     vips = {ip(v) for v in victims}
     n = 0
     for i in live():
-        n += sum(1 for a, s, t in events(i, t0) if s == "unreachable" and a not in vips)
+        for a, s, t in events(i, t0):
+            if s == "unreachable" and a not in vips:
+                n += 1
+                if DETAIL:
+                    print(f"  false alarm: node {i} marked {a} unreachable at "
+                          f"{(t - t0) / 1000:.0f} ms (load {load()})")
     return n
+
+
+def load():
+    return open("/proc/loadavg").read().split()[0]
+
+
+def log_text(i):
+    try:
+        with open(f"{tmp}/n{i}/log") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def detail(k, v, t0):
+    """Where one trial's time went (ms after t0)."""
+    va = ip(v)
+    sus, sev, last = [], [], (0, None)
+    lag = {}
+    for i in live():
+        if i == v:
+            continue
+        txt = log_text(i)
+        for m in RE_LINK.finditer(txt):
+            t = int(m.group(3))
+            if m.group(1) != va or t < t0:
+                continue
+            ms = (t - t0) / 1000
+            if m.group(2) == "suspected":
+                sus.append(ms)
+            else:
+                sev.append((ms, i, "cascade" if "other node" in m.group(4) else m.group(2)))
+        for m in RE_LINGER.finditer(txt):
+            if m.group(1) == va and int(m.group(2)) >= t0:
+                sev.append(((int(m.group(2)) - t0) / 1000, i, "linger"))
+        first = next((t for a, st, t in events(i, t0) if a == va and st == "unreachable"), 0)
+        if first - t0 > last[0]:
+            last = (first - t0, i)
+        lag[i] = [(int(m.group(1)) / 1000, (int(m.group(2)) - t0) / 1000)
+                  for m in RE_LAG.finditer(txt) if int(m.group(2)) >= t0]
+    sev.sort()
+    lt, li = last[0] / 1000, last[1]
+    lags = [f"{d:.0f}@{t:.0f}" for d, t in lag.get(li, []) if t <= lt]
+    print(f"  trial {k} node {v} load {load()}: suspected at "
+          f"{','.join(f'{x:.0f}' for x in sorted(sus)) or '-'}; dropped "
+          f"{', '.join(f'{t:.0f} by {i} ({how})' for t, i, how in sev) or '-'}; "
+          f"last node {li} at {lt:.0f} ({lt - (sev[-1][0] if sev else 0):.0f} after the last drop), "
+          f"its loop lags (ms@ms) {' '.join(lags) or 'none'}")
 
 
 def loop_lags(nodes):
@@ -179,7 +245,7 @@ def crash_together_trials(trials):
     if det:
         print(f"{k} of {N} crashing together: median {statistics.median(det):.0f} ms, "
               f"p99 {pct(det, 99):.0f} ms, max {max(det):.0f} ms over {len(det)} trials "
-              f"({lag_trials} with a lagging loop)")
+              f"({lag_trials} with a lagging loop); load {load()}")
 
 
 def pct(v, p):
@@ -189,7 +255,8 @@ def pct(v, p):
 
 def main():
     print(f"overlayd bench: N={N} on loopback, {TRIALS} trials, "
-          f"{'cluster key' if os.environ.get('OVERLAYD_BENCH_KEY') else 'open'}, logs in {tmp}")
+          f"{'cluster key' if os.environ.get('OVERLAYD_BENCH_KEY') else 'open'}, logs in {tmp}, "
+          f"load {load()}")
     for i in range(1, N + 1):
         start(i)
     t = time.time()
@@ -233,6 +300,8 @@ def main():
         t0 = mono_us()
         procs[v].send_signal(signal.SIGSTOP)
         d = last_unreach([v], t0)
+        if DETAIL and d is not None:
+            detail(k, v, t0)
         procs[v].kill()
         procs[v].wait()
         alarms += false_alarms([v], t0)
@@ -244,6 +313,7 @@ def main():
         start(v)
         wait(lambda: formed(N), 30)
         time.sleep(1)
+    print(f"load after the trials: {load()}")
     if det:
         print(f"silent crash N={N}: median {statistics.median(det):.0f} ms, "
               f"p99 {pct(det, 99):.0f} ms, max {max(det):.0f} ms over {len(det)} trials; "

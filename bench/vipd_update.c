@@ -13,6 +13,7 @@
  * core's coalescing timer, as in the daemon: event -> publication.
  *   vipd_update STATE_FILE [UPDATES]
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,13 @@
 #include "common/ipc.h"
 #include "vipd/apply.h"
 #include "vipd/core.h"
+#include "vipd/delta.h"
 #include "vipd/mesos_parse.h"
 #include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
+#include "vipd/slab.h"
 
 /* Resident memory now (VmRSS) or at its peak (VmHWM), from /proc (-1 if
  * unknown). */
@@ -50,6 +53,39 @@ static long status_kib(const char *field)
 static long rss_kib(void)
 {
 	return status_kib("VmRSS");
+}
+
+/* Bytes malloc holds for the program (in-use chunks, headers included). */
+static size_t heap_used(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/*
+ * What one task (one VIP backend here) costs, by part: its record as
+ * packed and as malloc holds it, its share of the task map, of the rest of
+ * the model (agents, frameworks, shared strings), of the table and of the
+ * table's packed bytes (publish.c's cache).
+ */
+static void breakdown(const struct model *m, size_t model_bytes, const struct vip_table *t,
+		      size_t table_bytes, size_t cache_bytes)
+{
+	size_t n = m->tasks.n, rec = 0, held = 0, i = 0, map = m->tasks.cap * 12;
+	double nb = (double)vip_table_backends(t), d = (double)n;
+	void *v;
+
+	while (strmap_next(&m->tasks, &i, NULL, &v))
+		rec += task_rec_size(v);
+	held = slab_held(); /* (all of it here: the model's records only) */
+	if (!n || !nb)
+		return;
+	printf("per task (%zu tasks, %.0f backends): record %.1f B packed, %.1f B as malloc holds"
+	       " it (slab.h); task map %.1f B; agents, frameworks, strings %.1f B; table %.1f B per"
+	       " backend, its packed cache %.1f B; all %.1f B per backend\n", n, nb, rec / d,
+	       held / d, map / d, (double)(model_bytes - held - map) / d, table_bytes / nb,
+	       cache_bytes / nb, (model_bytes + table_bytes + cache_bytes) / nb);
 }
 
 static void on_rec(struct mesos_record *rec, void *arg)
@@ -199,22 +235,26 @@ int main(int argc, char **argv)
 	struct ipc_buf pk = { 0 };
 	const char *id;
 	void *v;
-	size_t it = 0, done = 0;
+	size_t it = 0, done = 0, h0, h1, h2;
 	struct vipd_options o;
 	struct event_base *base;
 	struct core *c;
 	struct ipc_pub *pub;
+	struct delta_state delta = { 0 };
 	char url[64];
 	FILE *f;
 
 	if (argc < 2)
 		return 2;
+	h0 = heap_used();
 	t0 = cpu_us();
 	if (feed_file(argv[1], p) < 0)
 		return 1;
 	t1 = cpu_us();
+	h1 = heap_used();
 	t = rules_build(m, NULL, NAMED_VIP4_MIN, NAMED_VIP4_MAX, NULL);
 	t2 = cpu_us();
+	h2 = heap_used();
 	printf("CPU time: parse %.1f ms, build %.1f ms: %zu VIPs, %zu backends, %zu tasks kept\n",
 	       (t1 - t0) / 1e3, (t2 - t1) / 1e3, t->n, vip_table_backends(t), m->tasks.n);
 	/* What the published table weighs: the floor of vipd's memory. */
@@ -222,6 +262,13 @@ int main(int argc, char **argv)
 		printf("packed table: %zu bytes, %.1f bytes per backend\n", pk.len,
 		       (double)pk.len / (double)vip_table_backends(t));
 	ipc_buf_free(&pk);
+	{
+		size_t h3 = heap_used();
+
+		if (publish_pack_cached(t, &meta, &pk) == 0)
+			breakdown(m, h1 - h0, t, h2 - h1, heap_used() - h3 - pk.len);
+		ipc_buf_free(&pk);
+	}
 	vip_table_free(t);
 	/* The old way: every change rebuilds and packs everything (few: slow). */
 	while (done < updates / 10 && strmap_next(&m->tasks, &it, &id, &v)) {
@@ -250,6 +297,7 @@ int main(int argc, char **argv)
 	c = pub ? core_new(base, &o, pub, NULL) : NULL;
 	if (!c)
 		return 1;
+	c->delta = &delta; /* (as in vipd: its memory counts; no socket here) */
 	p = mesos_parser_new(on_core_rec, c);
 	mesos_parser_set_live(p, &c->m);
 	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
@@ -269,7 +317,26 @@ int main(int argc, char **argv)
 	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
 		return 1;
 	printf("RSS after a second snapshot: %ld MiB; peak while it was parsed and applied"
-	       " beside the first: %ld MiB\n", rss_kib() / 1024, status_kib("VmHWM") / 1024);
+	       " beside the first: %ld MiB (patched in: %llu snapshot patches)\n", rss_kib() / 1024,
+	       status_kib("VmHWM") / 1024, (unsigned long long)counter_value("snapshot_patches"));
+	/* The same with one agent moved since: every table is rebuilt then
+	 * (core.c), beside the one published. */
+	it = 0;
+	if (strmap_next(&c->m->agents, &it, &id, &v))
+		model_put_agent(c->m, id, "10.255.255.254", NULL, 0);
+	f = fopen("/proc/self/clear_refs", "w");
+	if (f) {
+		fputs("5", f);
+		fclose(f);
+	}
+	mesos_parser_free(p);
+	p = mesos_parser_new(on_core_rec, c);
+	mesos_parser_set_live(p, &c->m);
+	if (feed_file(argv[1], p) < 0 || core_flush(c) < 0)
+		return 1;
+	printf("RSS after a third snapshot that moves an agent back: %ld MiB; peak while it was"
+	       " parsed, applied and the table rebuilt beside the first: %ld MiB\n",
+	       rss_kib() / 1024, status_kib("VmHWM") / 1024);
 	it = done = 0;
 	while (done < updates && strmap_next(&c->m->tasks, &it, &id, &v)) {
 		struct mesos_record rec;
@@ -372,6 +439,7 @@ int main(int argc, char **argv)
 	timer_path(c, base, lat, cpu, updates + 5);
 	mesos_parser_free(p);
 	core_free(c);
+	delta_state_clear(&delta);
 	ipc_pub_close(pub);
 	unlink(url + strlen("ipc://"));
 	event_base_free(base);

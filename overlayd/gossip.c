@@ -172,14 +172,19 @@ int gossip_on_digest(struct overlay *o, const struct node_id *from, const PeerMe
 	return 0;
 }
 
-/* A neighbour of ours was dropped by someone else: check it now. */
-static void cascade(struct overlay *o, const struct node_id *removed, size_t n, uint64_t now_us)
+/* A neighbour of ours was dropped by someone else: check it now
+ * (cascading check). Without this, a dead node stays reachable until the
+ * slowest of its neighbours has waited out its own timeout. */
+static void cascade(struct overlay *o, const struct node_id *by, const struct node_id *removed,
+		    size_t n, uint64_t now_us)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct link *l = overlay_link(o, &removed[i]);
 
 		if (l)
-			ping_probe(o, l, now_us);
+			ping_accused(o, l, by, now_us);
+		else
+			member_linger_accused(o, &removed[i], by, now_us);
 	}
 }
 
@@ -233,7 +238,7 @@ int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const Pee
 			continue;
 		o->st.records_new++;
 		o->dirty = 1;
-		cascade(o, removed, n_removed, now_us);
+		cascade(o, &node, removed, n_removed, now_us);
 		if (a->has_ttl && a->ttl > 0 && (r = adj_find(o->adj, &node)))
 			send_records(o, NULL, from, &r, 1, a->ttl - 1);
 	}

@@ -162,12 +162,13 @@ static int relinked(const struct overlay *o, const struct node_id *n)
  * left the view, and our record must not keep it reachable. */
 static int linger_silent(const struct overlay *o, const struct lingering *lg, uint64_t now_us)
 {
-	uint64_t confirm = lg->timeout_us / 2;
+	uint64_t cmin = (uint64_t)o->p.confirm_min_ms * 1000;
+	uint64_t wait = lg->timeout_us + (lg->timeout_us / 2 > cmin ? lg->timeout_us / 2 : cmin);
 
-	if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
-		confirm = (uint64_t)o->p.confirm_min_ms * 1000;
-	return lg->unacked_us && now_us > lg->unacked_us &&
-	       now_us - lg->unacked_us > lg->timeout_us + confirm;
+	/* two other nodes dropped it: the cascading check's clock (ping.c) */
+	if (lg->acc.at_us && lg->acc.n >= 2)
+		wait = accused_timeout(o, lg->timeout_us) + cmin;
+	return lg->unacked_us && now_us > lg->unacked_us && now_us - lg->unacked_us > wait;
 }
 
 void member_linger_tick(struct overlay *o, uint64_t now_us)
@@ -206,8 +207,19 @@ void member_linger_answered(struct overlay *o, const struct node_id *from, uint6
 
 	/* only our own pings since it lingers; an answer to an earlier one
 	 * still shows the peer alive a moment ago, which is what counts */
-	if (lg && token >= lg->first_token && token <= o->probe_token)
+	if (lg && token >= lg->first_token && token <= o->probe_token) {
 		lg->unacked_us = 0;
+		lg->acc.at_us = 0;
+	}
+}
+
+void member_linger_accused(struct overlay *o, const struct node_id *n, const struct node_id *by,
+			   uint64_t now_us)
+{
+	struct lingering *lg = linger_find(o, n);
+
+	if (lg)
+		accusation_add(&lg->acc, by, now_us);
 }
 
 void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_us)

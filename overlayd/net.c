@@ -6,6 +6,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@ struct net {
 	struct conn *conns;
 	uint64_t rx, tx;
 	size_t n_conns;
+	uint32_t scope; /* interface of a link-local identity (0: none) */
 };
 
 static void conn_free(struct conn *c)
@@ -244,6 +247,7 @@ static void auth_failed(struct conn *c, const char *why)
 static int on_hello(struct conn *c, const PeerMessage *m)
 {
 	struct node_id from;
+	int rc;
 
 	if (node_from_pb(m->hello->from, &from) < 0 ||
 	    (c->peer.len && !node_eq(&from, &c->peer)) ||
@@ -256,13 +260,15 @@ static int on_hello(struct conn *c, const PeerMessage *m)
 	 * speaking for a node it is not (its Disconnect would cut the real
 	 * node's link). With a key the proof decides instead. */
 	if (!c->outgoing && !c->net->key && !(c->net->flags & NET_TRUST_IDS) &&
-	    !node_eq(&from, &c->remote)) {
+	    (rc = node_identity_check(&from, &c->remote)) < 0) {
 		char a[NODE_STR_MAX], b[NODE_STR_MAX];
 
 		report_bad_input("overlay_identity_refused",
-				 "peer at %s claims to be %s (not its source address; "
-				 "--trust-peer-ids allows it behind NAT), disconnected",
-				 remote_str(c, a), node_str(&from, b));
+				 "peer at %s claims to be %s (%s; --trust-peer-ids allows it "
+				 "behind NAT), disconnected", remote_str(c, a), node_str(&from, b),
+				 rc == -EAFNOSUPPORT ? "an identity of the other address family: "
+				 "in open mode all nodes need ids of one family" :
+				 "not its source address");
 		conn_lost(c);
 		return -1;
 	}
@@ -427,29 +433,66 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	send_hello(c);
 }
 
+/* The interface holding a link-local address (its scope), 0 if none: a
+ * socket needs it to bind or connect to such an address. */
+static uint32_t link_scope(const struct node_id *a)
+{
+	struct ifaddrs *ifa, *i;
+	uint32_t scope = 0;
+
+	if (!node_is_link_local(a) || getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i && !scope; i = i->ifa_next) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)i->ifa_addr;
+
+		if (s6 && s6->sin6_family == AF_INET6 && !memcmp(&s6->sin6_addr, a->ip, 16))
+			scope = s6->sin6_scope_id ? s6->sin6_scope_id : if_nametoindex(i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	return scope;
+}
+
+/* ss (from node_to_sockaddr) gets our link's scope when it is link-local. */
+static void set_scope(const struct net *n, const struct node_id *a, struct sockaddr_storage *ss)
+{
+	if (node_is_link_local(a))
+		((struct sockaddr_in6 *)ss)->sin6_scope_id = n->scope;
+}
+
 /* A socket for a connection to `to`, bound to our own address when it is
  * of the same family: peers check in open mode that a Hello comes from
  * the address it names. Without that address (NAT: --node-ip is not
- * local) the kernel picks the source, logged. -1 on error. */
+ * local) the kernel picks the source, logged. A peer of the other family
+ * cannot be reached from our identity in open mode: tried anyway (the
+ * peer may trust ids), logged. -1 on error. */
 static evutil_socket_t dial_socket(struct net *n, const struct node_id *to)
 {
 	struct sockaddr_storage ss;
 	struct node_id me = n->self;
 	socklen_t sl;
 	int one = 1;
+	char b[NODE_STR_MAX], b2[NODE_STR_MAX];
 	evutil_socket_t fd = socket(to->len == 4 ? AF_INET : AF_INET6,
 				    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	if (fd < 0 || n->self.len != to->len)
+	if (fd < 0)
 		return fd;
+	if (n->self.len != to->len) {
+		if (!n->key)
+			log_limited(LOG_LVL_WARN, "overlay_dial_family",
+				    "overlay: connecting to %s from identity %s: peers in open "
+				    "mode refuse an identity of the other family (use one family, "
+				    "a cluster key, or --trust-peer-ids on the peers)",
+				    node_str(to, b), node_ip_str(&n->self, b2));
+		return fd;
+	}
 	/* the port is chosen at connect, with the destination known, so
 	 * binding the address does not use up ephemeral ports */
 	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	me.port = 0;
 	sl = node_to_sockaddr(&me, &ss);
+	set_scope(n, &me, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		char b[NODE_STR_MAX];
-
 		log_limited(LOG_LVL_WARN, "overlay_bind_self",
 			    "overlay: cannot connect from own address %s (%s): peers in open "
 			    "mode refuse such connections unless they run with --trust-peer-ids",
@@ -469,6 +512,7 @@ static struct conn *conn_connect(struct net *n, const struct node_id *to)
 
 	if (fd < 0)
 		return NULL;
+	set_scope(n, to, &ss);
 	if (!(bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
 		close(fd);
 		return NULL;
@@ -585,6 +629,13 @@ struct net *net_new(struct event_base *base, const struct node_id *self, uint64_
 	n->epoch = epoch;
 	n->key = key;
 	n->flags = flags;
+	/* a link-local identity: peers' link-local ids are on the same link */
+	n->scope = link_scope(self);
+	if (node_is_link_local(self) && !n->scope)
+		log_warn("overlay: %s is link-local but on no interface here: connections to "
+			 "link-local peers will fail", node_ip_str(self, b));
+	if (node_is_link_local(listen))
+		((struct sockaddr_in6 *)&ss)->sin6_scope_id = link_scope(listen);
 	n->lst = evconnlistener_new_bind(base, on_accept, n,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
 					 (struct sockaddr *)&ss, (int)sl);

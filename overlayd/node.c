@@ -7,6 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const uint8_t mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) names the IPv4 node: a
+ * dual-stack socket reports an IPv4 peer that way, so an identity given
+ * or sent in that form must compare equal to the IPv4 one. */
+static void canon(struct node_id *n)
+{
+	if (n->len == 16 && !memcmp(n->ip, mapped_prefix, 12)) {
+		memmove(n->ip, n->ip + 12, 4);
+		memset(n->ip + 4, 0, 12);
+		n->len = 4;
+	}
+}
+
 int node_cmp(const struct node_id *a, const struct node_id *b)
 {
 	if (a->len != b->len)
@@ -79,6 +93,7 @@ int node_parse(const char *s, uint16_t default_port, struct node_id *out)
 		out->len = 16;
 	else
 		return -EINVAL;
+	canon(out);
 	out->port = default_port;
 	if (port) {
 		char *end;
@@ -103,7 +118,20 @@ int node_from_pb(const PbNodeId *pb, struct node_id *out)
 	memcpy(out->ip, pb->ip.data, pb->ip.len);
 	out->len = (uint8_t)pb->ip.len;
 	out->port = (uint16_t)pb->port;
+	canon(out);
 	return 0;
+}
+
+int node_is_link_local(const struct node_id *n)
+{
+	return n->len == 16 && n->ip[0] == 0xfe && (n->ip[1] & 0xc0) == 0x80;
+}
+
+int node_identity_check(const struct node_id *claimed, const struct node_id *source)
+{
+	if (claimed->len != source->len)
+		return -EAFNOSUPPORT;
+	return node_eq(claimed, source) ? 0 : -EADDRNOTAVAIL;
 }
 
 void node_to_pb(const struct node_id *n, PbNodeId *pb)
@@ -137,8 +165,6 @@ socklen_t node_to_sockaddr(const struct node_id *n, struct sockaddr_storage *ss)
 
 int node_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct node_id *out)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
 	memset(out, 0, sizeof(*out));
 	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
@@ -151,15 +177,10 @@ int node_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct node_id 
 	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 
-		/* an IPv4 peer on a dual-stack socket is the IPv4 node */
-		if (!memcmp(&s6->sin6_addr, mapped, 12)) {
-			memcpy(out->ip, (const uint8_t *)&s6->sin6_addr + 12, 4);
-			out->len = 4;
-		} else {
-			memcpy(out->ip, &s6->sin6_addr, 16);
-			out->len = 16;
-		}
+		memcpy(out->ip, &s6->sin6_addr, 16);
+		out->len = 16;
 		out->port = ntohs(s6->sin6_port);
+		canon(out); /* an IPv4 peer on a dual-stack socket */
 		return 0;
 	}
 	return -EAFNOSUPPORT;

@@ -37,13 +37,23 @@ const char *node_str(const struct node_id *n, char *buf);
 const char *node_ip_str(const struct node_id *n, char *buf);
 
 /* Parses "ip", "ip:port", "[ip6]:port"; a missing port is default_port.
- * 0 or -EINVAL. */
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) gives the IPv4 node, here
+ * and in node_from_pb and node_from_sockaddr. 0 or -EINVAL. */
 int node_parse(const char *s, uint16_t default_port, struct node_id *out);
 
 /* From a peer's message: 0, or -EINVAL if the address or port is bad. */
 int node_from_pb(const PbNodeId *pb, struct node_id *out);
 /* Fills pb pointing into n (n must outlive pb). */
 void node_to_pb(const struct node_id *n, PbNodeId *pb);
+
+/* fe80::/10: usable only with the interface it is on (a scope). */
+int node_is_link_local(const struct node_id *n);
+
+/* Open mode: may a connection from `source` speak as `claimed`? 0; or
+ * -EAFNOSUPPORT when the families differ (a node's identity is one
+ * address, so it cannot connect from it to a peer of the other family);
+ * or -EADDRNOTAVAIL when the addresses differ. */
+int node_identity_check(const struct node_id *claimed, const struct node_id *source);
 
 /* Socket addresses: ss filled from n (returns its length); out from sa,
  * an IPv4-mapped IPv6 address as the IPv4 node (0 or -EAFNOSUPPORT). */

@@ -261,6 +261,9 @@ void overlay_tick(struct overlay *o, uint64_t now_us)
 		/* the shift is enough: raising the multiplier on every lag
 		 * made a busy host slow to detect (lhm grows on refutations) */
 		o->st.lags++;
+		o->lagged_us = now_us;
+		log_debug("loop late by %llu us at mono_us=%llu",
+			  (unsigned long long)(gap - expect), (unsigned long long)now_us);
 		ping_own_lag(o, gap - expect);
 	}
 	o->last_tick_us = now_us;

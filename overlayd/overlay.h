@@ -27,6 +27,9 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 #define OVERLAY_MAX_SEEDS 64
 #define OVERLAY_PING_RING 16
 #define OVERLAY_PROBES 16 /* indirect probes served at once */
+/* After our own loop ran late, the cascading check waits this long
+ * before it shortens a timeout again (ping.c). */
+#define OVERLAY_LAG_DOUBT_US 2000000
 
 struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */
@@ -63,6 +66,14 @@ struct overlay_ops {
 	void (*changed)(void *ctx);
 };
 
+/* Other nodes' records dropped a peer of ours since we last heard it
+ * (cascading check, ping.c). */
+struct accusation {
+	uint64_t at_us;       /* the first such record, 0: none since the peer spoke */
+	struct node_id first; /* the node whose record that was */
+	int n;                /* distinct nodes, counted up to 2 */
+};
+
 struct link {
 	struct node_id node;
 	struct rtt_window rtt;
@@ -76,6 +87,7 @@ struct link {
 	uint64_t probe_id;                 /* of the indirect probes for this suspicion */
 	uint64_t reprieve_us;              /* answered through others: not suspected before */
 	uint64_t heard_us;                 /* last message of any kind from the peer */
+	struct accusation acc;             /* other nodes dropped the peer */
 	uint64_t pings, pongs, timeouts;
 };
 
@@ -101,6 +113,7 @@ struct lingering {
 	uint64_t unacked_us;               /* oldest unanswered ping's time, 0: none */
 	uint64_t first_token;              /* tokens of our pings since it lingers */
 	uint32_t timeout_us;               /* its link's timeout when it was dropped */
+	struct accusation acc;             /* other nodes dropped it since it lingers */
 };
 
 struct passive {
@@ -110,6 +123,7 @@ struct passive {
 
 struct overlay_stats {
 	uint64_t pings, pongs, timeouts, refuted, severs, joins, lags;
+	uint64_t cascade_severs; /* severs on the short clock of a cascading check */
 	uint64_t probes_sent, probes_served, probe_acks, probe_drops, unknown;
 	uint64_t probes_refused; /* PROBEs for an address that is no known node */
 	uint64_t msgs_rx, msgs_tx, records_rx, records_new, send_drops, bad;
@@ -134,6 +148,7 @@ struct overlay {
 	uint32_t rng;
 	unsigned lhm;                      /* local health multiplier − 1 (Lifeguard) */
 	uint64_t last_tick_us, lhm_decay_us;
+	uint64_t lagged_us;                /* when our own loop last ran late, 0 never */
 	size_t n_grace;                    /* nodes kept reachable in grace */
 	uint64_t join_at_us, join_backoff_ms;
 	uint64_t fill_at_us, heal_at_us, shuffle_at_us, digest_at_us, expire_at_us;
@@ -184,6 +199,10 @@ void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uin
 /* Pings lingering peers; ends lingers whose peer relinked elsewhere,
  * stopped answering or whose time is up. */
 void member_linger_tick(struct overlay *o, uint64_t now_us);
+/* Node `by` dropped n: if it lingers here, two such nodes put its
+ * silence on the cascading check's short clock. */
+void member_linger_accused(struct overlay *o, const struct node_id *n, const struct node_id *by,
+			   uint64_t now_us);
 /* A Pong to a bare ping with token from `from`: a lingering peer answered. */
 void member_linger_answered(struct overlay *o, const struct node_id *from, uint64_t token);
 void member_passive_add(struct overlay *o, const struct node_id *n);
@@ -195,7 +214,12 @@ void member_tick(struct overlay *o, uint64_t now_us);
 /* ping.c */
 void ping_link_init(struct link *l, const struct node_id *n, uint64_t now_us);
 void ping_tick(struct overlay *o, uint64_t now_us);
-void ping_probe(struct overlay *o, struct link *l, uint64_t now_us);
+/* Node `by` dropped l's peer from its view (cascading check). */
+void ping_accused(struct overlay *o, struct link *l, const struct node_id *by, uint64_t now_us);
+/* Counts `by` among the nodes that dropped a peer; 1 when it is the first. */
+int accusation_add(struct accusation *a, const struct node_id *by, uint64_t now_us);
+/* The ping timeout of a peer two other nodes dropped, from its usual one. */
+uint64_t accused_timeout(const struct overlay *o, uint64_t timeout_us);
 void ping_on_ping(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us);
 void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessage *m,

@@ -26,6 +26,13 @@
  * (reprieve) instead of being severed. A peer nobody hears is severed as
  * before, so a crash is detected as fast; a link silent beyond the
  * ceiling is severed whatever others hear (a one-way cut).
+ *
+ * Cascading check: when another node's record drops our peer, the peer is
+ * pinged at once and judged on a short clock until it is heard again
+ * (check_link). A dead node stays reachable until every neighbour has
+ * dropped it, so without this the slowest neighbour's clock decides, and
+ * on a loaded host that clock is the longest (its RTT window, and so its
+ * timeout, grew with the load).
  */
 #include <errno.h>
 #include <string.h>
@@ -63,14 +70,6 @@ static void send_ping(struct overlay *o, struct link *l, uint64_t now_us)
 	/* ±10 % jitter so the links of one node do not ping in lockstep */
 	l->next_ping_us = now_us + (uint64_t)o->p.ping_ms * 900 +
 			  overlay_rand(o) % ((uint64_t)o->p.ping_ms * 200 + 1);
-}
-
-void ping_probe(struct overlay *o, struct link *l, uint64_t now_us)
-{
-	/* already waiting for an answer: that ping is the probe */
-	if (l->unacked_seq)
-		return;
-	send_ping(o, l, now_us);
 }
 
 static void send_probe(struct overlay *o, const struct node_id *to, int type,
@@ -127,56 +126,122 @@ static void ask_helpers(struct overlay *o, struct link *l)
 }
 
 /* Another of our links is suspected too: several at once point at our own
- * side or the network (Lifeguard's local health), not at both peers. */
-static int others_suspected(const struct overlay *o, const struct link *l)
+ * side or the network (Lifeguard's local health), not at both peers. With
+ * `unaccused`, only links whose peer two other nodes have not dropped
+ * (several neighbours dead at once are each dropped by others). */
+static int others_suspected(const struct overlay *o, const struct link *l, int unaccused)
 {
 	for (size_t i = 0; i < o->n_active; i++)
-		if (&o->active[i] != l && o->active[i].suspect_us)
+		if (&o->active[i] != l && o->active[i].suspect_us &&
+		    !(unaccused && o->active[i].acc.at_us && o->active[i].acc.n >= 2))
 			return 1;
+	return 0;
+}
+
+uint64_t accused_timeout(const struct overlay *o, uint64_t timeout_us)
+{
+	return timeout_us / 2 > o->p.rtt.floor_us ? timeout_us / 2 : o->p.rtt.floor_us;
+}
+
+/* Judges active link i: suspects it, severs it (returns 1: the link is
+ * gone and i now holds another) or pings it when due (returns 0). */
+static int check_link(struct overlay *o, size_t i, uint64_t now_us)
+{
+	struct link *l = &o->active[i];
+	uint64_t t = overlay_timeout(o, l);
+	uint64_t confirm = t / 2;
+	uint64_t silent = l->unacked_seq && now_us > l->unacked_us ? now_us - l->unacked_us : 0;
+	uint64_t heard = l->heard_us > l->since_us ? l->heard_us : l->since_us;
+	uint64_t half = (uint64_t)o->p.ping_ms * 500;
+	uint64_t cmin = (uint64_t)o->p.confirm_min_ms * 1000;
+	int late = silent > t || (l->unacked_seq && now_us > heard && now_us - heard > t + half);
+	int cascading;
+	char b[NODE_STR_MAX];
+
+	if (confirm < cmin)
+		confirm = cmin;
+	if (l->acc.at_us && heard >= l->acc.at_us)
+		l->acc.at_us = 0; /* it spoke since: alive, the usual clock again */
+	/* not while our own view is doubtful: other links suspected for
+	 * themselves, or our loop ran late lately (the host is starved, and
+	 * a peer on it may be too, alive; a starved peer is what the long
+	 * clock of a loaded host is for) */
+	cascading = l->acc.at_us && l->acc.n >= 2 && !others_suspected(o, l, 1) &&
+		    (!o->lagged_us || now_us - o->lagged_us > OVERLAY_LAG_DOUBT_US);
+	if (cascading) {
+		/* Cascading check: two other nodes dropped the peer, each
+		 * after its own timeout and its helpers' probes (one alone may
+		 * have evicted a live peer, or lost it to a stalled stream;
+		 * two seldom, and the second of five neighbours still comes
+		 * long before the slowest), so our timeout is halved
+		 * (not below the floor) and the confirmation is the minimum.
+		 * Not shorter: a lost segment stalls a stream for a
+		 * retransmission timeout, which the window has seen (it is why
+		 * the window is long) and the floor would not cover: a short
+		 * clock turned each false sever under loss into a cascade of
+		 * them. A peer that answers, directly or through a helper,
+		 * clears it. */
+		uint64_t ta = accused_timeout(o, t);
+
+		late |= silent > ta || (l->unacked_seq && now_us > heard && now_us - heard > ta + half);
+		confirm = cmin;
+	}
+	if (others_suspected(o, l, 0))
+		confirm += cmin;
+	if (late && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
+		if (!l->suspect_us && silent <= o->p.rtt.ceil_us) {
+			l->suspect_us = now_us;
+			l->timeouts++;
+			o->st.timeouts++;
+			log_debug("link %s suspected at mono_us=%llu (%llu us unanswered%s)",
+				  node_str(&l->node, b), (unsigned long long)now_us,
+				  (unsigned long long)silent, cascading ? ", cascading check" : "");
+			send_ping(o, l, now_us);
+			ask_helpers(o, l);
+		} else if (silent > o->p.rtt.ceil_us || now_us - l->suspect_us > confirm) {
+			log_info("link %s severed at mono_us=%llu: no answer for %llu us%s",
+				 node_str(&l->node, b), (unsigned long long)now_us,
+				 (unsigned long long)(now_us - l->unacked_us),
+				 cascading ? " (dropped by two other nodes)" : "");
+			o->st.severs++;
+			if (cascading)
+				o->st.cascade_severs++;
+			member_active_remove(o, i, DROP_FAILED, now_us);
+			return 1;
+		}
+	}
+	if (now_us >= l->next_ping_us)
+		send_ping(o, l, now_us);
 	return 0;
 }
 
 void ping_tick(struct overlay *o, uint64_t now_us)
 {
-	char b[NODE_STR_MAX];
+	for (size_t i = 0; i < o->n_active;)
+		if (!check_link(o, i, now_us))
+			i++;
+}
 
-	for (size_t i = 0; i < o->n_active;) {
-		struct link *l = &o->active[i];
-		uint64_t t = overlay_timeout(o, l);
-		uint64_t confirm = t / 2;
-		uint64_t silent = l->unacked_seq && now_us > l->unacked_us ?
-					  now_us - l->unacked_us : 0;
-		uint64_t heard = l->heard_us > l->since_us ? l->heard_us : l->since_us;
-		uint64_t half = (uint64_t)o->p.ping_ms * 500;
-		int late = silent > t ||
-			   (l->unacked_seq && now_us > heard && now_us - heard > t + half);
-
-		if (confirm < (uint64_t)o->p.confirm_min_ms * 1000)
-			confirm = (uint64_t)o->p.confirm_min_ms * 1000;
-		if (others_suspected(o, l))
-			confirm += (uint64_t)o->p.confirm_min_ms * 1000;
-		if (late && (now_us >= l->reprieve_us || silent > o->p.rtt.ceil_us)) {
-			if (!l->suspect_us && silent <= o->p.rtt.ceil_us) {
-				l->suspect_us = now_us;
-				l->timeouts++;
-				o->st.timeouts++;
-				log_debug("link %s suspected (%llu us unanswered)",
-					  node_str(&l->node, b), (unsigned long long)silent);
-				send_ping(o, l, now_us);
-				ask_helpers(o, l);
-			} else if (silent > o->p.rtt.ceil_us || now_us - l->suspect_us > confirm) {
-				log_info("link %s severed at mono_us=%llu: no answer for %llu us",
-					 node_str(&l->node, b), (unsigned long long)now_us,
-					 (unsigned long long)(now_us - l->unacked_us));
-				o->st.severs++;
-				member_active_remove(o, i, DROP_FAILED, now_us);
-				continue;
-			}
-		}
-		if (now_us >= l->next_ping_us)
-			send_ping(o, l, now_us);
-		i++;
+int accusation_add(struct accusation *a, const struct node_id *by, uint64_t now_us)
+{
+	if (!a->at_us) {
+		a->at_us = now_us;
+		a->first = *by;
+		a->n = 1;
+		return 1;
 	}
+	if (a->n < 2 && !node_eq(&a->first, by))
+		a->n = 2;
+	return 0;
+}
+
+/* Pinged at the first accusation; judged at once rather than at the next
+ * tick, a tick being a fifth of what a cascade is meant to save. */
+void ping_accused(struct overlay *o, struct link *l, const struct node_id *by, uint64_t now_us)
+{
+	if (accusation_add(&l->acc, by, now_us) && !l->unacked_seq)
+		send_ping(o, l, now_us);
+	check_link(o, (size_t)(l - o->active), now_us);
 }
 
 void ping_heard(struct link *l, uint64_t now_us)
@@ -263,6 +328,7 @@ int ping_on_probe_ack(struct overlay *o, const PeerMessage *m, uint64_t now_us)
 		return 0;
 	o->st.probe_acks++;
 	l->suspect_us = 0;
+	l->acc.at_us = 0;
 	l->reprieve_us = now_us + overlay_timeout(o, l);
 	log_debug("link %s answered through a neighbour", node_str(&l->node, b));
 	return 0;

@@ -241,6 +241,7 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 	KV("timeouts", "%llu", (unsigned long long)st->timeouts);
 	KV("refuted", "%llu", (unsigned long long)st->refuted);
 	KV("severs", "%llu", (unsigned long long)st->severs);
+	KV("cascade_severs", "%llu", (unsigned long long)st->cascade_severs);
 	KV("probes_sent", "%llu", (unsigned long long)st->probes_sent);
 	KV("probe_acks", "%llu", (unsigned long long)st->probe_acks);
 	KV("probes_served", "%llu", (unsigned long long)st->probes_served);

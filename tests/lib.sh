@@ -56,10 +56,12 @@ finish() {
 }
 
 # scratch_dir: T, a new temporary directory; at exit every process spawned
-# is stopped and T removed.
+# is stopped and T removed. Also when the suite is stopped by a signal (the
+# runner's timeout, ^C): sh runs no EXIT trap on a signal left untrapped.
 scratch_dir() {
 	T=$(mktemp -d)
 	trap 'kill_all; rm -rf "$T"' EXIT
+	trap 'exit 1' INT TERM HUP PIPE
 }
 
 # need_cmd CMD SUITE: unless CMD is installed, SKIP SUITE and exit.

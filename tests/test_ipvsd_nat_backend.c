@@ -4,10 +4,16 @@
  * binaries. auto's counting of real rules runs in the VM
  * (tests/vm/test_ipvsd_portmap.sh). */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -39,6 +45,11 @@ static void test_auto_follows_the_rules(void **state)
 	assert_int_equal(nat_backend_choose(-1, 3), NAT_BACKEND_NFT);
 	assert_int_equal(nat_backend_choose(2, -1), NAT_BACKEND_LEGACY);
 	assert_int_equal(nat_backend_choose(-1, -1), NAT_BACKEND_SYSTEM);
+	/* a fresh node (legacy table not loaded: 0) whose iptables-nft-save is
+	 * missing or timed out: the system's, not a legacy binary that may not
+	 * exist (an iptables without the -legacy/-nft variants) */
+	assert_int_equal(nat_backend_choose(0, -1), NAT_BACKEND_SYSTEM);
+	assert_int_equal(nat_backend_choose(-1, 0), NAT_BACKEND_SYSTEM);
 }
 
 /* Every step's check and fix run the backend's binary for its family. */
@@ -72,12 +83,57 @@ static void test_steps_use_the_chosen_binaries(void **state)
 	assert_steps_use("iptables", "ip6tables");
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * auto with a stand-in iptables-nft-save on PATH (the only -save tool
+ * there) that answers after 300 ms, while a signal arrives at 100 ms:
+ * the count goes on (poll's EINTR is not the deadline) and nft is chosen.
+ * Its long first rule (longer than the line buffer) and ipvsd's own jump
+ * count as one and none.
+ */
+static void test_auto_counts_through_a_signal(void **state)
+{
+	char dir[] = "/tmp/l4lb-natbe-XXXXXX", path[64];
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	struct itimerval it = { .it_value = { .tv_usec = 100000 } };
+	char *old_path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/iptables-nft-save", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\n/bin/sleep 0.3\necho '*nat'\n"
+		   "echo '-A DOCKER -d 10.0.0.0/8 -m comment --comment %0300d -j DNAT'\n"
+		   "echo '-A OUTPUT -j L4LB-VIPS'\necho COMMIT\n", 0);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+	setenv("PATH", dir, 1);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	nat_backend_resolve(NAT_BACKEND_AUTO);
+	signal(SIGALRM, SIG_DFL);
+	assert_string_equal(nat_backend_ipt(0), "iptables-nft");
+	assert_string_equal(nat_backend_ipt(1), "ip6tables-nft");
+	nat_backend_resolve(NAT_BACKEND_SYSTEM);
+	if (old_path)
+		setenv("PATH", old_path, 1);
+	free(old_path);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_auto_follows_the_rules),
 		cmocka_unit_test(test_steps_use_the_chosen_binaries),
+		cmocka_unit_test(test_auto_counts_through_a_signal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "overlayd/overlay.h"
+#include "tests/overlayd_test_node.h"
 
 #define T(x) L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__##x
 
@@ -64,13 +65,6 @@ static void rec_close(void *ctx, const struct node_id *peer)
 }
 
 static const struct overlay_ops rec_ops = { rec_send, rec_close, NULL };
-
-static struct node_id N(int i)
-{
-	struct node_id n = { .ip = { 10, 0, 0, (uint8_t)i }, .len = 4, .port = 61420 };
-
-	return n;
-}
 
 static size_t count(int type, const struct node_id *to)
 {
@@ -392,6 +386,7 @@ static void test_own_lag_does_not_sever(void **state)
 
 static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const int *view,
 		    size_t n, int expect_rc);
+static uint64_t adj_now = 2000000; /* when adj_msg delivers */
 
 static void probe_msg(struct overlay *o, int from, int type, int target, uint64_t id,
 		      uint64_t now)
@@ -601,7 +596,7 @@ static void adj_msg(struct overlay *o, int from, int node, uint64_t clock, const
 	m.type = T(ADJACENCY);
 	m.n_adjacency = 1;
 	m.adjacency = &ap;
-	assert_int_equal(overlay_receive(o, &f, &m, 2000000), expect_rc);
+	assert_int_equal(overlay_receive(o, &f, &m, adj_now), expect_rc);
 }
 
 /* An evicted peer is alive: it stays in our record until a node reached
@@ -674,12 +669,14 @@ static void test_gossip_dedup_and_cascade(void **state)
 	assert_int_equal(last(T(ADJACENCY))->ttl, 4);
 	adj_msg(o, 4, 2, 5, v1, 2, 0); /* the same version via another path */
 	assert_int_equal(count(T(ADJACENCY), NULL), 2);
-	/* node 2 dropped 3, our neighbour: probe 3 at once */
+	/* node 2 dropped 3, our neighbour: check 3 at once (silent for a
+	 * second here: pinged, and suspected on the spot) */
 	l = overlay_link(o, &c);
 	l->unacked_seq = 0;
 	n_log = 0;
 	adj_msg(o, 2, 2, 6, v2, 1, 0);
-	assert_int_equal(count(T(PING), &c), 1);
+	assert_true(count(T(PING), &c) >= 1);
+	assert_true(l->acc.at_us && l->suspect_us);
 	/* a malformed record (3-byte address): refused, nothing stored */
 	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
 	L4lb__Overlay__V1__Adjacency a = L4LB__OVERLAY__V1__ADJACENCY__INIT, *ap = &a;
@@ -702,6 +699,75 @@ static void test_gossip_dedup_and_cascade(void **state)
 	overlay_free(o);
 }
 
+/*
+ * Cascading check: a neighbour whose own clock is slow (an RTT window
+ * inflated by a loaded host: timeout 4 x 50 ms + 20 ms, confirmation half
+ * of it) severs a dead peer soon after two other nodes dropped it,
+ * instead of waiting out its own timeout; a peer that still answers is
+ * kept.
+ */
+static void test_cascading_check_is_fast(void **state)
+{
+	struct overlay *o = mk(5);
+	const int all[] = { 2, 3, 4 }, alive[] = { 2, 4 }, before[] = { 1, 3, 4 }, after[] = { 1 };
+	const int five[] = { 3 };
+	struct node_id dead = N(3), live = N(4);
+	uint64_t t = 1000000, quiet, accused;
+
+	(void)state;
+	for (int i = 2; i <= 4; i++)
+		rx_simple(o, i, T(JOIN), 0, t);
+	for (size_t k = 0; k < o->n_active; k++)
+		for (int i = 0; i < RTT_WINDOW; i++)
+			rtt_add(&o->active[k].rtt, 50000);
+	assert_int_equal(overlay_timeout(o, &o->active[0]), 220000);
+	adj_now = t;
+	adj_msg(o, 2, 2, 5, before, 3, 0);
+	for (int i = 0; i < 50; i++, t += 20000) {
+		overlay_tick(o, t);
+		answer(o, all, 3, t + 300);
+	}
+	/* 3 dies; 2 and 4 answer */
+	quiet = t;
+	for (; t < quiet + 200000; t += 20000) {
+		overlay_tick(o, t);
+		answer(o, alive, 2, t + 300);
+	}
+	assert_non_null(overlay_link(o, &dead));
+	assert_int_equal(o->st.timeouts, 0);
+	/* 2 severed 3 (and evicted 4, which is alive): one node alone may
+	 * have evicted a live peer, so 3 is only pinged */
+	adj_now = t;
+	adj_msg(o, 2, 2, 6, after, 1, 0);
+	answer(o, alive, 2, t + 300);
+	assert_int_equal(o->st.timeouts, 0);
+	/* 5, another neighbour of 3, severed it too */
+	accused = adj_now = t;
+	adj_msg(o, 2, 5, 1, five, 1, 0);
+	adj_msg(o, 2, 5, 2, NULL, 0, 0);
+	answer(o, alive, 2, t + 300);
+	for (; overlay_link(o, &dead) && t < quiet + 2000000; t += 20000) {
+		overlay_tick(o, t);
+		answer(o, alive, 2, t + 300);
+	}
+	assert_null(overlay_link(o, &dead));
+	assert_int_equal(o->st.cascade_severs, 1);
+	/* suspected at once (silent longer than half its timeout) and
+	 * confirmed after the minimum, not after the inflated 220 + 110 ms */
+	assert_true(t - accused <= (o->p.confirm_min_ms + 3 * o->p.tick_ms) * 1000);
+	assert_true(t - quiet < 220000 + 110000);
+	/* the live one was pinged, answered, and stays */
+	assert_non_null(overlay_link(o, &live));
+	assert_int_equal(overlay_link(o, &live)->acc.at_us, 0);
+	for (uint64_t end = t + 1000000; t < end; t += 20000) {
+		overlay_tick(o, t);
+		answer(o, alive, 2, t + 300);
+	}
+	assert_non_null(overlay_link(o, &live));
+	assert_int_equal(o->st.severs, 1);
+	overlay_free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -718,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_own_lag_does_not_sever),
 		cmocka_unit_test(test_pings_interleave_and_silence_counts),
 		cmocka_unit_test(test_gossip_dedup_and_cascade),
+		cmocka_unit_test(test_cascading_check_is_fast),
 		cmocka_unit_test(test_absurd_versions_refused),
 	};
 

@@ -11,19 +11,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <netinet/in.h>
 
 #include "overlayd/adjacency.h"
 #include "overlayd/config.h"
 #include "overlayd/net.h"
 #include "overlayd/node.h"
 #include "overlayd/rtt.h"
-
-static struct node_id N(int i)
-{
-	struct node_id n = { .ip = { 10, 0, 0, (uint8_t)i }, .len = 4, .port = 61420 };
-
-	return n;
-}
+#include "tests/overlayd_test_node.h"
 
 static void test_node_parse(void **state)
 {
@@ -65,6 +60,54 @@ static void test_node_pb_validation(void **state)
 	assert_int_equal(node_from_pb(&pb, &n), 0);
 	pb.port = 70000;
 	assert_int_equal(node_from_pb(&pb, &n), -EINVAL);
+}
+
+/* The open-mode identity comparison: a node's identity is one address,
+ * and an IPv4-mapped form of an IPv4 address is that IPv4 node. */
+static void test_node_identity_forms(void **state)
+{
+	struct node_id v4, mapped, v6, ll, src;
+	PbNodeId pb;
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	char b[NODE_STR_MAX];
+
+	(void)state;
+	assert_int_equal(node_parse("10.1.2.3", 61420, &v4), 0);
+	/* --node-ip ::ffff:10.1.2.3 is the IPv4 node (a dual-stack socket
+	 * reports its peers that way) */
+	assert_int_equal(node_parse("[::ffff:10.1.2.3]:61420", 1, &mapped), 0);
+	assert_int_equal(mapped.len, 4);
+	assert_true(node_eq(&mapped, &v4));
+	assert_string_equal(node_str(&mapped, b), "10.1.2.3:61420");
+	assert_int_equal(node_identity_check(&mapped, &v4), 0);
+	/* the same from a peer's message */
+	mapped.len = 16;
+	memset(mapped.ip, 0, 10);
+	mapped.ip[10] = mapped.ip[11] = 0xff;
+	memcpy(mapped.ip + 12, v4.ip, 4);
+	node_to_pb(&mapped, &pb);
+	assert_int_equal(node_from_pb(&pb, &src), 0);
+	assert_int_equal(src.len, 4);
+	assert_true(node_eq(&src, &v4));
+	/* and from a dual-stack socket's peer address */
+	memcpy(&s6.sin6_addr, mapped.ip, 16);
+	assert_int_equal(node_from_sockaddr((struct sockaddr *)&s6, sizeof(s6), &src), 0);
+	assert_int_equal(node_identity_check(&v4, &src), 0);
+	/* another address, or the other family, is refused, and told apart */
+	assert_int_equal(node_parse("10.1.2.4", 1, &src), 0);
+	assert_int_equal(node_identity_check(&v4, &src), -EADDRNOTAVAIL);
+	assert_int_equal(node_parse("fd00::3", 1, &v6), 0);
+	assert_int_equal(node_identity_check(&v6, &v4), -EAFNOSUPPORT);
+	assert_int_equal(node_identity_check(&v4, &v6), -EAFNOSUPPORT);
+	/* only fe80::/10 needs a scope */
+	assert_int_equal(node_parse("fe80::1", 1, &ll), 0);
+	assert_true(node_is_link_local(&ll));
+	assert_int_equal(node_parse("febf::1", 1, &ll), 0);
+	assert_true(node_is_link_local(&ll));
+	assert_int_equal(node_parse("fec0::1", 1, &ll), 0);
+	assert_false(node_is_link_local(&ll));
+	assert_false(node_is_link_local(&v6));
+	assert_false(node_is_link_local(&v4));
 }
 
 static void test_rtt_window_percentile_and_timeout(void **state)
@@ -269,6 +312,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_parse),
 		cmocka_unit_test(test_node_pb_validation),
+		cmocka_unit_test(test_node_identity_forms),
 		cmocka_unit_test(test_rtt_window_percentile_and_timeout),
 		cmocka_unit_test(test_adjacency_versions_and_dedup),
 		cmocka_unit_test(test_reachability_bfs),

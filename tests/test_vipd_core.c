@@ -16,6 +16,7 @@
 
 #include "common/counters.h"
 #include "vipd/core.h"
+#include "vipd/delta.h"
 #include "vipd/named_set.h"
 #include "vipd/named_vip.h"
 #include "vipd/master.h"
@@ -215,6 +216,137 @@ static void test_task_updated_patches(void **state)
 	event_base_free(b);
 }
 
+/* A snapshot with tasks (agent a1 at `host`). */
+#define SNAP(host, tasks) \
+	"{\"type\":\"SUBSCRIBED\",\"subscribed\":{\"get_state\":{\"get_agents\":{\"agents\":[{" \
+	"\"agent_info\":{\"id\":{\"value\":\"a1\"},\"hostname\":\"" host "\"}}]},\"get_frameworks\":" \
+	"{\"frameworks\":[{\"framework_info\":{\"id\":{\"value\":\"f1\"},\"name\":\"m\"}}]}," \
+	"\"get_tasks\":{\"tasks\":[" tasks "]}}}}\n"
+#define STASK(id, port, label) \
+	"{\"task_id\":{\"value\":\"" id "\"},\"framework_id\":{\"value\":\"f1\"},\"agent_id\":" \
+	"{\"value\":\"a1\"},\"state\":\"TASK_RUNNING\",\"discovery\":{\"ports\":{\"ports\":[{" \
+	"\"number\":" port ",\"protocol\":\"tcp\",\"labels\":{\"labels\":[{\"key\":\"VIP_0\"," \
+	"\"value\":\"" label "\"}]}}]}}}"
+
+/* As vipd's master client feeds it: snapshots share the live records. */
+static void feed_live(struct core *c, const char *text)
+{
+	struct mesos_parser *p = mesos_parser_new(core_record, c);
+
+	mesos_parser_set_live(p, &c->m);
+	assert_int_equal(mesos_parser_feed(p, text, strlen(text)), 0);
+	assert_int_equal(mesos_parser_finish(p), 0);
+	mesos_parser_free(p);
+}
+
+/* A snapshot that changes a few tasks is patched in, task by task (one
+ * that changes nothing publishes nothing); other agents or frameworks make
+ * it a rebuild, which compares with the published table's bytes. Every
+ * table equals a full rebuild's. */
+static void snapshot_patches(int with_delta)
+{
+	struct event_base *b = event_base_new();
+	struct delta_state delta = { 0 }; /* (no socket: built only) */
+	struct vipd_options o;
+	struct core *c;
+	uint64_t sp, spf, fb;
+
+	vipd_options_defaults(&o);
+	o.nmasters = 1;
+	o.masters[0] = "http://127.0.0.1:1";
+	c = core_new(b, &o, NULL, NULL);
+	assert_non_null(c);
+	if (with_delta) /* a rebuild then compares with the delta's bytes */
+		c->delta = &delta;
+	sp = counter_value("snapshot_patches");
+	spf = counter_value("snapshot_patch_fallbacks");
+	fb = counter_value("table_patch_fallbacks");
+	feed_live(c, SNAP("10.0.0.1", STASK("t1", "1001", "/a:80") "," STASK("t2", "1002", "/a:80")
+		      "," STASK("t3", "1003", "/b:80")));
+	run_loop(b);
+	assert_int_equal(c->generation, 1);
+	assert_int_equal(counter_value("snapshot_patches"), sp); /* the first: built */
+	/* the same again: patched (nothing to patch), nothing published */
+	feed_live(c, SNAP("10.0.0.1", STASK("t1", "1001", "/a:80") "," STASK("t2", "1002", "/a:80")
+		      "," STASK("t3", "1003", "/b:80")));
+	run_loop(b);
+	assert_int_equal(counter_value("snapshot_patches"), sp + 1);
+	assert_int_equal(c->generation, 1);
+	assert_table_is_full(c);
+	/* t2 on another port, t3 gone (its VIP and name with it), t4 new */
+	feed_live(c, SNAP("10.0.0.1", STASK("t1", "1001", "/a:80") "," STASK("t2", "2002", "/a:80")
+		      "," STASK("t4", "1004", "/c:80")));
+	run_loop(b);
+	assert_int_equal(counter_value("snapshot_patches"), sp + 2);
+	assert_int_equal(counter_value("table_patch_fallbacks"), fb);
+	assert_int_equal(c->generation, 2);
+	assert_int_equal(vip_table_backends(c->table), 3);
+	assert_int_equal(c->table->names->n, 2);
+	assert_table_is_full(c);
+	/* the agent moved: every backend's address changes, rebuilt */
+	feed_live(c, SNAP("10.0.0.9", STASK("t1", "1001", "/a:80") "," STASK("t2", "2002", "/a:80")
+		      "," STASK("t4", "1004", "/c:80")));
+	run_loop(b);
+	assert_int_equal(counter_value("snapshot_patches"), sp + 2);
+	assert_int_equal(counter_value("snapshot_patch_fallbacks"), spf);
+	assert_int_equal(c->generation, 3);
+	assert_int_equal(c->table->v[0].b[0].ip[3], 9);
+	assert_table_is_full(c);
+	/* ten minutes of patches: the next snapshot is rebuilt in full anyway
+	 * (the safety net), and republishes nothing when all was right */
+	{
+		uint64_t unchanged = counter_value("rebuilds_unchanged");
+
+		c->rebuilt_ms -= 10 * 60 * 1000;
+		feed_live(c, SNAP("10.0.0.9", STASK("t1", "1001", "/a:80") ","
+			      STASK("t2", "2002", "/a:80") "," STASK("t4", "1004", "/c:80")));
+		run_loop(b);
+		assert_int_equal(counter_value("snapshot_patches"), sp + 2);
+		assert_int_equal(counter_value("rebuilds_unchanged"), unchanged + 1);
+		assert_int_equal(c->generation, 3);
+		assert_table_is_full(c);
+	}
+	/* a new agent without tasks: rebuilt (compared with the published
+	 * table's bytes alone), the same table, nothing published, and the
+	 * table kept whole for the next patch */
+	{
+		uint64_t unchanged = counter_value("rebuilds_unchanged");
+
+		feed_live(c, "{\"type\":\"SUBSCRIBED\",\"subscribed\":{\"get_state\":{"
+			  "\"get_agents\":{\"agents\":[{\"agent_info\":{\"id\":{\"value\":\"a1\"},"
+			  "\"hostname\":\"10.0.0.9\"}},{\"agent_info\":{\"id\":{\"value\":\"a2\"},"
+			  "\"hostname\":\"10.0.0.2\"}}]},\"get_frameworks\":{\"frameworks\":[{"
+			  "\"framework_info\":{\"id\":{\"value\":\"f1\"},\"name\":\"m\"}}]},"
+			  "\"get_tasks\":{\"tasks\":[" STASK("t1", "1001", "/a:80") ","
+			  STASK("t2", "2002", "/a:80") "," STASK("t4", "1004", "/c:80") "]}}}}\n");
+		run_loop(b);
+		assert_int_equal(counter_value("rebuilds_unchanged"), unchanged + 1);
+	}
+	assert_int_equal(c->generation, 3);
+	assert_int_equal(vip_table_backends(c->table), 3);
+	assert_table_is_full(c);
+	feed(c, UPD("t1", "TASK_KILLING", "5"));
+	run_loop(b);
+	assert_int_equal(c->generation, 4);
+	assert_int_equal(counter_value("table_patch_fallbacks"), fb);
+	assert_table_is_full(c);
+	core_free(c);
+	delta_state_clear(&delta);
+	event_base_free(b);
+}
+
+static void test_snapshot_patches(void **state)
+{
+	(void)state;
+	snapshot_patches(0);
+}
+
+static void test_snapshot_patches_with_deltas(void **state)
+{
+	(void)state;
+	snapshot_patches(1);
+}
+
 static char status_buf[1024];
 
 static void kv_collect(const char *key, const char *value, void *arg)
@@ -371,6 +503,8 @@ int main(void)
 		cmocka_unit_test(test_generation_and_coalescing),
 		cmocka_unit_test(test_coalesce_leading_edge),
 		cmocka_unit_test(test_task_updated_patches),
+		cmocka_unit_test(test_snapshot_patches),
+		cmocka_unit_test(test_snapshot_patches_with_deltas),
 		cmocka_unit_test(test_static_only),
 		cmocka_unit_test(test_events_bounded),
 		cmocka_unit_test(test_status_info),

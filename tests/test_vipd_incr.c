@@ -305,7 +305,7 @@ static void test_incr_refuses_moving_a_name(void **state)
 	k->ports[0] = (struct vip_port){ VIP_TCP, 1, 31999, intern_str(label) };
 	assert_non_null(before = rules_task_vips(m, NULL, &held));
 	assert_int_equal(model_put_task(m, k), 0);
-	assert_non_null(after = rules_task_vips(m, k, &held));
+	assert_non_null(after = rules_task_vips(m, strmap_get(&m->tasks, "new"), &held));
 	assert_int_equal(after->n, 1);
 	rc = incr_apply(t, before, after);
 	assert_int_equal(rc, -EAGAIN);

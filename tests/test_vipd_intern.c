@@ -100,12 +100,45 @@ static void test_ptrmap(void **state)
 	assert_null(ptrmap_get(&m, &keys[5], &other, 1));
 }
 
+/* Ids stand for their strings while held; 0 is NULL; a dropped string's
+ * id serves the next new one. */
+static void test_intern_ids(void **state)
+{
+	const char *a = intern_str("id-a"), *b = intern_str("id-b"), *c;
+	uint32_t ia = intern_id(a), ib = intern_id(b);
+
+	(void)state;
+	assert_int_equal(intern_id(NULL), 0);
+	assert_null(intern_at(0));
+	assert_true(ia && ib && ia != ib);
+	assert_ptr_equal(intern_at(ia), a);
+	assert_ptr_equal(intern_at(ib), b);
+	/* another reference: the same id */
+	assert_int_equal(intern_id(intern_str("id-a")), ia);
+	intern_drop(a);
+	assert_ptr_equal(intern_at(ia), a);
+	intern_drop(a);
+	c = intern_str("id-c");
+	assert_int_equal(intern_id(c), ia);
+	assert_string_equal(intern_at(ia), "id-c");
+	/* a string with a NUL inside (not pooled) has an id too */
+	{
+		const char *d = intern("x\0y", 3);
+
+		assert_ptr_equal(intern_at(intern_id(d)), d);
+		intern_drop(d);
+	}
+	intern_drop(b);
+	intern_drop(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_intern_shares_and_counts),
 		cmocka_unit_test(test_intern_nul_inside),
 		cmocka_unit_test(test_ptrmap),
+		cmocka_unit_test(test_intern_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

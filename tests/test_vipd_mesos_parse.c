@@ -366,7 +366,7 @@ static void test_snapshot_shares_live_tasks(void **state)
 	char *changed = replace_all(doc, "1540582635.261834", "1540582699.5");
 	char *cut = strdup(doc);
 	struct model *live = model_new();
-	struct task *before[64], *t;
+	struct task_rec *before[64], *t;
 	char *ids[64];
 	const char *id;
 	char *want, *got;

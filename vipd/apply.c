@@ -12,10 +12,10 @@ static void move_all(struct model *into, struct model *from, uint64_t now_ms)
 	size_t i = 0;
 
 	while (strmap_next(&from->tasks, &i, &id, &v)) {
-		struct task *t = strmap_del(&from->tasks, id);
+		struct task_rec *t = strmap_del(&from->tasks, id);
 
 		t->carried = 0;
-		model_put_task(into, t);
+		model_put_rec(into, t);
 	}
 	i = 0;
 	while (strmap_next(&from->agents, &i, &id, &v)) {

@@ -15,6 +15,7 @@
 #include "vipd/core.h"
 #include "vipd/delta.h"
 #include "vipd/incr.h"
+#include "vipd/model_diff.h"
 #include "vipd/named_vip.h"
 #include "vipd/publish.h"
 #include "vipd/rules.h"
@@ -160,6 +161,63 @@ static void core_ready_bound_cb(evutil_socket_t fd, short what, void *arg)
 	core_ready(arg, "no complete state from the master yet; nothing published");
 }
 
+/*
+ * A snapshot that changes few tasks (most polls change none) is patched in
+ * task by task like events, instead of rebuilt: no second table beside the
+ * first (the daemon's peak), a few ms instead of ~100 at 100,000 tasks.
+ * More changes, other agents or frameworks, or a failover: a rebuild. And
+ * a rebuild at least every CORE_REBUILD_EVERY_MS at a snapshot: the safety
+ * net under patching (whatever a patch got wrong is republished right).
+ */
+#define CORE_SNAPSHOT_PATCH_MAX 64
+#define CORE_REBUILD_EVERY_MS (10 * 60 * 1000)
+
+struct snap_patch {
+	size_t n;
+	char *id[CORE_SNAPSHOT_PATCH_MAX];
+	struct vip_table *before[CORE_SNAPSHOT_PATCH_MAX];
+	int held[CORE_SNAPSHOT_PATCH_MAX];
+};
+
+static void snap_patch_free(struct snap_patch *sp)
+{
+	if (!sp)
+		return;
+	for (size_t i = 0; i < sp->n; i++) {
+		free(sp->id[i]);
+		vip_table_free(sp->before[i]);
+	}
+	free(sp);
+}
+
+/* Before a snapshot is applied: the changed tasks' parts of the table, or
+ * NULL (rebuild). */
+static struct snap_patch *core_snapshot_before(struct core *c, const struct mesos_record *rec)
+{
+	const char *ids[CORE_SNAPSHOT_PATCH_MAX];
+	struct snap_patch *sp;
+	long n;
+
+	if (!c->table || c->full || !c->m || !rec->m || rec->recovered_agents ||
+	    clock_mono_ms() - c->rebuilt_ms >= CORE_REBUILD_EVERY_MS ||
+	    !model_same_nodes(c->m, rec->m) ||
+	    (n = model_diff_tasks(c->m, rec->m, ids, CORE_SNAPSHOT_PATCH_MAX)) < 0 ||
+	    !(sp = calloc(1, sizeof(*sp))))
+		return NULL;
+	for (sp->n = 0; sp->n < (size_t)n; sp->n++) {
+		size_t i = sp->n;
+
+		if (!(sp->id[i] = strdup(ids[i])) ||
+		    !(sp->before[i] = rules_task_vips(c->m, strmap_get(&c->m->tasks, ids[i]),
+						      &sp->held[i]))) {
+			free(sp->id[i]);
+			snap_patch_free(sp);
+			return NULL;
+		}
+	}
+	return sp;
+}
+
 /* Once a second: withdraw carried tasks whose grace ran out. */
 static void core_expire_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -277,6 +335,7 @@ void core_record(struct mesos_record *rec, void *arg)
 	int held_before;
 	char *id;
 	struct vip_table *before;
+	struct snap_patch *snap = NULL;
 
 	/* A complete record of a kind the master sends, even one dropped
 	 * below, proves the master answers. */
@@ -287,17 +346,27 @@ void core_record(struct mesos_record *rec, void *arg)
 	if (core_over_bound(c, rec))
 		return;
 	before = core_task_before(c, rec, &id, &held_before);
+	if (mesos_rec_is_snapshot(rec->type))
+		snap = core_snapshot_before(c, rec);
 	if (!apply_record(&c->m, rec, clock_mono_ms(), (uint64_t)c->o->recovered_grace_s * 1000)) {
 		vip_table_free(before);
 		free(id);
+		snap_patch_free(snap);
 		return;
 	}
-	if (before)
+	if (before) {
 		core_task_after(c, id, before, held_before);
-	else
+	} else if (snap) {
+		/* (a patch that fails leaves the rest to the rebuild it asks for) */
+		for (size_t i = 0; i < snap->n && !c->full; i++)
+			core_task_after(c, snap->id[i], snap->before[i], snap->held[i]);
+		counter_inc(c->full ? "snapshot_patch_fallbacks" : "snapshot_patches");
+	} else {
 		c->full = 1;
+	}
 	vip_table_free(before);
 	free(id);
+	snap_patch_free(snap);
 	if (mesos_rec_is_snapshot(rec->type)) {
 		c->synced = 1;
 		c->last_sync_unix_ms = clock_real_ms();
@@ -321,33 +390,102 @@ static void core_trim(void)
 	malloc_trim(0);
 }
 
+/* Whether the delta publisher remembers the published table (c->table,
+ * unpatched): its bytes then stand for that table in a rebuild. */
+static int core_delta_has_table(const struct core *c)
+{
+	const struct delta_state *d = c->delta;
+
+	return d && d->have && d->epoch == c->epoch && d->gen == c->generation;
+}
+
+/* Whether t (every VIP packed) packs VIP by VIP as the remembered table
+ * (a packed Vip holds its protocol, address and port: its key too). */
+static int core_delta_same(const struct delta_state *d, const struct vip_table *t)
+{
+	if (d->n != t->n)
+		return 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (d->k[i].len != t->v[i].packed_len ||
+		    memcmp(d->bytes + d->k[i].off, t->v[i].packed, d->k[i].len))
+			return 0;
+	return 1;
+}
+
+/* A rebuild's new table against the published one, slim (vip_table_slim)
+ * or gone (the delta's bytes): 1 if they pack the same (then t replaces
+ * it, unpublished), else 0. */
+static int core_same_as_published(struct core *c, struct vip_table *t)
+{
+	struct snapshot_meta meta = { 0, 0, 0, "" };
+	struct ipc_buf buf = { 0 };
+	int rc = publish_pack_cached(t, &meta, &buf); /* (packs every VIP of t) */
+
+	ipc_buf_free(&buf);
+	if (rc < 0 || !(c->table ? vip_table_packed_equal(c->table, t) :
+			core_delta_same(c->delta, t)))
+		return 0;
+	vip_table_free(c->table);
+	c->table = t;
+	return 1;
+}
+
 int core_rebuild(struct core *c)
 {
 	struct rules_stats st;
 	struct vip_table *t;
-	int rc;
+	int rc, slim = 0;
 
 	if (c->need_master && !c->synced)
 		return 0; /* fail static: nothing complete to publish yet */
+	/*
+	 * A table published as it is needs only its packed bytes to be
+	 * compared with the new one, and the delta publisher has those: the
+	 * table goes (or all but its bytes, without deltas) before the new one
+	 * is built, not to hold two whole tables at the daemon's peak. The
+	 * subscribers keep the last snapshot whatever happens here.
+	 */
+	if (c->table && !c->patched && vip_table_packed_all(c->table)) {
+		slim = 1;
+		if (core_delta_has_table(c)) {
+			vip_table_free(c->table);
+			c->table = NULL;
+		} else {
+			vip_table_slim(c->table);
+		}
+	}
 	t = rules_build(c->m, c->statics, NAMED_VIP4_MIN, NAMED_VIP4_MAX, &st);
 	if (!t) {
-		log_error("rebuilding the VIP table: out of memory; keeping the last one");
+		log_error("rebuilding the VIP table: out of memory; keeping the last one published");
+		if (slim) { /* (no longer one to patch) */
+			vip_table_free(c->table);
+			c->table = NULL;
+		}
+		c->full = 1;
 		return -ENOMEM;
 	}
 	c->held_tasks = st.held;
 	c->full = 0;
+	c->rebuilt_ms = clock_mono_ms();
 	/* A patched table is not what was published: compare only an intact one. */
-	if (c->table && !c->patched && vip_table_equal(c->table, t)) {
-		vip_table_free(t);
+	if (slim ? core_same_as_published(c, t) :
+	    c->table && !c->patched && vip_table_equal(c->table, t)) {
+		if (!slim)
+			vip_table_free(t);
 		c->dirty_since_us = 0;
 		counter_inc("rebuilds_unchanged");
 		core_trim();
 		return 0;
 	}
-	if (c->table)
+	if (c->table && !slim)
 		vip_table_take_packed(t, c->table);
-	if ((rc = core_publish(c, t)) < 0)
+	if ((rc = core_publish(c, t)) < 0) {
 		c->full = 1;
+		if (slim) {
+			vip_table_free(c->table);
+			c->table = NULL;
+		}
+	}
 	core_trim();
 	return rc;
 }

@@ -43,6 +43,7 @@ struct core {
 	int full;             /* the next publish needs a full rebuild */
 	int patched;          /* table was patched in place since it was published */
 	int ready;            /* READY=1 sent to systemd */
+	uint64_t rebuilt_ms;  /* the last full rebuild (clock_mono_ms) */
 };
 
 struct core *core_new(struct event_base *base, const struct vipd_options *o, struct ipc_pub *pub,

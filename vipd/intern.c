@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "vipd/intern.h"
 #include "vipd/strmap.h"
 
 struct entry {
 	uint32_t refs;
+	uint32_t id; /* its index in byid */
 	uint8_t pooled; /* in the map (a string with a NUL inside is not) */
 	char s[];
 };
@@ -25,6 +27,13 @@ static struct strmap pool = { .key_of = entry_key };
 #define RECENT 4
 static struct entry *recent[RECENT];
 static unsigned recent_next;
+/* Every entry by its id (intern_id): a task record holds 4-byte ids, not
+ * 8-byte pointers. Id 0 is NULL; the ids of dropped strings are reused
+ * (free_ids), so the array stays as long as the most strings ever held. */
+static struct entry **byid;
+static size_t nbyid = 1, capbyid;
+static uint32_t *free_ids;
+static size_t nfree, capfree;
 
 static struct entry *entry_of(const char *s)
 {
@@ -39,6 +48,29 @@ static const char *entry_key(const void *e)
 static void remember(struct entry *e)
 {
 	recent[recent_next++ % RECENT] = e;
+}
+
+/* Gives e an id; 0 or -ENOMEM. A new id also makes room for itself in
+ * free_ids, so that giving it back never fails. */
+static int id_take(struct entry *e)
+{
+	if (nfree) {
+		e->id = free_ids[--nfree];
+	} else {
+		if (nbyid > UINT32_MAX ||
+		    array_grow((void **)&byid, &capbyid, nbyid + 1, sizeof(*byid), 1024) < 0 ||
+		    array_grow((void **)&free_ids, &capfree, nbyid, sizeof(*free_ids), 1024) < 0)
+			return -ENOMEM;
+		e->id = (uint32_t)nbyid++;
+	}
+	byid[e->id] = e;
+	return 0;
+}
+
+static void id_give(struct entry *e)
+{
+	byid[e->id] = NULL;
+	free_ids[nfree++] = e->id;
 }
 
 const char *intern(const char *s, size_t len)
@@ -65,10 +97,15 @@ const char *intern(const char *s, size_t len)
 	e->s[len] = '\0';
 	e->refs = 1;
 	e->pooled = (uint8_t)pooled;
+	if (id_take(e) < 0) {
+		free(e);
+		return NULL;
+	}
 	if (!pooled)
 		return e->s;
 	strmap_put(&pool, e->s, e, &err);
 	if (err) {
+		id_give(e);
 		free(e);
 		return NULL;
 	}
@@ -107,7 +144,18 @@ void intern_drop(const char *s)
 	for (int i = 0; i < RECENT; i++)
 		if (recent[i] == e)
 			recent[i] = NULL;
+	id_give(e);
 	free(e);
+}
+
+uint32_t intern_id(const char *s)
+{
+	return s ? entry_of(s)->id : 0;
+}
+
+const char *intern_at(uint32_t id)
+{
+	return id ? byid[id]->s : NULL;
 }
 
 size_t intern_refs(const char *s)

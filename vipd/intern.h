@@ -18,6 +18,10 @@ void intern_prefetch(const char *s, size_t len);
 const char *intern_ref(const char *s);
 /* Drops one reference to a string intern() returned (NULL is fine). */
 void intern_drop(const char *s);
+/* A string intern() returned as a 4-byte id (0 for NULL), and back: the
+ * id is valid while the string is held. */
+uint32_t intern_id(const char *s);
+const char *intern_at(uint32_t id);
 /* How many references s (from intern()) has: for a VIP label, about how
  * many task ports carry it. */
 size_t intern_refs(const char *s);

@@ -21,9 +21,9 @@
 #include "vipd/vip_table.h"
 
 #define MAX_DEPTH 128
-#define MAX_IPS 16
-#define MAX_MAPS 64
-#define MAX_VIP_PORTS 64
+#define MAX_IPS TASK_MAX_IPS
+#define MAX_MAPS TASK_MAX_MAPS
+#define MAX_VIP_PORTS TASK_MAX_PORTS
 #define MAX_RANGES 256
 #define MAX_LABELS 64
 
@@ -91,7 +91,7 @@ struct mesos_parser {
 	struct task tst;        /* a status of the task being parsed */
 	struct task *st_heap;   /* a status outside a task (TASK_UPDATED's: kept) */
 	/* What scratch and tst hold, within the parser's bounds: 100,000
-	 * tasks are parsed without an allocation each (task_pack makes one
+	 * tasks are parsed without an allocation each (task_rec_pack makes one
 	 * for a task that is kept). */
 	struct {
 		struct vip_port ports[MAX_VIP_PORTS];
@@ -351,7 +351,7 @@ static void labels_clear(struct label_kv *l, size_t *n)
 	*n = 0;
 }
 
-/* A status scratch again as new (whatever task_merge_status left). */
+/* A status scratch again as new. */
 static void status_reset(struct task *st)
 {
 	free(st->ips);
@@ -529,9 +529,9 @@ static int in_snapshot(const struct mesos_parser *p)
  * task the record already holds (a repeated id), nor past the count's
  * range.
  */
-static struct task *live_same(struct mesos_parser *p, const struct task *t)
+static struct task_rec *live_same(struct mesos_parser *p, const struct task *t)
 {
-	struct task *l;
+	struct task_rec *l;
 
 	if (!p->live || !*p->live || !in_snapshot(p))
 		return NULL;
@@ -546,7 +546,8 @@ static struct task *live_same(struct mesos_parser *p, const struct task *t)
  * must not grow vipd without limit) and the last good table stays. */
 static int task_end(struct mesos_parser *p)
 {
-	struct task *t = p->task, *kept;
+	struct task *t = p->task;
+	struct task_rec *kept;
 
 	legacy_labels(p);
 	p->task = NULL;
@@ -582,11 +583,11 @@ static int task_end(struct mesos_parser *p)
 	if ((kept = live_same(p, t))) {
 		kept->extra++;
 		task_clear(t);
-	} else if (!(kept = task_pack(t))) {
+	} else if (!(kept = task_rec_pack(t))) {
 		task_clear(t);
 		return 1;
 	}
-	model_put_task(p->rec.m, kept);
+	model_put_rec(p->rec.m, kept);
 	p->rec_tasks++;
 	return 1;
 }

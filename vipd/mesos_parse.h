@@ -42,7 +42,8 @@ typedef void (*mesos_record_fn)(struct mesos_record *rec, void *arg);
 struct mesos_parser;
 
 /* Default bound on the tasks with VIPs one record may carry (10x the
- * largest cluster the benchmark models; ~200 bytes each in the model). */
+ * largest cluster the benchmark models; ~110 bytes each in the model:
+ * its record and its slots in the task map). */
 #define MESOS_MAX_TASKS 1000000
 /* Bound on the agents and frameworks stream events may add to the model
  * (a snapshot's are bounded by its size and the request timeout). */
@@ -55,7 +56,7 @@ void mesos_parser_set_max_tasks(struct mesos_parser *p, size_t n);
 /*
  * Where the model records are applied to lives (*live, read at each task;
  * NULL: none): a snapshot's tasks that *live holds unchanged are shared
- * with it, not copied (task->extra counts the holders). Records must be
+ * with it, not copied (task_rec.extra counts the holders). Records must be
  * applied in order, and *live must not change a task in place while a
  * snapshot is being parsed (records are applied one after the other).
  */

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "vipd/intern.h"
 #include "vipd/model.h"
+#include "vipd/slab.h"
 
 enum task_state task_state_parse(const char *s, size_t len)
 {
@@ -38,25 +40,20 @@ struct task *task_new(void)
 	return t;
 }
 
-/* Frees an array or id of t unless borrowed or in t's own allocation
- * (apart: that one was allocated on its own later). */
-static void free_own(const struct task *t, void *p, int apart)
-{
-	if (!t->borrowed && (!t->packed || apart))
-		free(p);
-}
-
 void task_clear(struct task *t)
 {
-	free_own(t, t->id, 0);
+	if (!t->borrowed) {
+		free(t->id);
+		free(t->ips);
+		free(t->maps);
+		free(t->smaps);
+	}
 	intern_drop(t->framework_id);
 	intern_drop(t->agent_id);
-	free_own(t, t->ips, t->ips_apart);
-	free_own(t, t->maps, 0);
-	free_own(t, t->smaps, t->smaps_apart);
 	for (size_t i = 0; i < t->nports; i++)
 		intern_drop(t->ports[i].label);
-	free_own(t, t->ports, 0);
+	if (!t->borrowed)
+		free(t->ports);
 	memset(t, 0, sizeof(*t));
 	t->healthy = -1;
 }
@@ -65,59 +62,151 @@ void task_free(struct task *t)
 {
 	if (!t)
 		return;
-	if (t->extra) { /* (another model still holds it) */
-		t->extra--;
-		return;
-	}
 	task_clear(t);
 	free(t);
 }
 
-/* Copies n bytes of src to *at (moved on), returns where they went. */
-static void *place(char **at, const void *src, size_t n)
-{
-	void *d = *at;
+_Static_assert(sizeof(struct task_rec) == 32, "a task record's header is 32 bytes");
+_Static_assert(sizeof(struct rec_port) == 8, "a record's port is 8 bytes");
 
-	if (n)
-		memcpy(d, src, n);
-	*at += n;
-	return n ? d : NULL;
+static size_t ip_size(uint8_t family)
+{
+	return family == 6 ? 16 : 4;
 }
 
-struct task *task_pack(struct task *t)
+void task_rec_view(const struct task_rec *r, struct task_view *v)
 {
-	/* Pointers first (vip_port holds one), then the byte-aligned rest. */
-	size_t np = t->nports * sizeof(*t->ports), nm = t->nmaps * sizeof(*t->maps);
-	size_t ns = t->nsmaps * sizeof(*t->smaps), ni = t->nips * sizeof(*t->ips);
-	size_t nid = strlen(t->id) + 1, tail = np + nm + ns + ni + nid;
-	struct task *n;
-	char *at;
+	struct task *t = &v->t;
+	const struct rec_port *rp = task_rec_ports(r);
+	const uint8_t *at;
 
-	_Static_assert(sizeof(struct task) % sizeof(void *) == 0, "ports follow aligned");
-	if (!(n = malloc(sizeof(*n) + tail)))
+	memset(t, 0, sizeof(*t));
+	t->id = (char *)task_rec_id(r);
+	t->framework_id = intern_at(r->framework);
+	t->agent_id = intern_at(r->agent);
+	t->ts = r->ts;
+	t->health_ts = r->health_ts;
+	t->nips = r->nips;
+	t->nmaps = r->nmaps;
+	t->nsmaps = r->nsmaps;
+	t->nports = r->nports;
+	t->state = r->state;
+	t->healthy = r->healthy;
+	t->has_health_check = r->has_health_check;
+	t->carried = r->carried;
+	t->borrowed = 1;
+	t->ports = v->ports;
+	for (size_t i = 0; i < r->nports; i++) {
+		v->ports[i].proto = rp[i].proto;
+		v->ports[i].host_scope = rp[i].host_scope;
+		v->ports[i].number = rp[i].number;
+		v->ports[i].label = intern_at(rp[i].label);
+	}
+	/* (port mappings are 2-byte aligned in the record: read in place) */
+	t->maps = (struct port_mapping *)(void *)(rp + r->nports);
+	t->smaps = t->maps + r->nmaps;
+	t->ips = v->ips;
+	at = (const uint8_t *)t->id + strlen(t->id) + 1;
+	for (size_t i = 0; i < r->nips; i++) {
+		size_t n = ip_size(*at);
+
+		memset(&v->ips[i], 0, sizeof(v->ips[i]));
+		v->ips[i].family = *at++;
+		memcpy(v->ips[i].ip, at, n);
+		at += n;
+	}
+}
+
+struct task_rec *task_rec_pack(struct task *t)
+{
+	size_t nid = strlen(t->id) + 1, nip = 0, nmap = (size_t)t->nmaps + t->nsmaps;
+	struct rec_port *rp;
+	struct task_rec *r;
+	uint8_t *at;
+
+	if (t->nports > TASK_MAX_PORTS || t->nips > TASK_MAX_IPS || t->nmaps > TASK_MAX_MAPS ||
+	    t->nsmaps > TASK_MAX_MAPS)
 		return NULL;
-	*n = *t;
-	n->borrowed = n->extra = n->ips_apart = n->smaps_apart = 0;
-	n->packed = 1;
-	at = (char *)(n + 1);
-	n->ports = place(&at, t->ports, np);
-	n->maps = place(&at, t->maps, nm);
-	n->smaps = place(&at, t->smaps, ns);
-	n->ips = place(&at, t->ips, ni);
-	n->id = place(&at, t->id, nid);
-	/* The labels' references move with the ports. */
+	for (size_t i = 0; i < t->nips; i++)
+		nip += 1 + ip_size(t->ips[i].family);
+	r = slab_alloc(sizeof(*r) + t->nports * sizeof(*rp) + nmap * sizeof(struct port_mapping) +
+		       nid + nip);
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->ts = t->ts;
+	r->health_ts = t->health_ts;
+	r->framework = intern_id(t->framework_id);
+	r->agent = intern_id(t->agent_id);
+	r->nips = t->nips;
+	r->nmaps = t->nmaps;
+	r->nsmaps = t->nsmaps;
+	r->nports = t->nports;
+	r->state = t->state;
+	r->healthy = t->healthy;
+	r->has_health_check = t->has_health_check & 1;
+	r->carried = t->carried & 1;
+	rp = (struct rec_port *)(void *)(r + 1);
+	for (size_t i = 0; i < t->nports; i++) {
+		rp[i].proto = t->ports[i].proto;
+		rp[i].host_scope = t->ports[i].host_scope;
+		rp[i].number = t->ports[i].number;
+		rp[i].label = intern_id(t->ports[i].label);
+	}
+	at = (uint8_t *)(rp + t->nports);
+	if (t->nmaps) /* (no array at all when empty: memcpy wants one) */
+		memcpy(at, t->maps, t->nmaps * sizeof(struct port_mapping));
+	at += t->nmaps * sizeof(struct port_mapping);
+	if (t->nsmaps)
+		memcpy(at, t->smaps, t->nsmaps * sizeof(struct port_mapping));
+	at += t->nsmaps * sizeof(struct port_mapping);
+	memcpy(at, t->id, nid);
+	at += nid;
+	for (size_t i = 0; i < t->nips; i++) {
+		*at++ = t->ips[i].family;
+		memcpy(at, t->ips[i].ip, ip_size(t->ips[i].family));
+		at += ip_size(t->ips[i].family);
+	}
+	/* The references (agent, framework, labels) move to the record. */
+	t->framework_id = t->agent_id = NULL;
 	t->nports = 0;
-	intern_ref(t->framework_id);
-	intern_ref(t->agent_id);
 	task_clear(t);
-	return n;
+	return r;
 }
 
-static void task_free_v(void *p) { task_free(p); }
-
-static const char *task_key(const void *t)
+size_t task_rec_size(const struct task_rec *r)
 {
-	return ((const struct task *)t)->id;
+	const char *id = task_rec_id(r);
+	const uint8_t *at = (const uint8_t *)id + strlen(id) + 1;
+
+	for (size_t i = 0; i < r->nips; i++)
+		at += 1 + ip_size(*at);
+	return (size_t)(at - (const uint8_t *)r);
+}
+
+void task_rec_free(struct task_rec *r)
+{
+	const struct rec_port *rp;
+
+	if (!r)
+		return;
+	if (r->extra) { /* (another model still holds it) */
+		r->extra--;
+		return;
+	}
+	rp = task_rec_ports(r);
+	intern_drop(intern_at(r->framework));
+	intern_drop(intern_at(r->agent));
+	for (size_t i = 0; i < r->nports; i++)
+		intern_drop(intern_at(rp[i].label));
+	slab_free(r, task_rec_size(r));
+}
+
+static void task_rec_free_v(void *p) { task_rec_free(p); }
+
+static const char *task_key(const void *r)
+{
+	return task_rec_id(r);
 }
 
 static void agent_free_v(void *p)
@@ -142,7 +231,7 @@ void model_free(struct model *m)
 {
 	if (!m)
 		return;
-	strmap_clear(&m->tasks, task_free_v);
+	strmap_clear(&m->tasks, task_rec_free_v);
 	strmap_clear(&m->agents, agent_free_v);
 	strmap_clear(&m->frameworks, free);
 	free(m);
@@ -169,26 +258,40 @@ int agent_resolve(const char *hostname, const char *pid, uint8_t out[4])
 	return inet_pton(AF_INET, buf, out) == 1 ? 0 : -ENOENT;
 }
 
-int model_put_task(struct model *m, struct task *t)
+int model_put_rec(struct model *m, struct task_rec *r)
 {
 	int err;
-	struct task *old = strmap_put(&m->tasks, t->id, t, &err);
+	struct task_rec *old = strmap_put(&m->tasks, task_rec_id(r), r, &err);
 
 	if (err) {
-		task_free(t);
+		task_rec_free(r);
 		return err;
 	}
-	if (old != t)
-		task_free(old);
+	if (old != r)
+		task_rec_free(old);
 	return 0;
 }
 
-int task_same(const struct task *a, const struct task *b)
+int model_put_task(struct model *m, struct task *t)
 {
+	struct task_rec *r = task_rec_pack(t);
+
+	task_free(t);
+	return r ? model_put_rec(m, r) : -ENOMEM;
+}
+
+int task_same(const struct task_rec *r, const struct task *b)
+{
+	struct task_view v;
+	const struct task *a = &v.t;
+
+	if (r->nips != b->nips || r->nmaps != b->nmaps || r->nsmaps != b->nsmaps ||
+	    r->nports != b->nports || r->ts != b->ts)
+		return 0;
+	task_rec_view(r, &v);
 	if (strcmp(a->id, b->id) || a->framework_id != b->framework_id ||
 	    a->agent_id != b->agent_id || a->ts != b->ts || a->health_ts != b->health_ts ||
-	    a->nips != b->nips || a->nmaps != b->nmaps || a->nsmaps != b->nsmaps ||
-	    a->nports != b->nports || a->state != b->state || a->healthy != b->healthy ||
+	    a->state != b->state || a->healthy != b->healthy ||
 	    a->has_health_check != b->has_health_check || a->carried != b->carried)
 		return 0;
 	for (size_t i = 0; i < a->nips; i++)
@@ -248,7 +351,7 @@ int model_put_framework(struct model *m, const char *id, const char *name)
 
 void model_del_task(struct model *m, const char *id)
 {
-	task_free(strmap_del(&m->tasks, id));
+	task_rec_free(strmap_del(&m->tasks, id));
 }
 
 void model_del_agent(struct model *m, const char *id)
@@ -261,23 +364,23 @@ void model_del_framework(struct model *m, const char *id)
 	free(strmap_del(&m->frameworks, id));
 }
 
-/* Health and time from st; 1 if st is the latest status (its addresses and
- * mappings then replace t's). */
-static int status_newer(struct task *t, const struct task *st)
+/* Health and time from st into the header fields; 1 if st is the latest
+ * status (its addresses and mappings then replace the task's). */
+static int status_newer(double *ts, double *health_ts, int8_t *healthy, const struct task *st)
 {
-	if (st->healthy >= 0 && st->ts >= t->health_ts) {
-		t->healthy = st->healthy;
-		t->health_ts = st->ts;
+	if (st->healthy >= 0 && st->ts >= *health_ts) {
+		*healthy = st->healthy;
+		*health_ts = st->ts;
 	}
-	if (st->ts < t->ts)
+	if (st->ts < *ts)
 		return 0;
-	t->ts = st->ts;
+	*ts = st->ts;
 	return 1;
 }
 
 void task_copy_status(struct task *t, const struct task *st)
 {
-	if (!status_newer(t, st))
+	if (!status_newer(&t->ts, &t->health_ts, &t->healthy, st))
 		return;
 	/* An update without addresses keeps the ones we know. */
 	if (st->nips) {
@@ -290,43 +393,48 @@ void task_copy_status(struct task *t, const struct task *st)
 	}
 }
 
-void task_merge_status(struct task *t, struct task *st)
+int model_update_task(struct model *m, const char *id, enum task_state state,
+		      const struct task *st)
 {
-	if (!status_newer(t, st))
-		return;
-	/* An update without addresses keeps the ones we know. */
-	if (st->nips) {
-		free_own(t, t->ips, t->ips_apart);
-		t->ips = st->ips;
-		t->ips_apart = 1;
-		t->nips = st->nips;
-		st->ips = NULL;
-		st->nips = 0;
-	}
-	if (st->nsmaps) {
-		free_own(t, t->smaps, t->smaps_apart);
-		t->smaps = st->smaps;
-		t->smaps_apart = 1;
-		t->nsmaps = st->nsmaps;
-		st->smaps = NULL;
-		st->nsmaps = 0;
-	}
-}
+	struct task_rec *r = strmap_get(&m->tasks, id), *n;
+	struct task_view v;
+	struct task *t = &v.t;
 
-int model_update_task(struct model *m, const char *id, enum task_state state, struct task *st)
-{
-	struct task *t = strmap_get(&m->tasks, id);
-
-	if (!t)
+	if (!r)
 		return 0;
 	if (state == TS_TERMINAL) {
 		model_del_task(m, id);
 		return 1;
 	}
 	if (state != TS_UNKNOWN)
-		t->state = state;
-	t->carried = 0;
-	task_merge_status(t, st);
+		r->state = (uint8_t)state;
+	r->carried = 0;
+	if (!status_newer(&r->ts, &r->health_ts, &r->healthy, st) || (!st->nips && !st->nsmaps))
+		return 1;
+	/* New addresses or mappings: a new record, the others' facts with the
+	 * status's (an update without addresses keeps the ones we know). */
+	task_rec_view(r, &v);
+	if (st->nips) {
+		t->ips = st->ips;
+		t->nips = st->nips;
+	}
+	if (st->nsmaps) {
+		t->smaps = st->smaps;
+		t->nsmaps = st->nsmaps;
+	}
+	/* (the view's references are the record's: the new one takes its own;
+	 * its id is read from r, which stays until n replaces it) */
+	intern_ref(t->framework_id);
+	intern_ref(t->agent_id);
+	for (size_t i = 0; i < t->nports; i++)
+		intern_ref(t->ports[i].label);
+	if (!(n = task_rec_pack(t))) {
+		log_limited(LOG_LVL_ERROR, "task_update", "task %s: out of memory; its last "
+			    "addresses are kept", id);
+		task_clear(t); /* (borrowed: drops only those references) */
+		return 1;
+	}
+	model_put_rec(m, n);
 	return 1;
 }
 
@@ -351,20 +459,21 @@ void model_carry_recovered(struct model *m, struct model *old, uint64_t now_ms, 
 	}
 	i = 0;
 	while (strmap_next(&old->tasks, &i, &id, &v)) {
-		struct task *t = v;
-		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL, *o;
+		struct task_rec *t = v;
+		const char *aid = intern_at(t->agent);
+		struct agent *a = aid ? strmap_get(&m->agents, aid) : NULL, *o;
 
 		if (!a || !a->recovered || strmap_get(&m->tasks, id))
 			continue;
 		/* A snapshot repeated during the grace (polling, a reconnect)
 		 * keeps the deadline the first one set. */
 		if (!a->carry_until_ms)
-			a->carry_until_ms = t->carried && (o = strmap_get(&old->agents, t->agent_id)) &&
+			a->carry_until_ms = t->carried && (o = strmap_get(&old->agents, aid)) &&
 					    o->carry_until_ms ? o->carry_until_ms : now_ms + grace_ms;
 		/* Move the task over: the old model is freed by the caller. */
 		strmap_del(&old->tasks, id);
 		t->carried = 1;
-		model_put_task(m, t); /* deleting leaves a tombstone: i stays valid */
+		model_put_rec(m, t); /* deleting leaves a tombstone: i stays valid */
 	}
 }
 
@@ -375,12 +484,13 @@ size_t model_expire_carried(struct model *m, uint64_t now_ms)
 	size_t i = 0, n = 0;
 
 	while (strmap_next(&m->tasks, &i, &id, &v)) {
-		struct task *t = v;
-		struct agent *a = t->agent_id ? strmap_get(&m->agents, t->agent_id) : NULL;
+		struct task_rec *t = v;
+		const char *aid = intern_at(t->agent);
+		struct agent *a = aid ? strmap_get(&m->agents, aid) : NULL;
 
 		if (!t->carried || (a && a->carry_until_ms > now_ms))
 			continue;
-		task_free(strmap_del(&m->tasks, id));
+		task_rec_free(strmap_del(&m->tasks, id));
 		n++;
 	}
 	return n;

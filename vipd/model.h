@@ -39,8 +39,13 @@ struct vip_port {
 	const char *label; /* the label value, e.g. "/app:80" (intern.h) */
 };
 
-/* One per VIP-carrying task (100,000 of them in a big cluster): compact,
- * counts are small (the parser caps them, see mesos_parse.c). */
+/* The bounds of one task's facts (the parser's, see mesos_parse.c). */
+#define TASK_MAX_IPS 16
+#define TASK_MAX_MAPS 64
+#define TASK_MAX_PORTS 64
+
+/* A task's facts as the parser collects them, and a status update: the
+ * live model keeps them packed (struct task_rec). */
 struct task {
 	char *id;
 	const char *framework_id, *agent_id; /* shared: intern.h */
@@ -51,34 +56,77 @@ struct task {
 	struct port_mapping *smaps; /* from the latest status (pods) */
 	struct vip_port *ports;
 	uint8_t nips, nmaps, nsmaps, nports;
-	/* How many more models hold it: a snapshot that repeats it unchanged
-	 * shares it with the live model while it is parsed (task_free drops
-	 * one holder; the last frees it). */
-	uint8_t extra;
-	/* (Bit fields: the struct is 80 bytes, not 88, for 100,000 tasks.) */
-	unsigned state : 3;   /* enum task_state */
-	signed healthy : 2;   /* -1 never reported, 0, 1 */
-	unsigned has_health_check : 1;
-	unsigned carried : 1; /* kept from before a master failover */
+	uint8_t state;        /* enum task_state */
+	int8_t healthy;       /* -1 never reported, 0, 1 */
+	uint8_t has_health_check;
+	uint8_t carried;      /* kept from before a master failover */
 	/* Its arrays and id are someone else's (the parser's scratch buffers,
-	 * with room for the parser's bounds): never freed, copied by task_pack. */
-	unsigned borrowed : 1;
-	/* Its arrays and id lie after the struct in its allocation (task_pack),
-	 * except ips / smaps when a later status replaced them (*_apart: then
-	 * allocated on their own). */
-	unsigned packed : 1;
-	unsigned ips_apart : 1;
-	unsigned smaps_apart : 1;
+	 * with room for the bounds above): never freed, copied by task_rec_pack. */
+	uint8_t borrowed;
 };
 
 struct task *task_new(void);
 void task_free(struct task *t);
 /* Frees what t holds and makes it as new (for a scratch task). */
 void task_clear(struct task *t);
-/* A right-sized copy of t with its arrays and id inside the same
- * allocation (one allocation per kept task); t is left cleared. NULL on
- * ENOMEM (t kept). */
-struct task *task_pack(struct task *t);
+
+/* A label of a task record's port: its string as an intern id. */
+struct rec_port {
+	uint8_t proto;
+	uint8_t host_scope;
+	uint16_t number;
+	uint32_t label;
+};
+
+/*
+ * One per VIP-carrying task in the live model (100,000 in a big cluster):
+ * one allocation, a 32-byte header and its facts after it, 4-byte intern
+ * ids for the strings many tasks share, addresses in 5 or 17 bytes. After
+ * the header: rec_port[nports], port_mapping[nmaps] then [nsmaps] (the
+ * status's), the id and its NUL, then nips addresses (a family byte, 4 or
+ * 16 bytes). Read through task_rec_view. Only the header changes in place:
+ * a status with new addresses or mappings makes a new record.
+ */
+struct task_rec {
+	double ts, health_ts;
+	uint32_t framework, agent; /* intern ids */
+	uint8_t nips, nmaps, nsmaps, nports;
+	/* How many more models hold it: a snapshot that repeats it unchanged
+	 * shares it with the live model while it is parsed (task_rec_free
+	 * drops one holder; the last frees it). */
+	uint8_t extra;
+	uint8_t state;  /* enum task_state */
+	int8_t healthy; /* -1 never reported, 0, 1 */
+	uint8_t has_health_check : 1;
+	uint8_t carried : 1;
+};
+
+static inline const struct rec_port *task_rec_ports(const struct task_rec *r)
+{
+	return (const struct rec_port *)(const void *)(r + 1);
+}
+
+static inline const char *task_rec_id(const struct task_rec *r)
+{
+	return (const char *)(task_rec_ports(r) + r->nports) +
+	       (r->nmaps + r->nsmaps) * sizeof(struct port_mapping);
+}
+
+/* A record read as a struct task (borrowed: its arrays in here or in the
+ * record, valid while the record is unchanged). */
+struct task_view {
+	struct task t;
+	struct vip_port ports[TASK_MAX_PORTS];
+	struct task_ip ips[TASK_MAX_IPS];
+};
+
+void task_rec_view(const struct task_rec *r, struct task_view *v);
+/* A record of t's facts; t is left cleared (its references move). NULL on
+ * ENOMEM or counts past the bounds (t kept). */
+struct task_rec *task_rec_pack(struct task *t);
+void task_rec_free(struct task_rec *r);
+/* Its bytes, header and facts (for the benchmark's breakdown). */
+size_t task_rec_size(const struct task_rec *r);
 
 struct agent {
 	char *hostname;
@@ -89,7 +137,7 @@ struct agent {
 };
 
 struct model {
-	struct strmap tasks;      /* id -> struct task */
+	struct strmap tasks;      /* id -> struct task_rec */
 	struct strmap agents;     /* id -> struct agent */
 	struct strmap frameworks; /* id -> framework name (char *) */
 };
@@ -105,6 +153,8 @@ void model_free(struct model *m);
 int agent_resolve(const char *hostname, const char *pid, uint8_t out[4]);
 
 /* Adds or replaces; the model takes ownership. 0 or -ENOMEM. */
+int model_put_rec(struct model *m, struct task_rec *r);
+/* The same for t's facts, packed (t is freed). */
 int model_put_task(struct model *m, struct task *t);
 int model_put_agent(struct model *m, const char *id, const char *hostname, const char *pid,
 		    int recovered);
@@ -115,20 +165,18 @@ void model_del_framework(struct model *m, const char *id);
 
 /*
  * A status update of a known task (TASK_UPDATED): `st` holds the new
- * status facts (ips, smaps, ts, healthy). Terminal states remove the task.
- * Returns 1 if the task was known, 0 if not.
+ * status facts (ips, smaps, ts, healthy), copied. Terminal states remove
+ * the task. Returns 1 if the task was known, 0 if not.
  */
-int model_update_task(struct model *m, const char *id, enum task_state state, struct task *st);
+int model_update_task(struct model *m, const char *id, enum task_state state,
+		      const struct task *st);
 
-/* Whether two tasks hold the same facts (interned strings compared as
+/* Whether a record holds t's facts (interned strings compared as
  * pointers): a snapshot's task then shares the live model's record. */
-int task_same(const struct task *a, const struct task *b);
+int task_same(const struct task_rec *a, const struct task *t);
 
-/* Folds a status into a task: the latest status by timestamp wins (its
- * arrays move to t). */
-void task_merge_status(struct task *t, struct task *st);
-/* The same into a borrowed task (t->borrowed: room for st's arrays), which
- * copies them. */
+/* Folds a status into a borrowed task (t->borrowed: room for st's arrays):
+ * the latest status by timestamp wins. */
 void task_copy_status(struct task *t, const struct task *st);
 
 /*

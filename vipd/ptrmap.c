@@ -41,7 +41,9 @@ int ptrmap_put(struct ptrmap *m, const void *a, const void *b, uintptr_t tag, vo
 {
 	struct ptrmap_slot *s;
 
-	if ((m->n + 1) * 2 > m->cap) {
+	/* (grown at 3/4, not 1/2: at 100,000 tasks a build caches 20,000
+	 * agents and labels, 1 MiB of slots instead of 2 at its peak) */
+	if ((m->n + 1) * 4 > m->cap * 3) {
 		struct ptrmap old = *m;
 		size_t ncap = m->cap ? m->cap * 2 : 64;
 

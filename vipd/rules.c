@@ -404,33 +404,36 @@ done:
 }
 
 /* One task's VIPs into bd (named ones not yet addressed); 0 or -ENOMEM. */
-static int add_task(struct build *bd, const struct model *m, const struct task *t,
+static int add_task(struct build *bd, const struct model *m, const struct task_rec *r,
 		    struct rules_stats *s)
 {
+	const char *aid, *fid, *fw;
 	const struct agent *a;
-	const char *fw;
+	struct task_view v;
 	uint8_t w;
 
 	s->tasks++;
-	if (t->state != TS_RUNNING && t->state != TS_KILLING)
+	if (r->state != TS_RUNNING && r->state != TS_KILLING)
 		return 0;
-	a = t->agent_id ? lookup(bd, C_AGENT, t->agent_id, &m->agents) : NULL;
-	fw = t->framework_id ? lookup(bd, C_FW, t->framework_id, &m->frameworks) : NULL;
+	aid = intern_at(r->agent);
+	fid = intern_at(r->framework);
+	a = aid ? lookup(bd, C_AGENT, aid, &m->agents) : NULL;
+	fw = fid ? lookup(bd, C_FW, fid, &m->frameworks) : NULL;
 	if (!a || !fw) {
 		s->held++; /* held until its agent and framework are known */
 		return 0;
 	}
 	if (!a->has_ip) {
 		report_bad_input("agent_hostname", "agent %s: hostname '%s' is no IPv4 address "
-				 "and its pid gives none; its tasks are held", t->agent_id,
-				 a->hostname);
+				 "and its pid gives none; its tasks are held", aid, a->hostname);
 		s->held++;
 		return 0;
 	}
 	s->live++;
-	w = weight_of(t);
-	for (size_t p = 0; p < t->nports; p++)
-		if (add_task_port(bd, t, a, fw, &t->ports[p], w) < 0)
+	task_rec_view(r, &v);
+	w = weight_of(&v.t);
+	for (size_t p = 0; p < v.t.nports; p++)
+		if (add_task_port(bd, &v.t, a, fw, &v.t.ports[p], w) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -488,7 +491,7 @@ done:
 	return bd.out;
 }
 
-struct vip_table *rules_task_vips(const struct model *m, const struct task *t, int *held)
+struct vip_table *rules_task_vips(const struct model *m, const struct task_rec *t, int *held)
 {
 	struct build bd = { 0 };
 	struct rules_stats s = { 0 };

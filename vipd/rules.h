@@ -36,6 +36,6 @@ struct vip_table *rules_build(const struct model *m, const struct vip_table *ext
  * its backends and labels, unsorted; named VIPs carry their name but no
  * address yet. *held: the task is held (see rules_stats). NULL on ENOMEM.
  */
-struct vip_table *rules_task_vips(const struct model *m, const struct task *t, int *held);
+struct vip_table *rules_task_vips(const struct model *m, const struct task_rec *t, int *held);
 
 #endif

@@ -3,8 +3,8 @@
  * A string-keyed hash map (open addressing). A slot is 12 bytes, a value
  * and 32 bits of its key's hash, in two arrays of one allocation (the
  * values stay pointer-aligned, so that leak checkers see them): the task
- * map has a slot for every ~0.4 tasks of a big cluster, so its size is
- * much of what a task costs. Keys are either borrowed from the values
+ * map's slots are much of what a task costs, so the map grows by half,
+ * not double (1.3 to 2 slots per key). Keys are either borrowed from the values
  * (key_of set: e.g. a task's own id) or copied by the map into a box
  * beside the value.
  */

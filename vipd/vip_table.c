@@ -37,6 +37,47 @@ void vip_table_free(struct vip_table *t)
 	free(t);
 }
 
+int vip_table_packed_all(const struct vip_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->v[i].packed)
+			return 0;
+	return 1;
+}
+
+void vip_table_slim(struct vip_table *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct vip *v = &t->v[i];
+
+		for (size_t k = 0; k < v->nlabels; k++)
+			free(v->labels[k]);
+		free(v->labels);
+		free(v->lrefs);
+		free(v->b);
+		v->labels = NULL;
+		v->lrefs = NULL;
+		v->b = NULL;
+		v->nlabels = v->capl = v->nb = v->capb = 0;
+	}
+	named_set_free(t->names);
+	t->names = NULL;
+}
+
+int vip_table_packed_equal(const struct vip_table *a, const struct vip_table *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct vip *x = &a->v[i], *y = &b->v[i];
+
+		if (!x->packed || !y->packed || x->packed_len != y->packed_len ||
+		    memcmp(x->packed, y->packed, x->packed_len))
+			return 0;
+	}
+	return 1;
+}
+
 struct vip *vip_table_add(struct vip_table *t, uint8_t proto, uint8_t family, const uint8_t *ip,
 			  uint16_t port, const char *name)
 {

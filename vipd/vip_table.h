@@ -82,6 +82,19 @@ void vip_table_sort(struct vip_table *t);
 int vip_table_equal(const struct vip_table *a, const struct vip_table *b);
 size_t vip_table_backends(const struct vip_table *t);
 
+/* Whether every VIP of t has its packed form (t was published as it is). */
+int vip_table_packed_all(const struct vip_table *t);
+/*
+ * Frees what a packed table holds besides its VIPs' keys, names and packed
+ * bytes (backends, labels, named-VIP names): what a rebuild compares its
+ * new table with (vip_table_packed_equal), at a quarter of the memory.
+ * Only for that: a slim table is neither patched nor published.
+ */
+void vip_table_slim(struct vip_table *t);
+/* Whether two sorted tables pack to the same bytes, VIP by VIP (both
+ * packed): the same content (vip_table_equal). */
+int vip_table_packed_equal(const struct vip_table *a, const struct vip_table *b);
+
 /* Drops v's packed cache (after changing v). */
 void vip_uncache(struct vip *v);
 /* Moves the packed cache of every VIP of `from` that `to` has unchanged

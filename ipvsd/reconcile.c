@@ -481,6 +481,8 @@ static int full(struct reconciler *r)
 	if (r->failures == failures)
 		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
 	r->last_full_us = clock_mono_us() - t0;
+	log_debug("full reconcile pass: %zu services in the kernel, %" PRIu64 " us",
+		  r->kernel->n, r->last_full_us);
 	return 0;
 }
 

@@ -4,10 +4,17 @@
 #	tests/vm/run.sh bench/ipvsd_bench.sh [BUILD_DIR] [SERVICES] [DESTS]
 # 1. `ipvsadm -R` restores SERVICES x DESTS in a fresh namespace (timed);
 # 2. ipvsd's first sync of the same table in another fresh namespace, from
-#    its start to "initial reconcile done" (and its own IPVS-only time);
+#    its start to "initial reconcile done": IPVS services and destinations,
+#    ipset members and the SERVICES+1 VIP addresses all in the kernel (the
+#    addresses wait for the first nat rules check, which at a first start
+#    creates the chains and rules: ~28 iptables calls); checked after it,
+#    and its own IPVS-only time;
 # 3. one backend changed on that table: delta received -> kernel updated,
 #    as ipvsd measures it, repeated a few times (vipd's VipTableDelta, as
 #    ipvsd_feed publishes it; run it at two sizes to see it does not grow).
+# 4. ipvsd restarted on that synced table: the time to adopt it (start to
+#    "initial reconcile done"; 0 IPVS writes expected) and the duration of
+#    one periodic full pass at that size (dump, diff, nothing to apply).
 # Prints the ratios.
 set -eu
 # make bench runs it on the host: it needs IPVS, so go through the VM.
@@ -45,8 +52,9 @@ printf 'gen %s %s\nvip tcp 12.0.0.1 80 10.200.0.1:80\n' "$NS" "$ND" >"$VM_TMP/sp
 "$B/tests/tools/ipvsd_feed" "$RUN" "$VM_TMP/spec" >"$VM_TMP/feed.log" 2>&1 &
 wait_until 20 grep -q published "$VM_TMP/feed.log"
 t0=$(ms)
+# no overlayd here: --reachability-wait 0, as if its snapshot came at once
 ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 600 \
-	--state-dir "$VM_TMP/state" \
+	--state-dir "$VM_TMP/state" --reachability-wait 0 \
 	>"$VM_TMP/ipvsd.log" 2>&1 &
 wait_until 300 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log"
 t1=$(ms)
@@ -54,9 +62,16 @@ sync_ms=$((t1 - t0))
 ipvs_us=$(sed -n 's/.*reconcile: [0-9]* changes in [0-9]* us (IPVS \([0-9]*\) us.*/\1/p' \
 	"$VM_TMP/ipvsd.log" | head -n 1)
 got=$(nx node ipvsadm -Ln | grep -c -- '->.*Masq' || true)
-echo "# ipvsd first sync: $sync_ms ms in all (addresses and ipset members included)," \
-	"IPVS part $((ipvs_us / 1000)) ms; $got destinations in the kernel"
-grep "reconcile:" "$VM_TMP/ipvsd.log" | head -n 2 | sed 's/^/#   /'
+addrs=$(nx node ip -o -4 addr show dev minuteman | grep -c . || true)
+members=$(nx node ipset -t list l4lb-vips4 | sed -n 's/^Number of entries: //p')
+echo "# ipvsd first sync: $sync_ms ms in all, IPVS part $((ipvs_us / 1000)) ms; in the" \
+	"kernel at that point: $got destinations, $addrs VIP addresses, $members ipset members" \
+	"(want $((NS * ND + 1)), $((NS + 1)), $((NS + 1)))"
+if [ "$got" != $((NS * ND + 1)) ] || [ "$addrs" != $((NS + 1)) ] ||
+	[ "$members" != $((NS + 1)) ]; then
+	echo "BENCH: FAIL: first sync reported done before the kernel held the whole table"
+fi
+grep -E "reconcile:|nat|initial reconcile" "$VM_TMP/ipvsd.log" | head -n 6 | sed 's/^/#   /'
 
 # One backend changed, CHANGES times, each waited for in the kernel.
 CHANGES=${CHANGES:-20}
@@ -85,6 +100,35 @@ echo "BENCH: first sync ipvsd/ipvsadm-R ratio (all) = $(awk "BEGIN{printf \"%.2f
 echo "BENCH: first sync ipvsd/ipvsadm-R ratio (IPVS part) = $(awk "BEGIN{printf \"%.2f\", $ipvs_us/1000/$ref_ms}")"
 echo "BENCH: one-backend change at $NS x $ND, delta-to-kernel median $change_us us," \
 	"p99 $p99_us us over $n changes, $fast deltas applied (target < 5000)"
+
+# Restart on the synced table.
+ipvsd_gone() { [ -z "$(ip netns pids "${VM_NS}node")" ]; }
+ip netns pids "${VM_NS}node" | xargs -r kill
+wait_until 120 ipvsd_gone || echo "BENCH: FAIL: ipvsd took over 120 s to stop"
+# (its /metrics would list all 100,000 backends: the debug log says it)
+t0=$(ms)
+ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --reconcile-interval 5 \
+	--state-dir "$VM_TMP/state" --reachability-wait 0 --log-level debug \
+	>"$VM_TMP/ipvsd2.log" 2>&1 &
+if ! wait_until 600 grep -q "initial reconcile done" "$VM_TMP/ipvsd2.log"; then
+	echo "BENCH: FAIL: the restarted ipvsd did not adopt the table within 600 s"
+	tail -n 5 "$VM_TMP/ipvsd2.log" | sed 's/^/#   /'
+	ip netns pids "${VM_NS}node" | xargs -r kill
+	vm_done
+fi
+t1=$(ms)
+writes=$(sed -n 's/.*initial reconcile done: .*, \([0-9]*\) IPVS writes.*/\1/p' \
+	"$VM_TMP/ipvsd2.log")
+pass_us() { sed -n 's/.*full reconcile pass: .* \([0-9]*\) us$/\1/p' "$VM_TMP/ipvsd2.log"; }
+two_passes() { [ "$(pass_us | grep -c .)" -ge 2 ]; }
+wait_until 600 two_passes || echo "BENCH: FAIL: no periodic full pass within 600 s"
+adopt_s=$(pass_us | sed -n 1p | awk '{printf "%.2f", $1 / 1e6}')
+full_s=$(pass_us | sed -n 2p | awk '{printf "%.2f", $1 / 1e6}')
+grep "initial reconcile done" "$VM_TMP/ipvsd2.log" | sed 's/^/#   /'
+echo "BENCH: restart on the synced $NS x $ND table: adopted in $((t1 - t0)) ms (its full" \
+	"pass ${adopt_s} s), $writes IPVS writes (want 0)"
+echo "BENCH: one periodic full pass at $NS x $ND: ${full_s} s (kernel dump, diff, no change)"
+[ "$writes" = 0 ] || echo "BENCH: FAIL: the restart wrote to IPVS"
 kill %1 2>/dev/null || true
-pkill_ipvsd=$(ip netns pids "${VM_NS}node")
+ip netns pids "${VM_NS}node" | xargs -r kill
 vm_done

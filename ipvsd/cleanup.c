@@ -122,7 +122,7 @@ static int kernel_remove(const struct reconcile_cfg *cfg, const struct ipvsd_sta
 	for (size_t i = 0; i < addrs.n; i++) {
 		struct plan_op op = { .type = OP_DEL_ADDR, .key = addrs.k[i] };
 
-		if ((rc = push_op(&p, &op)) < 0)
+		if (owned_addr(&owned, &op.key) && (rc = push_op(&p, &op)) < 0)
 			goto done;
 	}
 	*naddr = p.n;
@@ -178,7 +178,7 @@ int ipvsd_cleanup(const struct reconcile_cfg *cfg, const char *run_dir)
 		return 1;
 	}
 	/* an existing interface is only opened, never created here */
-	if (has_if && (rc = vip_addr_open(cfg->ifname, 0, &va)) < 0)
+	if (has_if && (rc = vip_addr_open(cfg->ifname, 0, cfg->any_if, &va)) < 0)
 		failed = 1;
 	if ((rc = kernel_remove(cfg, &st, va, &nsvc, &naddr)) < 0) {
 		log_error("cleanup: IPVS services and VIP addresses: %s", strerror(-rc));

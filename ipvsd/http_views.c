@@ -22,6 +22,10 @@ static const struct metrics_info status_metrics[] = {
 	{ "vip_generation", "vip_table_generation", "Generation of the VIP table in use.", 0 },
 	{ "reach_generation", "reachability_generation", "Generation of the reachability in use.",
 	  0 },
+	{ "last_full_us", "last_full_reconcile_seconds",
+	  "Duration of the last full pass (kernel dump, diff, changes applied).", 1e-6 },
+	{ "failed_passes", "failed_reconcile_passes",
+	  "Reconcile passes failed in a row (the retry backs off up to 30 s).", 0 },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -73,10 +73,8 @@ int main(int argc, char **argv)
 	reach = subscribe(&d, "overlayd", "pub", L4LB__V1__ENVELOPE__TYPE__REACHABILITY, 0,
 			  reconcile_on_reachability, r);
 	rc = 1;
-	if (deltas && reach) {
-		daemon_notify("READY=1");
-		rc = daemon_run(&d);
-	}
+	if (deltas && reach)
+		rc = daemon_run(&d); /* READY=1 follows the first reconcile */
 	ipc_feed_close(deltas);
 	ipc_sub_close(vips);
 	ipc_sub_close(reach);

@@ -19,23 +19,32 @@ enum {
 	OPT_GRACE,
 	OPT_STATE_DIR,
 	OPT_CLEANUP,
+	OPT_ANY_IF,
+	OPT_REACH_WAIT,
 	OPT_IPTABLES,
 };
 
 const struct opt ipvsd_opts[] = {
 	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
-	  "print the kernel changes (in order) instead of making them" },
-	{ "scheduler", required_argument, OPT_SCHEDULER, "NAME", "IPVS scheduler (default wlc)" },
+	  "print the kernel changes (in order) instead of making them (own --run-dir)" },
+	{ "scheduler", required_argument, OPT_SCHEDULER, "NAME",
+	  "IPVS scheduler: rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos (default wlc)" },
 	{ "interface", required_argument, OPT_INTERFACE, "NAME",
 	  "dummy interface holding the VIPs (default minuteman)" },
+	{ "any-interface", no_argument, OPT_ANY_IF, NULL,
+	  "allow an existing --interface that is not a dummy (only VIP addresses are removed)" },
 	{ "node-ip", required_argument, OPT_NODE_IP, "IP",
 	  "this node's agent IP: its port-mapped backends use the task address" },
 	{ "vip-range", required_argument, OPT_VIP_RANGE, "CIDR",
-	  "VIP range ipvsd owns (repeatable; default 11.0.0.0/8 and fd01:c::/64)" },
+	  "VIP range ipvsd owns (repeatable; default 11.0.0.0/8 and fd01:c::/64; any given "
+	  "range replaces both defaults)" },
 	{ "reconcile-interval", required_argument, OPT_INTERVAL, "SECONDS",
 	  "full reconcile against the kernel every SECONDS (default 30)" },
 	{ "drain-grace", required_argument, OPT_GRACE, "SECONDS",
 	  "delete a draining TCP backend after SECONDS at the latest (default 300)" },
+	{ "reachability-wait", required_argument, OPT_REACH_WAIT, "MS",
+	  "at start, wait up to MS ms for overlayd's reachability before the first plan "
+	  "(default 2000)" },
 	{ "state-dir", required_argument, OPT_STATE_DIR, "DIR",
 	  "where ipvsd.state is kept (default /var/lib/l4lb)" },
 	{ "cleanup", no_argument, OPT_CLEANUP, NULL,
@@ -45,6 +54,20 @@ const struct opt ipvsd_opts[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
+/* The schedulers of Linux's IPVS (net/netfilter/ipvs/ip_vs_<name>.c). A name
+ * outside this list would make every add-service fail while the VIP
+ * addresses still went in, so it is refused at start. */
+static int sched_known(const char *name)
+{
+	static const char *const known[] = { "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
+					     "sh", "sed", "nq", "fo", "ovf", "mh", "twos" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(name, known[i]))
+			return 1;
+	return 0;
+}
+
 void ipvsd_options_defaults(struct reconcile_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -52,6 +75,7 @@ void ipvsd_options_defaults(struct reconcile_cfg *cfg)
 	cfg->ifname = "minuteman";
 	cfg->interval_s = 30;
 	cfg->grace_s = 300;
+	cfg->reach_wait_ms = 2000;
 	cfg->state_dir = "/var/lib/l4lb";
 	cfg->iptables = NAT_BACKEND_AUTO;
 }
@@ -67,8 +91,9 @@ const char *ipvsd_options_apply(int key, const char *value, void *ctx)
 		cfg->dry_run = 1;
 		return NULL;
 	case OPT_SCHEDULER:
-		if (!*value || strlen(value) >= IPVS_SCHED_MAX)
-			return "not a scheduler name";
+		if (!sched_known(value))
+			return "not an IPVS scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf "
+			       "mh twos)";
 		cfg->dcfg.sched = strdup(value); /* the config file text goes away */
 		return NULL;
 	case OPT_INTERFACE:
@@ -108,6 +133,14 @@ const char *ipvsd_options_apply(int key, const char *value, void *ctx)
 		return NULL;
 	case OPT_CLEANUP:
 		cfg->cleanup = 1;
+		return NULL;
+	case OPT_REACH_WAIT:
+		if ((why = opt_uint(value, 0, 60000, &n)))
+			return why;
+		cfg->reach_wait_ms = (unsigned)n;
+		return NULL;
+	case OPT_ANY_IF:
+		cfg->any_if = 1;
 		return NULL;
 	case OPT_IPTABLES:
 		if (nat_backend_parse(value) < 0)

@@ -143,6 +143,25 @@ int owned_contains(const struct owned *o, const struct svc_key *k)
 	       (o->recorded && key_set_has(o->recorded, k));
 }
 
+int owned_addr(const struct owned *o, const struct svc_key *a)
+{
+	if (owned_in_ranges(o, a))
+		return 1;
+	for (size_t i = 0; o->prev && i < o->prev->n; i++) {
+		const struct svc_key *k = &o->prev->svcs[i].key;
+
+		if (k->af == a->af && !memcmp(k->addr, a->addr, af_len(a->af)))
+			return 1;
+	}
+	for (size_t i = 0; o->recorded && i < o->recorded->n; i++) {
+		const struct svc_key *k = &o->recorded->k[i];
+
+		if (k->af == a->af && !memcmp(k->addr, a->addr, af_len(a->af)))
+			return 1;
+	}
+	return 0;
+}
+
 void drains_clear(struct drains *d)
 {
 	free(d->d);
@@ -284,9 +303,12 @@ static int plan_keys(const struct plan_input *in, struct plan *p, int add,
 			if (!key_set_has(in->addrs, &want_addrs.k[i]))
 				rc = emit(p, OP_ADD_ADDR, &want_addrs.k[i], NULL, NULL);
 	} else {
-		/* the interface and the sets are ipvsd's own: anything else goes */
+		/* the sets are ipvsd's own: any other member goes; but an address
+		 * goes only if ipvsd put it there (the interface may carry the
+		 * operator's own addresses, see --any-interface) */
 		for (size_t i = 0; i < in->addrs->n && !rc; i++)
-			if (!key_set_has(&want_addrs, &in->addrs->k[i]))
+			if (!key_set_has(&want_addrs, &in->addrs->k[i]) &&
+			    owned_addr(in->owned, &in->addrs->k[i]))
 				rc = emit(p, OP_DEL_ADDR, &in->addrs->k[i], NULL, NULL);
 		for (size_t i = 0; i < in->members->n && !rc; i++)
 			if (!ipvs_table_find(in->desired, &in->members->k[i]) &&

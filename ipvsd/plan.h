@@ -78,6 +78,9 @@ int vip_range_parse(const char *s, struct vip_range *r);
 int owned_contains(const struct owned *o, const struct svc_key *k);
 /* In one of the ranges (not counting prev and recorded). */
 int owned_in_ranges(const struct owned *o, const struct svc_key *k);
+/* An address (af + addr) ipvsd may remove from its interface: in one of the
+ * ranges, or the address of a service in prev or recorded. */
+int owned_addr(const struct owned *o, const struct svc_key *a);
 
 /* Destinations being drained, and since when. */
 struct drain {

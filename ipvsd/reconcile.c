@@ -11,6 +11,7 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "ipvsd/backoff.h"
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/nat_backend.h"
 #include "ipvsd/nat_check.h"
@@ -29,22 +30,27 @@
 struct reconciler {
 	struct reconcile_cfg cfg;
 	struct event_base *base;
-	struct event *periodic, *soon, *drain_timer, *feed_timer;
+	struct event *periodic, *soon, *drain_timer, *feed_timer, *reach_timer;
 	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
 	struct vip_addr *va;
 	struct vip_set *vs;
 	struct nat_check *nat; /* NULL in a dry run */
 	int nat_ready;           /* the first rules check has finished */
+	int addrs_waiting;       /* ... and VIP addresses wait for it */
 	struct owned owned;
 	struct ipvsd_state state; /* what the state file holds */
 	int state_dirty;          /* its last write failed: write again */
 	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
 	struct reach_set *reach; /* NULL until the first snapshot */
+	int reach_waited;        /* ... and no longer waited for (cfg.reach_wait_ms) */
 	struct ipvs_table *desired;
 	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
 	struct key_set addrs, members;
 	int have_kernel;
-	int synced; /* the first full reconcile with a VIP table is done */
+	unsigned failures; /* consecutive failed passes: the retry backs off */
+	int synced; /* the first reconcile with a VIP table is done, addresses too */
+	int ready;  /* READY=1 sent (at synced, or after READY_WAIT_MS without it) */
+	uint64_t start_ms;
 	struct drains drains;
 	struct plan plan;
 	int *errs;
@@ -52,6 +58,7 @@ struct reconciler {
 	uint64_t vip_gen, reach_gen;
 	size_t withheld, last_changes, last_failed;
 	uint64_t last_apply_us;
+	uint64_t last_full_us; /* the last full pass: kernel dump, diff, apply */
 	uint64_t rx_us;      /* when the snapshot being applied arrived */
 	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
 	uint64_t addr_us, set_us; /* ... in address and ipset batches */
@@ -79,6 +86,9 @@ struct reconciler {
  * arrive within seconds rather than at the next full check. */
 #define FEED_QUIET_MS 12000
 #define FEED_POLL_MS 2000
+/* systemd hears READY=1 after the first reconcile, or after this long
+ * without one (vipd away): ipvsd is running and keeps the kernel as it is. */
+#define READY_WAIT_MS 10000
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
 static int want_dests(const struct svc_key *k, void *arg)
@@ -94,6 +104,18 @@ static void schedule_soon(struct reconciler *r, unsigned ms)
 
 	if (!evtimer_pending(r->soon, NULL))
 		evtimer_add(r->soon, &tv);
+}
+
+/* A full pass soon, after a failure: 1 s, then longer while failures
+ * persist (full() resets it when a pass goes through). */
+static void retry_later(struct reconciler *r)
+{
+	unsigned ms = backoff_ms(++r->failures);
+
+	if (r->failures > 1)
+		log_limited(LOG_LVL_WARN, "retry", "reconcile: %u failed passes in a row: next "
+			    "try in %u ms", r->failures, ms);
+	schedule_soon(r, ms);
 }
 
 /* Refreshes the model from the kernel. 0 or -errno. */
@@ -112,6 +134,14 @@ static int refresh(struct reconciler *r)
 			return rc;
 	} else {
 		ipvs_table_clear(r->kernel);
+	}
+	/* deleted, replaced or set down behind ipvsd's back: made right again */
+	if ((rc = vip_addr_ensure(r->va)) < 0)
+		return rc;
+	if (vip_addr_created(r->va) && !r->cfg.dry_run &&
+	    strcmp(r->state.made_if, r->cfg.ifname) != 0) {
+		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", r->cfg.ifname);
+		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
 	}
 	if ((rc = vip_addr_list(r->va, &r->addrs)) < 0)
 		return rc;
@@ -141,7 +171,7 @@ static void apply_plan(struct reconciler *r)
 		int *e = realloc(r->errs, p->n * sizeof(*e));
 
 		if (!e) {
-			schedule_soon(r, 1000);
+			retry_later(r);
 			return;
 		}
 		r->errs = e;
@@ -175,9 +205,17 @@ static void apply_plan(struct reconciler *r)
 				continue;
 			}
 			failed++;
-			log_limited(LOG_LVL_WARN, "apply", "apply: %s: %s",
-				    plan_op_format(&p->ops[i], buf, sizeof(buf)),
-				    strerror(-r->errs[i]));
+			if (r->errs[i] == -ENOENT && (p->ops[i].type == OP_ADD_SVC ||
+						      p->ops[i].type == OP_SET_SVC))
+				/* IPVS's answer when it cannot load the scheduler */
+				log_limited(LOG_LVL_ERROR, "apply_sched", "apply: %s: scheduler %s "
+					    "not available in this kernel (modprobe ip_vs_%s)",
+					    plan_op_format(&p->ops[i], buf, sizeof(buf)),
+					    p->ops[i].sched, p->ops[i].sched);
+			else
+				log_limited(LOG_LVL_WARN, "apply", "apply: %s: %s",
+					    plan_op_format(&p->ops[i], buf, sizeof(buf)),
+					    strerror(-r->errs[i]));
 		}
 	}
 	r->last_failed = failed;
@@ -187,7 +225,7 @@ static void apply_plan(struct reconciler *r)
 		set_last_error("%zu of %zu kernel changes failed", failed, p->n);
 	}
 	if (failed || lost) /* the model may be wrong: ask the kernel again */
-		schedule_soon(r, lost ? 0 : 1000);
+		lost ? schedule_soon(r, 0) : retry_later(r);
 }
 
 /* The desired table after a VIP table change of only `keys` (sorted): the
@@ -286,8 +324,36 @@ static void defer_addresses(struct reconciler *r)
 			r->plan.ops[o++] = r->plan.ops[i];
 	}
 	r->plan.n = o;
-	if (held)
+	if (held) {
+		r->addrs_waiting = 1;
 		log_info("reconcile: %zu VIP addresses wait for the first nat rules check", held);
+	}
+}
+
+/* Before the first reachability snapshot nothing would be withheld: a
+ * restart while a node is down would briefly give its backends weight again.
+ * So the first plan waits for that snapshot, up to cfg.reach_wait_ms (then,
+ * overlayd being away, nothing is withheld as before). */
+static int holding(const struct reconciler *r)
+{
+	return !r->reach && !r->reach_waited;
+}
+
+/* The first reconcile with a VIP table has reached the kernel, addresses and
+ * ipset members included: logged (benchmarks time it) and told to systemd.
+ * A restart that finds every address in place does not wait for the rules
+ * check. */
+static void note_synced(struct reconciler *r)
+{
+	if (r->synced || (!r->nat_ready && r->addrs_waiting))
+		return;
+	r->synced = 1;
+	log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
+		 "(%zu services adopted from the kernel)",
+		 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
+	if (!r->ready)
+		daemon_notify("READY=1");
+	r->ready = 1;
 }
 
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
@@ -303,7 +369,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	r->rx_us = 0;
 	r->ipvs_us = r->addr_us = r->set_us = 0;
 
-	if (!r->cand || !r->have_kernel)
+	if (!r->cand || !r->have_kernel || holding(r))
 		return; /* never act on an empty table before vipd has spoken */
 	uint64_t t_in = clock_mono_us();
 
@@ -320,7 +386,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	} else {
 		next = desired_build(r->cand, r->reach, &r->withheld);
 		if (!next) {
-			schedule_soon(r, 1000);
+			retry_later(r);
 			return;
 		}
 		prev = old;
@@ -337,7 +403,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 			ipvs_table_free(prev);
 		else
 			ipvs_table_free(next);
-		schedule_soon(r, keys ? 0 : 1000);
+		keys ? schedule_soon(r, 0) : retry_later(r);
 		return;
 	}
 	r->owned.prev = NULL;
@@ -385,6 +451,7 @@ done:
 
 		evtimer_add(r->drain_timer, &tv);
 	}
+	note_synced(r);
 }
 
 static void run(struct reconciler *r, int counters_fresh)
@@ -395,12 +462,14 @@ static void run(struct reconciler *r, int counters_fresh)
 /* 0, or negative if the kernel could not be read (retried soon). */
 static int full(struct reconciler *r)
 {
+	uint64_t t0 = clock_mono_us();
 	int rc = refresh(r);
+	unsigned failures = r->failures;
 
 	counter_inc("full_reconciles");
 	if (rc < 0) {
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));
-		schedule_soon(r, 1000);
+		retry_later(r);
 		return rc;
 	}
 	if (!r->cfg.dry_run) {
@@ -409,12 +478,11 @@ static int full(struct reconciler *r)
 		nat_check_start(r->nat);
 	}
 	run(r, 1);
-	if (!r->synced && r->cand) {
-		r->synced = 1;
-		log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
-			 "(%zu services adopted from the kernel)",
-			 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
-	}
+	if (r->failures == failures)
+		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
+	r->last_full_us = clock_mono_us() - t0;
+	log_debug("full reconcile pass: %zu services in the kernel, %" PRIu64 " us",
+		  r->kernel->n, r->last_full_us);
 	return 0;
 }
 
@@ -633,6 +701,12 @@ static void on_feed_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!r->ready && now - r->start_ms >= READY_WAIT_MS) {
+		log_warn("no first reconcile after %u s (no VIP table from vipd yet): telling "
+			 "systemd ipvsd is ready; the kernel is left as it is", READY_WAIT_MS / 1000);
+		daemon_notify("READY=1");
+		r->ready = 1;
+	}
 	if (!r->vip_sub || now - r->resync_ms < 1000)
 		return;
 	if (r->resync_pending) {
@@ -735,6 +809,21 @@ void reconcile_on_reachability(const Envelope *env, void *arg)
 		full(r);
 }
 
+static void on_reach_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct reconciler *r = arg;
+
+	(void)fd;
+	(void)what;
+	r->reach_waited = 1;
+	if (r->reach)
+		return;
+	log_warn("no reachability snapshot from overlayd within %u ms: withholding no backend "
+		 "until one arrives", r->cfg.reach_wait_ms);
+	if (r->have_kernel && r->cand)
+		run(r, 0);
+}
+
 /* The first rules check is over: the VIP addresses it held back go in. */
 static void on_nat_done(void *arg)
 {
@@ -767,7 +856,9 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->soon = evtimer_new(base, on_soon, r);
 	r->drain_timer = evtimer_new(base, on_drain_timer, r);
 	r->feed_timer = event_new(base, -1, EV_PERSIST, on_feed_timer, r);
-	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer || !r->feed_timer) {
+	r->reach_timer = evtimer_new(base, on_reach_timer, r);
+	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer || !r->feed_timer ||
+	    !r->reach_timer) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -779,7 +870,7 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	if ((rc = ipvsd_state_load(cfg->state_dir, &r->state)) < 0)
 		log_warn("state file in %s not read: %s", cfg->state_dir, strerror(-rc));
 	r->owned.recorded = &r->state.vips;
-	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, &r->va)) < 0 ||
+	if ((rc = vip_addr_open(cfg->ifname, cfg->dry_run, cfg->any_if, &r->va)) < 0 ||
 	    (rc = vip_set_open(cfg->dry_run, &r->vs)) < 0)
 		goto fail;
 	if (vip_addr_created(r->va) && !cfg->dry_run) {
@@ -798,8 +889,13 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	tv = (struct timeval){ cfg->interval_s, 0 };
 	evtimer_add(r->periodic, &tv);
 	r->delta_ms = clock_mono_ms(); /* the start's own snapshot request comes first */
+	r->start_ms = r->delta_ms;
 	tv = (struct timeval){ 1, 0 };
 	evtimer_add(r->feed_timer, &tv);
+	r->reach_waited = cfg->reach_wait_ms == 0; /* 0: no wait at all */
+	tv = (struct timeval){ cfg->reach_wait_ms / 1000, (cfg->reach_wait_ms % 1000) * 1000 };
+	if (!r->reach_waited)
+		evtimer_add(r->reach_timer, &tv);
 	*out = r;
 	return 0;
 fail:
@@ -820,6 +916,8 @@ void reconcile_free(struct reconciler *r)
 		event_free(r->drain_timer);
 	if (r->feed_timer)
 		event_free(r->feed_timer);
+	if (r->reach_timer)
+		event_free(r->reach_timer);
 	nat_check_free(r->nat);
 	ipvs_nl_close(r->nl);
 	vip_addr_close(r->va);
@@ -855,9 +953,11 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	KV("services", "%zu", r->desired ? r->desired->n : 0);
 	KV("destinations", "%zu", r->desired ? ipvs_table_dest_count(r->desired) : 0);
 	KV("withheld", "%zu", r->withheld);
+	KV("failed_passes", "%u", r->failures);
 	KV("draining", "%zu", r->drains.n);
 	KV("last_changes", "%zu", r->last_changes);
 	KV("last_apply_us", "%" PRIu64, r->last_apply_us);
+	KV("last_full_us", "%" PRIu64, r->last_full_us);
 	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
 	KV("nat_check", "%s", r->nat ? nat_check_state(r->nat) : "off");
 	KV("nat_check_last_ms", "%" PRIu64, r->nat ? nat_check_last_ms(r->nat) : 0);

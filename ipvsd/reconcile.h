@@ -25,10 +25,12 @@
 struct reconcile_cfg {
 	struct desired_cfg dcfg;
 	const char *ifname;
+	int any_if; /* --any-interface: an existing ifname of any type is used */
 	struct vip_range ranges[RECONCILE_MAX_RANGES];
 	size_t n_ranges;
 	unsigned interval_s; /* full reconcile period */
 	unsigned grace_s;    /* longest TCP drain */
+	unsigned reach_wait_ms; /* the first plan waits this long for reachability */
 	const char *state_dir;
 	int dry_run;
 	int cleanup; /* --cleanup: the one-shot mode of cleanup.c */

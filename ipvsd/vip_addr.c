@@ -19,11 +19,28 @@ struct vip_addr {
 	struct nl_sock *sk;
 	int ifindex;
 	int created;
+	int dry_run, any_type;
 	char ifname[IFNAMSIZ];
 };
 
-static int link_ensure(struct vip_addr *va, int dry_run)
+/* An interface of another type is someone else's (lo, eth0, a bridge): its
+ * addresses and its state are not ipvsd's to manage, so it is refused unless
+ * the operator said otherwise. */
+static int link_check_type(struct vip_addr *va, struct rtnl_link *link)
 {
+	const char *type = rtnl_link_get_type(link);
+
+	if (va->any_type || (type && !strcmp(type, "dummy")))
+		return 0;
+	log_error("vip-addr: interface %s exists and is not a dummy interface (type %s): "
+		  "refusing to put VIPs on it (choose another --interface, or allow it with "
+		  "--any-interface)", va->ifname, type ? type : "none");
+	return -EINVAL;
+}
+
+static int link_ensure(struct vip_addr *va)
+{
+	int dry_run = va->dry_run;
 	struct rtnl_link *link = NULL, *req = NULL;
 	int rc;
 
@@ -49,15 +66,29 @@ static int link_ensure(struct vip_addr *va, int dry_run)
 			return rc == -NLE_PERM ? -EPERM : -EIO;
 		}
 		log_info("vip-addr: created dummy interface %s", va->ifname);
+		if (va->ifindex) { /* it was there before: deleted behind ipvsd's back */
+			counter_inc("interface_repairs");
+			log_warn("vip-addr: interface %s had disappeared: created again",
+				 va->ifname);
+		}
 		va->created = rc == 0;
 		rc = rtnl_link_get_kernel(va->sk, 0, va->ifname, &link);
+	} else if (rc == 0 && (rc = link_check_type(va, link)) < 0) {
+		rtnl_link_put(link);
+		return rc;
 	}
 	if (rc < 0) {
 		log_error("vip-addr: interface %s: %s", va->ifname, nl_geterror(rc));
 		return -EIO;
 	}
+	if (va->ifindex && va->ifindex != rtnl_link_get_ifindex(link))
+		log_warn("vip-addr: interface %s was replaced (index %d, was %d)", va->ifname,
+			 rtnl_link_get_ifindex(link), va->ifindex);
 	va->ifindex = rtnl_link_get_ifindex(link);
 	if (!(rtnl_link_get_flags(link) & IFF_UP) && !dry_run) {
+		/* found down at open, or set down since: either way it goes up */
+		log_info("vip-addr: setting %s up", va->ifname);
+		counter_inc("interface_ups");
 		req = rtnl_link_alloc();
 		if (!req) {
 			rc = -ENOMEM;
@@ -78,7 +109,7 @@ done:
 	return rc;
 }
 
-int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out)
+int vip_addr_open(const char *ifname, int dry_run, int any_type, struct vip_addr **out)
 {
 	struct vip_addr *va = calloc(1, sizeof(*va));
 	int rc;
@@ -87,6 +118,8 @@ int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out)
 	if (!va)
 		return -ENOMEM;
 	snprintf(va->ifname, sizeof(va->ifname), "%s", ifname);
+	va->dry_run = dry_run;
+	va->any_type = any_type;
 	va->sk = nl_socket_alloc();
 	if (!va->sk) {
 		rc = -ENOMEM;
@@ -98,7 +131,7 @@ int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out)
 		goto fail;
 	}
 	nl_batch_tune(va->sk);
-	if ((rc = link_ensure(va, dry_run)) < 0)
+	if ((rc = link_ensure(va)) < 0)
 		goto fail;
 	*out = va;
 	return 0;
@@ -113,6 +146,11 @@ void vip_addr_close(struct vip_addr *va)
 		return;
 	nl_socket_free(va->sk);
 	free(va);
+}
+
+int vip_addr_ensure(struct vip_addr *va)
+{
+	return link_ensure(va);
 }
 
 int vip_addr_created(const struct vip_addr *va)

@@ -2,8 +2,9 @@
 /*
  * The VIP addresses on ipvsd's dummy interface (libnl-route), so that
  * connections from the node and from containers behind bridges are
- * delivered locally to IPVS's hooks. The interface is ipvsd's own: every
- * address on it is a VIP.
+ * delivered locally to IPVS's hooks. The interface is normally ipvsd's own
+ * dummy; with --any-interface it may be another, so the plan removes only
+ * addresses ipvsd owns (owned_addr).
  */
 #ifndef IPVSD_VIP_ADDR_H
 #define IPVSD_VIP_ADDR_H
@@ -13,10 +14,14 @@
 struct vip_addr;
 
 /* Opens a route socket and creates the dummy interface `ifname` if missing
- * (and sets it up). 0 or -errno (logged). */
-int vip_addr_open(const char *ifname, int dry_run, struct vip_addr **out);
+ * (and sets it up). An existing interface that is not a dummy is refused
+ * (-EINVAL) unless any_type. 0 or -errno (logged). */
+int vip_addr_open(const char *ifname, int dry_run, int any_type, struct vip_addr **out);
 void vip_addr_close(struct vip_addr *va);
-/* The interface was created by this vip_addr_open. */
+/* Checks the interface again (the full pass): created again if deleted,
+ * the new index followed if replaced, set up if down. 0 or -errno. */
+int vip_addr_ensure(struct vip_addr *va);
+/* The interface was created by this vip_addr (at open or since). */
 int vip_addr_created(const struct vip_addr *va);
 /* Deletes the interface (--cleanup, when ipvsd had created it). 0 or -errno. */
 int vip_addr_delete_link(struct vip_addr *va);

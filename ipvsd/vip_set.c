@@ -12,6 +12,7 @@
 
 #include "common/counters.h"
 #include "common/log.h"
+#include "ipvsd/ipset_list.h"
 
 struct vip_set {
 	struct ipset *ipset;
@@ -154,66 +155,16 @@ void vip_set_close(struct vip_set *vs)
 	free(vs);
 }
 
-int vip_set_parse_member(const char *line, struct svc_key *k)
-{
-	char set[64], elem[128], *comma, *colon, *end;
-	unsigned long port;
-
-	memset(k, 0, sizeof(*k));
-	if (sscanf(line, "add %63s %127s", set, elem) != 2)
-		return -EINVAL;
-	if (strcmp(set, VIP_SET4) && strcmp(set, VIP_SET6))
-		return -EINVAL;
-	comma = strrchr(elem, ',');
-	if (!comma)
-		return -EINVAL;
-	*comma++ = 0;
-	colon = strchr(comma, ':');
-	if (!colon)
-		return -EINVAL;
-	*colon++ = 0;
-	if (!strcmp(comma, "tcp"))
-		k->proto = IPPROTO_TCP;
-	else if (!strcmp(comma, "udp"))
-		k->proto = IPPROTO_UDP;
-	else
-		return -EINVAL;
-	port = strtoul(colon, &end, 10);
-	if (!*colon || *end || port == 0 || port > 65535)
-		return -EINVAL;
-	k->port = (uint16_t)port;
-	if (inet_pton(AF_INET, elem, k->addr) == 1)
-		k->af = AF_INET;
-	else if (inet_pton(AF_INET6, elem, k->addr) == 1)
-		k->af = AF_INET6;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int list_one(struct vip_set *vs, const char *name, struct key_set *out)
-{
-	char *line, *save = NULL;
-	int rc;
-
-	if ((rc = run(vs, "save %s", name)) < 0)
-		return rc;
-	for (line = vs->out ? strtok_r(vs->out, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		struct svc_key k;
-
-		if (vip_set_parse_member(line, &k) == 0 && key_set_add(out, &k) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 int vip_set_list(struct vip_set *vs, struct key_set *out)
 {
 	int rc;
 
+	(void)vs;
 	out->n = 0;
-	if ((rc = list_one(vs, VIP_SET4, out)) < 0 || (rc = list_one(vs, VIP_SET6, out)) < 0)
+	/* straight from the kernel: libipset's "save" text costs a lookup in
+	 * /etc/protocols per member (ipset_list.h) */
+	if ((rc = ipset_list_members(VIP_SET4, out)) < 0 ||
+	    (rc = ipset_list_members(VIP_SET6, out)) < 0)
 		return rc;
 	key_set_sort(out);
 	return 0;
@@ -245,36 +196,52 @@ static int member_line(const struct plan_op *op, char *buf, size_t size)
 			op->key.proto == IPPROTO_UDP ? "udp" : "tcp", op->key.port);
 }
 
+/* One member change into the session's batch, set through libipset's data
+ * API rather than as a text line: the text parser resolves "tcp" through
+ * /etc/protocols and the address through the resolver, several file system
+ * calls per member (minutes for 10,000 members on the VM's 9p root). */
+static int queue_member(struct vip_set *vs, const struct plan_op *op, uint32_t lineno)
+{
+	struct ipset_session *s = ipset_session(vs->ipset);
+	enum ipset_cmd cmd = op->type == OP_ADD_MEMBER ? IPSET_CMD_ADD : IPSET_CMD_DEL;
+	union nf_inet_addr ip;
+	uint8_t family = op->key.af == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	uint8_t proto = op->key.proto;
+	uint16_t port = op->key.port; /* host order: libipset converts it */
+
+	memset(&ip, 0, sizeof(ip));
+	memcpy(&ip, op->key.addr, af_len(op->key.af));
+	if (ipset_session_data_set(s, IPSET_SETNAME, op->key.af == AF_INET ? VIP_SET4 : VIP_SET6) <
+		    0 ||
+	    !ipset_type_get(s, cmd) || ipset_session_data_set(s, IPSET_OPT_FAMILY, &family) < 0 ||
+	    ipset_session_data_set(s, IPSET_OPT_IP, &ip) < 0 ||
+	    ipset_session_data_set(s, IPSET_OPT_PROTO, &proto) < 0 ||
+	    ipset_session_data_set(s, IPSET_OPT_PORT, &port) < 0)
+		return -EIO;
+	ipset_envopt_set(s, IPSET_ENV_EXIST); /* adding what is there, deleting what is not: ok */
+	/* a line number makes libipset aggregate consecutive commands on one
+	 * set into one message until its buffer is full */
+	return ipset_cmd(s, cmd, lineno) < 0 ? -EIO : 0;
+}
+
 int vip_set_apply(struct vip_set *vs, const struct plan_op *ops, size_t n, int *errs)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	struct ipset_session *s = ipset_session(vs->ipset);
 	int rc = 0;
 
-	if (!f)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		char line[160];
-
-		member_line(&ops[i], line, sizeof(line));
-		fputs(line, f);
-	}
-	fclose(f);
 	counter_add("ipset_writes", n);
-	/* one restore session: libipset packs many commands per message */
-	f = fmemopen(text, len, "r");
 	vs->err[0] = 0;
-	if (!f || ipset_parse_stream(vs->ipset, f) < 0)
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = queue_member(vs, &ops[i], (uint32_t)i + 1);
+	if (rc == 0 && ipset_commit(s) < 0)
 		rc = -EIO;
-	if (f)
-		fclose(f);
-	ipset_session_report_reset(ipset_session(vs->ipset));
-	free(text);
+	if (rc < 0 && !vs->err[0] && ipset_session_report_msg(s))
+		snprintf(vs->err, sizeof(vs->err), "%s", ipset_session_report_msg(s));
+	ipset_session_report_reset(s);
+	ipset_data_reset(ipset_session_data(s));
 	if (rc < 0) {
 		/* find out which ones failed, one by one */
 		log_warn("ipset: batch of %zu failed (%s): retrying one by one", n, vs->err);
-		rc = 0;
 		for (size_t i = 0; i < n; i++) {
 			char line[160];
 
@@ -286,5 +253,5 @@ int vip_set_apply(struct vip_set *vs, const struct plan_op *ops, size_t n, int *
 	}
 	for (size_t i = 0; i < n; i++)
 		errs[i] = 0;
-	return rc;
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ipsets holding every VIP as `ip,proto:port` (hash:ip,port, one per
- * family), through libipset. The nat rules ACCEPT them (no NAT) so that
+ * family): changed through libipset's data API, read back straight from
+ * the kernel (ipset_list.c). The nat rules ACCEPT them (no NAT) so that
  * port-mapping DNAT never captures VIP traffic. The sets are ipvsd's own.
  */
 #ifndef IPVSD_VIP_SET_H
@@ -19,16 +20,12 @@ int vip_set_open(int dry_run, struct vip_set **out);
 void vip_set_close(struct vip_set *vs);
 /* The members of both sets, sorted. */
 int vip_set_list(struct vip_set *vs, struct key_set *out);
-/* OP_ADD_MEMBER / OP_DEL_MEMBER ops in one restore session; idempotent.
- * errs[i] per op. */
+/* OP_ADD_MEMBER / OP_DEL_MEMBER ops, aggregated into few messages;
+ * idempotent. errs[i] per op. */
 int vip_set_apply(struct vip_set *vs, const struct plan_op *ops, size_t n, int *errs);
 
 /* Destroys both sets (--cleanup; the nat rules using them must be gone
  * first). A set that does not exist is fine. 0 or -EIO (logged). */
 int vip_set_destroy(struct vip_set *vs);
-
-/* Parses one line of `ipset save` output ("add l4lb-vips4 11.0.0.1,tcp:80")
- * into a key. 0, or -EINVAL for anything else. Pure, unit-tested. */
-int vip_set_parse_member(const char *line, struct svc_key *k);
 
 #endif

@@ -86,4 +86,130 @@ if [ "$fast" -ge 1 ] 2>/dev/null; then
 else
 	fail "VIP table changes arrive as deltas" "vip_deltas_applied: $fast"
 fi
+# --- An existing interface that is not a dummy (here lo): refused, and with
+# --any-interface only VIP addresses are ever planned for removal.
+kill_all
+mkdir -p "$T/lo"
+out=$(unshare -n sh -c "ip link set lo up && exec $B/ipvsd --run-dir $T/lo --dry-run \
+	--interface lo" 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && echo "$out" | grep -q 'not a dummy interface'; then
+	pass "--interface lo (not a dummy): refused with exit 1"
+else
+	fail "--interface lo (not a dummy): refused with exit 1" "rc=$rc: $out"
+fi
+cat >"$T/lo/spec" <<'SPEC'
+vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1
+SPEC
+spawn "$B/tests/tools/ipvsd_feed" "$T/lo" "$T/lo/spec" >"$T/lo/feed" 2>&1
+spawn unshare -n sh -c "ip link set lo up && exec $B/ipvsd --run-dir $T/lo --dry-run \
+	--interface lo --any-interface" >"$T/lo/plan" 2>"$T/lo/log"
+synced() { grep -q 'initial reconcile done' "$1"; }
+if ! wait_for 15 synced "$T/lo/log"; then
+	fail "--any-interface lo: first plan" "$(tail -3 "$T/lo/log" | tr '\n' ' ')"
+elif grep -q 'del-address' "$T/lo/plan" || ! grep -q 'add-address 11.0.0.1' "$T/lo/plan"; then
+	fail "--any-interface lo: 127.0.0.1 and ::1 are not planned for removal" \
+		"$(tr '\n' ' ' <"$T/lo/plan")"
+else
+	pass "--any-interface lo: 127.0.0.1 and ::1 are not planned for removal"
+fi
+kill_all
+
+# --- A restart while an agent is unreachable: the first plan waits for the
+# reachability snapshot (up to --reachability-wait), so the withheld backend
+# is never added. The VIP table comes first here, reachability after it.
+bad=""
+got_table() { [ "$("$B/tests/tools/status_counter" "$1" ipvsd vip_tables 2>/dev/null)" -ge 1 ]; }
+for i in 1 2 3; do
+	d="$T/r$i"
+	mkdir -p "$d"
+	echo "vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2" >"$d/spec"
+	spawn unshare -n "$B/ipvsd" --run-dir "$d" --dry-run >"$d/plan" 2>"$d/log"
+	spawn "$B/tests/tools/ipvsd_feed" "$d" "$d/spec" >"$d/feed" 2>&1
+	wait_for 10 got_table "$d"
+	echo "reach 10.0.1.1" >>"$d/spec"
+	if ! wait_for 15 synced "$d/log"; then
+		bad="$bad start $i: no first plan;"
+	elif grep -q '10.0.0.12' "$d/plan" || ! grep -q '> 10.0.0.11:8080' "$d/plan"; then
+		bad="$bad start $i: $(tr '\n' ' ' <"$d/plan");"
+	fi
+	kill_all
+done
+if [ -z "$bad" ]; then
+	pass "restart with an agent down: its backend is never added (3 starts)"
+else
+	fail "restart with an agent down: its backend is never added (3 starts)" "$bad"
+fi
+
+# --- overlayd away: after --reachability-wait nothing is withheld (as before).
+d="$T/noreach"
+mkdir -p "$d"
+echo "vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2" >"$d/spec"
+spawn "$B/tests/tools/ipvsd_feed" "$d" "$d/spec" >"$d/feed" 2>&1
+spawn unshare -n "$B/ipvsd" --run-dir "$d" --dry-run --reachability-wait 300 >"$d/plan" \
+	2>"$d/log"
+if wait_for 10 synced "$d/log" && grep -q '> 10.0.0.12:8080 weight 1' "$d/plan" &&
+	grep -q 'no reachability snapshot' "$d/log"; then
+	pass "no reachability within --reachability-wait: nothing withheld"
+else
+	fail "no reachability within --reachability-wait: nothing withheld" \
+		"$(tr '\n' ' ' <"$d/plan")"
+fi
+kill_all
+
+# --- systemd readiness (a NOTIFY_SOCKET test double): READY=1 only once the
+# first reconcile is done; with no vipd at all, after a bounded wait (10 s).
+# notify_listen SOCKET LOG: prints each message received on SOCKET, and for
+# READY=1 whether LOG already said the first reconcile was done.
+notify_listen() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(20)
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    m = s.recv(256).decode()
+    done = "initial reconcile done" in open(sys.argv[2]).read()
+    print(m, "after-sync" if done else "before-sync", flush=True)
+' "$1" "$2"
+}
+for n in sync novipd; do
+	d="$T/n-$n"
+	mkdir -p "$d"
+	: >"$d/log"
+	spawn notify_listen "$d/notify" "$d/log" >"$d/notify.out" 2>&1
+	wait_for 5 test -e "$d/notify.ready"
+done
+d="$T/n-sync"
+printf 'vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1\nreach 10.0.1.1\n' >"$d/spec"
+spawn env NOTIFY_SOCKET="$d/notify" unshare -n "$B/ipvsd" --run-dir "$d" --dry-run \
+	>"$d/plan" 2>>"$d/log"
+spawn env NOTIFY_SOCKET="$T/n-novipd/notify" unshare -n "$B/ipvsd" --run-dir "$T/n-novipd" \
+	--dry-run >/dev/null 2>>"$T/n-novipd/log"
+sleep 0.5 # READY=1 must not come before the table, however long it takes
+spawn "$B/tests/tools/ipvsd_feed" "$d" "$d/spec" >"$d/feed" 2>&1
+if wait_for 10 grep -q "READY=1" "$d/notify.out" &&
+	grep -q "READY=1 after-sync" "$d/notify.out"; then
+	pass "READY=1 is sent after the first reconcile"
+else
+	fail "READY=1 is sent after the first reconcile" "$(cat "$d/notify.out")"
+fi
+if wait_for 15 grep -q "READY=1" "$T/n-novipd/notify.out" &&
+	grep -q 'telling systemd ipvsd is ready' "$T/n-novipd/log"; then
+	pass "READY=1 without vipd after a bounded wait"
+else
+	fail "READY=1 without vipd after a bounded wait" "$(cat "$T/n-novipd/notify.out")"
+fi
+kill_all
+
+# --- An unknown --scheduler is refused at start (it would fail every
+# add-service while the VIP addresses still went in); a real one is accepted.
+out=$("$B/ipvsd" --run-dir "$T/sched" --scheduler bogus --check-config 2>&1)
+rc=$?
+if [ "$rc" != 0 ] && echo "$out" | grep -q 'bogus: not an IPVS scheduler'; then
+	pass "--scheduler bogus: refused naming it (exit $rc)"
+else
+	fail "--scheduler bogus: refused naming it" "rc=$rc: $out"
+fi
+check "--scheduler mh: accepted" "$B/ipvsd" --run-dir "$T/sched" --scheduler mh --check-config
 finish

@@ -87,6 +87,7 @@ static struct reconciler *new_reconciler(void)
 	cfg.dry_run = 1;
 	cfg.state_dir = state_dir;
 	cfg.ifname = "l4lbbound0"; /* looked up, never created in a dry run */
+	cfg.reach_wait_ms = 0;     /* no reachability here: plan at once */
 	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
 	return r;
 }

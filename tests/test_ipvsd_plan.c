@@ -419,6 +419,57 @@ static void test_format(void **state)
 			    "add-dest tcp 11.0.0.1:80 -> 10.0.0.2:8080 weight 1");
 }
 
+static size_t count_type(const struct plan *p, enum plan_op_type t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		n += p->ops[i].type == t;
+	return n;
+}
+
+/* The interface may carry addresses that are not ipvsd's (--any-interface,
+ * e.g. lo): only addresses in the ranges, or of an IP VIP ipvsd recorded,
+ * are removed. */
+static void test_foreign_addresses_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct svc_key lo4 = { .af = AF_INET, .addr = { 127, 0, 0, 1 } };
+	struct svc_key lo6 = { .af = AF_INET6, .addr = { [15] = 1 } };
+	struct svc_key lan = { .af = AF_INET, .addr = { 192, 168, 1, 5 } };
+	struct svc_key stale = { .af = AF_INET, .addr = { 11, 0, 0, 9 } };
+	struct svc_key ipvip = { .af = AF_INET, .addr = { 10, 9, 9, 9 } };
+	struct svc_key ipvip_svc = ipvip;
+	struct key_set recorded = { 0 };
+
+	ipvip_svc.proto = IPPROTO_UDP;
+	ipvip_svc.port = 53;
+	key_set_add(&recorded, &ipvip_svc);
+	f->owned.recorded = &recorded;
+	key_set_add(&f->addrs, &lo4);
+	key_set_add(&f->addrs, &lo6);
+	key_set_add(&f->addrs, &lan);
+	key_set_add(&f->addrs, &stale);
+	key_set_add(&f->addrs, &ipvip);
+	key_set_sort(&f->addrs);
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(count_type(&f->plan, OP_DEL_ADDR), 2);
+	for (size_t i = 0; i < f->plan.n; i++) {
+		const struct svc_key *k = &f->plan.ops[i].key;
+
+		if (f->plan.ops[i].type != OP_DEL_ADDR)
+			continue;
+		assert_true(!svc_key_cmp(k, &stale) || !svc_key_cmp(k, &ipvip));
+	}
+	apply(f);
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(f->plan.n, 0); /* the foreign ones are simply left there */
+	assert_int_equal(f->addrs.n, 3);
+	assert_true(key_set_has(&f->addrs, &lo4) && key_set_has(&f->addrs, &lo6));
+	f->owned.recorded = NULL;
+	key_set_clear(&recorded);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +478,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_removed_tcp_service_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recorded_ip_vip_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_addresses_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_weights_recomputed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_drain_then_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_drain_grace, setup, teardown),

@@ -1,0 +1,66 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# ipvsd's safety checks on a real kernel (tests/vm/run.sh
+# tests/vm/test_ipvsd_safety.sh BUILD_DIR):
+# - the four net.ipv4.vs sysctls ipvsd sets (ipvsd.8, SYSCTLS);
+# - its VIP interface deleted, or set down, behind its back is repaired at
+#   the next full pass (--reconcile-interval 1);
+# - without CAP_NET_ADMIN, or with an unknown --scheduler: a clear error and
+#   a non-zero exit, nothing programmed.
+set -eu
+. "$(dirname "$0")/lib.sh"
+vm_only "${1:-build}" ipvsadm setpriv:util-linux
+
+RUN=$VM_TMP/run
+SPEC=$VM_TMP/spec
+IFACE=l4lbsafe
+mkdir -p "$RUN"
+ns_new node
+n() { nx node "$@"; }
+
+echo "vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.0.11" >"$SPEC"
+"$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
+FEED=$!
+ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --state-dir "$VM_TMP/state" \
+	--interface "$IFACE" --reconcile-interval 1 --http-listen off \
+	>"$VM_TMP/ipvsd.log" 2>&1 &
+has_vip() { n ip addr show dev "$IFACE" 2>/dev/null | grep -q 'inet 11.0.0.1/32'; }
+is_up() { n ip -o link show dev "$IFACE" 2>/dev/null | grep -q '<[^>]*,UP[,>]'; }
+check "ipvsd programs the VIP address" wait_until 60 has_vip
+
+sysctl_is() { [ "$(n cat "/proc/sys/net/ipv4/vs/$1")" = "$2" ]; }
+for s in conntrack expire_nodest_conn expire_quiescent_template conn_reuse_mode; do
+	check "sysctl net.ipv4.vs.$s = 1" sysctl_is "$s" 1
+done
+
+n ip link del "$IFACE"
+check "a deleted VIP interface is created again with its address" wait_until 20 has_vip
+n ip link set "$IFACE" down
+check "a VIP interface set down is set up again" wait_until 20 is_up
+check "the repairs are logged" sh -c "grep -q 'had disappeared: created again' \
+	'$VM_TMP/ipvsd.log' && grep -q 'setting $IFACE up' '$VM_TMP/ipvsd.log'"
+
+# Without CAP_NET_ADMIN (dropped from the bounding and inheritable sets:
+# root keeps no other capability over exec).
+mkdir -p "$VM_TMP/run2"
+rc=0
+n timeout 30 setpriv --inh-caps=-all --bounding-set=-net_admin -- "$B/ipvsd" \
+	--run-dir "$VM_TMP/run2" --state-dir "$VM_TMP/state2" --interface l4lbcap \
+	--http-listen off >"$VM_TMP/nocap.log" 2>&1 || rc=$?
+check_eq "without CAP_NET_ADMIN: exit status 1" 1 "$rc"
+check "without CAP_NET_ADMIN: the error names it" grep -q 'CAP_NET_ADMIN' "$VM_TMP/nocap.log"
+check "without CAP_NET_ADMIN: no interface made" sh -c \
+	"! ip netns exec ${VM_NS}node ip link show dev l4lbcap >/dev/null 2>&1"
+
+rc=0
+n timeout 30 "$B/ipvsd" --run-dir "$VM_TMP/run2" --state-dir "$VM_TMP/state2" \
+	--interface l4lbsched --scheduler bogus --http-listen off >"$VM_TMP/sched.log" 2>&1 ||
+	rc=$?
+check_eq "unknown --scheduler: exit status 2" 2 "$rc"
+check "unknown --scheduler: the error names it" grep -q 'bogus: not an IPVS scheduler' \
+	"$VM_TMP/sched.log"
+check "unknown --scheduler: nothing programmed" sh -c \
+	"! ip netns exec ${VM_NS}node ip link show dev l4lbsched >/dev/null 2>&1"
+
+kill "$FEED"
+vm_done

@@ -381,12 +381,14 @@ static void test_loss_probes_prevent_severs(void **state)
 }
 
 /*
- * No false alarm wherever the losses fall: seeds 1-10, 20 and 21
+ * No false alarm wherever the losses fall: seeds 1-10 and 20-40
  * (OVERLAY_SIM_SEED), a simulated minute each (the alarms seen came in
  * the first second of loss, when the RTT windows have not yet seen a
  * stalled stream), the full 10 minutes each with OVERLAY_SIM_LONG=1 (make
- * check-long). Seeds 1-40 at 60 s: alarms at 37 only (9); when a
- * cascading check only sent a ping, at 20, 21, 36 and 37 (6, 8, 9, 2):
+ * check-long). Seed 37 gave 9 alarms until nodes in their orphan grace
+ * were asked directly (rescue) and a NEIGHBOR was answered before the
+ * acceptor flooded its view; when a cascading check only sent a ping,
+ * seeds 20, 21, 36 and 37 gave alarms (6, 8, 9, 2):
  * where the losses fall decides, no rule singles these seeds out. How
  * they come: a stream stalls for a retransmission timeout (200 ms and
  * more, doubling) that the windows, holding only sub-millisecond samples,
@@ -396,7 +398,9 @@ static void test_loss_probes_prevent_severs(void **state)
  */
 static void test_loss_seeds_no_false_alarm(void **state)
 {
-	static const uint32_t seeds[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21 };
+	static const uint32_t seeds[] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 20, 21, 22,
+					  23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+					  36, 37, 38, 39, 40 };
 	unsigned secs = getenv("OVERLAY_SIM_LONG") ? 600 : 60;
 	uint64_t severs, suspected, acks;
 	int total = 0;
@@ -412,7 +416,7 @@ static void test_loss_seeds_no_false_alarm(void **state)
 		total += alarms;
 	}
 	form_seed = 0;
-	print_message("5%% loss, seeds 1-10, 20, 21, %u s each: %d false alarms\n", secs, total);
+	print_message("5%% loss, seeds 1-10, 20-40, %u s each: %d false alarms\n", secs, total);
 	assert_int_equal(total, 0);
 }
 

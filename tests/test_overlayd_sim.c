@@ -385,9 +385,10 @@ static void test_loss_probes_prevent_severs(void **state)
  * (OVERLAY_SIM_SEED), a simulated minute each (the alarms seen came in
  * the first second of loss, when the RTT windows have not yet seen a
  * stalled stream), the full 10 minutes each with OVERLAY_SIM_LONG=1 (make
- * check-long). Seed 37 gave 9 alarms until nodes in their orphan grace
- * were asked directly (rescue) and a NEIGHBOR was answered before the
- * acceptor flooded its view; when a cascading check only sent a ping,
+ * check-long). Seed 37 gave 9 alarms before the partition change (nodes
+ * in their orphan grace asked directly, NEIGHBOR answered before the
+ * acceptor floods, only a newer view accuses; which of the three it
+ * needed is not known); when a cascading check only sent a ping,
  * seeds 20, 21, 36 and 37 gave alarms (6, 8, 9, 2):
  * where the losses fall decides, no rule singles these seeds out. How
  * they come: a stream stalls for a retransmission timeout (200 ms and

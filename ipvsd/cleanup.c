@@ -56,7 +56,8 @@ static int ipt_run(const char *ipt, const char *op, const char *chain, const cha
 }
 
 /* The jumps to ipvsd's chains, then the chains. 0, or -EIO. */
-static int nat_remove(const char *ipt)
+/* quiet: a missing binary is no warning (not every host has both backends) */
+static int nat_remove(const char *ipt, int quiet)
 {
 	static const char *const from[][2] = { { "OUTPUT", "L4LB-VIPS" },
 					       { "PREROUTING", "L4LB-VIPS" },
@@ -68,7 +69,8 @@ static int nat_remove(const char *ipt)
 		int r = ipt_run(ipt, "-S", chains[c], NULL);
 
 		if (r == -ENOENT) {
-			log_warn("cleanup: %s not found: no nat rules of its to remove", ipt);
+			if (!quiet)
+				log_warn("cleanup: %s not found: no nat rules of its to remove", ipt);
 			return 0;
 		}
 		if (r != 0)
@@ -183,12 +185,17 @@ int ipvsd_cleanup(const struct reconcile_cfg *cfg, const char *run_dir)
 		failed = 1;
 	}
 	/* the rules before the sets they match on (a set in use cannot go) */
-	/* both families, even when the first fails */
-	nat_backend_resolve(cfg->iptables);
-	if (nat_remove(nat_backend_ipt(0)) < 0)
-		failed = 1;
-	if (nat_remove(nat_backend_ipt(1)) < 0)
-		failed = 1;
+	/* both families, even when the first fails; every backend an earlier
+	 * start may have chosen (the legacy one only where it is in use) */
+	for (int v6 = 0; v6 < 2; v6++) {
+		if (nat_remove(nat_backend_name(NAT_BACKEND_SYSTEM, v6), 0) < 0)
+			failed = 1;
+		if (nat_remove(nat_backend_name(NAT_BACKEND_NFT, v6), 1) < 0)
+			failed = 1;
+		if (nat_backend_legacy_loaded(v6) &&
+		    nat_remove(nat_backend_name(NAT_BACKEND_LEGACY, v6), 1) < 0)
+			failed = 1;
+	}
 	if (vip_set_open(1, &vs) < 0 || vip_set_destroy(vs) < 0)
 		failed = 1;
 	if (va && !strcmp(st.made_if, cfg->ifname)) {

@@ -56,6 +56,11 @@ const char *nat_backend_ipt(int v6)
 	return names[chosen][v6 ? 1 : 0];
 }
 
+const char *nat_backend_name(enum nat_backend b, int v6)
+{
+	return b == NAT_BACKEND_AUTO ? NULL : names[b][v6 ? 1 : 0];
+}
+
 /* Counts the lines "-A CHAIN ..." of `save -t nat` whose chain is not one of
  * ipvsd's (L4LB-*, nor a jump to one). -1 when it cannot run. */
 static long count_rules(const char *save)
@@ -111,21 +116,22 @@ static long count_rules(const char *save)
 	return n;
 }
 
-/* Rules in one backend, both families; -1 when it cannot be asked. */
-static long backend_rules(const char *save4, const char *save6)
+/* Rules in one backend, the families asked for; -1 when it cannot be asked. */
+static long backend_rules(const char *save4, const char *save6, int ask4, int ask6)
 {
-	long a = count_rules(save4), b = count_rules(save6);
+	long a = ask4 ? count_rules(save4) : -1, b = ask6 ? count_rules(save6) : -1;
 
 	return a < 0 && b < 0 ? -1 : (a > 0 ? a : 0) + (b > 0 ? b : 0);
 }
 
-/* Whether the legacy nat table exists: asking iptables-legacy-save for it
- * would load the legacy modules on a host that never used them. */
-static int legacy_nat_loaded(const char *path)
+/* Whether the family's legacy nat table exists: asking iptables-legacy-save
+ * (or ip6tables-legacy-save) for it would load the legacy modules of that
+ * family on a host that never used them. */
+int nat_backend_legacy_loaded(int v6)
 {
 	char l[64];
 	int found = 0;
-	FILE *f = fopen(path, "re");
+	FILE *f = fopen(v6 ? "/proc/net/ip6_tables_names" : "/proc/net/ip_tables_names", "re");
 
 	if (!f)
 		return 0;
@@ -137,6 +143,7 @@ static int legacy_nat_loaded(const char *path)
 
 void nat_backend_resolve(enum nat_backend mode)
 {
+	int l4 = nat_backend_legacy_loaded(0), l6 = nat_backend_legacy_loaded(1);
 	long legacy = 0, nft;
 
 	chosen = mode;
@@ -145,10 +152,9 @@ void nat_backend_resolve(enum nat_backend mode)
 			 names[chosen][1]);
 		return;
 	}
-	if (legacy_nat_loaded("/proc/net/ip_tables_names") ||
-	    legacy_nat_loaded("/proc/net/ip6_tables_names"))
-		legacy = backend_rules("iptables-legacy-save", "ip6tables-legacy-save");
-	nft = backend_rules("iptables-nft-save", "ip6tables-nft-save");
+	if (l4 || l6)
+		legacy = backend_rules("iptables-legacy-save", "ip6tables-legacy-save", l4, l6);
+	nft = backend_rules("iptables-nft-save", "ip6tables-nft-save", 1, 1);
 	chosen = nat_backend_choose(legacy, nft);
 	log_info("nat: rules through %s and %s (others' nat rules: legacy %ld, nft %ld)",
 		 names[chosen][0], names[chosen][1], legacy, nft);

@@ -10,7 +10,10 @@
  *           system's `iptables` when they hold as many;
  *   system  `iptables` / `ip6tables`, whatever they point to;
  *   nft, legacy  iptables-nft / iptables-legacy and their ip6tables.
- * Chosen once at start (and by --cleanup); logged.
+ * Chosen once at start; logged. Counting runs up to four -save commands of
+ * at most 5 s each before ipvsd is ready (milliseconds on a normal host).
+ * --cleanup removes ipvsd's chains from every backend: an earlier start may
+ * have chosen another one (docker started later, an older ipvsd).
  */
 #ifndef IPVSD_NAT_BACKEND_H
 #define IPVSD_NAT_BACKEND_H
@@ -31,5 +34,10 @@ void nat_backend_resolve(enum nat_backend mode);
 
 /* The binary for IPv4 (v6 = 0) or IPv6 (v6 = 1): "iptables" until resolved. */
 const char *nat_backend_ipt(int v6);
+/* A backend's binary ("iptables-legacy"); NULL for NAT_BACKEND_AUTO. */
+const char *nat_backend_name(enum nat_backend b, int v6);
+/* Whether the family's legacy nat table is in use in this network namespace
+ * (/proc/net/ip{,6}_tables_names): only then is it asked, nothing loaded. */
+int nat_backend_legacy_loaded(int v6);
 
 #endif

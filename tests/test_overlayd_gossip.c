@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "overlayd/adjacency.h"
 #include "overlayd/overlay.h"
+#include "tests/overlayd_test_node.h"
 
 #define T(x) L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__##x
 
@@ -31,20 +32,7 @@ static int t_send(void *ctx, const struct node_id *to, const PeerMessage *m)
 	return 0;
 }
 
-static void t_close(void *ctx, const struct node_id *peer)
-{
-	(void)ctx;
-	(void)peer;
-}
-
-static const struct overlay_ops ops = { t_send, t_close, NULL };
-
-static struct node_id N(uint8_t i)
-{
-	struct node_id n = { .ip = { 10, 0, 0, i }, .len = 4, .port = 61420 };
-
-	return n;
-}
+static const struct overlay_ops ops = { t_send, t_close_nothing, NULL };
 
 static void join(struct overlay *o, uint8_t i, uint64_t now)
 {

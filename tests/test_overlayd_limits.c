@@ -18,6 +18,7 @@
 #include "overlayd/adjacency.h"
 #include "overlayd/frame.h"
 #include "overlayd/overlay.h"
+#include "tests/overlayd_test_node.h"
 
 /* The transport: every message the core sends must fit in a frame. */
 static int t_send(void *ctx, const struct node_id *to, const PeerMessage *m)
@@ -28,21 +29,7 @@ static int t_send(void *ctx, const struct node_id *to, const PeerMessage *m)
 	return 0;
 }
 
-static void t_close(void *ctx, const struct node_id *peer)
-{
-	(void)ctx;
-	(void)peer;
-}
-
-static const struct overlay_ops ops = { t_send, t_close, NULL };
-
-static struct node_id N(uint32_t i)
-{
-	struct node_id n = { .ip = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i },
-			     .len = 4, .port = 61420 };
-
-	return n;
-}
+static const struct overlay_ops ops = { t_send, t_close_nothing, NULL };
 
 static struct overlay *core(void)
 {

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "overlayd/overlay.h"
+#include "tests/overlayd_test_node.h"
 
 #define T(x) L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__##x
 
@@ -65,13 +66,6 @@ static void rec_close(void *ctx, const struct node_id *peer)
 }
 
 static const struct overlay_ops rec_ops = { rec_send, rec_close, NULL };
-
-static struct node_id N(int i)
-{
-	struct node_id n = { .ip = { 10, 0, 0, (uint8_t)i }, .len = 4, .port = 61420 };
-
-	return n;
-}
 
 static size_t count(int type, const struct node_id *to)
 {

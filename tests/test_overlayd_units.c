@@ -18,13 +18,7 @@
 #include "overlayd/net.h"
 #include "overlayd/node.h"
 #include "overlayd/rtt.h"
-
-static struct node_id N(int i)
-{
-	struct node_id n = { .ip = { 10, 0, 0, (uint8_t)i }, .len = 4, .port = 61420 };
-
-	return n;
-}
+#include "tests/overlayd_test_node.h"
 
 static void test_node_parse(void **state)
 {

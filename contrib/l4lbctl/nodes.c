@@ -20,9 +20,11 @@ static const char *ip_str(const ProtobufCBinaryData *b, char *buf, size_t size)
 
 /* A status info value that is a plain count (the others, such as self,
  * are facts shown by the views already). */
+/* A JSON number as it stands: digits, no leading zero ("007" is no JSON),
+ * at most 20 of them. */
 static int is_count(const char *v)
 {
-	if (!v || !*v)
+	if (!v || !*v || strlen(v) > 20 || (v[0] == '0' && v[1]))
 		return 0;
 	for (; *v; v++)
 		if (*v < '0' || *v > '9')

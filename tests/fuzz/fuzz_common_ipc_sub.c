@@ -35,7 +35,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_init("fuzz_ipc_sub", LOG_LVL_ERROR);
-	log_limited_interval(3600); /* one line per kind, not one per input */
+	log_limited_interval(3600); /* a few lines per kind, not one per input */
 	return 0;
 }
 

@@ -171,9 +171,9 @@ static int accused(const struct adj_table *t, const struct adj_record *r)
 		if (n == self && !self->n_active)
 			continue;
 		/* only a view formed after r's claim drops r: an older one
-		 * may just not have the link r has added yet (the acceptor
-		 * of a NEIGHBOR floods its view before the asker stores its
-		 * own), which is a race, not an accusation */
+		 * may just not have the link r has added yet (a new link's
+		 * two records travel separately, the acceptor's may come
+		 * first), which is a race, not an accusation */
 		if (n && n->mark && n->have && n->updated_us >= r->updated_us &&
 		    !listed(n->active, n->n_active, &r->node))
 			return 1;

@@ -3,8 +3,9 @@
  * HyParView membership: the active view (open, pinged links, symmetric)
  * and the passive view (backup addresses refreshed by shuffles), JOIN,
  * FORWARD_JOIN, NEIGHBOR, DISCONNECT, SHUFFLE, plus rejoining through the
- * seeds when isolated and healing towards known nodes that became
- * unreachable (a partition that ended).
+ * seeds and several passive nodes at once when isolated, rescuing nodes in
+ * their orphan grace (a partition cut their links) and healing towards
+ * known nodes that became unreachable (a partition that ended).
  */
 #include <errno.h>
 #include <string.h>
@@ -570,7 +571,9 @@ static void heal(struct overlay *o, uint64_t now_us)
  * island of the mesh no one of our component links to; the islands are
  * not isolated, so nothing else makes them link up before the grace ends
  * and the whole side marks them unreachable. Ask one such node directly
- * per tick; on the far side the ask is lost, which costs one frame. */
+ * per tick, at low priority (taken only where there is room, so it never
+ * evicts a working link); on the far side the ask is lost, which costs
+ * one frame. Not re-asked within the grace, which ends the rescue. */
 static void rescue(struct overlay *o, uint64_t now_us)
 {
 	struct adj_table *t = o->adj;

@@ -170,7 +170,12 @@ static int accused(const struct adj_table *t, const struct adj_record *r)
 
 		if (n == self && !self->n_active)
 			continue;
-		if (n && n->mark && n->have && !listed(n->active, n->n_active, &r->node))
+		/* only a view formed after r's claim drops r: an older one
+		 * may just not have the link r has added yet (a new link's
+		 * two records travel separately, the acceptor's may come
+		 * first), which is a race, not an accusation */
+		if (n && n->mark && n->have && n->updated_us >= r->updated_us &&
+		    !listed(n->active, n->n_active, &r->node))
 			return 1;
 	}
 	return 0;
@@ -185,6 +190,7 @@ size_t adj_reach(struct adj_table *t, const struct node_id *self, uint64_t now_u
 	if (s < 0 || !(queue = malloc(t->n * sizeof(*queue))))
 		return 0;
 	t->self = (size_t)s;
+	t->n_pathless = 0;
 	for (size_t i = 0; i < t->n; i++)
 		t->recs[i]->mark = 0;
 	/* mark = 1 + hops; new_via kept in a parallel pass below */
@@ -224,9 +230,10 @@ size_t adj_reach(struct adj_table *t, const struct node_id *self, uint64_t now_u
 		} else {
 			if (!r->pathless_us)
 				r->pathless_us = now_us;
-			if (now_us - r->pathless_us < grace_us && !accused(t, r))
+			if (now_us - r->pathless_us < grace_us && !accused(t, r)) {
 				reach = 1; /* grace: keep it, no path shown */
-			else
+				t->n_pathless++;
+			} else
 				r->pathless_us = 0;
 		}
 

@@ -42,6 +42,7 @@ struct adj_table {
 	struct adj_record **recs; /* sorted by address */
 	size_t n, cap;
 	size_t self;              /* filled by adj_reach */
+	size_t n_pathless;        /* nodes in their orphan grace, by adj_reach */
 };
 
 struct adj_table *adj_table_new(void);

@@ -3,8 +3,9 @@
  * HyParView membership: the active view (open, pinged links, symmetric)
  * and the passive view (backup addresses refreshed by shuffles), JOIN,
  * FORWARD_JOIN, NEIGHBOR, DISCONNECT, SHUFFLE, plus rejoining through the
- * seeds when isolated and healing towards known nodes that became
- * unreachable (a partition that ended).
+ * seeds and several passive nodes at once when isolated, rescuing nodes in
+ * their orphan grace (a partition cut their links) and healing towards
+ * known nodes that became unreachable (a partition that ended).
  */
 #include <errno.h>
 #include <string.h>
@@ -324,11 +325,14 @@ static void on_neighbor(struct overlay *o, const struct node_id *from, int high,
 {
 	int ok = overlay_link(o, from) || high || o->n_active < o->p.active_max;
 
+	/* the reply first: the asker then holds the link before our new
+	 * record (flooded by member_active_add) names it, so neither it nor
+	 * those it forwards our record to see us claim a link it lacks */
+	send_simple(o, from, T(NEIGHBOR_REPLY), ok);
 	if (ok)
 		member_active_add(o, from, now_us);
 	else
 		member_passive_add(o, from);
-	send_simple(o, from, T(NEIGHBOR_REPLY), ok);
 }
 
 static void on_neighbor_reply(struct overlay *o, const struct node_id *from, int accepted,
@@ -517,8 +521,11 @@ int member_receive(struct overlay *o, const struct node_id *from, const PeerMess
 	}
 }
 
-/* A passive node not asked within retry_ms, or NULL. */
-static struct passive *passive_candidate(struct overlay *o, uint64_t now_us)
+/* How many passive nodes an isolated node asks per join attempt. */
+#define MEMBER_ISOLATED_ASKS 4
+
+/* A passive node not asked within retry_us, or NULL. */
+static struct passive *passive_candidate(struct overlay *o, uint64_t now_us, uint64_t retry_us)
 {
 	size_t start, n = o->n_passive;
 
@@ -528,7 +535,7 @@ static struct passive *passive_candidate(struct overlay *o, uint64_t now_us)
 	for (size_t k = 0; k < n; k++) {
 		struct passive *p = &o->passive[(start + k) % n];
 
-		if (!p->asked_us || now_us - p->asked_us > (uint64_t)o->p.retry_ms * 1000)
+		if (!p->asked_us || now_us - p->asked_us > retry_us)
 			return p;
 	}
 	return NULL;
@@ -559,6 +566,36 @@ static void heal(struct overlay *o, uint64_t now_us)
 	}
 }
 
+/* Rescue: a node in its orphan grace (no path shown, not accused) is
+ * probably alive on our side of a partition that cut its links, in an
+ * island of the mesh no one of our component links to; the islands are
+ * not isolated, so nothing else makes them link up before the grace ends
+ * and the whole side marks them unreachable. Ask one such node directly
+ * per tick, at low priority (taken only where there is room, so it never
+ * evicts a working link); on the far side the ask is lost, which costs
+ * one frame. Not re-asked within the grace, which ends the rescue. */
+static void rescue(struct overlay *o, uint64_t now_us)
+{
+	struct adj_table *t = o->adj;
+	size_t start, n = t->n;
+
+	if (!n || !o->n_active || !t->n_pathless)
+		return;
+	start = overlay_rand(o) % n;
+	for (size_t k = 0; k < n; k++) {
+		struct adj_record *r = t->recs[(start + k) % n];
+		struct passive *p;
+
+		if (!r->pathless_us || !r->node.port || node_eq(&r->node, &o->self))
+			continue;
+		p = passive_find(o, &r->node);
+		if (p && p->asked_us && now_us - p->asked_us < (uint64_t)o->p.grace_ms * 1000)
+			continue;
+		ask(o, &r->node, 0, now_us);
+		return;
+	}
+}
+
 void member_tick(struct overlay *o, uint64_t now_us)
 {
 	struct passive *p;
@@ -574,18 +611,25 @@ void member_tick(struct overlay *o, uint64_t now_us)
 				sp->asked_us = now_us;
 			send_simple(o, s, T(JOIN), 0);
 		}
-		if ((p = passive_candidate(o, now_us)))
-			ask(o, &p->node, 1, now_us);
+		/* Several passive nodes at once: after a partition the seeds
+		 * and part of the passive view may be on the far side, and
+		 * the nodes of our own side only see a path to us again once
+		 * we link up with one of them, which must happen within their
+		 * orphan grace (one asked at a time took ~1.3 s). */
+		for (unsigned k = 0; k < MEMBER_ISOLATED_ASKS; k++)
+			if ((p = passive_candidate(o, now_us, o->p.join_min_ms * 1000ULL)))
+				ask(o, &p->node, 1, now_us);
 		o->join_at_us = now_us + o->join_backoff_ms * 1000;
 		o->join_backoff_ms *= 2;
 		if (o->join_backoff_ms > o->p.join_max_ms)
 			o->join_backoff_ms = o->p.join_max_ms;
 	}
 	if (o->n_active && o->n_active < o->p.active_max && now_us >= o->fill_at_us) {
-		if ((p = passive_candidate(o, now_us)))
+		if ((p = passive_candidate(o, now_us, o->p.retry_ms * 1000ULL)))
 			ask(o, &p->node, 0, now_us);
 		o->fill_at_us = now_us + (uint64_t)o->p.fill_ms * 1000;
 	}
+	rescue(o, now_us);
 	if (now_us >= o->heal_at_us) {
 		heal(o, now_us);
 		o->heal_at_us = now_us + (uint64_t)o->p.heal_ms * 1000;

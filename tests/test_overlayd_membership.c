@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -241,6 +242,63 @@ static void pong(struct overlay *o, int from, uint64_t seq, uint64_t sent, uint6
 	p.seq = seq;
 	p.sent_us = sent;
 	overlay_receive(o, &f, &m, now);
+}
+
+/* The NEIGHBOR_REPLY goes out before the acceptor's new record names the
+ * asker: the asker holds the link by the time it reads the record, and
+ * never sees a view claiming a link it lacks (an accusation). */
+static void test_neighbor_reply_before_own_record(void **state)
+{
+	struct overlay *o = mk(5);
+	struct node_id a = N(2);
+	size_t reply = SIZE_MAX, adj = SIZE_MAX;
+
+	(void)state;
+	rx_simple(o, 2, T(NEIGHBOR), 0, 1000000);
+	assert_non_null(overlay_link(o, &a));
+	for (size_t i = 0; i < n_log; i++) {
+		if (!node_eq(&log_[i].to, &a))
+			continue;
+		if (log_[i].type == T(NEIGHBOR_REPLY) && reply == SIZE_MAX)
+			reply = i;
+		if (log_[i].type == T(ADJACENCY) && adj == SIZE_MAX)
+			adj = i;
+	}
+	assert_true(reply != SIZE_MAX && adj != SIZE_MAX);
+	assert_true(reply < adj);
+	overlay_free(o);
+}
+
+/* A node that lost every link asks several passive nodes at once, even
+ * ones asked a moment ago (before the partition): its own side only sees
+ * a path to it again once one of them accepts, within its orphan grace. */
+static void test_isolated_asks_several_passive_nodes(void **state)
+{
+	struct overlay *o = mk(5);
+	uint64_t t0 = 2000000;
+	size_t asked = 0;
+
+	(void)state;
+	for (int i = 2; i < 10; i++) {
+		struct node_id n = N(i);
+
+		member_passive_add(o, &n);
+	}
+	for (size_t k = 0; k < o->n_passive; k++)
+		o->passive[k].asked_us = t0;
+	n_log = 0;
+	overlay_tick(o, t0 + (o->p.join_min_ms + 50) * 1000ULL);
+	for (int i = 2; i < 10; i++) {
+		struct node_id n = N(i);
+
+		if (count(T(NEIGHBOR), &n)) {
+			assert_int_equal(count(T(NEIGHBOR), &n), 1);
+			assert_int_equal(last(T(NEIGHBOR))->flag, 1);
+			asked++;
+		}
+	}
+	assert_int_equal(asked, 4);
+	overlay_free(o);
 }
 
 static void test_ping_suspect_confirm_sever(void **state)
@@ -777,6 +835,8 @@ int main(void)
 		cmocka_unit_test(test_neighbor_priority),
 		cmocka_unit_test(test_disconnect_moves_to_passive),
 		cmocka_unit_test(test_forward_join_walk),
+		cmocka_unit_test(test_neighbor_reply_before_own_record),
+		cmocka_unit_test(test_isolated_asks_several_passive_nodes),
 		cmocka_unit_test(test_ping_suspect_confirm_sever),
 		cmocka_unit_test(test_indirect_probe_reprieves_stalled_link),
 		cmocka_unit_test(test_probe_served_and_bounded),

@@ -194,6 +194,79 @@ static void test_partition_and_heal(void **state)
 	sim_free(&S);
 }
 
+/*
+ * A partition that cuts every active link of one node x: x lands in half 0,
+ * its neighbours and the seed (node 0) in half 1, the rest fill the halves
+ * evenly. No node of either half may ever be marked unreachable by a node
+ * of its own half. x's in-edges all crossed the partition, so only a new
+ * link inside its half (x asking its passive view, not the unreachable
+ * seed, or a node of its half asking x) can show a path to it before its
+ * grace ends; x's old neighbours, linked only among themselves and to x,
+ * form such an island on the other side too. Over 2 s, then healed.
+ */
+static int cut_off_one(int n, int x)
+{
+	struct overlay *o;
+	int in1, alarms = 0;
+
+	form(n);
+	o = S.nodes[x].o;
+	for (int i = 0; i < n; i++)
+		S.nodes[i].part = 0;
+	S.nodes[0].part = 1;
+	in1 = 1;
+	for (size_t k = 0; k < o->n_active; k++) {
+		int j = sim_index(&o->active[k].node);
+
+		if (!S.nodes[j].part) {
+			S.nodes[j].part = 1;
+			in1++;
+		}
+	}
+	if (x == 0 || in1 > n / 2) {
+		sim_free(&S);
+		return -1; /* this x cannot be cut off with even halves */
+	}
+	for (int i = n - 1; i > 0 && in1 < n / 2; i--)
+		if (i != x && !S.nodes[i].part) {
+			S.nodes[i].part = 1;
+			in1++;
+		}
+	sim_run(&S, S.now + 2000000);
+	assert_true(sim_converged(&S));
+	for (int i = 0; i < n; i++)
+		S.nodes[i].part = 0;
+	assert_true(sim_until_converged(&S, 10000000) != UINT64_MAX);
+	sim_run(&S, S.now + 2000000);
+	for (int i = 0; i < n; i++)
+		alarms += S.nodes[i].false_alarm;
+	sim_free(&S);
+	return alarms;
+}
+
+static void test_partition_cutting_all_links_of_a_node(void **state)
+{
+	static const int sizes[] = { 10, 16, 24 };
+	int runs = 0, total = 0;
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+		for (int x = 1; x < sizes[s]; x += 2) {
+			int a = cut_off_one(sizes[s], x);
+
+			if (a < 0)
+				continue;
+			if (a)
+				print_message("n=%d x=%d: %d false alarms\n", sizes[s], x, a);
+			runs++;
+			total += a;
+		}
+	print_message("partitions cutting all links of one node: %d runs, %d false alarms\n",
+		      runs, total);
+	assert_true(runs >= 10);
+	assert_int_equal(total, 0);
+}
+
 static void test_many_crash_at_once(void **state)
 {
 	uint64_t t;
@@ -308,12 +381,15 @@ static void test_loss_probes_prevent_severs(void **state)
 }
 
 /*
- * No false alarm wherever the losses fall: seeds 1-10, 20 and 21
+ * No false alarm wherever the losses fall: seeds 1-10 and 20-40
  * (OVERLAY_SIM_SEED), a simulated minute each (the alarms seen came in
  * the first second of loss, when the RTT windows have not yet seen a
  * stalled stream), the full 10 minutes each with OVERLAY_SIM_LONG=1 (make
- * check-long). Seeds 1-40 at 60 s: alarms at 37 only (9); when a
- * cascading check only sent a ping, at 20, 21, 36 and 37 (6, 8, 9, 2):
+ * check-long). Seed 37 gave 9 alarms before the partition change (nodes
+ * in their orphan grace asked directly, NEIGHBOR answered before the
+ * acceptor floods, only a newer view accuses; which of the three it
+ * needed is not known); when a cascading check only sent a ping,
+ * seeds 20, 21, 36 and 37 gave alarms (6, 8, 9, 2):
  * where the losses fall decides, no rule singles these seeds out. How
  * they come: a stream stalls for a retransmission timeout (200 ms and
  * more, doubling) that the windows, holding only sub-millisecond samples,
@@ -323,7 +399,9 @@ static void test_loss_probes_prevent_severs(void **state)
  */
 static void test_loss_seeds_no_false_alarm(void **state)
 {
-	static const uint32_t seeds[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21 };
+	static const uint32_t seeds[] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 20, 21, 22,
+					  23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+					  36, 37, 38, 39, 40 };
 	unsigned secs = getenv("OVERLAY_SIM_LONG") ? 600 : 60;
 	uint64_t severs, suspected, acks;
 	int total = 0;
@@ -339,7 +417,7 @@ static void test_loss_seeds_no_false_alarm(void **state)
 		total += alarms;
 	}
 	form_seed = 0;
-	print_message("5%% loss, seeds 1-10, 20, 21, %u s each: %d false alarms\n", secs, total);
+	print_message("5%% loss, seeds 1-10, 20-40, %u s each: %d false alarms\n", secs, total);
 	assert_int_equal(total, 0);
 }
 
@@ -451,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_clean_kill_detected_fast),
 		cmocka_unit_test(test_restart_new_epoch_rejoins),
 		cmocka_unit_test(test_partition_and_heal),
+		cmocka_unit_test(test_partition_cutting_all_links_of_a_node),
 		cmocka_unit_test(test_many_crash_at_once),
 		cmocka_unit_test(test_one_way_cut_severs_link_not_nodes),
 		cmocka_unit_test(test_two_way_cut_severs_link_not_nodes),

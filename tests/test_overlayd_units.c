@@ -223,6 +223,42 @@ static void test_reachability_grace_for_orphans(void **state)
 	adj_table_free(t);
 }
 
+/*
+ * A new link races its records: l (in its grace, no path shown) now names
+ * b, whose record naming l has not arrived yet. b's record is older than
+ * l's claim, so it does not accuse l; a view of b's formed after l's
+ * claim that still lacks l does.
+ */
+static void test_reachability_new_link_is_no_accusation(void **state)
+{
+	struct adj_table *t = adj_table_new();
+	struct node_id s = N(1), b = N(2), x = N(3), l = N(4);
+	struct node_id vs[] = { b, x }, vb[] = { s }, vx[] = { s, l }, vl[] = { x };
+	struct node_id vs2[] = { b }, vl2[] = { b };
+
+	(void)state;
+	adj_update(t, &s, 1, 1, vs, 2, 0, NULL, 0, NULL);
+	adj_update(t, &b, 1, 1, vb, 1, 0, NULL, 0, NULL);
+	adj_update(t, &x, 1, 1, vx, 2, 0, NULL, 0, NULL);
+	adj_update(t, &l, 1, 1, vl, 1, 0, NULL, 0, NULL);
+	adj_reach(t, &s, 0, 2000);
+	assert_int_equal(t->n_pathless, 0);
+	adj_update(t, &s, 1, 2, vs2, 1, 100, NULL, 0, NULL);
+	adj_reach(t, &s, 100, 2000);
+	assert_true(adj_find(t, &l)->reachable);
+	assert_int_equal(t->n_pathless, 1);
+	/* l links to b; its record comes first */
+	adj_update(t, &l, 1, 2, vl2, 1, 200, NULL, 0, NULL);
+	adj_reach(t, &s, 200, 2000);
+	assert_true(adj_find(t, &l)->reachable);
+	/* b's next view, formed after l's claim, still lacks l */
+	adj_update(t, &b, 1, 2, vb, 1, 300, NULL, 0, NULL);
+	adj_reach(t, &s, 300, 2000);
+	assert_false(adj_find(t, &l)->reachable);
+	assert_int_equal(t->n_pathless, 0);
+	adj_table_free(t);
+}
+
 static void test_epoch_bumped_and_persisted(void **state)
 {
 	char dir[] = "/tmp/ovl_epoch_XXXXXX", path[64];
@@ -317,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_adjacency_versions_and_dedup),
 		cmocka_unit_test(test_reachability_bfs),
 		cmocka_unit_test(test_reachability_grace_for_orphans),
+		cmocka_unit_test(test_reachability_new_link_is_no_accusation),
 		cmocka_unit_test(test_epoch_bumped_and_persisted),
 		cmocka_unit_test(test_cfg_options),
 		cmocka_unit_test(test_cluster_key_file),

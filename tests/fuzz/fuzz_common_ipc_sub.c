@@ -86,9 +86,11 @@ static int apply(const void *data, size_t len, void *arg)
 	(void)arg;
 	if (!(st.flags & 2))
 		return -1;
+	/* applied or skipped (the reader holds a newer table), the version is
+	 * consumed: the subscriber orders what follows after it */
+	delivered(st.epoch, st.gen);
 	if (st.flags & 8)
 		return IPC_RAW_SKIPPED;
-	delivered(st.epoch, st.gen);
 	return 0;
 }
 

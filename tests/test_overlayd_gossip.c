@@ -54,6 +54,8 @@ static void join(struct overlay *o, uint8_t i, uint64_t now)
  * about node 3 (one link, to 4, forwardable: ttl 3). */
 struct fixture {
 	struct overlay *o;
+	/* the pb ids point into these: they must outlive fixture_init */
+	struct node_id subject_id, link_id, bad_id;
 	PbNodeId who, link, *linkp, bad_who;
 	L4lb__Overlay__V1__Adjacency good, bad, *recs[2];
 	PeerMessage m;
@@ -62,16 +64,19 @@ struct fixture {
 static void fixture_init(struct fixture *f)
 {
 	struct overlay_params p;
-	struct node_id self = N(1), seed = N(2), subject = N(3), link = N(4), bad = N(6);
+	struct node_id self = N(1), seed = N(2);
 
 	overlay_params_default(&p);
 	f->o = overlay_new(&p, &self, 1, &seed, 1, &ops, NULL, 1000000);
 	assert_non_null(f->o);
 	join(f->o, 2, 1000000);
 	join(f->o, 5, 1000000);
-	node_to_pb(&subject, &f->who);
-	node_to_pb(&link, &f->link);
-	node_to_pb(&bad, &f->bad_who);
+	f->subject_id = N(3);
+	f->link_id = N(4);
+	f->bad_id = N(6);
+	node_to_pb(&f->subject_id, &f->who);
+	node_to_pb(&f->link_id, &f->link);
+	node_to_pb(&f->bad_id, &f->bad_who);
 	f->linkp = &f->link;
 	l4lb__overlay__v1__adjacency__init(&f->good);
 	f->good.node = &f->who;

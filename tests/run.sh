@@ -15,8 +15,8 @@ rm -rf "$logs"
 mkdir -p "$logs"
 pass=0 fail=0 skip=0 failed_suites=""
 suite_timeout=${L4LB_SUITE_TIMEOUT:-300}
-# Per VM suite: test_e2e runs a whole cluster through both its parts in an
-# emulated machine, which took 10 minutes at a host load of 15-27.
+# Per VM suite: a whole cluster in an emulated machine took minutes at a host
+# load of 15-27.
 vm_timeout=${L4LB_VM_TIMEOUT:-900}
 
 # Adds the counts of one suite's log; a suite that exits non-zero without
@@ -59,10 +59,10 @@ if [ "${L4LB_TESTS:-all}" != unit ] && [ "${L4LB_TESTS:-all}" != vm ]; then
 		tally "$n" $? "$logs/$n.log" lines
 	done
 fi
-# The VM suites share one boot: tests/vm/suites.sh runs them in turn in the
-# VM, each with the VM to itself, a log and a status per suite, and
-# L4LB_VM_TIMEOUT per suite (a hung one is killed and reported, the others
-# run). Its own output goes to vm-suites.log.
+# The VM suites share one boot: tests/vm/suites.sh runs them side by side in
+# the VM (each in namespaces of its own; L4LB_VM_JOBS=1 runs them in turn),
+# a log and a status per suite, and L4LB_VM_TIMEOUT per suite (a hung one is
+# killed and reported, the others run). Its own output goes to vm-suites.log.
 vm_suites=$(ls tests/vm/test_*.sh 2>/dev/null)
 case ${L4LB_TESTS:-all} in unit | host) vm_suites= ;; esac
 if [ -n "$vm_suites" ]; then

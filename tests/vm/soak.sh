@@ -33,6 +33,7 @@ INTERVAL_MS=${L4LB_SOAK_INTERVAL_MS:-100}
 S=$VM_TMP/soak
 mkdir -p "$S"
 CL_LOG=warn
+CL_RECONCILE_S=30 # ipvsd's default: the soak is where its periodic passes run for long
 
 t_up=$(now_ms)
 cluster_up_checked "$B" 3

@@ -3,19 +3,31 @@
 # Usage (in the VM): tests/vm/suites.sh OUT_DIR BUILD_DIR TIMEOUT SCRIPT...
 #	tests/vm/run.sh tests/vm/suites.sh "$PWD/out" build 600 tests/vm/test_*.sh
 #
-# Runs several VM test scripts in one boot, one after the other, each as if
-# it had the VM to itself (tests/run.sh runs every tests/vm/test_*.sh this
-# way: a boot costs 7-13 s under TCG). For each SCRIPT, OUT_DIR/NAME.log gets
-# its output and OUT_DIR/NAME.status its exit status; a script still running
-# after TIMEOUT seconds is killed with its process group (status 124).
+# Runs several VM test scripts in one boot (tests/run.sh runs every
+# tests/vm/test_*.sh this way: a boot costs 7-13 s under TCG), side by side:
+# each works in network namespaces of its own (named after its PID) and a
+# temporary directory of its own, so none sees another's kernel state, and
+# most of a script's time is waiting (for daemons, timers, the emulated
+# CPUs), which others can use. A script holding the line
+#	# vm-suite: alone
+# (one that changes what the others could see: the root namespace's
+# rules, sysctls, modules) runs by itself once the others are done.
+# L4LB_VM_JOBS bounds how many run at once (default 2, as the guest has two
+# CPUs and is busy most of the time with one script already: more at once
+# only slowed every script down; 1: one after the other), in the order
+# given (put the longest first). For each SCRIPT, OUT_DIR/NAME.log gets its output and
+# OUT_DIR/NAME.status its exit status; a script still running after TIMEOUT
+# seconds is killed with its process group (status 124).
 #
-# Between two scripts every process left over is killed, every named network
-# namespace deleted and whatever was added to /tmp removed. Then the root
-# namespace's state (namespaces, links, addresses, routes, IPVS, ipsets,
-# iptables and nft rules, net.* sysctls) must be what it was before the first
-# script: a difference is a FAIL line in the log of the script that left it,
-# and the state is put back. If it cannot be, the remaining scripts are not
-# run and each gets a FAIL line saying why.
+# After each group (the scripts run side by side, or one run alone) every
+# process left over is killed, every named network namespace deleted and
+# whatever was added to /tmp removed. Then the root namespace's state
+# (namespaces, links, addresses, routes, IPVS, ipsets, iptables and nft
+# rules, net.* sysctls) must be what it was before the first script: a
+# difference is a FAIL line in the log of every script of the group (the
+# differing lines say what was left), and the state is put back. If it
+# cannot be, the remaining scripts are not run and each gets a FAIL line
+# saying why.
 set -u
 if [ "${L4LB_VM:-}" != 1 ] || [ $# -lt 4 ]; then
 	echo "usage (in the VM): tests/vm/run.sh $0 OUT_DIR BUILD_DIR TIMEOUT SCRIPT..." >&2
@@ -29,12 +41,22 @@ rm -rf "$work"
 mkdir "$work"
 
 now() { date +%s%N; }
-# pids: the last process ID the kernel handed out, so that the difference
-# counts the processes a script started (what costs time under TCG, whatever
-# the host's load).
-pids() { read -r _ _ _ _ _p </proc/loadavg && echo "$_p"; }
 secs() { echo "$1 $2" | awk '{ printf "%.1f", ($2 - $1) / 1e9 }'; }
+# forks: processes started since boot (what costs time under TCG, whatever
+# the host's load); cpu: the guest CPUs' busy and total jiffies.
+forks() { awk '$1 == "processes" { print $2 }' /proc/stat; }
+cpu() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' \
+	/proc/stat; }
 
+# A cgroup per script, for the CPU time it and its processes used
+# (cpu.stat): with scripts side by side, no other figure is its own.
+CG=/sys/fs/cgroup
+grep -q "^[^ ]* $CG cgroup2 " /proc/mounts || mount -t cgroup2 cgroup2 "$CG" 2>/dev/null ||
+	CG=
+cg_cpu() { # NAME: CPU seconds used in NAME's cgroup, "?" without one
+	awk '$1 == "usage_usec" { printf "%.1f", $2 / 1e6; f = 1 } END { if (!f) print "?" }' \
+		"$CG/l4lb-$1/cpu.stat" 2>/dev/null || echo "?"
+}
 # state: what a script could leave in the root namespace for the next one to
 # see, without counters. Link and address lines lose their index, which a
 # deleted and re-created link changes without changing anything that counts;
@@ -156,54 +178,114 @@ reset() {
 	return 0
 }
 
+# (a FIFO cannot live on the 9p share that OUT_DIR is)
+fifo=$(mktemp -u /dev/shm/l4lb-suites.XXXXXX)
+mkfifo "$fifo"
+exec 3<>"$fifo"
 for _dir in /tmp /dev/shm; do ls -A "$_dir" | sed "s|^|$_dir/|"; done >"$work/files"
 state >"$work/state.0"
 ip -o link show | sed 's/^[0-9]*: \([^:@]*\).*/\1/' >"$work/links.0"
-echo "# suites.sh: $# scripts, timeout $limit s each"
 
-broken=
-for t; do
-	n=$(basename "$t" .sh)
-	log=$out/$n.log
-	if [ -n "$broken" ]; then
-		echo "FAIL: $n not run: $broken" >"$log"
-		echo 1 >"$out/$n.status"
-		echo "# $n: not run"
-		continue
+# job SCRIPT: runs one script, in the background; writes its exit status
+# and time into $work, then its name to fd 3 (the runner reads there which
+# one finished).
+job() {
+	_n=$(basename "$1" .sh)
+	_t0=$(now)
+	_procs=/dev/null
+	if [ -n "$CG" ] && mkdir -p "$CG/l4lb-$_n" 2>/dev/null; then
+		_procs=$CG/l4lb-$_n/cgroup.procs
 	fi
-	t0=$(now) p0=$(pids)
-	# timeout runs the script in a process group of its own and signals the
-	# whole group: the daemons a hung script started stop with it.
-	if [ -x "$t" ]; then
-		timeout -k 10 "$limit" "$t" "$build" >"$log" 2>&1 </dev/null
-	else
-		timeout -k 10 "$limit" sh "$t" "$build" >"$log" 2>&1 </dev/null
+	_sh=sh
+	[ -x "$1" ] && _sh=
+	# the inner shell joins the cgroup, then becomes the timeout, which runs
+	# the script in a process group of its own and signals the whole group:
+	# the daemons a hung script started stop with it.
+	sh -c 'echo $$ >"$1" 2>/dev/null; shift; exec "$@"' sh "$_procs" \
+		timeout -k 10 "$limit" $_sh "$1" "$build" >"$out/$_n.log" 2>&1 </dev/null 3>&-
+	_rc=$?
+	if [ "$_rc" = 124 ] || [ "$_rc" = 137 ]; then
+		echo "FAIL: $_n timed out after $limit s (L4LB_VM_TIMEOUT) and was killed" \
+			>>"$out/$_n.log"
+		_rc=124
 	fi
-	rc=$?
-	t1=$(now) p1=$(pids)
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		echo "FAIL: $n timed out after $limit s (L4LB_VM_TIMEOUT) and was killed" >>"$log"
-		rc=124
-	fi
+	echo "$_rc" >"$work/$_n.rc"
+	echo "$(secs "$_t0" "$(now)") s, cpu $(cg_cpu "$_n") s" >"$work/$_n.time"
+	echo "$_n" >&3
+}
+
+# group SCRIPT...: runs the scripts, at most $jobs at once, then sweeps and
+# checks the state for all of them.
+group() {
+	_g0=$(now) _f0=$(forks) _c0=$(cpu)
+	_names= _running=0
+	for _t; do
+		_names="$_names $(basename "$_t" .sh)"
+		if [ "$_running" -ge "$jobs" ]; then
+			read -r _done <&3
+			_running=$((_running - 1))
+		fi
+		job "$_t" &
+		_running=$((_running + 1))
+	done
+	while [ "$_running" -gt 0 ]; do
+		read -r _done <&3
+		_running=$((_running - 1))
+	done
+	wait
+	_g1=$(now) _f1=$(forks) _c1=$(cpu)
 	sweep >"$work/swept"
 	state >"$work/state"
+	_leak=
 	if ! diff "$work/state.0" "$work/state" >"$work/diff"; then
-		echo "FAIL: $n left state behind for the next script (< before, > after):" >>"$log"
-		grep '^[<>]' "$work/diff" | head -n 20 | sed 's/^/#   /' >>"$log"
-		[ "$rc" != 0 ] || rc=1
+		_leak="left state behind for the next script (< before, > after)"
+		[ "$#" = 1 ] || _leak="$_leak; it ran beside:$_names"
 		reset
 		state >"$work/state"
-		if ! diff "$work/state.0" "$work/state" >"$work/diff"; then
-			broken="the VM's state after $n could not be put back"
-			grep '^[<>]' "$work/diff" | head -n 20 | sed 's/^/#   /' >>"$log"
-		fi
+		diff "$work/state.0" "$work/state" >"$work/diff2" ||
+			broken="the VM's state after$_names could not be put back"
 	fi
-	sed "s/^/# suites.sh: after $n: /" "$work/swept" >>"$log"
-	echo "$rc" >"$out/$n.status"
-	np=$((p1 - p0))
-	[ "$np" -ge 0 ] || np=$((np + $(cat /proc/sys/kernel/pid_max)))
-	echo "# $n: exit $rc in $(secs "$t0" "$t1") s, $np processes started" \
-		"(clean-up and state check $(secs "$t1" "$(now)") s)" | tee -a "$log"
+	for _n in $_names; do
+		_log=$out/$_n.log _rc=$(cat "$work/$_n.rc")
+		if [ -n "$_leak" ]; then
+			echo "FAIL: $_n $_leak:" >>"$_log"
+			grep '^[<>]' "$work/diff" | head -n 20 | sed 's/^/#   /' >>"$_log"
+			[ -z "$broken" ] || grep '^[<>]' "$work/diff2" | head -n 20 |
+				sed 's/^/#   not put back: /' >>"$_log"
+			[ "$_rc" != 0 ] || _rc=1
+		fi
+		sed "s/^/# suites.sh: after$_names: /" "$work/swept" >>"$_log"
+		echo "$_rc" >"$out/$_n.status"
+		echo "# $_n: exit $_rc in $(cat "$work/$_n.time")" | tee -a "$_log"
+	done
+	echo "# group$_names: $(secs "$_g0" "$_g1") s, $((_f1 - _f0)) processes started," \
+		"guest CPUs $(echo "$_c0 $_c1" | awk '{ printf "%d", 100 * ($3 - $1) / ($4 - $2 + 1) }') %" \
+		"busy (clean-up and state check $(secs "$_g1" "$(now)") s)"
+	for _n in $_names; do rmdir "$CG/l4lb-$_n" 2>/dev/null; done
+	return 0
+}
+
+jobs=${L4LB_VM_JOBS:-2}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+together= alone=
+for t; do
+	if grep -q '^# vm-suite: alone$' "$t"; then alone="$alone $t"; else together="$together $t"; fi
 done
-rm -rf "$work"
+echo "# suites.sh: $# scripts, at most $jobs at once, timeout $limit s each"
+broken=
+for g in "$together" $alone; do
+	[ -n "$g" ] || continue
+	if [ -n "$broken" ]; then
+		for t in $g; do
+			n=$(basename "$t" .sh)
+			echo "FAIL: $n not run: $broken" >"$out/$n.log"
+			echo 1 >"$out/$n.status"
+			echo "# $n: not run"
+		done
+		continue
+	fi
+	group $g
+done
+exec 3>&-
+rm -rf "$work" "$fifo"
 exit 0

@@ -3,9 +3,10 @@
 # ipvsd on a real kernel (run it with tests/vm/run.sh tests/vm/test_ipvsd_traffic.sh
 # BUILD_DIR): a node with ipvsd fed a VIP table by tests/tools/ipvsd_feed, two
 # backends and a container behind a bridge. Traffic TCP/UDP over IPv4/IPv6
-# from the node, from the container and hairpin from a backend; a drain with a
-# long-lived connection; kill -9 and restart with zero writes; external edits
-# repaired, foreign services left alone.
+# from the node and from the container, hairpin (TCP and UDP) from a
+# backend; a drain with a long-lived connection; kill -9 and restart with
+# zero writes; external edits repaired, foreign services left alone; bad
+# input and an older generation change nothing.
 set -eu
 . "$(dirname "$0")/lib.sh"
 vm_only "${1:-build}" ipvsadm ipset iptables curl
@@ -47,13 +48,16 @@ start_ipvsd
 ns_new c1
 n ip link add docker0 type bridge
 n ip addr add 172.17.0.1/16 dev docker0
+n ip addr add fd02::1/64 dev docker0 nodad
 n ip link set docker0 up
 ip -n "${VM_NS}node" link add veth-c1 type veth peer name eth0 netns "${VM_NS}c1"
 n ip link set veth-c1 master docker0 up
 nx c1 ip addr add 172.17.0.2/16 dev eth0
+nx c1 ip addr add fd02::2/64 dev eth0 nodad
 nx c1 ip link set eth0 up
 nx c1 ip route add default via 172.17.0.1
-n sysctl -qw net.ipv4.ip_forward=1
+nx c1 ip -6 route add default via fd02::1
+n sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # Hairpin: the backend reaches VIPs through the node.
 nx b1 ip route add 11.0.0.0/8 via 10.0.0.1
 
@@ -140,7 +144,11 @@ balanced "UDP IPv4 from the node reaches both backends" udp12 node "$VIP4" 53
 balanced "TCP IPv6 from the node reaches both backends" http12 node "http://[$VIP6]/"
 balanced "UDP IPv6 from the node reaches both backends" udp12 node "$VIP6" 53
 balanced "TCP IPv4 from a container behind a bridge" http12 c1 "http://$VIP4/"
+balanced "UDP IPv4 from a container behind a bridge" udp12 c1 "$VIP4" 53
+balanced "TCP IPv6 from a container behind a bridge" http12 c1 "http://[$VIP6]/"
+balanced "UDP IPv6 from a container behind a bridge" udp12 c1 "$VIP6" 53
 balanced "hairpin: a backend reaches its own VIP" http12 b1 "http://$VIP4/"
+balanced "hairpin over UDP: a backend reaches its own VIP" udp12 b1 "$VIP4" 53
 
 check "ipset holds every VIP" sh -c "n() { ip netns exec ${VM_NS}node \"\$@\"; };
 	n ipset list l4lb-vips4 | grep -q '$VIP4,tcp:80' &&
@@ -294,8 +302,11 @@ echo $! >"$VM_TMP/feed.pid"
 wait_until 10 grep -q published "$VM_TMP/feed2.log"
 # The old table was seen and dropped, and a full reconcile ran after it: a
 # wrong change would show by now.
-wait_until 15 sh -c "[ \$($B/tests/tools/status_counter $RUN ipvsd ipc_rx_out_of_order) -gt $old0 ] &&
-	[ \$($B/tests/tools/status_counter $RUN ipvsd full_reconciles) -gt $full0 ]" || true
+dropped_old() { [ "$(cnt ipc_rx_out_of_order)" -gt "$old0" ]; }
+full_since() { [ "$(cnt full_reconciles)" -gt "$full0" ]; }
+check "the older generation reached ipvsd and was dropped as out of order" \
+	wait_until 15 dropped_old
+check "... and a full reconcile ran after it" wait_until 15 full_since
 n ipvsadm -Sn | sort >"$VM_TMP/final2"
 check "malformed requests and an older generation change nothing" \
 	cmp -s "$VM_TMP/final" "$VM_TMP/final2"

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 #
-# The second part of tests/vm/test_e2e.sh (sourced by it, on the 3-node
-# cluster it started), failure drills in this order:
+# The second part of the end-to-end tests (sourced by
+# tests/vm/test_e2e_failure.sh, on the 3-node cluster it started), failure
+# drills in this order:
 # - node 3's traffic dropped: its backend withheld on n1 and n2 (the time per
 #   node is reported, target 1 s), still withheld once its daemons are killed,
 #   requests keep succeeding; back on n1 and n2 when it returns;
@@ -69,7 +70,7 @@ for i in 1 2; do
 done
 # n3 comes back still cut off, then the cut is lifted: the clock runs from there
 for d in overlayd vipd ipvsd; do node_spawn 3 "$d"; done
-wait_until 60 node_answers 3 overlayd vipd ipvsd || fail "n3: its daemons restart"
+node_wait 3 overlayd vipd ipvsd || fail "n3: its daemons restart"
 if ipvs_watch "$VM_TMP/w" 30 tcp "$IP_VIP:80" 10.0.0.3 up "1 2" \
 	nsenter --net="/run/netns/${VM_NS}n3" sh -c \
 	'iptables -D INPUT -i lan -j DROP && iptables -D OUTPUT -o lan -j DROP'; then
@@ -131,22 +132,22 @@ failing() {
 port=$(cat "$VM_TMP/master.port")
 # new requests get 500 from now on; the open streams are cut, then the port
 # refuses connections
-fm '{"op":"mode","mode":"500"}'
-fm '{"op":"drop"}'
+fm 'mode 500'
+fm drop
 iptables -I INPUT -i lo -p tcp --dport "$port" -j REJECT --reject-with tcp-reset
 mark
 check "master stopped: IPVS unchanged on every node" failing
 iptables -D INPUT -i lo -p tcp --dport "$port" -j REJECT --reject-with tcp-reset
 mark
 check "master answering 500: IPVS unchanged on every node" failing
-fm '{"op":"mode","mode":"truncate"}'
+fm 'mode truncate'
 mark
 check "master sending truncated bodies: IPVS unchanged on every node" failing
-fm '{"op":"mode","mode":"malformed"}'
+fm 'mode malformed'
 mark
 check "master sending malformed bodies: IPVS unchanged on every node" failing
 check "master outage: every daemon still answers" alive
-fm '{"op":"mode","mode":"ok"}'
+fm 'mode ok'
 # vipd reconnects within its backoff (at most 800 ms here), then the task
 # added on the stream reaches every kernel
 if watch_event "$VM_TMP/w" 20 tcp "$IP_VIP:80" 10.0.0.2:8009 up "1 2 3" \

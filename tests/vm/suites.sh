@@ -11,7 +11,8 @@
 # CPUs), which others can use. A script holding the line
 #	# vm-suite: alone
 # (one that changes what the others could see: the root namespace's
-# rules, sysctls, modules) runs by itself once the others are done.
+# rules, sysctls, modules) runs by itself once the others are done; one
+# holding "# vm-suite: heavy" never beside another heavy one.
 # L4LB_VM_JOBS bounds how many run at once (default 2, as the guest has two
 # CPUs and is busy most of the time with one script already: more at once
 # only slowed every script down; 1: one after the other), in the order
@@ -214,23 +215,32 @@ job() {
 	echo "$_n" >&3
 }
 
-# group SCRIPT...: runs the scripts, at most $jobs at once, then sweeps and
-# checks the state for all of them.
+# heavy SCRIPT: it holds the line "# vm-suite: heavy" (a whole cluster of
+# daemons: two at once starved the emulated CPUs, each start took three
+# times as long), so it never runs beside another heavy one.
+heavy() { grep -q '^# vm-suite: heavy$' "$1"; }
+
+# group SCRIPT...: runs the scripts, at most $jobs at once, each as soon as
+# it may in the order given, then sweeps and checks the state for all of
+# them.
 group() {
 	_g0=$(now) _f0=$(forks) _c0=$(cpu)
-	_names= _running=0
-	for _t; do
-		_names="$_names $(basename "$_t" .sh)"
-		if [ "$_running" -ge "$jobs" ]; then
-			read -r _done <&3
-			_running=$((_running - 1))
-		fi
-		job "$_t" &
-		_running=$((_running + 1))
-	done
-	while [ "$_running" -gt 0 ]; do
+	_names= _running=0 _heavy= _todo=" $* "
+	for _t; do _names="$_names $(basename "$_t" .sh)"; done
+	while [ -n "${_todo# }" ] || [ "$_running" -gt 0 ]; do
+		for _t in $_todo; do
+			[ "$_running" -lt "$jobs" ] || break
+			if heavy "$_t"; then
+				[ -z "$_heavy" ] || continue
+				_heavy=$(basename "$_t" .sh)
+			fi
+			job "$_t" &
+			_running=$((_running + 1))
+			_todo="${_todo%%" $_t "*} ${_todo#*" $_t "}"
+		done
 		read -r _done <&3
 		_running=$((_running - 1))
+		[ "$_done" != "$_heavy" ] || _heavy=
 	done
 	wait
 	_g1=$(now) _f1=$(forks) _c1=$(cpu)
@@ -239,7 +249,7 @@ group() {
 	_leak=
 	if ! diff "$work/state.0" "$work/state" >"$work/diff"; then
 		_leak="left state behind for the next script (< before, > after)"
-		[ "$#" = 1 ] || _leak="$_leak; it ran beside:$_names"
+		[ "$#" = 1 ] || _leak="$_leak, by one of the scripts run together:$_names"
 		reset
 		state >"$work/state"
 		diff "$work/state.0" "$work/state" >"$work/diff2" ||

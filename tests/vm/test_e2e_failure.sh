@@ -6,6 +6,7 @@
 # failure, bad IPC input, master outage, clean shutdown, cleanup. The first
 # half is tests/vm/test_e2e_traffic.sh.
 #	tests/vm/run.sh tests/vm/test_e2e_failure.sh BUILD_DIR
+# vm-suite: heavy
 . tests/vm/lib.sh
 . tests/vm/cluster/cluster.sh
 vm_only "${1:-build}" ipvsadm curl ipset iptables

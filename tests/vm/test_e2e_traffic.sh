@@ -7,6 +7,7 @@
 # traffic. The second half, tests/vm/test_e2e_failure.sh, has a cluster of
 # its own, so that the two run side by side (tests/vm/suites.sh).
 #	tests/vm/run.sh tests/vm/test_e2e_traffic.sh BUILD_DIR
+# vm-suite: heavy
 . tests/vm/lib.sh
 . tests/vm/cluster/cluster.sh
 vm_only "${1:-build}" ipvsadm curl ipset iptables

@@ -103,7 +103,7 @@ IFACE=keep0
 n ip link add name $IFACE type dummy
 n ip link set dev $IFACE up
 start_ipvsd
-check "ipvsd uses an interface it did not create" wait_until 30 sh -c \
+check "ipvsd uses an interface it did not create" wait_until 60 sh -c \
 	"ip netns exec ${VM_NS}node ip addr show dev $IFACE | grep -q 11.0.0.1"
 stop_ipvsd
 printf '[ipvsd]\nstate-dir = %s\ninterface = %s\n' "$STATE" $IFACE >"$VM_TMP/l4lb.conf"

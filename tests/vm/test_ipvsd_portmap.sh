@@ -66,8 +66,8 @@ nx node iptables -w -t nat -D OUTPUT -j L4LB-VIPS
 check "node: without ipvsd's VIP rule the port mapping captures VIP traffic" only node captor
 kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
 check "node: the VIP rule is put back at the next full reconcile" \
-	wait_until 20 jump node iptables-nft
-check "node: ... and VIP traffic reaches the backend again" wait_until 5 only node backend
+	wait_until 60 jump node iptables-nft
+check "node: ... and VIP traffic reaches the backend again" wait_until 20 only node backend
 check "node: ipvsd's jump comes before the mapping's in OUTPUT" sh -c \
 	"ip netns exec ${VM_NS}node iptables -w -t nat -S OUTPUT | sed -n 2p | grep -q L4LB-VIPS"
 

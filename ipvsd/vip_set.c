@@ -196,33 +196,49 @@ void vip_set_close(struct vip_set *vs)
 	free(vs);
 }
 
+/* Set i's members into vs->next; a set that is gone is made again. */
+static int list_one(struct vip_set *vs, int i)
+{
+	/* straight from the kernel: libipset's "save" text costs a lookup in
+	 * /etc/protocols per member (ipset_list.h) */
+	int rc = ipset_list_members(set_names[i], &vs->next);
+
+	if (rc != -ENOENT || vs->dry_run)
+		return rc;
+	/* destroyed behind ipvsd's back (a firewall reload flushed the rules
+	 * using it, then `ipset destroy`): made again, empty; the plan puts the
+	 * members back and the rules check its ACCEPT */
+	counter_inc("ipset_recreated");
+	log_limited(LOG_LVL_WARN, "ipset_recreated", "ipset: %s is gone: created again",
+		    set_names[i]);
+	return set_create(vs, i);
+}
+
 int vip_set_list(struct vip_set *vs, struct key_set *out)
 {
 	struct key_set t;
 	int rc = 0;
 
 	vs->next.n = 0;
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		/* straight from the kernel: libipset's "save" text costs a lookup
-		 * in /etc/protocols per member (ipset_list.h) */
-		rc = ipset_list_members(set_names[i], &vs->next);
-		if (rc != -ENOENT || vs->dry_run)
+	for (int i = 0; i < 2; i++) {
+		size_t mark = vs->next.n;
+		int af = i ? AF_INET6 : AF_INET, r = list_one(vs, i);
+
+		if (r == 0)
 			continue;
-		/* destroyed behind ipvsd's back (a firewall reload flushed the
-		 * rules using it, then `ipset destroy`): made again, empty; the
-		 * plan puts the members back and the rules check its ACCEPT */
-		counter_inc("ipset_recreated");
-		log_limited(LOG_LVL_WARN, "ipset_recreated", "ipset: %s is gone: created again",
-			    set_names[i]);
-		rc = set_create(vs, i);
+		/* unread: that family's last members stand, the other's are new */
+		vs->next.n = mark;
+		for (size_t j = 0; j < out->n; j++)
+			if (out->k[j].af == af && key_set_add(&vs->next, &out->k[j]) < 0)
+				return -ENOMEM; /* out untouched */
+		if (rc == 0)
+			rc = r;
 	}
-	if (rc < 0)
-		return rc; /* out keeps the last members read */
 	key_set_sort(&vs->next);
 	t = *out;
 	*out = vs->next;
 	vs->next = t;
-	return 0;
+	return rc;
 }
 
 int vip_set_destroy(struct vip_set *vs)

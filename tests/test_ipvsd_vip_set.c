@@ -102,7 +102,7 @@ static void test_gone_and_wrong(void **state)
 {
 	struct vip_set *vs, *dry, *again;
 	struct key_set got = { 0 }, none = { 0 };
-	struct svc_key k1 = member(1);
+	struct svc_key k1 = member(1), k6 = { 0 };
 	uint64_t before = counter_value("ipset_recreated");
 
 	(void)state;
@@ -133,16 +133,24 @@ static void test_gone_and_wrong(void **state)
 	assert_memory_equal(&got.k[0], &k1, sizeof(k1));
 
 	/* a set of that name of another type (someone else's): an error, not
-	 * an empty set, the last members kept; and no start on it */
+	 * an empty set, its family's last members kept while the other family
+	 * is still read (and made again); and no start on it */
 	vip_set_destroy(vs);
-	if (system("ipset create l4lb-vips4 hash:ip 2>/dev/null") != 0) {
+	if (system("ipset create l4lb-vips6 hash:ip family inet6 2>/dev/null") != 0) {
 		vip_set_close(dry);
 		vip_set_close(vs);
 		key_set_clear(&got);
 		skip(); /* no ipset(8) here */
 	}
+	k6.af = AF_INET6;
+	assert_int_equal(key_set_insert(&got, &k6), 0);
 	assert_int_equal(vip_set_list(vs, &got), -EMEDIUMTYPE);
-	assert_int_equal(got.n, 1);
+	assert_int_equal(got.n, 1); /* v4: made again, empty; v6: as it was */
+	assert_int_equal(got.k[0].af, AF_INET6);
+	assert_int_equal(vip_set_apply(vs, ops, 1, errs), 0);
+	assert_int_equal(vip_set_list(vs, &got), -EMEDIUMTYPE);
+	assert_int_equal(got.n, 2);
+	assert_memory_equal(&got.k[0], &k1, sizeof(k1));
 	assert_int_equal(vip_set_open(0, &again), -EMEDIUMTYPE);
 	assert_null(again);
 	key_set_clear(&got);

@@ -138,6 +138,13 @@ static void advance(struct nat_check *c, int status)
 
 		if (rc == 0)
 			return;
+		if (c->stage == STAGE_FIX && c->steps[c->idx].fix2[0]) {
+			/* no iptables-restore: a jump inserted first still beats none */
+			log_limited(LOG_LVL_WARN, "nat_restore", "nat: cannot run %s: %s",
+				    cur_argv(c)[0], strerror(-rc));
+			c->stage = STAGE_FIX2;
+			continue;
+		}
 		c->failed++;
 		log_error("nat: cannot run %s: %s", cur_argv(c)[0], strerror(-rc));
 		next_step(c);

@@ -26,6 +26,7 @@
  * the matching "OP CHAIN" write fail. */
 static const char fake[] =
 	"#!/bin/sh\n"
+	"PATH=/usr/bin:/bin\n"
 	"db=$NAT_DIR/$(basename $0).db; touch $db\n"
 	"shift 3; op=$1; shift; echo \"$op $*\" >>$NAT_DIR/calls\n"
 	"sleep 0.02\n"
@@ -47,6 +48,7 @@ static const char fake[] =
  * applied as one transaction, nothing changed if one fails. */
 static const char fake_restore[] =
 	"#!/bin/sh\n"
+	"PATH=/usr/bin:/bin\n"
 	"db=$NAT_DIR/$(basename $0 -restore).db; touch $db; cp $db $db.n\n"
 	"echo \"restore $*\" >>$NAT_DIR/calls\n"
 	"while read -r op c rest; do case $op in\n"
@@ -333,6 +335,32 @@ static void test_check_repairs(void **state)
 	event_base_free(base);
 }
 
+/* Without iptables-restore a misplaced jump is still put first (inserted at
+ * 1: a second copy below does no harm). PATH holds only the stand-ins, so
+ * that no real iptables-restore is found instead. */
+static void test_move_without_restore(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct nat_check *c;
+	char *saved = strdup(getenv("PATH"));
+
+	(void)state;
+	sh("rm -f fail && mv iptables-restore no-restore && : >calls && "
+	   "{ echo 'OUTPUT -j PORTMAP'; cat iptables.db; } >x; mv x iptables.db");
+	setenv("PATH", dir, 1);
+	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	setenv("PATH", saved, 1);
+	free(saved);
+	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(count("grep -c '^-I OUTPUT 1 -j L4LB-VIPS' calls"), 1);
+	sh("grep -m1 '^OUTPUT ' iptables.db | grep -qxF 'OUTPUT -j L4LB-VIPS'");
+	sh("mv no-restore iptables-restore");
+	nat_check_free(c);
+	event_base_free(base);
+}
+
 static void test_check_without_iptables(void **state)
 {
 	struct event_base *base = event_base_new();
@@ -358,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_child_run),
 		cmocka_unit_test(test_child_input),
 		cmocka_unit_test(test_check_repairs),
+		cmocka_unit_test(test_move_without_restore),
 		cmocka_unit_test(test_check_without_iptables),
 	};
 

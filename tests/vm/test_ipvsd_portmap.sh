@@ -73,9 +73,11 @@ served() { # NS: the VIP is programmed and its address is up
 		nx "$1" ip -o addr show | grep -q " $VIP/"
 }
 jump() { nx "$1" "$2" -w -t nat -C OUTPUT -j L4LB-VIPS; } # NS IPTABLES
-first() { # CHAIN...: ipvsd's jump is rule 1 of each CHAIN in node (nft)
+first() { # NS IPTABLES CHAIN...: ipvsd's jump is rule 1 of each CHAIN
+	_ns=$1 _ipt=$2
+	shift 2
 	for _c; do
-		nx node iptables -w -t nat -S "$_c" 1 2>/dev/null |
+		nx "$_ns" "$_ipt" -w -t nat -S "$_c" 1 2>/dev/null |
 			grep -qxF -- "-A $_c -j L4LB-VIPS" || return 1
 	done
 }
@@ -112,7 +114,7 @@ kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
 check "node: the VIP rule is put back at the next full reconcile" \
 	wait_until 20 jump node iptables-nft
 check "node: ... and VIP traffic reaches the backend again" wait_until 5 only node backend
-check "node: ipvsd's jump comes before the mapping's in OUTPUT" first OUTPUT
+check "node: ipvsd's jump comes before the mapping's in OUTPUT" first node iptables OUTPUT
 
 # A backend on this node behind a port mapping (--node-ip is its agent's
 # address): IPVS bypasses the mapping's DNAT for the node's own traffic, so
@@ -143,7 +145,7 @@ check "first: a DNAT jump above ipvsd's captures VIP traffic from the node" only
 check "first: ... and from the container" only ctr captor
 kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
 check "first: ipvsd's jumps are moved back to the top of OUTPUT and PREROUTING" \
-	wait_until 20 first OUTPUT PREROUTING
+	wait_until 20 first node iptables OUTPUT PREROUTING
 check "first: ... one jump each" one_jump OUTPUT PREROUTING
 check "first: VIP traffic reaches the backend again from the node" wait_until 5 only node backend
 check "first: ... and from the container" wait_until 5 only ctr backend
@@ -188,9 +190,12 @@ check "legacy: ipvsd's chains are in iptables-legacy" wait_until 30 jump legacy 
 check "legacy: VIP traffic reaches the backend, not the port mapping" only legacy backend
 kill -STOP "$(cat "$VM_TMP/legacy/ipvsd.pid")"
 nx legacy iptables-legacy -w -t nat -D OUTPUT -j L4LB-VIPS
+nx legacy iptables-legacy -w -t nat -I PREROUTING 1 -m addrtype --dst-type LOCAL -j PORTMAP
 check "legacy: without the VIP rule in legacy the mapping captures it" only legacy captor
-
 kill -CONT "$(cat "$VM_TMP/legacy/ipvsd.pid")"
+check "legacy: the jumps are first again (OUTPUT's put back, PREROUTING's moved up)" \
+	wait_until 20 first legacy iptables-legacy OUTPUT PREROUTING
+
 for d in node legacy; do kill "$(cat "$VM_TMP/$d/ipvsd.pid")" 2>/dev/null || true; done
 if [ -s "$VM_TMP/failed" ]; then
 	for d in node legacy; do sed "s/^/# $d: /" "$VM_TMP/$d/ipvsd.log" | tail -n 15; done

@@ -177,6 +177,11 @@ check_eq "sets: the set made again is counted" 1 \
 	"$([ "$(node_count ipset_recreated)" -ge 1 ] && echo 1)"
 check_eq "sets: the unreadable one is counted" 1 \
 	"$([ "$(node_count ipset_read_failures)" -ge 1 ] && echo 1)"
+# Rules in place are only read: a check whose reading of rule 1 did not
+# match iptables' own output would move the jumps again at every pass, which
+# the rules checks of the sets' part would have shown (IPv6's too).
+check_eq "first: the jumps were moved once each, by then" 2 \
+	"$(grep -c 'moved back to the top' "$VM_TMP/node/ipvsd.log")"
 
 # docker on iptables-legacy while `iptables` is nft: an ACCEPT in nft's nat
 # table would not stop legacy's DNAT.

@@ -127,6 +127,8 @@ struct overlay_stats {
 	uint64_t probes_sent, probes_served, probe_acks, probe_drops, unknown;
 	uint64_t probes_refused; /* PROBEs for an address that is no known node */
 	uint64_t msgs_rx, msgs_tx, records_rx, records_new, send_drops, bad;
+	uint64_t digests_refused; /* DIGESTs from a node in none of our views */
+	uint64_t digest_cmps;     /* address comparisons spent on digests */
 };
 
 struct overlay {

@@ -256,6 +256,7 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 	KV("bytes_tx", "%llu", (unsigned long long)tx);
 	KV("connections", "%zu", conns);
 	KV("send_drops", "%llu", (unsigned long long)st->send_drops);
+	KV("digests_refused", "%llu", (unsigned long long)st->digests_refused);
 	KV("bad_messages", "%llu", (unsigned long long)st->bad);
 	KV("unknown_messages", "%llu", (unsigned long long)st->unknown);
 #undef KV

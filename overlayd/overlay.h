@@ -35,6 +35,7 @@ struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */
 	unsigned arwl, prwl;              /* active / passive random-walk lengths */
 	unsigned ka, kp;                  /* shuffle: active and passive ids sent */
+	unsigned shuffle_walk;            /* shuffle: random-walk length */
 	unsigned shuffle_ms;
 	unsigned tick_ms;                 /* how often overlay_tick is called */
 	unsigned ping_ms;                 /* ping interval per active link */

@@ -67,10 +67,12 @@ static void print_counters(const L4lb__V1__StatusReply *st, int json)
 		printf("\n");
 }
 
-/* overlayd's status facts that are levels, not counts. "counters" has
+/* overlayd's status facts that are levels, not counts (tx_queued: bytes
+ * waiting to be sent). "counters" has
  * always held them too (a public output: kept); "gauges" tells them apart. */
 static const char *const gauges[] = { "epoch",      "active",       "passive",     "known",
-				      "reachable",  "generation",   "local_health", "connections" };
+				      "reachable",  "generation",   "local_health", "connections",
+				      "tx_queued" };
 
 static void print_gauges(const L4lb__V1__StatusReply *st)
 {

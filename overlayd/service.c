@@ -255,6 +255,7 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 	KV("bytes_rx", "%llu", (unsigned long long)rx);
 	KV("bytes_tx", "%llu", (unsigned long long)tx);
 	KV("connections", "%zu", conns);
+	KV("tx_queued", "%zu", net_queued(s->net));
 	KV("send_drops", "%llu", (unsigned long long)st->send_drops);
 	KV("digests_refused", "%llu", (unsigned long long)st->digests_refused);
 	KV("bad_messages", "%llu", (unsigned long long)st->bad);

@@ -296,36 +296,47 @@ const char *overlayd_cfg_finish(struct overlayd_cfg *c)
 	return NULL;
 }
 
+int overlayd_epoch_save(const char *dir, uint64_t epoch)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/epoch", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(f = fopen(tmp, "w"))) {
+		log_error("epoch: cannot write %s: %s", tmp, strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "%llu\n", (unsigned long long)epoch);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		int e = errno;
+
+		log_error("epoch: cannot write %s: %s", tmp, strerror(e));
+		fclose(f);
+		return -e;
+	}
+	fclose(f);
+	if (rename(tmp, path) < 0) {
+		log_error("epoch: cannot rename %s: %s", tmp, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 uint64_t overlayd_epoch_bump(const char *dir)
 {
-	char path[4096], tmp[4200], buf[32] = { 0 };
+	char path[4096], buf[32] = { 0 };
 	unsigned long long e = 0;
 	FILE *f;
 
 	if (!dir)
 		return clock_real_ms();
 	snprintf(path, sizeof(path), "%s/epoch", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(path, "r"))) {
 		if (fgets(buf, sizeof(buf), f))
 			e = strtoull(buf, NULL, 10);
 		fclose(f);
 	}
 	e++;
-	if (!(f = fopen(tmp, "w"))) {
-		log_error("epoch: cannot write %s: %s", tmp, strerror(errno));
-		return 0;
-	}
-	fprintf(f, "%llu\n", e);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		log_error("epoch: cannot write %s: %s", tmp, strerror(errno));
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	if (rename(tmp, path) < 0) {
-		log_error("epoch: cannot rename %s: %s", tmp, strerror(errno));
-		return 0;
-	}
-	return e;
+	return overlayd_epoch_save(dir, e) < 0 ? 0 : e;
 }

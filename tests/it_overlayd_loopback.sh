@@ -135,6 +135,8 @@ c = d["counters"]
 for k in ("pings", "pongs", "msgs_rx", "msgs_tx", "bytes_rx", "bytes_tx"):
     assert c[k] > 0, (k, c)
 assert c["active"] == len(act) and c["known"] == n, c
+# honest nodes take the digests of one another (refused only from strangers)
+assert c["digests_refused"] == 0, c
 g = d["gauges"]
 assert g["epoch"] == c["epoch"] and g["active"] == len(act) and g["known"] == n, g
 assert "pings" not in g, g

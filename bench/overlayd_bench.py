@@ -26,9 +26,10 @@ a victim is not detected everywhere, a live node is marked unreachable (a
 false alarm), in any scenario, or a target is missed: the figures are
 printed first. OVERLAYD_BENCH_TARGETS=report prints the verdicts without
 failing on them (a loaded host). The clean kill (adjacency change) runs
-OVERLAYD_BENCH_ADJ_TRIALS times (default 5): median and p99. Trials during which a live node's event loop lagged (its loop_lags
-counter rose: the host starved it) are flagged, to tell host starvation
-from the protocol.
+OVERLAYD_BENCH_ADJ_TRIALS times (default 5): median and p99. Trials
+during which a live node's event loop lagged (its loop_lags counter rose:
+the host starved it) are flagged, to tell host starvation from the
+protocol.
 """
 import json, os, random, re, signal, statistics, subprocess, sys, tempfile, time
 
@@ -355,8 +356,8 @@ def main():
         if d is not None:
             adj.append(d / 1000)
         if d is None or alarms:
-            FAILED.append(f"clean kill of node {v}: "
-                          f"{'not detected everywhere, ' if d is None else ''}{alarms} false alarms")
+            missed = "not detected everywhere, " if d is None else ""
+            FAILED.append(f"clean kill of node {v}: {missed}{alarms} false alarms")
         start(v)
         wait(lambda: formed(N), 30)
         time.sleep(2)

@@ -160,7 +160,8 @@ static int frame_send(struct conn *c, const PeerMessage *m)
 	if (queued + plen > OUT_BUDGET_OWN)
 		v = out_budget_admit(queued, net_queued(c->net), plen, NET_MAX_QUEUE);
 	if (v != OUT_OK) {
-		counter_inc(v == OUT_LINK_FULL ? "overlay_tx_queue_full" : "overlay_tx_budget_full");
+		counter_inc(v == OUT_LINK_FULL ? "overlay_tx_queue_full"
+					       : "overlay_tx_budget_full");
 		if (!c->full_since_us)
 			c->full_since_us = clock_mono_us();
 		c->budget_full |= v == OUT_BUDGET_FULL;

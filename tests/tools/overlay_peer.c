@@ -309,7 +309,8 @@ static int serve_input(int fd, unsigned char *buf, size_t *have, unsigned long *
 	if (n > 0)
 		*have += (size_t)n;
 	while (*have >= 4) {
-		size_t len = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 | buf[3];
+		size_t len = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 |
+			     buf[3];
 		PeerMessage *m;
 
 		if (len > (1u << 20))

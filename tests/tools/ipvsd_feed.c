@@ -6,7 +6,9 @@
  * RUN_DIR/vipd.pub and overlayd.pub, with each change's VipTableDelta on
  * vipd.delta.pub as vipd does, and publishes again with the next
  * generation whenever the file changes (polled every 50 ms). SPEC_FILE lines:
- *   vip tcp|udp VIP PORT BACKEND[@AGENT]...   BACKEND is ip:port or [ip6]:port
+ *   vip tcp|udp VIP PORT BACKEND[@AGENT][#WEIGHT]...
+ *                                             BACKEND is ip:port or [ip6]:port,
+ *                                             WEIGHT 1 unless given
  *   gen NSVC NDEST                            NSVC services 11.x.y.z:80 with
  *                                             NDEST backends 10.x.y.z:8080 each
  *   reach AGENT...                            publish reachability (else none)
@@ -135,12 +137,15 @@ static int parse_ip(const char *s, struct addr *out)
 	return 0;
 }
 
-/* "10.0.0.1:80" or "[fd00::1]:80", optionally "@agent". */
+/* "10.0.0.1:80" or "[fd00::1]:80", optionally "@agent", then "#weight". */
 static int parse_backend(char *s, L4lb__V1__Backend *b)
 {
-	char *at = strchr(s, '@'), *colon;
+	char *hash = strchr(s, '#'), *at, *colon;
 	struct addr *ip = calloc(2, sizeof(*ip));
 
+	if (hash)
+		*hash++ = 0;
+	at = strchr(s, '@');
 	if (at)
 		*at++ = 0;
 	if (*s == '[') {
@@ -166,7 +171,7 @@ static int parse_backend(char *s, L4lb__V1__Backend *b)
 	b->has_ip = b->has_port = b->has_weight = 1;
 	b->ip = (ProtobufCBinaryData){ ip[0].len, ip[0].a };
 	b->port = (uint32_t)atoi(colon);
-	b->weight = 1;
+	b->weight = hash ? (uint32_t)atoi(hash) : 1;
 	if (at && parse_ip(at, &ip[1]) == 0) {
 		b->has_agent_ip = 1;
 		b->agent_ip = (ProtobufCBinaryData){ ip[1].len, ip[1].a };

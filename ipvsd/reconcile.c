@@ -57,6 +57,8 @@ struct reconciler {
 	size_t errs_cap;
 	uint64_t vip_gen, reach_gen;
 	size_t withheld, last_changes, last_failed;
+	size_t start_changes; /* planned since start, until synced (held addresses come later) */
+	size_t start_changes; /* planned since start, until synced (held addresses come later) */
 	uint64_t last_apply_us;
 	uint64_t last_full_us; /* the last full pass: kernel dump, diff, apply */
 	uint64_t rx_us;      /* when the snapshot being applied arrived */
@@ -350,7 +352,7 @@ static void note_synced(struct reconciler *r)
 	r->synced = 1;
 	log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
 		 "(%zu services adopted from the kernel)",
-		 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
+		 r->start_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
 	if (!r->ready)
 		daemon_notify("READY=1");
 	r->ready = 1;
@@ -415,6 +417,10 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	ipvs_table_free(old);
 	defer_addresses(r);
 	r->last_changes = r->plan.n;
+	if (!r->synced)
+		r->start_changes += r->plan.n;
+	if (!r->synced)
+		r->start_changes += r->plan.n;
 	state_update(r, keys, nkeys); /* recorded before they reach the kernel */
 	t_state = clock_mono_us() - t_plan;
 	if (r->plan.n == 0)

@@ -265,7 +265,7 @@ static size_t drains_merge(const struct drain *a, size_t na, const struct drain 
 
 /* The end of a plan: drains that ended (not seen) go, those it started are
  * merged in. O(n + started log started). */
-static int drains_settle(struct drains *ds)
+static void drains_settle(struct drains *ds)
 {
 	size_t sorted = ds->sorted < ds->n ? ds->sorted : ds->n, o = 0, tail;
 	struct drain *m;
@@ -296,7 +296,6 @@ static int drains_settle(struct drains *ds)
 	ds->cap = tail + sorted;
 done:
 	ds->sorted = ds->n;
-	return 0;
 }
 
 /* Does the service range d[i..end) need a look? 2: its counters (a drain
@@ -814,7 +813,9 @@ static int drains_take(struct drains *ds, const struct key_set *set, struct drai
 	return 0;
 }
 
-/* Merges the (sorted) drains of from back into ds and empties from. */
+/* Merges the (sorted) drains of from back into ds and empties from. On
+ * -ENOMEM they are lost: they start again, with a new grace period, at the
+ * next plan that finds their destinations still unwanted. */
 static int drains_put(struct drains *ds, struct drains *from)
 {
 	struct drain *m;

@@ -9,8 +9,10 @@
  *   vip tcp|udp VIP PORT BACKEND[@AGENT][#WEIGHT]...
  *                                             BACKEND is ip:port or [ip6]:port,
  *                                             WEIGHT 1 unless given
- *   gen NSVC NDEST                            NSVC services 11.x.y.z:80 with
- *                                             NDEST backends 10.x.y.z:8080 each
+ *   gen NSVC NDEST [agents]                   NSVC services 11.x.y.z:80 with
+ *                                             NDEST backends 10.x.y.z:8080 each;
+ *                                             with "agents", backend j runs on
+ *                                             node (agent) 10.0.0.(j+1)
  *   reach AGENT...                            publish reachability (else none)
  *   gap                                       publish no delta for this
  *                                             generation (readers must resync)
@@ -200,7 +202,7 @@ static void add_backend(L4lb__V1__Vip *v, L4lb__V1__Backend *b)
 	v->backends[v->n_backends++] = b;
 }
 
-static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest)
+static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest, int agents)
 {
 	t->vips = realloc(t->vips, (t->n_vips + nsvc) * sizeof(*t->vips));
 	for (size_t i = 0; i < nsvc; i++) {
@@ -221,6 +223,13 @@ static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest)
 			b->ip = (ProtobufCBinaryData){ 4, ip };
 			b->port = 8080;
 			b->weight = 1;
+			if (agents) {
+				uint8_t *ag = malloc(4);
+
+				ag[0] = 10, ag[1] = 0, ag[2] = 0, ag[3] = (uint8_t)(j + 1);
+				b->has_agent_ip = 1;
+				b->agent_ip = (ProtobufCBinaryData){ 4, ag };
+			}
 			add_backend(v, b);
 		}
 		t->vips[t->n_vips++] = v;
@@ -256,7 +265,8 @@ static void publish(struct feed *f, char *text)
 		} else if (n == 2 && !strcmp(w[0], "epoch")) {
 			epoch = strtoull(w[1], NULL, 10);
 		} else if (n >= 3 && !strcmp(w[0], "gen")) {
-			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]));
+			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]),
+				  n >= 4 && !strcmp(w[3], "agents"));
 		} else if (n >= 1 && !strcmp(w[0], "reach")) {
 			have_reach = 1;
 			for (int i = 1; i < n; i++) {

@@ -532,16 +532,23 @@ static int key_cmp(const void *a, const void *b)
 	return svc_key_cmp(a, b);
 }
 
+/* A drain tick stops dumping counters after this long (the rest wait for
+ * their turn): at most 5-20 % of the loop's time, however slow the kernel
+ * answers. */
+#define DRAIN_TICK_BUDGET_US 50000
+
 /* While destinations drain, look at their services' counters often, so an
  * idle one goes soon without dumping the whole table: a bounded number of
- * services per tick, in turn (drains_pick), one dump each, none for those
- * whose backends' nodes are unreachable (only their grace period ends
- * them), and ticks further apart while many drain (drains_tick_ms). */
+ * services per tick, in turn (drains_pick), one dump each within a time
+ * budget, none for those whose backends' nodes are unreachable (only their
+ * grace period ends them), and ticks further apart while many drain
+ * (drains_tick_ms). */
 static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct reconciler *r = arg;
 	struct svc_key picked[DRAIN_TICK_MAX], dumped[DRAIN_TICK_MAX], graced[DRAIN_TICK_MAX];
 	uint8_t dump[DRAIN_TICK_MAX];
+	uint64_t t0 = clock_mono_us();
 	size_t n, nd = 0, ng = 0;
 
 	(void)fd;
@@ -556,6 +563,12 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 		if (!dump[i]) {
 			graced[ng++] = picked[i];
 			continue;
+		}
+		if (nd && clock_mono_us() - t0 > DRAIN_TICK_BUDGET_US) {
+			/* out of time: the next tick goes on from here */
+			r->drain_cursor = picked[i - 1];
+			counter_inc("drain_ticks_cut");
+			break;
 		}
 		if (s && ipvs_nl_dump_dests(r->nl, s) < 0) {
 			schedule_soon(r, 0);

@@ -68,7 +68,11 @@ zero_writes() {
 kernel_dump 1 >"$VM_TMP/kernel1"
 nx n1 curl -sS -N "http://$IP_VIP/stream" >"$VM_TMP/stream" 2>"$VM_TMP/stream.err" &
 spid=$!
-cl_count 1 loop "$WEB_VIP" 80 "$VM_TMP/stop-loop" >"$VM_TMP/loop" 2>"$VM_TMP/loop.err" &
+# 3 s per request: on a starved emulated machine an answer can take over a
+# second (seen at a host load of 28); a reset or refused connection still
+# fails at once, and traffic black-holed by a restart after 3 s.
+E2E_TIMEOUT_MS=3000 cl_count 1 loop "$WEB_VIP" 80 "$VM_TMP/stop-loop" >"$VM_TMP/loop" \
+	2>"$VM_TMP/loop.err" &
 lpid=$!
 flaps=
 for order in "vipd overlayd ipvsd" "ipvsd overlayd vipd" "vipd+overlayd+ipvsd"; do

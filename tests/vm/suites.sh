@@ -7,8 +7,8 @@
 # tests/vm/test_*.sh this way: a boot costs 7-13 s under TCG), side by side:
 # each works in network namespaces of its own (named after its PID) and a
 # temporary directory of its own, so none sees another's kernel state, and
-# most of a script's time is waiting (for daemons, timers, the emulated
-# CPUs), which others can use. A script holding the line
+# its waits (for daemons, timers) leave CPU time to another. A script
+# holding the line
 #	# vm-suite: alone
 # (one that changes what the others could see: the root namespace's
 # rules, sysctls, modules) runs by itself once the others are done; one
@@ -16,7 +16,7 @@
 # L4LB_VM_JOBS bounds how many run at once (default 2, as the guest has two
 # CPUs and is busy most of the time with one script already: more at once
 # only slowed every script down; 1: one after the other), in the order
-# given (put the longest first). For each SCRIPT, OUT_DIR/NAME.log gets its output and
+# given. For each SCRIPT, OUT_DIR/NAME.log gets its output and
 # OUT_DIR/NAME.status its exit status; a script still running after TIMEOUT
 # seconds is killed with its process group (status 124).
 #
@@ -217,7 +217,8 @@ job() {
 
 # heavy SCRIPT: it holds the line "# vm-suite: heavy" (a whole cluster of
 # daemons: two at once starved the emulated CPUs, each start took three
-# times as long), so it never runs beside another heavy one.
+# times as long; or a suite timed too finely to share them with one), so it
+# never runs beside another heavy one.
 heavy() { grep -q '^# vm-suite: heavy$' "$1"; }
 
 # group SCRIPT...: runs the scripts, at most $jobs at once, each as soon as

@@ -160,15 +160,18 @@ enum adj_verdict adj_update(struct adj_table *t, const struct node_id *node, uin
 /* Does a node reached by the BFS say it dropped r? Not self when it has
  * no link left: a node that lost all its links at once is more likely cut
  * off itself (or on a lossy network) than every neighbour dead, and its
- * view of the others is only stale until it rejoins. */
-static int accused(const struct adj_table *t, const struct adj_record *r)
+ * view of the others is only stale until it rejoins. Nor self just after
+ * its own loop stalled: its peers dropped it meanwhile (they cannot tell
+ * a stall from a crash), so it finds those links closed when it resumes,
+ * before it reads the records that show the peers' other links. */
+static int accused(const struct adj_table *t, const struct adj_record *r, uint64_t now_us)
 {
 	const struct adj_record *self = t->recs[t->self];
 
 	for (size_t k = 0; k < r->n_active; k++) {
 		const struct adj_record *n = adj_find(t, &r->active[k]);
 
-		if (n == self && !self->n_active)
+		if (n == self && (!self->n_active || now_us < t->self_doubt_until_us))
 			continue;
 		/* only a view formed after r's claim drops r: an older one
 		 * may just not have the link r has added yet (a new link's
@@ -230,7 +233,7 @@ size_t adj_reach(struct adj_table *t, const struct node_id *self, uint64_t now_u
 		} else {
 			if (!r->pathless_us)
 				r->pathless_us = now_us;
-			if (now_us - r->pathless_us < grace_us && !accused(t, r)) {
+			if (now_us - r->pathless_us < grace_us && !accused(t, r, now_us)) {
 				reach = 1; /* grace: keep it, no path shown */
 				t->n_pathless++;
 			} else

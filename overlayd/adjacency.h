@@ -43,6 +43,9 @@ struct adj_table {
 	size_t n, cap;
 	size_t self;              /* filled by adj_reach */
 	size_t n_pathless;        /* nodes in their orphan grace, by adj_reach */
+	/* until then our own record accuses nobody: our loop just stalled,
+	 * and the links it lost meanwhile say more about us than about them */
+	uint64_t self_doubt_until_us;
 };
 
 struct adj_table *adj_table_new(void);

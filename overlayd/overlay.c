@@ -182,6 +182,36 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 		o->ops.changed(o->ctx);
 }
 
+/* Lifeguard's local health: if our own loop ran late, pongs may be
+ * sitting unread; shift the deadlines instead of accusing peers. Checked
+ * first at every entry, not only in the tick: after a stall the waiting
+ * messages are read before the timer fires, and an accusation among them
+ * judges its link at once; on the unshifted clocks that judgement counted
+ * the stall as the peer's silence, and the suspicion it started, shifted
+ * by the tick after it, lay in the future and severed the link at the
+ * next late moment without a confirmation. */
+static void own_lag(struct overlay *o, uint64_t now_us)
+{
+	uint64_t expect = (uint64_t)o->p.tick_ms * 1000;
+	uint64_t gap = now_us - o->last_tick_us;
+
+	if (!o->last_tick_us || now_us <= o->last_tick_us ||
+	    gap <= expect + (uint64_t)o->p.lag_ms * 1000)
+		return;
+	/* the shift is enough: raising the multiplier on every lag made a
+	 * busy host slow to detect (lhm grows on refutations) */
+	o->st.lags++;
+	o->lagged_us = now_us;
+	log_debug("loop late by %llu us at mono_us=%llu", (unsigned long long)(gap - expect),
+		  (unsigned long long)now_us);
+	ping_own_lag(o, gap - expect);
+	/* long enough for our peers to have severed us: what we find closed
+	 * now is no accusation for an orphan grace */
+	if (gap - expect >= o->p.rtt.floor_us)
+		o->adj->self_doubt_until_us = now_us + (uint64_t)o->p.grace_ms * 1000;
+	o->last_tick_us = now_us; /* shifted once: the tick measures from here */
+}
+
 int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		    uint64_t now_us)
 {
@@ -191,6 +221,7 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 	o->st.msgs_rx++;
 	if (node_eq(from, &o->self))
 		return -EPROTO;
+	own_lag(o, now_us);
 	if (l)
 		ping_heard(l, now_us);
 	switch (m->type) {
@@ -239,6 +270,7 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 
 void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t now_us)
 {
+	own_lag(o, now_us);
 	for (size_t i = 0; i < o->n_active; i++)
 		if (node_eq(&o->active[i].node, peer)) {
 			char b[NODE_STR_MAX];
@@ -253,20 +285,7 @@ void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t n
 
 void overlay_tick(struct overlay *o, uint64_t now_us)
 {
-	uint64_t expect = (uint64_t)o->p.tick_ms * 1000;
-	uint64_t gap = now_us - o->last_tick_us;
-
-	/* Lifeguard's local health: if our own loop ran late, pongs may be
-	 * sitting unread; shift the deadlines instead of accusing peers. */
-	if (o->last_tick_us && gap > expect + (uint64_t)o->p.lag_ms * 1000) {
-		/* the shift is enough: raising the multiplier on every lag
-		 * made a busy host slow to detect (lhm grows on refutations) */
-		o->st.lags++;
-		o->lagged_us = now_us;
-		log_debug("loop late by %llu us at mono_us=%llu",
-			  (unsigned long long)(gap - expect), (unsigned long long)now_us);
-		ping_own_lag(o, gap - expect);
-	}
+	own_lag(o, now_us);
 	o->last_tick_us = now_us;
 	if (o->lhm && now_us - o->lhm_decay_us > 2000000) {
 		o->lhm--;

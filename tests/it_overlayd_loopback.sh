@@ -18,14 +18,23 @@ B=${1:-build}
 . tests/lib.sh
 N=${OVERLAYD_IT_NODES:-8}
 T=$(mktemp -d)
-trap 'for p in $PIDS; do kill -CONT "$p" 2>/dev/null; done; kill_all; rm -rf "$T"' EXIT
+# OVERLAYD_LOOPBACK_KEEP=DIR keeps the nodes' logs there (a copy per run);
+# OVERLAYD_LOOPBACK_LOG_LEVEL=debug shows suspicions and loop lags
+keep() {
+	[ -n "${OVERLAYD_LOOPBACK_KEEP:-}" ] || return 0
+	d="$OVERLAYD_LOOPBACK_KEEP/$(date +%H%M%S)-$$"
+	mkdir -p "$d" && for i in $(seq 1 "$N"); do cp "$T/n$i/log" "$d/n$i.log"; done
+	echo "logs kept in $d"
+}
+trap 'for p in $PIDS; do kill -CONT "$p" 2>/dev/null; done; kill_all; keep; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 ip_of() { echo "127.0.77.$1"; }
 start() { # i
 	mkdir -p "$T/n$1"
 	mkdir -p "$T/s$1"
-	spawn "$B/overlayd" --run-dir "$T/n$1" --state-dir "$T/s$1" --log-level info \
+	spawn "$B/overlayd" --run-dir "$T/n$1" --state-dir "$T/s$1" \
+		--log-level "${OVERLAYD_LOOPBACK_LOG_LEVEL:-info}" \
 		--listen "$(ip_of "$1"):61420" --seeds "$(ip_of 1),$(ip_of 2)" 2>>"$T/n$1/log"
 	eval "PID_$1=\$LAST_PID"
 }

@@ -168,6 +168,8 @@ static int accused(const struct adj_table *t, const struct adj_record *r, uint64
 {
 	const struct adj_record *self = t->recs[t->self];
 
+	if (now_us < t->accuse_after_us)
+		return 0;
 	for (size_t k = 0; k < r->n_active; k++) {
 		const struct adj_record *n = adj_find(t, &r->active[k]);
 
@@ -228,7 +230,9 @@ size_t adj_reach(struct adj_table *t, const struct node_id *self, uint64_t now_u
 		int reach = r->mark != 0;
 		unsigned hops = reach ? (unsigned)r->mark - 1 : 0;
 
-		if (reach || !r->reachable || !r->have) {
+		/* a node we have no record of gets no grace, but while we
+		 * learn (a first link) its record may just not be here yet */
+		if (reach || !r->reachable || (!r->have && now_us >= t->accuse_after_us)) {
 			r->pathless_us = 0;
 		} else {
 			if (!r->pathless_us)

@@ -46,6 +46,10 @@ struct adj_table {
 	/* until then our own record accuses nobody: our loop just stalled,
 	 * and the links it lost meanwhile say more about us than about them */
 	uint64_t self_doubt_until_us;
+	/* until then nobody's record accuses: we just got our first link
+	 * (a start, a rejoin) and read the others' records in a burst whose
+	 * order says nothing about who dropped whom */
+	uint64_t accuse_after_us;
 };
 
 struct adj_table *adj_table_new(void);

@@ -159,6 +159,9 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 
 	size_t changed;
 
+	if (o->n_active && !o->linked)
+		o->adj->accuse_after_us = now_us + OVERLAY_LEARN_US;
+	o->linked = o->n_active != 0;
 	/* nodes in grace must be re-checked as time passes */
 	if (!o->dirty && !o->n_grace)
 		return;

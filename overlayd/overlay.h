@@ -30,6 +30,8 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 /* After our own loop ran late, the cascading check waits this long
  * before it shortens a timeout again (ping.c). */
 #define OVERLAY_LAG_DOUBT_US 2000000
+/* after a first link, the time to read the records sent in the burst */
+#define OVERLAY_LEARN_US 1000000
 
 struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */
@@ -161,6 +163,7 @@ struct overlay {
 	struct node_id shuffle_sent[16];
 	size_t n_shuffle_sent;
 	int dirty;                         /* records changed: recompute reachability */
+	int linked;                        /* had a link at the last recompute */
 	struct overlay_stats st;
 };
 

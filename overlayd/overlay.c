@@ -205,13 +205,18 @@ static void own_lag(struct overlay *o, uint64_t now_us)
 	 * busy host slow to detect (lhm grows on refutations) */
 	o->st.lags++;
 	o->lagged_us = now_us;
-	log_debug("loop late by %llu us at mono_us=%llu", (unsigned long long)(gap - expect),
-		  (unsigned long long)now_us);
 	ping_own_lag(o, gap - expect);
-	/* long enough for our peers to have severed us: what we find closed
-	 * now is no accusation for an orphan grace */
-	if (gap - expect >= o->p.rtt.floor_us)
+	/* long enough for our peers to have severed us (a stall is a silent
+	 * crash to them; said at info, as it explains their alarm): what we
+	 * find closed now is no accusation for an orphan grace */
+	if (gap - expect >= o->p.rtt.floor_us) {
 		o->adj->self_doubt_until_us = now_us + (uint64_t)o->p.grace_ms * 1000;
+		log_info("loop stalled %llu us at mono_us=%llu: peers may have dropped us",
+			 (unsigned long long)(gap - expect), (unsigned long long)now_us);
+	} else {
+		log_debug("loop late by %llu us at mono_us=%llu",
+			  (unsigned long long)(gap - expect), (unsigned long long)now_us);
+	}
 	o->last_tick_us = now_us; /* shifted once: the tick measures from here */
 }
 

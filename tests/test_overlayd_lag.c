@@ -8,7 +8,9 @@
  * timers of the same turn). Its peers may mark it unreachable meanwhile
  * (they cannot tell it from a silent crash); it must not accuse any of
  * them for its own stall, and nobody may mark a third node unreachable
- * because of it.
+ * because of it. Also a restarted node, which learns the cluster's
+ * records in a burst, and the orphan grace after a stall in adj_reach.
+ * OVERLAY_LAG_DEBUG=1 shows the nodes' debug log.
  */
 #include <errno.h>
 #include <setjmp.h>

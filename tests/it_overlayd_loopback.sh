@@ -11,9 +11,9 @@
 # is ever marked unreachable (looked for in the whole logs, --log-level
 # info, not only at one moment; but for a node that logged its own loop
 # stalled past the ping floor: to its peers that was a crash); the links'
-# severs are counted and `l4lbctl nodes` (--json parsed with python3, and the text) shows the
-# nodes, links, timeouts, paths, passive view and counters. Detection
-# times are printed.
+# severs are counted and `l4lbctl nodes` (--json parsed with python3, and
+# the text) shows the nodes, links, timeouts, paths, passive view and
+# counters. Detection times are printed.
 set -u
 B=${1:-build}
 . tests/lib.sh

@@ -162,6 +162,7 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 	if (!o->dirty && !o->n_grace)
 		return;
 	o->dirty = 0;
+	ping_untaint(o, now_us);
 	changed = adj_reach(o->adj, &o->self, now_us, (uint64_t)o->p.grace_ms * 1000);
 	o->n_grace = 0;
 	for (size_t i = 0; i < o->adj->n; i++)
@@ -181,6 +182,30 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 		o->ops.changed(o->ctx);
 }
 
+/* Lifeguard's local health: if our own loop ran late, pongs may be
+ * sitting unread; shift the deadlines instead of accusing peers. Checked
+ * before a message too: after a stall the loop may read another node's
+ * record dropping a peer (a cascading check judges the link at once)
+ * before that peer's pongs and before the timer that would have shifted. */
+static void own_lag(struct overlay *o, uint64_t now_us)
+{
+	uint64_t expect = (uint64_t)o->p.tick_ms * 1000;
+	uint64_t gap = now_us - o->last_tick_us;
+
+	if (!o->last_tick_us || now_us < o->last_tick_us ||
+	    gap <= expect + (uint64_t)o->p.lag_ms * 1000)
+		return;
+	/* the shift is enough: raising the multiplier on every lag made a
+	 * busy host slow to detect (lhm grows on refutations) */
+	o->st.lags++;
+	o->lagged_us = now_us;
+	log_debug("loop late by %llu us at mono_us=%llu", (unsigned long long)(gap - expect),
+		  (unsigned long long)now_us);
+	ping_own_lag(o, gap - expect);
+	/* as if the tick were on time now: the lag is not shifted twice */
+	o->last_tick_us = now_us - expect;
+}
+
 int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		    uint64_t now_us)
 {
@@ -190,6 +215,7 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 	o->st.msgs_rx++;
 	if (node_eq(from, &o->self))
 		return -EPROTO;
+	own_lag(o, now_us);
 	if (l)
 		ping_heard(l, now_us);
 	switch (m->type) {
@@ -238,6 +264,7 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 
 void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t now_us)
 {
+	own_lag(o, now_us);
 	for (size_t i = 0; i < o->n_active; i++)
 		if (node_eq(&o->active[i].node, peer)) {
 			char b[NODE_STR_MAX];
@@ -252,20 +279,7 @@ void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t n
 
 void overlay_tick(struct overlay *o, uint64_t now_us)
 {
-	uint64_t expect = (uint64_t)o->p.tick_ms * 1000;
-	uint64_t gap = now_us - o->last_tick_us;
-
-	/* Lifeguard's local health: if our own loop ran late, pongs may be
-	 * sitting unread; shift the deadlines instead of accusing peers. */
-	if (o->last_tick_us && gap > expect + (uint64_t)o->p.lag_ms * 1000) {
-		/* the shift is enough: raising the multiplier on every lag
-		 * made a busy host slow to detect (lhm grows on refutations) */
-		o->st.lags++;
-		o->lagged_us = now_us;
-		log_debug("loop late by %llu us at mono_us=%llu",
-			  (unsigned long long)(gap - expect), (unsigned long long)now_us);
-		ping_own_lag(o, gap - expect);
-	}
+	own_lag(o, now_us);
 	o->last_tick_us = now_us;
 	if (o->lhm && now_us - o->lhm_decay_us > 2000000) {
 		o->lhm--;

@@ -145,8 +145,13 @@ static int refresh(struct reconciler *r)
 	}
 	if ((rc = vip_addr_list(r->va, &r->addrs)) < 0)
 		return rc;
-	if (vip_set_list(r->vs, &r->members) < 0 && !r->cfg.dry_run)
-		return -EIO;
+	/* the sets never hold IPVS back: unread, the last members read stand
+	 * (member changes are idempotent); vip_set_list made any that was gone */
+	if ((rc = vip_set_list(r->vs, &r->members)) < 0 && !r->cfg.dry_run) {
+		counter_inc("ipset_read_failures");
+		log_limited(LOG_LVL_WARN, "ipset_read", "ipset: reading the VIP sets: %s",
+			    strerror(-rc));
+	}
 	r->have_kernel = 1;
 	return 0;
 }

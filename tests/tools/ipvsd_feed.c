@@ -6,7 +6,10 @@
  * RUN_DIR/vipd.pub and overlayd.pub, with each change's VipTableDelta on
  * vipd.delta.pub as vipd does, and publishes again with the next
  * generation whenever the file changes (polled every 50 ms). SPEC_FILE lines:
- *   vip tcp|udp VIP PORT BACKEND[@AGENT]...   BACKEND is ip:port or [ip6]:port
+ *   vip tcp|udp VIP PORT BACKEND[@AGENT][=TASK]...
+ *                                             BACKEND and TASK (a port-mapped
+ *                                             task's own address) are ip:port
+ *                                             or [ip6]:port
  *   gen NSVC NDEST                            NSVC services 11.x.y.z:80 with
  *                                             NDEST backends 10.x.y.z:8080 each
  *   reach AGENT...                            publish reachability (else none)
@@ -135,14 +138,11 @@ static int parse_ip(const char *s, struct addr *out)
 	return 0;
 }
 
-/* "10.0.0.1:80" or "[fd00::1]:80", optionally "@agent". */
-static int parse_backend(char *s, L4lb__V1__Backend *b)
+/* "10.0.0.1:80" or "[fd00::1]:80" into ip and *port (s is cut up). */
+static int parse_ip_port(char *s, struct addr *ip, uint32_t *port)
 {
-	char *at = strchr(s, '@'), *colon;
-	struct addr *ip = calloc(2, sizeof(*ip));
+	char *colon;
 
-	if (at)
-		*at++ = 0;
 	if (*s == '[') {
 		char *end = strchr(s, ']');
 
@@ -156,20 +156,41 @@ static int parse_backend(char *s, L4lb__V1__Backend *b)
 		if (colon)
 			*colon = 0;
 	}
-	if (!colon || parse_ip(s, &ip[0]) < 0)
+	if (!colon || parse_ip(s, ip) < 0)
 		return -1;
 	if (*colon == 0)
 		colon++;
 	if (*colon == ':')
 		colon++;
+	*port = (uint32_t)atoi(colon);
+	return 0;
+}
+
+/* "10.0.0.1:80" or "[fd00::1]:80", optionally "@agent", then optionally
+ * "=task_ip:task_port" (a port-mapped task's own address). */
+static int parse_backend(char *s, L4lb__V1__Backend *b)
+{
+	char *task = strchr(s, '='), *at;
+	struct addr *ip = calloc(3, sizeof(*ip));
+
+	if (task)
+		*task++ = 0;
+	at = strchr(s, '@');
+	if (at)
+		*at++ = 0;
 	l4lb__v1__backend__init(b);
+	if (parse_ip_port(s, &ip[0], &b->port) < 0)
+		return -1;
 	b->has_ip = b->has_port = b->has_weight = 1;
 	b->ip = (ProtobufCBinaryData){ ip[0].len, ip[0].a };
-	b->port = (uint32_t)atoi(colon);
 	b->weight = 1;
 	if (at && parse_ip(at, &ip[1]) == 0) {
 		b->has_agent_ip = 1;
 		b->agent_ip = (ProtobufCBinaryData){ ip[1].len, ip[1].a };
+	}
+	if (task && parse_ip_port(task, &ip[2], &b->task_port) == 0) {
+		b->has_task_ip = b->has_task_port = 1;
+		b->task_ip = (ProtobufCBinaryData){ ip[2].len, ip[2].a };
 	}
 	return 0;
 }

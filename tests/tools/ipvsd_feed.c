@@ -6,12 +6,15 @@
  * RUN_DIR/vipd.pub and overlayd.pub, with each change's VipTableDelta on
  * vipd.delta.pub as vipd does, and publishes again with the next
  * generation whenever the file changes (polled every 50 ms). SPEC_FILE lines:
- *   vip tcp|udp VIP PORT BACKEND[@AGENT][=TASK]...
+ *   vip tcp|udp VIP PORT BACKEND[@AGENT][=TASK][#WEIGHT]...
  *                                             BACKEND and TASK (a port-mapped
  *                                             task's own address) are ip:port
- *                                             or [ip6]:port
- *   gen NSVC NDEST                            NSVC services 11.x.y.z:80 with
- *                                             NDEST backends 10.x.y.z:8080 each
+ *                                             or [ip6]:port; WEIGHT 1 unless
+ *                                             given
+ *   gen NSVC NDEST [agents]                   NSVC services 11.x.y.z:80 with
+ *                                             NDEST backends 10.x.y.z:8080 each;
+ *                                             with "agents", backend j runs on
+ *                                             node (agent) 10.0.0.(j+1)
  *   reach AGENT...                            publish reachability (else none)
  *   gap                                       publish no delta for this
  *                                             generation (readers must resync)
@@ -167,12 +170,15 @@ static int parse_ip_port(char *s, struct addr *ip, uint32_t *port)
 }
 
 /* "10.0.0.1:80" or "[fd00::1]:80", optionally "@agent", then optionally
- * "=task_ip:task_port" (a port-mapped task's own address). */
+ * "=task_ip:task_port" (a port-mapped task's own address), then "#weight". */
 static int parse_backend(char *s, L4lb__V1__Backend *b)
 {
-	char *task = strchr(s, '='), *at;
+	char *hash = strchr(s, '#'), *task, *at;
 	struct addr *ip = calloc(3, sizeof(*ip));
 
+	if (hash)
+		*hash++ = 0;
+	task = strchr(s, '=');
 	if (task)
 		*task++ = 0;
 	at = strchr(s, '@');
@@ -183,7 +189,7 @@ static int parse_backend(char *s, L4lb__V1__Backend *b)
 		return -1;
 	b->has_ip = b->has_port = b->has_weight = 1;
 	b->ip = (ProtobufCBinaryData){ ip[0].len, ip[0].a };
-	b->weight = 1;
+	b->weight = hash ? (uint32_t)atoi(hash) : 1;
 	if (at && parse_ip(at, &ip[1]) == 0) {
 		b->has_agent_ip = 1;
 		b->agent_ip = (ProtobufCBinaryData){ ip[1].len, ip[1].a };
@@ -216,7 +222,7 @@ static void add_backend(L4lb__V1__Vip *v, L4lb__V1__Backend *b)
 	v->backends[v->n_backends++] = b;
 }
 
-static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest)
+static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest, int agents)
 {
 	t->vips = realloc(t->vips, (t->n_vips + nsvc) * sizeof(*t->vips));
 	for (size_t i = 0; i < nsvc; i++) {
@@ -237,6 +243,13 @@ static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest)
 			b->ip = (ProtobufCBinaryData){ 4, ip };
 			b->port = 8080;
 			b->weight = 1;
+			if (agents) {
+				uint8_t *ag = malloc(4);
+
+				ag[0] = 10, ag[1] = 0, ag[2] = 0, ag[3] = (uint8_t)(j + 1);
+				b->has_agent_ip = 1;
+				b->agent_ip = (ProtobufCBinaryData){ 4, ag };
+			}
 			add_backend(v, b);
 		}
 		t->vips[t->n_vips++] = v;
@@ -272,7 +285,8 @@ static void publish(struct feed *f, char *text)
 		} else if (n == 2 && !strcmp(w[0], "epoch")) {
 			epoch = strtoull(w[1], NULL, 10);
 		} else if (n >= 3 && !strcmp(w[0], "gen")) {
-			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]));
+			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]),
+				  n >= 4 && !strcmp(w[3], "agents"));
 		} else if (n >= 1 && !strcmp(w[0], "reach")) {
 			have_reach = 1;
 			for (int i = 1; i < n; i++) {

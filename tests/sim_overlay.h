@@ -317,7 +317,7 @@ static void sim_run(struct sim *s, uint64_t until_us)
 
 /* From now on the nodes with a lower part drop their input from higher
  * parts (set the parts first); see struct sim. */
-static void sim_partition_oneway(struct sim *s)
+static inline void sim_partition_oneway(struct sim *s)
 {
 	s->oneway = 1;
 	for (int i = 0; i < s->n; i++)

@@ -166,6 +166,7 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 	if (!o->dirty && !o->n_grace)
 		return;
 	o->dirty = 0;
+	ping_untaint(o, now_us);
 	changed = adj_reach(o->adj, &o->self, now_us, (uint64_t)o->p.grace_ms * 1000);
 	o->n_grace = 0;
 	for (size_t i = 0; i < o->adj->n; i++)
@@ -187,18 +188,18 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 
 /* Lifeguard's local health: if our own loop ran late, pongs may be
  * sitting unread; shift the deadlines instead of accusing peers. Checked
- * first at every entry, not only in the tick: after a stall the waiting
- * messages are read before the timer fires, and an accusation among them
- * judges its link at once; on the unshifted clocks that judgement counted
- * the stall as the peer's silence, and the suspicion it started, shifted
- * by the tick after it, lay in the future and severed the link at the
- * next late moment without a confirmation. */
+ * before a message too: after a stall the loop may read another node's
+ * record dropping a peer (a cascading check judges the link at once)
+ * before that peer's pongs and before the timer that would have shifted;
+ * judged on the unshifted clocks, the stall counted as the peer's silence
+ * and the suspicion it started lay in the future once shifted, severing
+ * the link at the next late moment without a confirmation. */
 static void own_lag(struct overlay *o, uint64_t now_us)
 {
 	uint64_t expect = (uint64_t)o->p.tick_ms * 1000;
 	uint64_t gap = now_us - o->last_tick_us;
 
-	if (!o->last_tick_us || now_us <= o->last_tick_us ||
+	if (!o->last_tick_us || now_us < o->last_tick_us ||
 	    gap <= expect + (uint64_t)o->p.lag_ms * 1000)
 		return;
 	/* the shift is enough: raising the multiplier on every lag made a
@@ -217,7 +218,8 @@ static void own_lag(struct overlay *o, uint64_t now_us)
 		log_debug("loop late by %llu us at mono_us=%llu",
 			  (unsigned long long)(gap - expect), (unsigned long long)now_us);
 	}
-	o->last_tick_us = now_us; /* shifted once: the tick measures from here */
+	/* as if the tick were on time now: the lag is not shifted twice */
+	o->last_tick_us = now_us - expect;
 }
 
 int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,

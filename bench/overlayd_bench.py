@@ -46,7 +46,7 @@ DETAIL = os.environ.get("OVERLAYD_BENCH_DETAIL") == "1"
 # per-link and loop events of a detail run
 RE_LINK = re.compile(r"link (?:to )?(\S+?):\d+ (suspected|severed|down) at mono_us=(\d+)(.*)")
 RE_LINGER = re.compile(r"lingering peer (\S+?):\d+ silent at mono_us=(\d+)")
-RE_LAG = re.compile(r"loop late by (\d+) us at mono_us=(\d+)")
+RE_LAG = re.compile(r"loop (?:late by|stalled) (\d+) us at mono_us=(\d+)")
 
 
 def ip(i):

@@ -160,21 +160,32 @@ enum adj_verdict adj_update(struct adj_table *t, const struct node_id *node, uin
 /* Does a node reached by the BFS say it dropped r? Not self when it has
  * no link left: a node that lost all its links at once is more likely cut
  * off itself (or on a lossy network) than every neighbour dead, and its
- * view of the others is only stale until it rejoins. */
-static int accused(const struct adj_table *t, const struct adj_record *r)
+ * view of the others is only stale until it rejoins. Nor a tainted record:
+ * a cut that lets one side's traffic through (a partition filtering one
+ * side's input) brings that side's drops of our side's nodes before our
+ * links to it are severed, over those links, whose peers do not answer.
+ * Nor self for a node it dropped alive: its linger may have ended on a
+ * path that the same cut then took. Nor self just after its own loop
+ * stalled: its peers dropped it meanwhile (they cannot tell a stall from
+ * a crash), so it finds those links closed when it resumes, before it
+ * reads the records that show the peers' other links. */
+static int accused(const struct adj_table *t, const struct adj_record *r, uint64_t now_us)
 {
 	const struct adj_record *self = t->recs[t->self];
 
+	if (now_us < t->accuse_after_us)
+		return 0;
 	for (size_t k = 0; k < r->n_active; k++) {
 		const struct adj_record *n = adj_find(t, &r->active[k]);
 
-		if (n == self && !self->n_active)
+		if (n == self && (!self->n_active || r->dropped_alive ||
+				  now_us < t->self_doubt_until_us))
 			continue;
 		/* only a view formed after r's claim drops r: an older one
 		 * may just not have the link r has added yet (a new link's
 		 * two records travel separately, the acceptor's may come
 		 * first), which is a race, not an accusation */
-		if (n && n->mark && n->have && n->updated_us >= r->updated_us &&
+		if (n && n->mark && n->have && !n->tainted && n->updated_us >= r->updated_us &&
 		    !listed(n->active, n->n_active, &r->node))
 			return 1;
 	}
@@ -225,12 +236,14 @@ size_t adj_reach(struct adj_table *t, const struct node_id *self, uint64_t now_u
 		int reach = r->mark != 0;
 		unsigned hops = reach ? (unsigned)r->mark - 1 : 0;
 
-		if (reach || !r->reachable || !r->have) {
+		/* a node we have no record of gets no grace, but while we
+		 * learn (a first link) its record may just not be here yet */
+		if (reach || !r->reachable || (!r->have && now_us >= t->accuse_after_us)) {
 			r->pathless_us = 0;
 		} else {
 			if (!r->pathless_us)
 				r->pathless_us = now_us;
-			if (now_us - r->pathless_us < grace_us && !accused(t, r)) {
+			if (now_us - r->pathless_us < grace_us && !accused(t, r, now_us)) {
 				reach = 1; /* grace: keep it, no path shown */
 				t->n_pathless++;
 			} else

@@ -35,6 +35,15 @@ struct adj_record {
 	unsigned hops;
 	int flipped;             /* reachable state changed in the last adj_reach */
 	uint64_t pathless_us;    /* 0, or since when no path reaches it (in grace) */
+	/* Kept by the caller: this version came (at taint_us, from
+	 * taint_from) only over a link whose peer did not answer us then;
+	 * `tainted` until that peer answers a later ping (adj_reach). */
+	uint64_t taint_us;
+	struct node_id taint_from;
+	int tainted;
+	/* Kept by the caller: self dropped this node from its view alive
+	 * (evicted it or was told to), so self's record accuses it not. */
+	int dropped_alive;
 	int mark;                /* scratch for the BFS */
 };
 
@@ -43,6 +52,13 @@ struct adj_table {
 	size_t n, cap;
 	size_t self;              /* filled by adj_reach */
 	size_t n_pathless;        /* nodes in their orphan grace, by adj_reach */
+	/* until then our own record accuses nobody: our loop just stalled,
+	 * and the links it lost meanwhile say more about us than about them */
+	uint64_t self_doubt_until_us;
+	/* until then nobody's record accuses: we just got our first link
+	 * (a start, a rejoin) and read the others' records in a burst whose
+	 * order says nothing about who dropped whom */
+	uint64_t accuse_after_us;
 };
 
 struct adj_table *adj_table_new(void);
@@ -77,7 +93,7 @@ enum adj_verdict adj_update(struct adj_table *t, const struct node_id *node, uin
  * (that neighbour dropped it; self only while it still has a link). An
  * unaccused node that lost its paths is usually alive and orphaned by its
  * neighbours' deaths, and rejoins within the grace; a dead node is accused
- * by the live neighbours that severed it.
+ * by the live neighbours that severed it. A `tainted` record accuses no one.
  */
 size_t adj_reach(struct adj_table *t, const struct node_id *self, uint64_t now_us,
 		 uint64_t grace_us);

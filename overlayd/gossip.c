@@ -226,6 +226,11 @@ done:
 	return rc;
 }
 
+void gossip_relay(struct overlay *o, struct adj_record *r, const struct node_id *except)
+{
+	send_records(o, NULL, except, &r, 1, o->p.gossip_ttl);
+}
+
 /* A neighbour of ours was dropped by someone else: check it now
  * (cascading check). Without this, a dead node stays reachable until the
  * slowest of its neighbours has waited out its own timeout. */
@@ -259,6 +264,14 @@ int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const Pee
 			uint64_t now_us)
 {
 	struct node_id node, view[ADJ_MAX_ACTIVE];
+	struct link *l = overlay_link(o, from);
+	/* Records from a neighbour that does not answer us (yet) are kept,
+	 * tainted (adj_reach), and passed on only once it answers
+	 * (gossip_relay): a cut that lets only its side's traffic through
+	 * would carry that side's drops of our side's nodes to every node
+	 * here, whose links to us answer. Every other link floods them at
+	 * once as before. */
+	int relay = !l || !ping_doubtful(o, l, now_us);
 
 	/* All or nothing: a malformed record anywhere refuses the whole
 	 * message before any record is stored or forwarded. */
@@ -288,12 +301,22 @@ int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const Pee
 			       removed, ADJ_MAX_ACTIVE, &n_removed);
 		if (v == ADJ_INVALID)
 			return -EPROTO;
+		if (v == ADJ_SAME && relay && (r = adj_find(o->adj, &node)) && r->taint_us) {
+			/* the same version over a link that answers */
+			r->taint_us = 0;
+			o->dirty = 1;
+			gossip_relay(o, r, from);
+		}
 		if (v != ADJ_NEWER)
 			continue;
+		if ((r = adj_find(o->adj, &node))) {
+			r->taint_us = relay ? 0 : now_us;
+			r->taint_from = *from;
+		}
 		o->st.records_new++;
 		o->dirty = 1;
 		cascade(o, &node, removed, n_removed, now_us);
-		if (a->has_ttl && a->ttl > 0 && (r = adj_find(o->adj, &node)))
+		if (relay && a->has_ttl && a->ttl > 0 && (r = adj_find(o->adj, &node)))
 			send_records(o, NULL, from, &r, 1, a->ttl - 1);
 	}
 	return 0;

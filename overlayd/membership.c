@@ -95,6 +95,16 @@ static struct lingering *linger_find(struct overlay *o, const struct node_id *n)
 	return NULL;
 }
 
+/* Self dropped n alive (adj_reach: self's record does not accuse it), or
+ * no longer believes so. */
+static void alive_mark(struct overlay *o, const struct node_id *n, int alive, uint64_t now_us)
+{
+	struct adj_record *r = alive ? adj_get(o->adj, n, now_us) : adj_find(o->adj, n);
+
+	if (r)
+		r->dropped_alive = alive;
+}
+
 void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uint64_t now_us)
 {
 	struct link *l = &o->active[i];
@@ -112,6 +122,7 @@ void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uin
 
 	if (why == DROP_EVICT || why == DROP_FAILED)
 		send_simple(o, &n, T(DISCONNECT), 0);
+	alive_mark(o, &n, (why == DROP_EVICT && answers) || why == DROP_PEER, now_us);
 	o->ops.close(o->ctx, &n);
 	o->active[i] = o->active[--o->n_active];
 	/* a live peer stays in our record for a while: its other links may
@@ -123,6 +134,7 @@ void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uin
 		if (lg) {
 			memset(lg, 0, sizeof(*lg));
 			lg->node = n;
+			lg->since_us = now_us;
 			lg->until_us = now_us + (uint64_t)o->p.linger_ms * 1000;
 			/* the first ping half a period later: by then the peer
 			 * has taken our Disconnect and closed that connection,
@@ -140,16 +152,23 @@ void member_active_remove(struct overlay *o, size_t i, enum member_drop why, uin
 }
 
 /* Is n reached by an edge other than our own (lingering) one: a node
- * reachable not through n lists it? */
-static int relinked(const struct overlay *o, const struct node_id *n)
+ * reachable not through n lists it, in a record that came after n began
+ * to linger? Not an older record, nor through a link severed since the
+ * last adj_reach: when a cut took our other links, records from before
+ * it still show paths to the far side, and edges from there to n that
+ * the cut took too; the linger would end on them, and n, no longer
+ * advertised, would look dropped by us. */
+static int relinked(struct overlay *o, const struct lingering *lg)
 {
 	const struct adj_table *t = o->adj;
+	const struct node_id *n = &lg->node;
 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct adj_record *y = t->recs[i];
 
 		if (i == t->self || !y->have || !y->reachable || node_eq(&y->node, n) ||
-		    node_eq(&y->via, n))
+		    node_eq(&y->via, n) || !overlay_link(o, &y->via) ||
+		    y->updated_us < lg->since_us)
 			continue;
 		for (size_t k = 0; k < y->n_active; k++)
 			if (node_eq(&y->active[k], n))
@@ -181,11 +200,13 @@ void member_linger_tick(struct overlay *o, uint64_t now_us)
 		struct lingering *lg = &o->linger[i];
 		int silent = linger_silent(o, lg, now_us);
 
-		if (silent)
+		if (silent) {
 			log_info("lingering peer %s silent at mono_us=%llu: no longer advertised",
 				 node_str(&lg->node, b), (unsigned long long)now_us);
+			alive_mark(o, &lg->node, 0, now_us);
+		}
 		if (silent || now_us >= lg->until_us || overlay_link(o, &lg->node) ||
-		    relinked(o, &lg->node)) {
+		    relinked(o, lg)) {
 			*lg = o->linger[--o->n_linger];
 			changed = 1;
 			continue;
@@ -236,6 +257,7 @@ void member_active_add(struct overlay *o, const struct node_id *n, uint64_t now_
 		member_active_remove(o, victim, DROP_EVICT, now_us);
 	}
 	member_passive_remove(o, n);
+	alive_mark(o, n, 0, now_us);
 	if ((lg = linger_find(o, n)))
 		*lg = o->linger[--o->n_linger];
 	l = &o->active[o->n_active++];
@@ -579,7 +601,7 @@ static void rescue(struct overlay *o, uint64_t now_us)
 	struct adj_table *t = o->adj;
 	size_t start, n = t->n;
 
-	if (!n || !o->n_active || !t->n_pathless)
+	if (!n || !t->n_pathless)
 		return;
 	start = overlay_rand(o) % n;
 	for (size_t k = 0; k < n; k++) {

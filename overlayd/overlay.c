@@ -159,10 +159,14 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 
 	size_t changed;
 
+	if (o->n_active && !o->linked)
+		o->adj->accuse_after_us = now_us + OVERLAY_LEARN_US;
+	o->linked = o->n_active != 0;
 	/* nodes in grace must be re-checked as time passes */
 	if (!o->dirty && !o->n_grace)
 		return;
 	o->dirty = 0;
+	ping_untaint(o, now_us);
 	changed = adj_reach(o->adj, &o->self, now_us, (uint64_t)o->p.grace_ms * 1000);
 	o->n_grace = 0;
 	for (size_t i = 0; i < o->adj->n; i++)
@@ -182,6 +186,42 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
 		o->ops.changed(o->ctx);
 }
 
+/* Lifeguard's local health: if our own loop ran late, pongs may be
+ * sitting unread; shift the deadlines instead of accusing peers. Checked
+ * before a message too: after a stall the loop may read another node's
+ * record dropping a peer (a cascading check judges the link at once)
+ * before that peer's pongs and before the timer that would have shifted;
+ * judged on the unshifted clocks, the stall counted as the peer's silence
+ * and the suspicion it started lay in the future once shifted, severing
+ * the link at the next late moment without a confirmation. */
+static void own_lag(struct overlay *o, uint64_t now_us)
+{
+	uint64_t expect = (uint64_t)o->p.tick_ms * 1000;
+	uint64_t gap = now_us - o->last_tick_us;
+
+	if (!o->last_tick_us || now_us < o->last_tick_us ||
+	    gap <= expect + (uint64_t)o->p.lag_ms * 1000)
+		return;
+	/* the shift is enough: raising the multiplier on every lag made a
+	 * busy host slow to detect (lhm grows on refutations) */
+	o->st.lags++;
+	o->lagged_us = now_us;
+	ping_own_lag(o, gap - expect);
+	/* long enough for our peers to have severed us (a stall is a silent
+	 * crash to them; said at info, as it explains their alarm): what we
+	 * find closed now is no accusation for an orphan grace */
+	if (gap - expect >= o->p.rtt.floor_us) {
+		o->adj->self_doubt_until_us = now_us + (uint64_t)o->p.grace_ms * 1000;
+		log_info("loop stalled %llu us at mono_us=%llu: peers may have dropped us",
+			 (unsigned long long)(gap - expect), (unsigned long long)now_us);
+	} else {
+		log_debug("loop late by %llu us at mono_us=%llu",
+			  (unsigned long long)(gap - expect), (unsigned long long)now_us);
+	}
+	/* as if the tick were on time now: the lag is not shifted twice */
+	o->last_tick_us = now_us - expect;
+}
+
 int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		    uint64_t now_us)
 {
@@ -191,6 +231,7 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 	o->st.msgs_rx++;
 	if (node_eq(from, &o->self))
 		return -EPROTO;
+	own_lag(o, now_us);
 	if (l)
 		ping_heard(l, now_us);
 	switch (m->type) {
@@ -239,6 +280,7 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 
 void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t now_us)
 {
+	own_lag(o, now_us);
 	for (size_t i = 0; i < o->n_active; i++)
 		if (node_eq(&o->active[i].node, peer)) {
 			char b[NODE_STR_MAX];
@@ -253,20 +295,7 @@ void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t n
 
 void overlay_tick(struct overlay *o, uint64_t now_us)
 {
-	uint64_t expect = (uint64_t)o->p.tick_ms * 1000;
-	uint64_t gap = now_us - o->last_tick_us;
-
-	/* Lifeguard's local health: if our own loop ran late, pongs may be
-	 * sitting unread; shift the deadlines instead of accusing peers. */
-	if (o->last_tick_us && gap > expect + (uint64_t)o->p.lag_ms * 1000) {
-		/* the shift is enough: raising the multiplier on every lag
-		 * made a busy host slow to detect (lhm grows on refutations) */
-		o->st.lags++;
-		o->lagged_us = now_us;
-		log_debug("loop late by %llu us at mono_us=%llu",
-			  (unsigned long long)(gap - expect), (unsigned long long)now_us);
-		ping_own_lag(o, gap - expect);
-	}
+	own_lag(o, now_us);
 	o->last_tick_us = now_us;
 	if (o->lhm && now_us - o->lhm_decay_us > 2000000) {
 		o->lhm--;

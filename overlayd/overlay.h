@@ -30,6 +30,8 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 /* After our own loop ran late, the cascading check waits this long
  * before it shortens a timeout again (ping.c). */
 #define OVERLAY_LAG_DOUBT_US 2000000
+/* after a first link, the time to read the records sent in the burst */
+#define OVERLAY_LEARN_US 1000000
 
 struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */
@@ -88,6 +90,7 @@ struct link {
 	uint64_t probe_id;                 /* of the indirect probes for this suspicion */
 	uint64_t reprieve_us;              /* answered through others: not suspected before */
 	uint64_t heard_us;                 /* last message of any kind from the peer */
+	uint64_t answered_us;              /* send time of the latest ping answered */
 	struct accusation acc;             /* other nodes dropped the peer */
 	uint64_t pings, pongs, timeouts;
 };
@@ -109,7 +112,7 @@ struct probe_req {
  * taken to sever its link. */
 struct lingering {
 	struct node_id node;
-	uint64_t until_us;
+	uint64_t since_us, until_us;
 	uint64_t next_ping_us;
 	uint64_t unacked_us;               /* oldest unanswered ping's time, 0: none */
 	uint64_t first_token;              /* tokens of our pings since it lingers */
@@ -161,6 +164,7 @@ struct overlay {
 	struct node_id shuffle_sent[16];
 	size_t n_shuffle_sent;
 	int dirty;                         /* records changed: recompute reachability */
+	int linked;                        /* had a link at the last recompute */
 	struct overlay_stats st;
 };
 
@@ -237,6 +241,13 @@ void ping_send_bare(struct overlay *o, const struct node_id *to, uint64_t token)
 void ping_heard(struct link *l, uint64_t now_us);
 /* The event loop itself was late by lag_us: do not blame peers for it. */
 void ping_own_lag(struct overlay *o, uint64_t lag_us);
+/* Our pings to l's peer go unanswered longer than its RTTs explain, or
+ * it has answered none yet. */
+int ping_doubtful(const struct overlay *o, const struct link *l, uint64_t now_us);
+/* Lifts the taint of records whose link has answered a ping sent after
+ * they came, and passes them on; sets `tainted` for adj_reach (on our own
+ * record: none of our links answers). */
+void ping_untaint(struct overlay *o, uint64_t now_us);
 
 /* gossip.c */
 void gossip_self_changed(struct overlay *o, uint64_t now_us);
@@ -244,5 +255,7 @@ void gossip_send_digest(struct overlay *o, const struct node_id *to);
 int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 			uint64_t now_us);
 int gossip_on_digest(struct overlay *o, const struct node_id *from, const PeerMessage *m);
+/* Floods a record held back while it was tainted to every link but one. */
+void gossip_relay(struct overlay *o, struct adj_record *r, const struct node_id *except);
 
 #endif

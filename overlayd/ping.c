@@ -266,6 +266,56 @@ void ping_own_lag(struct overlay *o, uint64_t lag_us)
 			o->linger[i].unacked_us += lag_us;
 }
 
+/* Is a ping sent at sent_us overdue: older than twice the link's usual
+ * RTT plus the margin (not more than the confirmation time, which is the
+ * least a cut of our link to it has lasted when that neighbour's record
+ * drops one of our side: its own sever took longer)? A false doubt only
+ * defers an accusation until the answer comes. */
+static int overdue(const struct overlay *o, const struct rtt_window *w, uint64_t sent_us,
+		   uint64_t now_us)
+{
+	uint64_t expect = 2ULL * rtt_percentile(w, o->p.rtt.pct) + o->p.rtt.margin_us;
+	uint64_t cmin = (uint64_t)o->p.confirm_min_ms * 1000;
+
+	if (expect > cmin)
+		expect = cmin;
+	return sent_us && now_us > sent_us && now_us - sent_us > expect;
+}
+
+int ping_doubtful(const struct overlay *o, const struct link *l, uint64_t now_us)
+{
+	/* a new link too until its first answer: the digest exchanged when
+	 * it opens brings the peer's records before any ping could show that
+	 * our traffic reaches it */
+	return l->suspect_us ||
+	       (l->unacked_seq && (!l->answered_us || overdue(o, &l->rtt, l->unacked_us, now_us)));
+}
+
+void ping_untaint(struct overlay *o, uint64_t now_us)
+{
+	struct adj_record *self = adj_find(o->adj, &o->self);
+	int answered = 0;
+
+	for (size_t i = 0; i < o->adj->n; i++) {
+		struct adj_record *r = o->adj->recs[i];
+		const struct link *l;
+
+		if (r->taint_us && (l = overlay_link(o, &r->taint_from)) &&
+		    l->answered_us >= r->taint_us) {
+			r->taint_us = 0;
+			gossip_relay(o, r, &r->taint_from);
+		}
+		r->tainted = r->taint_us != 0;
+	}
+	/* our own record too while none of our links answers: we are more
+	 * likely cut off (or on a lossy network) than all our neighbours
+	 * dead, and the nodes we dropped are more likely alive too */
+	for (size_t i = 0; i < o->n_active && !answered; i++)
+		answered = !ping_doubtful(o, &o->active[i], now_us);
+	if (self)
+		self->tainted = !answered;
+}
+
 /* A neighbour suspects its link to target: ping it for them. */
 int ping_on_probe(struct overlay *o, const struct node_id *from, const PeerMessage *m,
 		  uint64_t now_us)
@@ -418,6 +468,8 @@ void ping_on_pong(struct overlay *o, const struct node_id *from, const PeerMessa
 	l->pongs++;
 	o->st.pongs++;
 	rtt_add(&l->rtt, (uint32_t)(now_us - m->pong->sent_us));
+	if (m->pong->sent_us > l->answered_us)
+		l->answered_us = m->pong->sent_us;
 	if (l->suspect_us) {
 		/* a suspicion the peer answered: we may be the slow one */
 		o->st.refuted++;

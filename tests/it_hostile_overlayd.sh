@@ -254,9 +254,11 @@ noread_step() {
 	st=$(stalled)
 	# the dropped Pongs alone (~25 bytes each, 100,000s of them) would be
 	# tens of MB; 8 MB leaves room for the sanitizers' own overhead
-	# tx_queued, sampled: the queue seen filling, never past its bound
+	# tx_queued, sampled: the queue seen filling, never past its bound. It
+	# is the node's total, so the honest links' few bytes in flight come on
+	# top of the stalled link's 512 KiB (peaks of 524,289–524,292 were seen)
 	if [ -n "$ms" ] && [ "$q1" -gt "$q0" ] && [ "$st" -ge 1 ] && [ "$r1" -lt $((r0 + 8192)) ] &&
-		[ "$peak" -gt 65536 ] && [ "$peak" -le 524288 ] &&
+		[ "$peak" -gt 65536 ] && [ "$peak" -le $((524288 + 16384)) ] &&
 		kill -0 "$pid5" && wait_for 10 n5_joined && wait_for 10 honest; then
 		pass "hostile_overlayd_never_reading_peer_bounded_and_dropped ($out;\
  $((q1 - q0)) queue-full drops, tx_queued peak $peak B, overlay_tx_stalled $st,\

@@ -9,23 +9,33 @@
 # jumps past its old record everywhere; a node stopped for 1 s (SIGSTOP,
 # SIGCONT: its own loop starved) accuses nobody and rejoins; nobody alive
 # is ever marked unreachable (looked for in the whole logs, --log-level
-# info, not only at one moment); the links' severs are counted and
-# `l4lbctl nodes` (--json parsed with python3, and the text) shows the
-# nodes, links, timeouts, paths, passive view and counters. Detection
-# times are printed.
+# info, not only at one moment; but for a node that logged its own loop
+# stalled past the ping floor: to its peers that was a crash); the links'
+# severs are counted and `l4lbctl nodes` (--json parsed with python3, and
+# the text) shows the nodes, links, timeouts, paths, passive view and
+# counters. Detection times are printed.
 set -u
 B=${1:-build}
 . tests/lib.sh
 N=${OVERLAYD_IT_NODES:-8}
 T=$(mktemp -d)
-trap 'for p in $PIDS; do kill -CONT "$p" 2>/dev/null; done; kill_all; rm -rf "$T"' EXIT
+# OVERLAYD_LOOPBACK_KEEP=DIR keeps the nodes' logs there (a copy per run);
+# OVERLAYD_LOOPBACK_LOG_LEVEL=debug shows suspicions and loop lags
+keep() {
+	[ -n "${OVERLAYD_LOOPBACK_KEEP:-}" ] || return 0
+	d="$OVERLAYD_LOOPBACK_KEEP/$(date +%H%M%S)-$$"
+	mkdir -p "$d" && for i in $(seq 1 "$N"); do cp "$T/n$i/log" "$d/n$i.log"; done
+	echo "logs kept in $d"
+}
+trap 'for p in $PIDS; do kill -CONT "$p" 2>/dev/null; done; kill_all; keep; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 ip_of() { echo "127.0.77.$1"; }
 start() { # i
 	mkdir -p "$T/n$1"
 	mkdir -p "$T/s$1"
-	spawn "$B/overlayd" --run-dir "$T/n$1" --state-dir "$T/s$1" --log-level info \
+	spawn "$B/overlayd" --run-dir "$T/n$1" --state-dir "$T/s$1" \
+		--log-level "${OVERLAYD_LOOPBACK_LOG_LEVEL:-info}" \
 		--listen "$(ip_of "$1"):61420" --seeds "$(ip_of 1),$(ip_of 2)" 2>>"$T/n$1/log"
 	eval "PID_$1=\$LAST_PID"
 }
@@ -65,11 +75,28 @@ no_alarm_now() {
 mark_logs() {
 	for i in $(seq 1 "$N"); do wc -l <"$T/n$i/log" >"$T/n$i/mark"; done
 }
+# A node whose own loop stalled longer than the ping floor ("loop stalled"
+# in its log: the host starved it) was a silent crash to its peers for
+# that long; their marking it is right, not a false alarm (said apart).
+stalled_since_mark() {
+	for i in $(seq 1 "$N"); do
+		tail -n +$(($(cat "$T/n$i/mark") + 1)) "$T/n$i/log" | grep -q "loop stalled" &&
+			echo "$i"
+	done
+}
 logged_alarms() { # DEAD
+	st=" $(echo $(stalled_since_mark)) "
 	for i in $(seq 1 "$N"); do
 		tail -n +$(($(cat "$T/n$i/mark") + 1)) "$T/n$i/log" |
 			sed -n 's/.*node 127\.0\.77\.\([0-9]*\) unreachable at.*/\1/p' |
-			while read -r j; do [ "$j" != "$1" ] && echo "$i saw $j"; done
+			while read -r j; do
+				[ "$j" = "$1" ] && continue
+				case "$st" in *" $j "*)
+					echo "note: $i saw $j (stalled itself)" >&2
+					continue ;;
+				esac
+				echo "$i saw $j"
+			done
 	done
 }
 # no_false_alarm DEAD: neither now nor logged since mark_logs
@@ -91,16 +118,16 @@ counter_sum() { # NAME SKIP
 	echo "$sum"
 }
 
-# Two checks below still see a false alarm now and then on a loaded host
-# (about 1 run in 10 at load 10-12; found by these checks, session 5):
-# after a restart, the restarted node briefly marked two live nodes
-# unreachable; after SIGCONT, the stopped node severed a live peer ("no
-# answer for 200 ms") and every node marked that peer unreachable for
-# ~600 ms. Printed as SKIP, a failure with OVERLAYD_LOOPBACK_STRICT=1, until
-# fixed (membership/ping).
+# The restart and SIGCONT checks below saw false alarms now and then on a
+# loaded host until session 5 (the restarted node marked live nodes
+# unreachable while its first records came in; the stopped node severed a
+# live peer on the clocks of its stall, and every node marked that peer
+# unreachable). Fixed in overlayd (tests/test_overlayd_lag.c); they fail
+# by default. OVERLAYD_LOOPBACK_STRICT=0 prints them as SKIP instead (a
+# host too starved to judge, not a way to pass).
 known_alarm() { # NAME WHY
-	if [ -n "${OVERLAYD_LOOPBACK_STRICT:-}" ]; then fail "$1" "$2"; else
-		echo "SKIP: $1 (known, seen now and then: $2; OVERLAYD_LOOPBACK_STRICT=1 fails)"
+	if [ "${OVERLAYD_LOOPBACK_STRICT:-1}" != 0 ]; then fail "$1" "$2"; else
+		echo "SKIP: $1 ($2; OVERLAYD_LOOPBACK_STRICT=0)"
 	fi
 }
 
@@ -269,7 +296,9 @@ acc=$(tail -n +$(($(cat "$T/n$s/mark") + 1)) "$T/n$s/log" |
 	grep -o "node 127\.0\.77\.[0-9]* unreachable")
 others=$(logged_alarms "$s" | grep -v "^$s saw")
 if [ -z "$acc" ] && [ -z "$others" ]; then
-	marked=$(logged_alarms 0 | grep -c " saw $s$")
+	marked=$(for i in $(seq 1 "$N"); do
+		tail -n +$(($(cat "$T/n$i/mark") + 1)) "$T/n$i/log"
+	done | grep -c "node 127\.0\.77\.$s unreachable")
 	pass "overlayd_stopped_node_accuses_nobody (marked unreachable by $marked peers meanwhile)"
 else
 	known_alarm overlayd_stopped_node_accuses_nobody \

@@ -8,9 +8,10 @@
 # severed without any node marked unreachable; a partition into two halves
 # is detected on both sides without false alarms inside a half and heals
 # when lifted (false alarms are looked for in the logs, --log-level info,
-# not only at one moment); before that,
-# OVERLAYD_NETNS_STRICT=1: a false alarm inside a partition half, from the
-# logs, fails (known to happen rarely; else printed and skipped).
+# not only at one moment; the partition filters one half's input only,
+# so the other half still hears it over the connections open before).
+# OVERLAYD_NETNS_STRICT=1: a false alarm during the cuts, from the logs,
+# fails (known to happen rarely; else printed and skipped).
 # OVERLAYD_LOSS_SECS (default 0 = skipped; `make check-long` runs 600 s
 # with OVERLAYD_NETNS_NODES=10) of 5 % loss on every link must not make any
 # node unreachable. Needs root.
@@ -176,7 +177,9 @@ cut_step() {
 				"all reachable throughout: $cut_ok; links severed: $(both_severed && echo 1)"
 		fi
 		# A short false alarm between the samples, from the logs: still seen
-		# now and then (CI); printed, a failure with OVERLAYD_NETNS_STRICT=1.
+		# now and then on a loaded host (2 runs in 17 in session 5: a node
+		# whose other links others did not list, marked at the cut link's
+		# sever); printed, a failure with OVERLAYD_NETNS_STRICT=1.
 		if [ "$(unreach_lines)" = "$u0" ]; then
 			pass overlayd_netns_cut_no_false_alarm_logged
 		elif [ -n "${OVERLAYD_NETNS_STRICT:-}" ]; then
@@ -267,20 +270,17 @@ if no_alarm_in_half; then pass overlayd_netns_partition_no_false_alarm; else
 fi
 # The snapshot above misses a short false alarm; the logs do not. A node
 # whose links all crossed the partition used to be logged unreachable in
-# its own half for ~1 s until it linked up there (1 run in 3); the nodes in
-# their orphan grace are now asked directly and isolated nodes ask several
-# passive nodes at once (test_partition_cutting_all_links_of_a_node). It
-# still happened once in CI (two nodes of one half, each other): known,
-# printed, a failure only with OVERLAYD_NETNS_STRICT=1.
+# its own half for ~1 s until it linked up there; the nodes in their orphan
+# grace are now asked directly, by isolated nodes too, and the far side's
+# drops of our nodes that the one-way filter lets through accuse no one
+# (test_partition_cutting_all_links_of_a_node,
+# test_partition_shapes_no_false_alarm: "5 saw 6 6 saw 5" in CI).
 sleep 1 # a late false alarm would come within the confirmation time
 alarms=$(alarms_in_group half)
 if [ -z "$alarms" ]; then
 	pass overlayd_netns_partition_no_false_alarm_logged
-elif [ -n "${OVERLAYD_NETNS_STRICT:-}" ]; then
-	fail overlayd_netns_partition_no_false_alarm_logged "$(echo $alarms)"
 else
-	echo "known: a node of its own half logged unreachable: $(echo $alarms)"
-	echo "SKIP: overlayd_netns_partition_no_false_alarm_logged (known; OVERLAYD_NETNS_STRICT=1 fails)"
+	fail overlayd_netns_partition_no_false_alarm_logged "$(echo $alarms)"
 fi
 for i in $(seq 1 $((N / 2))); do ip netns exec "$(ns "$i")" nft delete table inet ovlpart; done
 t0=$(now_ms)

@@ -26,6 +26,7 @@ enum sim_ev { EV_TICK, EV_MSG, EV_DOWN };
 struct sim_event {
 	uint64_t at, seq;
 	int kind, from, to;
+	int carried; /* sent over a connection a one-way partition still carries */
 	uint8_t *buf;
 	size_t len;
 };
@@ -50,6 +51,13 @@ struct sim {
 	struct sim_node nodes[SIM_MAX];
 	unsigned char conn[SIM_MAX][SIM_MAX];
 	unsigned char cut[SIM_MAX][SIM_MAX]; /* from→to dropped */
+	/* One-way partition (sim_partition_oneway): the lower part drops its
+	 * input from the higher part, as an input filter does; the higher
+	 * part still receives over the connections open when it began, until
+	 * they close (a new connection's handshake must cross both ways). */
+	int oneway;
+	unsigned char carry[SIM_MAX][SIM_MAX];
+	uint32_t salt;                       /* varies every node's PRNG seed */
 	struct sim_event *heap;
 	size_t nh, caph;
 	struct overlay_params p;
@@ -141,6 +149,17 @@ static struct node_id sim_id(int i)
 	return n;
 }
 
+/* Does e reach its receiver (partition and cuts; a crashed sender's
+ * traffic is dropped)? */
+static int sim_delivered(const struct sim *s, const struct sim_event *e)
+{
+	int pf = s->nodes[e->from].part, pt = s->nodes[e->to].part;
+
+	if (s->cut[e->from][e->to] || s->crashed[e->from])
+		return 0;
+	return pf == pt || (s->oneway && pf < pt && e->carried);
+}
+
 static int sim_send(void *ctx, const struct node_id *to, const PeerMessage *m)
 {
 	struct sim_node *sn = ctx;
@@ -163,6 +182,7 @@ static int sim_send(void *ctx, const struct node_id *to, const PeerMessage *m)
 	e.len = l4lb__overlay__v1__peer_message__get_packed_size(m);
 	e.buf = malloc(e.len);
 	l4lb__overlay__v1__peer_message__pack(m, e.buf);
+	e.carried = s->carry[sn->id][t];
 	e.at = sim_arrival(s, sn->id, t);
 	e.kind = EV_MSG;
 	e.from = sn->id;
@@ -183,6 +203,8 @@ static void sim_close(void *ctx, const struct node_id *peer)
 	if (t < 0 || t >= s->n || !s->conn[sn->id][t])
 		return;
 	s->conn[sn->id][t] = s->conn[t][sn->id] = 0;
+	e.carried = s->carry[sn->id][t];
+	s->carry[sn->id][t] = s->carry[t][sn->id] = 0;
 	/* the peer sees EOF after what was already in flight */
 	e.at = s->now + s->delay_us + 1;
 	e.kind = EV_DOWN;
@@ -218,7 +240,7 @@ static void sim_start_node(struct sim *s, int i)
 	struct overlay_params p = s->p;
 	struct sim_event e = { 0 };
 
-	p.seed = (uint32_t)(i * 7919 + 17 + s->nodes[i].epoch);
+	p.seed = (uint32_t)(i * 7919 + 17 + s->nodes[i].epoch) + s->salt * 1000003u;
 	s->nodes[i].sim = s;
 	s->nodes[i].id = i;
 	s->nodes[i].alive = 1;
@@ -271,8 +293,7 @@ static void sim_run(struct sim *s, uint64_t until_us)
 			PeerMessage *m;
 			struct node_id from = sim_id(e.from);
 
-			if (to->alive && !s->cut[e.from][e.to] &&
-			    s->nodes[e.from].part == to->part && !s->crashed[e.from] &&
+			if (to->alive && sim_delivered(s, &e) &&
 			    (m = l4lb__overlay__v1__peer_message__unpack(NULL, e.len, e.buf))) {
 				overlay_receive(to->o, &from, m, s->now);
 				l4lb__overlay__v1__peer_message__free_unpacked(m, NULL);
@@ -283,13 +304,25 @@ static void sim_run(struct sim *s, uint64_t until_us)
 		case EV_DOWN: {
 			struct node_id from = sim_id(e.from);
 
-			if (to->alive)
+			/* a live node's FIN crosses only where its data does
+			 * (a dead node's: the refusal or the kill, as before) */
+			if (to->alive && (!s->nodes[e.from].alive || sim_delivered(s, &e)))
 				overlay_link_down(to->o, &from, s->now);
 			break;
 		}
 		}
 	}
 	s->now = until_us;
+}
+
+/* From now on the nodes with a lower part drop their input from higher
+ * parts (set the parts first); see struct sim. */
+static inline void sim_partition_oneway(struct sim *s)
+{
+	s->oneway = 1;
+	for (int i = 0; i < s->n; i++)
+		for (int k = 0; k < s->n; k++)
+			s->carry[i][k] = s->conn[i][k];
 }
 
 /* Silent crash: its traffic is dropped from now on, it stops running. */
@@ -309,6 +342,7 @@ static void sim_kill(struct sim *s, int i)
 			struct sim_event e = { 0 };
 
 			s->conn[i][k] = s->conn[k][i] = 0;
+			s->carry[i][k] = s->carry[k][i] = 0;
 			e.at = s->now + s->delay_us;
 			e.kind = EV_DOWN;
 			e.from = i;

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "ipvsd/backoff.h"
+#include "ipvsd/full_pass.h"
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/nat_backend.h"
 #include "ipvsd/nat_check.h"
@@ -52,6 +53,8 @@ struct reconciler {
 	int ready;  /* READY=1 sent (at synced, or after READY_WAIT_MS without it) */
 	uint64_t start_ms;
 	struct drains drains;
+	struct full_pass pass; /* the periodic full reconcile, in slices */
+	struct event *slice_ev;
 	struct plan plan;
 	int *errs;
 	size_t errs_cap;
@@ -77,6 +80,8 @@ struct reconciler {
 	int vip_check;       /* the next snapshot is compared in full */
 	uint64_t resync_ms;  /* when a snapshot was last asked for */
 	int resync_pending;  /* one was wanted within a second of the last */
+	int want_any;        /* ... and any snapshot answers it, or one of */
+	uint64_t want_epoch, want_gen; /* this epoch, this generation or newer */
 	uint64_t delta_ms;   /* when the delta feed last said anything */
 };
 
@@ -106,6 +111,14 @@ static void schedule_soon(struct reconciler *r, unsigned ms)
 		evtimer_add(r->soon, &tv);
 }
 
+/* Every snapshot request goes out here (counted). */
+static void ask_snapshot(struct reconciler *r, uint64_t now_ms)
+{
+	r->resync_ms = now_ms;
+	counter_inc("vip_snapshot_requests");
+	ipc_sub_request(r->vip_sub);
+}
+
 /* A full pass soon, after a failure: 1 s, then longer while failures
  * persist (full() resets it when a pass goes through). */
 static void retry_later(struct reconciler *r)
@@ -118,7 +131,46 @@ static void retry_later(struct reconciler *r)
 	schedule_soon(r, ms);
 }
 
-/* Refreshes the model from the kernel. 0 or -errno. */
+/* The interface made right again (deleted, replaced or set down behind
+ * ipvsd's back) and its addresses read. The model keeps its addresses if
+ * they cannot be read. 0 or -errno. */
+static int refresh_addrs(struct reconciler *r)
+{
+	struct key_set fresh = { 0 };
+	int rc;
+
+	if ((rc = vip_addr_ensure(r->va)) < 0)
+		return rc;
+	if (vip_addr_created(r->va) && !r->cfg.dry_run &&
+	    strcmp(r->state.made_if, r->cfg.ifname) != 0) {
+		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", r->cfg.ifname);
+		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
+	}
+	if ((rc = vip_addr_list(r->va, &fresh)) < 0) {
+		key_set_clear(&fresh);
+		return rc;
+	}
+	key_set_clear(&r->addrs);
+	r->addrs = fresh;
+	return 0;
+}
+
+/* The ipset members read (in a dry run the sets may not exist: none). */
+static int refresh_members(struct reconciler *r)
+{
+	struct key_set fresh = { 0 };
+
+	if (vip_set_list(r->vs, &fresh) < 0 && !r->cfg.dry_run) {
+		key_set_clear(&fresh);
+		return -EIO;
+	}
+	key_set_clear(&r->members);
+	r->members = fresh;
+	return 0;
+}
+
+/* Refreshes the model from the kernel at once (the first pass: nothing can
+ * be planned before it). 0 or -errno. */
 static int refresh(struct reconciler *r)
 {
 	int rc = 0;
@@ -135,18 +187,8 @@ static int refresh(struct reconciler *r)
 	} else {
 		ipvs_table_clear(r->kernel);
 	}
-	/* deleted, replaced or set down behind ipvsd's back: made right again */
-	if ((rc = vip_addr_ensure(r->va)) < 0)
+	if ((rc = refresh_addrs(r)) < 0 || (rc = refresh_members(r)) < 0)
 		return rc;
-	if (vip_addr_created(r->va) && !r->cfg.dry_run &&
-	    strcmp(r->state.made_if, r->cfg.ifname) != 0) {
-		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", r->cfg.ifname);
-		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
-	}
-	if ((rc = vip_addr_list(r->va, &r->addrs)) < 0)
-		return rc;
-	if (vip_set_list(r->vs, &r->members) < 0 && !r->cfg.dry_run)
-		return -EIO;
 	r->have_kernel = 1;
 	return 0;
 }
@@ -339,6 +381,24 @@ static int holding(const struct reconciler *r)
 	return !r->reach && !r->reach_waited;
 }
 
+/* "412/10001 services read" (a pass in slices is running). */
+static char *pass_progress(const struct reconciler *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "%zu/%zu services read", r->pass.next, r->pass.keys.n);
+	return buf;
+}
+
+/* Said of a change applied while a full pass runs (benchmarks count them). */
+static const char *pass_note(const struct reconciler *r, char *buf, size_t size)
+{
+	char p[48];
+
+	if (r->pass.stage == PASS_IDLE)
+		return "";
+	snprintf(buf, size, "; during a full pass (%s)", pass_progress(r, p, sizeof(p)));
+	return buf;
+}
+
 /* The first reconcile with a VIP table has reached the kernel, addresses and
  * ipset members included: logged (benchmarks time it) and told to systemd.
  * A restart that finds every address in place does not wait for the rules
@@ -365,6 +425,7 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	uint64_t t0 = r->rx_us ? r->rx_us : clock_mono_us();
 	struct plan_input in;
 	uint64_t t_state = 0, t_apply;
+	char note[80];
 
 	r->rx_us = 0;
 	r->ipvs_us = r->addr_us = r->set_us = 0;
@@ -440,9 +501,10 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
 		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64
 		 "; input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us, state file %"
-		 PRIu64 " us)",
+		 PRIu64 " us)%s",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
-		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired, t_state);
+		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired, t_state,
+		 pass_note(r, note, sizeof(note)));
 done:
 	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
 		/* a backend of a finished task goes within ~1/4 s of its last
@@ -459,24 +521,39 @@ static void run(struct reconciler *r, int counters_fresh)
 	run_keys(r, counters_fresh, NULL, 0);
 }
 
-/* 0, or negative if the kernel could not be read (retried soon). */
+/* The sysctls and the nat rules (in the background), at every pass. */
+static void pass_checks(struct reconciler *r)
+{
+	if (!r->cfg.dry_run) {
+		sysctls_ensure(0);
+		/* in the background: a check still running is simply not doubled */
+		nat_check_start(r->nat);
+	}
+}
+
+/* The whole model read from the kernel at once, then one diff: the first
+ * pass (nothing can be planned before it), and any pass without IPVS (a dry
+ * run with nothing to dump). 0, or negative if the kernel could not be read
+ * (retried soon). */
 static int full(struct reconciler *r)
 {
 	uint64_t t0 = clock_mono_us();
-	int rc = refresh(r);
-	unsigned failures = r->failures;
+	int rc;
+	unsigned failures;
 
+	if (r->pass.stage != PASS_IDLE) { /* superseded */
+		evtimer_del(r->slice_ev);
+		full_pass_end(&r->pass);
+	}
+	rc = refresh(r);
+	failures = r->failures;
 	counter_inc("full_reconciles");
 	if (rc < 0) {
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));
 		retry_later(r);
 		return rc;
 	}
-	if (!r->cfg.dry_run) {
-		sysctls_ensure(0);
-		/* in the background: a check still running is simply not doubled */
-		nat_check_start(r->nat);
-	}
+	pass_checks(r);
 	run(r, 1);
 	if (r->failures == failures)
 		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
@@ -486,11 +563,224 @@ static int full(struct reconciler *r)
 	return 0;
 }
 
+/* A slice's dumps stop once this long has passed (a dump is a round trip,
+ * ~0.4 ms in the test VM): with the slice's own diff the loop is held ~2-3
+ * ms, so a snapshot arriving during a pass waits about half that. */
+#define SLICE_BUDGET_US 2000
+
+/* The next slice, once the event loop has polled its sockets (a zero
+ * timeout runs after that). */
+static void slice_soon(struct reconciler *r)
+{
+	static const struct timeval now = { 0, 0 };
+
+	evtimer_add(r->slice_ev, &now);
+}
+
+/* Starts a full pass in slices (full_pass.h) once the model exists; a pass
+ * asked for while one runs follows it. */
+static void pass_start(struct reconciler *r, int count_repairs)
+{
+	if (!r->have_kernel || !r->nl) {
+		int was_synced = r->synced;
+
+		if (full(r) == 0 && count_repairs && was_synced)
+			counter_add("reconcile_repairs", r->last_changes);
+		return;
+	}
+	if (r->pass.stage != PASS_IDLE) {
+		r->pass.again = 1;
+		return;
+	}
+	counter_inc("full_reconciles");
+	r->pass.stage = PASS_SERVICES;
+	r->pass.again = 0;
+	r->pass.count_repairs = count_repairs && r->synced;
+	r->pass.failures0 = r->failures;
+	r->pass.start_us = clock_mono_us();
+	r->pass.longest_us = 0;
+	r->pass.slices = 0;
+	r->pass.changes = 0;
+	slice_soon(r);
+}
+
+static int no_dests(const struct svc_key *k, void *arg)
+{
+	(void)k;
+	(void)arg;
+	return 0;
+}
+
+/* The service list, dumped afresh; the destinations ipvsd knows are kept
+ * until each service's own slice reads them. */
+static int pass_services(struct reconciler *r)
+{
+	struct ipvs_table *fresh = ipvs_table_new();
+	int rc = -ENOMEM;
+
+	if (!fresh)
+		return rc;
+	for (int tries = 0; tries < 3; tries++) {
+		rc = ipvs_nl_dump(r->nl, no_dests, NULL, fresh);
+		if (rc != -EINTR && rc != -ENOBUFS)
+			break;
+	}
+	if (rc == 0)
+		rc = full_pass_begin(&r->pass, fresh, r->kernel, r->desired, want_dests, r);
+	if (rc < 0) {
+		ipvs_table_free(fresh);
+		return rc;
+	}
+	ipvs_table_free(r->kernel);
+	r->kernel = fresh;
+	return 0;
+}
+
+static uint64_t now_us(void)
+{
+	return clock_mono_us();
+}
+
+static int visit_dests(const struct svc_key *k, void *arg)
+{
+	struct reconciler *r = arg;
+	struct ipvs_svc *s = ipvs_table_find(r->kernel, k);
+	struct ipvs_svc t = { .key = *k };
+	int rc;
+
+	if (!s)
+		return 0; /* deleted since the service list (by the event path) */
+	/* read aside: a failed dump leaves what ipvsd knew */
+	rc = ipvs_nl_dump_dests(r->nl, &t);
+	if (rc == 0) {
+		struct ipvs_dest *old = s->dests;
+
+		s->dests = t.dests;
+		s->n_dests = t.n_dests;
+		s->cap_dests = t.cap_dests;
+		t.dests = old;
+	}
+	free(t.dests);
+	return rc;
+}
+
+/* A slice's changes: counted as repairs by a periodic pass after the first
+ * sync (at once: a test seeing the repair may look at the counter). */
+static void pass_changed(struct reconciler *r)
+{
+	r->pass.changes += r->last_changes;
+	if (r->pass.count_repairs)
+		counter_add("reconcile_repairs", r->last_changes);
+}
+
+/* The destinations of the next few services, reconciled at once against
+ * what is wanted now (their connection counters are fresh: idle drained
+ * destinations may go). */
+static int pass_dests(struct reconciler *r)
+{
+	const struct svc_key *keys;
+	size_t n;
+	int rc = full_pass_slice(&r->pass, now_us, SLICE_BUDGET_US, visit_dests, r, &keys, &n);
+
+	/* no desired table yet (the first plan waits for reachability): the
+	 * last stage builds it */
+	if (n && r->desired) {
+		r->last_changes = 0;
+		run_keys(r, 1, keys, n);
+		pass_changed(r);
+	}
+	return rc;
+}
+
+/* What no service's slice saw: addresses and ipset members left by someone
+ * else (or by a failed change) with no service wanted on them. */
+static int pass_strays(struct reconciler *r)
+{
+	struct key_set keys = { 0 };
+
+	r->last_changes = 0;
+	if (!r->desired) {
+		run(r, 0); /* builds the desired table once it may be */
+	} else {
+		if (full_pass_strays(&r->addrs, &r->members, &r->state.vips, r->desired,
+				     &keys) < 0)
+			return -ENOMEM;
+		if (keys.n)
+			run_keys(r, 0, keys.k, keys.n);
+		key_set_clear(&keys);
+	}
+	pass_changed(r);
+	return 0;
+}
+
+static void pass_end(struct reconciler *r)
+{
+	int again = r->pass.again;
+
+	if (r->failures == r->pass.failures0)
+		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
+	r->last_full_us = clock_mono_us() - r->pass.start_us;
+	log_debug("full reconcile pass: %zu services in the kernel, %u slices (longest %" PRIu64
+		  " us), %zu changes, %" PRIu64 " us", r->kernel->n, r->pass.slices,
+		  r->pass.longest_us, r->pass.changes, r->last_full_us);
+	full_pass_end(&r->pass);
+	r->pass.again = 0;
+	if (again)
+		pass_start(r, 0);
+}
+
+/* One slice of the pass, then back to the event loop: a snapshot that
+ * arrived meanwhile is applied before the next slice (a zero timeout runs
+ * after the loop has polled its sockets). */
+static void on_slice(evutil_socket_t fd, short what, void *arg)
+{
+	struct reconciler *r = arg;
+	uint64_t t0 = clock_mono_us();
+	int rc = 0;
+
+	(void)fd;
+	(void)what;
+	switch (r->pass.stage) {
+	case PASS_IDLE:
+		return;
+	case PASS_SERVICES:
+		rc = pass_services(r);
+		break;
+	case PASS_ADDRS:
+		rc = refresh_addrs(r);
+		break;
+	case PASS_MEMBERS:
+		rc = refresh_members(r);
+		pass_checks(r);
+		break;
+	case PASS_DESTS:
+		rc = pass_dests(r);
+		break;
+	case PASS_FINAL:
+		rc = pass_strays(r);
+		break;
+	}
+	full_pass_note_slice(&r->pass, clock_mono_us() - t0);
+	if (rc < 0) {
+		set_last_error("reading the kernel state failed: %s", strerror(-rc));
+		full_pass_end(&r->pass);
+		retry_later(r);
+		return;
+	}
+	if (r->pass.stage == PASS_FINAL) {
+		pass_end(r);
+		return;
+	}
+	if (r->pass.stage != PASS_DESTS || full_pass_visited(&r->pass))
+		r->pass.stage++;
+	slice_soon(r);
+}
+
 static void on_soon(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	full(arg); /* a retry, or the first pass: nothing to count as a repair */
+	pass_start(arg, 0); /* a retry, or the first pass: nothing to count as a repair */
 }
 
 /* The safety net of the delta path: every period a fresh snapshot is
@@ -500,20 +790,18 @@ static void on_soon(evutil_socket_t fd, short what, void *arg)
 static void on_periodic(evutil_socket_t fd, short what, void *arg)
 {
 	struct reconciler *r = arg;
-	int was_synced;
 
 	(void)fd;
 	(void)what;
 	/* What the periodic pass changes after start-up is drift repaired: the
 	 * event path had already applied every table (edits behind ipvsd's
-	 * back, a kernel that lost state). */
-	was_synced = r->synced;
-	if (full(r) == 0 && was_synced)
-		counter_add("reconcile_repairs", r->last_changes);
+	 * back, a kernel that lost state). A pass still running is the one
+	 * this period asks for. */
+	if (r->pass.stage == PASS_IDLE)
+		pass_start(r, 1);
 	if (r->vip_sub) {
 		r->vip_check = 1;
-		r->resync_ms = clock_mono_ms();
-		ipc_sub_request(r->vip_sub);
+		ask_snapshot(r, clock_mono_ms());
 	}
 }
 
@@ -542,6 +830,43 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 	/* only the draining services: O(draining), not O(table) */
 	run_keys(r, 1, keys.k, keys.n);
 	key_set_clear(&keys);
+}
+
+/* Asks for a full snapshot (at most once a second: the reply, or REQ's own
+ * resend, follows). d: the delta that did not fit (NULL: malformed); a
+ * request held back by the once-a-second limit is dropped when a snapshot
+ * at least that new arrives meanwhile (resync_answered). */
+static void resync(struct reconciler *r, const char *why, const L4lb__V1__VipTableDelta *d)
+{
+	uint64_t now = clock_mono_ms();
+
+	counter_inc("vip_delta_resyncs");
+	log_limited(LOG_LVL_INFO, "vip_resync", "VIP table %" PRIu64 ": %s, asking vipd for a "
+		    "snapshot", r->vip_gen, why);
+	if (!r->vip_sub)
+		return;
+	if (r->resync_ms && now - r->resync_ms < 1000) {
+		r->resync_pending = 1; /* on_feed_timer sends it when the second is over */
+		/* what answers it: the delta's table, or anything newer than the
+		 * one held (any table if none is) */
+		r->want_any = !d && !r->vip_held;
+		r->want_epoch = d ? d->publisher_epoch : r->vip_epoch;
+		r->want_gen = d ? d->generation : r->vip_gen + 1;
+		return;
+	}
+	r->resync_pending = 0;
+	ask_snapshot(r, now);
+}
+
+/* A snapshot (epoch, gen) was taken: a held-back request it answers (a
+ * heartbeat delta that overtook the reply to the first one) is not sent. */
+static void resync_answered(struct reconciler *r, uint64_t epoch, uint64_t gen)
+{
+	if (!r->resync_pending ||
+	    (!r->want_any && (epoch != r->want_epoch || gen < r->want_gen)))
+		return;
+	r->resync_pending = 0;
+	counter_inc("vip_resyncs_answered");
 }
 
 /* A snapshot older than the table the deltas brought (a reply overtaken by
@@ -596,6 +921,7 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 	r->vip_epoch = env->vip_table->publisher_epoch;
 	r->vip_held = 1;
 	r->rx_us = rx;
+	resync_answered(r, r->vip_epoch, r->vip_gen);
 	counter_inc("vip_tables");
 	if (!r->have_kernel)
 		full(r);
@@ -666,32 +992,13 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	r->vip_gen = r->walk_prev.gen;
 	r->vip_epoch = r->walk_prev.epoch;
 	r->vip_held = 1;
+	resync_answered(r, r->vip_epoch, r->vip_gen);
 	r->rx_us = r->peek_us;
 	r->peek_us = 0;
 	counter_inc("vip_tables");
 	counter_inc("vip_tables_fast");
 	run_keys(r, 0, r->changed, n);
 	return 0;
-}
-
-/* Asks for a full snapshot (at most once a second: the reply, or REQ's own
- * resend, follows). */
-static void resync(struct reconciler *r, const char *why)
-{
-	uint64_t now = clock_mono_ms();
-
-	counter_inc("vip_delta_resyncs");
-	log_limited(LOG_LVL_INFO, "vip_resync", "VIP table %" PRIu64 ": %s, asking vipd for a "
-		    "snapshot", r->vip_gen, why);
-	if (!r->vip_sub)
-		return;
-	if (r->resync_ms && now - r->resync_ms < 1000) {
-		r->resync_pending = 1; /* on_feed_timer sends it when the second is over */
-		return;
-	}
-	r->resync_pending = 0;
-	r->resync_ms = now;
-	ipc_sub_request(r->vip_sub);
 }
 
 static void on_feed_timer(evutil_socket_t fd, short what, void *arg)
@@ -711,15 +1018,13 @@ static void on_feed_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (r->resync_pending) {
 		r->resync_pending = 0;
-		r->resync_ms = now;
-		ipc_sub_request(r->vip_sub);
+		ask_snapshot(r, now);
 	} else if (now - r->delta_ms >= FEED_QUIET_MS && now - r->resync_ms >= FEED_POLL_MS) {
 		counter_inc("vip_delta_feed_quiet");
 		log_limited(LOG_LVL_WARN, "vip_feed_quiet", "no VIP table delta from vipd for %u s "
 			    "(vipd down, or older than vipd.delta.pub): asking for snapshots every "
 			    "%u s", FEED_QUIET_MS / 1000, FEED_POLL_MS / 1000);
-		r->resync_ms = now;
-		ipc_sub_request(r->vip_sub);
+		ask_snapshot(r, now);
 	}
 }
 
@@ -738,7 +1043,7 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 		why = "not a VIP table delta";
 	if (!env || why) {
 		report_bad_input("vip_delta_malformed", "VIP table delta: %s (%zu bytes)", why, len);
-		resync(r, "malformed delta");
+		resync(r, "malformed delta", NULL);
 		goto done;
 	}
 	d = env->vip_table_delta;
@@ -749,10 +1054,10 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 		report_bad_input("vip_delta_malformed", "VIP table delta %llu from %llu: "
 				 "inconsistent", (unsigned long long)d->generation,
 				 (unsigned long long)d->base_generation);
-		resync(r, "malformed delta");
+		resync(r, "malformed delta", NULL);
 		goto done;
 	case FOLLOW_RESYNC:
-		resync(r, r->vip_held ? "delta does not follow" : "no table yet");
+		resync(r, r->vip_held ? "delta does not follow" : "no table yet", d);
 		goto done;
 	case FOLLOW_APPLY:
 		break;
@@ -767,7 +1072,7 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 			report_bad_input("vip_delta_unclean", "VIP table delta %llu: %s",
 					 (unsigned long long)d->generation, strerror(-rc));
 		}
-		resync(r, "delta does not apply");
+		resync(r, "delta does not apply", d);
 		goto done;
 	}
 	/* the raw snapshot path compares with the last snapshot: not this */
@@ -857,8 +1162,9 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->drain_timer = evtimer_new(base, on_drain_timer, r);
 	r->feed_timer = event_new(base, -1, EV_PERSIST, on_feed_timer, r);
 	r->reach_timer = evtimer_new(base, on_reach_timer, r);
+	r->slice_ev = evtimer_new(base, on_slice, r);
 	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer || !r->feed_timer ||
-	    !r->reach_timer) {
+	    !r->reach_timer || !r->slice_ev) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -918,6 +1224,9 @@ void reconcile_free(struct reconciler *r)
 		event_free(r->feed_timer);
 	if (r->reach_timer)
 		event_free(r->reach_timer);
+	if (r->slice_ev)
+		event_free(r->slice_ev);
+	full_pass_end(&r->pass);
 	nat_check_free(r->nat);
 	ipvs_nl_close(r->nl);
 	vip_addr_close(r->va);
@@ -940,7 +1249,7 @@ void reconcile_free(struct reconciler *r)
 void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 {
 	struct reconciler *r = arg;
-	char buf[64];
+	char buf[64], buf2[64];
 
 #define KV(key, fmt, val) \
 	do { \
@@ -954,10 +1263,16 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	KV("destinations", "%zu", r->desired ? ipvs_table_dest_count(r->desired) : 0);
 	KV("withheld", "%zu", r->withheld);
 	KV("failed_passes", "%u", r->failures);
+	KV("vip_resync_pending", "%d", r->resync_pending);
 	KV("draining", "%zu", r->drains.n);
 	KV("last_changes", "%zu", r->last_changes);
 	KV("last_apply_us", "%" PRIu64, r->last_apply_us);
 	KV("last_full_us", "%" PRIu64, r->last_full_us);
+	if (r->pass.stage == PASS_IDLE)
+		kv("full_pass", "idle", kvarg);
+	else
+		KV("full_pass", "%s", pass_progress(r, buf2, sizeof(buf2)));
+	KV("full_pass_longest_slice_us", "%" PRIu64, r->pass.longest_us);
 	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
 	KV("nat_check", "%s", r->nat ? nat_check_state(r->nat) : "off");
 	KV("nat_check_last_ms", "%" PRIu64, r->nat ? nat_check_last_ms(r->nat) : 0);
@@ -974,11 +1289,13 @@ int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg)
 
 	(void)req;
 	if (r->cand) {
-		/* what ipvsd would change now, without touching its drain clock */
+		/* every difference, without touching ipvsd's drain clock: a TCP
+		 * backend at weight 0 shows as deleted, as it will be once its
+		 * connections end (state_msg marks it draining) */
 		struct plan_input in = { .kernel = r->kernel, .addrs = &r->addrs,
 					 .members = &r->members, .owned = &r->owned,
 					 .drains = &scratch, .now_ms = clock_mono_ms(),
-					 .grace_ms = UINT64_MAX };
+					 .grace_ms = 0 };
 
 		want = desired_build(r->cand, r->reach, NULL);
 		in.desired = want;

@@ -417,9 +417,11 @@ static void note_synced(struct reconciler *r)
 }
 
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
- * these services changed (NULL: diff everything). */
-static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
-		     size_t nkeys)
+ * these services are diffed (NULL: everything); patch: they changed in the
+ * VIP table (their desired services are computed again), else they are
+ * only looked at again (a slice of a full pass, draining services). */
+static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
+		     size_t nkeys, int patch)
 {
 	struct ipvs_table *old = r->desired, *next, *prev = NULL;
 	uint64_t t0 = r->rx_us ? r->rx_us : clock_mono_us();
@@ -434,7 +436,12 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 		return; /* never act on an empty table before vipd has spoken */
 	uint64_t t_in = clock_mono_us();
 
-	if (keys) {
+	if (keys && !patch) {
+		if (!old)
+			return; /* nothing desired yet to look against */
+		next = old;
+		old = NULL;
+	} else if (keys) {
 		/* only these services changed: patch the desired table in place */
 		prev = ipvs_table_new();
 		if (!prev || desired_patch(r, keys, nkeys, prev) < 0) {
@@ -518,7 +525,20 @@ done:
 
 static void run(struct reconciler *r, int counters_fresh)
 {
-	run_keys(r, counters_fresh, NULL, 0);
+	run_plan(r, counters_fresh, NULL, 0, 0);
+}
+
+/* The services keys changed in the VIP table. */
+static void run_keys(struct reconciler *r, const struct svc_key *keys, size_t n)
+{
+	run_plan(r, 0, keys, n, 1);
+}
+
+/* The services keys looked at again, the desired table as it is. */
+static void run_look(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
+		     size_t n)
+{
+	run_plan(r, counters_fresh, keys, n, 0);
 }
 
 /* The sysctls and the nat rules (in the background), at every pass. */
@@ -686,7 +706,7 @@ static int pass_dests(struct reconciler *r)
 	 * last stage builds it */
 	if (n && r->desired) {
 		r->last_changes = 0;
-		run_keys(r, 1, keys, n);
+		run_look(r, 1, keys, n);
 		pass_changed(r);
 	}
 	return rc;
@@ -706,7 +726,7 @@ static int pass_strays(struct reconciler *r)
 				     &keys) < 0)
 			return -ENOMEM;
 		if (keys.n)
-			run_keys(r, 0, keys.k, keys.n);
+			run_look(r, 0, keys.k, keys.n);
 		key_set_clear(&keys);
 	}
 	pass_changed(r);
@@ -760,7 +780,10 @@ static void on_slice(evutil_socket_t fd, short what, void *arg)
 		rc = pass_strays(r);
 		break;
 	}
-	full_pass_note_slice(&r->pass, clock_mono_us() - t0);
+	t0 = clock_mono_us() - t0;
+	full_pass_note_slice(&r->pass, t0);
+	if (t0 > 10 * SLICE_BUDGET_US) /* which stage holds the loop long */
+		log_debug("full pass: a slice of stage %d took %" PRIu64 " us", r->pass.stage, t0);
 	if (rc < 0) {
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));
 		full_pass_end(&r->pass);
@@ -828,7 +851,7 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	key_set_sort(&keys);
 	/* only the draining services: O(draining), not O(table) */
-	run_keys(r, 1, keys.k, keys.n);
+	run_look(r, 1, keys.k, keys.n);
 	key_set_clear(&keys);
 }
 
@@ -926,7 +949,7 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 	if (!r->have_kernel)
 		full(r);
 	else if (n <= RECONCILE_FAST_MAX)
-		run_keys(r, 0, r->changed, n);
+		run_keys(r, r->changed, n);
 	else
 		run(r, 0);
 	if (check && r->have_kernel)
@@ -997,7 +1020,7 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	r->peek_us = 0;
 	counter_inc("vip_tables");
 	counter_inc("vip_tables_fast");
-	run_keys(r, 0, r->changed, n);
+	run_keys(r, r->changed, n);
 	return 0;
 }
 
@@ -1083,7 +1106,7 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 	if (!r->have_kernel)
 		full(r);
 	else if (n <= RECONCILE_FAST_MAX && r->desired)
-		run_keys(r, 0, r->changed, n);
+		run_keys(r, r->changed, n);
 	else
 		run(r, 0);
 done:

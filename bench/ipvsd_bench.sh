@@ -166,7 +166,7 @@ grep -E "reconcile: .*during a full pass" "$VM_TMP/ipvsd2.log" | tail -n 5 | sed
 grep inpass "$VM_TMP/inpass" | cut -d' ' -f1 | sort -n >"$VM_TMP/inpass_ms"
 grep idle "$VM_TMP/inpass" | cut -d' ' -f1 | sort -n >"$VM_TMP/idle_ms"
 ni=$(grep -c . "$VM_TMP/idle_ms" || true)
-idle_med=$(sed -n "$(((ni + 1) / 2))p" "$VM_TMP/idle_ms")
+idle_med=$(sed -n "$(((ni + 1) / 2))p" "$VM_TMP/idle_ms" 2>/dev/null || true)
 n=$(grep -c . "$VM_TMP/inpass_ms" || true)
 if [ "$n" -gt 0 ]; then
 	med=$(sed -n "$(((n + 1) / 2))p" "$VM_TMP/inpass_ms")

@@ -61,6 +61,7 @@ int full_pass_visited(const struct full_pass *p)
 void full_pass_note_slice(struct full_pass *p, uint64_t us)
 {
 	p->slices++;
+	p->busy_us += us;
 	if (us > p->longest_us)
 		p->longest_us = us;
 }

@@ -38,6 +38,8 @@ struct full_pass {
 	unsigned failures0;  /* failed passes in a row when it started */
 	uint64_t start_us;
 	uint64_t longest_us; /* the longest slice */
+	uint64_t busy_us;    /* all slices together (the rest: the loop between) */
+	uint64_t look_us;    /* ... of which reconciling the services read */
 	unsigned slices;
 	size_t changes; /* made by its slices: drift repaired, drains ended */
 };

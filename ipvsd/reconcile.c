@@ -120,7 +120,7 @@ static void ask_snapshot(struct reconciler *r, uint64_t now_ms)
 }
 
 /* A full pass soon, after a failure: 1 s, then longer while failures
- * persist (full() resets it when a pass goes through). */
+ * persist (reset when a pass goes through). */
 static void retry_later(struct reconciler *r)
 {
 	unsigned ms = backoff_ms(++r->failures);
@@ -583,10 +583,14 @@ static int full(struct reconciler *r)
 	return 0;
 }
 
-/* A slice's dumps stop once this long has passed (a dump is a round trip,
- * ~0.4 ms in the test VM): with the slice's own diff the loop is held ~2-3
- * ms, so a snapshot arriving during a pass waits about half that. */
-#define SLICE_BUDGET_US 2000
+/* A slice's dumps stop once cfg.slice_ms has passed (a dump is a round
+ * trip, ~0.4 ms in the test VM): with the slice's own diff the loop is held
+ * a little longer, so a snapshot arriving during a pass waits about half
+ * that. 0: no limit, the pass reads every service's destinations at once. */
+static uint64_t slice_budget_us(const struct reconciler *r)
+{
+	return r->cfg.slice_ms ? r->cfg.slice_ms * 1000ull : UINT64_MAX;
+}
 
 /* The next slice, once the event loop has polled its sockets (a zero
  * timeout runs after that). */
@@ -618,7 +622,7 @@ static void pass_start(struct reconciler *r, int count_repairs)
 	r->pass.count_repairs = count_repairs && r->synced;
 	r->pass.failures0 = r->failures;
 	r->pass.start_us = clock_mono_us();
-	r->pass.longest_us = 0;
+	r->pass.longest_us = r->pass.busy_us = r->pass.look_us = 0;
 	r->pass.slices = 0;
 	r->pass.changes = 0;
 	slice_soon(r);
@@ -700,14 +704,18 @@ static int pass_dests(struct reconciler *r)
 {
 	const struct svc_key *keys;
 	size_t n;
-	int rc = full_pass_slice(&r->pass, now_us, SLICE_BUDGET_US, visit_dests, r, &keys, &n);
+	int rc = full_pass_slice(&r->pass, now_us, slice_budget_us(r), visit_dests, r,
+				 &keys, &n);
 
 	/* no desired table yet (the first plan waits for reachability): the
 	 * last stage builds it */
 	if (n && r->desired) {
+		uint64_t t0 = clock_mono_us();
+
 		r->last_changes = 0;
 		run_look(r, 1, keys, n);
 		pass_changed(r);
+		r->pass.look_us += clock_mono_us() - t0;
 	}
 	return rc;
 }
@@ -741,8 +749,9 @@ static void pass_end(struct reconciler *r)
 		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
 	r->last_full_us = clock_mono_us() - r->pass.start_us;
 	log_debug("full reconcile pass: %zu services in the kernel, %u slices (longest %" PRIu64
-		  " us), %zu changes, %" PRIu64 " us", r->kernel->n, r->pass.slices,
-		  r->pass.longest_us, r->pass.changes, r->last_full_us);
+		  " us, all %" PRIu64 " us, reconciling %" PRIu64 " us), %zu changes, %" PRIu64
+		  " us", r->kernel->n, r->pass.slices, r->pass.longest_us, r->pass.busy_us,
+		  r->pass.look_us, r->pass.changes, r->last_full_us);
 	full_pass_end(&r->pass);
 	r->pass.again = 0;
 	if (again)
@@ -782,7 +791,7 @@ static void on_slice(evutil_socket_t fd, short what, void *arg)
 	}
 	t0 = clock_mono_us() - t0;
 	full_pass_note_slice(&r->pass, t0);
-	if (t0 > 10 * SLICE_BUDGET_US) /* which stage holds the loop long */
+	if (r->cfg.slice_ms && t0 > 10 * slice_budget_us(r)) /* which stage holds it long */
 		log_debug("full pass: a slice of stage %d took %" PRIu64 " us", r->pass.stage, t0);
 	if (rc < 0) {
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));

@@ -269,4 +269,9 @@ else
 	fail "--scheduler bogus: refused naming it" "rc=$rc: $out"
 fi
 check "--scheduler mh: accepted" "$B/ipvsd" --run-dir "$T/sched" --scheduler mh --check-config
+check "--full-pass-slice-ms 0 and 5: accepted" sh -c "$B/ipvsd --run-dir $T/sched \
+	--full-pass-slice-ms 0 --check-config && $B/ipvsd --run-dir $T/sched \
+	--full-pass-slice-ms 5 --check-config"
+"$B/ipvsd" --run-dir "$T/sched" --full-pass-slice-ms 5000 --check-config >/dev/null 2>&1
+check_eq "--full-pass-slice-ms 5000: refused (exit 2)" 2 "$?"
 finish

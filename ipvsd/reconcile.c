@@ -12,78 +12,15 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "ipvsd/backoff.h"
-#include "ipvsd/full_pass.h"
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/nat_backend.h"
 #include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
+#include "ipvsd/reconcile_int.h"
 #include "ipvsd/state_file.h"
 #include "ipvsd/state_msg.h"
 #include "ipvsd/vip_delta.h"
 #include "ipvsd/vip_follow.h"
-
-/* Up to this many changed services, a new VIP table is diffed for those
- * services only (O(changed)); more, and the whole table is diffed. */
-#define RECONCILE_FAST_MAX 64
-#include "ipvsd/vip_addr.h"
-#include "ipvsd/vip_set.h"
-
-struct reconciler {
-	struct reconcile_cfg cfg;
-	struct event_base *base;
-	struct event *periodic, *soon, *drain_timer, *feed_timer, *reach_timer;
-	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
-	struct vip_addr *va;
-	struct vip_set *vs;
-	struct nat_check *nat; /* NULL in a dry run */
-	int nat_ready;           /* the first rules check has finished */
-	int addrs_waiting;       /* ... and VIP addresses wait for it */
-	struct owned owned;
-	struct ipvsd_state state; /* what the state file holds */
-	int state_dirty;          /* its last write failed: write again */
-	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
-	struct reach_set *reach; /* NULL until the first snapshot */
-	int reach_waited;        /* ... and no longer waited for (cfg.reach_wait_ms) */
-	struct ipvs_table *desired;
-	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
-	struct key_set addrs, members;
-	int have_kernel;
-	unsigned failures; /* consecutive failed passes: the retry backs off */
-	int synced; /* the first reconcile with a VIP table is done, addresses too */
-	int ready;  /* READY=1 sent (at synced, or after READY_WAIT_MS without it) */
-	uint64_t start_ms;
-	struct drains drains;
-	struct full_pass pass; /* the periodic full reconcile, in slices */
-	struct event *slice_ev;
-	struct plan plan;
-	int *errs;
-	size_t errs_cap;
-	uint64_t vip_gen, reach_gen;
-	size_t withheld, last_changes, last_failed;
-	uint64_t last_apply_us;
-	uint64_t last_full_us; /* the last full pass: kernel dump, diff, apply */
-	uint64_t rx_us;      /* when the snapshot being applied arrived */
-	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
-	uint64_t addr_us, set_us; /* ... in address and ipset batches */
-	struct svc_key changed[RECONCILE_FAST_MAX]; /* VIP-table services that changed */
-	/* The raw fast path (reconcile_vip_peek/apply): the walk of the table
-	 * cand was built from (valid if walk_prev_ok) and of the one arriving. */
-	struct vipwalk walk_prev, walk_next;
-	int walk_prev_ok;
-	int walk_next_ok;  /* walk_next is the message being delivered */
-	uint64_t peek_us; /* when it arrived */
-	/* Following deltas (vip_follow.c): the table cand holds, and where
-	 * snapshots come from when a delta does not fit. */
-	struct ipc_sub *vip_sub;
-	uint64_t vip_epoch;
-	int vip_held;
-	int vip_check;       /* the next snapshot is compared in full */
-	uint64_t resync_ms;  /* when a snapshot was last asked for */
-	int resync_pending;  /* one was wanted within a second of the last */
-	int want_any;        /* ... and any snapshot answers it, or one of */
-	uint64_t want_epoch, want_gen; /* this epoch, this generation or newer */
-	uint64_t delta_ms;   /* when the delta feed last said anything */
-};
 
 /* vipd repeats its last delta at least every 5 s, so a feed this quiet
  * means no vipd that publishes deltas (an older one, or none running):
@@ -96,7 +33,7 @@ struct reconciler {
 #define READY_WAIT_MS 10000
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
-static int want_dests(const struct svc_key *k, void *arg)
+int reconcile_want_dests(const struct svc_key *k, void *arg)
 {
 	struct reconciler *r = arg;
 
@@ -121,7 +58,7 @@ static void ask_snapshot(struct reconciler *r, uint64_t now_ms)
 
 /* A full pass soon, after a failure: 1 s, then longer while failures
  * persist (reset when a pass goes through). */
-static void retry_later(struct reconciler *r)
+void reconcile_retry_later(struct reconciler *r)
 {
 	unsigned ms = backoff_ms(++r->failures);
 
@@ -134,7 +71,7 @@ static void retry_later(struct reconciler *r)
 /* The interface made right again (deleted, replaced or set down behind
  * ipvsd's back) and its addresses read. The model keeps its addresses if
  * they cannot be read. 0 or -errno. */
-static int refresh_addrs(struct reconciler *r)
+int reconcile_refresh_addrs(struct reconciler *r)
 {
 	struct key_set fresh = { 0 };
 	int rc;
@@ -156,7 +93,7 @@ static int refresh_addrs(struct reconciler *r)
 }
 
 /* The ipset members read (in a dry run the sets may not exist: none). */
-static int refresh_members(struct reconciler *r)
+int reconcile_refresh_members(struct reconciler *r)
 {
 	struct key_set fresh = { 0 };
 
@@ -178,7 +115,7 @@ static int refresh(struct reconciler *r)
 	r->have_kernel = 0;
 	if (r->nl) {
 		for (int tries = 0; tries < 3; tries++) {
-			rc = ipvs_nl_dump(r->nl, want_dests, r, r->kernel);
+			rc = ipvs_nl_dump(r->nl, reconcile_want_dests, r, r->kernel);
 			if (rc != -EINTR && rc != -ENOBUFS)
 				break; /* interrupted or overrun dumps are simply redone */
 		}
@@ -187,7 +124,7 @@ static int refresh(struct reconciler *r)
 	} else {
 		ipvs_table_clear(r->kernel);
 	}
-	if ((rc = refresh_addrs(r)) < 0 || (rc = refresh_members(r)) < 0)
+	if ((rc = reconcile_refresh_addrs(r)) < 0 || (rc = reconcile_refresh_members(r)) < 0)
 		return rc;
 	r->have_kernel = 1;
 	return 0;
@@ -213,7 +150,7 @@ static void apply_plan(struct reconciler *r)
 		int *e = realloc(r->errs, p->n * sizeof(*e));
 
 		if (!e) {
-			retry_later(r);
+			reconcile_retry_later(r);
 			return;
 		}
 		r->errs = e;
@@ -267,7 +204,7 @@ static void apply_plan(struct reconciler *r)
 		set_last_error("%zu of %zu kernel changes failed", failed, p->n);
 	}
 	if (failed || lost) /* the model may be wrong: ask the kernel again */
-		lost ? schedule_soon(r, 0) : retry_later(r);
+		lost ? schedule_soon(r, 0) : reconcile_retry_later(r);
 }
 
 /* The desired table after a VIP table change of only `keys` (sorted): the
@@ -381,24 +318,6 @@ static int holding(const struct reconciler *r)
 	return !r->reach && !r->reach_waited;
 }
 
-/* "412/10001 services read" (a pass in slices is running). */
-static char *pass_progress(const struct reconciler *r, char *buf, size_t size)
-{
-	snprintf(buf, size, "%zu/%zu services read", r->pass.next, r->pass.keys.n);
-	return buf;
-}
-
-/* Said of a change applied while a full pass runs (benchmarks count them). */
-static const char *pass_note(const struct reconciler *r, char *buf, size_t size)
-{
-	char p[48];
-
-	if (r->pass.stage == PASS_IDLE)
-		return "";
-	snprintf(buf, size, "; during a full pass (%s)", pass_progress(r, p, sizeof(p)));
-	return buf;
-}
-
 /* The first reconcile with a VIP table has reached the kernel, addresses and
  * ipset members included: logged (benchmarks time it) and told to systemd.
  * A restart that finds every address in place does not wait for the rules
@@ -454,7 +373,7 @@ static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_
 	} else {
 		next = desired_build(r->cand, r->reach, &r->withheld);
 		if (!next) {
-			retry_later(r);
+			reconcile_retry_later(r);
 			return;
 		}
 		prev = old;
@@ -471,7 +390,7 @@ static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_
 			ipvs_table_free(prev);
 		else
 			ipvs_table_free(next);
-		keys ? schedule_soon(r, 0) : retry_later(r);
+		keys ? schedule_soon(r, 0) : reconcile_retry_later(r);
 		return;
 	}
 	r->owned.prev = NULL;
@@ -511,7 +430,7 @@ static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_
 		 PRIu64 " us)%s",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
 		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired, t_state,
-		 pass_note(r, note, sizeof(note)));
+		 reconcile_pass_note(r, note, sizeof(note)));
 done:
 	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
 		/* a backend of a finished task goes within ~1/4 s of its last
@@ -523,7 +442,7 @@ done:
 	note_synced(r);
 }
 
-static void run(struct reconciler *r, int counters_fresh)
+void reconcile_run(struct reconciler *r, int counters_fresh)
 {
 	run_plan(r, counters_fresh, NULL, 0, 0);
 }
@@ -535,14 +454,14 @@ static void run_keys(struct reconciler *r, const struct svc_key *keys, size_t n)
 }
 
 /* The services keys looked at again, the desired table as it is. */
-static void run_look(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
+void reconcile_run_look(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
 		     size_t n)
 {
 	run_plan(r, counters_fresh, keys, n, 0);
 }
 
 /* The sysctls and the nat rules (in the background), at every pass. */
-static void pass_checks(struct reconciler *r)
+void reconcile_checks(struct reconciler *r)
 {
 	if (!r->cfg.dry_run) {
 		sysctls_ensure(0);
@@ -555,7 +474,7 @@ static void pass_checks(struct reconciler *r)
  * pass (nothing can be planned before it), and any pass without IPVS (a dry
  * run with nothing to dump). 0, or negative if the kernel could not be read
  * (retried soon). */
-static int full(struct reconciler *r)
+int reconcile_full(struct reconciler *r)
 {
 	uint64_t t0 = clock_mono_us();
 	int rc;
@@ -570,11 +489,11 @@ static int full(struct reconciler *r)
 	counter_inc("full_reconciles");
 	if (rc < 0) {
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));
-		retry_later(r);
+		reconcile_retry_later(r);
 		return rc;
 	}
-	pass_checks(r);
-	run(r, 1);
+	reconcile_checks(r);
+	reconcile_run(r, 1);
 	if (r->failures == failures)
 		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
 	r->last_full_us = clock_mono_us() - t0;
@@ -583,236 +502,11 @@ static int full(struct reconciler *r)
 	return 0;
 }
 
-/* A slice's dumps stop once cfg.slice_ms has passed (a dump is a round
- * trip, ~0.4 ms in the test VM): with the slice's own diff the loop is held
- * a little longer, so a snapshot arriving during a pass waits about half
- * that. 0: no limit, the pass reads every service's destinations at once. */
-static uint64_t slice_budget_us(const struct reconciler *r)
-{
-	return r->cfg.slice_ms ? r->cfg.slice_ms * 1000ull : UINT64_MAX;
-}
-
-/* The next slice, once the event loop has polled its sockets (a zero
- * timeout runs after that). */
-static void slice_soon(struct reconciler *r)
-{
-	static const struct timeval now = { 0, 0 };
-
-	evtimer_add(r->slice_ev, &now);
-}
-
-/* Starts a full pass in slices (full_pass.h) once the model exists; a pass
- * asked for while one runs follows it. */
-static void pass_start(struct reconciler *r, int count_repairs)
-{
-	if (!r->have_kernel || !r->nl) {
-		int was_synced = r->synced;
-
-		if (full(r) == 0 && count_repairs && was_synced)
-			counter_add("reconcile_repairs", r->last_changes);
-		return;
-	}
-	if (r->pass.stage != PASS_IDLE) {
-		r->pass.again = 1;
-		return;
-	}
-	counter_inc("full_reconciles");
-	r->pass.stage = PASS_SERVICES;
-	r->pass.again = 0;
-	r->pass.count_repairs = count_repairs && r->synced;
-	r->pass.failures0 = r->failures;
-	r->pass.start_us = clock_mono_us();
-	r->pass.longest_us = r->pass.busy_us = r->pass.look_us = 0;
-	r->pass.slices = 0;
-	r->pass.changes = 0;
-	slice_soon(r);
-}
-
-static int no_dests(const struct svc_key *k, void *arg)
-{
-	(void)k;
-	(void)arg;
-	return 0;
-}
-
-/* The service list, dumped afresh; the destinations ipvsd knows are kept
- * until each service's own slice reads them. */
-static int pass_services(struct reconciler *r)
-{
-	struct ipvs_table *fresh = ipvs_table_new();
-	int rc = -ENOMEM;
-
-	if (!fresh)
-		return rc;
-	for (int tries = 0; tries < 3; tries++) {
-		rc = ipvs_nl_dump(r->nl, no_dests, NULL, fresh);
-		if (rc != -EINTR && rc != -ENOBUFS)
-			break;
-	}
-	if (rc == 0)
-		rc = full_pass_begin(&r->pass, fresh, r->kernel, r->desired, want_dests, r);
-	if (rc < 0) {
-		ipvs_table_free(fresh);
-		return rc;
-	}
-	ipvs_table_free(r->kernel);
-	r->kernel = fresh;
-	return 0;
-}
-
-static uint64_t now_us(void)
-{
-	return clock_mono_us();
-}
-
-static int visit_dests(const struct svc_key *k, void *arg)
-{
-	struct reconciler *r = arg;
-	struct ipvs_svc *s = ipvs_table_find(r->kernel, k);
-	struct ipvs_svc t = { .key = *k };
-	int rc;
-
-	if (!s)
-		return 0; /* deleted since the service list (by the event path) */
-	/* read aside: a failed dump leaves what ipvsd knew */
-	rc = ipvs_nl_dump_dests(r->nl, &t);
-	if (rc == 0) {
-		struct ipvs_dest *old = s->dests;
-
-		s->dests = t.dests;
-		s->n_dests = t.n_dests;
-		s->cap_dests = t.cap_dests;
-		t.dests = old;
-	}
-	free(t.dests);
-	return rc;
-}
-
-/* A slice's changes: counted as repairs by a periodic pass after the first
- * sync (at once: a test seeing the repair may look at the counter). */
-static void pass_changed(struct reconciler *r)
-{
-	r->pass.changes += r->last_changes;
-	if (r->pass.count_repairs)
-		counter_add("reconcile_repairs", r->last_changes);
-}
-
-/* The destinations of the next few services, reconciled at once against
- * what is wanted now (their connection counters are fresh: idle drained
- * destinations may go). */
-static int pass_dests(struct reconciler *r)
-{
-	const struct svc_key *keys;
-	size_t n;
-	int rc = full_pass_slice(&r->pass, now_us, slice_budget_us(r), visit_dests, r,
-				 &keys, &n);
-
-	/* no desired table yet (the first plan waits for reachability): the
-	 * last stage builds it */
-	if (n && r->desired) {
-		uint64_t t0 = clock_mono_us();
-
-		r->last_changes = 0;
-		run_look(r, 1, keys, n);
-		pass_changed(r);
-		r->pass.look_us += clock_mono_us() - t0;
-	}
-	return rc;
-}
-
-/* What no service's slice saw: addresses and ipset members left by someone
- * else (or by a failed change) with no service wanted on them. */
-static int pass_strays(struct reconciler *r)
-{
-	struct key_set keys = { 0 };
-
-	r->last_changes = 0;
-	if (!r->desired) {
-		run(r, 0); /* builds the desired table once it may be */
-	} else {
-		if (full_pass_strays(&r->addrs, &r->members, &r->state.vips, r->desired,
-				     &keys) < 0)
-			return -ENOMEM;
-		if (keys.n)
-			run_look(r, 0, keys.k, keys.n);
-		key_set_clear(&keys);
-	}
-	pass_changed(r);
-	return 0;
-}
-
-static void pass_end(struct reconciler *r)
-{
-	int again = r->pass.again;
-
-	if (r->failures == r->pass.failures0)
-		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
-	r->last_full_us = clock_mono_us() - r->pass.start_us;
-	log_debug("full reconcile pass: %zu services in the kernel, %u slices (longest %" PRIu64
-		  " us, all %" PRIu64 " us, reconciling %" PRIu64 " us), %zu changes, %" PRIu64
-		  " us", r->kernel->n, r->pass.slices, r->pass.longest_us, r->pass.busy_us,
-		  r->pass.look_us, r->pass.changes, r->last_full_us);
-	full_pass_end(&r->pass);
-	r->pass.again = 0;
-	if (again)
-		pass_start(r, 0);
-}
-
-/* One slice of the pass, then back to the event loop: a snapshot that
- * arrived meanwhile is applied before the next slice (a zero timeout runs
- * after the loop has polled its sockets). */
-static void on_slice(evutil_socket_t fd, short what, void *arg)
-{
-	struct reconciler *r = arg;
-	uint64_t t0 = clock_mono_us();
-	int rc = 0;
-
-	(void)fd;
-	(void)what;
-	switch (r->pass.stage) {
-	case PASS_IDLE:
-		return;
-	case PASS_SERVICES:
-		rc = pass_services(r);
-		break;
-	case PASS_ADDRS:
-		rc = refresh_addrs(r);
-		break;
-	case PASS_MEMBERS:
-		rc = refresh_members(r);
-		pass_checks(r);
-		break;
-	case PASS_DESTS:
-		rc = pass_dests(r);
-		break;
-	case PASS_FINAL:
-		rc = pass_strays(r);
-		break;
-	}
-	t0 = clock_mono_us() - t0;
-	full_pass_note_slice(&r->pass, t0);
-	if (r->cfg.slice_ms && t0 > 10 * slice_budget_us(r)) /* which stage holds it long */
-		log_debug("full pass: a slice of stage %d took %" PRIu64 " us", r->pass.stage, t0);
-	if (rc < 0) {
-		set_last_error("reading the kernel state failed: %s", strerror(-rc));
-		full_pass_end(&r->pass);
-		retry_later(r);
-		return;
-	}
-	if (r->pass.stage == PASS_FINAL) {
-		pass_end(r);
-		return;
-	}
-	if (r->pass.stage != PASS_DESTS || full_pass_visited(&r->pass))
-		r->pass.stage++;
-	slice_soon(r);
-}
-
 static void on_soon(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	pass_start(arg, 0); /* a retry, or the first pass: nothing to count as a repair */
+	reconcile_pass_start(arg, 0); /* a retry, or the first pass: nothing to count as a repair */
 }
 
 /* The safety net of the delta path: every period a fresh snapshot is
@@ -830,7 +524,7 @@ static void on_periodic(evutil_socket_t fd, short what, void *arg)
 	 * back, a kernel that lost state). A pass still running is the one
 	 * this period asks for. */
 	if (r->pass.stage == PASS_IDLE)
-		pass_start(r, 1);
+		reconcile_pass_start(r, 1);
 	if (r->vip_sub) {
 		r->vip_check = 1;
 		ask_snapshot(r, clock_mono_ms());
@@ -860,7 +554,7 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	key_set_sort(&keys);
 	/* only the draining services: O(draining), not O(table) */
-	run_look(r, 1, keys.k, keys.n);
+	reconcile_run_look(r, 1, keys.k, keys.n);
 	key_set_clear(&keys);
 }
 
@@ -956,11 +650,11 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 	resync_answered(r, r->vip_epoch, r->vip_gen);
 	counter_inc("vip_tables");
 	if (!r->have_kernel)
-		full(r);
+		reconcile_full(r);
 	else if (n <= RECONCILE_FAST_MAX)
 		run_keys(r, r->changed, n);
 	else
-		run(r, 0);
+		reconcile_run(r, 0);
 	if (check && r->have_kernel)
 		counter_add("reconcile_repairs", r->last_changes);
 }
@@ -1113,11 +807,11 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 	r->rx_us = rx;
 	counter_inc("vip_deltas_applied");
 	if (!r->have_kernel)
-		full(r);
+		reconcile_full(r);
 	else if (n <= RECONCILE_FAST_MAX && r->desired)
 		run_keys(r, r->changed, n);
 	else
-		run(r, 0);
+		reconcile_run(r, 0);
 done:
 	envelope_free(env);
 	return 0;
@@ -1141,9 +835,9 @@ void reconcile_on_reachability(const Envelope *env, void *arg)
 	r->rx_us = clock_mono_us();
 	counter_inc("reachability_snapshots");
 	if (r->have_kernel)
-		run(r, 0);
+		reconcile_run(r, 0);
 	else
-		full(r);
+		reconcile_full(r);
 }
 
 static void on_reach_timer(evutil_socket_t fd, short what, void *arg)
@@ -1158,7 +852,7 @@ static void on_reach_timer(evutil_socket_t fd, short what, void *arg)
 	log_warn("no reachability snapshot from overlayd within %u ms: withholding no backend "
 		 "until one arrives", r->cfg.reach_wait_ms);
 	if (r->have_kernel && r->cand)
-		run(r, 0);
+		reconcile_run(r, 0);
 }
 
 /* The first rules check is over: the VIP addresses it held back go in. */
@@ -1170,7 +864,7 @@ static void on_nat_done(void *arg)
 		return;
 	r->nat_ready = 1;
 	if (r->have_kernel && r->cand)
-		run(r, 0);
+		reconcile_run(r, 0);
 }
 
 int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
@@ -1194,7 +888,7 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->drain_timer = evtimer_new(base, on_drain_timer, r);
 	r->feed_timer = event_new(base, -1, EV_PERSIST, on_feed_timer, r);
 	r->reach_timer = evtimer_new(base, on_reach_timer, r);
-	r->slice_ev = evtimer_new(base, on_slice, r);
+	r->slice_ev = evtimer_new(base, reconcile_pass_on_slice, r);
 	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer || !r->feed_timer ||
 	    !r->reach_timer || !r->slice_ev) {
 		rc = -ENOMEM;
@@ -1303,7 +997,7 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	if (r->pass.stage == PASS_IDLE)
 		kv("full_pass", "idle", kvarg);
 	else
-		KV("full_pass", "%s", pass_progress(r, buf2, sizeof(buf2)));
+		KV("full_pass", "%s", reconcile_pass_progress(r, buf2, sizeof(buf2)));
 	KV("full_pass_longest_slice_us", "%" PRIu64, r->pass.longest_us);
 	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
 	KV("nat_check", "%s", r->nat ? nat_check_state(r->nat) : "off");

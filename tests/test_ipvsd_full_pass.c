@@ -308,19 +308,17 @@ static void sim_snapshot(struct sim *s, uint8_t last, uint8_t backend, uint32_t 
 {
 	struct svc_key k = key(last);
 	struct ipvs_svc *d = ipvs_table_find(s->desired, &k);
+	uint8_t a[16] = { 10, 0, 0, backend };
 	struct ipvs_dest *x;
 
 	assert_non_null(d);
-	if (weight) {
+	if (weight)
 		dest(d, backend, weight);
-		assert_non_null(x = ipvs_svc_find_dest(d, (uint8_t[16]){ 10, 0, 0, backend }, 8080));
+	assert_non_null(x = ipvs_svc_find_dest(d, a, 8080));
+	if (weight)
 		x->weight = weight; /* a new weight for one already there */
-	} else {
-		uint8_t a[16] = { 10, 0, 0, backend };
-
-		assert_non_null(x = ipvs_svc_find_dest(d, a, 8080));
+	else
 		ipvs_svc_remove_dest(d, x);
-	}
 	sim_run(s, &k, 1, 0);
 }
 

@@ -36,21 +36,45 @@ int full_pass_begin(struct full_pass *p, struct ipvs_table *fresh, struct ipvs_t
 	return 0;
 }
 
-int full_pass_slice(struct full_pass *p, full_pass_clock_fn now, uint64_t budget_us,
-		    full_pass_visit_fn visit, void *arg, const struct svc_key **first, size_t *n)
+int full_pass_slice(struct full_pass *p, size_t max, full_pass_visit_fn visit, void *arg,
+		    const struct svc_key **first, size_t *n)
 {
-	uint64_t t0 = now();
 	size_t from = p->next;
 	int rc = 0;
 
 	*first = p->keys.k ? &p->keys.k[from] : NULL;
-	while (p->next < p->keys.n && (p->next == from || now() - t0 < budget_us)) {
+	while (p->next < p->keys.n && (p->next == from || p->next - from < max)) {
 		if ((rc = visit(&p->keys.k[p->next], arg)) < 0)
 			break;
 		p->next++;
 	}
 	*n = p->next - from;
 	return rc;
+}
+
+size_t full_pass_batch(const struct full_pass *p, uint64_t budget_us)
+{
+	size_t left = p->keys.n - p->next;
+	uint64_t k;
+
+	if (budget_us == UINT64_MAX)
+		return left ? left : 1;
+	if (!p->per_svc_us)
+		return 1;
+	k = budget_us / p->per_svc_us;
+	return k < 1 ? 1 : k > left ? (left ? left : 1) : (size_t)k;
+}
+
+void full_pass_note_dests(struct full_pass *p, size_t n, uint64_t us)
+{
+	uint64_t one;
+
+	if (!n)
+		return;
+	one = us / n ? us / n : 1;
+	/* smoothed, but a slow slice counts at once: the budget is a bound */
+	p->per_svc_us = !p->per_svc_us || one > p->per_svc_us ? one
+							      : (3 * p->per_svc_us + one) / 4;
 }
 
 int full_pass_visited(const struct full_pass *p)

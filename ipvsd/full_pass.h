@@ -39,7 +39,7 @@ struct full_pass {
 	uint64_t start_us;
 	uint64_t longest_us; /* the longest slice */
 	uint64_t busy_us;    /* all slices together (the rest: the loop between) */
-	uint64_t look_us;    /* ... of which reconciling the services read */
+	uint64_t per_svc_us; /* what one service's slice share costs (estimate) */
 	unsigned slices;
 	size_t changes; /* made by its slices: drift repaired, drains ended */
 };
@@ -48,7 +48,6 @@ struct full_pass {
 typedef int (*full_pass_want_fn)(const struct svc_key *k, void *arg);
 /* Reads one service's destinations (a dump). 0 or -errno. */
 typedef int (*full_pass_visit_fn)(const struct svc_key *k, void *arg);
-typedef uint64_t (*full_pass_clock_fn)(void);
 
 /*
  * After the service list was read into `fresh` (sorted, no destinations):
@@ -62,13 +61,24 @@ int full_pass_begin(struct full_pass *p, struct ipvs_table *fresh, struct ipvs_t
 		    const struct ipvs_table *desired, full_pass_want_fn want, void *arg);
 
 /*
- * One slice: visits the keys from where the last slice stopped, at least
- * one, and more while less than budget_us has passed since the slice began
- * (by `now`). *first and *n: the keys visited (sorted), to be reconciled.
- * 0, or visit's error (the keys visited before it are in *first, *n).
+ * One slice: visits up to max keys (at least one) from where the last
+ * slice stopped. *first and *n: the keys visited (sorted), to be
+ * reconciled. 0, or visit's error (the keys visited before it are in
+ * *first, *n).
  */
-int full_pass_slice(struct full_pass *p, full_pass_clock_fn now, uint64_t budget_us,
-		    full_pass_visit_fn visit, void *arg, const struct svc_key **first, size_t *n);
+int full_pass_slice(struct full_pass *p, size_t max, full_pass_visit_fn visit, void *arg,
+		    const struct svc_key **first, size_t *n);
+
+/*
+ * How many services the next slice takes to last about budget_us, from
+ * what the slices so far cost (full_pass_note_dests); 1 before any is
+ * known, every one left for UINT64_MAX. Counting instead of reading the
+ * clock after each service: a clock read is not free everywhere (in the
+ * emulated test VM it is a device access).
+ */
+size_t full_pass_batch(const struct full_pass *p, uint64_t budget_us);
+/* A slice reading and reconciling n services took us. */
+void full_pass_note_dests(struct full_pass *p, size_t n, uint64_t us);
 
 /* Every key has been visited. */
 int full_pass_visited(const struct full_pass *p);

@@ -31,10 +31,10 @@ const char *reconcile_pass_note(const struct reconciler *r, char *buf, size_t si
 	return buf;
 }
 
-/* A slice's dumps stop once cfg.slice_ms has passed (a dump is a round
- * trip, ~0.4 ms in the test VM): with the slice's own diff the loop is held
- * a little longer, so a snapshot arriving during a pass waits about half
- * that. 0: no limit, the pass reads every service's destinations at once. */
+/* A slice takes as many services as fit cfg.slice_ms by what the last
+ * slices cost (a dump is a round trip, ~0.4 ms in a quiet test VM), so a
+ * snapshot arriving during a pass waits about half that. 0: no limit, the
+ * pass reads every service's destinations at once. */
 static uint64_t slice_budget_us(const struct reconciler *r)
 {
 	return r->cfg.slice_ms ? r->cfg.slice_ms * 1000ull : UINT64_MAX;
@@ -70,7 +70,7 @@ void reconcile_pass_start(struct reconciler *r, int count_repairs)
 	r->pass.count_repairs = count_repairs && r->synced;
 	r->pass.failures0 = r->failures;
 	r->pass.start_us = clock_mono_us();
-	r->pass.longest_us = r->pass.busy_us = r->pass.look_us = 0;
+	r->pass.longest_us = r->pass.busy_us = 0;
 	r->pass.slices = 0;
 	r->pass.changes = 0;
 	slice_soon(r);
@@ -109,11 +109,6 @@ static int pass_services(struct reconciler *r)
 	return 0;
 }
 
-static uint64_t now_us(void)
-{
-	return clock_mono_us();
-}
-
 static int visit_dests(const struct svc_key *k, void *arg)
 {
 	struct reconciler *r = arg;
@@ -149,22 +144,18 @@ static void pass_changed(struct reconciler *r)
 /* The destinations of the next few services, reconciled at once against
  * what is wanted now (their connection counters are fresh: idle drained
  * destinations may go). */
-static int pass_dests(struct reconciler *r)
+static int pass_dests(struct reconciler *r, size_t *n)
 {
 	const struct svc_key *keys;
-	size_t n;
-	int rc = full_pass_slice(&r->pass, now_us, slice_budget_us(r), visit_dests, r,
-				 &keys, &n);
+	int rc = full_pass_slice(&r->pass, full_pass_batch(&r->pass, slice_budget_us(r)),
+				 visit_dests, r, &keys, n);
 
 	/* no desired table yet (the first plan waits for reachability): the
 	 * last stage builds it */
-	if (n && r->desired) {
-		uint64_t t0 = clock_mono_us();
-
+	if (*n && r->desired) {
 		r->last_changes = 0;
-		reconcile_run_look(r, 1, keys, n);
+		reconcile_run_look(r, 1, keys, *n);
 		pass_changed(r);
-		r->pass.look_us += clock_mono_us() - t0;
 	}
 	return rc;
 }
@@ -198,9 +189,9 @@ static void pass_end(struct reconciler *r)
 		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
 	r->last_full_us = clock_mono_us() - r->pass.start_us;
 	log_debug("full reconcile pass: %zu services in the kernel, %u slices (longest %" PRIu64
-		  " us, all %" PRIu64 " us, reconciling %" PRIu64 " us), %zu changes, %" PRIu64
+		  " us, all %" PRIu64 " us, %" PRIu64 " us a service), %zu changes, %" PRIu64
 		  " us", r->kernel->n, r->pass.slices, r->pass.longest_us, r->pass.busy_us,
-		  r->pass.look_us, r->pass.changes, r->last_full_us);
+		  r->pass.per_svc_us, r->pass.changes, r->last_full_us);
 	full_pass_end(&r->pass);
 	r->pass.again = 0;
 	if (again)
@@ -214,6 +205,7 @@ void reconcile_pass_on_slice(evutil_socket_t fd, short what, void *arg)
 {
 	struct reconciler *r = arg;
 	uint64_t t0 = clock_mono_us();
+	size_t n = 0;
 	int rc = 0;
 
 	(void)fd;
@@ -232,7 +224,7 @@ void reconcile_pass_on_slice(evutil_socket_t fd, short what, void *arg)
 		reconcile_checks(r);
 		break;
 	case PASS_DESTS:
-		rc = pass_dests(r);
+		rc = pass_dests(r, &n);
 		break;
 	case PASS_FINAL:
 		rc = pass_strays(r);
@@ -240,6 +232,7 @@ void reconcile_pass_on_slice(evutil_socket_t fd, short what, void *arg)
 	}
 	t0 = clock_mono_us() - t0;
 	full_pass_note_slice(&r->pass, t0);
+	full_pass_note_dests(&r->pass, n, t0); /* the next slice's size */
 	if (r->cfg.slice_ms && t0 > 10 * slice_budget_us(r)) /* which stage holds it long */
 		log_debug("full pass: a slice of stage %d took %" PRIu64 " us", r->pass.stage, t0);
 	if (rc < 0) {

@@ -43,13 +43,6 @@ static void dest(struct ipvs_svc *s, uint8_t last, uint32_t weight)
 	assert_non_null(ipvs_svc_insert_dest(s, &d));
 }
 
-/* The fake clock: every reading is 1000 us later. */
-static uint64_t fake_us;
-static uint64_t tick(void)
-{
-	return fake_us += 1000;
-}
-
 struct visits {
 	struct svc_key seen[64];
 	size_t n;
@@ -119,7 +112,7 @@ static void fill(struct full_pass *p, size_t n)
 	ipvs_table_free(model);
 }
 
-static void test_slices_visit_each_key_once_within_budget(void **state)
+static void test_slices_visit_each_key_once(void **state)
 {
 	struct full_pass p = { 0 };
 	struct visits v = { 0 };
@@ -129,8 +122,7 @@ static void test_slices_visit_each_key_once_within_budget(void **state)
 	(void)state;
 	fill(&p, 10);
 	while (!full_pass_visited(&p)) {
-		/* clock read at the start and after each visit: 3 visits fit */
-		assert_int_equal(full_pass_slice(&p, tick, 2500, record, &v, &first, &n), 0);
+		assert_int_equal(full_pass_slice(&p, 3, record, &v, &first, &n), 0);
 		assert_true(n >= 1 && n <= 3);
 		assert_memory_equal(first, &v.seen[total], n * sizeof(*first));
 		total += n;
@@ -141,8 +133,34 @@ static void test_slices_visit_each_key_once_within_budget(void **state)
 	for (size_t i = 0; i < 10; i++)
 		assert_int_equal(v.seen[i].addr[3], i + 1);
 	/* nothing left: an empty slice */
-	assert_int_equal(full_pass_slice(&p, tick, 2500, record, &v, &first, &n), 0);
+	assert_int_equal(full_pass_slice(&p, 3, record, &v, &first, &n), 0);
 	assert_int_equal(n, 0);
+	full_pass_end(&p);
+}
+
+/* How many services a slice takes: what the last slices cost. */
+static void test_batch_fits_the_budget(void **state)
+{
+	struct full_pass p = { 0 };
+
+	(void)state;
+	fill(&p, 100);
+	assert_int_equal(full_pass_batch(&p, 2000), 1); /* nothing known yet */
+	assert_int_equal(full_pass_batch(&p, UINT64_MAX), 100); /* no limit: all */
+	full_pass_note_dests(&p, 4, 2000); /* 500 us a service */
+	assert_int_equal(full_pass_batch(&p, 2000), 4);
+	assert_int_equal(full_pass_batch(&p, 100), 1); /* at least one */
+	full_pass_note_dests(&p, 1, 8000); /* a slow slice counts at once */
+	assert_int_equal(full_pass_batch(&p, 30000), 3);
+	full_pass_note_dests(&p, 10, 1000); /* fast again: it comes down, smoothed */
+	assert_int_equal(full_pass_batch(&p, 30000), 30000 / ((3 * 8000 + 100) / 4));
+	for (int i = 0; i < 40; i++)
+		full_pass_note_dests(&p, 10, 1000);
+	assert_int_equal(full_pass_batch(&p, 2000), 20); /* settled at 100 us */
+	full_pass_note_dests(&p, 0, 5000); /* no service read: nothing learnt */
+	assert_int_equal(full_pass_batch(&p, 2000), 20);
+	p.next = 95;
+	assert_int_equal(full_pass_batch(&p, 2000), 5); /* no more than are left */
 	full_pass_end(&p);
 }
 
@@ -156,7 +174,7 @@ static void test_slice_makes_progress_with_no_budget(void **state)
 	(void)state;
 	fill(&p, 3);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(full_pass_slice(&p, tick, 0, record, &v, &first, &n), 0);
+		assert_int_equal(full_pass_slice(&p, 0, record, &v, &first, &n), 0);
 		assert_int_equal(n, 1);
 	}
 	assert_true(full_pass_visited(&p));
@@ -172,7 +190,7 @@ static void test_slice_stops_at_a_failed_visit(void **state)
 
 	(void)state;
 	fill(&p, 5);
-	assert_int_equal(full_pass_slice(&p, tick, 100000, record, &v, &first, &n), -EIO);
+	assert_int_equal(full_pass_slice(&p, 100, record, &v, &first, &n), -EIO);
 	assert_int_equal(n, 2); /* the two before it are reconciled */
 	assert_int_equal(first[1].addr[3], 2);
 	assert_false(full_pass_visited(&p));
@@ -388,7 +406,7 @@ static void test_interleaved_pass_repairs_and_keeps_snapshots(void **state)
 	s.model = fresh;
 	assert_int_equal(p.keys.n, 12); /* 6 as well: wanted, though not in the kernel */
 	while (!full_pass_visited(&p)) {
-		assert_int_equal(full_pass_slice(&p, tick, 2500, sim_visit, &s, &first, &n), 0);
+		assert_int_equal(full_pass_slice(&p, 3, sim_visit, &s, &first, &n), 0);
 		sim_run(&s, first, n, 1);
 		if (++slices != 1)
 			continue;
@@ -442,7 +460,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_begin_keeps_known_dests),
-		cmocka_unit_test(test_slices_visit_each_key_once_within_budget),
+		cmocka_unit_test(test_slices_visit_each_key_once),
+		cmocka_unit_test(test_batch_fits_the_budget),
 		cmocka_unit_test(test_slice_makes_progress_with_no_budget),
 		cmocka_unit_test(test_slice_stops_at_a_failed_visit),
 		cmocka_unit_test(test_strays_are_what_no_service_covers),

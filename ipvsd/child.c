@@ -13,32 +13,68 @@ extern char **environ;
 
 int child_spawn(const char *const *argv, pid_t *pid, int *out_fd)
 {
-	posix_spawn_file_actions_t fa;
+	return child_spawn_in(argv, NULL, pid, out_fd);
+}
+
+/* A pipe already holding input, closed for writing: the read end, or -errno. */
+static int input_pipe(const char *input)
+{
+	size_t len = strlen(input);
 	int p[2], rc;
 
-	/* only the parent's end is non-blocking: the child writes as it likes */
+	if (len > CHILD_INPUT_MAX)
+		return -E2BIG;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
+	/* an empty pipe holds at least a page: this write never blocks */
+	rc = write(p[1], input, len) == (ssize_t)len ? p[0] : -EIO;
+	close(p[1]);
+	if (rc < 0)
+		close(p[0]);
+	return rc;
+}
+
+int child_spawn_in(const char *const *argv, const char *input, pid_t *pid, int *out_fd)
+{
+	posix_spawn_file_actions_t fa;
+	int p[2], rc, in = -1;
+
+	if (input && (in = input_pipe(input)) < 0)
+		return in;
+	/* only the parent's end is non-blocking: the child writes as it likes */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto fail_in;
+	}
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
 		rc = -errno;
 		close(p[0]);
 		close(p[1]);
-		return rc;
+		goto fail_in;
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (in >= 0)
+		posix_spawn_file_actions_adddup2(&fa, in, 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
 	/* argv is never written to by the child: the cast only meets the API */
 	rc = posix_spawnp(pid, argv[0], &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
+	if (in >= 0)
+		close(in);
 	if (rc != 0) {
 		close(p[0]);
 		return -rc;
 	}
 	*out_fd = p[0];
 	return 0;
+fail_in:
+	if (in >= 0)
+		close(in);
+	return rc;
 }
 
 int child_read(int fd, char *buf, size_t size, size_t *len)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Running the iptables binaries: started with posix_spawnp (safe in a
- * process with threads, unlike fork), stdin from /dev/null, stdout and
- * stderr into one pipe so a failure can be logged with what it said.
+ * process with threads, unlike fork), stdin from /dev/null (or a short
+ * text: an iptables-restore script), stdout and stderr into one pipe so a
+ * failure can be logged with what it said.
  */
 #ifndef IPVSD_CHILD_H
 #define IPVSD_CHILD_H
@@ -13,6 +14,11 @@
 /* Starts argv (looked up in PATH). *out_fd: the read end of its output,
  * non-blocking, close-on-exec. 0, or -errno (-ENOENT: no such program). */
 int child_spawn(const char *const *argv, pid_t *pid, int *out_fd);
+/* The same with input (NULL: /dev/null) on its stdin: at most CHILD_INPUT_MAX
+ * bytes, so that it fits in the pipe and is written without blocking
+ * (-E2BIG otherwise). */
+#define CHILD_INPUT_MAX 4096
+int child_spawn_in(const char *const *argv, const char *input, pid_t *pid, int *out_fd);
 
 /* Appends what is readable on fd to buf (keeping at most size - 1 bytes,
  * NUL-terminated, the rest read and dropped). 1 at end of file, 0 when

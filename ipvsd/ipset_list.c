@@ -50,6 +50,13 @@ static int on_msg(struct nl_msg *msg, void *arg)
 
 	if (nlmsg_parse(h, sizeof(struct nfgenmsg), tb, IPSET_ATTR_CMD_MAX, NULL) < 0)
 		return NL_SKIP;
+	/* the header part names the type: another type's members would read as
+	 * none (a set of that name made by someone else) */
+	if (tb[IPSET_ATTR_TYPENAME] && strcmp(nla_get_string(tb[IPSET_ATTR_TYPENAME]),
+					      "hash:ip,port") != 0) {
+		c->err = -EMEDIUMTYPE;
+		return NL_STOP;
+	}
 	if (!tb[IPSET_ATTR_ADT])
 		return NL_OK; /* the header part of the dump */
 	nla_for_each_nested(a, tb[IPSET_ATTR_ADT], rem)

@@ -12,7 +12,8 @@
 #include "ipvsd/plan.h"
 
 /* Adds set's members to out (unsorted): key af, addr, proto and port.
- * 0, -ENOENT when there is no such set, or -errno. */
+ * 0, -ENOENT when there is no such set, -EMEDIUMTYPE when it is not of type
+ * hash:ip,port, or -errno. */
 int ipset_list_members(const char *set, struct key_set *out);
 
 #endif

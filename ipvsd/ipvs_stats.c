@@ -19,23 +19,18 @@
 #include "common/metrics.h"
 #include "ipvsd/model.h"
 
-/* A service as dumped: its key (to ask for its destinations) and counts. */
-struct svc_stats {
-	struct svc_key key;
-	struct ipvs_counts c;
-};
-
+/* One dump being received: services into svcs, or destinations into svc. */
 struct dump {
-	struct svc_stats *svcs;
+	struct stats_svc *svcs;
 	size_t n, cap;
-	const struct svc_stats *svc; /* destinations being dumped */
-	size_t dests;
+	struct stats_svc *svc;
 	int err;
 };
 
 static struct nl_sock *sk;
 static int family = -1;
 static uint64_t next_ms; /* no dump before this (cache, or retry after failure) */
+static struct stats_cache cache;
 
 int ipvs_counts_parse(struct nlattr *stats64, struct nlattr *stats32, struct ipvs_counts *out)
 {
@@ -119,7 +114,7 @@ static int on_service(struct nl_msg *msg, void *arg)
 {
 	struct dump *d = arg;
 	struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[IPVS_SVC_ATTR_MAX + 1];
-	struct svc_stats s;
+	struct stats_svc s = { 0 };
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, top, IPVS_CMD_ATTR_MAX, NULL) < 0 ||
 	    !top[IPVS_CMD_ATTR_SERVICE] ||
@@ -162,38 +157,29 @@ static int on_dest(struct nl_msg *msg, void *arg)
 {
 	struct dump *d = arg;
 	struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[IPVS_DEST_ATTR_MAX + 1];
-	const struct svc_key *k = &d->svc->key;
-	char vip[64], be[64];
-	const char *labels[] = { "vip", vip, "protocol", proto_name(k->proto), "backend", be, NULL };
-	struct ipvs_counts c;
-	uint8_t addr[16] = { 0 };
-	int af = k->af, len;
+	struct stats_dest x = { .af = d->svc->key.af };
+	int len;
 
-	if (d->dests >= IPVS_STATS_MAX_DESTS)
-		return NL_SKIP;
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, top, IPVS_CMD_ATTR_MAX, NULL) < 0 ||
 	    !top[IPVS_CMD_ATTR_DEST] ||
 	    nla_parse_nested(a, IPVS_DEST_ATTR_MAX, top[IPVS_CMD_ATTR_DEST], NULL) < 0 ||
 	    !a[IPVS_DEST_ATTR_ADDR] || !a[IPVS_DEST_ATTR_PORT] ||
-	    ipvs_counts_parse(a[IPVS_DEST_ATTR_STATS64], a[IPVS_DEST_ATTR_STATS], &c) < 0)
+	    ipvs_counts_parse(a[IPVS_DEST_ATTR_STATS64], a[IPVS_DEST_ATTR_STATS], &x.c) < 0)
 		return NL_SKIP;
 	if (a[IPVS_DEST_ATTR_ADDR_FAMILY])
-		af = nla_get_u16(a[IPVS_DEST_ATTR_ADDR_FAMILY]);
+		x.af = (uint8_t)nla_get_u16(a[IPVS_DEST_ATTR_ADDR_FAMILY]);
 	len = nla_len(a[IPVS_DEST_ATTR_ADDR]);
-	memcpy(addr, nla_data(a[IPVS_DEST_ATTR_ADDR]),
-	       len < (int)af_len(af) ? (size_t)len : af_len(af));
-	addr_port_format(k->af, k->addr, k->port, vip, sizeof(vip));
-	addr_port_format(af, addr, ntohs(nla_get_u16(a[IPVS_DEST_ATTR_PORT])), be, sizeof(be));
-	put_counts("backend", labels, &c);
-	if (a[IPVS_DEST_ATTR_ACTIVE_CONNS])
-		metrics_append("backend_active_connections",
-			       "Established connections to the backend (kernel).", labels,
-			       nla_get_u32(a[IPVS_DEST_ATTR_ACTIVE_CONNS]));
-	if (a[IPVS_DEST_ATTR_INACT_CONNS])
-		metrics_append("backend_inactive_connections",
-			       "Connections to the backend in other states (kernel).", labels,
-			       nla_get_u32(a[IPVS_DEST_ATTR_INACT_CONNS]));
-	d->dests++;
+	memcpy(x.addr, nla_data(a[IPVS_DEST_ATTR_ADDR]),
+	       len < (int)af_len(x.af) ? (size_t)len : af_len(x.af));
+	x.port = ntohs(nla_get_u16(a[IPVS_DEST_ATTR_PORT]));
+	if ((x.has_active = a[IPVS_DEST_ATTR_ACTIVE_CONNS] != NULL))
+		x.active = nla_get_u32(a[IPVS_DEST_ATTR_ACTIVE_CONNS]);
+	if ((x.has_inactive = a[IPVS_DEST_ATTR_INACT_CONNS] != NULL))
+		x.inactive = nla_get_u32(a[IPVS_DEST_ATTR_INACT_CONNS]);
+	if (stats_svc_add_dest(d->svc, &x) < 0) {
+		d->err = -ENOMEM;
+		return NL_STOP;
+	}
 	return NL_OK;
 }
 
@@ -237,9 +223,66 @@ static const char *const families[] = {
 	"backend_out_bytes_total",    "backend_active_connections",   "backend_inactive_connections",
 };
 
-void ipvs_stats_collect(void)
+static int src_services(void *arg, struct stats_svc **out, size_t *n)
 {
 	struct dump d = { 0 };
+	int rc;
+
+	(void)arg;
+	if ((rc = request(IPVS_CMD_GET_SERVICE, NULL, on_service, &d)) < 0) {
+		free(d.svcs);
+		return rc;
+	}
+	*out = d.svcs;
+	*n = d.n;
+	return 0;
+}
+
+static int src_dests(void *arg, struct stats_svc *s)
+{
+	struct dump d = { .svc = s };
+
+	(void)arg;
+	s->n_dests = 0;
+	return request(IPVS_CMD_GET_DEST, &s->key, on_dest, &d);
+}
+
+/* Every series from the cache (the backends up to IPVS_STATS_MAX_DESTS). */
+static void emit(void)
+{
+	size_t dests = 0;
+
+	for (size_t i = 0; i < cache.n; i++) {
+		const struct stats_svc *s = &cache.svcs[i];
+		const struct svc_key *k = &s->key;
+		char vip[64], be[64];
+		const char *labels[] = { "vip", vip, "protocol", proto_name(k->proto), "backend", be,
+					 NULL };
+
+		addr_port_format(k->af, k->addr, k->port, vip, sizeof(vip));
+		labels[4] = NULL; /* the VIP's own series: no backend label */
+		put_counts("vip", labels, &s->c);
+		labels[4] = "backend";
+		for (size_t j = 0; j < s->n_dests && dests < IPVS_STATS_MAX_DESTS; j++, dests++) {
+			const struct stats_dest *x = &s->dests[j];
+
+			addr_port_format(x->af, x->addr, x->port, be, sizeof(be));
+			put_counts("backend", labels, &x->c);
+			if (x->has_active)
+				metrics_append("backend_active_connections",
+					       "Established connections to the backend (kernel).",
+					       labels, x->active);
+			if (x->has_inactive)
+				metrics_append("backend_inactive_connections",
+					       "Connections to the backend in other states "
+					       "(kernel).", labels, x->inactive);
+		}
+	}
+}
+
+void ipvs_stats_collect(void)
+{
+	const struct stats_source src = { src_services, src_dests, NULL };
 	uint64_t now = clock_mono_ms();
 	int rc;
 
@@ -252,27 +295,18 @@ void ipvs_stats_collect(void)
 		next_ms = now + 30000; /* no IPVS here: do not ask on every scrape */
 		return;
 	}
-	if ((rc = request(IPVS_CMD_GET_SERVICE, NULL, on_service, &d)) < 0)
-		goto fail;
-	/* past the bound no series is added: stop asking the kernel too */
-	for (size_t i = 0; i < d.n && d.dests < IPVS_STATS_MAX_DESTS; i++) {
-		const struct svc_key *k = &d.svcs[i].key;
-		char vip[64];
-		const char *labels[] = { "vip", vip, "protocol", proto_name(k->proto), NULL };
+	uint64_t dumps = cache.dest_dumps;
 
-		addr_port_format(k->af, k->addr, k->port, vip, sizeof(vip));
-		put_counts("vip", labels, &d.svcs[i].c);
-		d.svc = &d.svcs[i];
-		if ((rc = request(IPVS_CMD_GET_DEST, k, on_dest, &d)) < 0)
-			goto fail;
+	rc = stats_cache_refresh(&cache, &src, IPVS_STATS_SLICE);
+	counter_add("ipvs_stats_dest_dumps", cache.dest_dumps - dumps);
+	if (rc < 0) {
+		counter_inc("ipvs_stats_errors");
+		log_limited(LOG_LVL_WARN, "ipvs_stats", "ipvs stats: dump failed: %s",
+			    strerror(-rc));
+		/* a socket out of step (lost messages) is reopened next time */
+		stats_close();
+	} else {
+		counter_inc("ipvs_stats_dumps");
 	}
-	counter_inc("ipvs_stats_dumps");
-	free(d.svcs);
-	return;
-fail:
-	counter_inc("ipvs_stats_errors");
-	log_limited(LOG_LVL_WARN, "ipvs_stats", "ipvs stats: dump failed: %s", strerror(-rc));
-	/* a socket out of step (lost messages) is reopened next time */
-	stats_close();
-	free(d.svcs);
+	emit(); /* what was read, even after a failure part way */
 }

@@ -2,22 +2,25 @@
 /*
  * The kernel's own IPVS counters per service (VIP) and per destination
  * (backend), exported as metrics: connections, packets and bytes in and out
- * (counters), active and inactive connections (gauges). Dumped on a
- * generic netlink socket of its own, at most once per IPVS_STATS_CACHE_MS
- * (a scrape in between shows the previous dump), and bounded to
- * IPVS_STATS_MAX_DESTS backends so a huge table cannot stall the loop.
+ * (counters), active and inactive connections (gauges). Read on a generic
+ * netlink socket of its own, at most once per IPVS_STATS_CACHE_MS (a scrape
+ * in between shows the previous read). A scrape never reads the whole
+ * table: the services come from one dump, the destinations of at most
+ * IPVS_STATS_SLICE services are read again (ipvs_stats_cache.h), the others
+ * are served from the cache, so at 10,000 services a backend's series is up
+ * to 10000 / IPVS_STATS_SLICE reads old. At most IPVS_STATS_MAX_DESTS
+ * backends are exported.
  */
 #ifndef IPVSD_IPVS_STATS_H
 #define IPVSD_IPVS_STATS_H
 
 #include <stdint.h>
 
-#define IPVS_STATS_CACHE_MS 2000
-#define IPVS_STATS_MAX_DESTS 100000
+#include "ipvsd/ipvs_stats_cache.h"
 
-struct ipvs_counts {
-	uint64_t conns, inpkts, outpkts, inbytes, outbytes;
-};
+#define IPVS_STATS_CACHE_MS 2000
+#define IPVS_STATS_SLICE 128
+#define IPVS_STATS_MAX_DESTS 100000
 
 struct nlattr;
 /* Reads a nested IPVS_*_ATTR_STATS64 (u64 values) or, when the kernel has

@@ -20,6 +20,11 @@ static const char *const names[][2] = {
 	[NAT_BACKEND_NFT] = { "iptables-nft", "ip6tables-nft" },
 	[NAT_BACKEND_LEGACY] = { "iptables-legacy", "ip6tables-legacy" },
 };
+static const char *const restores[][2] = {
+	[NAT_BACKEND_SYSTEM] = { "iptables-restore", "ip6tables-restore" },
+	[NAT_BACKEND_NFT] = { "iptables-nft-restore", "ip6tables-nft-restore" },
+	[NAT_BACKEND_LEGACY] = { "iptables-legacy-restore", "ip6tables-legacy-restore" },
+};
 static enum nat_backend chosen = NAT_BACKEND_SYSTEM;
 
 int nat_backend_parse(const char *s)
@@ -54,6 +59,11 @@ enum nat_backend nat_backend_choose(long legacy_rules, long nft_rules)
 const char *nat_backend_ipt(int v6)
 {
 	return names[chosen][v6 ? 1 : 0];
+}
+
+const char *nat_backend_restore(int v6)
+{
+	return restores[chosen][v6 ? 1 : 0];
 }
 
 const char *nat_backend_name(enum nat_backend b, int v6)

@@ -34,6 +34,8 @@ void nat_backend_resolve(enum nat_backend mode);
 
 /* The binary for IPv4 (v6 = 0) or IPv6 (v6 = 1): "iptables" until resolved. */
 const char *nat_backend_ipt(int v6);
+/* Its iptables-restore ("iptables-nft-restore"): moves a rule atomically. */
+const char *nat_backend_restore(int v6);
 /* A backend's binary ("iptables-legacy"); NULL for NAT_BACKEND_AUTO. */
 const char *nat_backend_name(enum nat_backend b, int v6);
 /* Whether the family's legacy nat table is in use in this network namespace

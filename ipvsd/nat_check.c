@@ -24,7 +24,7 @@ struct nat_check {
 	struct event *timer;  /* its time limit, then retries of waitpid */
 	struct nat_step steps[NAT_STEPS_MAX];
 	size_t n, idx;
-	int fixing; /* running steps[idx].fix, not .check */
+	int stage; /* running steps[idx]'s STAGE_CHECK, _FIX or _FIX2 */
 	unsigned char made[NAT_STEPS_MAX]; /* this check created that step's chain */
 	int running;
 	int last;   /* 0 never, 1 ok, -1 failed */
@@ -42,9 +42,19 @@ struct nat_check {
 static void on_output(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
+enum { STAGE_CHECK, STAGE_FIX, STAGE_FIX2 };
+
 static const char *const *cur_argv(const struct nat_check *c)
 {
-	return c->fixing ? c->steps[c->idx].fix : c->steps[c->idx].check;
+	const struct nat_step *s = &c->steps[c->idx];
+
+	return c->stage == STAGE_FIX2 ? s->fix2 : c->stage == STAGE_FIX ? s->fix : s->check;
+}
+
+/* The step's first repair: fix2 when the piece cannot be there at all. */
+static int first_fix(const struct nat_step *s, int absent)
+{
+	return absent && s->fix2[0] ? STAGE_FIX2 : STAGE_FIX;
 }
 
 /* Moves to the next step. Its check is skipped when its chain was just
@@ -56,7 +66,7 @@ static void next_step(struct nat_check *c)
 
 	c->idx++;
 	dep = c->idx < c->n ? c->steps[c->idx].chain : 0;
-	c->fixing = dep > 0 && c->made[dep - 1];
+	c->stage = dep > 0 && c->made[dep - 1] ? first_fix(&c->steps[c->idx], 1) : STAGE_CHECK;
 }
 
 static void finish(struct nat_check *c)
@@ -82,7 +92,8 @@ static void finish(struct nat_check *c)
 static int spawn(struct nat_check *c)
 {
 	struct timeval tv = { CALL_TIMEOUT_S, 0 };
-	int rc = child_spawn(cur_argv(c), &c->pid, &c->fd);
+	const char *in = c->stage == STAGE_FIX ? c->steps[c->idx].fix_input : NULL;
+	int rc = child_spawn_in(cur_argv(c), in, &c->pid, &c->fd);
 
 	if (rc < 0) {
 		c->pid = 0;
@@ -100,18 +111,22 @@ static int spawn(struct nat_check *c)
 /* Moves on to the next command that can be started, or finishes. */
 static void advance(struct nat_check *c, int status)
 {
+	const struct nat_step *s = &c->steps[c->idx];
 	char cmd[256];
 
-	if (!c->fixing && status != 0) {
-		c->fixing = 1; /* missing: put it in place */
+	if (c->stage == STAGE_CHECK && (status != 0 || !nat_step_output_ok(s, c->out))) {
+		c->stage = first_fix(s, status != 0); /* missing or misplaced: put it right */
+	} else if (c->stage == STAGE_FIX && status != 0 && s->fix2[0]) {
+		c->stage = STAGE_FIX2; /* nothing to move: put it in */
 	} else {
-		if (c->fixing && status == 0) {
-			c->made[c->idx] = c->steps[c->idx].chain == 0;
+		if (c->stage != STAGE_CHECK && status == 0) {
+			c->made[c->idx] = s->chain == 0;
 			c->repaired++;
 			counter_inc("nat_rule_writes");
-			log_info("nat: put in place: %s",
-				 nat_argv_format(cur_argv(c), cmd, sizeof(cmd)));
-		} else if (c->fixing) {
+			log_info("nat: put in place: %s%s",
+				 nat_argv_format(cur_argv(c), cmd, sizeof(cmd)),
+				 c->stage == STAGE_FIX && s->fix_input ? " (moved back to the top)" : "");
+		} else if (c->stage != STAGE_CHECK) {
 			c->failed++;
 			log_error("nat: `%s` failed (exit %d): %s",
 				  nat_argv_format(cur_argv(c), cmd, sizeof(cmd)), status, c->out);
@@ -123,6 +138,13 @@ static void advance(struct nat_check *c, int status)
 
 		if (rc == 0)
 			return;
+		if (c->stage == STAGE_FIX && c->steps[c->idx].fix2[0]) {
+			/* no iptables-restore: a jump inserted first still beats none */
+			log_limited(LOG_LVL_WARN, "nat_restore", "nat: cannot run %s: %s",
+				    cur_argv(c)[0], strerror(-rc));
+			c->stage = STAGE_FIX2;
+			continue;
+		}
 		c->failed++;
 		log_error("nat: cannot run %s: %s", cur_argv(c)[0], strerror(-rc));
 		next_step(c);
@@ -231,7 +253,7 @@ int nat_check_start(struct nat_check *c)
 	if (c->running)
 		return -EBUSY;
 	c->idx = 0;
-	c->fixing = 0;
+	c->stage = STAGE_CHECK;
 	memset(c->made, 0, sizeof(c->made));
 	c->repaired = c->failed = 0;
 	c->started_ms = clock_mono_ms();

@@ -32,6 +32,7 @@ static void argv_fill(const char **argv, const char *ipt, const char *op, const 
 
 static void step_chain(struct nat_step *s, const char *ipt, const char *chain)
 {
+	*s = (struct nat_step){ 0 };
 	argv_fill(s->check, ipt, "-S", chain, NULL);
 	argv_fill(s->fix, ipt, "-N", chain, NULL);
 	s->chain = 0;
@@ -42,9 +43,52 @@ static void step_chain(struct nat_step *s, const char *ipt, const char *chain)
 static void step_rule(struct nat_step *s, const char *ipt, const char *chain, int top,
 		      const char *const *spec, size_t dep)
 {
+	*s = (struct nat_step){ 0 };
 	argv_fill(s->check, ipt, "-C", chain, spec);
 	argv_fill(s->fix, ipt, top ? "-I" : "-A", chain, spec);
 	s->chain = dep + 1;
+}
+
+/* The jump to L4LB-VIPS as rule 1 of `from` (v6: ip6tables). dep: the index
+ * of L4LB-VIPS's step. */
+static void step_jump_first(struct nat_step *s, int v6, const char *from, size_t dep)
+{
+	static const char *const one[] = { "1", NULL };
+	static const char *const first[] = { "1", "-j", "L4LB-VIPS", NULL };
+	static const char *const restore[] = { "-w", "--noflush", NULL };
+	int pre = !strcmp(from, "PREROUTING");
+
+	*s = (struct nat_step){ 0 };
+	argv_fill(s->check, nat_backend_ipt(v6), "-S", from, one);
+	s->expect = pre ? "-A PREROUTING -j L4LB-VIPS" : "-A OUTPUT -j L4LB-VIPS";
+	s->fix[0] = nat_backend_restore(v6);
+	for (int i = 0; restore[i]; i++)
+		s->fix[i + 1] = restore[i];
+	/* -D takes the first copy, the one found below some other rule; a
+	 * restore fails as a whole (nothing changed) when there is none */
+	s->fix_input = pre ? "*nat\n-D PREROUTING -j L4LB-VIPS\n"
+			     "-I PREROUTING 1 -j L4LB-VIPS\nCOMMIT\n"
+			   : "*nat\n-D OUTPUT -j L4LB-VIPS\n-I OUTPUT 1 -j L4LB-VIPS\nCOMMIT\n";
+	argv_fill(s->fix2, nat_backend_ipt(v6), "-I", from, first);
+	s->chain = dep + 1;
+}
+
+int nat_step_output_ok(const struct nat_step *s, const char *out)
+{
+	size_t n = s->expect ? strlen(s->expect) : 0;
+
+	if (!s->expect)
+		return 1;
+	/* iptables-nft warns ("# Warning: iptables-legacy tables present")
+	 * before the rule: stderr is unbuffered, stdout flushed at exit */
+	while (*out == '#') {
+		const char *nl = strchr(out, '\n');
+
+		if (!nl)
+			return 0;
+		out = nl + 1;
+	}
+	return !strncmp(out, s->expect, n) && (out[n] == '\n' || out[n] == 0);
 }
 
 size_t nat_rules_steps(struct nat_step *out, size_t max)
@@ -61,7 +105,6 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 					     "l4lb: VIP traffic skips port-mapping DNAT",
 					     "-j", "ACCEPT", NULL };
 	static const char *const jmasq[] = { "-j", "L4LB-MASQ", NULL };
-	static const char *const jvips[] = { "-j", "L4LB-VIPS", NULL };
 	const char *const ipt[] = { nat_backend_ipt(0), nat_backend_ipt(1) };
 	size_t n = 0;
 
@@ -79,8 +122,8 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 		 * that it also comes before a RETURN left by an older ipvsd. */
 		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 1, f ? vips6 : vips4, v);
 		step_rule(&out[n++], ipt[f], "POSTROUTING", 0, jmasq, m);
-		step_rule(&out[n++], ipt[f], "OUTPUT", 1, jvips, v);
-		step_rule(&out[n++], ipt[f], "PREROUTING", 1, jvips, v);
+		step_jump_first(&out[n++], f, "OUTPUT", v);
+		step_jump_first(&out[n++], f, "PREROUTING", v);
 	}
 	return n;
 }

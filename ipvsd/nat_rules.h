@@ -9,6 +9,13 @@
  * This file only says which commands check and repair them; nat_check.c runs
  * them off the event loop. Each piece is checked first (-S / -C): nothing is
  * written when all is in place.
+ *
+ * The jumps to L4LB-VIPS must stay the FIRST rule of OUTPUT and PREROUTING
+ * (a DNAT jump inserted above them captures VIP traffic), so their check
+ * reads rule 1 (-S CHAIN 1). One found lower down is moved back by
+ * iptables-restore --noflush: its -D and -I 1 commit as one transaction, so
+ * there is no moment without the jump; a jump missing altogether is
+ * inserted at 1.
  */
 #ifndef IPVSD_NAT_RULES_H
 #define IPVSD_NAT_RULES_H
@@ -20,16 +27,27 @@
 
 struct nat_step {
 	const char *check[NAT_ARGV_MAX]; /* exits 0 when the piece is in place */
+	/* NULL, or the first line (warnings starting with '#' aside) the
+	 * check must print for the piece to be in place */
+	const char *expect;
 	const char *fix[NAT_ARGV_MAX];   /* run when the check fails */
+	const char *fix_input;           /* NULL, or fix's stdin */
+	/* fix2[0] NULL, or run when fix fails: fix moves a piece found in the
+	 * wrong place, fix2 puts in one that is not there at all */
+	const char *fix2[NAT_ARGV_MAX];
 	/* 1 + the index of the chain step this rule lives in or jumps to (0:
 	 * none). A chain that did not exist can hold no rule, nor be jumped to:
-	 * when that step just created it, this one is put in place unchecked. */
+	 * when that step just created it, this one is put in place unchecked
+	 * (by fix2 if it has one). */
 	size_t chain;
 };
 
 /* The steps, in order: chains before the rules in them, the rules before the
  * jumps that send traffic through them. Returns how many were written. */
 size_t nat_rules_steps(struct nat_step *out, size_t max);
+
+/* Whether a check's output shows the piece in place (s->expect). */
+int nat_step_output_ok(const struct nat_step *s, const char *out);
 
 /* "iptables -w -t nat -C OUTPUT -j L4LB-VIPS" into buf, for logs. */
 const char *nat_argv_format(const char *const *argv, char *buf, size_t size);

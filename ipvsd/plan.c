@@ -168,22 +168,66 @@ void drains_clear(struct drains *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static struct drain *drain_find(struct drains *ds, const struct svc_key *k,
-				const struct ipvs_dest *d)
+static int drain_cmp_at(const struct svc_key *k, const uint8_t *addr, uint16_t port,
+			const struct drain *x)
 {
-	for (size_t i = 0; i < ds->n; i++) {
-		struct drain *x = &ds->d[i];
+	int c = svc_key_cmp(k, &x->key);
 
-		if (x->port == d->port && !memcmp(x->addr, d->addr, 16) && !svc_key_cmp(&x->key, k))
-			return x;
+	if (c)
+		return c;
+	if ((c = memcmp(addr, x->addr, 16)))
+		return c;
+	return port < x->port ? -1 : port > x->port;
+}
+
+static int drain_cmp(const void *a, const void *b)
+{
+	const struct drain *x = a;
+
+	return drain_cmp_at(&x->key, x->addr, x->port, b);
+}
+
+/* The first drain of d[0..n) not before service k (all of k's follow). */
+static size_t drains_lower(const struct drain *d, size_t n, const struct svc_key *k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (svc_key_cmp(&d[mid].key, k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct drain *drains_find(const struct drains *ds, const struct svc_key *k, const uint8_t *addr,
+			  uint16_t port)
+{
+	size_t lo = 0, hi = ds->sorted < ds->n ? ds->sorted : ds->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = drain_cmp_at(k, addr, port, &ds->d[mid]);
+
+		if (c == 0)
+			return &ds->d[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
 	return NULL;
 }
 
+/* A drain of this plan: found, or appended after the sorted ones (each
+ * destination is stepped once per plan, so appended ones need no lookup). */
 static struct drain *drain_start(struct drains *ds, const struct svc_key *k,
 				 const struct ipvs_dest *d, uint64_t now)
 {
-	struct drain *x = drain_find(ds, k, d);
+	struct drain *x = drains_find(ds, k, d->addr, d->port);
 
 	if (x)
 		return x;
@@ -196,6 +240,122 @@ static struct drain *drain_start(struct drains *ds, const struct svc_key *k,
 	x->port = d->port;
 	x->since_ms = now;
 	return x;
+}
+
+/* Merges the sorted runs a[0..na) and b[0..nb) into out (room for both);
+ * of two drains of one destination the one of a (the older) is kept.
+ * Returns the count. */
+static size_t drains_merge(const struct drain *a, size_t na, const struct drain *b, size_t nb,
+			   struct drain *out)
+{
+	size_t i = 0, j = 0, o = 0;
+
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : drain_cmp(&a[i], &b[j]);
+
+		if (c <= 0) {
+			j += c == 0;
+			out[o++] = a[i++];
+		} else {
+			out[o++] = b[j++];
+		}
+	}
+	return o;
+}
+
+/* The end of a plan: drains that ended (not seen) go, those it started are
+ * merged in. O(n + started log started). */
+static void drains_settle(struct drains *ds)
+{
+	size_t sorted = ds->sorted < ds->n ? ds->sorted : ds->n, o = 0, tail;
+	struct drain *m;
+
+	for (size_t i = 0; i < ds->n; i++) {
+		if (i == sorted)
+			sorted = o; /* the kept old ones end here */
+		if (ds->d[i].seen)
+			ds->d[o++] = ds->d[i];
+	}
+	if (sorted > o)
+		sorted = o;
+	ds->n = o;
+	tail = ds->n - sorted;
+	if (tail == 0)
+		goto done;
+	qsort(ds->d + sorted, tail, sizeof(*ds->d), drain_cmp);
+	if (sorted == 0 || drain_cmp(&ds->d[sorted - 1], &ds->d[sorted]) < 0)
+		goto done; /* already in order: all new ones come after */
+	m = malloc(ds->n * sizeof(*m));
+	if (!m) { /* no room to merge: sorting in place does it too */
+		qsort(ds->d, ds->n, sizeof(*ds->d), drain_cmp);
+		goto done;
+	}
+	ds->n = drains_merge(ds->d, sorted, ds->d + sorted, tail, m);
+	free(ds->d);
+	ds->d = m;
+	ds->cap = tail + sorted;
+done:
+	ds->sorted = ds->n;
+}
+
+/* Does the service range d[i..end) need a look? 2: its counters (a drain
+ * that is not withheld), 1: only a grace period ended, 0: no. */
+static int range_look(const struct drain *d, size_t i, size_t end, uint64_t now,
+		      uint64_t grace)
+{
+	int look = 0;
+
+	for (; i < end; i++) {
+		if (!d[i].withheld)
+			return 2;
+		if (now - d[i].since_ms >= grace)
+			look = 1;
+	}
+	return look;
+}
+
+size_t drains_pick(const struct drains *ds, struct svc_key *cursor, uint64_t now_ms,
+		   uint64_t grace_ms, struct svc_key *out, uint8_t *dump, size_t max,
+		   size_t *looks)
+{
+	size_t n = ds->n, start, got = 0, i;
+	struct svc_key last = *cursor;
+
+	*looks = 0;
+	/* the first service after the cursor */
+	start = drains_lower(ds->d, n, cursor);
+	while (start < n && !svc_key_cmp(&ds->d[start].key, cursor))
+		start++;
+	/* every service once, from start round to start */
+	for (size_t seen = 0; seen < n;) {
+		size_t end;
+		int look;
+
+		i = (start + seen) % n;
+		for (end = i + 1; end < n && !svc_key_cmp(&ds->d[end].key, &ds->d[i].key); end++)
+			;
+		seen += end - i;
+		if (!(look = range_look(ds->d, i, end, now_ms, grace_ms)))
+			continue;
+		(*looks)++;
+		if (got == max)
+			continue; /* counted, its turn comes later */
+		out[got] = ds->d[i].key;
+		dump[got++] = look == 2;
+		last = ds->d[i].key;
+	}
+	*cursor = last;
+	return got;
+}
+
+unsigned drains_tick_ms(size_t looks, size_t max)
+{
+	size_t ticks;
+
+	if (looks == 0)
+		return 1000;
+	ticks = (looks + max - 1) / max;
+	return ticks >= 4 ? 1000 : (unsigned)ticks * 250;
 }
 
 void plan_clear(struct plan *p)
@@ -325,14 +485,18 @@ done:
  * established connections or the grace period ended. 1 when done, 0 while
  * it drains, or -errno. */
 static int drain_step(const struct plan_input *in, struct plan *p, const struct ipvs_svc *ks,
-		      const struct ipvs_dest *kd)
+		      const struct ipvs_dest *kd, struct drain **out)
 {
 	struct drain *dr = drain_start(in->drains, &ks->key, kd, in->now_ms);
+	const struct ipvs_svc *cs;
 	int rc;
 
 	if (!dr)
 		return -ENOMEM;
+	*out = dr;
 	dr->seen = 1;
+	cs = in->cand ? ipvs_table_find(in->cand, &ks->key) : NULL;
+	dr->withheld = cs && ipvs_svc_find_dest(cs, kd->addr, kd->port);
 	if (kd->weight != 0) {
 		struct ipvs_dest z = *kd;
 
@@ -350,12 +514,14 @@ static int drain_step(const struct plan_input *in, struct plan *p, const struct 
 static int plan_remove_dest(const struct plan_input *in, struct plan *p,
 			    const struct ipvs_svc *ks, const struct ipvs_dest *kd)
 {
+	struct drain *dr;
 	int rc;
 
 	if (ks->key.proto == IPPROTO_UDP) /* UDP has no connections to drain */
 		return emit(p, OP_DEL_DEST, &ks->key, kd, NULL);
-	if ((rc = drain_step(in, p, ks, kd)) <= 0)
+	if ((rc = drain_step(in, p, ks, kd, &dr)) <= 0)
 		return rc;
+	dr->seen = 0; /* deleted: its drain is over */
 	return emit(p, OP_DEL_DEST, &ks->key, kd, NULL);
 }
 
@@ -367,19 +533,25 @@ static int plan_remove_dest(const struct plan_input *in, struct plan *p,
 static int plan_remove_svc(const struct plan_input *in, struct plan *p, const struct ipvs_svc *ks,
 			   struct key_set *draining)
 {
+	struct drains *ds = in->drains;
+	size_t started = ds->n, i;
+	struct drain *dr;
 	int idle = 1, rc;
 
 	for (size_t j = 0; ks->key.proto == IPPROTO_TCP && j < ks->n_dests; j++) {
-		if ((rc = drain_step(in, p, ks, &ks->dests[j])) < 0)
+		if ((rc = drain_step(in, p, ks, &ks->dests[j], &dr)) < 0)
 			return rc;
 		if (rc == 0)
 			idle = 0;
 	}
 	if (!idle)
 		return key_set_add(draining, &ks->key);
-	for (size_t i = 0; i < in->drains->n; i++) /* its drains end with it */
-		if (!svc_key_cmp(&in->drains->d[i].key, &ks->key))
-			in->drains->d[i].seen = 0;
+	/* its drains end with it: the old ones, and those just started */
+	for (i = drains_lower(ds->d, ds->sorted, &ks->key);
+	     i < ds->sorted && !svc_key_cmp(&ds->d[i].key, &ks->key); i++)
+		ds->d[i].seen = 0;
+	for (i = started; i < ds->n; i++)
+		ds->d[i].seen = 0;
 	return emit(p, OP_DEL_SVC, &ks->key, NULL, NULL);
 }
 
@@ -402,10 +574,9 @@ static int plan_removed_svcs(const struct plan_input *in, struct plan *p5,
 	return 0;
 }
 
-/* Step 4, then the drains that ended are forgotten. */
+/* Step 4. */
 static int plan_removals(const struct plan_input *in, struct plan *p)
 {
-	size_t o = 0;
 	int rc;
 
 	for (size_t i = 0; i < in->kernel->n; i++) {
@@ -423,24 +594,6 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 				return rc;
 		}
 	}
-	/* drains that ended (deleted, or the backend came back) are forgotten
-	 * unless still waiting */
-	for (size_t i = 0; i < in->drains->n; i++)
-		if (in->drains->d[i].seen)
-			in->drains->d[o++] = in->drains->d[i];
-	in->drains->n = o;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->ops[i].type == OP_DEL_DEST)
-			for (size_t j = 0; j < in->drains->n; j++) {
-				struct drain *d = &in->drains->d[j];
-
-				if (d->port == p->ops[i].dest.port &&
-				    !memcmp(d->addr, p->ops[i].dest.addr, 16) &&
-				    !svc_key_cmp(&d->key, &p->ops[i].key)) {
-					*d = in->drains->d[--in->drains->n];
-					break;
-				}
-			}
 	return 0;
 }
 
@@ -451,6 +604,7 @@ int plan_build(const struct plan_input *in, struct plan *p)
 	int rc;
 
 	plan_clear(p);
+	in->drains->sorted = in->drains->n;
 	for (size_t i = 0; i < in->drains->n; i++)
 		in->drains->d[i].seen = 0; /* steps 4 and 5 mark those still on */
 	if ((rc = plan_adds(in, p)) < 0 || (rc = plan_keys(in, p, 1, NULL)) < 0 ||
@@ -460,6 +614,8 @@ int plan_build(const struct plan_input *in, struct plan *p)
 	for (size_t i = 0; i < p5.n && rc == 0; i++)
 		rc = emit(p, p5.ops[i].type, &p5.ops[i].key, &p5.ops[i].dest, NULL);
 done:
+	/* drains that ended (deleted, or the backend came back) are forgotten */
+	drains_settle(in->drains);
 	plan_free_ops(&p5);
 	key_set_clear(&draining);
 	return rc;
@@ -616,6 +772,67 @@ static int expand(const struct plan_input *in, const struct svc_key *k, struct k
 	return rc;
 }
 
+/* The drains of service k, searched from ds->d[from] on: ds->d[*lo..*hi). */
+static void drains_range(const struct drains *ds, size_t from, const struct svc_key *k,
+			 size_t *lo, size_t *hi)
+{
+	*lo = *hi = from + drains_lower(ds->d + from, ds->n - from, k);
+	while (*hi < ds->n && !svc_key_cmp(&ds->d[*hi].key, k))
+		(*hi)++;
+}
+
+/* Moves the drains of the services in set (sorted) from ds to out (empty):
+ * O(set log n) to find them, O(n) only to close the gaps they leave. */
+static int drains_take(struct drains *ds, const struct key_set *set, struct drains *out)
+{
+	size_t o = 0, from = 0, lo, hi, total = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		drains_range(ds, 0, &set->k[i], &lo, &hi);
+		total += hi - lo;
+	}
+	if (total == 0)
+		return 0;
+	if (grow((void **)&out->d, &out->cap, total, sizeof(*out->d)) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n; i++) {
+		/* (the part before `from` is being closed up) */
+		drains_range(ds, from, &set->k[i], &lo, &hi);
+		if (hi == lo)
+			continue;
+		memcpy(out->d + out->n, ds->d + lo, (hi - lo) * sizeof(*ds->d));
+		out->n += hi - lo;
+		/* the kept ones before them close up */
+		memmove(ds->d + o, ds->d + from, (lo - from) * sizeof(*ds->d));
+		o += lo - from;
+		from = hi;
+	}
+	memmove(ds->d + o, ds->d + from, (ds->n - from) * sizeof(*ds->d));
+	ds->n = ds->sorted = o + ds->n - from;
+	out->sorted = out->n;
+	return 0;
+}
+
+/* Merges the (sorted) drains of from back into ds and empties from. On
+ * -ENOMEM they are lost: they start again, with a new grace period, at the
+ * next plan that finds their destinations still unwanted. */
+static int drains_put(struct drains *ds, struct drains *from)
+{
+	struct drain *m;
+
+	if (from->n == 0)
+		return 0;
+	m = malloc((ds->n + from->n) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	ds->n = drains_merge(ds->d, ds->n, from->d, from->n, m);
+	free(ds->d);
+	ds->d = m;
+	ds->cap = ds->sorted = ds->n;
+	from->n = 0;
+	return 0;
+}
+
 int plan_build_keys(const struct plan_input *in, const struct svc_key *keys, size_t n,
 		    struct plan *p)
 {
@@ -623,7 +840,6 @@ int plan_build_keys(const struct plan_input *in, const struct svc_key *keys, siz
 	struct key_set set = { 0 }, addrs = { 0 }, members = { 0 };
 	struct drains dr = { 0 };
 	struct plan_input sub = *in;
-	size_t o = 0;
 	int rc = -ENOMEM;
 
 	if (!sd || !sk)
@@ -651,34 +867,16 @@ int plan_build_keys(const struct plan_input *in, const struct svc_key *keys, siz
 		goto done;
 	key_set_sort(&addrs);
 	/* the drains of these services go through the sub-plan, the others stay */
-	for (size_t i = 0; i < in->drains->n; i++) {
-		struct drain *d = &in->drains->d[i];
-
-		if (key_set_has(&set, &d->key)) {
-			if (grow((void **)&dr.d, &dr.cap, dr.n + 1, sizeof(*dr.d)) < 0) {
-				rc = -ENOMEM;
-				goto done;
-			}
-			dr.d[dr.n++] = *d;
-		} else {
-			in->drains->d[o++] = *d;
-		}
-	}
-	in->drains->n = o;
+	if ((rc = drains_take(in->drains, &set, &dr)) < 0)
+		goto done;
 	sub.desired = sd;
 	sub.kernel = sk;
 	sub.addrs = &addrs;
 	sub.members = &members;
 	sub.drains = &dr;
 	rc = plan_build(&sub, p);
-	for (size_t i = 0; i < dr.n; i++) {
-		if (grow((void **)&in->drains->d, &in->drains->cap, in->drains->n + 1,
-			 sizeof(*dr.d)) < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-		in->drains->d[in->drains->n++] = dr.d[i];
-	}
+	if (drains_put(in->drains, &dr) < 0)
+		rc = -ENOMEM;
 done:
 	ipvs_table_free(sd);
 	ipvs_table_free(sk);

@@ -87,16 +87,49 @@ struct drain {
 	struct svc_key key;
 	uint8_t addr[16];
 	uint16_t port;
-	int seen;
+	uint8_t seen;
+	/* still a backend in the VIP table, left out because its node is
+	 * unreachable: its connections will not close cleanly, so its counters
+	 * are not polled; it goes when the grace period ends (or a full pass
+	 * finds it idle) */
+	uint8_t withheld;
 	uint64_t since_ms;
 };
 
+/* Sorted by service, then address and port (lookups O(log n)); while a plan
+ * is built, drains started by it are appended after d[sorted] and merged in
+ * at its end. */
 struct drains {
 	struct drain *d;
 	size_t n, cap;
+	size_t sorted;
 };
 
 void drains_clear(struct drains *d);
+/* The drain of a destination, or NULL. */
+struct drain *drains_find(const struct drains *ds, const struct svc_key *k, const uint8_t *addr,
+			  uint16_t port);
+
+/* At most this many services are looked at per drain tick. */
+#define DRAIN_TICK_MAX 256
+
+/*
+ * The draining services a drain tick looks at: up to max of them after
+ * *cursor (wrapping around; then *cursor is the last one picked), so every
+ * one gets its turn however many drain. A service whose drains are all
+ * withheld is skipped until one's grace period ends; dump[i] says whether
+ * the counters of out[i] are wanted (0: only a grace period ended). Sets
+ * *looks to the number of services due for a look in all. Returns the count
+ * picked, in rotation order.
+ */
+size_t drains_pick(const struct drains *ds, struct svc_key *cursor, uint64_t now_ms,
+		   uint64_t grace_ms, struct svc_key *out, uint8_t *dump, size_t max,
+		   size_t *looks);
+/* The drain tick interval for `looks` services due: 250 ms while one tick
+ * covers them all, longer (up to 1 s) as rotating through them takes more
+ * ticks, so the loop is never busy with drains more than a fraction of its
+ * time; 1 s when only grace periods are awaited. */
+unsigned drains_tick_ms(size_t looks, size_t max);
 
 struct plan_input {
 	const struct ipvs_table *desired;
@@ -105,6 +138,9 @@ struct plan_input {
 	const struct key_set *members;   /* members of the ipsets */
 	const struct owned *owned;
 	struct drains *drains;           /* updated: started, finished */
+	/* the VIP table's candidates (NULL: none): a drained destination still
+	 * in it is withheld (see struct drain) */
+	const struct ipvs_table *cand;
 	uint64_t now_ms, grace_ms;
 	/* kernel connection counters are fresh (a dump just now): idle drained
 	 * destinations may go */

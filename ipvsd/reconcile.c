@@ -92,17 +92,19 @@ int reconcile_refresh_addrs(struct reconciler *r)
 	return 0;
 }
 
-/* The ipset members read (in a dry run the sets may not exist: none). */
+/* The ipset members read, in place. Always 0: the sets never hold IPVS
+ * back; a set that cannot be read keeps the members last read there
+ * (member changes are idempotent), and vip_set_list made any that was gone
+ * (in a dry run the sets may not exist at all). */
 int reconcile_refresh_members(struct reconciler *r)
 {
-	struct key_set fresh = { 0 };
+	int rc = vip_set_list(r->vs, &r->members);
 
-	if (vip_set_list(r->vs, &fresh) < 0 && !r->cfg.dry_run) {
-		key_set_clear(&fresh);
-		return -EIO;
+	if (rc < 0 && !r->cfg.dry_run) {
+		counter_inc("ipset_read_failures");
+		log_limited(LOG_LVL_WARN, "ipset_read", "ipset: reading the VIP sets: %s",
+			    strerror(-rc));
 	}
-	key_set_clear(&r->members);
-	r->members = fresh;
 	return 0;
 }
 
@@ -329,10 +331,18 @@ static void note_synced(struct reconciler *r)
 	r->synced = 1;
 	log_info("initial reconcile done: %zu changes, %" PRIu64 " IPVS writes since start "
 		 "(%zu services adopted from the kernel)",
-		 r->last_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
+		 r->start_changes, r->nl ? ipvs_nl_writes(r->nl) : 0, r->kernel->n);
 	if (!r->ready)
 		daemon_notify("READY=1");
 	r->ready = 1;
+}
+
+static void drain_timer_arm(struct reconciler *r, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL))
+		evtimer_add(r->drain_timer, &tv);
 }
 
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
@@ -385,6 +395,7 @@ static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_
 	r->owned.prev = prev; /* IP VIPs ipvsd programmed stay its own */
 	in = (struct plan_input){ .desired = next, .kernel = r->kernel, .addrs = &r->addrs,
 				  .members = &r->members, .owned = &r->owned, .drains = &r->drains,
+				  .cand = r->cand,
 				  .now_ms = look ? t0 / 1000 : clock_mono_ms(),
 				  .grace_ms = r->cfg.grace_s * 1000ull,
 				  .counters_fresh = counters_fresh };
@@ -406,6 +417,8 @@ static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_
 	ipvs_table_free(old);
 	defer_addresses(r);
 	r->last_changes = r->plan.n;
+	if (!r->synced)
+		r->start_changes += r->plan.n;
 	state_update(r, keys, nkeys); /* recorded before they reach the kernel */
 	if (r->plan.n == 0)
 		goto done;
@@ -436,13 +449,9 @@ static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_
 		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired, t_state,
 		 reconcile_pass_note(r, note, sizeof(note)));
 done:
-	if (r->drains.n && !evtimer_pending(r->drain_timer, NULL)) {
-		/* a backend of a finished task goes within ~1/4 s of its last
-		 * connection closing; each look dumps only draining services */
-		struct timeval tv = { 0, 250000 };
-
-		evtimer_add(r->drain_timer, &tv);
-	}
+	/* a backend of a finished task goes within ~1/4 s of its last
+	 * connection closing (longer while many drain) */
+	drain_timer_arm(r, r->drain_looks ? drains_tick_ms(r->drain_looks, DRAIN_TICK_MAX) : 250);
 	note_synced(r);
 }
 
@@ -535,31 +544,63 @@ static void on_periodic(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* While destinations drain, look at just their services' counters often,
- * so an idle one goes soon without dumping the whole table. */
+static int key_cmp(const void *a, const void *b)
+{
+	return svc_key_cmp(a, b);
+}
+
+/* A drain tick stops dumping counters after this long (the rest wait for
+ * their turn): at most 5-20 % of the loop's time, however slow the kernel
+ * answers. */
+#define DRAIN_TICK_BUDGET_US 50000
+
+/* While destinations drain, look at their services' counters often, so an
+ * idle one goes soon without dumping the whole table: a bounded number of
+ * services per tick, in turn (drains_pick), one dump each within a time
+ * budget, none for those whose backends' nodes are unreachable (only their
+ * grace period ends them), and ticks further apart while many drain
+ * (drains_tick_ms). */
 static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct reconciler *r = arg;
-	struct key_set keys = { 0 };
+	struct svc_key picked[DRAIN_TICK_MAX], dumped[DRAIN_TICK_MAX], graced[DRAIN_TICK_MAX];
+	uint8_t dump[DRAIN_TICK_MAX];
+	uint64_t t0 = clock_mono_us();
+	size_t n, nd = 0, ng = 0;
 
 	(void)fd;
 	(void)what;
 	if (!r->nl || !r->have_kernel || !r->desired)
 		return;
-	for (size_t i = 0; i < r->drains.n; i++) {
-		struct ipvs_svc *s = ipvs_table_find(r->kernel, &r->drains.d[i].key);
+	n = drains_pick(&r->drains, &r->drain_cursor, clock_mono_ms(), r->cfg.grace_s * 1000ull,
+			picked, dump, DRAIN_TICK_MAX, &r->drain_looks);
+	for (size_t i = 0; i < n; i++) {
+		struct ipvs_svc *s = ipvs_table_find(r->kernel, &picked[i]);
 
-		if (key_set_add(&keys, &r->drains.d[i].key) < 0 ||
-		    (s && ipvs_nl_dump_dests(r->nl, s) < 0)) {
-			key_set_clear(&keys);
+		if (!dump[i]) {
+			graced[ng++] = picked[i];
+			continue;
+		}
+		if (nd && clock_mono_us() - t0 > DRAIN_TICK_BUDGET_US) {
+			/* out of time: the next tick goes on from here */
+			r->drain_cursor = picked[i - 1];
+			counter_inc("drain_ticks_cut");
+			break;
+		}
+		if (s && ipvs_nl_dump_dests(r->nl, s) < 0) {
 			schedule_soon(r, 0);
 			return;
 		}
+		dumped[nd++] = picked[i];
 	}
-	key_set_sort(&keys);
-	/* only the draining services: O(draining), not O(table) */
-	reconcile_run_look(r, 1, keys.k, keys.n);
-	key_set_clear(&keys);
+	/* rotation order wraps around once: sorted again for the plan */
+	qsort(dumped, nd, sizeof(*dumped), key_cmp);
+	qsort(graced, ng, sizeof(*graced), key_cmp);
+	if (nd)
+		reconcile_run_look(r, 1, dumped, nd);
+	if (ng) /* no fresh counters: only the grace period can end these */
+		reconcile_run_look(r, 0, graced, ng);
+	drain_timer_arm(r, drains_tick_ms(r->drain_looks, DRAIN_TICK_MAX));
 }
 
 /* Asks for a full snapshot (at most once a second: the reply, or REQ's own

@@ -43,6 +43,8 @@ struct reconciler {
 	int ready;  /* READY=1 sent (at synced, or after READY_WAIT_MS without it) */
 	uint64_t start_ms;
 	struct drains drains;
+	struct svc_key drain_cursor; /* the last service a drain tick looked at */
+	size_t drain_looks;          /* services due for a look at the last tick */
 	struct full_pass pass; /* the periodic full reconcile, in slices */
 	struct event *slice_ev;
 	struct plan plan;
@@ -50,6 +52,7 @@ struct reconciler {
 	size_t errs_cap;
 	uint64_t vip_gen, reach_gen;
 	size_t withheld, last_changes, last_failed;
+	size_t start_changes; /* planned since start, until synced (held addresses come later) */
 	uint64_t last_apply_us;
 	uint64_t last_full_us; /* the last full pass: kernel dump, diff, apply */
 	uint64_t rx_us;      /* when the snapshot being applied arrived */
@@ -81,7 +84,8 @@ int reconcile_want_dests(const struct svc_key *k, void *arg);
 /* A full pass soon, backing off while failures persist. */
 void reconcile_retry_later(struct reconciler *r);
 /* The interface and its addresses, the ipset members read into the model
- * (kept as they were if they cannot be read). 0 or -errno. */
+ * (kept as they were if they cannot be read; members never fail). 0 or
+ * -errno. */
 int reconcile_refresh_addrs(struct reconciler *r);
 int reconcile_refresh_members(struct reconciler *r);
 /* Diff everything and apply (counters_fresh: the model was just dumped). */

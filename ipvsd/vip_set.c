@@ -14,8 +14,12 @@
 #include "common/log.h"
 #include "ipvsd/ipset_list.h"
 
+static const char *const set_names[] = { VIP_SET4, VIP_SET6 };
+
 struct vip_set {
 	struct ipset *ipset;
+	int dry_run;         /* a set found missing is not created */
+	struct key_set next; /* a listing in progress (swapped in when whole) */
 	char *out; /* output of the current command */
 	size_t len, cap;
 	char err[256];
@@ -47,6 +51,15 @@ static int on_out(struct ipset_session *s, void *p, const char *fmt, ...)
 	return 0;
 }
 
+/* libipset's messages end in a newline: not in a log line */
+static void chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && s[n - 1] == '\n')
+		s[--n] = 0;
+}
+
 static int on_err(struct ipset *ipset, void *p, int status, const char *msg, ...)
 {
 	struct vip_set *vs = p;
@@ -56,6 +69,7 @@ static int on_err(struct ipset *ipset, void *p, int status, const char *msg, ...
 	va_start(ap, msg);
 	vsnprintf(vs->err, sizeof(vs->err), msg, ap);
 	va_end(ap);
+	chomp(vs->err);
 	return status;
 }
 
@@ -66,6 +80,7 @@ static int on_std_err(struct ipset *ipset, void *p)
 
 	snprintf(vs->err, sizeof(vs->err), "%s",
 		 ipset_session_report_msg(s) ? ipset_session_report_msg(s) : "error");
+	chomp(vs->err);
 	ipset_session_report_reset(s);
 	return -1;
 }
@@ -117,6 +132,34 @@ static int run_quiet(struct vip_set *vs, const char *fmt, ...)
 	return rc;
 }
 
+/* Creates set i (0: IPv4, 1: IPv6) if missing. A set of that name made with
+ * other options (a larger maxelem, docs/limits.md) is used as it is, if it is
+ * of the right type: `create -exist` refuses any difference. */
+static int set_create(struct vip_set *vs, int i)
+{
+	struct key_set probe = { 0 };
+	int rc;
+
+	if (run_quiet(vs, "create %s hash:ip,port family %s -exist", set_names[i],
+		      i ? "inet6" : "inet") == 0)
+		return 0;
+	rc = ipset_list_members(set_names[i], &probe);
+	key_set_clear(&probe);
+	if (rc == -EMEDIUMTYPE) {
+		log_error("ipset: %s exists and is not of type hash:ip,port (someone else's "
+			  "set of that name?)", set_names[i]);
+		return rc;
+	}
+	if (rc < 0) {
+		log_error("ipset: cannot create %s: %s (kernel without ip_set and "
+			  "ip_set_hash_ipport, or no CAP_NET_ADMIN?)", set_names[i],
+			  vs->err[0] ? vs->err : "failed");
+		return -EIO;
+	}
+	log_info("ipset: %s exists with options of its own: used as it is", set_names[i]);
+	return 0;
+}
+
 int vip_set_open(int dry_run, struct vip_set **out)
 {
 	struct vip_set *vs = calloc(1, sizeof(*vs));
@@ -125,18 +168,15 @@ int vip_set_open(int dry_run, struct vip_set **out)
 	*out = NULL;
 	if (!vs)
 		return -ENOMEM;
+	vs->dry_run = dry_run;
 	ipset_load_types();
 	vs->ipset = ipset_init();
 	if (!vs->ipset)
 		goto fail;
 	ipset_custom_printf(vs->ipset, on_err, on_std_err, on_out, vs);
 	if (!dry_run) {
-		if ((rc = run(vs, "create %s hash:ip,port family inet -exist", VIP_SET4)) < 0 ||
-		    (rc = run(vs, "create %s hash:ip,port family inet6 -exist", VIP_SET6)) < 0) {
-			log_error("ipset: cannot create the VIP sets (kernel without ip_set and "
-				  "ip_set_hash_ipport, or no CAP_NET_ADMIN?)");
+		if ((rc = set_create(vs, 0)) < 0 || (rc = set_create(vs, 1)) < 0)
 			goto fail;
-		}
 	}
 	*out = vs;
 	return 0;
@@ -151,35 +191,65 @@ void vip_set_close(struct vip_set *vs)
 		return;
 	if (vs->ipset)
 		ipset_fini(vs->ipset);
+	key_set_clear(&vs->next);
 	free(vs->out);
 	free(vs);
 }
 
-int vip_set_list(struct vip_set *vs, struct key_set *out)
+/* Set i's members into vs->next; a set that is gone is made again. */
+static int list_one(struct vip_set *vs, int i)
 {
-	int rc;
-
-	(void)vs;
-	out->n = 0;
 	/* straight from the kernel: libipset's "save" text costs a lookup in
 	 * /etc/protocols per member (ipset_list.h) */
-	if ((rc = ipset_list_members(VIP_SET4, out)) < 0 ||
-	    (rc = ipset_list_members(VIP_SET6, out)) < 0)
+	int rc = ipset_list_members(set_names[i], &vs->next);
+
+	if (rc != -ENOENT || vs->dry_run)
 		return rc;
-	key_set_sort(out);
-	return 0;
+	/* destroyed behind ipvsd's back (a firewall reload flushed the rules
+	 * using it, then `ipset destroy`): made again, empty; the plan puts the
+	 * members back and the rules check its ACCEPT */
+	counter_inc("ipset_recreated");
+	log_limited(LOG_LVL_WARN, "ipset_recreated", "ipset: %s is gone: created again",
+		    set_names[i]);
+	return set_create(vs, i);
+}
+
+int vip_set_list(struct vip_set *vs, struct key_set *out)
+{
+	struct key_set t;
+	int rc = 0;
+
+	vs->next.n = 0;
+	for (int i = 0; i < 2; i++) {
+		size_t mark = vs->next.n;
+		int af = i ? AF_INET6 : AF_INET, r = list_one(vs, i);
+
+		if (r == 0)
+			continue;
+		/* unread: that family's last members stand, the other's are new */
+		vs->next.n = mark;
+		for (size_t j = 0; j < out->n; j++)
+			if (out->k[j].af == af && key_set_add(&vs->next, &out->k[j]) < 0)
+				return -ENOMEM; /* out untouched */
+		if (rc == 0)
+			rc = r;
+	}
+	key_set_sort(&vs->next);
+	t = *out;
+	*out = vs->next;
+	vs->next = t;
+	return rc;
 }
 
 int vip_set_destroy(struct vip_set *vs)
 {
-	static const char *const sets[] = { VIP_SET4, VIP_SET6 };
 	int rc = 0;
 
 	for (int i = 0; i < 2; i++) {
 		/* "save" fails only for a set that is not there: nothing to do */
-		if (run_quiet(vs, "save %s", sets[i]) < 0)
+		if (run_quiet(vs, "save %s", set_names[i]) < 0)
 			continue;
-		if (run(vs, "destroy %s", sets[i]) < 0)
+		if (run(vs, "destroy %s", set_names[i]) < 0)
 			rc = -EIO;
 	}
 	return rc;
@@ -235,20 +305,30 @@ int vip_set_apply(struct vip_set *vs, const struct plan_op *ops, size_t n, int *
 		rc = queue_member(vs, &ops[i], (uint32_t)i + 1);
 	if (rc == 0 && ipset_commit(s) < 0)
 		rc = -EIO;
-	if (rc < 0 && !vs->err[0] && ipset_session_report_msg(s))
+	if (rc < 0 && !vs->err[0] && ipset_session_report_msg(s)) {
 		snprintf(vs->err, sizeof(vs->err), "%s", ipset_session_report_msg(s));
+		chomp(vs->err);
+	}
 	ipset_session_report_reset(s);
 	ipset_data_reset(ipset_session_data(s));
 	if (rc < 0) {
-		/* find out which ones failed, one by one */
-		log_warn("ipset: batch of %zu failed (%s): retrying one by one", n, vs->err);
-		for (size_t i = 0; i < n; i++) {
-			char line[160];
+		char line[160], first[448] = "";
+		size_t failed = 0;
 
+		/* find out which ones failed, one by one; logged once, not per
+		 * member (past maxelem that is every pass, for each one left out) */
+		log_limited(LOG_LVL_WARN, "ipset_batch", "ipset: batch of %zu failed (%s): "
+			    "retrying one by one", n, vs->err);
+		for (size_t i = 0; i < n; i++) {
 			member_line(&ops[i], line, sizeof(line));
 			line[strlen(line) - 1] = 0;
-			errs[i] = run(vs, "%s", line);
+			errs[i] = run_quiet(vs, "%s", line);
+			if (errs[i] < 0 && failed++ == 0)
+				snprintf(first, sizeof(first), "`%s`: %s", line, vs->err);
 		}
+		if (failed)
+			log_limited(LOG_LVL_WARN, "ipset_member", "ipset: %zu of %zu member "
+				    "changes failed, the first %s", failed, n, first);
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -15,10 +15,16 @@
 
 struct vip_set;
 
-/* Creates both sets if missing. 0 or -errno (logged). */
+/* Creates both sets if missing (hash:ip,port, the kernel's default maxelem
+ * of 65,536 members each; sets of these names made beforehand with other
+ * options are used as they are). 0 or -errno (logged). */
 int vip_set_open(int dry_run, struct vip_set **out);
 void vip_set_close(struct vip_set *vs);
-/* The members of both sets, sorted. */
+/* The members of both sets, sorted, into out. A set that is gone is created
+ * again (counted ipset_recreated, logged rate-limited; not in a dry run).
+ * A set that cannot be read (-errno returned) keeps in out the members it
+ * had there: the caller goes on with the last ones read (member changes are
+ * idempotent), and the other set's are still brought up to date. */
 int vip_set_list(struct vip_set *vs, struct key_set *out);
 /* OP_ADD_MEMBER / OP_DEL_MEMBER ops, aggregated into few messages;
  * idempotent. errs[i] per op. */

@@ -18,7 +18,7 @@
 enum {
 	K_NODE_IP = 256, K_LISTEN, K_SEEDS, K_STATE_DIR, K_ACTIVE, K_PASSIVE, K_PING,
 	K_TMIN, K_TMAX, K_SHUFFLE, K_GRACE, K_LINGER, K_KEY, K_TRUST_IDS, K_ARWL, K_PRWL,
-	K_EXPIRY,
+	K_EXPIRY, K_SHUF_KA, K_SHUF_KP, K_SHUF_WALK, K_PROBE_K, K_DIGEST, K_GOSSIP_TTL,
 };
 
 const struct opt overlayd_opts[] = {
@@ -36,6 +36,21 @@ const struct opt overlayd_opts[] = {
 	{ "passive-walk-length", required_argument, K_PRWL, "N",
 	  "at this many hops left the walk also adds the node to a passive view (PRWL, "
 	  "0-16, at most the active walk length, default 3)" },
+	{ "shuffle-active", required_argument, K_SHUF_KA, "N",
+	  "active view ids a SHUFFLE carries (HyParView ka, 0-6, default 3)" },
+	{ "shuffle-passive", required_argument, K_SHUF_KP, "N",
+	  "passive view ids a SHUFFLE carries (kp, 0-8, default 4)" },
+	{ "shuffle-walk-length", required_argument, K_SHUF_WALK, "N",
+	  "hops a SHUFFLE's random walk takes (1-16, default 6)" },
+	{ "probe-count", required_argument, K_PROBE_K, "N",
+	  "other neighbours asked to ping a suspected peer before its link is severed "
+	  "(0-8, default 3)" },
+	{ "digest-interval-ms", required_argument, K_DIGEST, "MS",
+	  "anti-entropy period: a digest of every record to one neighbour "
+	  "(1000-3600000, default 30000)" },
+	{ "gossip-ttl", required_argument, K_GOSSIP_TTL, "N",
+	  "hops an adjacency record is flooded (1-64, default 32; at least the "
+	  "cluster's diameter)" },
 	{ "record-expiry-s", required_argument, K_EXPIRY, "S",
 	  "forget a node unreachable and unheard of this long (10-604800, default 600)" },
 	{ "ping-interval-ms", required_argument, K_PING, "MS",
@@ -82,6 +97,17 @@ static const char *add_seeds(struct overlayd_cfg *c, const char *value)
 		c->n_seeds++;
 	}
 	free(copy);
+	return why;
+}
+
+/* An unsigned option within [lo, hi] into *out; NULL or why not. */
+static const char *uint_param(const char *value, unsigned long lo, unsigned long hi, unsigned *out)
+{
+	unsigned long v;
+	const char *why = opt_uint(value, lo, hi, &v);
+
+	if (!why)
+		*out = (unsigned)v;
 	return why;
 }
 
@@ -163,6 +189,18 @@ const char *overlayd_cfg_apply(int key, const char *value, void *ctx)
 			return why;
 		c->p.expire_ms = (unsigned)v * 1000;
 		return NULL;
+	case K_SHUF_KA:
+		return uint_param(value, 0, 6, &c->p.ka);
+	case K_SHUF_KP:
+		return uint_param(value, 0, 8, &c->p.kp);
+	case K_SHUF_WALK:
+		return uint_param(value, 1, 16, &c->p.shuffle_walk);
+	case K_PROBE_K:
+		return uint_param(value, 0, 8, &c->p.probe_k);
+	case K_DIGEST:
+		return uint_param(value, 1000, 3600000, &c->p.digest_ms);
+	case K_GOSSIP_TTL:
+		return uint_param(value, 1, 64, &c->p.gossip_ttl);
 	}
 	return "unknown option";
 }
@@ -258,36 +296,47 @@ const char *overlayd_cfg_finish(struct overlayd_cfg *c)
 	return NULL;
 }
 
+int overlayd_epoch_save(const char *dir, uint64_t epoch)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/epoch", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(f = fopen(tmp, "w"))) {
+		log_error("epoch: cannot write %s: %s", tmp, strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "%llu\n", (unsigned long long)epoch);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		int e = errno;
+
+		log_error("epoch: cannot write %s: %s", tmp, strerror(e));
+		fclose(f);
+		return -e;
+	}
+	fclose(f);
+	if (rename(tmp, path) < 0) {
+		log_error("epoch: cannot rename %s: %s", tmp, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 uint64_t overlayd_epoch_bump(const char *dir)
 {
-	char path[4096], tmp[4200], buf[32] = { 0 };
+	char path[4096], buf[32] = { 0 };
 	unsigned long long e = 0;
 	FILE *f;
 
 	if (!dir)
 		return clock_real_ms();
 	snprintf(path, sizeof(path), "%s/epoch", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(path, "r"))) {
 		if (fgets(buf, sizeof(buf), f))
 			e = strtoull(buf, NULL, 10);
 		fclose(f);
 	}
 	e++;
-	if (!(f = fopen(tmp, "w"))) {
-		log_error("epoch: cannot write %s: %s", tmp, strerror(errno));
-		return 0;
-	}
-	fprintf(f, "%llu\n", e);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		log_error("epoch: cannot write %s: %s", tmp, strerror(errno));
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	if (rename(tmp, path) < 0) {
-		log_error("epoch: cannot rename %s: %s", tmp, strerror(errno));
-		return 0;
-	}
-	return e;
+	return overlayd_epoch_save(dir, e) < 0 ? 0 : e;
 }

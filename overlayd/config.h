@@ -34,5 +34,9 @@ const char *overlayd_key_load(const char *path, struct frame_key **out);
  * logged). Without a dir the wall clock in ms serves (also increasing
  * across restarts). */
 uint64_t overlayd_epoch_bump(const char *dir);
+/* Writes epoch to <dir>/epoch (atomically, synced): the epoch the node
+ * took over from its own earlier life when the file was lost (gossip.c),
+ * so that the next start bumps past that one. 0 or -errno (logged). */
+int overlayd_epoch_save(const char *dir, uint64_t epoch);
 
 #endif

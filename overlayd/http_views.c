@@ -32,6 +32,9 @@ static const struct metrics_info status_metrics[] = {
 	{ "bytes_rx", "received_bytes_total", "Overlay bytes received.", 0 },
 	{ "bytes_tx", "sent_bytes_total", "Overlay bytes sent.", 0 },
 	{ "send_drops", "send_drops_total", "Messages dropped on full send queues.", 0 },
+	{ "tx_queued", "queued_bytes", "Bytes waiting in the output queues, all connections.", 0 },
+	{ "digests_refused", "digests_refused_total",
+	  "Anti-entropy digests from nodes in none of the views, dropped.", 0 },
 	{ "bad_messages", "bad_messages_total", "Malformed peer messages dropped.", 0 },
 	{ NULL, NULL, NULL, 0 },
 };

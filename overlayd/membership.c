@@ -433,7 +433,7 @@ static void start_shuffle(struct overlay *o)
 	o->n_shuffle_sent = 0;
 	for (size_t i = 1; i < n; i++)
 		o->shuffle_sent[o->n_shuffle_sent++] = ids[i];
-	send_shuffle(o, &to->node, &o->self, o->p.arwl, o->shuffle_id, ids, n, 0);
+	send_shuffle(o, &to->node, &o->self, o->p.shuffle_walk, o->shuffle_id, ids, n, 0);
 }
 
 static int on_shuffle(struct overlay *o, const struct node_id *from, const PeerMessage *m)

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "overlayd/out_budget.h"
 
 struct conn {
 	struct net *net;
@@ -34,6 +35,7 @@ struct conn {
 	int connected; /* the socket is connected: frames are written at once */
 	uint64_t last_us;
 	uint64_t full_since_us; /* a send found the output queue full (0: not since it drained) */
+	int budget_full;        /* ... because the shared budget was spent (out_budget.h) */
 	struct conn *next;
 };
 
@@ -119,6 +121,17 @@ static size_t conn_queued(const struct conn *c)
 	       (c->pending ? evbuffer_get_length(c->pending) : 0);
 }
 
+/* Summed only when a queue grows past its own share (a peer is slow or
+ * does not read), and for status. */
+size_t net_queued(const struct net *n)
+{
+	size_t total = 0;
+
+	for (const struct conn *c = n->conns; c; c = c->next)
+		total += conn_queued(c);
+	return total;
+}
+
 /* Sealed frame of plen payload bytes at buf + FRAME_HDR onto the output. */
 static int put_frame(struct conn *c, uint8_t *buf, size_t plen)
 {
@@ -139,14 +152,19 @@ static int frame_send(struct conn *c, const PeerMessage *m)
 	size_t plen = l4lb__overlay__v1__peer_message__get_packed_size(m);
 	size_t queued = conn_queued(c);
 	uint8_t small[2048], *buf = small;
+	enum out_verdict v = OUT_OK;
 	int rc = 0;
 
 	if (plen + FRAME_TAG > FRAME_MAX)
 		return -EMSGSIZE;
-	if (queued + plen > NET_MAX_QUEUE) {
-		counter_inc("overlay_tx_queue_full");
+	if (queued + plen > OUT_BUDGET_OWN)
+		v = out_budget_admit(queued, net_queued(c->net), plen, NET_MAX_QUEUE);
+	if (v != OUT_OK) {
+		counter_inc(v == OUT_LINK_FULL ? "overlay_tx_queue_full"
+					       : "overlay_tx_budget_full");
 		if (!c->full_since_us)
 			c->full_since_us = clock_mono_us();
+		c->budget_full |= v == OUT_BUDGET_FULL;
 		return -ENOBUFS;
 	}
 	if (FRAME_HDR + plen + FRAME_TAG > sizeof(small) &&
@@ -569,8 +587,10 @@ const struct overlay_ops net_ops_template = { net_send, net_close, NULL };
 /* A peer that keeps its connection busy (it sends, so it never looks idle)
  * but does not read what it is sent would hold the queue at its bound for
  * good, every message to it dropped. Once the queue has stayed above half
- * the bound for NET_STALL_US, the connection goes. One per call: losing a
- * link runs the core, which may close other connections. */
+ * the bound for NET_STALL_US, the connection goes; when it was the shared
+ * budget that refused (many such peers at once, none at its own bound),
+ * above its own share. One per call: losing a link runs the core, which
+ * may close other connections. */
 static int drop_stalled(struct net *n, uint64_t now_us)
 {
 	char b[NODE_STR_MAX];
@@ -578,8 +598,9 @@ static int drop_stalled(struct net *n, uint64_t now_us)
 	for (struct conn *c = n->conns; c; c = c->next) {
 		if (c->closing || !c->full_since_us)
 			continue;
-		if (conn_queued(c) < NET_MAX_QUEUE / 2) {
+		if (conn_queued(c) < (c->budget_full ? OUT_BUDGET_OWN : NET_MAX_QUEUE / 2)) {
 			c->full_since_us = 0;
+			c->budget_full = 0;
 			continue;
 		}
 		if (now_us - c->full_since_us < NET_STALL_US)

@@ -44,6 +44,10 @@ extern const struct overlay_ops net_ops_template;
 /* Per-connection housekeeping (idle non-active links); call every tick. */
 void net_tick(struct net *n, uint64_t now_us);
 
+/* Bytes waiting in every connection's output queue together (bounded:
+ * out_budget.h). */
+size_t net_queued(const struct net *n);
+
 /* byte counters for status */
 void net_stats(const struct net *n, uint64_t *rx, uint64_t *tx, size_t *conns);
 

@@ -17,6 +17,7 @@ void overlay_params_default(struct overlay_params *p)
 	p->prwl = 3;
 	p->ka = 3;
 	p->kp = 4;
+	p->shuffle_walk = 6;
 	p->shuffle_ms = 10000;
 	p->tick_ms = 20;
 	p->ping_ms = 100;

@@ -35,6 +35,7 @@ struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */
 	unsigned arwl, prwl;              /* active / passive random-walk lengths */
 	unsigned ka, kp;                  /* shuffle: active and passive ids sent */
+	unsigned shuffle_walk;            /* shuffle: random-walk length */
 	unsigned shuffle_ms;
 	unsigned tick_ms;                 /* how often overlay_tick is called */
 	unsigned ping_ms;                 /* ping interval per active link */
@@ -127,6 +128,8 @@ struct overlay_stats {
 	uint64_t probes_sent, probes_served, probe_acks, probe_drops, unknown;
 	uint64_t probes_refused; /* PROBEs for an address that is no known node */
 	uint64_t msgs_rx, msgs_tx, records_rx, records_new, send_drops, bad;
+	uint64_t digests_refused; /* DIGESTs from a node in none of our views */
+	uint64_t digest_cmps;     /* address comparisons spent on digests */
 };
 
 struct overlay {

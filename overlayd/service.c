@@ -20,6 +20,8 @@ struct service {
 	struct event *tick;
 	uint64_t pub_epoch, published_gen;
 	struct publish_gate gate;
+	const char *state_dir;
+	uint64_t saved_epoch; /* in state_dir/epoch */
 };
 
 static int s_send(void *ctx, const struct node_id *to, const PeerMessage *m)
@@ -208,6 +210,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	overlay_tick(s->o, now);
 	net_tick(s->net, now);
+	/* the core took over a higher epoch of this node's earlier life (its
+	 * state dir was lost): keep it, once, whether or not the write works */
+	if (s->state_dir && s->o->epoch > s->saved_epoch) {
+		log_info("overlayd: epoch %llu of an earlier life taken over",
+			 (unsigned long long)s->o->epoch);
+		overlayd_epoch_save(s->state_dir, s->o->epoch);
+		s->saved_epoch = s->o->epoch;
+	}
 	if (!s->gate.open)
 		publish(s);
 }
@@ -255,7 +265,9 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 	KV("bytes_rx", "%llu", (unsigned long long)rx);
 	KV("bytes_tx", "%llu", (unsigned long long)tx);
 	KV("connections", "%zu", conns);
+	KV("tx_queued", "%zu", net_queued(s->net));
 	KV("send_drops", "%llu", (unsigned long long)st->send_drops);
+	KV("digests_refused", "%llu", (unsigned long long)st->digests_refused);
 	KV("bad_messages", "%llu", (unsigned long long)st->bad);
 	KV("unknown_messages", "%llu", (unsigned long long)st->unknown);
 #undef KV
@@ -276,6 +288,8 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	publish_gate_init(&s->gate, clock_mono_us());
 	if (!(epoch = overlayd_epoch_bump(c->state_dir)))
 		goto fail;
+	s->state_dir = c->state_dir;
+	s->saved_epoch = epoch;
 	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen, c->key,
 				   c->trust_ids ? NET_TRUST_IDS : 0)))
 		goto fail;

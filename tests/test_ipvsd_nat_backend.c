@@ -52,7 +52,8 @@ static void test_auto_follows_the_rules(void **state)
 	assert_int_equal(nat_backend_choose(-1, 0), NAT_BACKEND_SYSTEM);
 }
 
-/* Every step's check and fix run the backend's binary for its family. */
+/* Every step's check and fix run the backend's binary for its family (a
+ * move, its iptables-restore). */
 static void assert_steps_use(const char *ipt4, const char *ipt6)
 {
 	struct nat_step st[NAT_STEPS_MAX];
@@ -63,7 +64,15 @@ static void assert_steps_use(const char *ipt4, const char *ipt6)
 		int six = !strcmp(st[i].check[0], ipt6);
 
 		assert_true(six || !strcmp(st[i].check[0], ipt4));
-		assert_string_equal(st[i].fix[0], st[i].check[0]);
+		if (st[i].fix_input) {
+			char restore[64];
+
+			snprintf(restore, sizeof(restore), "%s-restore", st[i].check[0]);
+			assert_string_equal(st[i].fix[0], restore);
+			assert_string_equal(st[i].fix2[0], st[i].check[0]);
+		} else {
+			assert_string_equal(st[i].fix[0], st[i].check[0]);
+		}
 		six ? v6++ : v4++;
 	}
 	assert_int_equal(v4, 7);

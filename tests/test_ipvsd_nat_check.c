@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/counters.h"
@@ -20,21 +21,43 @@
 #include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
 
-/* $0 -w -t nat OP CHAIN SPEC...: rules live in $NAT_DIR/<program>.db; a line
- * in $NAT_DIR/fail makes the matching "OP CHAIN" write fail. */
+/* $0 -w -t nat OP CHAIN SPEC...: rules live in $NAT_DIR/<program>.db, in
+ * order (a chain's rule 1 is its first line); a line in $NAT_DIR/fail makes
+ * the matching "OP CHAIN" write fail. */
 static const char fake[] =
 	"#!/bin/sh\n"
+	"PATH=/usr/bin:/bin\n"
 	"db=$NAT_DIR/$(basename $0).db; touch $db\n"
 	"shift 3; op=$1; shift; echo \"$op $*\" >>$NAT_DIR/calls\n"
 	"sleep 0.02\n"
 	"case $op in\n"
-	"-S) grep -qxF \":$1\" $db ;;\n"
+	"-S) if [ $# = 2 ]; then echo '# Warning: a warning first, as iptables-nft gives';\n"
+	"	grep -m1 \"^$1 \" $db | sed 's/^/-A /'; exit 0; fi\n"
+	"	grep -qxF \":$1\" $db ;;\n"
 	"-N) echo \":$1\" >>$db ;;\n"
 	"-C) grep -qxF \"$*\" $db ;;\n"
 	"-A|-I) if grep -qxF -e \"$op $1\" $NAT_DIR/fail 2>/dev/null; then\n"
-	"	echo \"no chain $1\"; exit 1; fi; echo \"$*\" >>$db ;;\n"
+	"	echo \"no chain $1\"; exit 1; fi\n"
+	"	if [ $op = -A ]; then echo \"$*\" >>$db; exit 0; fi\n"
+	"	c=$1; shift; [ \"$1\" = 1 ] && shift\n"
+	"	{ echo \"$c $*\"; cat $db; } >$db.t; mv $db.t $db ;;\n"
 	"*) exit 2 ;;\n"
 	"esac\n";
+
+/* $0 -w --noflush < script: its -D (the first copy) and -I CHAIN 1 lines
+ * applied as one transaction, nothing changed if one fails. */
+static const char fake_restore[] =
+	"#!/bin/sh\n"
+	"PATH=/usr/bin:/bin\n"
+	"db=$NAT_DIR/$(basename $0 -restore).db; touch $db; cp $db $db.n\n"
+	"echo \"restore $*\" >>$NAT_DIR/calls\n"
+	"while read -r op c rest; do case $op in\n"
+	"-D) l=\"$c $rest\"; grep -qxF -- \"$l\" $db.n || { echo \"line failed\"; exit 1; }\n"
+	"	awk -v l=\"$l\" '!d && $0 == l { d = 1; next } 1' $db.n >$db.t ;;\n"
+	"-I) { echo \"$c ${rest#1 }\"; cat $db.n; } >$db.t ;;\n"
+	"*) continue ;;\n"
+	"esac; mv $db.t $db.n; done\n"
+	"mv $db.n $db\n";
 
 static char dir[64];
 
@@ -68,11 +91,12 @@ static int setup(void **state)
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/l4lb-natcheck.XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	for (int i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, i ? "ip6tables" : "iptables");
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", dir, i % 2 ? "ip6tables" : "iptables",
+			 i > 1 ? "-restore" : "");
 		f = fopen(path, "w");
 		assert_non_null(f);
-		fputs(fake, f);
+		fputs(i > 1 ? fake_restore : fake, f);
 		fclose(f);
 		chmod(path, 0755);
 	}
@@ -149,8 +173,20 @@ static void test_steps(void **state)
 			    "iptables -w -t nat -S L4LB-MASQ");
 	assert_string_equal(nat_argv_format(s[0].fix, buf, sizeof(buf)),
 			    "iptables -w -t nat -N L4LB-MASQ");
+	/* the jumps into L4LB-VIPS: checked to be rule 1, moved there by a
+	 * restore (one transaction), inserted at 1 when missing */
+	assert_string_equal(nat_argv_format(s[5].check, buf, sizeof(buf)),
+			    "iptables -w -t nat -S OUTPUT 1");
+	assert_string_equal(s[5].expect, "-A OUTPUT -j L4LB-VIPS");
 	assert_string_equal(nat_argv_format(s[5].fix, buf, sizeof(buf)),
-			    "iptables -w -t nat -I OUTPUT -j L4LB-VIPS");
+			    "iptables-restore -w --noflush");
+	assert_string_equal(s[5].fix_input, "*nat\n-D OUTPUT -j L4LB-VIPS\n"
+			    "-I OUTPUT 1 -j L4LB-VIPS\nCOMMIT\n");
+	assert_string_equal(nat_argv_format(s[5].fix2, buf, sizeof(buf)),
+			    "iptables -w -t nat -I OUTPUT 1 -j L4LB-VIPS");
+	assert_string_equal(nat_argv_format(s[13].fix2, buf, sizeof(buf)),
+			    "ip6tables -w -t nat -I PREROUTING 1 -j L4LB-VIPS");
+	assert_null(s[4].fix2[0]);
 	assert_string_equal(nat_argv_format(s[4].fix, buf, sizeof(buf)),
 			    "iptables -w -t nat -A POSTROUTING -j L4LB-MASQ");
 	assert_non_null(strstr(nat_argv_format(s[10].check, buf, sizeof(buf)),
@@ -160,6 +196,14 @@ static void test_steps(void **state)
 	assert_non_null(strstr(nat_argv_format(s[3].fix, buf, sizeof(buf)),
 			       "iptables -w -t nat -I L4LB-VIPS -m set --match-set l4lb-vips4"));
 	assert_non_null(strstr(buf, "-j ACCEPT"));
+	/* the first rule read past iptables-nft's warning; only the whole line */
+	assert_true(nat_step_output_ok(&s[5], "# Warning: legacy\n-A OUTPUT -j L4LB-VIPS\n"));
+	assert_true(nat_step_output_ok(&s[5], "-A OUTPUT -j L4LB-VIPS"));
+	assert_false(nat_step_output_ok(&s[5], "-A OUTPUT -j PORTMAP\n-A OUTPUT -j L4LB-VIPS\n"));
+	assert_false(nat_step_output_ok(&s[5], "-A OUTPUT -j L4LB-VIPS-X\n"));
+	assert_false(nat_step_output_ok(&s[5], ""));
+	assert_false(nat_step_output_ok(&s[5], "# Warning: cut"));
+	assert_true(nat_step_output_ok(&s[4], "")); /* no expect: exit status only */
 	/* a short buffer is cut, never overrun */
 	assert_int_equal(strlen(nat_argv_format(s[10].check, buf, 10)), 9);
 }
@@ -174,6 +218,29 @@ static void test_child_run(void **state)
 	assert_int_equal(child_run(ok, buf, sizeof(buf)), 3);
 	assert_string_equal(buf, "out\nerr\n");
 	assert_int_equal(child_run(none, buf, sizeof(buf)), -ENOENT);
+}
+
+/* A restore script reaches the child's stdin whole; too long is refused. */
+static void test_child_input(void **state)
+{
+	const char *cat[] = { "cat", NULL };
+	char buf[64], big[CHILD_INPUT_MAX + 2];
+	size_t len = 0;
+	pid_t pid;
+	int fd, st, rc;
+
+	(void)state;
+	assert_int_equal(child_spawn_in(cat, "*nat\nCOMMIT\n", &pid, &fd), 0);
+	while ((rc = child_read(fd, buf, sizeof(buf), &len)) == 0)
+		usleep(1000);
+	assert_int_equal(rc, 1);
+	close(fd);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(child_status(st), 0);
+	assert_string_equal(buf, "*nat\nCOMMIT\n");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(child_spawn_in(cat, big, &pid, &fd), -E2BIG);
 }
 
 static void test_check_repairs(void **state)
@@ -195,9 +262,12 @@ static void test_check_repairs(void **state)
 	assert_int_equal(count("wc -l <iptables.db"), 7);
 	assert_int_equal(count("wc -l <ip6tables.db"), 7);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
-	/* the rules in and the jumps to a chain just created are not checked */
+	/* the rules in and the jumps to a chain just created are not checked,
+	 * the jumps inserted at 1 straight away (no restore) */
 	assert_int_equal(count("grep -c '^-S ' calls"), 4);
 	assert_int_equal(count("grep -c '^-C ' calls || true"), 0);
+	assert_int_equal(count("grep -c '^restore ' calls || true"), 0);
+	assert_int_equal(count("grep -c '^-I OUTPUT 1 -j L4LB-VIPS$' calls"), 2);
 
 	/* all in place: only checks */
 	sh(": >calls");
@@ -212,9 +282,32 @@ static void test_check_repairs(void **state)
 	assert_int_equal(nat_check_start(c), 0);
 	run_check(base, c);
 	assert_string_equal(nat_check_state(c), "ok");
+	/* (nothing to move: the restore fails as a whole, then the insert) */
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 1);
-	assert_int_equal(count("grep -c '^-I OUTPUT -j L4LB-VIPS' calls"), 1);
+	assert_int_equal(count("grep -c '^restore ' calls"), 1);
+	assert_int_equal(count("grep -c '^-I OUTPUT 1 -j L4LB-VIPS' calls"), 1);
 	assert_int_equal(count("grep -cxF 'OUTPUT -j L4LB-VIPS' ip6tables.db"), 1);
+	assert_int_equal(count("grep -m1 -n '^OUTPUT ' ip6tables.db | cut -d: -f1"),
+			 count("grep -n -xF 'OUTPUT -j L4LB-VIPS' ip6tables.db | cut -d: -f1"));
+
+	/* a DNAT jump put above ipvsd's in OUTPUT (docker restarting): ipvsd's
+	 * is moved back to rule 1 in one restore, the other rule kept, one copy */
+	sh(": >calls && { echo 'OUTPUT -m addrtype --dst-type LOCAL -j PORTMAP';"
+	   " cat iptables.db; } >x; mv x iptables.db");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(count("grep -c '^restore ' calls"), 1);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls || true"), 0);
+	assert_int_equal(count("grep -cxF 'OUTPUT -j L4LB-VIPS' iptables.db"), 1);
+	assert_int_equal(count("grep -c PORTMAP iptables.db"), 1);
+	sh("grep -m1 '^OUTPUT ' iptables.db | grep -qxF 'OUTPUT -j L4LB-VIPS'");
+	sh("grep -m1 '^PREROUTING ' iptables.db | grep -qxF 'PREROUTING -j L4LB-VIPS'");
+	/* ... and stays put: the next check writes nothing */
+	sh(": >calls");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_int_equal(count("grep -c '^restore \\|^-[NAI] ' calls || true"), 0);
 
 	/* a chain gone with its rule and its jump (v6 masquerade): those three are
 	 * put back, the rule and the jump unchecked; the v6 VIP chain's are checked */
@@ -224,7 +317,7 @@ static void test_check_repairs(void **state)
 	run_check(base, c);
 	assert_string_equal(nat_check_state(c), "ok");
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 3);
-	assert_int_equal(count("grep -c '^-C ' calls"), 8);
+	assert_int_equal(count("grep -c '^-C ' calls"), 4); /* the jumps: -S CHAIN 1 */
 	assert_int_equal(count("wc -l <ip6tables.db"), 7);
 
 	/* a write that fails: counted, the rest still done, state "failed" */
@@ -238,6 +331,32 @@ static void test_check_repairs(void **state)
 	assert_string_equal(nat_check_state(c), "failed");
 	assert_int_equal(counter_value("nat_rule_failures"), before + 1);
 	assert_int_equal(count("grep -cxF 'POSTROUTING -j L4LB-MASQ' ip6tables.db"), 1);
+	nat_check_free(c);
+	event_base_free(base);
+}
+
+/* Without iptables-restore a misplaced jump is still put first (inserted at
+ * 1: a second copy below does no harm). PATH holds only the stand-ins, so
+ * that no real iptables-restore is found instead. */
+static void test_move_without_restore(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct nat_check *c;
+	char *saved = strdup(getenv("PATH"));
+
+	(void)state;
+	sh("rm -f fail && mv iptables-restore no-restore && : >calls && "
+	   "{ echo 'OUTPUT -j PORTMAP'; cat iptables.db; } >x; mv x iptables.db");
+	setenv("PATH", dir, 1);
+	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	setenv("PATH", saved, 1);
+	free(saved);
+	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(count("grep -c '^-I OUTPUT 1 -j L4LB-VIPS' calls"), 1);
+	sh("grep -m1 '^OUTPUT ' iptables.db | grep -qxF 'OUTPUT -j L4LB-VIPS'");
+	sh("mv no-restore iptables-restore");
 	nat_check_free(c);
 	event_base_free(base);
 }
@@ -265,7 +384,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_child_run),
+		cmocka_unit_test(test_child_input),
 		cmocka_unit_test(test_check_repairs),
+		cmocka_unit_test(test_move_without_restore),
 		cmocka_unit_test(test_check_without_iptables),
 	};
 

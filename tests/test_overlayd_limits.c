@@ -17,6 +17,8 @@
 #include "common/log.h"
 #include "overlayd/adjacency.h"
 #include "overlayd/frame.h"
+#include "overlayd/net.h"
+#include "overlayd/out_budget.h"
 #include "overlayd/overlay.h"
 #include "tests/overlayd_test_node.h"
 
@@ -151,6 +153,48 @@ static void test_frame_bounds(void **state)
 	assert_int_equal(frame_len(huge, FRAME_MAX), -EMSGSIZE);
 }
 
+/* The output queues: each connection up to NET_MAX_QUEUE, all together up
+ * to OUT_BUDGET_TOTAL beyond each one's own OUT_BUDGET_OWN. Filled the way
+ * the transport does, by connections that never drain: 512 of them hold
+ * at most 8 MiB (without the shared bound: 256 MiB), and a connection
+ * still gets its own share when the shared part is spent. */
+static void test_output_budget(void **state)
+{
+	static size_t q[NET_MAX_CONNS];
+	const size_t msg = 100;
+	size_t total = 0, budget_refused = 0;
+
+	(void)state;
+	assert_int_equal(out_budget_admit(0, 0, msg, NET_MAX_QUEUE), OUT_OK);
+	assert_int_equal(out_budget_admit(NET_MAX_QUEUE - msg + 1, 0, msg, NET_MAX_QUEUE),
+			 OUT_LINK_FULL);
+	assert_int_equal(out_budget_admit(OUT_BUDGET_OWN, OUT_BUDGET_TOTAL, msg, NET_MAX_QUEUE),
+			 OUT_BUDGET_FULL);
+	assert_int_equal(out_budget_admit(OUT_BUDGET_OWN - msg, OUT_BUDGET_TOTAL, msg,
+					  NET_MAX_QUEUE), OUT_OK);
+	/* every connection sends until refused, round after round */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (size_t i = 0; i < NET_MAX_CONNS; i++) {
+			enum out_verdict v = out_budget_admit(q[i], total, msg, NET_MAX_QUEUE);
+
+			if (v == OUT_OK) {
+				q[i] += msg;
+				total += msg;
+				changed = 1;
+			}
+			budget_refused += v == OUT_BUDGET_FULL;
+		}
+	}
+	assert_true(total <= OUT_BUDGET_TOTAL + NET_MAX_CONNS * OUT_BUDGET_OWN);
+	assert_true(total <= 8u << 20);
+	assert_true(budget_refused > 0);
+	for (size_t i = 0; i < NET_MAX_CONNS; i++)
+		assert_true(q[i] >= OUT_BUDGET_OWN - msg && q[i] <= NET_MAX_QUEUE);
+	/* a new connection's pings still go out */
+	assert_int_equal(out_budget_admit(0, total, 40, NET_MAX_QUEUE), OUT_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_record_too_many_links_refused),
 		cmocka_unit_test(test_adjacency_table_bounded),
 		cmocka_unit_test(test_frame_bounds),
+		cmocka_unit_test(test_output_budget),
 	};
 
 	log_init("test", LOG_LVL_WARN);

@@ -218,7 +218,7 @@ static void test_shuffle_reply_merged_with_eviction(void **state)
 	assert_true(overlay_link(o, &shuffle_to) != NULL);
 	assert_int_equal(node_from_pb(sent_shuffle->shuffle->origin, &n), 0);
 	assert_true(node_eq(&n, &self));
-	assert_int_equal(sent_shuffle->shuffle->ttl, o->p.arwl);
+	assert_int_equal(sent_shuffle->shuffle->ttl, o->p.shuffle_walk);
 	for (size_t i = 0; i < sent_shuffle->shuffle->n_nodes; i++) {
 		assert_int_equal(node_from_pb(sent_shuffle->shuffle->nodes[i], &n), 0);
 		sent[n.ip[3]] = 1;

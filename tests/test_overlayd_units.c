@@ -268,6 +268,9 @@ static void test_epoch_bumped_and_persisted(void **state)
 	assert_int_equal(overlayd_epoch_bump(dir), 1);
 	assert_int_equal(overlayd_epoch_bump(dir), 2);
 	assert_int_equal(overlayd_epoch_bump(dir), 3);
+	/* an epoch taken over from an earlier life: the next start is past it */
+	assert_int_equal(overlayd_epoch_save(dir, 41), 0);
+	assert_int_equal(overlayd_epoch_bump(dir), 42);
 	snprintf(path, sizeof(path), "%s/epoch", dir);
 	unlink(path);
 	rmdir(dir);
@@ -321,6 +324,53 @@ static void test_cfg_options(void **state)
 	assert_non_null(overlayd_cfg_finish(&c));
 }
 
+/* The HyParView and dissemination parameters that were constants: their
+ * defaults unchanged, each set within its range, refused outside it. */
+static void test_cfg_protocol_parameters(void **state)
+{
+	static const struct {
+		const char *name;
+		unsigned lo, hi, def;
+		size_t off;
+	} t[] = {
+		{ "shuffle-active", 0, 6, 3, offsetof(struct overlay_params, ka) },
+		{ "shuffle-passive", 0, 8, 4, offsetof(struct overlay_params, kp) },
+		{ "shuffle-walk-length", 1, 16, 6, offsetof(struct overlay_params, shuffle_walk) },
+		{ "probe-count", 0, 8, 3, offsetof(struct overlay_params, probe_k) },
+		{ "digest-interval-ms", 1000, 3600000, 30000,
+		  offsetof(struct overlay_params, digest_ms) },
+		{ "gossip-ttl", 1, 64, 32, offsetof(struct overlay_params, gossip_ttl) },
+	};
+	struct overlayd_cfg c;
+	char v[24];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		unsigned *p = (unsigned *)((char *)&c.p + t[i].off);
+
+		overlayd_cfg_init(&c);
+		assert_int_equal(*p, t[i].def);
+		snprintf(v, sizeof(v), "%u", t[i].lo);
+		assert_null(cfg_set(&c, t[i].name, v));
+		assert_int_equal(*p, t[i].lo);
+		snprintf(v, sizeof(v), "%u", t[i].hi);
+		assert_null(cfg_set(&c, t[i].name, v));
+		assert_int_equal(*p, t[i].hi);
+		/* out of range or not a number: refused, the value kept */
+		snprintf(v, sizeof(v), "%u", t[i].hi + 1);
+		assert_non_null(cfg_set(&c, t[i].name, v));
+		if (t[i].lo) {
+			snprintf(v, sizeof(v), "%u", t[i].lo - 1);
+			assert_non_null(cfg_set(&c, t[i].name, v));
+		}
+		assert_non_null(cfg_set(&c, t[i].name, "-1"));
+		assert_non_null(cfg_set(&c, t[i].name, "x"));
+		assert_int_equal(*p, t[i].hi);
+		assert_null(overlayd_cfg_finish(&c));
+		overlayd_cfg_free(&c);
+	}
+}
+
 static void test_cluster_key_file(void **state)
 {
 	char path[] = "/tmp/test_overlayd_keyXXXXXX";
@@ -356,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_reachability_new_link_is_no_accusation),
 		cmocka_unit_test(test_epoch_bumped_and_persisted),
 		cmocka_unit_test(test_cfg_options),
+		cmocka_unit_test(test_cfg_protocol_parameters),
 		cmocka_unit_test(test_cluster_key_file),
 	};
 

@@ -67,6 +67,24 @@ static void print_counters(const L4lb__V1__StatusReply *st, int json)
 		printf("\n");
 }
 
+/* overlayd's status facts that are levels, not counts (tx_queued: bytes
+ * waiting to be sent). "counters" has
+ * always held them too (a public output: kept); "gauges" tells them apart. */
+static const char *const gauges[] = { "epoch",      "active",       "passive",     "known",
+				      "reachable",  "generation",   "local_health", "connections",
+				      "tx_queued" };
+
+static void print_gauges(const L4lb__V1__StatusReply *st)
+{
+	int n = 0;
+
+	for (size_t i = 0; st && i < st->n_info; i++)
+		for (size_t k = 0; k < sizeof(gauges) / sizeof(gauges[0]); k++)
+			if (st->info[i]->key && strcmp(st->info[i]->key, gauges[k]) == 0 &&
+			    is_count(st->info[i]->value))
+				print_count(gauges[k], st->info[i]->value, 1, &n);
+}
+
 static void print_json(const L4lb__V1__OverlayState *st, const L4lb__V1__StatusReply *stat)
 {
 	const L4lb__V1__Reachability *r = st->reachability;
@@ -100,6 +118,8 @@ static void print_json(const L4lb__V1__OverlayState *st, const L4lb__V1__StatusR
 		printf("%s\"%s\"", i ? "," : "", ip_str(&st->passive[i], b, sizeof(b)));
 	printf("],\"generation\":%llu,\"counters\":{", r ? (unsigned long long)r->generation : 0ULL);
 	print_counters(stat, 1);
+	printf("},\"gauges\":{");
+	print_gauges(stat);
 	printf("}}\n");
 }
 

@@ -6,9 +6,15 @@
  * RUN_DIR/vipd.pub and overlayd.pub, with each change's VipTableDelta on
  * vipd.delta.pub as vipd does, and publishes again with the next
  * generation whenever the file changes (polled every 50 ms). SPEC_FILE lines:
- *   vip tcp|udp VIP PORT BACKEND[@AGENT]...   BACKEND is ip:port or [ip6]:port
- *   gen NSVC NDEST                            NSVC services 11.x.y.z:80 with
- *                                             NDEST backends 10.x.y.z:8080 each
+ *   vip tcp|udp VIP PORT BACKEND[@AGENT][=TASK][#WEIGHT]...
+ *                                             BACKEND and TASK (a port-mapped
+ *                                             task's own address) are ip:port
+ *                                             or [ip6]:port; WEIGHT 1 unless
+ *                                             given
+ *   gen NSVC NDEST [agents]                   NSVC services 11.x.y.z:80 with
+ *                                             NDEST backends 10.x.y.z:8080 each;
+ *                                             with "agents", backend j runs on
+ *                                             node (agent) 10.0.0.(j+1)
  *   reach AGENT...                            publish reachability (else none)
  *   gap                                       publish no delta for this
  *                                             generation (readers must resync)
@@ -137,14 +143,11 @@ static int parse_ip(const char *s, struct addr *out)
 	return 0;
 }
 
-/* "10.0.0.1:80" or "[fd00::1]:80", optionally "@agent". */
-static int parse_backend(char *s, L4lb__V1__Backend *b)
+/* "10.0.0.1:80" or "[fd00::1]:80" into ip and *port (s is cut up). */
+static int parse_ip_port(char *s, struct addr *ip, uint32_t *port)
 {
-	char *at = strchr(s, '@'), *colon;
-	struct addr *ip = calloc(2, sizeof(*ip));
+	char *colon;
 
-	if (at)
-		*at++ = 0;
 	if (*s == '[') {
 		char *end = strchr(s, ']');
 
@@ -158,20 +161,44 @@ static int parse_backend(char *s, L4lb__V1__Backend *b)
 		if (colon)
 			*colon = 0;
 	}
-	if (!colon || parse_ip(s, &ip[0]) < 0)
+	if (!colon || parse_ip(s, ip) < 0)
 		return -1;
 	if (*colon == 0)
 		colon++;
 	if (*colon == ':')
 		colon++;
+	*port = (uint32_t)atoi(colon);
+	return 0;
+}
+
+/* "10.0.0.1:80" or "[fd00::1]:80", optionally "@agent", then optionally
+ * "=task_ip:task_port" (a port-mapped task's own address), then "#weight". */
+static int parse_backend(char *s, L4lb__V1__Backend *b)
+{
+	char *hash = strchr(s, '#'), *task, *at;
+	struct addr *ip = calloc(3, sizeof(*ip));
+
+	if (hash)
+		*hash++ = 0;
+	task = strchr(s, '=');
+	if (task)
+		*task++ = 0;
+	at = strchr(s, '@');
+	if (at)
+		*at++ = 0;
 	l4lb__v1__backend__init(b);
+	if (parse_ip_port(s, &ip[0], &b->port) < 0)
+		return -1;
 	b->has_ip = b->has_port = b->has_weight = 1;
 	b->ip = (ProtobufCBinaryData){ ip[0].len, ip[0].a };
-	b->port = (uint32_t)atoi(colon);
-	b->weight = 1;
+	b->weight = hash ? (uint32_t)atoi(hash) : 1;
 	if (at && parse_ip(at, &ip[1]) == 0) {
 		b->has_agent_ip = 1;
 		b->agent_ip = (ProtobufCBinaryData){ ip[1].len, ip[1].a };
+	}
+	if (task && parse_ip_port(task, &ip[2], &b->task_port) == 0) {
+		b->has_task_ip = b->has_task_port = 1;
+		b->task_ip = (ProtobufCBinaryData){ ip[2].len, ip[2].a };
 	}
 	return 0;
 }
@@ -197,7 +224,7 @@ static void add_backend(L4lb__V1__Vip *v, L4lb__V1__Backend *b)
 	v->backends[v->n_backends++] = b;
 }
 
-static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest)
+static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest, int agents)
 {
 	t->vips = realloc(t->vips, (t->n_vips + nsvc) * sizeof(*t->vips));
 	for (size_t i = 0; i < nsvc; i++) {
@@ -218,6 +245,13 @@ static void gen_table(L4lb__V1__VipTable *t, size_t nsvc, size_t ndest)
 			b->ip = (ProtobufCBinaryData){ 4, ip };
 			b->port = 8080;
 			b->weight = 1;
+			if (agents) {
+				uint8_t *ag = malloc(4);
+
+				ag[0] = 10, ag[1] = 0, ag[2] = 0, ag[3] = (uint8_t)(j + 1);
+				b->has_agent_ip = 1;
+				b->agent_ip = (ProtobufCBinaryData){ 4, ag };
+			}
 			add_backend(v, b);
 		}
 		t->vips[t->n_vips++] = v;
@@ -253,7 +287,8 @@ static void publish(struct feed *f, char *text)
 		} else if (n == 2 && !strcmp(w[0], "epoch")) {
 			epoch = strtoull(w[1], NULL, 10);
 		} else if (n >= 3 && !strcmp(w[0], "gen")) {
-			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]));
+			gen_table(&t, (size_t)atol(w[1]), (size_t)atol(w[2]),
+				  n >= 4 && !strcmp(w[3], "agents"));
 		} else if (n >= 1 && !strcmp(w[0], "reach")) {
 			have_reach = 1;
 			for (int i = 1; i < n; i++) {

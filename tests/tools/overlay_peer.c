@@ -18,6 +18,13 @@
  *                       closes the link, else "still open after K pings"
  *   claim ID            a Hello as ID (another node's identity), then a
  *                       Disconnect in its name
+ *   digest ID ENTRIES KNOWN SECS [active]
+ *                       a Hello as ID, an Adjacency of KNOWN made-up nodes
+ *                       127.91.x.y (ttl 0: not forwarded), with `active` a
+ *                       high-priority Neighbor (Pings are answered), then a
+ *                       Digest of ENTRIES made-up nodes 127.90.x.y every
+ *                       250 ms for SECS: prints "sent K digests, P pongs,
+ *                       R records back" (exit 0) or "closed after N ms"
  * then waits (at most 15 s, or SECS + 5) for overlayd to close the
  * connection and prints "closed after N ms" (exit 0) or "still open"
  * (exit 1). joinflood and adj print "sent" and exit 0.
@@ -249,6 +256,171 @@ static int no_read(const char *host, int port, const char *id, int secs)
 	return 1;
 }
 
+static void fake_node(NodeId *n, uint8_t *ip, int net, size_t k)
+{
+	char id[32];
+
+	snprintf(id, sizeof(id), "127.%d.%zu.%zu", net, k / 250 % 250, k % 250 + 1);
+	node(n, ip, id);
+}
+
+/* A message of KNOWN records naming made-up nodes (no links, not forwarded). */
+static int send_fake_records(int fd, size_t known)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Adjacency *a = calloc(known + 1, sizeof(*a));
+	L4lb__Overlay__V1__Adjacency **ap = calloc(known + 1, sizeof(*ap));
+	NodeId *ids = calloc(known + 1, sizeof(*ids));
+	uint8_t *ips = calloc(known + 1, 4);
+	int rc = -1;
+
+	if (!a || !ap || !ids || !ips)
+		goto done;
+	for (size_t k = 0; k < known; k++) {
+		l4lb__overlay__v1__adjacency__init(&a[k]);
+		fake_node(&ids[k], ips + 4 * k, 91, k);
+		a[k].node = &ids[k];
+		a[k].has_epoch = a[k].has_clock = a[k].has_ttl = 1;
+		a[k].epoch = a[k].clock = 1;
+		ap[k] = &a[k];
+	}
+	m.has_type = 1;
+	m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__ADJACENCY;
+	m.n_adjacency = known;
+	m.adjacency = ap;
+	rc = send_msg(fd, &m);
+done:
+	free(a);
+	free(ap);
+	free(ids);
+	free(ips);
+	return rc;
+}
+
+/* Reads what arrived: Pings answered, Adjacency records counted. 0, or -1
+ * when overlayd closed the connection. */
+static int serve_input(int fd, unsigned char *buf, size_t *have, unsigned long *pongs,
+		       unsigned long *records)
+{
+	ssize_t n = recv(fd, buf + *have, (1u << 21) - *have, MSG_DONTWAIT);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		return -1;
+	if (n > 0)
+		*have += (size_t)n;
+	while (*have >= 4) {
+		size_t len = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 |
+			     buf[3];
+		PeerMessage *m;
+
+		if (len > (1u << 20))
+			return -1;
+		if (*have < len + 4)
+			break;
+		if ((m = l4lb__overlay__v1__peer_message__unpack(NULL, len, buf + 4))) {
+			if (m->type == L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PING && m->ping) {
+				PeerMessage r = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+				L4lb__Overlay__V1__Pong p = L4LB__OVERLAY__V1__PONG__INIT;
+
+				r.has_type = 1;
+				r.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__PONG;
+				r.pong = &p;
+				p.has_seq = p.has_sent_us = 1;
+				p.seq = m->ping->seq;
+				p.sent_us = m->ping->sent_us;
+				if (send_msg(fd, &r) == 0)
+					(*pongs)++;
+			}
+			if (m->type == L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__ADJACENCY)
+				*records += m->n_adjacency;
+			l4lb__overlay__v1__peer_message__free_unpacked(m, NULL);
+		}
+		memmove(buf, buf + 4 + len, *have - 4 - len);
+		*have -= 4 + len;
+	}
+	return 0;
+}
+
+/* Large digests, repeatedly: each must cost overlayd O(entries log known). */
+static int digests(const char *host, int port, const char *id, size_t entries, size_t known,
+		   int secs, int active)
+{
+	PeerMessage m = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+	L4lb__Overlay__V1__Digest d = L4LB__OVERLAY__V1__DIGEST__INIT;
+	L4lb__Overlay__V1__DigestEntry *e = calloc(entries + 1, sizeof(*e));
+	L4lb__Overlay__V1__DigestEntry **ep = calloc(entries + 1, sizeof(*ep));
+	NodeId *ids = calloc(entries + 1, sizeof(*ids));
+	uint8_t *ips = calloc(entries + 1, 4);
+	unsigned char *in = malloc(1u << 21);
+	unsigned long sent = 0, pongs = 0, records = 0;
+	size_t have = 0;
+	long long t0 = now_ms(), next = t0, end = t0 + secs * 1000LL;
+	int fd = -1, rc = 1;
+
+	if (!e || !ep || !ids || !ips || !in)
+		goto done;
+	for (size_t k = 0; k < entries; k++) {
+		l4lb__overlay__v1__digest_entry__init(&e[k]);
+		fake_node(&ids[k], ips + 4 * k, 90, k);
+		e[k].node = &ids[k];
+		e[k].has_epoch = e[k].has_clock = 1;
+		e[k].epoch = e[k].clock = 1;
+		ep[k] = &e[k];
+	}
+	m.has_type = 1;
+	m.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__DIGEST;
+	m.digest = &d;
+	d.n_entries = entries;
+	d.entries = ep;
+	if (l4lb__overlay__v1__peer_message__get_packed_size(&m) > (1u << 20)) {
+		fprintf(stderr, "digest of %zu entries over 1 MiB\n", entries);
+		goto done;
+	}
+	if ((fd = dial(host, port)) < 0 || send_hello(fd, id) < 0 ||
+	    (known && send_fake_records(fd, known) < 0))
+		goto done;
+	if (active) {
+		PeerMessage nm = L4LB__OVERLAY__V1__PEER_MESSAGE__INIT;
+		L4lb__Overlay__V1__Neighbor nb = L4LB__OVERLAY__V1__NEIGHBOR__INIT;
+
+		nm.has_type = 1;
+		nm.type = L4LB__OVERLAY__V1__PEER_MESSAGE__TYPE__NEIGHBOR;
+		nm.neighbor = &nb;
+		nb.has_high_priority = nb.high_priority = 1;
+		if (send_msg(fd, &nm) < 0)
+			goto done;
+	}
+	while (now_ms() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		long long wait = next - now_ms();
+
+		if (poll(&p, 1, wait > 0 ? (int)wait : 0) < 0)
+			break;
+		if ((p.revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    serve_input(fd, in, &have, &pongs, &records) < 0) {
+			printf("closed after %lld ms, %lu digests sent\n", now_ms() - t0, sent);
+			goto done;
+		}
+		if (now_ms() >= next) {
+			if (send_msg(fd, &m) < 0)
+				break;
+			sent++;
+			next += 250;
+		}
+	}
+	printf("sent %lu digests, %lu pongs, %lu records back\n", sent, pongs, records);
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(e);
+	free(ep);
+	free(ids);
+	free(ips);
+	free(in);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -267,6 +439,12 @@ int main(int argc, char **argv)
 		return argc == 5 ? join_flood(argv[2], port, atoi(argv[4])) : 2;
 	if (strcmp(mode, "noread") == 0)
 		return argc == 6 ? no_read(argv[2], port, argv[4], atoi(argv[5])) : 2;
+	if (strcmp(mode, "digest") == 0)
+		return argc == 8 || argc == 9
+			       ? digests(argv[2], port, argv[4], strtoul(argv[5], NULL, 10),
+					 strtoul(argv[6], NULL, 10), atoi(argv[7]),
+					 argc == 9 && strcmp(argv[8], "active") == 0)
+			       : 2;
 	if ((fd = dial(argv[2], port)) < 0)
 		return 1;
 	if (strcmp(mode, "silent") == 0 && argc == 5) {
@@ -309,6 +487,6 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: overlay_peer [-s SRC] MODE HOST PORT [ARGS] (modes: silent SECS, "
 			"garbage, huge, nohello, joinflood N, adj ID NODE EPOCH CLOCK, noread ID SECS, "
-			"claim ID)\n");
+			"claim ID, digest ID ENTRIES KNOWN SECS [active])\n");
 	return 2;
 }

@@ -4,22 +4,37 @@
 # tests/vm/test_ipvsd_portmap.sh BUILD_DIR). A docker-style port mapping on
 # the node (every local address, port 80, DNAT to a "captor" server) would
 # take VIP:80 too, as VIP addresses are local; ipvsd's ACCEPT for the VIP
-# ipset must keep it off. Then with the mapping in iptables-legacy while
-# `iptables` is nft (docker on legacy): --iptables auto must put ipvsd's
-# chains in legacy, where the ACCEPT works.
+# ipset must keep it off, from the node (OUTPUT) and from a container behind
+# a bridge (PREROUTING), also after a DNAT jump is inserted above ipvsd's and
+# after the sets are destroyed behind its back. A backend on the node itself
+# behind a port mapping is reached at its task address. Then with the
+# mapping in iptables-legacy while `iptables` is nft (docker on legacy):
+# --iptables auto must put ipvsd's chains in legacy, where the ACCEPT works.
 set -eu
 . "$(dirname "$0")/lib.sh"
-vm_only "${1:-build}" ipvsadm iptables iptables-legacy:iptables iptables-nft:iptables curl
+vm_only "${1:-build}" ipvsadm ipset iptables iptables-legacy:iptables iptables-nft:iptables curl
 
 VIP=11.0.0.1
 bridge_new lan
-ns_new node legacy b1 cap
+ns_new node legacy b1 cap ctr
 ns_link lan node 10.0.0.1/24
 ns_link lan legacy 10.0.0.2/24
 ns_link lan b1 10.0.0.11/24
 ns_link lan cap 10.0.0.20/24
 serve_http b1 8080 backend
 serve_http cap 8080 captor
+# A container behind a bridge on the node: a port-mapped task (HTTP on 80,
+# mapped from the node's port 31000) and a client of the VIPs.
+nx node ip link add docker0 type bridge
+nx node ip addr add 172.17.0.1/16 dev docker0
+nx node ip link set docker0 up
+ip -n "${VM_NS}node" link add veth-ctr type veth peer name eth0 netns "${VM_NS}ctr"
+nx node ip link set veth-ctr master docker0 up
+nx ctr ip addr add 172.17.0.2/16 dev eth0
+nx ctr ip link set eth0 up
+nx ctr ip route add default via 172.17.0.1
+nx node sysctl -qw net.ipv4.ip_forward=1
+serve_http ctr 80 task
 
 # portmap NS IPTABLES: docker's shape, a chain of DNATs entered from OUTPUT
 # and PREROUTING for every local destination address (and a masquerade, so
@@ -31,19 +46,26 @@ portmap() {
 	nx "$1" "$2" -w -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j PORTMAP
 	nx "$1" "$2" -w -t nat -A POSTROUTING -d 10.0.0.20 -j MASQUERADE
 }
-# start NS: a feed and ipvsd (--iptables auto, the default) in NS.
+# start NS [IPVSD_ARGS...]: a feed and ipvsd (--iptables auto, the default)
+# in NS; the feed's table is $VM_TMP/NS/spec (written beforehand, or else the
+# VIP to b1 alone).
 start() {
-	mkdir -p "$VM_TMP/$1"
-	echo "vip tcp $VIP 80 10.0.0.11:8080@10.0.0.11" >"$VM_TMP/$1/spec"
-	"$B/tests/tools/ipvsd_feed" "$VM_TMP/$1" "$VM_TMP/$1/spec" >"$VM_TMP/$1/feed.log" 2>&1 &
-	ip netns exec "$VM_NS$1" "$B/ipvsd" --run-dir "$VM_TMP/$1" --reconcile-interval 2 \
-		--state-dir "$VM_TMP/$1/state" >"$VM_TMP/$1/ipvsd.log" 2>&1 &
-	echo $! >"$VM_TMP/$1/ipvsd.pid"
+	_ns=$1
+	shift
+	mkdir -p "$VM_TMP/$_ns"
+	[ -s "$VM_TMP/$_ns/spec" ] ||
+		echo "vip tcp $VIP 80 10.0.0.11:8080@10.0.0.11" >"$VM_TMP/$_ns/spec"
+	"$B/tests/tools/ipvsd_feed" "$VM_TMP/$_ns" "$VM_TMP/$_ns/spec" \
+		>"$VM_TMP/$_ns/feed.log" 2>&1 &
+	ip netns exec "$VM_NS$_ns" "$B/ipvsd" --run-dir "$VM_TMP/$_ns" --reconcile-interval 2 \
+		--state-dir "$VM_TMP/$_ns/state" "$@" >"$VM_TMP/$_ns/ipvsd.log" 2>&1 &
+	echo $! >"$VM_TMP/$_ns/ipvsd.pid"
 }
-# answers NS: what three new connections to VIP:80 from NS got, on one line.
-answers() { http_get "$1" "http://$VIP/" 3 2>&1 | tr '\n' ' '; }
-only() { # NS TEXT: all three answers are TEXT
-	_a=$(answers "$1")
+# answers NS [ADDR]: what three new connections to ADDR (default the VIP),
+# port 80, from NS got, on one line.
+answers() { http_get "$1" "http://${2:-$VIP}/" 3 2>&1 | tr '\n' ' '; }
+only() { # NS TEXT [ADDR]: all three answers are TEXT
+	_a=$(answers "$1" "${3:-}")
 	[ "$_a" = "$2 $2 $2 " ] || { echo "got: $_a"; return 1; }
 }
 served() { # NS: the VIP is programmed and its address is up
@@ -51,9 +73,33 @@ served() { # NS: the VIP is programmed and its address is up
 		nx "$1" ip -o addr show | grep -q " $VIP/"
 }
 jump() { nx "$1" "$2" -w -t nat -C OUTPUT -j L4LB-VIPS; } # NS IPTABLES
+first() { # NS IPTABLES CHAIN...: ipvsd's jump is rule 1 of each CHAIN
+	_ns=$1 _ipt=$2
+	shift 2
+	for _c; do
+		nx "$_ns" "$_ipt" -w -t nat -S "$_c" 1 2>/dev/null |
+			grep -qxF -- "-A $_c -j L4LB-VIPS" || return 1
+	done
+}
+one_jump() { # CHAIN...: node's CHAIN holds exactly one jump to L4LB-VIPS
+	for _c; do
+		_n=$(nx node iptables -w -t nat -S "$_c" 2>/dev/null |
+			grep -cxF -- "-A $_c -j L4LB-VIPS") || true
+		[ "$_n" = 1 ] || { echo "$_c: $_n jumps"; return 1; }
+	done
+}
+node_count() { "$B/tests/tools/status_counter" "$VM_TMP/node" ipvsd "$1"; }
+passes() { [ "$(node_count full_reconciles)" -ge "$1" ]; } # N: full passes so far
 
 portmap node iptables
-start node
+# the task's own mapping: the node's port 31000 to the container's 80
+nx node iptables -w -t nat -A PORTMAP -p tcp --dport 31000 -j DNAT --to-destination 172.17.0.2:80
+mkdir -p "$VM_TMP/node"
+{
+	echo "vip tcp $VIP 80 10.0.0.11:8080@10.0.0.11"
+	echo "vip tcp 11.0.0.2 80 10.0.0.1:31000@10.0.0.1=172.17.0.2:80"
+} >"$VM_TMP/node/spec"
+start node --node-ip 10.0.0.1
 check "node: VIP programmed and its address up" wait_until 30 served node
 check "node: ipvsd's VIP rule in place (auto: the backend holding the mapping)" \
 	wait_until 30 jump node iptables-nft
@@ -68,8 +114,74 @@ kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
 check "node: the VIP rule is put back at the next full reconcile" \
 	wait_until 20 jump node iptables-nft
 check "node: ... and VIP traffic reaches the backend again" wait_until 5 only node backend
-check "node: ipvsd's jump comes before the mapping's in OUTPUT" sh -c \
-	"ip netns exec ${VM_NS}node iptables -w -t nat -S OUTPUT | sed -n 2p | grep -q L4LB-VIPS"
+check "node: ipvsd's jump comes before the mapping's in OUTPUT" first node iptables OUTPUT
+
+# A backend on this node behind a port mapping (--node-ip is its agent's
+# address): IPVS bypasses the mapping's DNAT for the node's own traffic, so
+# ipvsd programs the task's own address (the mapped one would not answer).
+task_programmed() {
+	_l=$(nx node ipvsadm -Ln -t 11.0.0.2:80) &&
+		printf '%s\n' "$_l" | grep -q " 172.17.0.2:80 " &&
+		! printf '%s\n' "$_l" | grep -q "10.0.0.1:31000"
+}
+check "task: a port-mapped backend on this node is programmed at its task address" \
+	wait_until 30 task_programmed
+check "task: its port mapping works (the node's port 31000 to the task)" \
+	only node task 10.0.0.1:31000
+check "task: VIP traffic from the node reaches the task behind its mapping" \
+	wait_until 10 only node task 11.0.0.2
+# From a container behind a bridge, VIP traffic enters through PREROUTING,
+# where the mapping's DNAT waits too.
+check "container: VIP traffic from behind the bridge reaches the backend, not the mapping" \
+	only ctr backend
+
+# A DNAT jump inserted above ipvsd's (docker restarting) captures VIP traffic
+# (ipvsd stopped, so that it cannot repair it mid-way) until the next pass
+# moves ipvsd's jump back to the top.
+kill -STOP "$(cat "$VM_TMP/node/ipvsd.pid")"
+nx node iptables -w -t nat -I OUTPUT 1 -m addrtype --dst-type LOCAL -j PORTMAP
+nx node iptables -w -t nat -I PREROUTING 1 -m addrtype --dst-type LOCAL -j PORTMAP
+check "first: a DNAT jump above ipvsd's captures VIP traffic from the node" only node captor
+check "first: ... and from the container" only ctr captor
+kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
+check "first: ipvsd's jumps are moved back to the top of OUTPUT and PREROUTING" \
+	wait_until 20 first node iptables OUTPUT PREROUTING
+check "first: ... one jump each" one_jump OUTPUT PREROUTING
+check "first: VIP traffic reaches the backend again from the node" wait_until 5 only node backend
+check "first: ... and from the container" wait_until 5 only ctr backend
+
+# The sets destroyed behind ipvsd's back (a firewall reload flushed the rules
+# using them, then `ipset destroy`), and someone else's set made under the
+# IPv6 one's name (which ipvsd can neither read nor repair). The next pass
+# makes the IPv4 set again, with its members and its ACCEPT; meanwhile, and
+# with the IPv6 set unreadable for good, VIP table changes reach IPVS.
+n0=$(node_count full_reconciles)
+kill -STOP "$(cat "$VM_TMP/node/ipvsd.pid")"
+nx node iptables -w -t nat -F L4LB-VIPS
+nx node ip6tables -w -t nat -F L4LB-VIPS
+wait_until 5 nx node ipset destroy l4lb-vips4
+wait_until 5 nx node ipset destroy l4lb-vips6
+nx node ipset create l4lb-vips6 hash:ip family inet6
+kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
+# two passes since n0: at least one after the sets went
+check "sets: full passes go on" wait_until 20 passes $((n0 + 2))
+echo "vip tcp 11.0.0.3 80 10.0.0.11:8080@10.0.0.11" >>"$VM_TMP/node/spec"
+check "sets: a VIP table change still reaches IPVS" wait_until 10 sh -c \
+	"ip netns exec ${VM_NS}node ipvsadm -Ln -t 11.0.0.3:80 | grep -q 10.0.0.11:8080"
+check "sets: the destroyed set is made again with its members" wait_until 10 sh -c \
+	"ip netns exec ${VM_NS}node ipset list l4lb-vips4 | grep -qxF 11.0.0.1,tcp:80"
+check "sets: ... and ipvsd's ACCEPT for it is back" wait_until 20 sh -c \
+	"ip netns exec ${VM_NS}node iptables -w -t nat -S L4LB-VIPS | grep -q 'match-set l4lb-vips4'"
+check "sets: VIP traffic reaches the backend again" wait_until 5 only node backend
+check_eq "sets: the set made again is counted" 1 \
+	"$([ "$(node_count ipset_recreated)" -ge 1 ] && echo 1)"
+check_eq "sets: the unreadable one is counted" 1 \
+	"$([ "$(node_count ipset_read_failures)" -ge 1 ] && echo 1)"
+# Rules in place are only read: a check whose reading of rule 1 did not
+# match iptables' own output would move the jumps again at every pass, which
+# the rules checks of the sets' part would have shown (IPv6's too).
+check_eq "first: the jumps were moved once each, by then" 2 \
+	"$(grep -c 'moved back to the top' "$VM_TMP/node/ipvsd.log")"
 
 # docker on iptables-legacy while `iptables` is nft: an ACCEPT in nft's nat
 # table would not stop legacy's DNAT.
@@ -83,9 +195,12 @@ check "legacy: ipvsd's chains are in iptables-legacy" wait_until 30 jump legacy 
 check "legacy: VIP traffic reaches the backend, not the port mapping" only legacy backend
 kill -STOP "$(cat "$VM_TMP/legacy/ipvsd.pid")"
 nx legacy iptables-legacy -w -t nat -D OUTPUT -j L4LB-VIPS
+nx legacy iptables-legacy -w -t nat -I PREROUTING 1 -m addrtype --dst-type LOCAL -j PORTMAP
 check "legacy: without the VIP rule in legacy the mapping captures it" only legacy captor
-
 kill -CONT "$(cat "$VM_TMP/legacy/ipvsd.pid")"
+check "legacy: the jumps are first again (OUTPUT's put back, PREROUTING's moved up)" \
+	wait_until 20 first legacy iptables-legacy OUTPUT PREROUTING
+
 for d in node legacy; do kill "$(cat "$VM_TMP/$d/ipvsd.pid")" 2>/dev/null || true; done
 if [ -s "$VM_TMP/failed" ]; then
 	for d in node legacy; do sed "s/^/# $d: /" "$VM_TMP/$d/ipvsd.log" | tail -n 15; done

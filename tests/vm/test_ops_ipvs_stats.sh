@@ -3,7 +3,8 @@
 # ipvsd's /metrics on a real kernel (tests/vm/run.sh tests/vm/test_ops_ipvs_stats.sh
 # BUILD_DIR): one VIP with one backend; requests through the VIP raise the
 # kernel's own counters for that VIP and that backend as ipvsd exports them,
-# and the exposition stays well formed with those series in it.
+# and the exposition stays well formed with those series in it; at 2,000
+# services one scrape reads a bounded slice of the backends (the cache).
 set -eu
 . "$(dirname "$0")/lib.sh"
 vm_only "${1:-build}" ipvsadm curl python3
@@ -61,4 +62,27 @@ check "metrics: active/inactive connection gauges per backend" sh -c \
 	"grep -q '^l4lb_ipvsd_backend_inactive_connections{vip=\"$VIP:80\"' $VM_TMP/metrics"
 check "metrics: exposition well formed" python3 tests/tools/prom_check.py "$VM_TMP/metrics" \
 	--need-histogram
+
+# --- a scrape at scale reads the destinations of a bounded slice of the
+# services (IPVS_STATS_SLICE, 128), not all of them: 2,000 foreign services ---
+i=0
+while [ $i -lt 2000 ]; do
+	a=192.168.$((i / 250)).$((i % 250 + 1)):80
+	echo "-A -t $a -s rr"
+	echo "-a -t $a -r 10.0.0.99:80 -m -w 1"
+	i=$((i + 1))
+done | n ipvsadm -R
+dumps() { "$B/tests/tools/status_counter" "$RUN" ipvsd ipvs_stats_dest_dumps || echo 0; }
+foreign() { grep -c '^l4lb_ipvsd_backend_connections_total{vip="192\.168\.' "$VM_TMP/metrics"; }
+d0=$(dumps)
+read_again() { scrape && [ "$(dumps)" -gt "$d0" ]; }
+wait_until 20 read_again || true
+d1=$(dumps) f1=$(foreign || true)
+check "metrics: one scrape of 2,001 services reads at most 128 services' backends" \
+	test $((d1 - d0)) -ge 1 -a $((d1 - d0)) -le 128
+read_more() { scrape && [ "$(dumps)" -gt "$d1" ]; }
+wait_until 20 read_more || true
+f2=$(foreign || true)
+check "metrics: the next scrape serves more of them from the cache ($f1 then $f2)" \
+	test "${f2:-0}" -gt "${f1:-0}" -a "${f2:-0}" -le $((${f1:-0} + 128))
 vm_done

@@ -1,0 +1,130 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# ipvsd's restart convergence on a real kernel (tests/vm/run.sh
+# tests/vm/test_ipvsd_converge.sh BUILD_DIR):
+# - ipvsd programs a table; `ipvsadm -Sn`, `ipset save` and the VIP
+#   interface's addresses equal EXACTLY a listing built from the spec
+#   (services, destinations with weight and forwarding method, members);
+# - kill -9, the spec changes meanwhile (a backend added, one removed, a
+#   weight changed, a VIP on a new address and one on an old address added),
+#   restart: the log's "initial reconcile done: N changes" has the N this
+#   change needs, and the kernel equals the new listing exactly;
+# - a set member, a VIP address and a weight edited behind ipvsd's back are
+#   repaired at the next full pass;
+# - a restart with nothing changed: 0 changes, 0 IPVS writes, listing as it was.
+set -eu
+. "$(dirname "$0")/lib.sh"
+vm_only "${1:-build}" ipvsadm ipset
+
+RUN=$VM_TMP/run
+SPEC=$VM_TMP/spec
+IFACE=l4lbconv
+mkdir -p "$RUN"
+ns_new node
+n() { nx node "$@"; }
+
+start_ipvsd() {
+	ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --state-dir "$VM_TMP/state" \
+		--interface "$IFACE" --reconcile-interval 2 --http-listen off \
+		>"$VM_TMP/ipvsd.log" 2>&1 &
+	echo $! >"$VM_TMP/ipvsd.pid"
+}
+
+# expected: what the kernel must hold for $SPEC (every agent reachable, so
+# nothing withheld): the ipvsadm -Sn lines, the ipset members, the addresses.
+expected() {
+	awk '
+	function hostport(a, p) { return (a ~ /:/ ? "[" a "]" : a) ":" p }
+	$1 == "vip" {
+		f = $2 == "udp" ? "-u" : "-t"
+		s = hostport($3, $4)
+		print "-A " f " " s " -s wlc"
+		for (i = 5; i <= NF; i++) {
+			b = $i; w = 1
+			if (b ~ /#/) { w = b; sub(/.*#/, "", w); sub(/#.*/, "", b) }
+			sub(/@.*/, "", b)
+			print "-a " f " " s " -r " b " -m -w " w
+		}
+		print "add " ($3 ~ /:/ ? "l4lb-vips6" : "l4lb-vips4") " " $3 "," $2 ":" $4
+		print "addr " $3 ($3 ~ /:/ ? "/128" : "/32")
+	}' "$SPEC" | sort -u
+}
+actual() {
+	{
+		n ipvsadm -Sn
+		n ipset save | grep '^add l4lb-'
+		n ip -o addr show dev "$IFACE" | awk '$4 !~ /^fe80:/ { print "addr " $4 }'
+	} | sort -u
+}
+matches() {
+	expected >"$VM_TMP/want"
+	actual >"$VM_TMP/got"
+	cmp -s "$VM_TMP/want" "$VM_TMP/got"
+}
+# the difference, for a failure's reason (one line)
+differs() { diff "$VM_TMP/want" "$VM_TMP/got" | grep '^[<>]' | tr '\n' ' '; }
+check_matches() { # NAME SECONDS
+	if wait_until "$2" matches; then
+		pass "$1"
+	else
+		fail "$1" "$(differs)"
+	fi
+}
+# initial: N and W of the restart's "initial reconcile done: N changes, W
+# IPVS writes" line, as "N W"
+initial() {
+	sed -n 's/.*initial reconcile done: \([0-9]*\) changes, \([0-9]*\) IPVS writes.*/\1 \2/p' \
+		"$VM_TMP/ipvsd.log" | head -n 1
+}
+
+cat >"$SPEC" <<SPEC
+vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.0.11 10.0.0.12:8080@10.0.0.12#2
+vip udp 11.0.0.1 53 10.0.0.11:5353@10.0.0.11 10.0.0.12:5353@10.0.0.12
+vip tcp fd01:c::1 80 [fd00::11]:8080@10.0.0.11 [fd00::12]:8080@10.0.0.12#3
+vip tcp 11.0.0.3 443 10.0.0.13:8443@10.0.0.13
+reach 10.0.0.11 10.0.0.12 10.0.0.13
+SPEC
+"$B/tests/tools/ipvsd_feed" "$RUN" "$SPEC" >"$VM_TMP/feed.log" 2>&1 &
+start_ipvsd
+check_matches "ipvsd programs exactly the spec (services, weights, Masq, members, addresses)" 60
+
+# --- kill -9, the spec changes meanwhile, restart ---
+kill -9 "$(cat "$VM_TMP/ipvsd.pid")"
+cat >"$SPEC" <<SPEC
+vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.0.11 10.0.0.12:8080@10.0.0.12#2 10.0.0.13:8080@10.0.0.13
+vip udp 11.0.0.1 53 10.0.0.11:5353@10.0.0.11
+vip tcp fd01:c::1 80 [fd00::11]:8080@10.0.0.11 [fd00::12]:8080@10.0.0.12#5
+vip tcp 11.0.0.3 443 10.0.0.13:8443@10.0.0.13
+vip tcp 11.0.0.1 8080 10.0.0.12:9090@10.0.0.12#4
+vip udp 11.0.0.4 53 10.0.0.13:5353@10.0.0.13
+reach 10.0.0.11 10.0.0.12 10.0.0.13
+SPEC
+wait_until 10 grep -q "vips=6" "$VM_TMP/feed.log"
+start_ipvsd
+wait_until 30 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
+# add-dest (80), del-dest (UDP 53: at once), set-dest (weight 3 -> 5),
+# 11.0.0.1:8080: add-service, add-dest, add-member; 11.0.0.4:53: add-service,
+# add-dest, add-member, add-address
+check_eq "restart after a change: initial reconcile done with 10 changes" 10 \
+	"$(initial | cut -d' ' -f1)"
+check_matches "... and the kernel equals the changed spec exactly" 20
+
+# --- edits behind ipvsd's back, repaired at the next full pass ---
+n ipset del l4lb-vips4 11.0.0.1,udp:53
+n ip addr del 11.0.0.4/32 dev "$IFACE"
+n ip addr del fd01:c::1/128 dev "$IFACE"
+n ipvsadm -e -t 11.0.0.1:80 -r 10.0.0.13:8080 -m -w 9
+check_matches "a deleted set member, VIP addresses and a changed weight are repaired" 15
+
+# --- restart with nothing changed ---
+n ipvsadm -Sn | sort >"$VM_TMP/before"
+kill -9 "$(cat "$VM_TMP/ipvsd.pid")"
+start_ipvsd
+wait_until 30 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
+check_eq "restart with nothing changed: 0 changes, 0 IPVS writes" "0 0" "$(initial)"
+n ipvsadm -Sn | sort >"$VM_TMP/after"
+check "... IPVS exactly as before" cmp -s "$VM_TMP/before" "$VM_TMP/after"
+check_matches "... and everything still equals the spec" 5
+
+kill "$(cat "$VM_TMP/ipvsd.pid")" 2>/dev/null || true
+vm_done

@@ -227,17 +227,6 @@ int daemon_options(struct daemon *d, const char *name, const char *summary, int 
 	return -1;
 }
 
-static const char *http_default(const char *name)
-{
-	if (strcmp(name, "vipd") == 0)
-		return L4LB_HTTP_VIPD;
-	if (strcmp(name, "overlayd") == 0)
-		return L4LB_HTTP_OVERLAYD;
-	if (strcmp(name, "ipvsd") == 0)
-		return L4LB_HTTP_IPVSD;
-	return "off";
-}
-
 static int is_loopback(const char *spec)
 {
 	return strncmp(spec, "127.", 4) == 0 || strncmp(spec, "[::1]:", 6) == 0;
@@ -245,7 +234,8 @@ static int is_loopback(const char *spec)
 
 static void http_start(struct daemon *d)
 {
-	const char *spec = d->opts.http_listen ? d->opts.http_listen : http_default(d->name);
+	const char *spec = d->opts.http_listen ? d->opts.http_listen
+					       : opts_http_default(d->name);
 
 	metrics_init(d->name);
 	if (strcmp(spec, "off") == 0)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/http.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -21,7 +22,7 @@ static const struct opt common_table[] = {
 	{ "check-config", no_argument, K_CHECK, NULL, "check the configuration and exit" },
 	{ "run-dir", required_argument, K_RUNDIR, "DIR", "directory of the IPC sockets (default " L4LB_DEFAULT_RUN_DIR ")" },
 	{ "log-level", required_argument, K_LOGLEVEL, "LEVEL", "error, warn, info (default) or debug" },
-	{ "http-listen", required_argument, K_HTTP, "ADDR:PORT", "HTTP endpoint (/healthz, /metrics, /v1/...) or off (default 127.0.0.1:6142x)" },
+	{ "http-listen", required_argument, K_HTTP, "ADDR:PORT", "HTTP endpoint (/healthz, /metrics, /v1/...) or off" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -123,9 +124,13 @@ static void usage(const char *prog, const char *summary, const struct opt *opts)
 			snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
 				 o->arg ? o->arg : "");
 			if (o->key < 256 && o->key > ' ')
-				printf("  -%c, %-26s %s\n", o->key, left, o->help);
+				printf("  -%c, %-26s %s", o->key, left, o->help);
 			else
-				printf("      %-26s %s\n", left, o->help);
+				printf("      %-26s %s", left, o->help);
+			/* each daemon has its own port */
+			if (t == 1 && o->key == K_HTTP)
+				printf(" (default %s)", opts_http_default(prog));
+			printf("\n");
 		}
 	}
 	printf("\nEvery option can also be set in the [%s] section of the configuration file.\n", prog);
@@ -229,6 +234,17 @@ enum opts_result opts_parse(int argc, char **argv, const char *prog, const char 
 done:
 	free(lo);
 	return res;
+}
+
+const char *opts_http_default(const char *prog)
+{
+	if (strcmp(prog, "vipd") == 0)
+		return L4LB_HTTP_VIPD;
+	if (strcmp(prog, "overlayd") == 0)
+		return L4LB_HTTP_OVERLAYD;
+	if (strcmp(prog, "ipvsd") == 0)
+		return L4LB_HTTP_IPVSD;
+	return "off";
 }
 
 const char *opt_uint(const char *value, unsigned long min, unsigned long max, unsigned long *out)

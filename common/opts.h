@@ -43,6 +43,10 @@ enum opts_result opts_parse(int argc, char **argv, const char *prog, const char 
 			    const struct opt *opts, opt_apply_fn apply, void *ctx,
 			    struct common_opts *common);
 
+/* The HTTP endpoint of a program without --http-listen: its own port for
+ * each daemon, "off" for any other program. */
+const char *opts_http_default(const char *prog);
+
 /* Helpers for apply functions: parse an unsigned number in [min, max]. */
 const char *opt_uint(const char *value, unsigned long min, unsigned long max, unsigned long *out);
 

@@ -22,6 +22,7 @@ enum {
 	OPT_ANY_IF,
 	OPT_REACH_WAIT,
 	OPT_IPTABLES,
+	OPT_SLICE,
 };
 
 const struct opt ipvsd_opts[] = {
@@ -40,6 +41,9 @@ const struct opt ipvsd_opts[] = {
 	  "range replaces both defaults)" },
 	{ "reconcile-interval", required_argument, OPT_INTERVAL, "SECONDS",
 	  "full reconcile against the kernel every SECONDS (default 30)" },
+	{ "full-pass-slice-ms", required_argument, OPT_SLICE, "MS",
+	  "the full reconcile reads destinations for about MS ms at a time, then lets "
+	  "snapshots through (default 2; 0: all at once)" },
 	{ "drain-grace", required_argument, OPT_GRACE, "SECONDS",
 	  "delete a draining TCP backend after SECONDS at the latest (default 300)" },
 	{ "reachability-wait", required_argument, OPT_REACH_WAIT, "MS",
@@ -76,6 +80,7 @@ void ipvsd_options_defaults(struct reconcile_cfg *cfg)
 	cfg->interval_s = 30;
 	cfg->grace_s = 300;
 	cfg->reach_wait_ms = 2000;
+	cfg->slice_ms = 2;
 	cfg->state_dir = "/var/lib/l4lb";
 	cfg->iptables = NAT_BACKEND_AUTO;
 }
@@ -138,6 +143,11 @@ const char *ipvsd_options_apply(int key, const char *value, void *ctx)
 		if ((why = opt_uint(value, 0, 60000, &n)))
 			return why;
 		cfg->reach_wait_ms = (unsigned)n;
+		return NULL;
+	case OPT_SLICE:
+		if ((why = opt_uint(value, 0, 1000, &n)))
+			return why;
+		cfg->slice_ms = (unsigned)n;
 		return NULL;
 	case OPT_ANY_IF:
 		cfg->any_if = 1;

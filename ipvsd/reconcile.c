@@ -16,72 +16,11 @@
 #include "ipvsd/nat_backend.h"
 #include "ipvsd/nat_check.h"
 #include "ipvsd/nat_rules.h"
+#include "ipvsd/reconcile_int.h"
 #include "ipvsd/state_file.h"
 #include "ipvsd/state_msg.h"
 #include "ipvsd/vip_delta.h"
 #include "ipvsd/vip_follow.h"
-
-/* Up to this many changed services, a new VIP table is diffed for those
- * services only (O(changed)); more, and the whole table is diffed. */
-#define RECONCILE_FAST_MAX 64
-#include "ipvsd/vip_addr.h"
-#include "ipvsd/vip_set.h"
-
-struct reconciler {
-	struct reconcile_cfg cfg;
-	struct event_base *base;
-	struct event *periodic, *soon, *drain_timer, *feed_timer, *reach_timer;
-	struct ipvs_nl *nl;      /* NULL only in a dry run without IPVS */
-	struct vip_addr *va;
-	struct vip_set *vs;
-	struct nat_check *nat; /* NULL in a dry run */
-	int nat_ready;           /* the first rules check has finished */
-	int addrs_waiting;       /* ... and VIP addresses wait for it */
-	struct owned owned;
-	struct ipvsd_state state; /* what the state file holds */
-	int state_dirty;          /* its last write failed: write again */
-	struct ipvs_table *cand; /* the VIP table's services; NULL until the first */
-	struct reach_set *reach; /* NULL until the first snapshot */
-	int reach_waited;        /* ... and no longer waited for (cfg.reach_wait_ms) */
-	struct ipvs_table *desired;
-	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
-	struct key_set addrs, members;
-	int have_kernel;
-	unsigned failures; /* consecutive failed passes: the retry backs off */
-	int synced; /* the first reconcile with a VIP table is done, addresses too */
-	int ready;  /* READY=1 sent (at synced, or after READY_WAIT_MS without it) */
-	uint64_t start_ms;
-	struct drains drains;
-	struct svc_key drain_cursor; /* the last service a drain tick looked at */
-	size_t drain_looks;          /* services due for a look at the last tick */
-	struct plan plan;
-	int *errs;
-	size_t errs_cap;
-	uint64_t vip_gen, reach_gen;
-	size_t withheld, last_changes, last_failed;
-	size_t start_changes; /* planned since start, until synced (held addresses come later) */
-	uint64_t last_apply_us;
-	uint64_t last_full_us; /* the last full pass: kernel dump, diff, apply */
-	uint64_t rx_us;      /* when the snapshot being applied arrived */
-	uint64_t ipvs_us;    /* time in IPVS batches during the last apply */
-	uint64_t addr_us, set_us; /* ... in address and ipset batches */
-	struct svc_key changed[RECONCILE_FAST_MAX]; /* VIP-table services that changed */
-	/* The raw fast path (reconcile_vip_peek/apply): the walk of the table
-	 * cand was built from (valid if walk_prev_ok) and of the one arriving. */
-	struct vipwalk walk_prev, walk_next;
-	int walk_prev_ok;
-	int walk_next_ok;  /* walk_next is the message being delivered */
-	uint64_t peek_us; /* when it arrived */
-	/* Following deltas (vip_follow.c): the table cand holds, and where
-	 * snapshots come from when a delta does not fit. */
-	struct ipc_sub *vip_sub;
-	uint64_t vip_epoch;
-	int vip_held;
-	int vip_check;       /* the next snapshot is compared in full */
-	uint64_t resync_ms;  /* when a snapshot was last asked for */
-	int resync_pending;  /* one was wanted within a second of the last */
-	uint64_t delta_ms;   /* when the delta feed last said anything */
-};
 
 /* vipd repeats its last delta at least every 5 s, so a feed this quiet
  * means no vipd that publishes deltas (an older one, or none running):
@@ -94,7 +33,7 @@ struct reconciler {
 #define READY_WAIT_MS 10000
 
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
-static int want_dests(const struct svc_key *k, void *arg)
+int reconcile_want_dests(const struct svc_key *k, void *arg)
 {
 	struct reconciler *r = arg;
 
@@ -109,9 +48,17 @@ static void schedule_soon(struct reconciler *r, unsigned ms)
 		evtimer_add(r->soon, &tv);
 }
 
+/* Every snapshot request goes out here (counted). */
+static void ask_snapshot(struct reconciler *r, uint64_t now_ms)
+{
+	r->resync_ms = now_ms;
+	counter_inc("vip_snapshot_requests");
+	ipc_sub_request(r->vip_sub);
+}
+
 /* A full pass soon, after a failure: 1 s, then longer while failures
- * persist (full() resets it when a pass goes through). */
-static void retry_later(struct reconciler *r)
+ * persist (reset when a pass goes through). */
+void reconcile_retry_later(struct reconciler *r)
 {
 	unsigned ms = backoff_ms(++r->failures);
 
@@ -121,7 +68,48 @@ static void retry_later(struct reconciler *r)
 	schedule_soon(r, ms);
 }
 
-/* Refreshes the model from the kernel. 0 or -errno. */
+/* The interface made right again (deleted, replaced or set down behind
+ * ipvsd's back) and its addresses read. The model keeps its addresses if
+ * they cannot be read. 0 or -errno. */
+int reconcile_refresh_addrs(struct reconciler *r)
+{
+	struct key_set fresh = { 0 };
+	int rc;
+
+	if ((rc = vip_addr_ensure(r->va)) < 0)
+		return rc;
+	if (vip_addr_created(r->va) && !r->cfg.dry_run &&
+	    strcmp(r->state.made_if, r->cfg.ifname) != 0) {
+		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", r->cfg.ifname);
+		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
+	}
+	if ((rc = vip_addr_list(r->va, &fresh)) < 0) {
+		key_set_clear(&fresh);
+		return rc;
+	}
+	key_set_clear(&r->addrs);
+	r->addrs = fresh;
+	return 0;
+}
+
+/* The ipset members read, in place. Always 0: the sets never hold IPVS
+ * back; a set that cannot be read keeps the members last read there
+ * (member changes are idempotent), and vip_set_list made any that was gone
+ * (in a dry run the sets may not exist at all). */
+int reconcile_refresh_members(struct reconciler *r)
+{
+	int rc = vip_set_list(r->vs, &r->members);
+
+	if (rc < 0 && !r->cfg.dry_run) {
+		counter_inc("ipset_read_failures");
+		log_limited(LOG_LVL_WARN, "ipset_read", "ipset: reading the VIP sets: %s",
+			    strerror(-rc));
+	}
+	return 0;
+}
+
+/* Refreshes the model from the kernel at once (the first pass: nothing can
+ * be planned before it). 0 or -errno. */
 static int refresh(struct reconciler *r)
 {
 	int rc = 0;
@@ -129,7 +117,7 @@ static int refresh(struct reconciler *r)
 	r->have_kernel = 0;
 	if (r->nl) {
 		for (int tries = 0; tries < 3; tries++) {
-			rc = ipvs_nl_dump(r->nl, want_dests, r, r->kernel);
+			rc = ipvs_nl_dump(r->nl, reconcile_want_dests, r, r->kernel);
 			if (rc != -EINTR && rc != -ENOBUFS)
 				break; /* interrupted or overrun dumps are simply redone */
 		}
@@ -138,23 +126,8 @@ static int refresh(struct reconciler *r)
 	} else {
 		ipvs_table_clear(r->kernel);
 	}
-	/* deleted, replaced or set down behind ipvsd's back: made right again */
-	if ((rc = vip_addr_ensure(r->va)) < 0)
+	if ((rc = reconcile_refresh_addrs(r)) < 0 || (rc = reconcile_refresh_members(r)) < 0)
 		return rc;
-	if (vip_addr_created(r->va) && !r->cfg.dry_run &&
-	    strcmp(r->state.made_if, r->cfg.ifname) != 0) {
-		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", r->cfg.ifname);
-		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
-	}
-	if ((rc = vip_addr_list(r->va, &r->addrs)) < 0)
-		return rc;
-	/* the sets never hold IPVS back: unread, the last members read stand
-	 * (member changes are idempotent); vip_set_list made any that was gone */
-	if ((rc = vip_set_list(r->vs, &r->members)) < 0 && !r->cfg.dry_run) {
-		counter_inc("ipset_read_failures");
-		log_limited(LOG_LVL_WARN, "ipset_read", "ipset: reading the VIP sets: %s",
-			    strerror(-rc));
-	}
 	r->have_kernel = 1;
 	return 0;
 }
@@ -179,7 +152,7 @@ static void apply_plan(struct reconciler *r)
 		int *e = realloc(r->errs, p->n * sizeof(*e));
 
 		if (!e) {
-			retry_later(r);
+			reconcile_retry_later(r);
 			return;
 		}
 		r->errs = e;
@@ -233,7 +206,7 @@ static void apply_plan(struct reconciler *r)
 		set_last_error("%zu of %zu kernel changes failed", failed, p->n);
 	}
 	if (failed || lost) /* the model may be wrong: ask the kernel again */
-		lost ? schedule_soon(r, 0) : retry_later(r);
+		lost ? schedule_soon(r, 0) : reconcile_retry_later(r);
 }
 
 /* The desired table after a VIP table change of only `keys` (sorted): the
@@ -373,23 +346,34 @@ static void drain_timer_arm(struct reconciler *r, unsigned ms)
 }
 
 /* Diffs and applies. counters_fresh: the model was just dumped. keys: only
- * these services changed (NULL: diff everything). */
-static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
-		     size_t nkeys)
+ * these services are diffed (NULL: everything); patch: they changed in the
+ * VIP table (their desired services are computed again), else they are
+ * only looked at again (a slice of a full pass, draining services). */
+static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
+		     size_t nkeys, int patch)
 {
 	struct ipvs_table *old = r->desired, *next, *prev = NULL;
 	uint64_t t0 = r->rx_us ? r->rx_us : clock_mono_us();
 	struct plan_input in;
 	uint64_t t_state = 0, t_apply;
+	char note[80];
+	/* a look (a slice of a full pass: thousands of them) reads the clock
+	 * once; in the test VM a read can cost a millisecond */
+	int look = keys && !patch;
 
 	r->rx_us = 0;
 	r->ipvs_us = r->addr_us = r->set_us = 0;
 
 	if (!r->cand || !r->have_kernel || holding(r))
 		return; /* never act on an empty table before vipd has spoken */
-	uint64_t t_in = clock_mono_us();
+	uint64_t t_in = look ? t0 : clock_mono_us();
 
-	if (keys) {
+	if (look) {
+		if (!old)
+			return; /* nothing desired yet to look against */
+		next = old;
+		old = NULL;
+	} else if (keys) {
 		/* only these services changed: patch the desired table in place */
 		prev = ipvs_table_new();
 		if (!prev || desired_patch(r, keys, nkeys, prev) < 0) {
@@ -402,17 +386,18 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	} else {
 		next = desired_build(r->cand, r->reach, &r->withheld);
 		if (!next) {
-			retry_later(r);
+			reconcile_retry_later(r);
 			return;
 		}
 		prev = old;
 	}
-	uint64_t t_desired = clock_mono_us();
+	uint64_t t_desired = look ? t0 : clock_mono_us();
 	r->owned.prev = prev; /* IP VIPs ipvsd programmed stay its own */
 	in = (struct plan_input){ .desired = next, .kernel = r->kernel, .addrs = &r->addrs,
 				  .members = &r->members, .owned = &r->owned, .drains = &r->drains,
 				  .cand = r->cand,
-				  .now_ms = clock_mono_ms(), .grace_ms = r->cfg.grace_s * 1000ull,
+				  .now_ms = look ? t0 / 1000 : clock_mono_ms(),
+				  .grace_ms = r->cfg.grace_s * 1000ull,
 				  .counters_fresh = counters_fresh };
 	if ((keys ? plan_build_keys(&in, keys, nkeys, &r->plan) : plan_build(&in, &r->plan)) < 0) {
 		r->owned.prev = NULL;
@@ -420,13 +405,13 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 			ipvs_table_free(prev);
 		else
 			ipvs_table_free(next);
-		keys ? schedule_soon(r, 0) : retry_later(r);
+		keys ? schedule_soon(r, 0) : reconcile_retry_later(r);
 		return;
 	}
 	r->owned.prev = NULL;
 	if (keys)
 		ipvs_table_free(prev);
-	uint64_t t_plan = clock_mono_us();
+	uint64_t t_plan = look ? t0 : clock_mono_us();
 
 	r->desired = next;
 	ipvs_table_free(old);
@@ -435,9 +420,9 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	if (!r->synced)
 		r->start_changes += r->plan.n;
 	state_update(r, keys, nkeys); /* recorded before they reach the kernel */
-	t_state = clock_mono_us() - t_plan;
 	if (r->plan.n == 0)
 		goto done;
+	t_state = clock_mono_us() - t_plan;
 	if (r->cfg.dry_run) {
 		for (size_t i = 0; i < r->plan.n; i++) {
 			char buf[160];
@@ -459,9 +444,10 @@ static void run_keys(struct reconciler *r, int counters_fresh, const struct svc_
 	log_info("reconcile: %zu changes in %" PRIu64 " us (IPVS %" PRIu64 " us, addresses %" PRIu64
 		 " us, ipset %" PRIu64 " us; VIP table %" PRIu64 ", reachability %" PRIu64
 		 "; input %" PRIu64 " us, desired %" PRIu64 " us, plan %" PRIu64 " us, state file %"
-		 PRIu64 " us)",
+		 PRIu64 " us)%s",
 		 r->plan.n, r->last_apply_us, r->ipvs_us, r->addr_us, r->set_us, r->vip_gen,
-		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired, t_state);
+		 r->reach_gen, t_in - t0, t_desired - t_in, t_plan - t_desired, t_state,
+		 reconcile_pass_note(r, note, sizeof(note)));
 done:
 	/* a backend of a finished task goes within ~1/4 s of its last
 	 * connection closing (longer while many drain) */
@@ -469,30 +455,58 @@ done:
 	note_synced(r);
 }
 
-static void run(struct reconciler *r, int counters_fresh)
+void reconcile_run(struct reconciler *r, int counters_fresh)
 {
-	run_keys(r, counters_fresh, NULL, 0);
+	run_plan(r, counters_fresh, NULL, 0, 0);
 }
 
-/* 0, or negative if the kernel could not be read (retried soon). */
-static int full(struct reconciler *r)
+/* The services keys changed in the VIP table. */
+static void run_keys(struct reconciler *r, const struct svc_key *keys, size_t n)
 {
-	uint64_t t0 = clock_mono_us();
-	int rc = refresh(r);
-	unsigned failures = r->failures;
+	run_plan(r, 0, keys, n, 1);
+}
 
-	counter_inc("full_reconciles");
-	if (rc < 0) {
-		set_last_error("reading the kernel state failed: %s", strerror(-rc));
-		retry_later(r);
-		return rc;
-	}
+/* The services keys looked at again, the desired table as it is. */
+void reconcile_run_look(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
+		     size_t n)
+{
+	run_plan(r, counters_fresh, keys, n, 0);
+}
+
+/* The sysctls and the nat rules (in the background), at every pass. */
+void reconcile_checks(struct reconciler *r)
+{
 	if (!r->cfg.dry_run) {
 		sysctls_ensure(0);
 		/* in the background: a check still running is simply not doubled */
 		nat_check_start(r->nat);
 	}
-	run(r, 1);
+}
+
+/* The whole model read from the kernel at once, then one diff: the first
+ * pass (nothing can be planned before it), and any pass without IPVS (a dry
+ * run with nothing to dump). 0, or negative if the kernel could not be read
+ * (retried soon). */
+int reconcile_full(struct reconciler *r)
+{
+	uint64_t t0 = clock_mono_us();
+	int rc;
+	unsigned failures;
+
+	if (r->pass.stage != PASS_IDLE) { /* superseded */
+		evtimer_del(r->slice_ev);
+		full_pass_end(&r->pass);
+	}
+	rc = refresh(r);
+	failures = r->failures;
+	counter_inc("full_reconciles");
+	if (rc < 0) {
+		set_last_error("reading the kernel state failed: %s", strerror(-rc));
+		reconcile_retry_later(r);
+		return rc;
+	}
+	reconcile_checks(r);
+	reconcile_run(r, 1);
 	if (r->failures == failures)
 		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
 	r->last_full_us = clock_mono_us() - t0;
@@ -505,7 +519,7 @@ static void on_soon(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	full(arg); /* a retry, or the first pass: nothing to count as a repair */
+	reconcile_pass_start(arg, 0); /* a retry, or the first pass: nothing to count as a repair */
 }
 
 /* The safety net of the delta path: every period a fresh snapshot is
@@ -515,20 +529,18 @@ static void on_soon(evutil_socket_t fd, short what, void *arg)
 static void on_periodic(evutil_socket_t fd, short what, void *arg)
 {
 	struct reconciler *r = arg;
-	int was_synced;
 
 	(void)fd;
 	(void)what;
 	/* What the periodic pass changes after start-up is drift repaired: the
 	 * event path had already applied every table (edits behind ipvsd's
-	 * back, a kernel that lost state). */
-	was_synced = r->synced;
-	if (full(r) == 0 && was_synced)
-		counter_add("reconcile_repairs", r->last_changes);
+	 * back, a kernel that lost state). A pass still running is the one
+	 * this period asks for. */
+	if (r->pass.stage == PASS_IDLE)
+		reconcile_pass_start(r, 1);
 	if (r->vip_sub) {
 		r->vip_check = 1;
-		r->resync_ms = clock_mono_ms();
-		ipc_sub_request(r->vip_sub);
+		ask_snapshot(r, clock_mono_ms());
 	}
 }
 
@@ -585,10 +597,47 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 	qsort(dumped, nd, sizeof(*dumped), key_cmp);
 	qsort(graced, ng, sizeof(*graced), key_cmp);
 	if (nd)
-		run_keys(r, 1, dumped, nd);
+		reconcile_run_look(r, 1, dumped, nd);
 	if (ng) /* no fresh counters: only the grace period can end these */
-		run_keys(r, 0, graced, ng);
+		reconcile_run_look(r, 0, graced, ng);
 	drain_timer_arm(r, drains_tick_ms(r->drain_looks, DRAIN_TICK_MAX));
+}
+
+/* Asks for a full snapshot (at most once a second: the reply, or REQ's own
+ * resend, follows). d: the delta that did not fit (NULL: malformed); a
+ * request held back by the once-a-second limit is dropped when a snapshot
+ * at least that new arrives meanwhile (resync_answered). */
+static void resync(struct reconciler *r, const char *why, const L4lb__V1__VipTableDelta *d)
+{
+	uint64_t now = clock_mono_ms();
+
+	counter_inc("vip_delta_resyncs");
+	log_limited(LOG_LVL_INFO, "vip_resync", "VIP table %" PRIu64 ": %s, asking vipd for a "
+		    "snapshot", r->vip_gen, why);
+	if (!r->vip_sub)
+		return;
+	if (r->resync_ms && now - r->resync_ms < 1000) {
+		r->resync_pending = 1; /* on_feed_timer sends it when the second is over */
+		/* what answers it: the delta's table, or anything newer than the
+		 * one held (any table if none is) */
+		r->want_any = !d && !r->vip_held;
+		r->want_epoch = d ? d->publisher_epoch : r->vip_epoch;
+		r->want_gen = d ? d->generation : r->vip_gen + 1;
+		return;
+	}
+	r->resync_pending = 0;
+	ask_snapshot(r, now);
+}
+
+/* A snapshot (epoch, gen) was taken: a held-back request it answers (a
+ * heartbeat delta that overtook the reply to the first one) is not sent. */
+static void resync_answered(struct reconciler *r, uint64_t epoch, uint64_t gen)
+{
+	if (!r->resync_pending ||
+	    (!r->want_any && (epoch != r->want_epoch || gen < r->want_gen)))
+		return;
+	r->resync_pending = 0;
+	counter_inc("vip_resyncs_answered");
 }
 
 /* A snapshot older than the table the deltas brought (a reply overtaken by
@@ -643,13 +692,14 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 	r->vip_epoch = env->vip_table->publisher_epoch;
 	r->vip_held = 1;
 	r->rx_us = rx;
+	resync_answered(r, r->vip_epoch, r->vip_gen);
 	counter_inc("vip_tables");
 	if (!r->have_kernel)
-		full(r);
+		reconcile_full(r);
 	else if (n <= RECONCILE_FAST_MAX)
-		run_keys(r, 0, r->changed, n);
+		run_keys(r, r->changed, n);
 	else
-		run(r, 0);
+		reconcile_run(r, 0);
 	if (check && r->have_kernel)
 		counter_add("reconcile_repairs", r->last_changes);
 }
@@ -713,32 +763,13 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	r->vip_gen = r->walk_prev.gen;
 	r->vip_epoch = r->walk_prev.epoch;
 	r->vip_held = 1;
+	resync_answered(r, r->vip_epoch, r->vip_gen);
 	r->rx_us = r->peek_us;
 	r->peek_us = 0;
 	counter_inc("vip_tables");
 	counter_inc("vip_tables_fast");
-	run_keys(r, 0, r->changed, n);
+	run_keys(r, r->changed, n);
 	return 0;
-}
-
-/* Asks for a full snapshot (at most once a second: the reply, or REQ's own
- * resend, follows). */
-static void resync(struct reconciler *r, const char *why)
-{
-	uint64_t now = clock_mono_ms();
-
-	counter_inc("vip_delta_resyncs");
-	log_limited(LOG_LVL_INFO, "vip_resync", "VIP table %" PRIu64 ": %s, asking vipd for a "
-		    "snapshot", r->vip_gen, why);
-	if (!r->vip_sub)
-		return;
-	if (r->resync_ms && now - r->resync_ms < 1000) {
-		r->resync_pending = 1; /* on_feed_timer sends it when the second is over */
-		return;
-	}
-	r->resync_pending = 0;
-	r->resync_ms = now;
-	ipc_sub_request(r->vip_sub);
 }
 
 static void on_feed_timer(evutil_socket_t fd, short what, void *arg)
@@ -758,15 +789,13 @@ static void on_feed_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (r->resync_pending) {
 		r->resync_pending = 0;
-		r->resync_ms = now;
-		ipc_sub_request(r->vip_sub);
+		ask_snapshot(r, now);
 	} else if (now - r->delta_ms >= FEED_QUIET_MS && now - r->resync_ms >= FEED_POLL_MS) {
 		counter_inc("vip_delta_feed_quiet");
 		log_limited(LOG_LVL_WARN, "vip_feed_quiet", "no VIP table delta from vipd for %u s "
 			    "(vipd down, or older than vipd.delta.pub): asking for snapshots every "
 			    "%u s", FEED_QUIET_MS / 1000, FEED_POLL_MS / 1000);
-		r->resync_ms = now;
-		ipc_sub_request(r->vip_sub);
+		ask_snapshot(r, now);
 	}
 }
 
@@ -785,7 +814,7 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 		why = "not a VIP table delta";
 	if (!env || why) {
 		report_bad_input("vip_delta_malformed", "VIP table delta: %s (%zu bytes)", why, len);
-		resync(r, "malformed delta");
+		resync(r, "malformed delta", NULL);
 		goto done;
 	}
 	d = env->vip_table_delta;
@@ -796,10 +825,10 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 		report_bad_input("vip_delta_malformed", "VIP table delta %llu from %llu: "
 				 "inconsistent", (unsigned long long)d->generation,
 				 (unsigned long long)d->base_generation);
-		resync(r, "malformed delta");
+		resync(r, "malformed delta", NULL);
 		goto done;
 	case FOLLOW_RESYNC:
-		resync(r, r->vip_held ? "delta does not follow" : "no table yet");
+		resync(r, r->vip_held ? "delta does not follow" : "no table yet", d);
 		goto done;
 	case FOLLOW_APPLY:
 		break;
@@ -814,7 +843,7 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 			report_bad_input("vip_delta_unclean", "VIP table delta %llu: %s",
 					 (unsigned long long)d->generation, strerror(-rc));
 		}
-		resync(r, "delta does not apply");
+		resync(r, "delta does not apply", d);
 		goto done;
 	}
 	/* the raw snapshot path compares with the last snapshot: not this */
@@ -823,11 +852,11 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 	r->rx_us = rx;
 	counter_inc("vip_deltas_applied");
 	if (!r->have_kernel)
-		full(r);
+		reconcile_full(r);
 	else if (n <= RECONCILE_FAST_MAX && r->desired)
-		run_keys(r, 0, r->changed, n);
+		run_keys(r, r->changed, n);
 	else
-		run(r, 0);
+		reconcile_run(r, 0);
 done:
 	envelope_free(env);
 	return 0;
@@ -851,9 +880,9 @@ void reconcile_on_reachability(const Envelope *env, void *arg)
 	r->rx_us = clock_mono_us();
 	counter_inc("reachability_snapshots");
 	if (r->have_kernel)
-		run(r, 0);
+		reconcile_run(r, 0);
 	else
-		full(r);
+		reconcile_full(r);
 }
 
 static void on_reach_timer(evutil_socket_t fd, short what, void *arg)
@@ -868,7 +897,7 @@ static void on_reach_timer(evutil_socket_t fd, short what, void *arg)
 	log_warn("no reachability snapshot from overlayd within %u ms: withholding no backend "
 		 "until one arrives", r->cfg.reach_wait_ms);
 	if (r->have_kernel && r->cand)
-		run(r, 0);
+		reconcile_run(r, 0);
 }
 
 /* The first rules check is over: the VIP addresses it held back go in. */
@@ -880,7 +909,7 @@ static void on_nat_done(void *arg)
 		return;
 	r->nat_ready = 1;
 	if (r->have_kernel && r->cand)
-		run(r, 0);
+		reconcile_run(r, 0);
 }
 
 int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
@@ -904,8 +933,9 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->drain_timer = evtimer_new(base, on_drain_timer, r);
 	r->feed_timer = event_new(base, -1, EV_PERSIST, on_feed_timer, r);
 	r->reach_timer = evtimer_new(base, on_reach_timer, r);
+	r->slice_ev = evtimer_new(base, reconcile_pass_on_slice, r);
 	if (!r->kernel || !r->periodic || !r->soon || !r->drain_timer || !r->feed_timer ||
-	    !r->reach_timer) {
+	    !r->reach_timer || !r->slice_ev) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -965,6 +995,9 @@ void reconcile_free(struct reconciler *r)
 		event_free(r->feed_timer);
 	if (r->reach_timer)
 		event_free(r->reach_timer);
+	if (r->slice_ev)
+		event_free(r->slice_ev);
+	full_pass_end(&r->pass);
 	nat_check_free(r->nat);
 	ipvs_nl_close(r->nl);
 	vip_addr_close(r->va);
@@ -987,7 +1020,7 @@ void reconcile_free(struct reconciler *r)
 void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 {
 	struct reconciler *r = arg;
-	char buf[64];
+	char buf[64], buf2[64];
 
 #define KV(key, fmt, val) \
 	do { \
@@ -1001,10 +1034,16 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	KV("destinations", "%zu", r->desired ? ipvs_table_dest_count(r->desired) : 0);
 	KV("withheld", "%zu", r->withheld);
 	KV("failed_passes", "%u", r->failures);
+	KV("vip_resync_pending", "%d", r->resync_pending);
 	KV("draining", "%zu", r->drains.n);
 	KV("last_changes", "%zu", r->last_changes);
 	KV("last_apply_us", "%" PRIu64, r->last_apply_us);
 	KV("last_full_us", "%" PRIu64, r->last_full_us);
+	if (r->pass.stage == PASS_IDLE)
+		kv("full_pass", "idle", kvarg);
+	else
+		KV("full_pass", "%s", reconcile_pass_progress(r, buf2, sizeof(buf2)));
+	KV("full_pass_longest_slice_us", "%" PRIu64, r->pass.longest_us);
 	KV("ipvs_writes", "%" PRIu64, r->nl ? ipvs_nl_writes(r->nl) : 0);
 	KV("nat_check", "%s", r->nat ? nat_check_state(r->nat) : "off");
 	KV("nat_check_last_ms", "%" PRIu64, r->nat ? nat_check_last_ms(r->nat) : 0);
@@ -1021,11 +1060,13 @@ int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg)
 
 	(void)req;
 	if (r->cand) {
-		/* what ipvsd would change now, without touching its drain clock */
+		/* every difference, without touching ipvsd's drain clock: a TCP
+		 * backend at weight 0 shows as deleted, as it will be once its
+		 * connections end (state_msg marks it draining) */
 		struct plan_input in = { .kernel = r->kernel, .addrs = &r->addrs,
 					 .members = &r->members, .owned = &r->owned,
 					 .drains = &scratch, .now_ms = clock_mono_ms(),
-					 .grace_ms = UINT64_MAX };
+					 .grace_ms = 0 };
 
 		want = desired_build(r->cand, r->reach, NULL);
 		in.desired = want;

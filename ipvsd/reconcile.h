@@ -4,7 +4,8 @@
  * reachability snapshot the desired state is patched or recomputed and
  * diffed against ipvsd's model of the kernel (no dumps on this hot path);
  * periodically (and after any error) the model is refreshed from the
- * kernel's own dumps and repaired, and a fresh VIP table snapshot is
+ * kernel's own dumps and repaired, in slices that never hold the event
+ * loop long (full_pass.h), and a fresh VIP table snapshot is
  * compared in full with what the deltas built; the nat rules are checked
  * then too, in the background (nat_check.c). Nothing is flushed at start or
  * exit: what is in the kernel is adopted.
@@ -31,6 +32,7 @@ struct reconcile_cfg {
 	unsigned interval_s; /* full reconcile period */
 	unsigned grace_s;    /* longest TCP drain */
 	unsigned reach_wait_ms; /* the first plan waits this long for reachability */
+	unsigned slice_ms;      /* a full pass's slices; 0: one slice */
 	const char *state_dir;
 	int dry_run;
 	int cleanup; /* --cleanup: the one-shot mode of cleanup.c */

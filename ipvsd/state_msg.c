@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,14 @@ static L4lb__V1__IpvsService **services(struct arena *a, const struct ipvs_table
 	return v;
 }
 
+/* A TCP destination or service at weight 0 that is not wanted: its
+ * deletion waits for its connections to end (or the grace period). */
+static int draining(const struct plan_op *op)
+{
+	return op->key.proto == IPPROTO_TCP &&
+	       ((op->type == OP_DEL_DEST && op->dest.weight == 0) || op->type == OP_DEL_SVC);
+}
+
 int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *cand,
 		   const struct ipvs_table *kernel, const struct plan *pending, uint64_t vip_gen,
 		   uint64_t reach_gen,
@@ -164,6 +173,8 @@ int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *ca
 		l4lb__v1__ipvs_change__init(c);
 		c->action = (char *)plan_op_action(pending->ops[i].type);
 		plan_op_format(&pending->ops[i], obj, 160);
+		if (draining(&pending->ops[i]))
+			strncat(obj, " (draining)", 160 - strlen(obj) - 1);
 		/* the object is the line without its action word */
 		c->object = strchr(obj, ' ') ? strchr(obj, ' ') + 1 : obj;
 		st.pending[i] = c;

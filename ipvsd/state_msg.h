@@ -9,7 +9,9 @@
 /* Packs an IPVS_STATE envelope. The desired services also list, with
  * weight 0 and `withheld` set ("agent 10.0.0.3 unreachable"), the backends
  * of cand (the VIP table's candidates; may be NULL) left out of desired.
- * kernel may be NULL. 0 or -ENOMEM. */
+ * kernel may be NULL. A pending deletion of a TCP destination at weight 0
+ * (or of a TCP service) is marked "(draining)": it waits for connections.
+ * 0 or -ENOMEM. */
 int state_msg_pack(const struct ipvs_table *desired, const struct ipvs_table *cand,
 		   const struct ipvs_table *kernel, const struct plan *pending, uint64_t vip_gen,
 		   uint64_t reach_gen,

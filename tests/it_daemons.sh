@@ -32,6 +32,12 @@ for d in vipd overlayd ipvsd l4lbctl; do
 	check "$d --version" sh -c "$B/$d --version | grep -q '^$d (l4lb) '"
 	check "$d --help" sh -c "$B/$d --help | grep -q 'Usage: $d'"
 done
+# each daemon's --help shows its own HTTP default (common/daemon.h)
+for dp in vipd:61421 overlayd:61422 ipvsd:61423; do
+	d=${dp%:*}
+	check "$d --help shows its HTTP default 127.0.0.1:${dp#*:}" sh -c "$B/$d --help |
+		grep -- '--http-listen' | grep -q '(default 127.0.0.1:${dp#*:})\$'"
+done
 printf '[vipd]\nno-such-option = 1\n' >"$T/bad.conf"
 out=$("$B/vipd" --config "$T/bad.conf" --check-config 2>&1)
 rc=$?

@@ -56,15 +56,19 @@ spec "epoch 2" 10.0.0.11 10.0.0.16
 check "a restarted publisher (new epoch): a snapshot brings its table" \
 	wait_for 10 planned 10.0.0.16
 check "... fetched as a resync" above vip_delta_resyncs "$r"
+# vipd's heartbeat (its last delta, repeated) may overtake the reply: that
+# second resync is held back by the once-a-second limit, and the reply,
+# being that new, answers it: nothing is left to ask (before, a second
+# request went out a second later)
+check "... and no second request is left pending" \
+	test "$(counter vip_resync_pending)" = 0
 spec "epoch 2" 10.0.0.11 10.0.0.16 10.0.0.17
 check "... and its next change is applied from its delta" wait_for 10 planned 10.0.0.17
 
-# From here on no delta at all (the feed publishes snapshots only). First
-# a resync ipvsd deferred above must be out, else its snapshot brings the
-# change below instead of the poll (seen: a republished heartbeat of epoch
-# 2 arrived before the snapshot asked for, and a second request went out
-# when the once-a-second limit allowed, ~1 s later).
-sleep 1.5
+# From here on no delta at all (the feed publishes snapshots only): the
+# change below comes from a polled snapshot (no resync is left pending, as
+# checked above, to bring it instead).
+q=$(counter vip_snapshot_requests)
 spec "$(printf 'epoch 2\nnodelta')" 10.0.0.11 10.0.0.16 10.0.0.17 10.0.0.18
 t0=$(now_ms)
 if wait_for 25 planned 10.0.0.18; then
@@ -73,6 +77,7 @@ else
 	fail "deltas stopped: the change comes from a polled snapshot" "$(tail -n 3 "$T/log")"
 fi
 check "... the quiet feed is counted" above vip_delta_feed_quiet 0
+check "... asked for by the poll" above vip_snapshot_requests "$q"
 dups=$(grep -- '-> 10.0.0.1[0-9]:8080 weight 1' "$T/plan" | grep '^add-dest' | sort | uniq -d)
 check_dups() { [ -z "$dups" ] || { echo "added twice: $dups"; return 1; }; }
 check "no change planned twice" check_dups

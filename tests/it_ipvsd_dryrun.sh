@@ -52,6 +52,31 @@ wait_for 10 lines 10
 echo "set-dest tcp 11.0.0.1:80 -> 10.0.0.12:8080 weight 0" >>"$T/want"
 same_plan "an unreachable TCP backend is drained (weight 0)"
 
+# `l4lbctl ipvs` while something is pending: the drained backend is withheld
+# in what ipvsd wants, at weight 0 in what it programmed, and its deletion
+# (once its connections end) is the difference.
+# section TITLE: the lines under TITLE in the text of `l4lbctl ipvs` ($out).
+section() {
+	echo "$out" | awk -v t="$1" 'index($0, t) == 1 { on = 1; next } /^[a-z]/ { on = 0 } on'
+}
+count_in() { [ "$(section "$1" | grep -c -- "$2")" = "$3" ]; } # TITLE PATTERN N
+check_eq() { # NAME WANT GOT
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "$(printf "want '%s', got '%s'" "$2" "$3" | tr '\n' ' ')"
+	fi
+}
+out=$("$B/l4lbctl" --run-dir "$T" ipvs 2>&1)
+check "l4lbctl ipvs, draining: wanted withheld" \
+	count_in desired: '10.0.0.12:8080 .*withheld: agent 10.0.1.2 unreachable' 1
+check "l4lbctl ipvs, draining: programmed at weight 0" \
+	count_in kernel '10.0.0.12:8080 *weight 0 ' 1
+check_eq "l4lbctl ipvs, draining: the deletion is the difference" \
+	"pending: 1 changes
+  del-dest tcp 11.0.0.1:80 -> 10.0.0.12:8080 weight 0 (draining)" \
+	"$(echo "$out" | sed -n '/^pending:/,$p')"
+
 # The UDP VIP goes away.
 cat >"$T/spec" <<'SPEC'
 vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2
@@ -157,6 +182,38 @@ else
 fi
 kill_all
 
+# --- `l4lbctl ipvs` while the first plan waits for reachability: the whole
+# table is wanted, nothing programmed, all of it pending in apply order;
+# once reachability came, all of it programmed and nothing pending.
+d="$T/hold"
+mkdir -p "$d"
+echo "vip tcp 11.0.0.1 80 10.0.0.11:8080@10.0.1.1 10.0.0.12:8080@10.0.1.2" >"$d/spec"
+spawn "$B/tests/tools/ipvsd_feed" "$d" "$d/spec" >"$d/feed" 2>&1
+spawn unshare -n "$B/ipvsd" --run-dir "$d" --dry-run --reachability-wait 60000 >"$d/plan" \
+	2>"$d/log"
+wait_for 10 got_table "$d"
+out=$("$B/l4lbctl" --run-dir "$d" ipvs 2>&1)
+check_eq "l4lbctl ipvs, nothing applied yet: wanted" "desired: 1 services" \
+	"$(echo "$out" | grep '^desired:')"
+check_eq "l4lbctl ipvs, nothing applied yet: programmed" \
+	"kernel (as ipvsd knows it): 0 services" "$(echo "$out" | grep '^kernel')"
+check_eq "l4lbctl ipvs, nothing applied yet: all of it pending, in order" \
+	"pending: 5 changes
+  add-service tcp 11.0.0.1:80 wlc
+  add-dest tcp 11.0.0.1:80 -> 10.0.0.11:8080 weight 1
+  add-dest tcp 11.0.0.1:80 -> 10.0.0.12:8080 weight 1
+  add-member tcp 11.0.0.1:80
+  add-address 11.0.0.1" "$(echo "$out" | sed -n '/^pending:/,$p')"
+check "... and nothing applied" test ! -s "$d/plan"
+echo "reach 10.0.1.1 10.0.1.2" >>"$d/spec"
+wait_for 10 synced "$d/log"
+out=$("$B/l4lbctl" --run-dir "$d" ipvs 2>&1)
+check_eq "l4lbctl ipvs, applied: nothing pending" "pending: 0 changes" \
+	"$(echo "$out" | sed -n '/^pending:/,$p')"
+check "l4lbctl ipvs, applied: programmed as wanted" \
+	count_in kernel '10.0.0.1[12]:8080 *weight 1 ' 2
+kill_all
+
 # --- systemd readiness (a NOTIFY_SOCKET test double): READY=1 only once the
 # first reconcile is done; with no vipd at all, after a bounded wait (10 s).
 # notify_listen SOCKET LOG: prints each message received on SOCKET, and for
@@ -212,4 +269,9 @@ else
 	fail "--scheduler bogus: refused naming it" "rc=$rc: $out"
 fi
 check "--scheduler mh: accepted" "$B/ipvsd" --run-dir "$T/sched" --scheduler mh --check-config
+check "--full-pass-slice-ms 0 and 5: accepted" sh -c "$B/ipvsd --run-dir $T/sched \
+	--full-pass-slice-ms 0 --check-config && $B/ipvsd --run-dir $T/sched \
+	--full-pass-slice-ms 5 --check-config"
+"$B/ipvsd" --run-dir "$T/sched" --full-pass-slice-ms 5000 --check-config >/dev/null 2>&1
+check_eq "--full-pass-slice-ms 5000: refused (exit 2)" 2 "$?"
 finish

@@ -23,8 +23,10 @@
  *   epoch N                                   publisher epoch (default 1)
  *   nodelta                                   close vipd.delta.pub for good
  *                                             (a vipd from before deltas)
- * Prints "published vip gen=G vips=N at=HH:MM:SS.mmm" after each change (the
- * time as in the daemons' log lines, to measure snapshot -> kernel).
+ * Prints "published vip gen=G vips=N at=HH:MM:SS.mmm sent=HH:MM:SS.mmm" after
+ * each change (the times as in the daemons' log lines, to measure snapshot ->
+ * kernel): at, when the change was read (its packing counts); sent, when its
+ * delta went out (ipvsd's side alone).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -264,8 +266,8 @@ static void publish(struct feed *f, char *text)
 	struct ipc_buf buf = { 0 }, delta = { 0 };
 	int have_reach = 0, gap = 0, garbage = 0;
 	uint64_t epoch = 1;
-	char *line, *save = NULL, when[32];
-	struct timespec ts;
+	char *line, *save = NULL, when[32], sent_when[32];
+	struct timespec ts, sent;
 	struct tm tm;
 
 	f->gen++;
@@ -335,6 +337,8 @@ static void publish(struct feed *f, char *text)
 		memcpy(delta.data, "\x7a\x7f\x01", delta.len < 3 ? delta.len : 3);
 	if (envelope_pack(&env, &buf) < 0)
 		buf = (struct ipc_buf){ 0 };
+	/* the delta goes out now: what ipvsd's side of a change is timed from */
+	clock_gettime(CLOCK_REALTIME, &sent);
 	if (delta.data && f->dpub)
 		ipc_pub_set(f->dpub, &delta);
 	else
@@ -353,8 +357,11 @@ static void publish(struct feed *f, char *text)
 		if (envelope_pack(&env, &buf) == 0)
 			ipc_pub_set(f->rpub, &buf);
 	}
-	printf("published vip gen=%llu vips=%zu at=%s.%03ld\n", (unsigned long long)f->gen,
-	       t.n_vips, when, ts.tv_nsec / 1000000);
+	localtime_r(&sent.tv_sec, &tm);
+	strftime(sent_when, sizeof(sent_when), "%H:%M:%S", &tm);
+	printf("published vip gen=%llu vips=%zu at=%s.%03ld sent=%s.%03ld\n",
+	       (unsigned long long)f->gen, t.n_vips, when, ts.tv_nsec / 1000000, sent_when,
+	       sent.tv_nsec / 1000000);
 	fflush(stdout);
 }
 

@@ -958,6 +958,11 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	 * only a missing iptables stops ipvsd here */
 	if (!cfg->dry_run)
 		nat_backend_resolve(cfg->iptables);
+	if (cfg->dry_run) { /* the start's setup, said rather than done */
+		sysctls_ensure(1);
+		log_info("dry-run: would check and put in place the nat chains L4LB-MASQ and "
+			 "L4LB-VIPS, their rules and jumps (ipvsd(8), NAT RULES AND SETS)");
+	}
 	if (!cfg->dry_run &&
 	    ((rc = sysctls_ensure(0)) < 0 ||
 	     (rc = nat_check_new(base, on_nat_done, r, &r->nat)) < 0 ||

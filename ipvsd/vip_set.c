@@ -174,6 +174,15 @@ int vip_set_open(int dry_run, struct vip_set **out)
 	if (!vs->ipset)
 		goto fail;
 	ipset_custom_printf(vs->ipset, on_err, on_std_err, on_out, vs);
+	for (int i = 0; i < 2 && dry_run; i++) {
+		struct key_set probe = { 0 };
+
+		/* what a real start would make, said rather than done */
+		if (ipset_list_members(set_names[i], &probe) == -ENOENT)
+			log_info("dry-run: would create ipset %s (hash:ip,port family %s)",
+				 set_names[i], i ? "inet6" : "inet");
+		key_set_clear(&probe);
+	}
 	if (!dry_run) {
 		if ((rc = set_create(vs, 0)) < 0 || (rc = set_create(vs, 1)) < 0)
 			goto fail;

@@ -165,6 +165,17 @@ if [ -z "$bad" ]; then
 else
 	fail "restart with an agent down: its backend is never added (3 starts)" "$bad"
 fi
+# A dry run says the start's setup it would do in its log (in a fresh network
+# namespace: no interface, no sets, no IPVS sysctls), next to the plan.
+miss=""
+for want in "would create dummy interface" "would create ipset l4lb-vips4 (hash:ip,port family inet)" \
+	"would create ipset l4lb-vips6 (hash:ip,port family inet6)" \
+	"would set /proc/sys/net/ipv4/vs/conntrack = 1" "would check and put in place the nat chains"; do
+	grep -qF "dry-run: $want" "$T/r1/log" || miss="$miss '$want'"
+done
+if [ -z "$miss" ]; then pass "dry run: the setup it would do is in its log"; else
+	fail "dry run: the setup it would do is in its log" "missing:$miss"
+fi
 
 # --- overlayd away: after --reachability-wait nothing is withheld (as before).
 d="$T/noreach"

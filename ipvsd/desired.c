@@ -146,6 +146,18 @@ void reach_set_free(struct reach_set *r)
 	free(r);
 }
 
+int reach_set_equal(const struct reach_set *a, const struct reach_set *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (node_cmp(&a->nodes[i], &b->nodes[i]))
+			return 0;
+	return 1;
+}
+
 int reach_set_has(const struct reach_set *r, const uint8_t *a, uint8_t len)
 {
 	struct node_addr k = { .len = len };

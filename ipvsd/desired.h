@@ -41,6 +41,9 @@ int desired_vip_key(const L4lb__V1__Vip *v, struct svc_key *k);
 struct reach_set *reach_set_from_pb(const L4lb__V1__Reachability *r);
 void reach_set_free(struct reach_set *r);
 int reach_set_has(const struct reach_set *r, const uint8_t *a, uint8_t len);
+/* 1 when both hold the same nodes (both sorted by reach_set_from_pb), or
+ * both are NULL. */
+int reach_set_equal(const struct reach_set *a, const struct reach_set *b);
 
 /*
  * Desired services from the candidates: backends whose agent is not in

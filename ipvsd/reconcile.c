@@ -874,11 +874,19 @@ void reconcile_on_reachability(const Envelope *env, void *arg)
 
 	if (!s)
 		return;
+	counter_inc("reachability_snapshots");
+	r->reach_gen = env->reachability->generation;
+	if (reach_set_equal(r->reach, s)) {
+		/* a new generation with the same nodes (overlayd restarted, a
+		 * node heard of or forgotten): nothing to plan; at 10k services
+		 * a whole-table plan is not free */
+		counter_inc("reachability_unchanged");
+		reach_set_free(s);
+		return;
+	}
 	reach_set_free(r->reach);
 	r->reach = s;
-	r->reach_gen = env->reachability->generation;
 	r->rx_us = clock_mono_us();
-	counter_inc("reachability_snapshots");
 	if (r->have_kernel)
 		reconcile_run(r, 0);
 	else

@@ -111,6 +111,16 @@ if [ "$fast" -ge 1 ] 2>/dev/null; then
 else
 	fail "VIP table changes arrive as deltas" "vip_deltas_applied: $fast"
 fi
+# ipvsd_feed republishes reachability (a new generation) with every change;
+# those with the same nodes (the UDP VIP's removal) are not planned again.
+same=$("$B/tests/tools/status_counter" "$T" ipvsd reachability_unchanged 2>&1)
+all=$("$B/tests/tools/status_counter" "$T" ipvsd reachability_snapshots 2>&1)
+if [ "$same" -ge 1 ] 2>/dev/null && [ "$all" -gt "$same" ]; then
+	pass "a reachability snapshot with the same nodes is not planned ($same of $all)"
+else
+	fail "a reachability snapshot with the same nodes is not planned" \
+		"reachability_unchanged: $same, reachability_snapshots: $all"
+fi
 # --- An existing interface that is not a dummy (here lo): refused, and with
 # --any-interface only VIP addresses are ever planned for removal.
 kill_all

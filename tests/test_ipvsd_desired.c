@@ -72,6 +72,29 @@ static struct reach_set *reach(int *idx, size_t n)
 	return reach_set_from_pb(&r);
 }
 
+/* A snapshot with the same nodes in another order is the same set (ipvsd
+ * skips its plan); one node more or less, or none, is not. */
+static void test_reach_set_equal(void **state)
+{
+	int ab[] = { 0, 1 }, ba[] = { 1, 0 }, abc[] = { 0, 1, 2 }, ac[] = { 0, 2 };
+	struct reach_set *x = reach(ab, 2), *y = reach(ba, 2), *z = reach(abc, 3),
+			 *w = reach(ac, 2), *e = reach(ab, 0);
+
+	(void)state;
+	assert_true(reach_set_equal(x, y));
+	assert_false(reach_set_equal(x, z));
+	assert_false(reach_set_equal(z, x));
+	assert_false(reach_set_equal(x, w));
+	assert_false(reach_set_equal(x, e));
+	assert_false(reach_set_equal(NULL, e));
+	assert_true(reach_set_equal(NULL, NULL));
+	reach_set_free(x);
+	reach_set_free(y);
+	reach_set_free(z);
+	reach_set_free(w);
+	reach_set_free(e);
+}
+
 static void test_withheld_and_fail_open(void **state)
 {
 	L4lb__V1__Backend b[3], *bp[3] = { &b[0], &b[1], &b[2] };
@@ -187,6 +210,7 @@ static void test_invalid_skipped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reach_set_equal),
 		cmocka_unit_test(test_withheld_and_fail_open),
 		cmocka_unit_test(test_local_port_mapped),
 		cmocka_unit_test(test_invalid_skipped),

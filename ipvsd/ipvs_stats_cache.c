@@ -63,13 +63,24 @@ static void carry_over(struct stats_cache *c, struct stats_svc *svcs, size_t n)
 	c->n = n;
 }
 
+/* Read aside: a dump failing part way (after the source emptied what it
+ * was given) leaves the destinations last read, served until the next try. */
 static int read_dests(struct stats_cache *c, const struct stats_source *src, struct stats_svc *s)
 {
-	int rc = src->dests(src->arg, s);
+	struct stats_svc t = { .key = s->key, .c = s->c };
+	int rc = src->dests(src->arg, &t);
 
 	c->dest_dumps++;
-	if (rc == 0)
+	if (rc == 0) {
+		struct stats_dest *old = s->dests;
+
+		s->dests = t.dests;
+		s->n_dests = t.n_dests;
+		s->cap_dests = t.cap_dests;
 		s->read = c->refreshes;
+		t.dests = old;
+	}
+	free(t.dests);
 	return rc;
 }
 

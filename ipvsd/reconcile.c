@@ -617,12 +617,23 @@ static void resync(struct reconciler *r, const char *why, const L4lb__V1__VipTab
 	if (!r->vip_sub)
 		return;
 	if (r->resync_ms && now - r->resync_ms < 1000) {
-		r->resync_pending = 1; /* on_feed_timer sends it when the second is over */
+		int any = !d && !r->vip_held;
+		uint64_t epoch = d ? d->publisher_epoch : r->vip_epoch;
+		uint64_t gen = d ? d->generation : r->vip_gen + 1;
+
 		/* what answers it: the delta's table, or anything newer than the
-		 * one held (any table if none is) */
-		r->want_any = !d && !r->vip_held;
-		r->want_epoch = d ? d->publisher_epoch : r->vip_epoch;
-		r->want_gen = d ? d->generation : r->vip_gen + 1;
+		 * one held (any table if none is); one already held back keeps
+		 * the newest wanted: a malformed delta after a gap must not let
+		 * a snapshot older than the gap's delta answer both */
+		if (!r->resync_pending || r->want_any) {
+			r->want_any = any;
+			r->want_epoch = epoch;
+			r->want_gen = gen;
+		} else if (!any && (epoch != r->want_epoch || gen > r->want_gen)) {
+			r->want_epoch = epoch;
+			r->want_gen = gen;
+		}
+		r->resync_pending = 1; /* on_feed_timer sends it when the second is over */
 		return;
 	}
 	r->resync_pending = 0;

@@ -23,6 +23,7 @@ struct kern {
 	uint64_t tick;
 	size_t svc_dumps, dest_dumps;
 	int fail_dests; /* dests fail after this many more (-1: never) */
+	int fail_second; /* dests fail after the first destination */
 };
 
 static struct svc_key key(size_t i)
@@ -72,6 +73,8 @@ static int k_dests(void *arg, struct stats_svc *s)
 	kn->dest_dumps++;
 	s->n_dests = 0;
 	for (int j = 0; j < 2; j++) {
+		if (j == 1 && kn->fail_second) /* part way: the netlink source empties first */
+			return -EIO;
 		struct stats_dest d = { .af = AF_INET, .port = 8080, .has_active = 1 };
 
 		d.addr[0] = 10;
@@ -184,12 +187,42 @@ static void test_failure_keeps_cache(void **state)
 	free(kn.gone);
 }
 
+/* A destination dump failing after it read one destination: the service
+ * keeps both destinations last read, with their old counters. */
+static void test_partial_failure_keeps_dests(void **state)
+{
+	struct kern kn;
+	struct stats_source src = { k_services, k_dests, &kn };
+	struct stats_cache c = { 0 };
+
+	(void)state;
+	kern_init(&kn, 3);
+	kn.tick = 1;
+	assert_int_equal(stats_cache_refresh(&c, &src, 3), 0);
+	kn.tick = 2;
+	kn.fail_second = 1;
+	assert_int_equal(stats_cache_refresh(&c, &src, 3), -EIO);
+	assert_int_equal(c.n, 3);
+	for (size_t i = 0; i < c.n; i++) {
+		assert_int_equal(c.svcs[i].n_dests, 2);
+		assert_int_equal(c.svcs[i].dests[0].c.conns, 1);
+		assert_int_equal(c.svcs[i].dests[1].c.conns, 1);
+	}
+	assert_int_equal(c.svcs[0].c.conns, 2); /* the services' own counters are new */
+	kn.fail_second = 0;
+	assert_int_equal(stats_cache_refresh(&c, &src, 3), 0);
+	assert_int_equal(c.svcs[0].dests[0].c.conns, 2);
+	stats_cache_clear(&c);
+	free(kn.gone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bounded_slices_cover_all),
 		cmocka_unit_test(test_new_first_removed_dropped),
 		cmocka_unit_test(test_failure_keeps_cache),
+		cmocka_unit_test(test_partial_failure_keeps_dests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,6 +150,79 @@ static void test_overtaken_snapshot_skipped(void **state)
 	event_base_free(base);
 }
 
+static char resync_pending[8];
+
+static void kv_pending(const char *key, const char *value, void *kvarg)
+{
+	(void)kvarg;
+	if (!strcmp(key, "vip_resync_pending"))
+		snprintf(resync_pending, sizeof(resync_pending), "%s", value);
+}
+
+static const char *pending(struct reconciler *r)
+{
+	resync_pending[0] = 0;
+	reconcile_status(kv_pending, NULL, r);
+	return resync_pending;
+}
+
+/* Within the second after a snapshot request: a gap (delta 4 -> 5 while 2
+ * is held) holds a request back for table 5; a malformed delta then must
+ * not lower that to "anything newer than 2": a snapshot of 3 does not
+ * answer it (the change of 5 is still missing), one of 5 does. */
+static void test_held_request_keeps_newest_wanted(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct reconcile_cfg cfg;
+	struct reconciler *r;
+	struct ipc_sub *sub;
+	struct ipc_buf snap1, delta2, gap4, gap5, snap3, snap5;
+	uint64_t asked0 = counter_value("vip_snapshot_requests");
+
+	(void)state;
+	ipvsd_options_defaults(&cfg);
+	cfg.dry_run = 1;
+	cfg.state_dir = state_dir;
+	cfg.ifname = "l4lbskip0";
+	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
+	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
+	assert_non_null(sub);
+	reconcile_set_vip_source(r, sub);
+	pack_table(1, 1, &snap1);
+	pack_delta(1, 2, 0, &delta2);
+	pack_delta(3, 4, 1, &gap4);
+	pack_delta(4, 5, 1, &gap5);
+	pack_table(3, 1, &snap3);
+	pack_table(5, 1, &snap5);
+
+	ipc_sub_receive(sub, snap1.data, snap1.len, 0);
+	reconcile_on_vip_delta(delta2.data, delta2.len, r);
+	assert_string_equal(generation_held(r), "2");
+	reconcile_on_vip_delta(gap4.data, gap4.len, r); /* asked at once */
+	assert_int_equal(counter_value("vip_snapshot_requests"), asked0 + 1);
+	reconcile_on_vip_delta(gap5.data, gap5.len, r); /* held back: wants 5 */
+	assert_string_equal(pending(r), "1");
+	reconcile_on_vip_delta("\x01\x02", 2, r);     /* malformed, held back too */
+	assert_int_equal(counter_value("vip_snapshot_requests"), asked0 + 1);
+
+	ipc_sub_receive(sub, snap3.data, snap3.len, 1); /* the reply to the first */
+	assert_string_equal(generation_held(r), "3");
+	assert_string_equal(pending(r), "1");
+	ipc_sub_receive(sub, snap5.data, snap5.len, 0);
+	assert_string_equal(generation_held(r), "5");
+	assert_string_equal(pending(r), "0");
+
+	ipc_buf_free(&snap1);
+	ipc_buf_free(&delta2);
+	ipc_buf_free(&gap4);
+	ipc_buf_free(&gap5);
+	ipc_buf_free(&snap3);
+	ipc_buf_free(&snap5);
+	ipc_sub_close(sub);
+	reconcile_free(r);
+	event_base_free(base);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -170,6 +243,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_overtaken_snapshot_skipped),
+		cmocka_unit_test(test_held_request_keeps_newest_wanted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

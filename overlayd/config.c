@@ -337,6 +337,14 @@ uint64_t overlayd_epoch_bump(const char *dir)
 			e = strtoull(buf, NULL, 10);
 		fclose(f);
 	}
+	/* Only a forged record taken over or a damaged file gets here (gossip.c
+	 * takes over none this high); past ADJ_VERSION_MAX every peer would
+	 * refuse our records without a word, so say it and do not start. */
+	if (e >= ADJ_VERSION_MAX / 2) {
+		log_error("epoch: %s holds %llu, beyond any real count of starts: remove it",
+			  path, e);
+		return 0;
+	}
 	e++;
 	return overlayd_epoch_save(dir, e) < 0 ? 0 : e;
 }

@@ -247,6 +247,17 @@ static void cascade(struct overlay *o, const struct node_id *by, const struct no
 	}
 }
 
+/* Our own record from an earlier life is taken over (its version, then
+ * clock + 1), the epoch kept in the state dir and bumped at every start.
+ * A forged one near the version bound would put our next clock or next
+ * life's epoch past ADJ_VERSION_MAX, where every peer refuses our records,
+ * for good once saved: honest versions stay far below half of it. */
+static int own_version_ok(const struct overlay *o, const struct node_id *node, const PbAdj *a)
+{
+	return !node_eq(node, &o->self) ||
+	       (a->epoch < ADJ_VERSION_MAX / 2 && a->clock < ADJ_VERSION_MAX / 2);
+}
+
 /* One record of an ADJACENCY message into node and view, or -EPROTO. */
 static int adj_from_pb(const PbAdj *a, struct node_id *node, struct node_id *view)
 {
@@ -276,7 +287,8 @@ int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const Pee
 	/* All or nothing: a malformed record anywhere refuses the whole
 	 * message before any record is stored or forwarded. */
 	for (size_t i = 0; i < m->n_adjacency; i++)
-		if (adj_from_pb(m->adjacency[i], &node, view) < 0)
+		if (adj_from_pb(m->adjacency[i], &node, view) < 0 ||
+		    !own_version_ok(o, &node, m->adjacency[i]))
 			return -EPROTO;
 	for (size_t i = 0; i < m->n_adjacency; i++) {
 		const PbAdj *a = m->adjacency[i];

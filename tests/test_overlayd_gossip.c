@@ -136,6 +136,40 @@ static void test_bad_record_refuses_whole_message(void **state)
 	overlay_free(f.o);
 }
 
+/* A record naming us at a version near the bound: taken over, its clock
+ * + 1 (or the next life's epoch + 1, saved) would pass ADJ_VERSION_MAX and
+ * every peer would refuse our records. Refused; one of an earlier life
+ * below it is still taken over. */
+static void test_own_record_near_version_bound(void **state)
+{
+	struct fixture f;
+	struct node_id from = N(2), self = N(1);
+	PbNodeId me;
+	const struct adj_record *own;
+
+	(void)state;
+	fixture_init(&f);
+	node_to_pb(&self, &me);
+	f.good.node = &me;
+	f.m.n_adjacency = 1;
+	f.good.clock = ADJ_VERSION_MAX;
+	assert_int_equal(overlay_receive(f.o, &from, &f.m, 1001000), -EPROTO);
+	f.good.clock = 5;
+	f.good.epoch = ADJ_VERSION_MAX;
+	assert_int_equal(overlay_receive(f.o, &from, &f.m, 1002000), -EPROTO);
+	assert_int_equal(f.o->epoch, 1);
+	own = adj_find(f.o->adj, &self);
+	assert_non_null(own);
+	assert_true(own->epoch <= ADJ_VERSION_MAX && own->clock <= ADJ_VERSION_MAX);
+	/* an earlier life's record: jumped past */
+	f.good.epoch = 7;
+	assert_int_equal(overlay_receive(f.o, &from, &f.m, 1003000), 0);
+	assert_int_equal(f.o->epoch, 7);
+	assert_true(adj_version_cmp(adj_find(f.o->adj, &self)->epoch,
+				    adj_find(f.o->adj, &self)->clock, 7, 5) > 0);
+	overlay_free(f.o);
+}
+
 /* A digest of `n` entries: entry k < known names node 1000 + k, at (1, 10)
  * for even k (as new as ours) and (1, 5) for odd k (older); the rest name
  * nodes nobody knows. */
@@ -262,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_bad_record_refuses_whole_message),
 		cmocka_unit_test(test_digest_cost_bound),
 		cmocka_unit_test(test_digest_stranger_and_oversize),
+		cmocka_unit_test(test_own_record_near_version_bound),
 	};
 
 	log_init("test", LOG_LVL_ERROR);

@@ -271,6 +271,10 @@ static void test_epoch_bumped_and_persisted(void **state)
 	/* an epoch taken over from an earlier life: the next start is past it */
 	assert_int_equal(overlayd_epoch_save(dir, 41), 0);
 	assert_int_equal(overlayd_epoch_bump(dir), 42);
+	/* a damaged file near the version bound: no start with an epoch that
+	 * every peer would refuse */
+	assert_int_equal(overlayd_epoch_save(dir, ADJ_VERSION_MAX / 2), 0);
+	assert_int_equal(overlayd_epoch_bump(dir), 0);
 	snprintf(path, sizeof(path), "%s/epoch", dir);
 	unlink(path);
 	rmdir(dir);

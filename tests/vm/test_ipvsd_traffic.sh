@@ -61,6 +61,7 @@ nx c1 ip -6 route add default via fd02::1
 n sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # Hairpin: the backend reaches VIPs through the node.
 nx b1 ip route add 11.0.0.0/8 via 10.0.0.1
+nx b1 ip -6 route add fd01:c::/64 via fd00::1
 
 # Backends: HTTP (busybox), UDP and a line echo server (tests/tools/e2e_net:
 # each line is answered with the backend's name and the line), all started

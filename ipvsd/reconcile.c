@@ -575,8 +575,6 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 	n = drains_pick(&r->drains, &r->drain_cursor, clock_mono_ms(), r->cfg.grace_s * 1000ull,
 			picked, dump, DRAIN_TICK_MAX, &r->drain_looks);
 	for (size_t i = 0; i < n; i++) {
-		struct ipvs_svc *s = ipvs_table_find(r->kernel, &picked[i]);
-
 		if (!dump[i]) {
 			graced[ng++] = picked[i];
 			continue;
@@ -587,7 +585,7 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 			counter_inc("drain_ticks_cut");
 			break;
 		}
-		if (s && ipvs_nl_dump_dests(r->nl, s) < 0) {
+		if (reconcile_read_dests(r, &picked[i]) < 0) {
 			schedule_soon(r, 0);
 			return;
 		}

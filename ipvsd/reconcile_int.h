@@ -91,6 +91,10 @@ int reconcile_refresh_members(struct reconciler *r);
 /* Diff everything and apply (counters_fresh: the model was just dumped). */
 void reconcile_run(struct reconciler *r, int counters_fresh);
 /* Diff the services keys (sorted) against the desired table as it is. */
+/* Service k's destinations and counters from the kernel into the model,
+ * read aside: a dump that fails part way leaves what ipvsd knew (0 when
+ * the service is no longer in the model). */
+int reconcile_read_dests(struct reconciler *r, const struct svc_key *k);
 void reconcile_run_look(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
 			size_t n);
 /* The whole model read at once, then one diff. 0 or -errno. */

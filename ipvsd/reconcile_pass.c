@@ -109,9 +109,8 @@ static int pass_services(struct reconciler *r)
 	return 0;
 }
 
-static int visit_dests(const struct svc_key *k, void *arg)
+int reconcile_read_dests(struct reconciler *r, const struct svc_key *k)
 {
-	struct reconciler *r = arg;
 	struct ipvs_svc *s = ipvs_table_find(r->kernel, k);
 	struct ipvs_svc t = { .key = *k };
 	int rc;
@@ -130,6 +129,11 @@ static int visit_dests(const struct svc_key *k, void *arg)
 	}
 	free(t.dests);
 	return rc;
+}
+
+static int visit_dests(const struct svc_key *k, void *arg)
+{
+	return reconcile_read_dests(arg, k);
 }
 
 /* A slice's changes: counted as repairs by a periodic pass after the first

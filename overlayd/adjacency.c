@@ -39,8 +39,9 @@ int adj_version_cmp(uint64_t e1, uint64_t c1, uint64_t e2, uint64_t c2)
 	return 0;
 }
 
-/* Binary search: the index of n, or -(insertion point) - 1. */
-static long search(const struct adj_table *t, const struct node_id *n)
+/* Binary search: the index of n, or -(insertion point) - 1; *cmps (if
+ * not NULL) counts the comparisons. */
+static long search_counted(const struct adj_table *t, const struct node_id *n, uint64_t *cmps)
 {
 	size_t lo = 0, hi = t->n;
 
@@ -48,6 +49,8 @@ static long search(const struct adj_table *t, const struct node_id *n)
 		size_t mid = (lo + hi) / 2;
 		int c = node_cmp(&t->recs[mid]->node, n);
 
+		if (cmps)
+			(*cmps)++;
 		if (c == 0)
 			return (long)mid;
 		if (c < 0)
@@ -58,9 +61,19 @@ static long search(const struct adj_table *t, const struct node_id *n)
 	return -(long)lo - 1;
 }
 
+static long search(const struct adj_table *t, const struct node_id *n)
+{
+	return search_counted(t, n, NULL);
+}
+
 long adj_index(const struct adj_table *t, const struct node_id *n)
 {
-	long i = search(t, n);
+	return adj_index_counted(t, n, NULL);
+}
+
+long adj_index_counted(const struct adj_table *t, const struct node_id *n, uint64_t *cmps)
+{
+	long i = search_counted(t, n, cmps);
 
 	return i >= 0 ? i : -1;
 }

@@ -72,6 +72,8 @@ struct adj_record *adj_find(const struct adj_table *t, const struct node_id *n);
 struct adj_record *adj_get(struct adj_table *t, const struct node_id *n, uint64_t now_us);
 /* Index of a record in t->recs, or -1. */
 long adj_index(const struct adj_table *t, const struct node_id *n);
+/* adj_index, counting its comparisons in *cmps (a digest's cost bound). */
+long adj_index_counted(const struct adj_table *t, const struct node_id *n, uint64_t *cmps);
 
 enum adj_verdict { ADJ_NEWER, ADJ_SAME, ADJ_OLDER, ADJ_INVALID };
 

@@ -131,28 +131,6 @@ done:
 	free(ids);
 }
 
-/* Index of n in the table (sorted by address), or -1: a binary search, so
- * a digest costs O(entries · log known). *cmps counts the comparisons, the
- * unit of the cost bound the tests check. */
-static long digest_lookup(const struct adj_table *t, const struct node_id *n, uint64_t *cmps)
-{
-	size_t lo = 0, hi = t->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = node_cmp(&t->recs[mid]->node, n);
-
-		(*cmps)++;
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 /* Anti-entropy runs between members of each other's views. Not only the
  * active view: a link's two ends add each other at different moments (the
  * JOIN's contact sends its digest before its reply), and refusing those
@@ -201,7 +179,8 @@ int gossip_on_digest(struct overlay *o, const struct node_id *from, const PeerMe
 			rc = -EPROTO;
 			goto done;
 		}
-		if ((i = digest_lookup(o->adj, &n, &o->st.digest_cmps)) < 0)
+		/* a binary search: a digest costs O(entries · log known) */
+		if ((i = adj_index_counted(o->adj, &n, &o->st.digest_cmps)) < 0)
 			continue;
 		if (adj_version_cmp(o->adj->recs[i]->epoch, o->adj->recs[i]->clock, e->epoch,
 				    e->clock) <= 0)

@@ -8,13 +8,8 @@
 set -eu
 B=${1:-build}
 cd "$(dirname "$0")/.."
+. bench/lib.sh
+bench_ipvsd ipvsd_drain
 D=$B/bench
-mkdir -p "$D"
-objs=$(ls "$B"/obj/ipvsd/*.o | grep -v "/main.o$")
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I. -I"$B/gen" -D_GNU_SOURCE \
-	$(pkg-config --cflags libnl-3.0) -o "$D/ipvsd_drain" bench/ipvsd_drain.c $objs \
-	"$B"/obj/common/*.o "$B"/obj/proto/*.o \
-	$(pkg-config --libs nanomsg libprotobuf-c libevent libnl-3.0 libnl-genl-3.0 \
-		libnl-route-3.0 libipset) -lm
 nice "$D/ipvsd_drain" 1000 10 30
 nice "$D/ipvsd_drain" 10000 10 10

@@ -35,7 +35,6 @@ struct full_pass {
 	size_t next;         /* the first of them not yet visited */
 	int again;           /* asked for while running: another pass follows */
 	int count_repairs;   /* a periodic pass after the first sync */
-	unsigned failures0;  /* failed passes in a row when it started */
 	uint64_t start_us;
 	uint64_t longest_us; /* the longest slice */
 	uint64_t busy_us;    /* all slices together (the rest: the loop between) */

@@ -10,10 +10,7 @@
 #include <netlink/netlink.h>
 #include <string.h>
 
-struct list_ctx {
-	struct key_set *out;
-	int err;
-};
+#include "ipvsd/nl_dump.h"
 
 /* One member: IPSET_ATTR_DATA { IP { IPADDR_IPV4 | IPADDR_IPV6 }, PORT, PROTO }. */
 static int member(struct nlattr *data, struct key_set *out)
@@ -43,7 +40,7 @@ static int member(struct nlattr *data, struct key_set *out)
 
 static int on_msg(struct nl_msg *msg, void *arg)
 {
-	struct list_ctx *c = arg;
+	struct ipset_list *c = arg;
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 	struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1], *a;
 	int rem;
@@ -67,40 +64,53 @@ static int on_msg(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int ipset_list_members(const char *set, struct key_set *out)
+int ipset_list_start(struct ipset_list *l, const char *set, struct key_set *out)
 {
 	struct nfgenmsg g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 };
-	struct list_ctx c = { .out = out };
-	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_msg *m = NULL;
+	struct nl_msg *m;
 	int rc = -ENOMEM;
 
-	if (!sk)
-		return -ENOMEM;
-	if (nl_connect(sk, NETLINK_NETFILTER) < 0) {
-		rc = -EIO;
-		goto done;
-	}
+	ipset_list_abort(l);
+	*l = (struct ipset_list){ .out = out };
 	m = nlmsg_alloc_simple((NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST,
 			       NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP);
-	if (!m || nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u8(m, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL) < 0 ||
-	    nla_put_string(m, IPSET_ATTR_SETNAME, set) < 0)
-		goto done;
-	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_msg, &c);
-	if (nl_send_auto(sk, m) < 0) {
-		rc = -EIO;
-		goto done;
-	}
-	rc = nl_recvmsgs_default(sk);
-	if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NOADDR)
-		rc = -ENOENT;
-	else if (rc < 0)
-		rc = -EIO;
-	else
-		rc = c.err;
-done:
+	if (m && nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) == 0 &&
+	    nla_put_u8(m, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL) == 0 &&
+	    nla_put_string(m, IPSET_ATTR_SETNAME, set) == 0)
+		rc = nl_dump_start(NETLINK_NETFILTER, m, on_msg, l, &l->dump);
 	nlmsg_free(m);
-	nl_socket_free(sk);
 	return rc;
+}
+
+int ipset_list_step(struct ipset_list *l, uint64_t budget_us)
+{
+	int rc = l->dump ? nl_dump_step(l->dump, budget_us) : -EINVAL;
+
+	if (rc == 0)
+		return 0;
+	if (l->err < 0) /* the handler's own verdict (another type, no memory) */
+		rc = l->err;
+	else if (rc == -ENOENT || rc == -EADDRNOTAVAIL) /* no set of that name */
+		rc = -ENOENT;
+	else if (rc < 0 && rc != -ENOMEM)
+		rc = -EIO;
+	ipset_list_abort(l);
+	return rc;
+}
+
+void ipset_list_abort(struct ipset_list *l)
+{
+	nl_dump_free(l->dump);
+	l->dump = NULL;
+}
+
+int ipset_list_members(const char *set, struct key_set *out)
+{
+	struct ipset_list l = { 0 };
+	int rc = ipset_list_start(&l, set, out);
+
+	if (rc == 0)
+		rc = ipset_list_step(&l, UINT64_MAX); /* without limit: to the end */
+	ipset_list_abort(&l);
+	return rc < 0 ? rc : 0;
 }

@@ -9,11 +9,27 @@
 #ifndef IPVSD_IPSET_LIST_H
 #define IPVSD_IPSET_LIST_H
 
+#include <stdint.h>
+
 #include "ipvsd/plan.h"
 
 /* Adds set's members to out (unsorted): key af, addr, proto and port.
  * 0, -ENOENT when there is no such set, -EMEDIUMTYPE when it is not of type
  * hash:ip,port, or -errno. */
 int ipset_list_members(const char *set, struct key_set *out);
+
+/* The same, read a few parts at a time (nl_dump.h), so a large set never
+ * holds the event loop: start, then step until it returns 1 (done: the
+ * members are in out) or -errno as above; 0: more to come.
+ * out must live until then; abort drops a listing half read. */
+struct nl_dump;
+struct ipset_list {
+	struct nl_dump *dump;
+	struct key_set *out;
+	int err;
+};
+int ipset_list_start(struct ipset_list *l, const char *set, struct key_set *out);
+int ipset_list_step(struct ipset_list *l, uint64_t budget_us);
+void ipset_list_abort(struct ipset_list *l);
 
 #endif

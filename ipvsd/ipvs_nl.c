@@ -15,12 +15,14 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "ipvsd/nl_batch.h"
-
+#include "ipvsd/nl_dump.h"
 
 struct ipvs_nl {
 	struct nl_sock *sk;
 	int family;
 	uint64_t writes;
+	struct nl_dump *list; /* the service list being read, if any */
+	struct ipvs_dump_ctx list_ctx;
 };
 
 static int nl_to_errno(int nlerr)
@@ -106,6 +108,7 @@ void ipvs_nl_close(struct ipvs_nl *nl)
 {
 	if (!nl)
 		return;
+	nl_dump_free(nl->list);
 	nl_socket_free(nl->sk);
 	free(nl);
 }
@@ -236,8 +239,9 @@ int ipvs_nl_on_dest(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
-		    struct ipvs_dump_ctx *c)
+/* The destinations of service k, a dump on the main socket (one round trip,
+ * a few destinations: not worth a socket of its own). */
+static int dump_dests(struct ipvs_nl *nl, const struct svc_key *k, struct ipvs_dump_ctx *c)
 {
 	struct nl_msg *msg = nlmsg_alloc();
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -245,12 +249,11 @@ static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
 
 	if (!msg || !cb)
 		goto done;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, NLM_F_DUMP, cmd,
-			 IPVS_GENL_VERSION) ||
-	    (k && put_svc(msg, k, NULL) < 0))
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, NLM_F_DUMP,
+			 IPVS_CMD_GET_DEST, IPVS_GENL_VERSION) ||
+	    put_svc(msg, k, NULL) < 0)
 		goto done;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM,
-		  cmd == IPVS_CMD_GET_SERVICE ? ipvs_nl_on_svc : ipvs_nl_on_dest, c);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, ipvs_nl_on_dest, c);
 	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
 	rc = nl_send_auto(nl->sk, msg);
 	if (rc >= 0)
@@ -262,19 +265,53 @@ done:
 	return rc;
 }
 
+int ipvs_nl_list_start(struct ipvs_nl *nl, struct ipvs_table *out)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+	int rc = -ENOMEM;
+
+	ipvs_nl_list_abort(nl);
+	ipvs_table_clear(out);
+	nl->list_ctx = (struct ipvs_dump_ctx){ .out = out };
+	if (msg && genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, NLM_F_DUMP,
+			       IPVS_CMD_GET_SERVICE, IPVS_GENL_VERSION))
+		rc = nl_dump_start(NETLINK_GENERIC, msg, ipvs_nl_on_svc, &nl->list_ctx, &nl->list);
+	nlmsg_free(msg);
+	return rc;
+}
+
+int ipvs_nl_list_step(struct ipvs_nl *nl, uint64_t budget_us)
+{
+	int rc = nl->list ? nl_dump_step(nl->list, budget_us) : -EINVAL;
+
+	if (rc == 1 && nl->list_ctx.err < 0)
+		rc = nl->list_ctx.err;
+	if (rc == 1)
+		ipvs_table_sort(nl->list_ctx.out);
+	if (rc != 0)
+		ipvs_nl_list_abort(nl); /* done with, either way */
+	return rc;
+}
+
+void ipvs_nl_list_abort(struct ipvs_nl *nl)
+{
+	nl_dump_free(nl->list);
+	nl->list = NULL;
+}
+
 int ipvs_nl_dump(struct ipvs_nl *nl, ipvs_svc_filter_fn want, void *arg, struct ipvs_table *out)
 {
 	struct ipvs_dump_ctx c = { .out = out };
 	int rc;
 
-	ipvs_table_clear(out);
-	if ((rc = dump_one(nl, IPVS_CMD_GET_SERVICE, NULL, &c)) < 0)
+	if ((rc = ipvs_nl_list_start(nl, out)) < 0 ||
+	    (rc = ipvs_nl_list_step(nl, UINT64_MAX)) < 0)
 		goto fail;
 	for (size_t i = 0; i < out->n; i++) {
 		if (want && !want(&out->svcs[i].key, arg))
 			continue;
 		c.svc = &out->svcs[i];
-		if ((rc = dump_one(nl, IPVS_CMD_GET_DEST, &out->svcs[i].key, &c)) < 0)
+		if ((rc = dump_dests(nl, &out->svcs[i].key, &c)) < 0)
 			goto fail;
 	}
 	ipvs_table_sort(out);
@@ -383,7 +420,7 @@ int ipvs_nl_dump_dests(struct ipvs_nl *nl, struct ipvs_svc *s)
 	int rc;
 
 	s->n_dests = 0;
-	rc = dump_one(nl, IPVS_CMD_GET_DEST, &k, &c);
+	rc = dump_dests(nl, &k, &c);
 	if (rc == 0)
 		ipvs_table_sort(&(struct ipvs_table){ .svcs = s, .n = 1, .cap = 1 });
 	return rc;

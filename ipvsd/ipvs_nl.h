@@ -30,6 +30,17 @@ typedef int (*ipvs_svc_filter_fn)(const struct svc_key *k, void *arg);
  */
 int ipvs_nl_dump(struct ipvs_nl *nl, ipvs_svc_filter_fn want, void *arg, struct ipvs_table *out);
 
+/*
+ * The service list alone (no destinations; fwmark services left out), read
+ * a few parts at a time (nl_dump.h) so that 10,000 services never hold the
+ * event loop: start (out is cleared), then step until it returns 1 (out is
+ * complete and sorted; -errno: failed, out is partial). One at a time; a
+ * new start or abort drops the one being read. out must live until then.
+ */
+int ipvs_nl_list_start(struct ipvs_nl *nl, struct ipvs_table *out);
+int ipvs_nl_list_step(struct ipvs_nl *nl, uint64_t budget_us);
+void ipvs_nl_list_abort(struct ipvs_nl *nl);
+
 /* Whether the op is an IPVS change (not an address or ipset member). */
 int ipvs_nl_handles(enum plan_op_type t);
 
@@ -44,8 +55,6 @@ int ipvs_nl_apply(struct ipvs_nl *nl, const struct plan_op *ops, size_t n, int *
 
 /* Write requests sent since start (to prove a no-op restart). */
 uint64_t ipvs_nl_writes(const struct ipvs_nl *nl);
-
-
 
 /* Dumps the destinations of one service into s (emptied first). */
 int ipvs_nl_dump_dests(struct ipvs_nl *nl, struct ipvs_svc *s);

@@ -358,3 +358,35 @@ int ipvs_table_put_copy(struct ipvs_table *t, const struct ipvs_svc *s)
 	c->n_dests = c->cap_dests = s->n_dests;
 	return 0;
 }
+
+int ipvs_svc_read_aside(struct ipvs_svc *s, ipvs_read_dests_fn read, void *arg)
+{
+	struct ipvs_svc t = { .key = s->key };
+	int rc = read(&t, arg);
+
+	if (rc == 0) { /* whole: swapped in, the old ones freed below */
+		struct ipvs_dest *old = s->dests;
+
+		s->dests = t.dests;
+		s->n_dests = t.n_dests;
+		s->cap_dests = t.cap_dests;
+		t.dests = old;
+	}
+	free(t.dests);
+	return rc;
+}
+
+int ipvs_table_read_aside(struct ipvs_table **t, ipvs_read_table_fn read, void *arg)
+{
+	struct ipvs_table *fresh = ipvs_table_new();
+	int rc = fresh ? read(fresh, arg) : -ENOMEM;
+
+	if (rc == 0) {
+		struct ipvs_table *old = *t;
+
+		*t = fresh;
+		fresh = old;
+	}
+	ipvs_table_free(fresh);
+	return rc;
+}

@@ -79,6 +79,19 @@ int svc_key_cmp(const struct svc_key *a, const struct svc_key *b);
  */
 size_t ipvs_table_diff_keys(const struct ipvs_table *a, const struct ipvs_table *b,
 			    struct svc_key *keys, size_t max);
+/*
+ * Reads from the kernel aside, taken only when the read went through
+ * whole: a dump failing part way leaves what ipvsd knew (a service short
+ * of destinations would have the next plan add them again, or lose track
+ * of draining ones). read fills its argument and returns 0 or -errno,
+ * which these return.
+ */
+typedef int (*ipvs_read_dests_fn)(struct ipvs_svc *into, void *arg);
+int ipvs_svc_read_aside(struct ipvs_svc *s, ipvs_read_dests_fn read, void *arg);
+/* *t replaced by the table read (the old one freed) when whole. */
+typedef int (*ipvs_read_table_fn)(struct ipvs_table *into, void *arg);
+int ipvs_table_read_aside(struct ipvs_table **t, ipvs_read_table_fn read, void *arg);
+
 /* "tcp 11.0.0.1:80", "udp [fd01:c::1]:53" */
 char *svc_key_format(const struct svc_key *k, char *buf, size_t size);
 /* "10.0.0.1:8080" or "[fd00::1]:8080" for an address of family af. */

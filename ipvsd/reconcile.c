@@ -56,24 +56,37 @@ static void ask_snapshot(struct reconciler *r, uint64_t now_ms)
 	ipc_sub_request(r->vip_sub);
 }
 
-/* A full pass soon, after a failure: 1 s, then longer while failures
- * persist (reset when a pass goes through). */
-void reconcile_retry_later(struct reconciler *r)
+static void retry_in(struct reconciler *r, unsigned ms)
 {
-	unsigned ms = backoff_ms(++r->failures);
-
-	if (r->failures > 1)
+	if (r->retry.failures > 1)
 		log_limited(LOG_LVL_WARN, "retry", "reconcile: %u failed passes in a row: next "
-			    "try in %u ms", r->failures, ms);
+			    "try in %u ms", r->retry.failures, ms);
 	schedule_soon(r, ms);
 }
 
-/* The interface made right again (deleted, replaced or set down behind
- * ipvsd's back) and its addresses read. The model keeps its addresses if
- * they cannot be read. 0 or -errno. */
-int reconcile_refresh_addrs(struct reconciler *r)
+/* A full pass soon, after a failure: 1 s, then longer while failures
+ * persist (reset when a pass goes through); a running pass retries when it
+ * ends. */
+void reconcile_retry_later(struct reconciler *r)
 {
-	struct key_set fresh = { 0 };
+	unsigned ms;
+
+	if (retry_fail(&r->retry, &ms))
+		retry_in(r, ms);
+}
+
+void reconcile_pass_over(struct reconciler *r)
+{
+	unsigned ms;
+
+	if (retry_pass_end(&r->retry, &ms))
+		retry_in(r, ms);
+}
+
+/* The interface made right again (deleted, replaced or set down behind
+ * ipvsd's back), recorded if ipvsd made it. 0 or -errno. */
+int reconcile_ensure_if(struct reconciler *r)
+{
 	int rc;
 
 	if ((rc = vip_addr_ensure(r->va)) < 0)
@@ -83,9 +96,28 @@ int reconcile_refresh_addrs(struct reconciler *r)
 		snprintf(r->state.made_if, sizeof(r->state.made_if), "%s", r->cfg.ifname);
 		r->state_dirty = ipvsd_state_save(r->cfg.state_dir, &r->state) < 0;
 	}
-	if ((rc = vip_addr_list(r->va, &fresh)) < 0) {
+	return 0;
+}
+
+int reconcile_addrs_unread(struct reconciler *r, int rc)
+{
+	(void)r;
+	counter_inc("addr_read_failures");
+	log_limited(LOG_LVL_WARN, "addr_read", "vip-addr: the interface's addresses not read (%s): "
+		    "the last ones read stand", strerror(-rc));
+	return rc;
+}
+
+/* The interface and its addresses at once (the first pass); the model keeps
+ * its addresses if they cannot be read. 0 or -errno. */
+static int refresh_addrs(struct reconciler *r)
+{
+	struct key_set fresh = { 0 };
+	int rc;
+
+	if ((rc = reconcile_ensure_if(r)) < 0 || (rc = vip_addr_list(r->va, &fresh)) < 0) {
 		key_set_clear(&fresh);
-		return rc;
+		return reconcile_addrs_unread(r, rc);
 	}
 	key_set_clear(&r->addrs);
 	r->addrs = fresh;
@@ -108,28 +140,43 @@ int reconcile_refresh_members(struct reconciler *r)
 	return 0;
 }
 
-/* Refreshes the model from the kernel at once (the first pass: nothing can
- * be planned before it). 0 or -errno. */
-static int refresh(struct reconciler *r)
+static int read_ipvs(struct ipvs_table *into, void *arg)
 {
+	struct reconciler *r = arg;
 	int rc = 0;
 
-	r->have_kernel = 0;
-	if (r->nl) {
-		for (int tries = 0; tries < 3; tries++) {
-			rc = ipvs_nl_dump(r->nl, reconcile_want_dests, r, r->kernel);
-			if (rc != -EINTR && rc != -ENOBUFS)
-				break; /* interrupted or overrun dumps are simply redone */
-		}
-		if (rc < 0)
-			return rc;
-	} else {
-		ipvs_table_clear(r->kernel);
+	for (int tries = 0; tries < 3; tries++) {
+		rc = ipvs_nl_dump(r->nl, reconcile_want_dests, r, into);
+		if (rc != -EINTR && rc != -ENOBUFS)
+			break; /* interrupted or overrun dumps are simply redone */
 	}
-	if ((rc = reconcile_refresh_addrs(r)) < 0 || (rc = reconcile_refresh_members(r)) < 0)
-		return rc;
+	return rc;
+}
+
+/* Refreshes the model from the kernel at once (the first pass: nothing can
+ * be planned before it). What cannot be read keeps what ipvsd knew (at the
+ * start: nothing, so plans only add and set, and ipvs_unread keeps every
+ * recorded VIP), and changes still go through; *ipvs_read: the IPVS table
+ * and its counters are fresh. 0, or the first -errno (retried). */
+static int refresh(struct reconciler *r, int *ipvs_read)
+{
+	int rc = 0, ra;
+
+	if (!r->nl) {
+		ipvs_table_clear(r->kernel); /* a dry run without IPVS */
+	} else if ((rc = ipvs_table_read_aside(&r->kernel, read_ipvs, r)) < 0) {
+		counter_inc("ipvs_read_failures");
+		log_limited(LOG_LVL_WARN, "ipvs_read", "ipvs: the services not read (%s): what "
+			    "ipvsd knew stands", strerror(-rc));
+	}
+	*ipvs_read = rc == 0;
+	if (rc == 0)
+		r->ipvs_unread = 0;
+	if ((ra = refresh_addrs(r)) < 0 && rc == 0)
+		rc = ra;
+	reconcile_refresh_members(r);
 	r->have_kernel = 1;
-	return 0;
+	return rc;
 }
 
 /* Which interface an op goes through; consecutive ops of one kind are
@@ -139,6 +186,21 @@ static int op_kind(enum plan_op_type t)
 	if (ipvs_nl_handles(t))
 		return 0;
 	return t == OP_ADD_ADDR || t == OP_DEL_ADDR ? 1 : 2;
+}
+
+/* The model follows a change that reached the kernel. A pass reading the
+ * service list, the addresses or the members meanwhile reads them again: the kernel
+ * resumes a dump by position, so its own change could make it skip or
+ * repeat an entry (reconcile_pass.c). */
+static void model_apply(struct reconciler *r, const struct plan_op *op)
+{
+	plan_op_model(op, r->kernel, &r->addrs, &r->members);
+	if (op->type == OP_ADD_SVC || op->type == OP_SET_SVC || op->type == OP_DEL_SVC)
+		r->svc_gen++;
+	else if (op->type == OP_ADD_ADDR || op->type == OP_DEL_ADDR)
+		r->addr_gen++;
+	else
+		r->member_gen++;
 }
 
 /* Applies r->plan in order: runs of IPVS changes go out batched. */
@@ -182,7 +244,7 @@ static void apply_plan(struct reconciler *r)
 			char buf[160];
 
 			if (r->errs[i] == 0) {
-				plan_op_model(&p->ops[i], r->kernel, &r->addrs, &r->members);
+				model_apply(r, &p->ops[i]);
 				continue;
 			}
 			failed++;
@@ -255,6 +317,8 @@ static int state_note(struct reconciler *r, const struct svc_key *k)
 
 	if (want == key_set_has(v, k))
 		return 0;
+	if (!want && r->ipvs_unread)
+		return 0; /* maybe in the kernel still: kept until IPVS is read */
 	if (!want)
 		key_set_remove(v, k);
 	else if (key_set_insert(v, k) < 0)
@@ -428,7 +492,7 @@ static void run_plan(struct reconciler *r, int counters_fresh, const struct svc_
 			char buf[160];
 
 			printf("%s\n", plan_op_format(&r->plan.ops[i], buf, sizeof(buf)));
-			plan_op_model(&r->plan.ops[i], r->kernel, &r->addrs, &r->members);
+			model_apply(r, &r->plan.ops[i]);
 		}
 		fflush(stdout);
 	} else {
@@ -490,25 +554,22 @@ void reconcile_checks(struct reconciler *r)
 int reconcile_full(struct reconciler *r)
 {
 	uint64_t t0 = clock_mono_us();
-	int rc;
-	unsigned failures;
+	int rc, ipvs_read;
 
 	if (r->pass.stage != PASS_IDLE) { /* superseded */
 		evtimer_del(r->slice_ev);
-		full_pass_end(&r->pass);
+		reconcile_pass_abort(r);
 	}
-	rc = refresh(r);
-	failures = r->failures;
+	retry_pass_begin(&r->retry);
+	rc = refresh(r, &ipvs_read);
 	counter_inc("full_reconciles");
-	if (rc < 0) {
+	if (rc < 0) { /* what was read is used; the rest is read again soon */
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));
 		reconcile_retry_later(r);
-		return rc;
 	}
 	reconcile_checks(r);
-	reconcile_run(r, 1);
-	if (r->failures == failures)
-		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
+	reconcile_run(r, ipvs_read);
+	reconcile_pass_over(r);
 	r->last_full_us = clock_mono_us() - t0;
 	log_debug("full reconcile pass: %zu services in the kernel, %" PRIu64 " us",
 		  r->kernel->n, r->last_full_us);
@@ -945,6 +1006,7 @@ int reconcile_new(struct event_base *base, const struct reconcile_cfg *cfg,
 	r->owned.ranges = r->cfg.ranges;
 	r->owned.n = r->cfg.n_ranges;
 	r->kernel = ipvs_table_new();
+	r->ipvs_unread = 1;
 	r->periodic = event_new(base, -1, EV_PERSIST, on_periodic, r);
 	r->soon = evtimer_new(base, on_soon, r);
 	r->drain_timer = evtimer_new(base, on_drain_timer, r);
@@ -1019,7 +1081,7 @@ void reconcile_free(struct reconciler *r)
 		event_free(r->reach_timer);
 	if (r->slice_ev)
 		event_free(r->slice_ev);
-	full_pass_end(&r->pass);
+	reconcile_pass_abort(r);
 	nat_check_free(r->nat);
 	ipvs_nl_close(r->nl);
 	vip_addr_close(r->va);
@@ -1055,7 +1117,7 @@ void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 	KV("services", "%zu", r->desired ? r->desired->n : 0);
 	KV("destinations", "%zu", r->desired ? ipvs_table_dest_count(r->desired) : 0);
 	KV("withheld", "%zu", r->withheld);
-	KV("failed_passes", "%u", r->failures);
+	KV("failed_passes", "%u", r->retry.failures);
 	KV("vip_resync_pending", "%d", r->resync_pending);
 	KV("draining", "%zu", r->drains.n);
 	KV("last_changes", "%zu", r->last_changes);

@@ -7,7 +7,9 @@
 #ifndef IPVSD_RECONCILE_INT_H
 #define IPVSD_RECONCILE_INT_H
 
+#include "ipvsd/backoff.h"
 #include "ipvsd/full_pass.h"
+#include "ipvsd/ipset_list.h"
 #include "ipvsd/reconcile.h"
 #include "ipvsd/state_file.h"
 #include "ipvsd/vip_addr.h"
@@ -38,7 +40,7 @@ struct reconciler {
 	struct ipvs_table *kernel; /* what the kernel holds, as far as ipvsd knows */
 	struct key_set addrs, members;
 	int have_kernel;
-	unsigned failures; /* consecutive failed passes: the retry backs off */
+	struct retry retry; /* failed passes in a row: the retry backs off */
 	int synced; /* the first reconcile with a VIP table is done, addresses too */
 	int ready;  /* READY=1 sent (at synced, or after READY_WAIT_MS without it) */
 	uint64_t start_ms;
@@ -47,6 +49,17 @@ struct reconciler {
 	size_t drain_looks;          /* services due for a look at the last tick */
 	struct full_pass pass; /* the periodic full reconcile, in slices */
 	struct event *slice_ev;
+	/* its one-dump stages, read a few parts per slice (reconcile_pass.c) */
+	struct ipvs_table *pass_svcs; /* the service list being read */
+	struct key_set pass_addrs;    /* the addresses being read */
+	struct key_set pass_members;  /* the ipset members being read */
+	struct ipset_list pass_set;   /* ... of set pass_set_i (0 IPv4, 1 IPv6) */
+	int pass_set_i;
+	int pass_reading;             /* a stage's dump has started */
+	unsigned pass_rereads;        /* ... and was started again */
+	uint64_t svc_gen, addr_gen, member_gen; /* changed by ipvsd: services, ... */
+	uint64_t read_gen;            /* ... when the stage's dump started */
+	int ipvs_unread; /* IPVS not read yet: no recorded VIP is forgotten */
 	struct plan plan;
 	int *errs;
 	size_t errs_cap;
@@ -81,28 +94,36 @@ struct reconciler {
 /* reconcile.c */
 /* Owned, or programmed by ipvsd: worth dumping the destinations of. */
 int reconcile_want_dests(const struct svc_key *k, void *arg);
-/* A full pass soon, backing off while failures persist. */
+/* A full pass soon, backing off while failures persist; during a pass, at
+ * its end (a pass counts as one failure however many of its steps fail). */
 void reconcile_retry_later(struct reconciler *r);
-/* The interface and its addresses, the ipset members read into the model
- * (kept as they were if they cannot be read; members never fail). 0 or
- * -errno. */
-int reconcile_refresh_addrs(struct reconciler *r);
+/* The interface made right (recorded if ipvsd made it). 0 or -errno. */
+int reconcile_ensure_if(struct reconciler *r);
+/* The addresses could not be read (rc): counted, logged; the model keeps
+ * the last ones read. Returns rc. */
+int reconcile_addrs_unread(struct reconciler *r, int rc);
+/* The ipset members read into the model (a set that cannot be read keeps
+ * its last members, counted). Always 0. */
 int reconcile_refresh_members(struct reconciler *r);
 /* Diff everything and apply (counters_fresh: the model was just dumped). */
 void reconcile_run(struct reconciler *r, int counters_fresh);
 /* Diff the services keys (sorted) against the desired table as it is. */
-/* Service k's destinations and counters from the kernel into the model,
- * read aside: a dump that fails part way leaves what ipvsd knew (0 when
- * the service is no longer in the model). */
-int reconcile_read_dests(struct reconciler *r, const struct svc_key *k);
 void reconcile_run_look(struct reconciler *r, int counters_fresh, const struct svc_key *keys,
 			size_t n);
 /* The whole model read at once, then one diff. 0 or -errno. */
 int reconcile_full(struct reconciler *r);
 /* The sysctls and the nat rules (in the background), at every pass. */
 void reconcile_checks(struct reconciler *r);
+/* The end of a pass (at once, or in slices): the retry if it failed. */
+void reconcile_pass_over(struct reconciler *r);
 
 /* reconcile_pass.c */
+/* Service k's destinations and counters from the kernel into the model,
+ * read aside: a dump that fails part way leaves what ipvsd knew (0 when
+ * the service is no longer in the model). */
+int reconcile_read_dests(struct reconciler *r, const struct svc_key *k);
+/* Drops a pass in slices (superseded, failed, freed) and its dumps. */
+void reconcile_pass_abort(struct reconciler *r);
 /* Starts a full pass in slices once the model exists (else reconcile_full);
  * one asked for while a pass runs follows it. count_repairs: a periodic
  * pass, its changes are counted as repairs. */

@@ -13,6 +13,10 @@
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/reconcile_int.h"
 
+/* A stage's dump started again this many times is read the next time in
+ * one go (bounded: as long as the dumps of old). */
+#define PASS_REREADS 3
+
 /* "412/10001 services read" (a pass in slices is running). */
 char *reconcile_pass_progress(const struct reconciler *r, char *buf, size_t size)
 {
@@ -68,7 +72,7 @@ void reconcile_pass_start(struct reconciler *r, int count_repairs)
 	r->pass.stage = PASS_SERVICES;
 	r->pass.again = 0;
 	r->pass.count_repairs = count_repairs && r->synced;
-	r->pass.failures0 = r->failures;
+	retry_pass_begin(&r->retry);
 	r->pass.start_us = clock_mono_us();
 	r->pass.longest_us = r->pass.busy_us = 0;
 	r->pass.slices = 0;
@@ -76,59 +80,161 @@ void reconcile_pass_start(struct reconciler *r, int count_repairs)
 	slice_soon(r);
 }
 
-static int no_dests(const struct svc_key *k, void *arg)
+void reconcile_pass_abort(struct reconciler *r)
 {
-	(void)k;
-	(void)arg;
-	return 0;
+	if (r->nl)
+		ipvs_nl_list_abort(r->nl);
+	if (r->va)
+		vip_addr_list_abort(r->va);
+	r->pass_reading = 0;
+	r->pass_rereads = 0;
+	ipset_list_abort(&r->pass_set);
+	ipvs_table_free(r->pass_svcs);
+	r->pass_svcs = NULL;
+	key_set_clear(&r->pass_addrs);
+	key_set_clear(&r->pass_members);
+	full_pass_end(&r->pass);
 }
 
-/* The service list, dumped afresh; the destinations ipvsd knows are kept
- * until each service's own slice reads them. */
+/* A stage's dump spans slices, with the event loop between them. What the
+ * dump ends with (rc of the last step: 1 complete, -errno) is used only if
+ * ipvsd changed nothing it lists meanwhile (gen: the changes so far): a
+ * dump resumes by position, so an entry added or removed behind it could
+ * make it skip or repeat another. Else, and after an interrupted dump, it
+ * is read again (0), up to PASS_REREADS times, the last one in one go. */
+static int pass_read_end(struct reconciler *r, int rc, uint64_t gen)
+{
+	r->pass_reading = 0;
+	if (rc == 1 && gen != r->read_gen)
+		rc = -EAGAIN;
+	if ((rc == -EAGAIN || rc == -EINTR || rc == -ENOBUFS) && r->pass_rereads < PASS_REREADS) {
+		r->pass_rereads++;
+		counter_inc("full_pass_rereads");
+		return 0;
+	}
+	r->pass_rereads = 0;
+	return rc;
+}
+
+static uint64_t read_budget(const struct reconciler *r)
+{
+	return r->pass_rereads >= PASS_REREADS ? UINT64_MAX : slice_budget_us(r);
+}
+
+/* The service list, dumped afresh a few parts per slice; once whole, the
+ * destinations ipvsd knows are kept until each service's own slice reads
+ * them. 1 when done, 0 for more slices, -errno. */
 static int pass_services(struct reconciler *r)
 {
-	struct ipvs_table *fresh = ipvs_table_new();
-	int rc = -ENOMEM;
+	int rc;
 
-	if (!fresh)
-		return rc;
-	for (int tries = 0; tries < 3; tries++) {
-		rc = ipvs_nl_dump(r->nl, no_dests, NULL, fresh);
-		if (rc != -EINTR && rc != -ENOBUFS)
-			break;
+	if (!r->pass_reading) {
+		if (!r->pass_svcs && !(r->pass_svcs = ipvs_table_new()))
+			return -ENOMEM;
+		if ((rc = ipvs_nl_list_start(r->nl, r->pass_svcs)) < 0)
+			return rc;
+		r->pass_reading = 1;
+		r->read_gen = r->svc_gen;
 	}
-	if (rc == 0)
-		rc = full_pass_begin(&r->pass, fresh, r->kernel, r->desired, reconcile_want_dests,
-				     r);
-	if (rc < 0) {
-		ipvs_table_free(fresh);
+	rc = ipvs_nl_list_step(r->nl, read_budget(r));
+	if (rc == 0 || (rc = pass_read_end(r, rc, r->svc_gen)) <= 0)
 		return rc;
+	rc = full_pass_begin(&r->pass, r->pass_svcs, r->kernel, r->desired, reconcile_want_dests,
+			     r);
+	if (rc < 0)
+		return rc;
+	ipvs_table_free(r->kernel); /* its destinations moved over */
+	r->kernel = r->pass_svcs;
+	r->pass_svcs = NULL;
+	r->ipvs_unread = 0;
+	return 1;
+}
+
+/* The interface made right, then its addresses read a few parts per slice.
+ * Addresses that cannot be read keep the last ones read (counted, the pass
+ * retried) and the pass goes on: IPVS repairs do not wait for them. 1 when
+ * done, 0 for more slices. */
+static int pass_addrs(struct reconciler *r)
+{
+	int rc;
+
+	if (!r->pass_reading) {
+		if ((rc = reconcile_ensure_if(r)) < 0 ||
+		    (rc = vip_addr_list_start(r->va, &r->pass_addrs)) < 0)
+			goto unread;
+		r->pass_reading = 1;
+		r->read_gen = r->addr_gen;
 	}
-	ipvs_table_free(r->kernel);
-	r->kernel = fresh;
-	return 0;
+	rc = vip_addr_list_step(r->va, read_budget(r));
+	if (rc == 0 || (rc = pass_read_end(r, rc, r->addr_gen)) == 0)
+		return 0;
+	if (rc < 0)
+		goto unread;
+	key_set_clear(&r->addrs);
+	r->addrs = r->pass_addrs;
+	r->pass_addrs = (struct key_set){ 0 };
+	return 1;
+unread:
+	vip_addr_list_abort(r->va);
+	r->pass_reading = 0;
+	reconcile_addrs_unread(r, rc);
+	reconcile_retry_later(r); /* noted: the pass retries when it ends */
+	return 1;
+}
+
+static const char *const vip_sets[] = { VIP_SET4, VIP_SET6 };
+
+/* The members of both ipsets, read a few parts per slice. A set that
+ * cannot be read (gone, or failing) is left to vip_set_list, at once: it
+ * makes a gone set again and keeps a failing one's last members. 1 when
+ * done, 0 for more slices. */
+static int pass_members(struct reconciler *r)
+{
+	int rc;
+
+	if (!r->pass_reading) {
+		r->pass_members.n = 0;
+		r->pass_set_i = 0;
+		r->read_gen = r->member_gen;
+		if ((rc = ipset_list_start(&r->pass_set, vip_sets[0], &r->pass_members)) < 0)
+			goto at_once;
+		r->pass_reading = 1;
+	}
+	rc = ipset_list_step(&r->pass_set, read_budget(r));
+	if (rc == 1 && r->pass_set_i == 0) {
+		r->pass_set_i = 1;
+		if ((rc = ipset_list_start(&r->pass_set, vip_sets[1], &r->pass_members)) < 0)
+			goto at_once;
+		return 0;
+	}
+	if (rc == 0 || (rc = pass_read_end(r, rc, r->member_gen)) == 0)
+		return 0;
+	if (rc < 0)
+		goto at_once;
+	key_set_sort(&r->pass_members);
+	key_set_clear(&r->members);
+	r->members = r->pass_members;
+	r->pass_members = (struct key_set){ 0 };
+	return 1;
+at_once:
+	ipset_list_abort(&r->pass_set);
+	r->pass_reading = 0;
+	r->pass_rereads = 0;
+	return reconcile_refresh_members(r) == 0;
+}
+
+static int read_dests_nl(struct ipvs_svc *into, void *arg)
+{
+	return ipvs_nl_dump_dests(arg, into);
 }
 
 int reconcile_read_dests(struct reconciler *r, const struct svc_key *k)
 {
 	struct ipvs_svc *s = ipvs_table_find(r->kernel, k);
-	struct ipvs_svc t = { .key = *k };
-	int rc;
 
 	if (!s)
 		return 0; /* deleted since the service list (by the event path) */
-	/* read aside: a failed dump leaves what ipvsd knew */
-	rc = ipvs_nl_dump_dests(r->nl, &t);
-	if (rc == 0) {
-		struct ipvs_dest *old = s->dests;
-
-		s->dests = t.dests;
-		s->n_dests = t.n_dests;
-		s->cap_dests = t.cap_dests;
-		t.dests = old;
-	}
-	free(t.dests);
-	return rc;
+	return ipvs_svc_read_aside(s, read_dests_nl, r->nl);
 }
 
 static int visit_dests(const struct svc_key *k, void *arg)
@@ -189,8 +295,6 @@ static void pass_end(struct reconciler *r)
 {
 	int again = r->pass.again;
 
-	if (r->failures == r->pass.failures0)
-		r->failures = 0; /* this pass went through: the next failure retries at 1 s */
 	r->last_full_us = clock_mono_us() - r->pass.start_us;
 	log_debug("full reconcile pass: %zu services in the kernel, %u slices (longest %" PRIu64
 		  " us, all %" PRIu64 " us, %" PRIu64 " us a service), %zu changes, %" PRIu64
@@ -198,6 +302,7 @@ static void pass_end(struct reconciler *r)
 		  r->pass.per_svc_us, r->pass.changes, r->last_full_us);
 	full_pass_end(&r->pass);
 	r->pass.again = 0;
+	reconcile_pass_over(r);
 	if (again)
 		reconcile_pass_start(r, 0);
 }
@@ -214,6 +319,7 @@ void reconcile_pass_on_slice(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* rc: 1 the stage is done, 0 it goes on in the next slice */
 	switch (r->pass.stage) {
 	case PASS_IDLE:
 		return;
@@ -221,17 +327,19 @@ void reconcile_pass_on_slice(evutil_socket_t fd, short what, void *arg)
 		rc = pass_services(r);
 		break;
 	case PASS_ADDRS:
-		rc = reconcile_refresh_addrs(r);
+		rc = pass_addrs(r);
 		break;
 	case PASS_MEMBERS:
-		rc = reconcile_refresh_members(r);
-		reconcile_checks(r);
+		if ((rc = pass_members(r)) == 1)
+			reconcile_checks(r);
 		break;
 	case PASS_DESTS:
-		rc = pass_dests(r, &n);
+		if ((rc = pass_dests(r, &n)) == 0)
+			rc = full_pass_visited(&r->pass);
 		break;
 	case PASS_FINAL:
-		rc = pass_strays(r);
+		if ((rc = pass_strays(r)) == 0)
+			rc = 1;
 		break;
 	}
 	t0 = clock_mono_us() - t0;
@@ -241,15 +349,16 @@ void reconcile_pass_on_slice(evutil_socket_t fd, short what, void *arg)
 		log_debug("full pass: a slice of stage %d took %" PRIu64 " us", r->pass.stage, t0);
 	if (rc < 0) {
 		set_last_error("reading the kernel state failed: %s", strerror(-rc));
-		full_pass_end(&r->pass);
+		reconcile_pass_abort(r);
 		reconcile_retry_later(r);
+		reconcile_pass_over(r);
 		return;
 	}
-	if (r->pass.stage == PASS_FINAL) {
+	if (rc == 1 && r->pass.stage == PASS_FINAL) {
 		pass_end(r);
 		return;
 	}
-	if (r->pass.stage != PASS_DESTS || full_pass_visited(&r->pass))
+	if (rc == 1)
 		r->pass.stage++;
 	slice_soon(r);
 }

@@ -14,6 +14,13 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "ipvsd/nl_batch.h"
+#include "ipvsd/nl_dump.h"
+
+struct list_ctx {
+	int ifindex;
+	struct key_set *out;
+	int err;
+};
 
 struct vip_addr {
 	struct nl_sock *sk;
@@ -21,6 +28,8 @@ struct vip_addr {
 	int created;
 	int dry_run, any_type;
 	char ifname[IFNAMSIZ];
+	struct nl_dump *list; /* the addresses being read, if any */
+	struct list_ctx list_ctx;
 };
 
 /* An interface of another type is someone else's (lo, eth0, a bridge): its
@@ -144,6 +153,7 @@ void vip_addr_close(struct vip_addr *va)
 {
 	if (!va)
 		return;
+	nl_dump_free(va->list);
 	nl_socket_free(va->sk);
 	free(va);
 }
@@ -176,51 +186,86 @@ int vip_addr_delete_link(struct vip_addr *va)
 	return 0;
 }
 
-struct list_ctx {
-	int ifindex;
-	struct key_set *out;
-	int err;
-};
-
-static void list_one(struct nl_object *obj, void *arg)
+/* One RTM_NEWADDR of the dump, parsed as it comes (no libnl cache: at
+ * 10,000 addresses building its objects is most of the cost). The address
+ * is IFA_LOCAL, or IFA_ADDRESS when there is no peer (IPv6). */
+static int list_one(struct nl_msg *msg, void *arg)
 {
 	struct list_ctx *c = arg;
-	struct rtnl_addr *a = (struct rtnl_addr *)obj;
-	struct nl_addr *local = rtnl_addr_get_local(a);
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[IFA_MAX + 1], *a;
+	const struct ifaddrmsg *ifa;
 	struct svc_key k = { 0 };
 	int af;
 
-	if (rtnl_addr_get_ifindex(a) != c->ifindex || !local)
-		return;
-	af = nl_addr_get_family(local);
-	if ((af != AF_INET && af != AF_INET6) || nl_addr_get_len(local) != af_len(af))
-		return;
+	if (h->nlmsg_type != RTM_NEWADDR || nlmsg_parse(h, sizeof(*ifa), tb, IFA_MAX, NULL) < 0)
+		return NL_OK;
+	ifa = nlmsg_data(h);
+	af = ifa->ifa_family;
+	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if ((int)ifa->ifa_index != c->ifindex || !a || (af != AF_INET && af != AF_INET6) ||
+	    nla_len(a) != (int)af_len(af))
+		return NL_OK;
 	k.af = (uint8_t)af;
-	memcpy(k.addr, nl_addr_get_binary_addr(local), af_len(af));
+	memcpy(k.addr, nla_data(a), af_len(af));
 	if (af == AF_INET6 && k.addr[0] == 0xfe && (k.addr[1] & 0xc0) == 0x80)
-		return; /* the kernel's own link-local address */
+		return NL_OK; /* the kernel's own link-local address */
 	if (key_set_add(c->out, &k) < 0)
 		c->err = -ENOMEM;
+	return NL_OK;
+}
+
+int vip_addr_list_start(struct vip_addr *va, struct key_set *out)
+{
+	struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
+	struct nl_msg *msg;
+	int rc = -ENOMEM;
+
+	vip_addr_list_abort(va);
+	out->n = 0;
+	va->list_ctx = (struct list_ctx){ .ifindex = va->ifindex, .out = out };
+	if (!va->ifindex)
+		return 0; /* dry run without the interface: nothing to read */
+	msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP);
+	if (msg && nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) == 0)
+		rc = nl_dump_start(NETLINK_ROUTE, msg, list_one, &va->list_ctx, &va->list);
+	nlmsg_free(msg);
+	return rc;
+}
+
+int vip_addr_list_step(struct vip_addr *va, uint64_t budget_us)
+{
+	int rc = 1; /* no interface (a dry run): nothing to read */
+
+	if (!va->list_ctx.out)
+		return -EINVAL; /* not started */
+	if (va->list)
+		rc = nl_dump_step(va->list, budget_us);
+	if (rc == 1 && va->list_ctx.err < 0)
+		rc = va->list_ctx.err;
+	if (rc < 0)
+		log_warn("vip-addr: listing addresses: %s", strerror(-rc));
+	if (rc == 1)
+		key_set_sort(va->list_ctx.out);
+	if (rc != 0)
+		vip_addr_list_abort(va); /* done with, either way */
+	return rc;
+}
+
+void vip_addr_list_abort(struct vip_addr *va)
+{
+	nl_dump_free(va->list);
+	va->list = NULL;
+	va->list_ctx.out = NULL;
 }
 
 int vip_addr_list(struct vip_addr *va, struct key_set *out)
 {
-	struct nl_cache *cache = NULL;
-	struct list_ctx c = { .ifindex = va->ifindex, .out = out };
-	int rc;
+	int rc = vip_addr_list_start(va, out);
 
-	out->n = 0;
-	if (!va->ifindex)
-		return 0; /* dry run without the interface */
-	rc = rtnl_addr_alloc_cache(va->sk, &cache);
-	if (rc < 0) {
-		log_warn("vip-addr: listing addresses: %s", nl_geterror(rc));
-		return -EIO;
-	}
-	nl_cache_foreach(cache, list_one, &c);
-	nl_cache_free(cache);
-	key_set_sort(out);
-	return c.err;
+	if (rc == 0)
+		rc = vip_addr_list_step(va, UINT64_MAX);
+	return rc < 0 ? rc : 0;
 }
 
 static struct rtnl_addr *op_addr(struct vip_addr *va, const struct plan_op *op)

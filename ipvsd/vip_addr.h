@@ -9,6 +9,8 @@
 #ifndef IPVSD_VIP_ADDR_H
 #define IPVSD_VIP_ADDR_H
 
+#include <stdint.h>
+
 #include "ipvsd/plan.h"
 
 struct vip_addr;
@@ -27,6 +29,12 @@ int vip_addr_created(const struct vip_addr *va);
 int vip_addr_delete_link(struct vip_addr *va);
 /* Addresses on the interface (key af + addr; proto and port 0), sorted. */
 int vip_addr_list(struct vip_addr *va, struct key_set *out);
+/* The same, read a few parts at a time (nl_dump.h): start (out is
+ * emptied), then step until it returns 1 (out complete and sorted) or
+ * -errno (out partial). One at a time; out must live until then. */
+int vip_addr_list_start(struct vip_addr *va, struct key_set *out);
+int vip_addr_list_step(struct vip_addr *va, uint64_t budget_us);
+void vip_addr_list_abort(struct vip_addr *va);
 /* OP_ADD_ADDR / OP_DEL_ADDR ops, batched; idempotent. errs[i] per op; returns
  * 0 or the -errno that stopped the batch. */
 int vip_addr_apply(struct vip_addr *va, const struct plan_op *ops, size_t n, int *errs);

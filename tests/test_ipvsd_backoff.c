@@ -28,11 +28,41 @@ static void test_never_decreases(void **state)
 		assert_true(backoff_ms(n + 1) >= backoff_ms(n));
 }
 
+/* However many steps of one pass fail, the pass counts once. */
+static void test_retry_counts_passes_not_steps(void **state)
+{
+	struct retry t = { 0 };
+	unsigned ms = 0;
+
+	(void)state;
+	retry_pass_begin(&t);
+	for (int i = 0; i < 50; i++) /* every slice meets the same refusal */
+		assert_int_equal(retry_fail(&t, &ms), 0);
+	assert_int_equal(retry_pass_end(&t, &ms), 1);
+	assert_int_equal(ms, 1000);
+	assert_int_equal(t.failures, 1);
+	retry_pass_begin(&t);
+	retry_fail(&t, &ms);
+	retry_fail(&t, &ms);
+	assert_int_equal(retry_pass_end(&t, &ms), 1);
+	assert_int_equal(ms, 2000);
+	/* outside a pass (the event path) a failure is an attempt of its own */
+	assert_int_equal(retry_fail(&t, &ms), 1);
+	assert_int_equal(ms, 4000);
+	/* a pass that goes through starts the count again */
+	retry_pass_begin(&t);
+	assert_int_equal(retry_pass_end(&t, &ms), 0);
+	assert_int_equal(t.failures, 0);
+	assert_int_equal(retry_fail(&t, &ms), 1);
+	assert_int_equal(ms, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doubles_to_the_cap),
 		cmocka_unit_test(test_never_decreases),
+		cmocka_unit_test(test_retry_counts_passes_not_steps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,9 +119,27 @@ int full_pass_strays(const struct key_set *addrs, const struct key_set *members,
 	return rc < 0 ? -ENOMEM : 0;
 }
 
+int full_pass_read_end(struct full_pass *p, int rc, int changed)
+{
+	if (rc == 1 && changed)
+		rc = -EAGAIN;
+	if ((rc == -EAGAIN || rc == -EINTR || rc == -ENOBUFS) && p->rereads < FULL_PASS_REREADS) {
+		p->rereads++;
+		return 0;
+	}
+	p->rereads = 0;
+	return rc;
+}
+
+uint64_t full_pass_read_budget(const struct full_pass *p, uint64_t budget_us)
+{
+	return p->rereads >= FULL_PASS_REREADS ? UINT64_MAX : budget_us;
+}
+
 void full_pass_end(struct full_pass *p)
 {
 	key_set_clear(&p->keys);
 	p->next = 0;
+	p->rereads = 0;
 	p->stage = PASS_IDLE;
 }

@@ -22,9 +22,9 @@
 
 enum pass_stage {
 	PASS_IDLE,     /* no pass running */
-	PASS_SERVICES, /* the service list (one dump) */
-	PASS_ADDRS,    /* the interface and its addresses */
-	PASS_MEMBERS,  /* the ipset members */
+	PASS_SERVICES, /* the service list (a dump read over several slices) */
+	PASS_ADDRS,    /* the interface and its addresses (the same) */
+	PASS_MEMBERS,  /* the ipset members (the same) */
 	PASS_DESTS,    /* destinations, a few services per slice */
 	PASS_FINAL,    /* addresses and members of no wanted service */
 };
@@ -41,7 +41,12 @@ struct full_pass {
 	uint64_t per_svc_us; /* what one service's slice share costs (estimate) */
 	unsigned slices;
 	size_t changes; /* made by its slices: drift repaired, drains ended */
+	unsigned rereads; /* the running stage's dump was started again */
 };
+
+/* A stage's dump started again this many times is read the next time in
+ * one go (bounded: as long as the dumps of old). */
+#define FULL_PASS_REREADS 3
 
 /* Whether the destinations of a dumped service are worth reading. */
 typedef int (*full_pass_want_fn)(const struct svc_key *k, void *arg);
@@ -95,6 +100,20 @@ void full_pass_note_slice(struct full_pass *p, uint64_t us);
 int full_pass_strays(const struct key_set *addrs, const struct key_set *members,
 		     const struct key_set *recorded, const struct ipvs_table *desired,
 		     struct key_set *out);
+
+/*
+ * A stage's dump (service list, addresses, members) spans slices, with the
+ * event loop between them. How it ended (rc: 1 whole, or -errno) decides:
+ * 1 use it; 0 read it again, when ipvsd itself changed what it lists
+ * meanwhile (changed: the kernel resumes a dump by position, so an entry
+ * added or removed behind it could make it skip or repeat another) or the
+ * kernel said it was interrupted (-EINTR, -ENOBUFS), up to
+ * FULL_PASS_REREADS times; else the error (-EAGAIN: changed every time).
+ */
+int full_pass_read_end(struct full_pass *p, int rc, int changed);
+/* The budget of the stage's next step: budget_us, or no limit for the last
+ * read again (nothing can change under a dump read in one go). */
+uint64_t full_pass_read_budget(const struct full_pass *p, uint64_t budget_us);
 
 /* Back to idle, keys freed (again and the statistics are kept). */
 void full_pass_end(struct full_pass *p);

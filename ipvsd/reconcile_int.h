@@ -56,7 +56,6 @@ struct reconciler {
 	struct ipset_list pass_set;   /* ... of set pass_set_i (0 IPv4, 1 IPv6) */
 	int pass_set_i;
 	int pass_reading;             /* a stage's dump has started */
-	unsigned pass_rereads;        /* ... and was started again */
 	uint64_t svc_gen, addr_gen, member_gen; /* changed by ipvsd: services, ... */
 	uint64_t read_gen;            /* ... when the stage's dump started */
 	int ipvs_unread; /* IPVS not read yet: no recorded VIP is forgotten */

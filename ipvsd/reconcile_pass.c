@@ -13,10 +13,6 @@
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/reconcile_int.h"
 
-/* A stage's dump started again this many times is read the next time in
- * one go (bounded: as long as the dumps of old). */
-#define PASS_REREADS 3
-
 /* "412/10001 services read" (a pass in slices is running). */
 char *reconcile_pass_progress(const struct reconciler *r, char *buf, size_t size)
 {
@@ -87,7 +83,6 @@ void reconcile_pass_abort(struct reconciler *r)
 	if (r->va)
 		vip_addr_list_abort(r->va);
 	r->pass_reading = 0;
-	r->pass_rereads = 0;
 	ipset_list_abort(&r->pass_set);
 	ipvs_table_free(r->pass_svcs);
 	r->pass_svcs = NULL;
@@ -96,29 +91,21 @@ void reconcile_pass_abort(struct reconciler *r)
 	full_pass_end(&r->pass);
 }
 
-/* A stage's dump spans slices, with the event loop between them. What the
- * dump ends with (rc of the last step: 1 complete, -errno) is used only if
- * ipvsd changed nothing it lists meanwhile (gen: the changes so far): a
- * dump resumes by position, so an entry added or removed behind it could
- * make it skip or repeat another. Else, and after an interrupted dump, it
- * is read again (0), up to PASS_REREADS times, the last one in one go. */
+/* A stage's dump has ended (rc: 1 whole, -errno); gen: what ipvsd has
+ * changed of what it lists, by now (full_pass_read_end). 1 use it, 0 it
+ * is read again, -errno. */
 static int pass_read_end(struct reconciler *r, int rc, uint64_t gen)
 {
 	r->pass_reading = 0;
-	if (rc == 1 && gen != r->read_gen)
-		rc = -EAGAIN;
-	if ((rc == -EAGAIN || rc == -EINTR || rc == -ENOBUFS) && r->pass_rereads < PASS_REREADS) {
-		r->pass_rereads++;
+	rc = full_pass_read_end(&r->pass, rc, gen != r->read_gen);
+	if (rc == 0)
 		counter_inc("full_pass_rereads");
-		return 0;
-	}
-	r->pass_rereads = 0;
 	return rc;
 }
 
 static uint64_t read_budget(const struct reconciler *r)
 {
-	return r->pass_rereads >= PASS_REREADS ? UINT64_MAX : slice_budget_us(r);
+	return full_pass_read_budget(&r->pass, slice_budget_us(r));
 }
 
 /* The service list, dumped afresh a few parts per slice; once whole, the
@@ -177,6 +164,7 @@ static int pass_addrs(struct reconciler *r)
 unread:
 	vip_addr_list_abort(r->va);
 	r->pass_reading = 0;
+	r->pass.rereads = 0;
 	reconcile_addrs_unread(r, rc);
 	reconcile_retry_later(r); /* noted: the pass retries when it ends */
 	return 1;
@@ -219,7 +207,7 @@ static int pass_members(struct reconciler *r)
 at_once:
 	ipset_list_abort(&r->pass_set);
 	r->pass_reading = 0;
-	r->pass_rereads = 0;
+	r->pass.rereads = 0;
 	return reconcile_refresh_members(r) == 0;
 }
 

@@ -257,6 +257,37 @@ static void test_strays_are_what_no_service_covers(void **state)
 	plan_free_ops(&plan);
 }
 
+/* A stage's dump read over slices is used only if ipvsd changed nothing
+ * it lists meanwhile; else it is read again, the last time in one go. */
+static void test_stage_read_again_when_changed_under_it(void **state)
+{
+	struct full_pass p = { 0 };
+
+	(void)state;
+	assert_int_equal(full_pass_read_end(&p, 1, 0), 1); /* whole, unchanged: used */
+	assert_int_equal(full_pass_read_budget(&p, 2000), 2000);
+	for (unsigned i = 1; i <= FULL_PASS_REREADS; i++) {
+		assert_int_equal(full_pass_read_end(&p, 1, 1), 0); /* changed: again */
+		assert_int_equal(p.rereads, i);
+	}
+	/* the last time it is read in one go: nothing can change under it */
+	assert_int_equal(full_pass_read_budget(&p, 2000), UINT64_MAX);
+	assert_int_equal(full_pass_read_end(&p, 1, 0), 1);
+	assert_int_equal(p.rereads, 0);
+	assert_int_equal(full_pass_read_budget(&p, 2000), 2000);
+	/* interrupted dumps are read again too, a bounded number of times */
+	assert_int_equal(full_pass_read_end(&p, -EINTR, 0), 0);
+	assert_int_equal(full_pass_read_end(&p, -ENOBUFS, 0), 0);
+	assert_int_equal(full_pass_read_end(&p, -EINTR, 0), 0);
+	assert_int_equal(full_pass_read_end(&p, -EINTR, 0), -EINTR);
+	/* other errors at once; never a partial dump used */
+	assert_int_equal(full_pass_read_end(&p, -EIO, 0), -EIO);
+	assert_int_equal(full_pass_read_end(&p, -EIO, 1), -EIO);
+	p.rereads = FULL_PASS_REREADS;
+	assert_int_equal(full_pass_read_end(&p, 1, 1), -EAGAIN);
+	full_pass_end(&p);
+}
+
 /* --- a pass interleaved with snapshots, on a simulated kernel --- */
 
 struct sim {
@@ -465,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_slice_makes_progress_with_no_budget),
 		cmocka_unit_test(test_slice_stops_at_a_failed_visit),
 		cmocka_unit_test(test_strays_are_what_no_service_covers),
+		cmocka_unit_test(test_stage_read_again_when_changed_under_it),
 		cmocka_unit_test(test_interleaved_pass_repairs_and_keeps_snapshots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

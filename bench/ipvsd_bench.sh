@@ -192,6 +192,13 @@ echo "BENCH: one-backend change DURING a full pass at $NS x $ND: delta-sent-to-k
 	"$ni, between passes: median ${idle_med:-?} ms)" \
 	"(target < 5 ms median, well under 1 s worst)"
 echo "BENCH: the last full pass in slices: $slices"
+# the loop's longest hold per stage (slices over 10 budgets are logged):
+# 1 service list, 2 addresses, 3 ipset members, 4 destinations, 5 strays
+holds=$(awk '/full pass: a slice of stage/ { s = $(NF - 3); v = $(NF - 1) + 0
+		if (v > m[s]) m[s] = v }
+	END { for (s = 1; s <= 5; s++) printf "%s%d: %s", (s > 1 ? ", " : ""), s,
+		((s in m) ? m[s] " us" : "-") }' "$VM_TMP/ipvsd2.log")
+echo "BENCH: the longest slice per stage over all passes: $holds"
 [ "$n" -gt 0 ] && [ "$worst" -lt 1000 ] ||
 	bench_fail "no change during a pass, or one waited 1 s or more"
 kill %1 2>/dev/null || true

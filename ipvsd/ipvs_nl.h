@@ -26,7 +26,8 @@ typedef int (*ipvs_svc_filter_fn)(const struct svc_key *k, void *arg);
 /*
  * Dumps every service into `out` (cleared first; fwmark services are left
  * out) and the destinations of those `want` accepts (all if NULL). Sorted.
- * 0, or -errno (-ENOBUFS: messages were lost, dump again).
+ * 0, or -errno (-ENOBUFS: messages were lost, dump again). Drops a service
+ * list being read by ipvs_nl_list_*.
  */
 int ipvs_nl_dump(struct ipvs_nl *nl, ipvs_svc_filter_fn want, void *arg, struct ipvs_table *out);
 

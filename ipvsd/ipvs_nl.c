@@ -118,6 +118,8 @@ uint64_t ipvs_nl_writes(const struct ipvs_nl *nl)
 static int put_svc(struct nl_msg *msg, const struct svc_key *k, const char *sched)
 {
 	struct nlattr *nest = nla_nest_start(msg, IPVS_CMD_ATTR_SERVICE);
+	/* ipvsd's own definition (ipvs_svc_own_def): mask ~0 clears every
+	 * flag someone else set, persistence included */
 	struct ip_vs_flags fl = { .flags = 0, .mask = ~0u };
 
 	if (!nest || nla_put_u16(msg, IPVS_SVC_ATTR_AF, k->af) < 0 ||
@@ -129,8 +131,7 @@ static int put_svc(struct nl_msg *msg, const struct svc_key *k, const char *sche
 	if (sched && (nla_put_string(msg, IPVS_SVC_ATTR_SCHED_NAME, sched) < 0 ||
 		      nla_put(msg, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl) < 0 ||
 		      nla_put_u32(msg, IPVS_SVC_ATTR_TIMEOUT, 0) < 0 ||
-		      nla_put_u32(msg, IPVS_SVC_ATTR_NETMASK,
-				  k->af == AF_INET ? 0xffffffffu : 128) < 0))
+		      nla_put_u32(msg, IPVS_SVC_ATTR_NETMASK, ipvs_own_netmask(k->af)) < 0))
 		return -ENOMEM;
 	nla_nest_end(msg, nest);
 	return 0;
@@ -185,6 +186,7 @@ int ipvs_nl_on_svc(struct nl_msg *msg, void *arg)
 	struct svc_key k = { 0 };
 	uint16_t af, proto, port;
 	char sched[IPVS_SCHED_MAX] = "";
+	struct ipvs_svc *s;
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, top, IPVS_CMD_ATTR_MAX, NULL) < 0 ||
 	    !top[IPVS_CMD_ATTR_SERVICE] ||
@@ -203,8 +205,20 @@ int ipvs_nl_on_svc(struct nl_msg *msg, void *arg)
 								 : af_len(af));
 	if (a[IPVS_SVC_ATTR_SCHED_NAME])
 		nla_strlcpy(sched, a[IPVS_SVC_ATTR_SCHED_NAME], sizeof(sched));
-	if (!ipvs_table_add(c->out, &k, sched))
+	if (!(s = ipvs_table_add(c->out, &k, sched))) {
 		c->err = -ENOMEM;
+		return NL_OK;
+	}
+	/* what is there, so that a change behind ipvsd's back shows */
+	if (a[IPVS_SVC_ATTR_FLAGS] &&
+	    nla_len(a[IPVS_SVC_ATTR_FLAGS]) >= (int)sizeof(struct ip_vs_flags)) {
+		struct ip_vs_flags fl;
+
+		memcpy(&fl, nla_data(a[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
+		s->flags = fl.flags & ~(uint32_t)IP_VS_SVC_F_HASHED;
+	}
+	attr_u32(a[IPVS_SVC_ATTR_TIMEOUT], &s->timeout);
+	attr_u32(a[IPVS_SVC_ATTR_NETMASK], &s->netmask);
 	return NL_OK;
 }
 

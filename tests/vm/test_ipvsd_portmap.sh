@@ -146,7 +146,7 @@ check "first: a DNAT jump above ipvsd's captures VIP traffic from the node" only
 check "first: ... and from the container" only ctr captor
 kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
 check "first: ipvsd's jumps are moved back to the top of OUTPUT and PREROUTING" \
-	wait_until 20 first node iptables OUTPUT PREROUTING
+	wait_until 60 first node iptables OUTPUT PREROUTING
 check "first: ... one jump each" one_jump OUTPUT PREROUTING
 check "first: VIP traffic reaches the backend again from the node" wait_until 5 only node backend
 check "first: ... and from the container" wait_until 5 only ctr backend
@@ -203,7 +203,7 @@ check "masq: a RETURN above it leaves VIP traffic from the node unanswered" unan
 check "masq: ... and from the container" unanswered ctr
 kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
 check "masq: the masquerade jump is moved back to the top (v4, v6)" \
-	wait_until 20 masq_first_node
+	wait_until 60 masq_first_node
 check "masq: VIP traffic reaches the backend again from the node" wait_until 5 only node backend
 check "masq: ... and from the container" wait_until 5 only ctr backend
 check_eq "masq: the RETURNs are kept, below it" 2 \
@@ -226,9 +226,9 @@ nx legacy iptables-legacy -w -t nat -I POSTROUTING 1 -d 10.0.0.11 -j RETURN
 check "legacy: without the VIP rule in legacy the mapping captures it" only legacy captor
 kill -CONT "$(cat "$VM_TMP/legacy/ipvsd.pid")"
 check "legacy: the jumps are first again (OUTPUT's put back, PREROUTING's moved up)" \
-	wait_until 20 first legacy iptables-legacy OUTPUT PREROUTING
+	wait_until 60 first legacy iptables-legacy OUTPUT PREROUTING
 check "legacy: the masquerade jump is moved back above a RETURN" \
-	wait_until 20 masq_first legacy iptables-legacy
+	wait_until 60 masq_first legacy iptables-legacy
 check "legacy: VIP traffic reaches the backend again" wait_until 5 only legacy backend
 
 for d in node legacy; do kill "$(cat "$VM_TMP/$d/ipvsd.pid")" 2>/dev/null || true; done

@@ -250,8 +250,22 @@ int ipvs_nl_on_dest(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
-		    struct ipvs_dump_ctx *c)
+/* After a dump failed part way (an overrun), the rest of it may still come:
+ * read it and drop it, so that it does not stand before the answers to the
+ * socket's next request (the kernel goes on with a dump as it is read). */
+static void drop_pending(struct ipvs_nl *nl)
+{
+	char buf[8192];
+	int fd = nl_socket_get_fd(nl->sk);
+	ssize_t r;
+
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 ||
+	       (r < 0 && (errno == ENOBUFS || errno == EINTR)))
+		;
+}
+
+int ipvs_nl_dump_with(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
+		      int (*fn)(struct nl_msg *msg, void *arg), void *arg)
 {
 	struct nl_msg *msg = nlmsg_alloc();
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -263,17 +277,25 @@ static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
 			 IPVS_GENL_VERSION) ||
 	    (k && put_svc(msg, k, NULL) < 0))
 		goto done;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM,
-		  cmd == IPVS_CMD_GET_SERVICE ? ipvs_nl_on_svc : ipvs_nl_on_dest, c);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
 	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
 	rc = nl_send_auto(nl->sk, msg);
-	if (rc >= 0)
-		rc = nl_recvmsgs(nl->sk, cb);
-	rc = rc < 0 ? nl_to_errno(rc) : c->err;
+	if (rc >= 0 && (rc = nl_recvmsgs(nl->sk, cb)) < 0)
+		drop_pending(nl);
+	rc = rc < 0 ? nl_to_errno(rc) : 0;
 done:
 	nlmsg_free(msg);
 	nl_cb_put(cb);
 	return rc;
+}
+
+static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
+		    struct ipvs_dump_ctx *c)
+{
+	int rc = ipvs_nl_dump_with(nl, cmd, k,
+				   cmd == IPVS_CMD_GET_SERVICE ? ipvs_nl_on_svc : ipvs_nl_on_dest, c);
+
+	return rc < 0 ? rc : c->err;
 }
 
 int ipvs_nl_dump(struct ipvs_nl *nl, ipvs_svc_filter_fn want, void *arg, struct ipvs_table *out)

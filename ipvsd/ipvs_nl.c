@@ -292,8 +292,9 @@ done:
 static int dump_one(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
 		    struct ipvs_dump_ctx *c)
 {
-	int rc = ipvs_nl_dump_with(nl, cmd, k,
-				   cmd == IPVS_CMD_GET_SERVICE ? ipvs_nl_on_svc : ipvs_nl_on_dest, c);
+	int (*fn)(struct nl_msg *, void *) =
+		cmd == IPVS_CMD_GET_SERVICE ? ipvs_nl_on_svc : ipvs_nl_on_dest;
+	int rc = ipvs_nl_dump_with(nl, cmd, k, fn, c);
 
 	return rc < 0 ? rc : c->err;
 }

@@ -5,11 +5,11 @@
  * (counters), active and inactive connections (gauges). Read on ipvsd's one
  * IPVS socket (ipvs_nl.h: no request of the reconciler is ever in flight
  * while a scrape runs, both being on the one event loop), at most once per
- * IPVS_STATS_CACHE_MS (a scrape in between shows the previous read). A scrape never reads the whole
- * table: the services come from one dump, the destinations of at most
- * IPVS_STATS_SLICE services are read again (ipvs_stats_cache.h), the others
- * are served from the cache, so at 10,000 services a backend's series is up
- * to 10000 / IPVS_STATS_SLICE reads old. At most IPVS_STATS_MAX_DESTS
+ * IPVS_STATS_CACHE_MS (a scrape in between shows the previous read). A
+ * scrape never reads the whole table: the services come from one dump, the
+ * destinations of at most IPVS_STATS_SLICE services are read again
+ * (ipvs_stats_cache.h), the others are served from the cache, so at 10,000
+ * services a backend's series is up to 10000 / IPVS_STATS_SLICE reads old. At most IPVS_STATS_MAX_DESTS
  * backends are exported.
  */
 #ifndef IPVSD_IPVS_STATS_H

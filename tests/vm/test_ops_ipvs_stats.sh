@@ -93,9 +93,8 @@ check "metrics: the next scrape serves more of them from the cache ($f1 then $f2
 genl_sockets() {
 	for _f in /proc/"$1"/fd/*; do readlink "$_f"; done 2>/dev/null |
 		sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' >"$VM_TMP/inodes"
-	n cat /proc/net/netlink |
-		awk 'NR == FNR { mine[$1] = 1; next } $2 == 16 && mine[$NF] { c++ } END { print c + 0 }' \
-			"$VM_TMP/inodes" -
+	n cat /proc/net/netlink | awk 'NR == FNR { mine[$1] = 1; next }
+		$2 == 16 && mine[$NF] { c++ } END { print c + 0 }' "$VM_TMP/inodes" -
 }
 # three samples a second apart (the counters are read again every 2 s), each
 # right after a scrape: a second socket of the scrapes' own would be open

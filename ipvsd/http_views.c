@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * ipvsd's metrics, read from what ipvsd already shows (the status facts,
- * its counters) plus the kernel's IPVS statistics, dumped on a netlink
- * socket of their own (ipvs_stats.c) so the reconciler is never involved.
+ * its counters) plus the kernel's IPVS statistics (ipvs_stats.c), dumped on
+ * the reconciler's IPVS socket between two of its own requests.
  */
 #include "ipvsd/http_views.h"
 
@@ -10,6 +10,7 @@
 #include "common/counters.h"
 #include "common/metrics.h"
 #include "ipvsd/ipvs_stats.h"
+#include "ipvsd/reconcile.h"
 
 static const struct metrics_info status_metrics[] = {
 	{ "services", "services", "IPVS services ipvsd wants (one per VIP).", 0 },
@@ -56,10 +57,16 @@ static const struct {
 	  "Deltas that did not follow the table held (gap, new epoch, malformed): a snapshot asked for." },
 };
 
+static struct {
+	struct daemon *d;
+	struct reconciler *r;
+} views;
+
 static void collect(void *arg)
 {
-	struct daemon *d = arg;
+	struct daemon *d = views.d;
 
+	(void)arg;
 	if (d->info)
 		d->info(metrics_info_kv, (void *)status_metrics, d->info_arg);
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
@@ -68,10 +75,10 @@ static void collect(void *arg)
 		metrics_counter_set("kernel_writes_total", "Writes to the kernel, by kind.", labels,
 				    (double)counter_value(writes[i].counter));
 	}
-	ipvs_stats_collect();
+	ipvs_stats_collect(reconcile_ipvs_nl(views.r));
 }
 
-int ipvsd_http_init(struct daemon *d)
+int ipvsd_http_init(struct daemon *d, struct reconciler *r)
 {
 	static const double buckets[] = METRICS_DEFAULT_BUCKETS;
 
@@ -80,5 +87,7 @@ int ipvsd_http_init(struct daemon *d)
 	metrics_histogram_new("reconcile_duration_seconds",
 			      "Reconciles that changed the kernel: from input to changes applied.",
 			      buckets, sizeof(buckets) / sizeof(buckets[0]));
-	return metrics_add_collector(collect, d);
+	views.d = d;
+	views.r = r;
+	return metrics_add_collector(collect, NULL);
 }

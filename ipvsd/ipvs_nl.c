@@ -121,6 +121,8 @@ uint64_t ipvs_nl_writes(const struct ipvs_nl *nl)
 static int put_svc(struct nl_msg *msg, const struct svc_key *k, const char *sched)
 {
 	struct nlattr *nest = nla_nest_start(msg, IPVS_CMD_ATTR_SERVICE);
+	/* ipvsd's own definition (ipvs_svc_own_def): mask ~0 clears every
+	 * flag someone else set, persistence included */
 	struct ip_vs_flags fl = { .flags = 0, .mask = ~0u };
 
 	if (!nest || nla_put_u16(msg, IPVS_SVC_ATTR_AF, k->af) < 0 ||
@@ -132,8 +134,7 @@ static int put_svc(struct nl_msg *msg, const struct svc_key *k, const char *sche
 	if (sched && (nla_put_string(msg, IPVS_SVC_ATTR_SCHED_NAME, sched) < 0 ||
 		      nla_put(msg, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl) < 0 ||
 		      nla_put_u32(msg, IPVS_SVC_ATTR_TIMEOUT, 0) < 0 ||
-		      nla_put_u32(msg, IPVS_SVC_ATTR_NETMASK,
-				  k->af == AF_INET ? 0xffffffffu : 128) < 0))
+		      nla_put_u32(msg, IPVS_SVC_ATTR_NETMASK, ipvs_own_netmask(k->af)) < 0))
 		return -ENOMEM;
 	nla_nest_end(msg, nest);
 	return 0;
@@ -188,6 +189,7 @@ int ipvs_nl_on_svc(struct nl_msg *msg, void *arg)
 	struct svc_key k = { 0 };
 	uint16_t af, proto, port;
 	char sched[IPVS_SCHED_MAX] = "";
+	struct ipvs_svc *s;
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, top, IPVS_CMD_ATTR_MAX, NULL) < 0 ||
 	    !top[IPVS_CMD_ATTR_SERVICE] ||
@@ -206,8 +208,20 @@ int ipvs_nl_on_svc(struct nl_msg *msg, void *arg)
 								 : af_len(af));
 	if (a[IPVS_SVC_ATTR_SCHED_NAME])
 		nla_strlcpy(sched, a[IPVS_SVC_ATTR_SCHED_NAME], sizeof(sched));
-	if (!ipvs_table_add(c->out, &k, sched))
+	if (!(s = ipvs_table_add(c->out, &k, sched))) {
 		c->err = -ENOMEM;
+		return NL_OK;
+	}
+	/* what is there, so that a change behind ipvsd's back shows */
+	if (a[IPVS_SVC_ATTR_FLAGS] &&
+	    nla_len(a[IPVS_SVC_ATTR_FLAGS]) >= (int)sizeof(struct ip_vs_flags)) {
+		struct ip_vs_flags fl;
+
+		memcpy(&fl, nla_data(a[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
+		s->flags = fl.flags & ~(uint32_t)IP_VS_SVC_F_HASHED;
+	}
+	attr_u32(a[IPVS_SVC_ATTR_TIMEOUT], &s->timeout);
+	attr_u32(a[IPVS_SVC_ATTR_NETMASK], &s->netmask);
 	return NL_OK;
 }
 
@@ -239,9 +253,22 @@ int ipvs_nl_on_dest(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* The destinations of service k, a dump on the main socket (one round trip,
- * a few destinations: not worth a socket of its own). */
-static int dump_dests(struct ipvs_nl *nl, const struct svc_key *k, struct ipvs_dump_ctx *c)
+/* After a dump failed part way (an overrun), the rest of it may still come:
+ * read it and drop it, so that it does not stand before the answers to the
+ * socket's next request (the kernel goes on with a dump as it is read). */
+static void drop_pending(struct ipvs_nl *nl)
+{
+	char buf[8192];
+	int fd = nl_socket_get_fd(nl->sk);
+	ssize_t r;
+
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 ||
+	       (r < 0 && (errno == ENOBUFS || errno == EINTR)))
+		;
+}
+
+int ipvs_nl_dump_with(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
+		      int (*fn)(struct nl_msg *msg, void *arg), void *arg)
 {
 	struct nl_msg *msg = nlmsg_alloc();
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -249,20 +276,29 @@ static int dump_dests(struct ipvs_nl *nl, const struct svc_key *k, struct ipvs_d
 
 	if (!msg || !cb)
 		goto done;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, NLM_F_DUMP,
-			 IPVS_CMD_GET_DEST, IPVS_GENL_VERSION) ||
-	    put_svc(msg, k, NULL) < 0)
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, NLM_F_DUMP, cmd,
+			 IPVS_GENL_VERSION) ||
+	    (k && put_svc(msg, k, NULL) < 0))
 		goto done;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, ipvs_nl_on_dest, c);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
 	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
 	rc = nl_send_auto(nl->sk, msg);
-	if (rc >= 0)
-		rc = nl_recvmsgs(nl->sk, cb);
-	rc = rc < 0 ? nl_to_errno(rc) : c->err;
+	if (rc >= 0 && (rc = nl_recvmsgs(nl->sk, cb)) < 0)
+		drop_pending(nl);
+	rc = rc < 0 ? nl_to_errno(rc) : 0;
 done:
 	nlmsg_free(msg);
 	nl_cb_put(cb);
 	return rc;
+}
+
+/* The destinations of service k, a dump on the main socket (one round trip,
+ * a few destinations: not worth a socket of its own). */
+static int dump_dests(struct ipvs_nl *nl, const struct svc_key *k, struct ipvs_dump_ctx *c)
+{
+	int rc = ipvs_nl_dump_with(nl, IPVS_CMD_GET_DEST, k, ipvs_nl_on_dest, c);
+
+	return rc < 0 ? rc : c->err;
 }
 
 int ipvs_nl_list_start(struct ipvs_nl *nl, struct ipvs_table *out)

@@ -3,6 +3,10 @@
  * IPVS over generic netlink (libnl-3 genl): one socket, the family resolved
  * once, dumps of services and destinations, and changes sent in batches of
  * many requests per sendmsg, each with its own ACK.
+ * Every call here sends its requests and reads every answer before it
+ * returns (nothing stays in flight across event loop turns), which is what
+ * lets the metrics' counter dumps (ipvs_stats.c) share the socket: they
+ * run between two calls, never inside one.
  */
 #ifndef IPVSD_IPVS_NL_H
 #define IPVSD_IPVS_NL_H
@@ -11,6 +15,7 @@
 #include "ipvsd/plan.h"
 
 struct ipvs_nl;
+struct nl_msg;
 
 /*
  * Opens the socket and checks that IPVS is there and usable: -ENOENT when
@@ -57,12 +62,21 @@ int ipvs_nl_apply(struct ipvs_nl *nl, const struct plan_op *ops, size_t n, int *
 /* Write requests sent since start (to prove a no-op restart). */
 uint64_t ipvs_nl_writes(const struct ipvs_nl *nl);
 
+/*
+ * One dump with the caller's parser of each reply message (the metrics'
+ * counters): cmd IPVS_CMD_GET_SERVICE (k NULL) or IPVS_CMD_GET_DEST (of
+ * service k). fn must read the dump to its end (NL_OK or NL_SKIP, never
+ * NL_STOP): what it left would be in the way of the next request. 0, or
+ * -errno for the socket.
+ */
+int ipvs_nl_dump_with(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
+		      int (*fn)(struct nl_msg *msg, void *arg), void *arg);
+
 /* Dumps the destinations of one service into s (emptied first). */
 int ipvs_nl_dump_dests(struct ipvs_nl *nl, struct ipvs_svc *s);
 
 /* The parsers of one dump reply message (libnl callbacks; exported for the
  * fuzzer): a service into c->out, a destination into c->svc. */
-struct nl_msg;
 struct ipvs_dump_ctx {
 	struct ipvs_table *out;
 	struct ipvs_svc *svc; /* GET_DEST: the service being filled */

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <linux/ip_vs.h>
 #include <netinet/in.h>
-#include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "ipvsd/ipvs_nl.h"
 #include "ipvsd/model.h"
 
 /* One dump being received: services into svcs, or destinations into svc. */
@@ -27,8 +27,6 @@ struct dump {
 	int err;
 };
 
-static struct nl_sock *sk;
-static int family = -1;
 static uint64_t next_ms; /* no dump before this (cache, or retry after failure) */
 static struct stats_cache cache;
 
@@ -57,38 +55,6 @@ int ipvs_counts_parse(struct nlattr *stats64, struct nlattr *stats32, struct ipv
 			*dst[i] = nla_get_u32(v);
 	}
 	return 0;
-}
-
-static int open_socket(void)
-{
-	int rc;
-
-	if (sk)
-		return 0;
-	if (!(sk = nl_socket_alloc()))
-		return -ENOMEM;
-	if ((rc = genl_connect(sk)) < 0 || (family = genl_ctrl_resolve(sk, IPVS_GENL_NAME)) < 0) {
-		log_limited(LOG_LVL_WARN, "ipvs_stats", "ipvs stats: no IPVS netlink family: %s",
-			    nl_geterror(rc < 0 ? rc : family));
-		nl_socket_free(sk);
-		sk = NULL;
-		return -ENOENT;
-	}
-	nl_socket_disable_auto_ack(sk);
-	return 0;
-}
-
-static void stats_close(void)
-{
-	nl_socket_free(sk);
-	sk = NULL;
-}
-
-static int skip_seq(struct nl_msg *msg, void *arg)
-{
-	(void)msg;
-	(void)arg;
-	return NL_OK;
 }
 
 static int svc_key_from(struct nlattr **a, struct svc_key *k)
@@ -122,9 +88,11 @@ static int on_service(struct nl_msg *msg, void *arg)
 	    svc_key_from(a, &s.key) < 0 ||
 	    ipvs_counts_parse(a[IPVS_SVC_ATTR_STATS64], a[IPVS_SVC_ATTR_STATS], &s.c) < 0)
 		return NL_SKIP;
-	if (array_grow((void **)&d->svcs, &d->cap, d->n + 1, sizeof(*d->svcs), 64) < 0) {
+	/* NL_SKIP, not NL_STOP, on failure: the dump is read to its end, as
+	 * the shared socket needs (ipvs_nl_dump_with) */
+	if (d->err || array_grow((void **)&d->svcs, &d->cap, d->n + 1, sizeof(*d->svcs), 64) < 0) {
 		d->err = -ENOMEM;
-		return NL_STOP;
+		return NL_SKIP;
 	}
 	d->svcs[d->n++] = s;
 	return NL_OK;
@@ -176,44 +144,11 @@ static int on_dest(struct nl_msg *msg, void *arg)
 		x.active = nla_get_u32(a[IPVS_DEST_ATTR_ACTIVE_CONNS]);
 	if ((x.has_inactive = a[IPVS_DEST_ATTR_INACT_CONNS] != NULL))
 		x.inactive = nla_get_u32(a[IPVS_DEST_ATTR_INACT_CONNS]);
-	if (stats_svc_add_dest(d->svc, &x) < 0) {
+	if (d->err || stats_svc_add_dest(d->svc, &x) < 0) {
 		d->err = -ENOMEM;
-		return NL_STOP;
+		return NL_SKIP;
 	}
 	return NL_OK;
-}
-
-/* One dump request; svc selects the destinations of that service. */
-static int request(int cmd, const struct svc_key *svc, nl_recvmsg_msg_cb_t fn, struct dump *d)
-{
-	struct nl_msg *msg = nlmsg_alloc();
-	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
-	struct nlattr *nest;
-	int rc = -ENOMEM;
-
-	if (!msg || !cb ||
-	    !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_DUMP, cmd,
-			 IPVS_GENL_VERSION))
-		goto done;
-	if (svc) {
-		if (!(nest = nla_nest_start(msg, IPVS_CMD_ATTR_SERVICE)) ||
-		    nla_put_u16(msg, IPVS_SVC_ATTR_AF, svc->af) < 0 ||
-		    nla_put_u16(msg, IPVS_SVC_ATTR_PROTOCOL, svc->proto) < 0 ||
-		    nla_put(msg, IPVS_SVC_ATTR_ADDR, 16, svc->addr) < 0 ||
-		    nla_put_u16(msg, IPVS_SVC_ATTR_PORT, htons(svc->port)) < 0)
-			goto done;
-		nla_nest_end(msg, nest);
-	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, d);
-	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, skip_seq, NULL);
-	rc = nl_send_auto(sk, msg);
-	if (rc >= 0)
-		rc = nl_recvmsgs(sk, cb);
-	rc = rc < 0 ? -EIO : d->err;
-done:
-	nlmsg_free(msg);
-	nl_cb_put(cb);
-	return rc;
 }
 
 static const char *const families[] = {
@@ -223,13 +158,18 @@ static const char *const families[] = {
 	"backend_out_bytes_total",    "backend_active_connections",   "backend_inactive_connections",
 };
 
+/* rc of ipvs_nl_dump_with, or what the parser ran into */
+static int dumped(int rc, const struct dump *d)
+{
+	return rc < 0 ? rc : d->err;
+}
+
 static int src_services(void *arg, struct stats_svc **out, size_t *n)
 {
 	struct dump d = { 0 };
-	int rc;
+	int rc = ipvs_nl_dump_with(arg, IPVS_CMD_GET_SERVICE, NULL, on_service, &d);
 
-	(void)arg;
-	if ((rc = request(IPVS_CMD_GET_SERVICE, NULL, on_service, &d)) < 0) {
+	if ((rc = dumped(rc, &d)) < 0) {
 		free(d.svcs);
 		return rc;
 	}
@@ -242,9 +182,8 @@ static int src_dests(void *arg, struct stats_svc *s)
 {
 	struct dump d = { .svc = s };
 
-	(void)arg;
 	s->n_dests = 0;
-	return request(IPVS_CMD_GET_DEST, &s->key, on_dest, &d);
+	return dumped(ipvs_nl_dump_with(arg, IPVS_CMD_GET_DEST, &s->key, on_dest, &d), &d);
 }
 
 /* Every series from the cache (the backends up to IPVS_STATS_MAX_DESTS). */
@@ -280,9 +219,9 @@ static void emit(void)
 	}
 }
 
-void ipvs_stats_collect(void)
+void ipvs_stats_collect(struct ipvs_nl *nl)
 {
-	const struct stats_source src = { src_services, src_dests, NULL };
+	const struct stats_source src = { src_services, src_dests, nl };
 	uint64_t now = clock_mono_ms();
 	int rc;
 
@@ -291,10 +230,8 @@ void ipvs_stats_collect(void)
 	next_ms = now + IPVS_STATS_CACHE_MS;
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		metrics_clear(families[i]);
-	if ((rc = open_socket()) < 0) {
-		next_ms = now + 30000; /* no IPVS here: do not ask on every scrape */
+	if (!nl) /* a dry run where the kernel has no IPVS */
 		return;
-	}
 	uint64_t dumps = cache.dest_dumps;
 
 	rc = stats_cache_refresh(&cache, &src, IPVS_STATS_SLICE);
@@ -303,8 +240,6 @@ void ipvs_stats_collect(void)
 		counter_inc("ipvs_stats_errors");
 		log_limited(LOG_LVL_WARN, "ipvs_stats", "ipvs stats: dump failed: %s",
 			    strerror(-rc));
-		/* a socket out of step (lost messages) is reopened next time */
-		stats_close();
 	} else {
 		counter_inc("ipvs_stats_dumps");
 	}

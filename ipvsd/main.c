@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 	}
 	d.info = reconcile_status;
 	d.info_arg = r;
-	ipvsd_http_init(&d);
+	ipvsd_http_init(&d, r);
 	ipc_server_handle(d.rep, L4LB__V1__ENVELOPE__TYPE__IPVS_STATE_REQUEST,
 			  reconcile_state_reply, r);
 	deltas = follow_vips(&d, r, &cfg, &vips);

@@ -81,6 +81,7 @@ struct ipvs_svc *ipvs_table_add(struct ipvs_table *t, const struct svc_key *k, c
 	memset(s, 0, sizeof(*s));
 	s->key = *k;
 	snprintf(s->sched, sizeof(s->sched), "%s", sched ? sched : "");
+	ipvs_svc_own_def(s);
 	return s;
 }
 
@@ -251,6 +252,7 @@ struct ipvs_svc *ipvs_table_insert(struct ipvs_table *t, const struct svc_key *k
 	memset(s, 0, sizeof(*s));
 	s->key = *k;
 	snprintf(s->sched, sizeof(s->sched), "%s", sched ? sched : "");
+	ipvs_svc_own_def(s);
 	return s;
 }
 
@@ -305,9 +307,22 @@ static int dest_same(const struct ipvs_dest *x, const struct ipvs_dest *y)
 	       !memcmp(x->agent, y->agent, 16);
 }
 
+void ipvs_svc_own_def(struct ipvs_svc *s)
+{
+	s->flags = 0;
+	s->timeout = 0;
+	s->netmask = ipvs_own_netmask(s->key.af);
+}
+
+int ipvs_svc_same_def(const struct ipvs_svc *a, const struct ipvs_svc *b)
+{
+	return !strcmp(a->sched, b->sched) && a->flags == b->flags && a->timeout == b->timeout &&
+	       a->netmask == b->netmask;
+}
+
 static int svc_same(const struct ipvs_svc *x, const struct ipvs_svc *y)
 {
-	if (x->n_dests != y->n_dests || strcmp(x->sched, y->sched) != 0)
+	if (x->n_dests != y->n_dests || !ipvs_svc_same_def(x, y))
 		return 0;
 	for (size_t i = 0; i < x->n_dests; i++)
 		if (!dest_same(&x->dests[i], &y->dests[i]))
@@ -348,6 +363,9 @@ int ipvs_table_put_copy(struct ipvs_table *t, const struct ipvs_svc *s)
 	if (!c)
 		return -ENOMEM;
 	snprintf(c->sched, sizeof(c->sched), "%s", s->sched);
+	c->flags = s->flags;
+	c->timeout = s->timeout;
+	c->netmask = s->netmask;
 	d = s->n_dests ? malloc(s->n_dests * sizeof(*d)) : NULL;
 	if (s->n_dests && !d)
 		return -ENOMEM;

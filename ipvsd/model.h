@@ -34,6 +34,12 @@ struct ipvs_dest {
 struct ipvs_svc {
 	struct svc_key key;
 	char sched[IPVS_SCHED_MAX];
+	/* The rest of the definition: ipvsd's own is no flags (no persistence),
+	 * timeout 0 and the full netmask (ipvs_svc_own_def); a kernel dump
+	 * holds what is there, which `ipvsadm -E` may have changed. */
+	uint32_t flags;   /* IP_VS_SVC_F_*, the kernel's own HASHED left out */
+	uint32_t timeout; /* persistence, seconds */
+	uint32_t netmask; /* persistence granularity: v4 mask, v6 prefix length */
 	struct ipvs_dest *dests;
 	size_t n_dests, cap_dests;
 };
@@ -70,11 +76,20 @@ struct ipvs_svc *ipvs_table_insert(struct ipvs_table *t, const struct svc_key *k
 struct ipvs_dest *ipvs_svc_insert_dest(struct ipvs_svc *s, const struct ipvs_dest *d);
 size_t ipvs_table_dest_count(const struct ipvs_table *t);
 
+/* The netmask ipvsd gives its services: one address (v4 mask, v6 prefix). */
+static inline uint32_t ipvs_own_netmask(int af) { return af == 10 ? 128 : 0xffffffffu; }
+/* Sets s's flags, timeout and netmask to ipvsd's own (a new service, and
+ * what a NEW/SET_SERVICE of ipvsd's writes). */
+void ipvs_svc_own_def(struct ipvs_svc *s);
+/* Whether two services have the same definition: scheduler, flags,
+ * timeout, netmask (destinations aside). */
+int ipvs_svc_same_def(const struct ipvs_svc *a, const struct ipvs_svc *b);
+
 int svc_key_cmp(const struct svc_key *a, const struct svc_key *b);
 
 /*
  * Keys of the services that differ between two sorted tables (in one, not
- * the other, or other scheduler or destinations), in order, into keys[max].
+ * the other, or other definition or destinations), in order, into keys[max].
  * Returns their number; more than max means "too many to list".
  */
 size_t ipvs_table_diff_keys(const struct ipvs_table *a, const struct ipvs_table *b,

@@ -49,26 +49,37 @@ static void step_rule(struct nat_step *s, const char *ipt, const char *chain, in
 	s->chain = dep + 1;
 }
 
-/* The jump to L4LB-VIPS as rule 1 of `from` (v6: ip6tables). dep: the index
- * of L4LB-VIPS's step. */
+/* ipvsd's jump as rule 1 of `from` (v6: ip6tables). dep: the index of the
+ * step of the chain it jumps to. */
 static void step_jump_first(struct nat_step *s, int v6, const char *from, size_t dep)
 {
+	/* -D takes the first copy, the one found below some other rule; a
+	 * restore fails as a whole (nothing changed) when there is none */
+	static const struct {
+		const char *from, *to, *expect, *input;
+	} moves[] = {
+		{ "OUTPUT", "L4LB-VIPS", "-A OUTPUT -j L4LB-VIPS",
+		  "*nat\n-D OUTPUT -j L4LB-VIPS\n-I OUTPUT 1 -j L4LB-VIPS\nCOMMIT\n" },
+		{ "PREROUTING", "L4LB-VIPS", "-A PREROUTING -j L4LB-VIPS",
+		  "*nat\n-D PREROUTING -j L4LB-VIPS\n-I PREROUTING 1 -j L4LB-VIPS\nCOMMIT\n" },
+		{ "POSTROUTING", "L4LB-MASQ", "-A POSTROUTING -j L4LB-MASQ",
+		  "*nat\n-D POSTROUTING -j L4LB-MASQ\n-I POSTROUTING 1 -j L4LB-MASQ\nCOMMIT\n" },
+	};
 	static const char *const one[] = { "1", NULL };
-	static const char *const first[] = { "1", "-j", "L4LB-VIPS", NULL };
 	static const char *const restore[] = { "-w", "--noflush", NULL };
-	int pre = !strcmp(from, "PREROUTING");
+	const char *first[] = { "1", "-j", NULL, NULL };
+	size_t m = 0;
 
+	while (m + 1 < sizeof(moves) / sizeof(moves[0]) && strcmp(moves[m].from, from))
+		m++;
+	first[2] = moves[m].to;
 	*s = (struct nat_step){ 0 };
 	argv_fill(s->check, nat_backend_ipt(v6), "-S", from, one);
-	s->expect = pre ? "-A PREROUTING -j L4LB-VIPS" : "-A OUTPUT -j L4LB-VIPS";
+	s->expect = moves[m].expect;
 	s->fix[0] = nat_backend_restore(v6);
 	for (int i = 0; restore[i]; i++)
 		s->fix[i + 1] = restore[i];
-	/* -D takes the first copy, the one found below some other rule; a
-	 * restore fails as a whole (nothing changed) when there is none */
-	s->fix_input = pre ? "*nat\n-D PREROUTING -j L4LB-VIPS\n"
-			     "-I PREROUTING 1 -j L4LB-VIPS\nCOMMIT\n"
-			   : "*nat\n-D OUTPUT -j L4LB-VIPS\n-I OUTPUT 1 -j L4LB-VIPS\nCOMMIT\n";
+	s->fix_input = moves[m].input;
 	argv_fill(s->fix2, nat_backend_ipt(v6), "-I", from, first);
 	s->chain = dep + 1;
 }
@@ -104,7 +115,6 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 					     "-m", "comment", "--comment",
 					     "l4lb: VIP traffic skips port-mapping DNAT",
 					     "-j", "ACCEPT", NULL };
-	static const char *const jmasq[] = { "-j", "L4LB-MASQ", NULL };
 	const char *const ipt[] = { nat_backend_ipt(0), nat_backend_ipt(1) };
 	size_t n = 0;
 
@@ -121,7 +131,11 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 		 * ends the nat table for the connection (no NAT). At the top, so
 		 * that it also comes before a RETURN left by an older ipvsd. */
 		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 1, f ? vips6 : vips4, v);
-		step_rule(&out[n++], ipt[f], "POSTROUTING", 0, jmasq, m);
+		/* first too: an earlier RETURN (ip-masq-agent's "no masquerade
+		 * inside the cluster", flannel's) or SNAT would end the nat
+		 * table for IPVS's connections before the MASQUERADE, and
+		 * replies to a VIP source never come back */
+		step_jump_first(&out[n++], f, "POSTROUTING", m);
 		step_jump_first(&out[n++], f, "OUTPUT", v);
 		step_jump_first(&out[n++], f, "PREROUTING", v);
 	}

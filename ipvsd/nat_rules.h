@@ -2,8 +2,9 @@
 /*
  * ipvsd's own nat chains, for IPv4 (iptables) and IPv6 (ip6tables), through
  * the iptables binaries of the backend nat_backend.h chose (nft or legacy):
- *   L4LB-MASQ  (from POSTROUTING): MASQUERADE IPVS-masqueraded traffic, so
- *              connections from the node itself and hairpin ones get replies;
+ *   L4LB-MASQ  (first in POSTROUTING): MASQUERADE IPVS-masqueraded traffic,
+ *              so connections from the node itself and hairpin ones get
+ *              replies;
  *   L4LB-VIPS  (first in OUTPUT and PREROUTING): ACCEPT for VIP traffic (the
  *              ipsets) so that port-mapping DNAT never captures it.
  * This file only says which commands check and repair them; nat_check.c runs
@@ -11,8 +12,14 @@
  * written when all is in place.
  *
  * The jumps to L4LB-VIPS must stay the FIRST rule of OUTPUT and PREROUTING
- * (a DNAT jump inserted above them captures VIP traffic), so their check
- * reads rule 1 (-S CHAIN 1). One found lower down is moved back by
+ * (a DNAT jump inserted above them captures VIP traffic), and the jump to
+ * L4LB-MASQ the first of POSTROUTING (the nat table decides a connection's
+ * NAT at its first matching NAT target, RETURN or ACCEPT: a "no masquerade
+ * inside the cluster" RETURN or an SNAT above it leaves a connection from
+ * the node to a VIP with the VIP as its source, which the backend cannot
+ * answer). L4LB-MASQ matches only IPVS-masqueraded connections, so coming
+ * first changes nothing for other traffic. So each check reads rule 1
+ * (-S CHAIN 1). One found lower down is moved back by
  * iptables-restore --noflush: its -D and -I 1 commit as one transaction, so
  * there is no moment without the jump; a jump missing altogether is
  * inserted at 1.

@@ -407,7 +407,9 @@ static int plan_adds(const struct plan_input *in, struct plan *p)
 		if (!ks) {
 			if (emit(p, OP_ADD_SVC, &ds->key, NULL, ds->sched) < 0)
 				return -ENOMEM;
-		} else if (strcmp(ks->sched, ds->sched) != 0) {
+		} else if (!ipvs_svc_same_def(ks, ds)) {
+			/* scheduler, persistence, flags: ipvsd owns the whole
+			 * definition; a SET_SERVICE writes all of it */
 			if (emit(p, OP_SET_SVC, &ds->key, NULL, ds->sched) < 0)
 				return -ENOMEM;
 		}
@@ -634,6 +636,7 @@ int plan_op_model(const struct plan_op *op, struct ipvs_table *kernel, struct ke
 		if (!s)
 			return -ENOMEM;
 		snprintf(s->sched, sizeof(s->sched), "%s", op->sched);
+		ipvs_svc_own_def(s);
 		return 0;
 	case OP_ADD_DEST:
 	case OP_SET_DEST:
@@ -720,6 +723,9 @@ static int copy_svc(struct ipvs_table *to, const struct ipvs_svc *s)
 
 	if (!c)
 		return -ENOMEM;
+	c->flags = s->flags;
+	c->timeout = s->timeout;
+	c->netmask = s->netmask;
 	for (size_t i = 0; i < s->n_dests; i++)
 		if (ipvs_svc_add_dest(c, &s->dests[i]) < 0)
 			return -ENOMEM;

@@ -1101,6 +1101,11 @@ void reconcile_free(struct reconciler *r)
 	free(r);
 }
 
+struct ipvs_nl *reconcile_ipvs_nl(const struct reconciler *r)
+{
+	return r->nl;
+}
+
 void reconcile_status(status_kv_fn kv, void *kvarg, void *arg)
 {
 	struct reconciler *r = arg;

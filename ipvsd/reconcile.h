@@ -40,6 +40,7 @@ struct reconcile_cfg {
 };
 
 struct reconciler;
+struct ipvs_nl;
 
 /* Opens the kernel interfaces (IPVS, the dummy interface, the ipsets,
  * sysctls), reads the state file and starts the first nat rules check.
@@ -65,6 +66,9 @@ void reconcile_set_vip_source(struct reconciler *r, struct ipc_sub *sub);
 
 /* IPVS_STATE_REQUEST handler for `l4lbctl ipvs`. */
 int reconcile_state_reply(const Envelope *req, struct ipc_buf *reply, void *arg);
+/* The IPVS socket (NULL in a dry run without IPVS), for the metrics'
+ * counter dumps between the reconciler's own requests. */
+struct ipvs_nl *reconcile_ipvs_nl(const struct reconciler *r);
 /* Facts for the status reply. */
 void reconcile_status(status_kv_fn kv, void *kvarg, void *arg);
 

@@ -186,9 +186,18 @@ static void test_steps(void **state)
 			    "iptables -w -t nat -I OUTPUT 1 -j L4LB-VIPS");
 	assert_string_equal(nat_argv_format(s[13].fix2, buf, sizeof(buf)),
 			    "ip6tables -w -t nat -I PREROUTING 1 -j L4LB-VIPS");
-	assert_null(s[4].fix2[0]);
-	assert_string_equal(nat_argv_format(s[4].fix, buf, sizeof(buf)),
-			    "iptables -w -t nat -A POSTROUTING -j L4LB-MASQ");
+	assert_null(s[2].fix2[0]);
+	/* the jump into L4LB-MASQ: rule 1 of POSTROUTING, moved there too */
+	assert_string_equal(nat_argv_format(s[4].check, buf, sizeof(buf)),
+			    "iptables -w -t nat -S POSTROUTING 1");
+	assert_string_equal(s[4].expect, "-A POSTROUTING -j L4LB-MASQ");
+	assert_string_equal(s[4].fix_input, "*nat\n-D POSTROUTING -j L4LB-MASQ\n"
+			    "-I POSTROUTING 1 -j L4LB-MASQ\nCOMMIT\n");
+	assert_string_equal(nat_argv_format(s[4].fix2, buf, sizeof(buf)),
+			    "iptables -w -t nat -I POSTROUTING 1 -j L4LB-MASQ");
+	assert_string_equal(nat_argv_format(s[11].fix2, buf, sizeof(buf)),
+			    "ip6tables -w -t nat -I POSTROUTING 1 -j L4LB-MASQ");
+	assert_false(nat_step_output_ok(&s[4], "-A POSTROUTING -d 10.0.0.0/8 -j RETURN\n"));
 	assert_non_null(strstr(nat_argv_format(s[10].check, buf, sizeof(buf)),
 			       "ip6tables -w -t nat -C L4LB-VIPS -m set --match-set l4lb-vips6"));
 	/* ACCEPT, inserted first: a RETURN in ipvsd's own chain would go back
@@ -203,7 +212,7 @@ static void test_steps(void **state)
 	assert_false(nat_step_output_ok(&s[5], "-A OUTPUT -j L4LB-VIPS-X\n"));
 	assert_false(nat_step_output_ok(&s[5], ""));
 	assert_false(nat_step_output_ok(&s[5], "# Warning: cut"));
-	assert_true(nat_step_output_ok(&s[4], "")); /* no expect: exit status only */
+	assert_true(nat_step_output_ok(&s[2], "")); /* no expect: exit status only */
 	/* a short buffer is cut, never overrun */
 	assert_int_equal(strlen(nat_argv_format(s[10].check, buf, 10)), 9);
 }
@@ -309,6 +318,20 @@ static void test_check_repairs(void **state)
 	run_check(base, c);
 	assert_int_equal(count("grep -c '^restore \\|^-[NAI] ' calls || true"), 0);
 
+	/* a RETURN put above ipvsd's masquerade jump in POSTROUTING (an
+	 * ip-masq-agent-style "no masquerade inside the cluster"): the jump is
+	 * moved back to rule 1 in one restore, the RETURN kept below it */
+	sh(": >calls && { echo 'POSTROUTING -d 10.0.0.0/8 -j RETURN'; cat iptables.db; } >x;"
+	   " mv x iptables.db");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "ok");
+	assert_int_equal(count("grep -c '^restore ' calls"), 1);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls || true"), 0);
+	assert_int_equal(count("grep -cxF 'POSTROUTING -j L4LB-MASQ' iptables.db"), 1);
+	assert_int_equal(count("grep -c RETURN iptables.db"), 1);
+	sh("grep -m1 '^POSTROUTING ' iptables.db | grep -qxF 'POSTROUTING -j L4LB-MASQ'");
+
 	/* a chain gone with its rule and its jump (v6 masquerade): those three are
 	 * put back, the rule and the jump unchecked; the v6 VIP chain's are checked */
 	sh(": >calls && grep -vxF -e ':L4LB-MASQ' -e 'POSTROUTING -j L4LB-MASQ' ip6tables.db |"
@@ -317,7 +340,8 @@ static void test_check_repairs(void **state)
 	run_check(base, c);
 	assert_string_equal(nat_check_state(c), "ok");
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 3);
-	assert_int_equal(count("grep -c '^-C ' calls"), 4); /* the jumps: -S CHAIN 1 */
+	/* the rules in the chains (v4's two, v6's VIP one); the jumps: -S CHAIN 1 */
+	assert_int_equal(count("grep -c '^-C ' calls"), 3);
 	assert_int_equal(count("wc -l <ip6tables.db"), 7);
 
 	/* a write that fails: counted, the rest still done, state "failed" */

@@ -239,6 +239,58 @@ static void test_weights_recomputed(void **state)
 	assert_int_equal(f->plan.ops[1].dest.weight, 1);
 }
 
+/* ipvsd owns its services' whole definition: persistence, flags or a
+ * netmask set behind its back (`ipvsadm -E -t VIP -p 300`) are put back by
+ * a SET_SERVICE, which the model then shows as ipvsd's own (no replan). */
+static void test_definition_repaired(void **state)
+{
+	struct fixture *f = *state;
+	struct ipvs_svc *s = svc(f->want, key(IPPROTO_TCP, 1, 80), "sh");
+	struct svc_key keys[4];
+	struct ipvs_svc *k;
+
+	dest(s, 1, 1, 0);
+	k = svc(f->kern, key(IPPROTO_TCP, 1, 80), "sh");
+	dest(k, 1, 1, 0);
+	key_set_add(&f->addrs, &(struct svc_key){ .af = AF_INET, .addr = { 11, 0, 0, 1 } });
+	key_set_add(&f->members, &k->key);
+	assert_int_equal(s->netmask, 0xffffffffu);
+	assert_int_equal(plan_build(&f->in, &f->plan), 0);
+	assert_int_equal(f->plan.n, 0);
+	assert_int_equal(ipvs_table_diff_keys(f->want, f->kern, keys, 4), 0);
+	for (int what = 0; what < 3; what++) {
+		k = ipvs_table_find(f->kern, &s->key);
+		if (what == 0) {
+			k->flags = 1; /* IP_VS_SVC_F_PERSISTENT */
+			k->timeout = 300;
+		} else if (what == 1) {
+			k->flags = 0x10; /* a scheduler flag (sh-port) */
+		} else {
+			k->netmask = 0xffffff00u;
+		}
+		assert_int_equal(ipvs_table_diff_keys(f->want, f->kern, keys, 4), 1);
+		assert_int_equal(plan_build(&f->in, &f->plan), 0);
+		assert_int_equal(f->plan.n, 1);
+		assert_int_equal(f->plan.ops[0].type, OP_SET_SVC);
+		assert_string_equal(f->plan.ops[0].sched, "sh");
+		apply(f);
+		k = ipvs_table_find(f->kern, &s->key);
+		assert_int_equal(k->flags, 0);
+		assert_int_equal(k->timeout, 0);
+		assert_int_equal(k->netmask, 0xffffffffu);
+		assert_int_equal(plan_build(&f->in, &f->plan), 0);
+		assert_int_equal(f->plan.n, 0);
+	}
+	/* a service planned by keys (the full pass's slices) compares it too */
+	k->timeout = 60;
+	assert_int_equal(plan_build_keys(&f->in, &s->key, 1, &f->plan), 0);
+	assert_int_equal(f->plan.n, 1);
+	assert_int_equal(f->plan.ops[0].type, OP_SET_SVC);
+	/* IPv6: the full prefix length */
+	assert_int_equal(svc(f->want, (struct svc_key){ .af = AF_INET6, .proto = IPPROTO_TCP },
+			     "wlc")->netmask, 128);
+}
+
 static void test_tcp_drain_then_delete(void **state)
 {
 	struct fixture *f = *state;
@@ -480,6 +532,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recorded_ip_vip_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_addresses_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_weights_recomputed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_definition_repaired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_drain_then_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_drain_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_deleted_at_once, setup, teardown),

@@ -11,7 +11,10 @@
 #   change needs, and the kernel equals the new listing exactly;
 # - a set member, a VIP address and a weight edited behind ipvsd's back are
 #   repaired at the next full pass;
-# - a restart with nothing changed: 0 changes, 0 IPVS writes, listing as it was.
+# - a restart with nothing changed: 0 changes, 0 IPVS writes, listing as it was;
+# - a restart with --scheduler rr gives every service rr; a scheduler,
+#   persistence (with a netmask) and the one-packet flag set behind ipvsd's
+#   back are put back at the next full pass (ipvsd owns the whole definition).
 set -eu
 . "$(dirname "$0")/lib.sh"
 vm_only "${1:-build}" ipvsadm ipset
@@ -23,22 +26,23 @@ mkdir -p "$RUN"
 ns_new node
 n() { nx node "$@"; }
 
-start_ipvsd() {
+start_ipvsd() { # [IPVSD_ARGS...]
 	ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --state-dir "$VM_TMP/state" \
-		--interface "$IFACE" --reconcile-interval 2 --http-listen off \
+		--interface "$IFACE" --reconcile-interval 2 --http-listen off "$@" \
 		>"$VM_TMP/ipvsd.log" 2>&1 &
 	echo $! >"$VM_TMP/ipvsd.pid"
 }
 
 # expected: what the kernel must hold for $SPEC (every agent reachable, so
 # nothing withheld): the ipvsadm -Sn lines, the ipset members, the addresses.
+# $SCHED: the scheduler (default wlc).
 expected() {
-	awk '
+	awk -v sched="${SCHED:-wlc}" '
 	function hostport(a, p) { return (a ~ /:/ ? "[" a "]" : a) ":" p }
 	$1 == "vip" {
 		f = $2 == "udp" ? "-u" : "-t"
 		s = hostport($3, $4)
-		print "-A " f " " s " -s wlc"
+		print "-A " f " " s " -s " sched
 		for (i = 5; i <= NF; i++) {
 			b = $i; w = 1
 			if (b ~ /#/) { w = b; sub(/.*#/, "", w); sub(/#.*/, "", b) }
@@ -125,6 +129,24 @@ check_eq "restart with nothing changed: 0 changes, 0 IPVS writes" "0 0" "$(initi
 n ipvsadm -Sn | sort >"$VM_TMP/after"
 check "... IPVS exactly as before" cmp -s "$VM_TMP/before" "$VM_TMP/after"
 check_matches "... and everything still equals the spec" 5
+
+# --- another scheduler; the services' definition edited behind ipvsd's back ---
+kill -9 "$(cat "$VM_TMP/ipvsd.pid")"
+SCHED=rr
+start_ipvsd --scheduler rr
+wait_until 30 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
+check_eq "restart with --scheduler rr: one change per service (6)" 6 "$(initial | cut -d' ' -f1)"
+check_matches "... and every service has scheduler rr" 10
+# (ipvsd stopped meanwhile: its pass every 2 s would repair them mid-way)
+kill -STOP "$(cat "$VM_TMP/ipvsd.pid")"
+n ipvsadm -E -t 11.0.0.1:80 -s wlc
+n ipvsadm -E -t 11.0.0.3:443 -s rr -p 300
+n ipvsadm -E -t "[fd01:c::1]:80" -s rr -p 60 -M 64
+n ipvsadm -E -u 11.0.0.4:53 -s rr -o
+edited() { ! matches; }
+check "the edits show in ipvsadm -Sn" edited
+kill -CONT "$(cat "$VM_TMP/ipvsd.pid")"
+check_matches "a scheduler, persistence, a netmask and a flag set by hand are repaired" 15
 
 kill "$(cat "$VM_TMP/ipvsd.pid")" 2>/dev/null || true
 vm_done

@@ -6,7 +6,8 @@
 # take VIP:80 too, as VIP addresses are local; ipvsd's ACCEPT for the VIP
 # ipset must keep it off, from the node (OUTPUT) and from a container behind
 # a bridge (PREROUTING), also after a DNAT jump is inserted above ipvsd's and
-# after the sets are destroyed behind its back. A backend on the node itself
+# after the sets are destroyed behind its back; and its masquerade must come
+# before a RETURN in POSTROUTING. A backend on the node itself
 # behind a port mapping is reached at its task address. Then with the
 # mapping in iptables-legacy while `iptables` is nft (docker on legacy):
 # --iptables auto must put ipvsd's chains in legacy, where the ACCEPT works.
@@ -145,7 +146,7 @@ check "first: a DNAT jump above ipvsd's captures VIP traffic from the node" only
 check "first: ... and from the container" only ctr captor
 kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
 check "first: ipvsd's jumps are moved back to the top of OUTPUT and PREROUTING" \
-	wait_until 20 first node iptables OUTPUT PREROUTING
+	wait_until 60 first node iptables OUTPUT PREROUTING
 check "first: ... one jump each" one_jump OUTPUT PREROUTING
 check "first: VIP traffic reaches the backend again from the node" wait_until 5 only node backend
 check "first: ... and from the container" wait_until 5 only ctr backend
@@ -183,6 +184,31 @@ check_eq "sets: the unreadable one is counted" 1 \
 check_eq "first: the jumps were moved once each, by then" 2 \
 	"$(grep -c 'moved back to the top' "$VM_TMP/node/ipvsd.log")"
 
+# A RETURN above ipvsd's masquerade jump in POSTROUTING (an ip-masq-agent
+# style "no masquerade inside the cluster"): connections to the VIP from the
+# node (source: the VIP) and from the container (source: its own address)
+# reach the backend unmasqueraded, and it has no route back to either; until
+# the next pass moves ipvsd's jump back to the top (v4 and v6).
+masq_first() { # NS IPTABLES: ipvsd's masquerade jump is rule 1 of POSTROUTING
+	nx "$1" "$2" -w -t nat -S POSTROUTING 1 2>/dev/null |
+		grep -qxF -- "-A POSTROUTING -j L4LB-MASQ"
+}
+masq_first_node() { masq_first node iptables && masq_first node ip6tables; }
+unanswered() { ! http_get "$1" "http://$VIP/" 1 >/dev/null 2>&1; } # NS
+check "masq: ipvsd's masquerade jump is first in POSTROUTING" masq_first_node
+kill -STOP "$(cat "$VM_TMP/node/ipvsd.pid")"
+nx node iptables -w -t nat -I POSTROUTING 1 -d 10.0.0.0/24 -j RETURN
+nx node ip6tables -w -t nat -I POSTROUTING 1 -d fd00::/64 -j RETURN
+check "masq: a RETURN above it leaves VIP traffic from the node unanswered" unanswered node
+check "masq: ... and from the container" unanswered ctr
+kill -CONT "$(cat "$VM_TMP/node/ipvsd.pid")"
+check "masq: the masquerade jump is moved back to the top (v4, v6)" \
+	wait_until 60 masq_first_node
+check "masq: VIP traffic reaches the backend again from the node" wait_until 5 only node backend
+check "masq: ... and from the container" wait_until 5 only ctr backend
+check_eq "masq: the RETURNs are kept, below it" 2 \
+	"$({ nx node iptables-save -t nat; nx node ip6tables-save -t nat; } | grep -c 'j RETURN')"
+
 # docker on iptables-legacy while `iptables` is nft: an ACCEPT in nft's nat
 # table would not stop legacy's DNAT.
 portmap legacy iptables-legacy
@@ -196,10 +222,14 @@ check "legacy: VIP traffic reaches the backend, not the port mapping" only legac
 kill -STOP "$(cat "$VM_TMP/legacy/ipvsd.pid")"
 nx legacy iptables-legacy -w -t nat -D OUTPUT -j L4LB-VIPS
 nx legacy iptables-legacy -w -t nat -I PREROUTING 1 -m addrtype --dst-type LOCAL -j PORTMAP
+nx legacy iptables-legacy -w -t nat -I POSTROUTING 1 -d 10.0.0.11 -j RETURN
 check "legacy: without the VIP rule in legacy the mapping captures it" only legacy captor
 kill -CONT "$(cat "$VM_TMP/legacy/ipvsd.pid")"
 check "legacy: the jumps are first again (OUTPUT's put back, PREROUTING's moved up)" \
-	wait_until 20 first legacy iptables-legacy OUTPUT PREROUTING
+	wait_until 60 first legacy iptables-legacy OUTPUT PREROUTING
+check "legacy: the masquerade jump is moved back above a RETURN" \
+	wait_until 60 masq_first legacy iptables-legacy
+check "legacy: VIP traffic reaches the backend again" wait_until 5 only legacy backend
 
 for d in node legacy; do kill "$(cat "$VM_TMP/$d/ipvsd.pid")" 2>/dev/null || true; done
 if [ -s "$VM_TMP/failed" ]; then

@@ -4,7 +4,8 @@
 # BUILD_DIR): one VIP with one backend; requests through the VIP raise the
 # kernel's own counters for that VIP and that backend as ipvsd exports them,
 # and the exposition stays well formed with those series in it; at 2,000
-# services one scrape reads a bounded slice of the backends (the cache).
+# services one scrape reads a bounded slice of the backends (the cache); the
+# scrapes read on ipvsd's one IPVS socket (one generic netlink socket in all).
 set -eu
 . "$(dirname "$0")/lib.sh"
 vm_only "${1:-build}" ipvsadm curl python3
@@ -27,6 +28,7 @@ reach 10.0.0.11
 SPEC
 "$B/tests/tools/ipvsd_feed" "$RUN" "$VM_TMP/spec" >"$VM_TMP/feed.log" 2>&1 &
 ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" >"$VM_TMP/ipvsd.log" 2>&1 &
+IPVSD=$!
 
 scrape() { n curl -fsS --max-time 5 "$URL" >"$VM_TMP/metrics"; }
 # value METRIC-PREFIX: the value of the first sample line starting with it
@@ -85,4 +87,24 @@ wait_until 20 read_more || true
 f2=$(foreign || true)
 check "metrics: the next scrape serves more of them from the cache ($f1 then $f2)" \
 	test "${f2:-0}" -gt "${f1:-0}" -a "${f2:-0}" -le $((${f1:-0} + 128))
+# genl_sockets PID: how many generic netlink (protocol 16) sockets PID holds
+# (/proc/net/netlink as seen from the node's namespace: its last column is
+# the inode that PID's socket fds name)
+genl_sockets() {
+	for _f in /proc/"$1"/fd/*; do readlink "$_f"; done 2>/dev/null |
+		sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' >"$VM_TMP/inodes"
+	n cat /proc/net/netlink | awk 'NR == FNR { mine[$1] = 1; next }
+		$2 == 16 && mine[$NF] { c++ } END { print c + 0 }' "$VM_TMP/inodes" -
+}
+# three samples a second apart (the counters are read again every 2 s), each
+# right after a scrape: a second socket of the scrapes' own would be open
+# then (it was closed only after a failed read, and opened at the next)
+counts=
+for _i in 1 2 3; do
+	scrape || true
+	counts="$counts$(genl_sockets "$IPVSD") "
+	sleep 1
+done
+check_eq "metrics: while scraped ipvsd holds one generic netlink socket (IPVS's)" "1 1 1 " \
+	"$counts"
 vm_done

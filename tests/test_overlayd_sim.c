@@ -569,10 +569,11 @@ static void test_cuts_no_false_alarm(void **state)
  * partition, and the view's filling does not ask a node again within the
  * 5 s retry), so cutting 5-6 isolated 5 and every node marked it
  * unreachable. Before the fix: 11 of these 20 runs left a node with one
- * link; with OVERLAY_SIM_LONG (80 runs) 53, and 63 false alarms (a node
- * refilled within the 2 s its cut link took to sever, when the helpers'
- * probes kept it, in most runs). Returns the false alarms during the
- * cut; *links: how many links that node had.
+ * link; with OVERLAY_SIM_LONG (80 runs) 53, and 63 false alarms (fewer
+ * runs than that: the cut link mostly took 2 s to sever, the helpers'
+ * probes keeping it up to the ceiling, and the node's retry ran out
+ * meanwhile). Returns the false alarms during the cut; *links: how many
+ * links that node had.
  */
 static int heal_then_cut_alarms(int n, uint32_t salt, int dead, size_t *links)
 {

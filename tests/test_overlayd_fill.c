@@ -127,8 +127,8 @@ static void test_lost_ask_repeated_when_reachable(void **state)
 	assert_true(o->fill_at_us > t + 120000);
 	overlay_tick(o, t + 120000);
 	assert_int_equal(asks[3][0], 1);
-	/* refused by a full view is not what this is about: the new ask was
-	 * made while it was reachable, so the retry holds it back */
+	/* unanswered again: that ask was made while it was reachable, so
+	 * the retry holds it back */
 	for (uint64_t now = t + 140000; now < t + 3000000; now += 20000)
 		overlay_tick(o, now);
 	assert_int_equal(asks[3][0], 1);

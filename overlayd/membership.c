@@ -367,6 +367,14 @@ static void on_neighbor_reply(struct overlay *o, const struct node_id *from, int
 		return;
 	if (accepted)
 		member_active_add(o, from, now_us);
+	else if (o->n_active == 1)
+		/* Refused (its view is full) while we hold one link, one cut
+		 * from isolation: where the views around are full (N = 10
+		 * after a heal, say) every low ask is refused. Asked again at
+		 * high priority, which a full view takes by evicting a member
+		 * (who lingers, and refills); low first, so that a view with
+		 * room is never made to evict. */
+		ask(o, from, 1, now_us);
 	else
 		o->ops.close(o->ctx, from);
 }
@@ -546,8 +554,39 @@ int member_receive(struct overlay *o, const struct node_id *from, const PeerMess
 /* How many passive nodes an isolated node asks per join attempt. */
 #define MEMBER_ISOLATED_ASKS 4
 
-/* A passive node not asked within retry_us, or NULL. */
-static struct passive *passive_candidate(struct overlay *o, uint64_t now_us, uint64_t retry_us)
+/* An ask to a node that was unreachable then and is reachable now was
+ * most likely lost (a partition that has ended): it does not hold the
+ * node back for the retry. After a heal, a node whose links crossed the
+ * partition may be left with one, every ask to the far side lost within
+ * the retry (5 s); a cut of that one link would isolate it meanwhile. */
+static int ask_lost(const struct overlay *o, const struct passive *p)
+{
+	const struct adj_record *r;
+
+	if (!p->asked_us || !(r = adj_find(o->adj, &p->node)))
+		return 0;
+	return r->reachable && r->since_us > p->asked_us;
+}
+
+/* Did a reachability change since the last look leave a lost ask (the
+ * view is then filled at once, not at the next fill period)? */
+static int asks_lost(struct overlay *o)
+{
+	if (o->fill_gen == o->generation)
+		return 0;
+	o->fill_gen = o->generation;
+	for (size_t i = 0; i < o->n_passive; i++)
+		if (ask_lost(o, &o->passive[i]))
+			return 1;
+	return 0;
+}
+
+/* A passive node not asked within retry_us (or whose ask was lost), or
+ * NULL. `skip_unreachable`: not one whose record shows it unreachable
+ * (heal() asks those, at high priority; a fill ask to one would be lost,
+ * and hold it back from heal() for the retry). */
+static struct passive *passive_candidate(struct overlay *o, uint64_t now_us, uint64_t retry_us,
+					 int skip_unreachable)
 {
 	size_t start, n = o->n_passive;
 
@@ -556,8 +595,11 @@ static struct passive *passive_candidate(struct overlay *o, uint64_t now_us, uin
 	start = overlay_rand(o) % n;
 	for (size_t k = 0; k < n; k++) {
 		struct passive *p = &o->passive[(start + k) % n];
+		const struct adj_record *r;
 
-		if (!p->asked_us || now_us - p->asked_us > retry_us)
+		if (skip_unreachable && (r = adj_find(o->adj, &p->node)) && r->have && !r->reachable)
+			continue;
+		if (!p->asked_us || now_us - p->asked_us > retry_us || ask_lost(o, p))
 			return p;
 	}
 	return NULL;
@@ -639,15 +681,16 @@ void member_tick(struct overlay *o, uint64_t now_us)
 		 * we link up with one of them, which must happen within their
 		 * orphan grace (one asked at a time took ~1.3 s). */
 		for (unsigned k = 0; k < MEMBER_ISOLATED_ASKS; k++)
-			if ((p = passive_candidate(o, now_us, o->p.join_min_ms * 1000ULL)))
+			if ((p = passive_candidate(o, now_us, o->p.join_min_ms * 1000ULL, 0)))
 				ask(o, &p->node, 1, now_us);
 		o->join_at_us = now_us + o->join_backoff_ms * 1000;
 		o->join_backoff_ms *= 2;
 		if (o->join_backoff_ms > o->p.join_max_ms)
 			o->join_backoff_ms = o->p.join_max_ms;
 	}
-	if (o->n_active && o->n_active < o->p.active_max && now_us >= o->fill_at_us) {
-		if ((p = passive_candidate(o, now_us, o->p.retry_ms * 1000ULL)))
+	if (o->n_active && o->n_active < o->p.active_max &&
+	    (now_us >= o->fill_at_us || asks_lost(o))) {
+		if ((p = passive_candidate(o, now_us, o->p.retry_ms * 1000ULL, 1)))
 			ask(o, &p->node, 0, now_us);
 		o->fill_at_us = now_us + (uint64_t)o->p.fill_ms * 1000;
 	}

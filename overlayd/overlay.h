@@ -151,6 +151,7 @@ struct overlay {
 	size_t n_seeds, next_seed;
 	struct adj_table *adj;
 	uint64_t generation;               /* bumped on every reachability change */
+	uint64_t fill_gen;                 /* generation membership.c last looked at */
 	uint32_t rng;
 	unsigned lhm;                      /* local health multiplier − 1 (Lifeguard) */
 	uint64_t last_tick_us, lhm_decay_us;

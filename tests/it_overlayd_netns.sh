@@ -10,9 +10,9 @@
 # when lifted (false alarms are looked for in the logs, --log-level info,
 # not only at one moment; the partition filters one half's input only,
 # so the other half still hears it over the connections open before).
-# OVERLAYD_NETNS_STRICT=1: a short false alarm during the cuts (sampled or
-# from the logs) fails (known to happen rarely; else printed and skipped);
-# a lasting one fails always.
+# A short false alarm during the cuts (sampled or from the logs) fails;
+# OVERLAYD_NETNS_STRICT=0 prints it as SKIP instead (a lasting one, still
+# there 5 s on, fails always).
 # OVERLAYD_LOSS_SECS (default 0 = skipped; `make check-long` runs 600 s
 # with OVERLAYD_NETNS_NODES=10) of 5 % loss on every link must not make any
 # node unreachable. Needs root.
@@ -95,14 +95,30 @@ no_alarm_in_half() {
 	done
 	return 0
 }
+# A node whose own loop stalled longer than the ping floor ("loop stalled
+# L us at mono_us=M" in its log: the host starved it, as at load 17 and
+# more) was a silent crash to its peers for that long; their marking it
+# then is right, not a false alarm (said apart, as it_overlayd_loopback
+# does). Only from the stall's start until 3 s after it ended (the
+# severs' records and the orphan grace). The namespaces share the clock.
+stall_explains() { # J MONO_US: an alarm about J at MONO_US
+	tail -n +$(($(cat "$T/n$1/mark") + 1)) "$T/n$1/log" |
+		sed -n 's/.*loop stalled \([0-9]*\) us at mono_us=\([0-9]*\).*/\1 \2/p' |
+		awk -v a="$2" '{ if (a + $1 + 200000 >= $2 && a <= $2 + 3000000) f = 1 }
+			END { exit !f }'
+}
 alarms_in_group() { # GROUPFN
 	for i in $(seq 1 "$N"); do
 		[ "$i" = "$dead" ] && continue
 		tail -n +$(($(cat "$T/n$i/mark") + 1)) "$T/n$i/log" |
-			sed -n 's/.*node 10\.77\.0\.\([0-9]*\) unreachable at.*/\1/p' |
-			while read -r j; do
-				[ "$j" != "$dead" ] && [ "$($1 "$i")" = "$($1 "$j")" ] &&
-					echo "$i saw $j"
+			sed -n 's/.*node 10\.77\.0\.\([0-9]*\) unreachable at mono_us=\([0-9]*\).*/\1 \2/p' |
+			while read -r j at; do
+				[ "$j" != "$dead" ] && [ "$($1 "$i")" = "$($1 "$j")" ] || continue
+				if stall_explains "$j" "$at"; then
+					echo "note: $i saw $j (stalled itself then)" >&2
+					continue
+				fi
+				echo "$i saw $j"
 			done
 	done
 }
@@ -116,7 +132,11 @@ alarms_in_group() { # GROUPFN
 # with them a partition can leave a node whose links all crossed it
 # unreachable in its own half until it finds a new neighbour there (seen
 # in 2 of 5 runs; OVERLAYD_NETNS_CUT_FIRST=1 runs this step first).
-unreach_lines() { cat "$T"/n*/log | grep -c "unreachable at"; }
+short_alarm() { # NAME REASON: a failure, or a SKIP with OVERLAYD_NETNS_STRICT=0
+	if [ "${OVERLAYD_NETNS_STRICT:-1}" != 0 ]; then fail "$1" "$2"; else
+		echo "SKIP: $1 ($2; OVERLAYD_NETNS_STRICT=0)"
+	fi
+}
 links() { # I: the addresses in I's active view; fails if I does not answer
 	out=$("$B/l4lbctl" --run-dir "$T/n$1" --timeout 500 nodes --json 2>/dev/null) || return 1
 	echo "$out" | sed -n 's/.*\],"active":\[\(.*\)\],"passive".*/\1/p' |
@@ -149,7 +169,7 @@ cut_step() {
 	if [ -z "$ca" ] || [ -z "$cb" ]; then
 		fail overlayd_netns_cut_severs "no two disjoint active links to cut"
 	else
-		u0=$(unreach_lines)
+		mark_logs
 		t0=$(now_ms)
 		cut_nft 1 out ip daddr "10.77.0.$ca" drop
 		cut_nft "$cx" out ip daddr "10.77.0.$cb" drop
@@ -172,32 +192,32 @@ cut_step() {
 		# the cut ends must not come back while the cut lasts
 		sleep 1
 		# A lasting false alarm (still there 5 s on) or a link back fails
-		# always. A short one (a node whose other links others did not
-		# list, marked at the cut link's sever: seen in 2 runs in 17 in
-		# session 5, and once by a sample in CI) is known and not fixed
-		# yet: printed, a failure with OVERLAYD_NETNS_STRICT=1, like the
-		# log-read check below.
+		# always; a short one too, unless OVERLAYD_NETNS_STRICT=0. It was
+		# seen in session 5 (2 runs in 17, once by a sample in CI): after
+		# the partition's heal a node held one link for the retry (5 s),
+		# and the cut of that link isolated it (membership.c now refills
+		# such a view at once; test_heal_then_cut_no_false_alarm).
 		if ! { wait_for 5 all_pairs without_dead && both_severed; }; then
 			fail overlayd_netns_cut_no_false_alarm \
 				"all reachable throughout: $cut_ok; links severed: $(both_severed && echo 1)"
 		elif [ "$cut_ok" = 1 ]; then
 			pass overlayd_netns_cut_no_false_alarm
-		elif [ -n "${OVERLAYD_NETNS_STRICT:-}" ]; then
-			fail overlayd_netns_cut_no_false_alarm "a sample saw a live node unreachable"
+		elif [ -z "$(alarms_in_group one 2>/dev/null)" ]; then
+			# no alarm logged but with its node's stall: the sample saw
+			# that, or its query timed out (a starved host)
+			echo "note: a sample failed; every logged alarm came with a stall"
+			pass overlayd_netns_cut_no_false_alarm
 		else
-			echo "SKIP: overlayd_netns_cut_no_false_alarm (known: a sample saw a live node" \
-				"unreachable, gone 5 s later; OVERLAYD_NETNS_STRICT=1 fails)"
+			short_alarm overlayd_netns_cut_no_false_alarm \
+				"a sample saw a live node unreachable, gone 5 s later"
 		fi
-		# A short false alarm between the samples, from the logs (the same
-		# known case); printed, a failure with OVERLAYD_NETNS_STRICT=1.
-		if [ "$(unreach_lines)" = "$u0" ]; then
+		# A short false alarm between the samples, from the logs
+		alarms=$(alarms_in_group one)
+		if [ -z "$alarms" ]; then
 			pass overlayd_netns_cut_no_false_alarm_logged
-		elif [ -n "${OVERLAYD_NETNS_STRICT:-}" ]; then
-			fail overlayd_netns_cut_no_false_alarm_logged \
-				"$(($(unreach_lines) - u0)) unreachable lines"
 		else
-			echo "SKIP: overlayd_netns_cut_no_false_alarm_logged (known:" \
-				"$(($(unreach_lines) - u0)) unreachable lines; OVERLAYD_NETNS_STRICT=1 fails)"
+			short_alarm overlayd_netns_cut_no_false_alarm_logged \
+				"logged unreachable: $(echo $alarms)"
 		fi
 		for i in 1 "$cx"; do ip netns exec "$(ns "$i")" nft delete table inet ovlcut; done
 	fi

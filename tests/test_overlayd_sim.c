@@ -112,7 +112,11 @@ static void test_crash_right_after_eviction(void **state)
 		int a = sim_index(&ox->active[0].node);
 		uint64_t start;
 
-		/* x's other links go down (both ends see the connection close) */
+		/* x's other links go down (both ends see the connection close);
+		 * x does not refill its view meanwhile (a node with one link
+		 * asks at high priority once refused), which would only put
+		 * off the case under test */
+		ox->fill_at_us = S.now + 1000000;
 		for (size_t k = 1; k < ox->n_active; k++) {
 			struct overlay *oy = S.nodes[sim_index(&ox->active[k].node)].o;
 
@@ -409,6 +413,12 @@ static void test_many_crash_at_once(void **state)
 		sim_crash(&S, i); /* 13 of 40 */
 	t = sim_until_converged(&S, 10000000);
 	print_message("30%% crash: converged after %llu ms\n", (unsigned long long)t / 1000);
+	/* 835 ms in this mesh since session 6's view filling (318 before):
+	 * node 9's three neighbours all crash, it relinks from isolation,
+	 * and then accuses no one for OVERLAY_LEARN_US, so the dead keep
+	 * their grace. Over 30 meshes (salts 100-129) the same before and
+	 * after: median 320 ms, max 822 (90th percentile 802 before, 324
+	 * after). */
 	assert_true(t < 2000000);
 	/* no live node flagged: 0 at OVERLAY_SIM_SEED=1..10 too (it was 1 at
 	 * each before evicted peers lingered in their evictor's record) */
@@ -545,6 +555,93 @@ static void test_cuts_no_false_alarm(void **state)
 	/* OVERLAY_SIM_LONG (40 salts): 2 in 80 runs in session 5, not yet
 	 * analysed; at most 5 % there, so that a worse rate fails */
 	assert_true(getenv("OVERLAY_SIM_LONG") ? total * 20 <= runs : total == 0);
+}
+
+/*
+ * After a partition heals, every node is soon back to two links or more
+ * (the live nodes allow it), so that one cut link then isolates no one.
+ * The shape of it_overlayd_netns: N = 6 with one node dead, the halves cut
+ * one way (part 0 drops its input from part 1) until each side sees only
+ * itself and a second more, healed, and as soon as every node sees every
+ * other again (the script goes on at once) the first link of the node
+ * with the fewest links cut both ways for 4 s. Seen there: node 5's only
+ * link after the heal was 6 (its asks to the other half were lost in the
+ * partition, and the view's filling does not ask a node again within the
+ * 5 s retry), so cutting 5-6 isolated 5 and every node marked it
+ * unreachable. Before the fix: 11 of these 20 runs left a node with one
+ * link; with OVERLAY_SIM_LONG (80 runs) 53, and 63 false alarms (fewer
+ * runs than that: the cut link mostly took 2 s to sever, the helpers'
+ * probes keeping it up to the ceiling, and the node's retry ran out
+ * meanwhile). Returns the false alarms during the cut; *links: how many
+ * links that node had.
+ */
+static int heal_then_cut_alarms(int n, uint32_t salt, int dead, size_t *links)
+{
+	struct node_id xid, yid;
+	int x = -1, y, alarms = 0;
+
+	form_salt = salt;
+	form(n);
+	form_salt = 0;
+	if (dead >= 0) {
+		sim_crash(&S, dead);
+		assert_true(sim_until_converged(&S, 3000000) != UINT64_MAX);
+		sim_run(&S, S.now + 1000000);
+	}
+	for (int i = 0; i < n; i++)
+		S.nodes[i].part = i < n / 2 ? 0 : 1;
+	sim_partition_oneway(&S);
+	assert_true(sim_until_converged(&S, 15000000) != UINT64_MAX);
+	sim_run(&S, S.now + 1000000);
+	for (int i = 0; i < n; i++)
+		S.nodes[i].part = 0;
+	S.oneway = 0;
+	assert_true(sim_until_converged(&S, 20000000) != UINT64_MAX);
+	/* the script's last poll of every pair, then its cut rules */
+	sim_run(&S, S.now + 100000);
+	for (int i = 0; i < n; i++) {
+		S.nodes[i].false_alarm = 0;
+		if (S.nodes[i].alive && (x < 0 || S.nodes[i].o->n_active < S.nodes[x].o->n_active))
+			x = i;
+	}
+	*links = S.nodes[x].o->n_active;
+	y = sim_index(&S.nodes[x].o->active[0].node);
+	xid = sim_id(x);
+	yid = sim_id(y);
+	S.cut[x][y] = S.cut[y][x] = 1;
+	sim_run(&S, S.now + 4000000);
+	assert_null(overlay_link(S.nodes[x].o, &yid));
+	assert_null(overlay_link(S.nodes[y].o, &xid));
+	assert_true(sim_converged(&S));
+	for (int i = 0; i < n; i++)
+		alarms += S.nodes[i].false_alarm;
+	sim_free(&S);
+	return alarms;
+}
+
+static void test_heal_then_cut_no_false_alarm(void **state)
+{
+	unsigned salts = getenv("OVERLAY_SIM_LONG") ? 40 : 10;
+	int runs = 0, total = 0, single = 0;
+
+	(void)state;
+	for (uint32_t salt = 0; salt < salts; salt++)
+		for (int big = 0; big < 2; big++) {
+			int n = big ? 10 : 6;
+			size_t links;
+			int a = heal_then_cut_alarms(n, salt, big ? -1 : 3, &links);
+
+			if (a || links < 2)
+				print_message("n=%d salt=%u: %zu links, %d false alarms\n", n, salt,
+					      links, a);
+			runs++;
+			total += a;
+			single += links < 2;
+		}
+	print_message("heal, then a node's link cut: %d runs, %d with a node of one link, "
+		      "%d false alarms\n", runs, single, total);
+	assert_int_equal(single, 0);
+	assert_int_equal(total, 0);
 }
 
 /* 5 % loss on every connection for secs simulated seconds at N = 10, from
@@ -752,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_one_way_cut_severs_link_not_nodes),
 		cmocka_unit_test(test_two_way_cut_severs_link_not_nodes),
 		cmocka_unit_test(test_cuts_no_false_alarm),
+		cmocka_unit_test(test_heal_then_cut_no_false_alarm),
 		cmocka_unit_test(test_loss_probes_prevent_severs),
 		cmocka_unit_test(test_loss_seeds_no_false_alarm),
 		cmocka_unit_test(test_digest_repairs_stale_record),

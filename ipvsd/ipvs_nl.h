@@ -6,7 +6,9 @@
  * Every call here sends its requests and reads every answer before it
  * returns (nothing stays in flight across event loop turns), which is what
  * lets the metrics' counter dumps (ipvs_stats.c) share the socket: they
- * run between two calls, never inside one.
+ * run between two calls, never inside one. The one exception is the full
+ * pass's service list (ipvs_nl_list_*): read over several loop turns, it
+ * has a short-lived socket of its own (nl_dump.h), closed when read.
  */
 #ifndef IPVSD_IPVS_NL_H
 #define IPVSD_IPVS_NL_H

@@ -121,8 +121,7 @@ static size_t conn_queued(const struct conn *c)
 	       (c->pending ? evbuffer_get_length(c->pending) : 0);
 }
 
-/* Summed only when a queue grows past its own share (a peer is slow or
- * does not read), and for status. */
+/* For status. */
 size_t net_queued(const struct net *n)
 {
 	size_t total = 0;
@@ -130,6 +129,17 @@ size_t net_queued(const struct net *n)
 	for (const struct conn *c = n->conns; c; c = c->next)
 		total += conn_queued(c);
 	return total;
+}
+
+/* What the queues hold beyond their own shares (out_budget.h); summed only
+ * when a queue grows past its own share (a peer is slow or does not read). */
+static size_t net_shared(const struct net *n)
+{
+	size_t shared = 0;
+
+	for (const struct conn *c = n->conns; c; c = c->next)
+		shared += out_budget_beyond(conn_queued(c));
+	return shared;
 }
 
 /* Sealed frame of plen payload bytes at buf + FRAME_HDR onto the output. */
@@ -158,7 +168,7 @@ static int frame_send(struct conn *c, const PeerMessage *m)
 	if (plen + FRAME_TAG > FRAME_MAX)
 		return -EMSGSIZE;
 	if (queued + plen > OUT_BUDGET_OWN)
-		v = out_budget_admit(queued, net_queued(c->net), plen, NET_MAX_QUEUE);
+		v = out_budget_admit(queued, net_shared(c->net), plen, NET_MAX_QUEUE);
 	if (v != OUT_OK) {
 		counter_inc(v == OUT_LINK_FULL ? "overlay_tx_queue_full"
 					       : "overlay_tx_budget_full");

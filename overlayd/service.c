@@ -313,9 +313,11 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen, c->key,
 				   c->trust_ids ? NET_TRUST_IDS : 0)))
 		goto fail;
-	/* the loop sleeps until the core has work: pings due within a tick go
-	 * with other work, as they did with the fixed tick */
-	p.ping_early_ms = p.tick_ms;
+	/* the loop sleeps until the core has work: pings due within a
+	 * quarter tick go with other work (the fixed tick sent them up to a
+	 * tick late); more, and the links' pings drift earlier round after
+	 * round (each end pings half a period after the other) */
+	p.ping_early_ms = p.tick_ms / 4;
 	o = overlay_new(&p, &c->self, epoch, c->seeds, c->n_seeds, &service_ops, s,
 			clock_mono_us());
 	if (!o)

@@ -3,8 +3,10 @@
  * Dissemination of adjacency records on the real core, with a recording
  * transport: an ADJACENCY message is applied all or nothing (a malformed
  * record refuses the whole message before any record is stored or
- * forwarded); a DIGEST costs O(entries · log known) address comparisons,
- * is refused from a node in none of the views and bounded in entries.
+ * forwarded); a record from a node that is not our neighbour is held
+ * (tainted, not passed on) until an answering link brings it too; a
+ * DIGEST costs O(entries · log known) address comparisons, is refused
+ * from a node in none of the views and bounded in entries.
  */
 #include <errno.h>
 #include <setjmp.h>

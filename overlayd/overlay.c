@@ -352,10 +352,20 @@ uint64_t overlay_next_tick(struct overlay *o, uint64_t now_us)
 
 uint64_t overlay_poll(struct overlay *o, uint64_t now_us)
 {
+	uint64_t was = o->tick_due_us, due;
+
 	/* the links only: the other timers keep their own times */
 	if (ping_next_due(o) <= now_us + (uint64_t)o->p.ping_early_ms * 1000) {
 		ping_tick(o, now_us);
 		overlay_recompute(o, now_us);
 	}
-	return overlay_next_tick(o, now_us);
+	due = overlay_next_tick(o, now_us);
+	/* "a tick from now" (the state is judged as time passes) is not
+	 * later than the tick already due: again at every input, it would
+	 * put the tick off for as long as input comes faster than a tick (a
+	 * busy node in doubt), and a lingering peer that died would stay
+	 * advertised meanwhile */
+	if (due == now_us + (uint64_t)o->p.tick_ms * 1000 && was > now_us && was < due)
+		o->tick_due_us = due = was;
+	return due;
 }

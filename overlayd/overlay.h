@@ -34,8 +34,11 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 #define OVERLAY_LEARN_US 1000000
 /* the local health multiplier goes down by one after this long */
 #define OVERLAY_LHM_DECAY_US 2000000
-/* overlay_next_tick: the longest sleep between ticks */
-#define OVERLAY_MAX_SLEEP_US 1000000
+/* overlay_next_tick: the longest sleep between ticks. Our own stall is
+ * seen only as a tick running late (own_lag), so a sleep this long still
+ * finds any stall over it plus lag_ms (with the 20 ms tick: over 70 ms);
+ * a longer one let host-wide starvation pass for the peers' silence */
+#define OVERLAY_MAX_SLEEP_US 50000
 
 struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */

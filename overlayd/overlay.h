@@ -198,9 +198,10 @@ void overlay_tick(struct overlay *o, uint64_t now_us);
 /* When overlay_tick must run next (ask after a tick and after input,
  * which may bring work sooner): the earliest timer due; every tick_ms
  * while the state is judged as time passes (a link in doubt, a node in
- * its orphan grace, a lingering peer, no link). An idle node wakes for its
- * pings and periodic timers only, not 1000 / tick_ms times a second. The
- * loop running later than this by lag_ms counts as its own lag. */
+ * its orphan grace, a lingering peer, no link); at most
+ * OVERLAY_MAX_SLEEP_US ahead. An idle node wakes for its pings and
+ * periodic timers, not 1000 / tick_ms times a second. The loop running
+ * later than this by lag_ms counts as its own lag. */
 uint64_t overlay_next_tick(struct overlay *o, uint64_t now_us);
 /* After input, the loop being awake anyway: when a ping is due within
  * p.ping_early_ms, runs the links' part of the tick now (the ping goes

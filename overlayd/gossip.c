@@ -259,9 +259,14 @@ int gossip_on_adjacency(struct overlay *o, const struct node_id *from, const Pee
 	 * tainted (adj_reach), and passed on only once it answers
 	 * (gossip_relay): a cut that lets only its side's traffic through
 	 * would carry that side's drops of our side's nodes to every node
-	 * here, whose links to us answer. Every other link floods them at
-	 * once as before. */
-	int relay = !l || !ping_doubtful(o, l, now_us);
+	 * here, whose links to us answer. So are records from a node that is
+	 * not our neighbour at all: in a cut like that it is the far-side
+	 * node we just severed, still flooding to us over its own connection
+	 * until it severs us too (its link to us is the one nothing answers),
+	 * and otherwise a link one end has not added yet (the JOIN's contact
+	 * floods before its reply comes: released once the link answers) or
+	 * a stranger. A link that answers floods them at once as before. */
+	int relay = l && !ping_doubtful(o, l, now_us);
 
 	/* All or nothing: a malformed record anywhere refuses the whole
 	 * message before any record is stored or forwarded. */

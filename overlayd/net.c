@@ -51,6 +51,8 @@ struct net {
 	uint64_t rx, tx;
 	size_t n_conns;
 	uint32_t scope; /* interface of a link-local identity (0: none) */
+	void (*on_input)(void *arg); /* net_on_input */
+	void *on_input_arg;
 };
 
 static void conn_free(struct conn *c)
@@ -88,8 +90,11 @@ static void conn_lost(struct conn *c)
 	int last = peer.len && !c->closing && !peer_connected(n, &peer, c);
 
 	conn_free(c);
-	if (last && n->o)
+	if (last && n->o) {
 		overlay_link_down(n->o, &peer, clock_mono_us());
+		if (n->on_input)
+			n->on_input(n->on_input_arg);
+	}
 }
 
 /* Writes what is queued now instead of waiting for the loop to report the
@@ -121,8 +126,7 @@ static size_t conn_queued(const struct conn *c)
 	       (c->pending ? evbuffer_get_length(c->pending) : 0);
 }
 
-/* Summed only when a queue grows past its own share (a peer is slow or
- * does not read), and for status. */
+/* For status. */
 size_t net_queued(const struct net *n)
 {
 	size_t total = 0;
@@ -130,6 +134,17 @@ size_t net_queued(const struct net *n)
 	for (const struct conn *c = n->conns; c; c = c->next)
 		total += conn_queued(c);
 	return total;
+}
+
+/* What the queues hold beyond their own shares (out_budget.h); summed only
+ * when a queue grows past its own share (a peer is slow or does not read). */
+static size_t net_shared(const struct net *n)
+{
+	size_t shared = 0;
+
+	for (const struct conn *c = n->conns; c; c = c->next)
+		shared += out_budget_beyond(conn_queued(c));
+	return shared;
 }
 
 /* Sealed frame of plen payload bytes at buf + FRAME_HDR onto the output. */
@@ -158,7 +173,7 @@ static int frame_send(struct conn *c, const PeerMessage *m)
 	if (plen + FRAME_TAG > FRAME_MAX)
 		return -EMSGSIZE;
 	if (queued + plen > OUT_BUDGET_OWN)
-		v = out_budget_admit(queued, net_queued(c->net), plen, NET_MAX_QUEUE);
+		v = out_budget_admit(queued, net_shared(c->net), plen, NET_MAX_QUEUE);
 	if (v != OUT_OK) {
 		counter_inc(v == OUT_LINK_FULL ? "overlay_tx_queue_full"
 					       : "overlay_tx_budget_full");
@@ -333,11 +348,9 @@ static int on_frame(struct conn *c, const unsigned char *data, size_t len)
 	return rc;
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* The frames that arrived on c, each to the core (c may be freed). */
+static void read_frames(struct conn *c, struct evbuffer *in)
 {
-	struct conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
 	c->last_us = clock_mono_us();
 	for (;;) {
 		size_t have = evbuffer_get_length(in);
@@ -363,6 +376,16 @@ static void on_read(struct bufferevent *bev, void *arg)
 		if (c->closing)
 			return;
 	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct net *n = c->net;
+
+	read_frames(c, bufferevent_get_input(bev));
+	if (n->on_input)
+		n->on_input(n->on_input_arg);
 }
 
 /* The output drained. */
@@ -672,6 +695,12 @@ struct net *net_new(struct event_base *base, const struct node_id *self, uint64_
 void net_attach(struct net *n, struct overlay *o)
 {
 	n->o = o;
+}
+
+void net_on_input(struct net *n, void (*fn)(void *arg), void *arg)
+{
+	n->on_input = fn;
+	n->on_input_arg = arg;
 }
 
 void net_free(struct net *n)

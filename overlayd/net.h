@@ -39,6 +39,9 @@ struct net *net_new(struct event_base *base, const struct node_id *self, uint64_
 void net_free(struct net *n);
 /* The core it feeds; set before the loop runs. */
 void net_attach(struct net *n, struct overlay *o);
+/* fn(arg) runs after the core took input (messages, a link down), which
+ * may bring its next tick sooner (overlay_next_tick). */
+void net_on_input(struct net *n, void (*fn)(void *arg), void *arg);
 /* The transport callbacks for overlay_new (ctx = the net). */
 extern const struct overlay_ops net_ops_template;
 /* Per-connection housekeeping (idle non-active links); call every tick. */

@@ -83,7 +83,7 @@ struct overlay *overlay_new(const struct overlay_params *p, const struct node_id
 		overlay_free(o);
 		return NULL;
 	}
-	o->last_tick_us = now_us;
+	o->tick_due_us = now_us + (uint64_t)p->tick_ms * 1000;
 	o->join_at_us = now_us;
 	o->join_backoff_ms = p->join_min_ms;
 	o->fill_at_us = now_us + (uint64_t)p->fill_ms * 1000;
@@ -196,30 +196,29 @@ void overlay_recompute(struct overlay *o, uint64_t now_us)
  * the link at the next late moment without a confirmation. */
 static void own_lag(struct overlay *o, uint64_t now_us)
 {
-	uint64_t expect = (uint64_t)o->p.tick_ms * 1000;
-	uint64_t gap = now_us - o->last_tick_us;
+	uint64_t late = now_us - o->tick_due_us;
 
-	if (!o->last_tick_us || now_us < o->last_tick_us ||
-	    gap <= expect + (uint64_t)o->p.lag_ms * 1000)
+	if (!o->tick_due_us || now_us <= o->tick_due_us ||
+	    late <= (uint64_t)o->p.lag_ms * 1000)
 		return;
 	/* the shift is enough: raising the multiplier on every lag made a
 	 * busy host slow to detect (lhm grows on refutations) */
 	o->st.lags++;
 	o->lagged_us = now_us;
-	ping_own_lag(o, gap - expect);
+	ping_own_lag(o, late);
 	/* long enough for our peers to have severed us (a stall is a silent
 	 * crash to them; said at info, as it explains their alarm): what we
 	 * find closed now is no accusation for an orphan grace */
-	if (gap - expect >= o->p.rtt.floor_us) {
+	if (late >= o->p.rtt.floor_us) {
 		o->adj->self_doubt_until_us = now_us + (uint64_t)o->p.grace_ms * 1000;
 		log_info("loop stalled %llu us at mono_us=%llu: peers may have dropped us",
-			 (unsigned long long)(gap - expect), (unsigned long long)now_us);
+			 (unsigned long long)late, (unsigned long long)now_us);
 	} else {
-		log_debug("loop late by %llu us at mono_us=%llu",
-			  (unsigned long long)(gap - expect), (unsigned long long)now_us);
+		log_debug("loop late by %llu us at mono_us=%llu", (unsigned long long)late,
+			  (unsigned long long)now_us);
 	}
 	/* as if the tick were on time now: the lag is not shifted twice */
-	o->last_tick_us = now_us - expect;
+	o->tick_due_us = now_us;
 }
 
 int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMessage *m,
@@ -296,8 +295,9 @@ void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t n
 void overlay_tick(struct overlay *o, uint64_t now_us)
 {
 	own_lag(o, now_us);
-	o->last_tick_us = now_us;
-	if (o->lhm && now_us - o->lhm_decay_us > 2000000) {
+	/* called every tick_ms unless overlay_next_tick says otherwise */
+	o->tick_due_us = now_us + (uint64_t)o->p.tick_ms * 1000;
+	if (o->lhm && now_us - o->lhm_decay_us > OVERLAY_LHM_DECAY_US) {
 		o->lhm--;
 		o->lhm_decay_us = now_us;
 	}
@@ -314,4 +314,58 @@ void overlay_tick(struct overlay *o, uint64_t now_us)
 		o->expire_at_us = now_us + 1000000;
 	}
 	overlay_recompute(o, now_us);
+}
+
+/* The earliest of a timer and `due`. */
+static uint64_t earliest(uint64_t due, uint64_t at_us)
+{
+	return at_us < due ? at_us : due;
+}
+
+uint64_t overlay_next_tick(struct overlay *o, uint64_t now_us)
+{
+	uint64_t tick = (uint64_t)o->p.tick_ms * 1000;
+	uint64_t due = ping_next_due(o);
+
+	/* judged every tick as before (0: now): nodes in their orphan grace,
+	 * lingering peers, a rescue, an isolated node joining, records to
+	 * recompute */
+	if (o->n_grace || o->n_linger || o->adj->n_pathless || !o->n_active || o->dirty)
+		due = 0;
+	if (o->n_active < o->p.active_max)
+		due = earliest(due, o->fill_at_us);
+	due = earliest(due, o->heal_at_us);
+	due = earliest(due, o->shuffle_at_us);
+	due = earliest(due, o->digest_at_us);
+	due = earliest(due, o->expire_at_us);
+	if (o->lhm)
+		due = earliest(due, o->lhm_decay_us + OVERLAY_LHM_DECAY_US + 1);
+	/* due already and not done by the last tick: a state the tick judges
+	 * as time passes (a link answering late), every tick as before */
+	if (due <= now_us)
+		due = now_us + tick;
+	else
+		due = earliest(due, now_us + OVERLAY_MAX_SLEEP_US);
+	o->tick_due_us = due;
+	return due;
+}
+
+uint64_t overlay_poll(struct overlay *o, uint64_t now_us)
+{
+	uint64_t was = o->tick_due_us, due;
+
+	/* the links only: the other timers keep their own times */
+	if (ping_next_due(o) <= now_us + (uint64_t)o->p.ping_early_ms * 1000) {
+		ping_tick(o, now_us);
+		overlay_recompute(o, now_us);
+	}
+	due = overlay_next_tick(o, now_us);
+	/* "a tick from now" (the state is judged as time passes) is not
+	 * later than the tick already due: again at every input, it would
+	 * put the tick off for as long as input comes faster than a tick (a
+	 * busy node in doubt), and a lingering peer that died would stay
+	 * advertised meanwhile */
+	if (due == now_us + (uint64_t)o->p.tick_ms * 1000 && was > now_us && was < due)
+		o->tick_due_us = due = was;
+	return due;
 }

@@ -32,6 +32,13 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 #define OVERLAY_LAG_DOUBT_US 2000000
 /* after a first link, the time to read the records sent in the burst */
 #define OVERLAY_LEARN_US 1000000
+/* the local health multiplier goes down by one after this long */
+#define OVERLAY_LHM_DECAY_US 2000000
+/* overlay_next_tick: the longest sleep between ticks. Our own stall is
+ * seen only as a tick running late (own_lag), so a sleep this long still
+ * finds any stall over it plus lag_ms (with the 20 ms tick: over 70 ms);
+ * a longer one let host-wide starvation pass for the peers' silence */
+#define OVERLAY_MAX_SLEEP_US 50000
 
 struct overlay_params {
 	unsigned active_max, passive_max; /* HyParView view sizes */
@@ -41,6 +48,10 @@ struct overlay_params {
 	unsigned shuffle_ms;
 	unsigned tick_ms;                 /* how often overlay_tick is called */
 	unsigned ping_ms;                 /* ping interval per active link */
+	/* a ping due within this long goes out with the work at hand (a
+	 * tick, input: overlay_poll) rather than in a wakeup of its own
+	 * (0: only once due) */
+	unsigned ping_early_ms;
 	struct rtt_params rtt;
 	unsigned confirm_min_ms;          /* suspicion confirmed after max(this, timeout/2) */
 	unsigned probe_k;                 /* neighbours asked to probe a suspected link */
@@ -154,7 +165,10 @@ struct overlay {
 	uint64_t fill_gen;                 /* generation membership.c last looked at */
 	uint32_t rng;
 	unsigned lhm;                      /* local health multiplier − 1 (Lifeguard) */
-	uint64_t last_tick_us, lhm_decay_us;
+	/* when the next tick is due (overlay_tick: tick_ms later, unless
+	 * overlay_next_tick says otherwise); a loop running past it by
+	 * lag_ms lagged itself */
+	uint64_t tick_due_us, lhm_decay_us;
 	uint64_t lagged_us;                /* when our own loop last ran late, 0 never */
 	size_t n_grace;                    /* nodes kept reachable in grace */
 	uint64_t join_at_us, join_backoff_ms;
@@ -180,8 +194,21 @@ int overlay_receive(struct overlay *o, const struct node_id *from, const PeerMes
 		    uint64_t now_us);
 /* Every connection to peer is gone or could not be opened. */
 void overlay_link_down(struct overlay *o, const struct node_id *peer, uint64_t now_us);
-/* Timers: call every p.tick_ms. */
+/* Timers: call every p.tick_ms, or at the time overlay_next_tick returns. */
 void overlay_tick(struct overlay *o, uint64_t now_us);
+/* When overlay_tick must run next (ask after a tick and after input,
+ * which may bring work sooner): the earliest timer due; every tick_ms
+ * while the state is judged as time passes (a link in doubt, a node in
+ * its orphan grace, a lingering peer, no link); at most
+ * OVERLAY_MAX_SLEEP_US ahead. An idle node wakes for its pings and
+ * periodic timers, not 1000 / tick_ms times a second. The loop running
+ * later than this by lag_ms counts as its own lag. */
+uint64_t overlay_next_tick(struct overlay *o, uint64_t now_us);
+/* After input, the loop being awake anyway: when a ping is due within
+ * p.ping_early_ms, runs the links' part of the tick now (the ping goes
+ * out in this wakeup, a little early, instead of in one of its own);
+ * then overlay_next_tick. */
+uint64_t overlay_poll(struct overlay *o, uint64_t now_us);
 
 struct link *overlay_link(struct overlay *o, const struct node_id *n);
 int overlay_is_passive(const struct overlay *o, const struct node_id *n);
@@ -222,6 +249,9 @@ void member_tick(struct overlay *o, uint64_t now_us);
 /* ping.c */
 void ping_link_init(struct link *l, const struct node_id *n, uint64_t now_us);
 void ping_tick(struct overlay *o, uint64_t now_us);
+/* When ping_tick next has work: a ping due, or the soonest a link can be
+ * found late; 0 (now) while a link is suspected or accused. */
+uint64_t ping_next_due(const struct overlay *o);
 /* Node `by` dropped l's peer from its view (cascading check). */
 void ping_accused(struct overlay *o, struct link *l, const struct node_id *by, uint64_t now_us);
 /* Counts `by` among the nodes that dropped a peer; 1 when it is the first. */

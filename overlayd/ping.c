@@ -210,9 +210,37 @@ static int check_link(struct overlay *o, size_t i, uint64_t now_us)
 			return 1;
 		}
 	}
-	if (now_us >= l->next_ping_us)
+	if (now_us + (uint64_t)o->p.ping_early_ms * 1000 >= l->next_ping_us)
 		send_ping(o, l, now_us);
 	return 0;
+}
+
+uint64_t ping_next_due(const struct overlay *o)
+{
+	uint64_t due = UINT64_MAX, floor = o->p.rtt.floor_us;
+	uint64_t half = (uint64_t)o->p.ping_ms * 500;
+
+	for (size_t i = 0; i < o->n_active; i++) {
+		const struct link *l = &o->active[i];
+
+		/* judged on clocks check_link shortens and lengthens: every tick */
+		if (l->suspect_us || l->acc.at_us)
+			return 0;
+		if (l->next_ping_us < due)
+			due = l->next_ping_us;
+		if (l->unacked_seq) {
+			/* the soonest check_link can find it late: every
+			 * timeout is at least the floor */
+			uint64_t heard = l->heard_us > l->since_us ? l->heard_us : l->since_us;
+			uint64_t late = l->unacked_us + floor;
+
+			if (heard + floor + half < late)
+				late = heard + floor + half;
+			if (late < due)
+				due = late;
+		}
+	}
+	return due;
 }
 
 void ping_tick(struct overlay *o, uint64_t now_us)

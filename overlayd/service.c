@@ -201,6 +201,25 @@ static int on_state_request(const Envelope *req, struct ipc_buf *reply, void *ar
 	return pack_state(s->o, s->pub_epoch, 1, reply);
 }
 
+/* The tick runs when the core next has work, not every tick_ms. */
+static void schedule(struct service *s, uint64_t due, uint64_t now)
+{
+	struct timeval tv = { (time_t)((due - now) / 1000000),
+			      (suseconds_t)((due - now) % 1000000) };
+
+	event_add(s->tick, &tv);
+}
+
+/* After input: pings due soon go out in this wakeup (overlay_poll). */
+static void on_input(void *arg)
+{
+	struct service *s = arg;
+	uint64_t now = clock_mono_us();
+
+	if (s->tick)
+		schedule(s, overlay_poll(s->o, now), now);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct service *s = arg;
@@ -220,6 +239,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!s->gate.open)
 		publish(s);
+	schedule(s, overlay_next_tick(s->o, now), now);
 }
 
 static void info(status_kv_fn kv, void *kvarg, void *arg)
@@ -276,7 +296,7 @@ static void info(status_kv_fn kv, void *kvarg, void *arg)
 struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct overlayd_cfg *c)
 {
 	struct service *s = calloc(1, sizeof(*s));
-	struct timeval tv = { 0, (long)c->p.tick_ms * 1000 };
+	struct overlay_params p = c->p;
 	uint64_t epoch;
 	struct overlay *o;
 
@@ -293,15 +313,21 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	if (!(s->net = net_new(d->base, &c->self, epoch, &c->listen, c->key,
 				   c->trust_ids ? NET_TRUST_IDS : 0)))
 		goto fail;
-	o = overlay_new(&c->p, &c->self, epoch, c->seeds, c->n_seeds, &service_ops, s,
+	/* the loop sleeps until the core has work: pings due within a
+	 * quarter tick go with other work (the fixed tick sent them up to a
+	 * tick late); more, and the links' pings drift earlier round after
+	 * round (each end pings half a period after the other) */
+	p.ping_early_ms = p.tick_ms / 4;
+	o = overlay_new(&p, &c->self, epoch, c->seeds, c->n_seeds, &service_ops, s,
 			clock_mono_us());
 	if (!o)
 		goto fail;
 	s->o = o;
 	net_attach(s->net, o);
-	if (!(s->tick = event_new(d->base, -1, EV_PERSIST, on_tick, s)) ||
-	    event_add(s->tick, &tv) < 0)
+	net_on_input(s->net, on_input, s);
+	if (!(s->tick = evtimer_new(d->base, on_tick, s)))
 		goto fail;
+	on_input(s);
 	ipc_server_handle(d->rep, L4LB__V1__ENVELOPE__TYPE__OVERLAY_STATE_REQUEST,
 			  on_state_request, s);
 	d->info = info;

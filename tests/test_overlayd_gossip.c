@@ -3,8 +3,10 @@
  * Dissemination of adjacency records on the real core, with a recording
  * transport: an ADJACENCY message is applied all or nothing (a malformed
  * record refuses the whole message before any record is stored or
- * forwarded); a DIGEST costs O(entries · log known) address comparisons,
- * is refused from a node in none of the views and bounded in entries.
+ * forwarded); a record from a node that is not our neighbour is held
+ * (tainted, not passed on) until an answering link brings it too; a
+ * DIGEST costs O(entries · log known) address comparisons, is refused
+ * from a node in none of the views and bounded in entries.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -170,6 +172,38 @@ static void test_own_record_near_version_bound(void **state)
 	overlay_free(f.o);
 }
 
+/* A record from a node that is not our neighbour (here node 7, in none of
+ * our views): in a one-way cut it is the far-side node we severed, still
+ * flooding to us until it severs us too, and its drops of our side's
+ * nodes must not reach our side as accusations. Kept, tainted (it accuses
+ * no one), not passed on; the same version from a neighbour that answers
+ * releases it to the other links. */
+static void test_record_from_non_neighbour_held(void **state)
+{
+	struct fixture f;
+	struct node_id stranger = N(7), link = N(2), subject = N(3);
+	const struct adj_record *r;
+
+	(void)state;
+	fixture_init(&f);
+	f.m.n_adjacency = 1;
+	assert_null(overlay_link(f.o, &stranger));
+	assert_int_equal(overlay_receive(f.o, &stranger, &f.m, 1001000), 0);
+	assert_non_null(r = adj_find(f.o->adj, &subject));
+	assert_int_equal(r->clock, 5);
+	assert_true(r->taint_us != 0);
+	assert_true(r->tainted);
+	assert_int_equal(adj_sent[2], 0);
+	assert_int_equal(adj_sent[5], 0);
+	/* the same version over a link that answers: passed on, not back */
+	assert_int_equal(overlay_receive(f.o, &link, &f.m, 1002000), 0);
+	assert_int_equal(r->taint_us, 0);
+	assert_false(r->tainted);
+	assert_int_equal(adj_sent[5], 1);
+	assert_int_equal(adj_sent[2], 0);
+	overlay_free(f.o);
+}
+
 /* A digest of `n` entries: entry k < known names node 1000 + k, at (1, 10)
  * for even k (as new as ours) and (1, 5) for odd k (older); the rest name
  * nodes nobody knows. */
@@ -297,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_digest_cost_bound),
 		cmocka_unit_test(test_digest_stranger_and_oversize),
 		cmocka_unit_test(test_own_record_near_version_bound),
+		cmocka_unit_test(test_record_from_non_neighbour_held),
 	};
 
 	log_init("test", LOG_LVL_ERROR);

@@ -153,16 +153,30 @@ static void test_frame_bounds(void **state)
 	assert_int_equal(frame_len(huge, FRAME_MAX), -EMSGSIZE);
 }
 
-/* The output queues: each connection up to NET_MAX_QUEUE, all together up
- * to OUT_BUDGET_TOTAL beyond each one's own OUT_BUDGET_OWN. Filled the way
- * the transport does, by connections that never drain: 512 of them hold
- * at most 8 MiB (without the shared bound: 256 MiB), and a connection
- * still gets its own share when the shared part is spent. */
+/* The output queues: each connection up to NET_MAX_QUEUE, its first
+ * OUT_BUDGET_OWN its own, and all together up to OUT_BUDGET_TOTAL beyond
+ * their own shares. Filled the way the transport does (net.c sums
+ * out_budget_beyond over the connections), by connections that never
+ * drain: 512 of them hold at most 8 MiB (without the shared bound: 256
+ * MiB), a connection still gets its own share when the shared part is
+ * spent, and the shared part comes on top of the own shares: with every
+ * connection at its own share, it is all there for the ones that need
+ * more (when the own shares counted in it, 512 connections at 8 KiB used
+ * it up and nothing beyond an own share went out). */
+static size_t shared_of(const size_t *q, size_t n)
+{
+	size_t shared = 0;
+
+	for (size_t i = 0; i < n; i++)
+		shared += out_budget_beyond(q[i]);
+	return shared;
+}
+
 static void test_output_budget(void **state)
 {
 	static size_t q[NET_MAX_CONNS];
 	const size_t msg = 100;
-	size_t total = 0, budget_refused = 0;
+	size_t total = 0, budget_refused = 0, shared;
 
 	(void)state;
 	assert_int_equal(out_budget_admit(0, 0, msg, NET_MAX_QUEUE), OUT_OK);
@@ -172,11 +186,19 @@ static void test_output_budget(void **state)
 			 OUT_BUDGET_FULL);
 	assert_int_equal(out_budget_admit(OUT_BUDGET_OWN - msg, OUT_BUDGET_TOTAL, msg,
 					  NET_MAX_QUEUE), OUT_OK);
+	/* every connection at its own share: the whole shared part is free */
+	for (size_t i = 0; i < NET_MAX_CONNS; i++)
+		q[i] = OUT_BUDGET_OWN;
+	shared = shared_of(q, NET_MAX_CONNS);
+	assert_int_equal(out_budget_admit(q[0], shared, NET_MAX_QUEUE - OUT_BUDGET_OWN,
+					  NET_MAX_QUEUE), OUT_OK);
+	memset(q, 0, sizeof(q));
 	/* every connection sends until refused, round after round */
 	for (int changed = 1; changed;) {
 		changed = 0;
 		for (size_t i = 0; i < NET_MAX_CONNS; i++) {
-			enum out_verdict v = out_budget_admit(q[i], total, msg, NET_MAX_QUEUE);
+			enum out_verdict v = out_budget_admit(q[i], shared_of(q, NET_MAX_CONNS),
+							      msg, NET_MAX_QUEUE);
 
 			if (v == OUT_OK) {
 				q[i] += msg;
@@ -188,11 +210,18 @@ static void test_output_budget(void **state)
 	}
 	assert_true(total <= OUT_BUDGET_TOTAL + NET_MAX_CONNS * OUT_BUDGET_OWN);
 	assert_true(total <= 8u << 20);
+	/* the shared part was used on top of (nearly) every own share */
+	assert_true(total >= OUT_BUDGET_TOTAL - msg + NET_MAX_CONNS * (OUT_BUDGET_OWN - msg));
 	assert_true(budget_refused > 0);
 	for (size_t i = 0; i < NET_MAX_CONNS; i++)
 		assert_true(q[i] >= OUT_BUDGET_OWN - msg && q[i] <= NET_MAX_QUEUE);
 	/* a new connection's pings still go out */
-	assert_int_equal(out_budget_admit(0, total, 40, NET_MAX_QUEUE), OUT_OK);
+	assert_int_equal(out_budget_admit(0, shared_of(q, NET_MAX_CONNS), 40, NET_MAX_QUEUE),
+			 OUT_OK);
+	/* one connection drains: what it held beyond its share is free again */
+	q[0] = 0;
+	assert_int_equal(out_budget_admit(q[1], shared_of(q, NET_MAX_CONNS), msg, NET_MAX_QUEUE),
+			 OUT_OK);
 }
 
 int main(void)

@@ -329,8 +329,10 @@ uint64_t overlay_next_tick(struct overlay *o, uint64_t now_us)
 
 	/* judged every tick as before (0: now): nodes in their orphan grace,
 	 * lingering peers, a rescue, an isolated node joining, records to
-	 * recompute */
-	if (o->n_grace || o->n_linger || o->adj->n_pathless || !o->n_active || o->dirty)
+	 * recompute, a view with room whose asks a reachability change may
+	 * have shown lost (membership.c fills it at the next tick) */
+	if (o->n_grace || o->n_linger || o->adj->n_pathless || !o->n_active || o->dirty ||
+	    (o->n_active < o->p.active_max && o->generation != o->fill_gen))
 		due = 0;
 	if (o->n_active < o->p.active_max)
 		due = earliest(due, o->fill_at_us);

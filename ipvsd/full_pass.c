@@ -136,6 +136,24 @@ uint64_t full_pass_read_budget(const struct full_pass *p, uint64_t budget_us)
 	return p->rereads >= FULL_PASS_REREADS ? UINT64_MAX : budget_us;
 }
 
+enum pass_stage full_pass_list_of(enum plan_op_type t)
+{
+	switch (t) {
+	case OP_ADD_SVC:
+	case OP_SET_SVC:
+	case OP_DEL_SVC:
+		return PASS_SERVICES;
+	case OP_ADD_ADDR:
+	case OP_DEL_ADDR:
+		return PASS_ADDRS;
+	case OP_ADD_MEMBER:
+	case OP_DEL_MEMBER:
+		return PASS_MEMBERS;
+	default:
+		return PASS_IDLE;
+	}
+}
+
 void full_pass_end(struct full_pass *p)
 {
 	key_set_clear(&p->keys);

@@ -115,6 +115,12 @@ int full_pass_read_end(struct full_pass *p, int rc, int changed);
  * read again (nothing can change under a dump read in one go). */
 uint64_t full_pass_read_budget(const struct full_pass *p, uint64_t budget_us);
 
+/* Which stage's list a change made by ipvsd alters (PASS_SERVICES,
+ * PASS_ADDRS, PASS_MEMBERS: that read goes again if it spans the change),
+ * or PASS_IDLE for a destination: the service list does not hold them, and
+ * the destinations are read one service at a time, in one go. */
+enum pass_stage full_pass_list_of(enum plan_op_type t);
+
 /* Back to idle, keys freed (again and the statistics are kept). */
 void full_pass_end(struct full_pass *p);
 

@@ -189,18 +189,27 @@ static int op_kind(enum plan_op_type t)
 }
 
 /* The model follows a change that reached the kernel. A pass reading the
- * service list, the addresses or the members meanwhile reads them again: the kernel
- * resumes a dump by position, so its own change could make it skip or
- * repeat an entry (reconcile_pass.c). */
+ * list the change alters (service list, addresses, members) meanwhile reads
+ * it again: the kernel resumes a dump by position, so its own change could
+ * make it skip or repeat an entry (reconcile_pass.c). A destination change
+ * alters none of them: counting it would have a members read begun again at
+ * every weight change or drain end, until the last read in one go. */
 static void model_apply(struct reconciler *r, const struct plan_op *op)
 {
 	plan_op_model(op, r->kernel, &r->addrs, &r->members);
-	if (op->type == OP_ADD_SVC || op->type == OP_SET_SVC || op->type == OP_DEL_SVC)
+	switch (full_pass_list_of(op->type)) {
+	case PASS_SERVICES:
 		r->svc_gen++;
-	else if (op->type == OP_ADD_ADDR || op->type == OP_DEL_ADDR)
+		break;
+	case PASS_ADDRS:
 		r->addr_gen++;
-	else
+		break;
+	case PASS_MEMBERS:
 		r->member_gen++;
+		break;
+	default: /* a destination: no stage's list */
+		break;
+	}
 }
 
 /* Applies r->plan in order: runs of IPVS changes go out batched. */

@@ -288,6 +288,23 @@ static void test_stage_read_again_when_changed_under_it(void **state)
 	full_pass_end(&p);
 }
 
+/* Only a change to what a stage lists has that stage's read go again: a
+ * destination change (a weight, a drain ending) is in none of them. */
+static void test_list_of_each_change(void **state)
+{
+	(void)state;
+	assert_int_equal(full_pass_list_of(OP_ADD_SVC), PASS_SERVICES);
+	assert_int_equal(full_pass_list_of(OP_SET_SVC), PASS_SERVICES);
+	assert_int_equal(full_pass_list_of(OP_DEL_SVC), PASS_SERVICES);
+	assert_int_equal(full_pass_list_of(OP_ADD_ADDR), PASS_ADDRS);
+	assert_int_equal(full_pass_list_of(OP_DEL_ADDR), PASS_ADDRS);
+	assert_int_equal(full_pass_list_of(OP_ADD_MEMBER), PASS_MEMBERS);
+	assert_int_equal(full_pass_list_of(OP_DEL_MEMBER), PASS_MEMBERS);
+	assert_int_equal(full_pass_list_of(OP_ADD_DEST), PASS_IDLE);
+	assert_int_equal(full_pass_list_of(OP_SET_DEST), PASS_IDLE);
+	assert_int_equal(full_pass_list_of(OP_DEL_DEST), PASS_IDLE);
+}
+
 /* --- a pass interleaved with snapshots, on a simulated kernel --- */
 
 struct sim {
@@ -497,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_slice_stops_at_a_failed_visit),
 		cmocka_unit_test(test_strays_are_what_no_service_covers),
 		cmocka_unit_test(test_stage_read_again_when_changed_under_it),
+		cmocka_unit_test(test_list_of_each_change),
 		cmocka_unit_test(test_interleaved_pass_repairs_and_keeps_snapshots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,18 +253,21 @@ int ipvs_nl_on_dest(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* After a dump failed part way (an overrun), the rest of it may still come:
- * read it and drop it, so that it does not stand before the answers to the
- * socket's next request (the kernel goes on with a dump as it is read). */
-static void drop_pending(struct ipvs_nl *nl)
+/* Whatever is left on the socket before a dump request: normally nothing,
+ * as every call reads its answers in full; but a batch whose ACKs overran
+ * (nl_batch_send stops at ENOBUFS) leaves the rest of them queued, and a
+ * dump would end at the first of them (libnl stops at a lone ACK), its own
+ * answer then read as the answer to the next request: a service's
+ * destinations taken for another's. */
+static void drop_stale(struct ipvs_nl *nl)
 {
-	char buf[8192];
-	int fd = nl_socket_get_fd(nl->sk);
-	ssize_t r;
+	size_t n = nl_drop_pending(nl->sk);
 
-	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 ||
-	       (r < 0 && (errno == ENOBUFS || errno == EINTR)))
-		;
+	if (n) {
+		counter_add("ipvs_nl_stale_dropped", n);
+		log_limited(LOG_LVL_WARN, "ipvs_stale", "ipvs: %zu stale netlink messages "
+			    "dropped before a dump", n);
+	}
 }
 
 int ipvs_nl_dump_with(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
@@ -282,9 +285,11 @@ int ipvs_nl_dump_with(struct ipvs_nl *nl, int cmd, const struct svc_key *k,
 		goto done;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
 	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
+	drop_stale(nl);
 	rc = nl_send_auto(nl->sk, msg);
+	/* a dump failing part way (an overrun) may still send the rest */
 	if (rc >= 0 && (rc = nl_recvmsgs(nl->sk, cb)) < 0)
-		drop_pending(nl);
+		nl_drop_pending(nl->sk);
 	rc = rc < 0 ? nl_to_errno(rc) : 0;
 done:
 	nlmsg_free(msg);

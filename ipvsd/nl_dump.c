@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netlink/msg.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "common/clock.h"
 
@@ -105,4 +106,18 @@ void nl_dump_free(struct nl_dump *d)
 		return;
 	nl_socket_free(d->sk);
 	free(d);
+}
+
+size_t nl_drop_pending(struct nl_sock *sk)
+{
+	char buf[8192];
+	int fd = nl_socket_get_fd(sk);
+	size_t n = 0;
+	ssize_t r;
+
+	/* MSG_TRUNC: a datagram larger than buf is dropped whole all the same */
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) > 0 ||
+	       (r < 0 && (errno == ENOBUFS || errno == EINTR)))
+		n += r > 0;
+	return n;
 }

@@ -29,6 +29,12 @@ int nl_dump_step(struct nl_dump *d, uint64_t budget_us);
 /* Closes the socket: whatever the kernel had not yet sent is dropped. */
 void nl_dump_free(struct nl_dump *d);
 
+/* Reads and drops, without waiting, whatever is queued on sk: the rest of
+ * an answer a request stopped reading part way (a dump that failed, the
+ * ACKs after a batch's overrun), which would otherwise be taken for the
+ * answer to the socket's next request. Returns how many datagrams. */
+size_t nl_drop_pending(struct nl_sock *sk);
+
 /* The messages of one part (len bytes), in order, to on_msg: 1 at the
  * end of the dump (NLMSG_DONE), 0 if more parts follow, -errno (an error
  * message, an interrupted dump, on_msg returning NL_STOP: -ECANCELED). */

@@ -207,7 +207,8 @@ uint64_t overlay_next_tick(struct overlay *o, uint64_t now_us);
 /* After input, the loop being awake anyway: when a ping is due within
  * p.ping_early_ms, runs the links' part of the tick now (the ping goes
  * out in this wakeup, a little early, instead of in one of its own);
- * then overlay_next_tick. */
+ * then overlay_next_tick. A tick already due (the returned time is not
+ * after now_us) is left as it is: the caller keeps its pending timer. */
 uint64_t overlay_poll(struct overlay *o, uint64_t now_us);
 
 struct link *overlay_link(struct overlay *o, const struct node_id *n);

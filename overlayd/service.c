@@ -201,13 +201,19 @@ static int on_state_request(const Envelope *req, struct ipc_buf *reply, void *ar
 	return pack_state(s->o, s->pub_epoch, 1, reply);
 }
 
-/* The tick runs when the core next has work, not every tick_ms. */
+/* The tick runs when the core next has work, not every tick_ms. One due
+ * already keeps its pending timer: event_add would take it off this
+ * turn's expired timers, to run a turn later at the soonest. */
 static void schedule(struct service *s, uint64_t due, uint64_t now)
 {
-	struct timeval tv = { (time_t)((due - now) / 1000000),
-			      (suseconds_t)((due - now) % 1000000) };
+	uint64_t in = due > now ? due - now : 0;
+	struct timeval tv = { (time_t)(in / 1000000), (suseconds_t)(in % 1000000) };
 
-	event_add(s->tick, &tv);
+	if (!in && evtimer_pending(s->tick, NULL))
+		return;
+	if (event_add(s->tick, &tv) < 0)
+		log_limited(LOG_LVL_ERROR, "overlay_tick_timer",
+			    "overlayd: the tick's timer could not be armed (ticks on input only)");
 }
 
 /* After input: pings due soon go out in this wakeup (overlay_poll). */

@@ -134,6 +134,7 @@ struct lingering {
 struct passive {
 	struct node_id node;
 	uint64_t asked_us;                 /* last NEIGHBOR/JOIN we sent it, 0 never */
+	int asked_high;                    /* that NEIGHBOR was at high priority */
 };
 
 struct overlay_stats {

@@ -303,7 +303,7 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 {
 	struct service *s = calloc(1, sizeof(*s));
 	struct overlay_params p = c->p;
-	uint64_t epoch;
+	uint64_t epoch, now;
 	struct overlay *o;
 
 	if (!s)
@@ -333,7 +333,8 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	net_on_input(s->net, on_input, s);
 	if (!(s->tick = evtimer_new(d->base, on_tick, s)))
 		goto fail;
-	on_input(s);
+	now = clock_mono_us();
+	schedule(s, overlay_next_tick(o, now), now);
 	ipc_server_handle(d->rep, L4LB__V1__ENVELOPE__TYPE__OVERLAY_STATE_REQUEST,
 			  on_state_request, s);
 	d->info = info;

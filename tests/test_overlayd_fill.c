@@ -122,9 +122,14 @@ static void test_lost_ask_repeated_when_reachable(void **state)
 	assert_false(reachable(o, 3));
 	assert_int_equal(asks[3][0] + asks[3][1], 0);
 	/* the partition ends: node 2 lists it */
+	o->active[0].next_ping_us = t + 400000;
+	o->active[0].unacked_seq = 0;
 	record(o, 2, via2, 2, 1, t + 100000);
 	assert_true(reachable(o, 3));
 	assert_true(o->fill_at_us > t + 120000);
+	/* the daemon's schedule (overlay_next_tick) brings that tick at
+	 * once too, not with the next ping or timer (up to 50 ms on) */
+	assert_int_equal(overlay_next_tick(o, t + 100000), t + 100000 + o->p.tick_ms * 1000ULL);
 	overlay_tick(o, t + 120000);
 	assert_int_equal(asks[3][0], 1);
 	/* unanswered again: that ask was made while it was reachable, so

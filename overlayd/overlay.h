@@ -35,9 +35,11 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 /* the local health multiplier goes down by one after this long */
 #define OVERLAY_LHM_DECAY_US 2000000
 /* overlay_next_tick: the longest sleep between ticks. Our own stall is
- * seen only as a tick running late (own_lag), so a sleep this long still
- * finds any stall over it plus lag_ms (with the 20 ms tick: over 70 ms);
- * a longer one let host-wide starvation pass for the peers' silence */
+ * seen only as the loop running late for the tick due (own_lag), and a
+ * stall that began early in a sleep shows late by the sleep less: this
+ * long, any stall over it plus lag_ms is still found (100 ms by default;
+ * the fixed 20 ms tick found those over 70 ms); a longer sleep let
+ * host-wide starvation pass for the peers' silence */
 #define OVERLAY_MAX_SLEEP_US 50000
 
 struct overlay_params {

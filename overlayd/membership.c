@@ -304,8 +304,10 @@ static void ask(struct overlay *o, const struct node_id *n, int high, uint64_t n
 	struct passive *p;
 
 	member_passive_add(o, n);
-	if ((p = passive_find(o, n)))
+	if ((p = passive_find(o, n))) {
 		p->asked_us = now_us;
+		p->asked_high = high;
+	}
 	send_simple(o, n, T(NEIGHBOR), high);
 }
 
@@ -367,13 +369,15 @@ static void on_neighbor_reply(struct overlay *o, const struct node_id *from, int
 		return;
 	if (accepted)
 		member_active_add(o, from, now_us);
-	else if (o->n_active == 1)
+	else if (o->n_active == 1 && !p->asked_high)
 		/* Refused (its view is full) while we hold one link, one cut
 		 * from isolation: where the views around are full (N = 10
 		 * after a heal, say) every low ask is refused. Asked again at
 		 * high priority, which a full view takes by evicting a member
 		 * (who lingers, and refills); low first, so that a view with
-		 * room is never made to evict. */
+		 * room is never made to evict. Once: no honest node refuses a
+		 * high ask, and answering each refusal with another ask would
+		 * keep the two of us at it for as long as a peer refuses. */
 		ask(o, from, 1, now_us);
 	else
 		o->ops.close(o->ctx, from);

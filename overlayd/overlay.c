@@ -356,6 +356,13 @@ uint64_t overlay_poll(struct overlay *o, uint64_t now_us)
 {
 	uint64_t was = o->tick_due_us, due;
 
+	/* A tick due already and not run yet stays due: input read in the
+	 * loop turn whose timer expired (libevent runs the sockets' callbacks
+	 * before the turn's expired timers), or late input that found our
+	 * own lag. Re-armed a tick from now, it was put off again at every
+	 * turn that also had input, for as long as the node stays busy. */
+	if (was <= now_us)
+		return was;
 	/* the links only: the other timers keep their own times */
 	if (ping_next_due(o) <= now_us + (uint64_t)o->p.ping_early_ms * 1000) {
 		ping_tick(o, now_us);

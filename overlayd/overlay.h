@@ -35,9 +35,11 @@ typedef L4lb__Overlay__V1__PeerMessage PeerMessage;
 /* the local health multiplier goes down by one after this long */
 #define OVERLAY_LHM_DECAY_US 2000000
 /* overlay_next_tick: the longest sleep between ticks. Our own stall is
- * seen only as a tick running late (own_lag), so a sleep this long still
- * finds any stall over it plus lag_ms (with the 20 ms tick: over 70 ms);
- * a longer one let host-wide starvation pass for the peers' silence */
+ * seen only as the loop running late for the tick due (own_lag), and a
+ * stall that began early in a sleep shows late by the sleep less: this
+ * long, any stall over it plus lag_ms is still found (100 ms by default;
+ * the fixed 20 ms tick found those over 70 ms); a longer sleep let
+ * host-wide starvation pass for the peers' silence */
 #define OVERLAY_MAX_SLEEP_US 50000
 
 struct overlay_params {
@@ -134,6 +136,7 @@ struct lingering {
 struct passive {
 	struct node_id node;
 	uint64_t asked_us;                 /* last NEIGHBOR/JOIN we sent it, 0 never */
+	int asked_high;                    /* that NEIGHBOR was at high priority */
 };
 
 struct overlay_stats {
@@ -207,7 +210,8 @@ uint64_t overlay_next_tick(struct overlay *o, uint64_t now_us);
 /* After input, the loop being awake anyway: when a ping is due within
  * p.ping_early_ms, runs the links' part of the tick now (the ping goes
  * out in this wakeup, a little early, instead of in one of its own);
- * then overlay_next_tick. */
+ * then overlay_next_tick. A tick already due (the returned time is not
+ * after now_us) is left as it is: the caller keeps its pending timer. */
 uint64_t overlay_poll(struct overlay *o, uint64_t now_us);
 
 struct link *overlay_link(struct overlay *o, const struct node_id *n);

@@ -201,13 +201,19 @@ static int on_state_request(const Envelope *req, struct ipc_buf *reply, void *ar
 	return pack_state(s->o, s->pub_epoch, 1, reply);
 }
 
-/* The tick runs when the core next has work, not every tick_ms. */
+/* The tick runs when the core next has work, not every tick_ms. One due
+ * already keeps its pending timer: event_add would take it off this
+ * turn's expired timers, to run a turn later at the soonest. */
 static void schedule(struct service *s, uint64_t due, uint64_t now)
 {
-	struct timeval tv = { (time_t)((due - now) / 1000000),
-			      (suseconds_t)((due - now) % 1000000) };
+	uint64_t in = due > now ? due - now : 0;
+	struct timeval tv = { (time_t)(in / 1000000), (suseconds_t)(in % 1000000) };
 
-	event_add(s->tick, &tv);
+	if (!in && evtimer_pending(s->tick, NULL))
+		return;
+	if (event_add(s->tick, &tv) < 0)
+		log_limited(LOG_LVL_ERROR, "overlay_tick_timer",
+			    "overlayd: the tick's timer could not be armed (ticks on input only)");
 }
 
 /* After input: pings due soon go out in this wakeup (overlay_poll). */
@@ -297,7 +303,7 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 {
 	struct service *s = calloc(1, sizeof(*s));
 	struct overlay_params p = c->p;
-	uint64_t epoch;
+	uint64_t epoch, now;
 	struct overlay *o;
 
 	if (!s)
@@ -327,7 +333,8 @@ struct service *service_new(struct daemon *d, struct ipc_pub *pub, const struct 
 	net_on_input(s->net, on_input, s);
 	if (!(s->tick = evtimer_new(d->base, on_tick, s)))
 		goto fail;
-	on_input(s);
+	now = clock_mono_us();
+	schedule(s, overlay_next_tick(o, now), now);
 	ipc_server_handle(d->rep, L4LB__V1__ENVELOPE__TYPE__OVERLAY_STATE_REQUEST,
 			  on_state_request, s);
 	d->info = info;

@@ -291,6 +291,10 @@ static void test_next_tick_follows_the_links(void **state)
 	/* input coming faster than a tick does not put that tick off */
 	for (uint64_t t = now + 1000; t < now + tick; t += 1000)
 		assert_true(overlay_poll(o, t) <= now + tick);
+	/* nor input read in the turn it fell due, before its timer ran
+	 * (libevent runs the sockets first): it stays due, not a tick on */
+	assert_int_equal(overlay_poll(o, now + tick + 1000), now + tick);
+	assert_int_equal(o->tick_due_us, now + tick);
 	o->active[0].suspect_us = 0;
 	/* a ping overdue beyond the floor, not judged late yet: every tick */
 	o->active[0].unacked_seq = o->active[0].seq;

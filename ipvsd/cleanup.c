@@ -74,7 +74,7 @@ static int nat_remove(const char *ipt, int quiet)
 	}
 	if (rc != 0) {
 		/* as `iptables -S CHAIN` failing was before: no table, no chain */
-		log_info("cleanup: %s -t nat: %s: nothing to remove there", save,
+		log_info("cleanup: %s -t nat: %.200s: nothing to remove there", save,
 			 rc < 0 ? strerror(-rc) : table);
 		rc = 0;
 		goto done;
@@ -93,6 +93,8 @@ static int nat_remove(const char *ipt, int quiet)
 		goto done;
 	rc = child_run_in(restore_argv, script, out, sizeof(out));
 	if (rc != 0) {
+		for (char *nl = out; (nl = strchr(nl, '\n'));)
+			*nl = ' '; /* one log line: iptables-restore says "...:\nline N failed" */
 		log_error("cleanup: %s -w --noflush (%u chains, %u jumps): %s", restore,
 			  found.chains, found.jumps, rc < 0 ? strerror(-rc) : out);
 		rc = -EIO;

@@ -53,9 +53,10 @@ else
 		"exit $rc1: $(diff "$T/before" "$T/after1" | head -n 3 | tr '\n' ' ')$(tail -n 3 \
 		"$T/c1.log" | tr '\n' ' ')"
 fi
+removed='cleanup: ip6*tables[a-z-]*: removed 2 nat chains and 4 jumps'
 if [ "$rc2" = 0 ] && ! grep -q L4LB "$T/after2" &&
 	grep -q 'DNAT --to-destination 10.1.1.1:80' "$T/after2" &&
-	[ "$(grep -c 'cleanup: ip6*tables[a-z-]*: removed 2 nat chains and 4 jumps' "$T/c2.log")" = 2 ]; then
+	[ "$(grep -c "$removed" "$T/c2.log")" = 2 ]; then
 	pass "cleanup nat: ipvsd's chains and jumps gone (IPv4 and IPv6), the rest stays"
 else
 	fail "cleanup nat: ipvsd's chains and jumps gone (IPv4 and IPv6), the rest stays" \

@@ -5,7 +5,7 @@
  * ipvsd's chains (L4LB-VIPS, L4LB-MASQ) and the jumps ipvsd put in
  * (OUTPUT and PREROUTING to L4LB-VIPS, POSTROUTING to L4LB-MASQ). One read
  * and one transaction per backend and family instead of a process per rule:
- * under an emulated CPU each process start costs about a second. A jump
+ * in the test VM a process start costs up to a second under load. A jump
  * ipvsd did not make (another chain's) keeps its chain in use: the
  * transaction then fails as a whole and nothing is half removed.
  */

@@ -107,12 +107,17 @@ int child_status(int wstatus)
 
 int child_run(const char *const *argv, char *buf, size_t size)
 {
+	return child_run_in(argv, NULL, buf, size);
+}
+
+int child_run_in(const char *const *argv, const char *input, char *buf, size_t size)
+{
 	size_t len = 0;
 	pid_t pid;
 	int fd, rc, st;
 
 	buf[0] = 0;
-	if ((rc = child_spawn(argv, &pid, &fd)) < 0)
+	if ((rc = child_spawn_in(argv, input, &pid, &fd)) < 0)
 		return rc;
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };

@@ -31,5 +31,7 @@ int child_status(int wstatus);
 /* Runs argv to the end (blocking: only for one-shot modes such as
  * --cleanup). Its exit status, or -errno; its output in buf. */
 int child_run(const char *const *argv, char *buf, size_t size);
+/* The same with input on its stdin (see child_spawn_in). */
+int child_run_in(const char *const *argv, const char *input, char *buf, size_t size);
 
 #endif

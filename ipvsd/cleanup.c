@@ -13,6 +13,7 @@
 #include "common/array.h"
 #include "common/log.h"
 #include "ipvsd/child.h"
+#include "ipvsd/cleanup_nat.h"
 #include "ipvsd/ipvs_nl.h"
 #include "ipvsd/nat_backend.h"
 #include "ipvsd/state_file.h"
@@ -43,48 +44,66 @@ static int no_dests(const struct svc_key *k, void *arg)
 	return 0; /* deleting a service deletes its destinations */
 }
 
-/* Runs ipt -w -t nat ARGS...; its exit status or -errno. */
-static int ipt_run(const char *ipt, const char *op, const char *chain, const char *jump)
-{
-	const char *argv[] = { ipt, "-w", "-t", "nat", op, chain, jump ? "-j" : NULL, jump, NULL };
-	char out[256];
-	int rc = child_run(argv, out, sizeof(out));
+/* The largest nat table read (kube-proxy's can hold tens of thousands of
+ * rules): the buffer is only touched as far as the output goes. */
+#define NAT_SAVE_MAX (16u << 20)
 
-	if (rc > 0 && !strcmp(op, "-X"))
-		log_error("cleanup: %s -t nat -X %s: %s", ipt, chain, out);
-	return rc;
-}
-
-/* The jumps to ipvsd's chains, then the chains. 0, or -EIO. */
-/* quiet: a missing binary is no warning (not every host has both backends) */
+/* Removes ipvsd's nat chains and its jumps to them from one backend
+ * (ipt: "iptables-legacy"...): one `<ipt>-save -t nat`, then, if a chain is
+ * there, one `<ipt>-restore -w --noflush` transaction. 0, or -EIO.
+ * quiet: a missing binary is no warning (not every host has both backends) */
 static int nat_remove(const char *ipt, int quiet)
 {
-	static const char *const from[][2] = { { "OUTPUT", "L4LB-VIPS" },
-					       { "PREROUTING", "L4LB-VIPS" },
-					       { "POSTROUTING", "L4LB-MASQ" } };
-	static const char *const chains[] = { "L4LB-VIPS", "L4LB-MASQ" };
-	int rc = 0;
+	char save[48], restore[48], script[CHILD_INPUT_MAX], out[256];
+	const char *save_argv[] = { save, "-t", "nat", NULL };
+	const char *restore_argv[] = { restore, "-w", "--noflush", NULL };
+	struct cleanup_nat found;
+	char *table = malloc(NAT_SAVE_MAX);
+	int rc;
 
-	for (size_t c = 0; c < 2; c++) {
-		int r = ipt_run(ipt, "-S", chains[c], NULL);
-
-		if (r == -ENOENT) {
-			if (!quiet)
-				log_warn("cleanup: %s not found: no nat rules of its to remove", ipt);
-			return 0;
-		}
-		if (r != 0)
-			continue; /* no such chain */
-		for (size_t f = 0; f < 3; f++) {
-			/* every copy of the jump (-D removes one), with a bound */
-			for (int n = 0; n < 16 && !strcmp(from[f][1], chains[c]); n++)
-				if (ipt_run(ipt, "-D", from[f][0], chains[c]) != 0)
-					break;
-		}
-		if (ipt_run(ipt, "-F", chains[c], NULL) != 0 ||
-		    ipt_run(ipt, "-X", chains[c], NULL) != 0)
-			rc = -EIO;
+	if (!table)
+		return -EIO;
+	snprintf(save, sizeof(save), "%s-save", ipt);
+	snprintf(restore, sizeof(restore), "%s-restore", ipt);
+	rc = child_run(save_argv, table, NAT_SAVE_MAX);
+	if (rc == -ENOENT) {
+		if (!quiet)
+			log_warn("cleanup: %s not found: no nat rules of its to remove", save);
+		rc = 0;
+		goto done;
 	}
+	if (rc != 0) {
+		/* as `iptables -S CHAIN` failing was before: no table, no chain */
+		log_info("cleanup: %s -t nat: %.200s: nothing to remove there", save,
+			 rc < 0 ? strerror(-rc) : table);
+		rc = 0;
+		goto done;
+	}
+	if (strlen(table) >= NAT_SAVE_MAX - 1) {
+		log_error("cleanup: %s -t nat printed over %u MiB: not read", save,
+			  NAT_SAVE_MAX >> 20);
+		rc = -EIO;
+		goto done;
+	}
+	if (cleanup_nat_script(table, script, sizeof(script), &found) < 0) {
+		rc = -EIO; /* cannot happen: the script's size is bounded */
+		goto done;
+	}
+	if (!found.chains)
+		goto done;
+	rc = child_run_in(restore_argv, script, out, sizeof(out));
+	if (rc != 0) {
+		for (char *nl = out; (nl = strchr(nl, '\n'));)
+			*nl = ' '; /* one log line: iptables-restore says "...:\nline N failed" */
+		log_error("cleanup: %s -w --noflush (%u chains, %u jumps): %s", restore,
+			  found.chains, found.jumps, rc < 0 ? strerror(-rc) : out);
+		rc = -EIO;
+		goto done;
+	}
+	log_info("cleanup: %s: removed %u nat chains and %u jumps to them", ipt, found.chains,
+		 found.jumps);
+done:
+	free(table);
 	return rc;
 }
 

@@ -3,7 +3,8 @@
  * A real process on the real IPC library, for tests/it_ipc.sh:
  *   ipc_peer pub RUN_DIR BACKENDS GENERATION   publish a VIP table until SIGTERM
  *   ipc_peer sub RUN_DIR                       print every snapshot received
- *   ipc_peer raw URL FILE                      send FILE's bytes as a request
+ *   ipc_peer raw URL FILE [TIMEOUT_MS]         send FILE's bytes as a request,
+ *                                              wait for a reply (default 5000 ms)
  * Snapshots are summarised as "gen=G backends=N sum=S" so the test can
  * check that what arrived is exactly what was sent.
  */
@@ -117,7 +118,7 @@ static void on_snapshot(const Envelope *env, void *arg)
 	fflush(stdout);
 }
 
-static int raw_request(const char *url, const char *file)
+static int raw_request(const char *url, const char *file, int timeout_ms)
 {
 	FILE *f = fopen(file, "rb");
 	static char buf[40 << 20];
@@ -130,7 +131,7 @@ static int raw_request(const char *url, const char *file)
 		return 2;
 	len = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	reply = ipc_call_raw(url, buf, len, 5000, &why);
+	reply = ipc_call_raw(url, buf, len, timeout_ms, &why);
 	if (!reply) {
 		printf("no reply: %s\n", why);
 		return 1;
@@ -152,8 +153,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("ipc_peer", LOG_LVL_WARN);
-	if (argc == 4 && strcmp(argv[1], "raw") == 0)
-		return raw_request(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "raw") == 0)
+		return raw_request(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 5000);
 	if (argc < 3)
 		return 2;
 	d.opts.run_dir = argv[2];

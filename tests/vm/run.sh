@@ -11,6 +11,7 @@
 # it, for an exploration shell; Ctrl-C goes to the guest), L4LB_VM_TIMEOUT
 # (seconds, default 300), L4LB_VM_MEM (default 2G),
 # L4LB_VM_SMP (default 2), L4LB_VM_VERBOSE=1 (print the kernel console),
+# L4LB_VM_KERNEL_OPTS (kernel command line options, see below),
 # L4LB_VM_ENV (names of more variables to pass in; CI and all L4LB_* are
 # passed), L4LB_VM_RESULTS (directory to keep the results share in), and
 # L4LB_VM_CACHE (see common.sh).
@@ -66,7 +67,16 @@ qarg() {
 	printf '%s' "$1" | sed 's/,/,,/g'
 }
 
-append="console=ttyS0 panic=-1"
+# Test-harness settings, not production ones (tests/vm/README.md, "Kernel
+# command line"): the TSC as clocksource (TCG's TSC is the host's, the same
+# on every vCPU, yet the kernel's sync check fails under emulation and falls
+# back to the HPET, a device access per clock read, none in the vDSO);
+# expedited RCU grace periods (namespace deletion, unmounts and
+# iptables-legacy writes wait for one each, slow with starved vCPUs); no
+# speculative-execution mitigations (retpolines cost emulated instructions
+# and there is nothing to protect in a throw-away VM).
+kopts=${L4LB_VM_KERNEL_OPTS-tsc=reliable rcupdate.rcu_expedited=1 mitigations=off}
+append="console=ttyS0 panic=-1 $kopts"
 [ "${L4LB_VM_VERBOSE:-0}" = 1 ] || append="$append quiet"
 
 # ttyS0 (kernel console and init's messages) goes to a log, ttyS1 (the job's

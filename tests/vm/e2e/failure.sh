@@ -91,11 +91,14 @@ head -c $((20 << 20)) /dev/zero >"$VM_TMP/huge"
 : >"$VM_TMP/empty"
 run1=$(node_dir 1)/run
 for d in vipd overlayd ipvsd; do wc -c <"$(node_dir 1)/$d.log" >"$VM_TMP/$d.logsize"; done
-# all at once (each waits up to 5 s for a reply that may never come)
+# all at once. Each reply is awaited (up to 20 s: reading and refusing the
+# 20 MB input, under the size limit, takes seconds in the emulated VM), so
+# that each input is known to have been read whole.
 pids=
 for s in vipd.rep overlayd.rep ipvsd.rep; do
 	for f in garbage huge empty; do
-		"$B/tests/tools/ipc_peer" raw "ipc://$run1/$s" "$VM_TMP/$f" >/dev/null 2>&1 &
+		"$B/tests/tools/ipc_peer" raw "ipc://$run1/$s" "$VM_TMP/$f" 20000 \
+			>"$VM_TMP/$s.$f.out" 2>&1 &
 		pids="$pids $!"
 	done
 done
@@ -104,6 +107,13 @@ for s in vipd.rep vipd.pub overlayd.rep overlayd.pub ipvsd.rep; do
 	pids="$pids $!"
 done
 wait $pids
+refused() { for _s in vipd.rep overlayd.rep ipvsd.rep; do
+	for _f in garbage huge empty; do
+		grep -q "^reply error: " "$VM_TMP/$_s.$_f.out" ||
+			{ echo "$_s, $_f: $(cat "$VM_TMP/$_s.$_f.out")"; return 1; }
+	done
+done; }
+check "bad IPC input: every input to every socket read and answered with an error" refused
 check "bad IPC input: every daemon still answers" alive
 # the input did reach each daemon: it counted and logged it (in the log
 # lines written since the input was sent)

@@ -90,8 +90,12 @@ int nl_dump_step(struct nl_dump *d, uint64_t budget_us)
 		int len = nl_recv(d->sk, &from, &buf, NULL);
 
 		if (len <= 0) { /* the socket failed or was closed */
+			/* messages lost (the socket overran) is said as such:
+			 * the callers read such a dump again at once */
+			int err = len < 0 && errno == ENOBUFS ? -ENOBUFS : -EIO;
+
 			free(buf);
-			return -EIO;
+			return err;
 		}
 		rc = nl_dump_parse(buf, (size_t)len, d->on_msg, d->arg);
 		free(buf);

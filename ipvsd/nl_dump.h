@@ -24,7 +24,8 @@ int nl_dump_start(int protocol, struct nl_msg *req, nl_recvmsg_msg_cb_t on_msg, 
 		  struct nl_dump **out);
 /* Reads parts of the reply for about budget_us (at least one part;
  * UINT64_MAX: all of it). 1: the dump is complete; 0: more to come; -errno:
- * it failed (-EINTR: the kernel says it was inconsistent, dump again). */
+ * it failed (-EINTR: the kernel says it was inconsistent, -ENOBUFS: messages
+ * were lost; either way dump again). */
 int nl_dump_step(struct nl_dump *d, uint64_t budget_us);
 /* Closes the socket: whatever the kernel had not yet sent is dropped. */
 void nl_dump_free(struct nl_dump *d);

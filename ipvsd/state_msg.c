@@ -107,6 +107,10 @@ static L4lb__V1__IpvsService **services(struct arena *a, const struct ipvs_table
 		m->ip.len = alen;
 		m->port = s->key.port;
 		m->scheduler = (char *)s->sched;
+		m->has_flags = m->has_persistence_timeout = m->has_netmask = 1;
+		m->flags = s->flags;
+		m->persistence_timeout = s->timeout;
+		m->netmask = s->netmask;
 		const struct ipvs_svc *c = cand ? ipvs_table_find(cand, &s->key) : NULL;
 		size_t extra = withheld_count(s, c);
 

@@ -99,7 +99,7 @@ same_plan "a backend whose agent is reachable again gets its weight back"
 
 json=$("$B/l4lbctl" --run-dir "$T" ipvs --json 2>&1)
 case "$json" in
-*'"desired":[{"protocol":"tcp","ip":"11.0.0.1","port":80,"scheduler":"wlc","dests":[{"ip":"10.0.0.11"'*'"pending":[]}')
+*'"desired":[{"protocol":"tcp","ip":"11.0.0.1","port":80,"scheduler":"wlc","flags":0,"persistence_timeout":0,"netmask":4294967295,"dests":[{"ip":"10.0.0.11"'*'"pending":[]}')
 	pass "l4lbctl ipvs --json shows the desired table and nothing pending" ;;
 *) fail "l4lbctl ipvs --json shows the desired table and nothing pending" "$json" ;;
 esac

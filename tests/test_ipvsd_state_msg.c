@@ -78,10 +78,47 @@ static void test_withheld_reason(void **state)
 	reach_set_free(reach);
 }
 
+/* The whole definition is in the reply: a service changed behind ipvsd's
+ * back (ipvsadm -E -p 300 -M 64) does not look like the one it wants. */
+static void test_definition_listed(void **state)
+{
+	struct svc_key k = { .af = AF_INET6, .proto = IPPROTO_TCP, .port = 80,
+			     .addr = { 0xfd, 0x01, 0, 0xc } };
+	struct ipvs_table *kernel = ipvs_table_new(), *want = ipvs_table_new();
+	struct plan none = { 0 };
+	struct ipc_buf buf = { 0 };
+	const char *why = NULL;
+	struct ipvs_svc *s;
+	Envelope *env;
+
+	(void)state;
+	ipvs_svc_own_def(ipvs_table_insert(want, &k, "wlc"));
+	s = ipvs_table_insert(kernel, &k, "wlc");
+	s->flags = 1;
+	s->timeout = 300;
+	s->netmask = 64;
+	assert_int_equal(state_msg_pack(want, NULL, kernel, &none, 1, 1, &buf), 0);
+	env = envelope_unpack(buf.data, buf.len, &why);
+	assert_non_null(env);
+	L4lb__V1__IpvsService *w = env->ipvs_state->desired[0], *h = env->ipvs_state->kernel[0];
+	assert_true(w->has_flags && w->has_persistence_timeout && w->has_netmask);
+	assert_int_equal(w->flags, 0);
+	assert_int_equal(w->persistence_timeout, 0);
+	assert_int_equal(w->netmask, 128);
+	assert_int_equal(h->flags, 1);
+	assert_int_equal(h->persistence_timeout, 300);
+	assert_int_equal(h->netmask, 64);
+	envelope_free(env);
+	ipc_buf_free(&buf);
+	ipvs_table_free(want);
+	ipvs_table_free(kernel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_withheld_reason),
+		cmocka_unit_test(test_definition_listed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* l4lbctl ipvs: what ipvsd wants, what the kernel holds (as ipvsd knows it),
  * and the changes between them, in apply order. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,25 @@
 static const char *proto_name(int p)
 {
 	return p == L4LB__V1__PROTOCOL__UDP ? "udp" : p == L4LB__V1__PROTOCOL__TCP ? "tcp" : "?";
+}
+
+/* " persistent 300 s netmask 64 flags 0x5": what differs from the definition
+ * ipvsd gives its services (nothing for those), so that a service changed
+ * behind its back does not look like the one it wants. */
+const char *ipvs_definition(const L4lb__V1__IpvsService *s, char *buf, size_t len)
+{
+	uint32_t own_mask = s->ip.len == 16 ? 128 : 0xffffffffu;
+	size_t at = 0;
+
+	buf[0] = 0;
+	if (s->has_persistence_timeout && s->persistence_timeout)
+		at += (size_t)snprintf(buf + at, len - at, " persistent %u s", s->persistence_timeout);
+	if (at < len && s->has_netmask && s->netmask != own_mask)
+		at += (size_t)snprintf(buf + at, len - at, s->ip.len == 16 ? " netmask /%u" :
+					" netmask 0x%08x", s->netmask);
+	if (at < len && s->has_flags && s->flags)
+		snprintf(buf + at, len - at, " flags 0x%x", s->flags);
+	return buf;
 }
 
 static void json_services(const char *name, L4lb__V1__IpvsService **s, size_t n)
@@ -21,6 +41,12 @@ static void json_services(const char *name, L4lb__V1__IpvsService **s, size_t n)
 		       proto_name(s[i]->protocol), addr_str(s[i]->ip.data, s[i]->ip.len, a, sizeof(a)),
 		       s[i]->port);
 		json_string(stdout, s[i]->scheduler ? s[i]->scheduler : "");
+		if (s[i]->has_flags)
+			printf(",\"flags\":%u", s[i]->flags);
+		if (s[i]->has_persistence_timeout)
+			printf(",\"persistence_timeout\":%u", s[i]->persistence_timeout);
+		if (s[i]->has_netmask)
+			printf(",\"netmask\":%u", s[i]->netmask);
 		printf(",\"dests\":[");
 		for (size_t j = 0; j < s[i]->n_dests; j++) {
 			L4lb__V1__IpvsDest *d = s[i]->dests[j];
@@ -43,13 +69,13 @@ static void json_services(const char *name, L4lb__V1__IpvsService **s, size_t n)
 
 static void text_services(const char *title, L4lb__V1__IpvsService **s, size_t n)
 {
-	char a[64], b[64];
+	char a[64], b[64], def[96];
 
 	printf("%s: %zu services\n", title, n);
 	for (size_t i = 0; i < n; i++) {
-		printf("  %s %s:%u %s\n", proto_name(s[i]->protocol),
+		printf("  %s %s:%u %s%s\n", proto_name(s[i]->protocol),
 		       addr_str(s[i]->ip.data, s[i]->ip.len, a, sizeof(a)), s[i]->port,
-		       s[i]->scheduler ? s[i]->scheduler : "");
+		       s[i]->scheduler ? s[i]->scheduler : "", ipvs_definition(s[i], def, sizeof(def)));
 		for (size_t j = 0; j < s[i]->n_dests; j++) {
 			L4lb__V1__IpvsDest *d = s[i]->dests[j];
 

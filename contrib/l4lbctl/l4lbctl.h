@@ -35,6 +35,9 @@ const char *addr_str(const uint8_t *data, size_t len, char *buf, size_t size);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_vips(struct ctl *c, int argc, char **argv);
 int cmd_ipvs(struct ctl *c, int argc, char **argv);
+/* What a service's definition has that ipvsd's own has not (" persistent
+ * 300 s netmask /64"), "" when nothing: buf. */
+const char *ipvs_definition(const L4lb__V1__IpvsService *s, char *buf, size_t len);
 int cmd_cleanup(struct ctl *c, int argc, char **argv);
 int cmd_diag(struct ctl *c, int argc, char **argv);
 

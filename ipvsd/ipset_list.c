@@ -92,8 +92,8 @@ int ipset_list_step(struct ipset_list *l, uint64_t budget_us)
 		rc = l->err;
 	else if (rc == -ENOENT || rc == -EADDRNOTAVAIL) /* no set of that name */
 		rc = -ENOENT;
-	else if (rc < 0 && rc != -ENOMEM)
-		rc = -EIO;
+	else if (rc < 0 && rc != -ENOMEM && rc != -EINTR && rc != -ENOBUFS)
+		rc = -EIO; /* kept: an inconsistent or overrun dump is read again */
 	ipset_list_abort(l);
 	return rc;
 }

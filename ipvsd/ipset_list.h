@@ -20,7 +20,8 @@ int ipset_list_members(const char *set, struct key_set *out);
 
 /* The same, read a few parts at a time (nl_dump.h), so a large set never
  * holds the event loop: start, then step until it returns 1 (done: the
- * members are in out) or -errno as above; 0: more to come.
+ * members are in out) or -errno as above (also -EINTR or -ENOBUFS: the
+ * dump was inconsistent or overran, read it again); 0: more to come.
  * out must live until then; abort drops a listing half read. */
 struct nl_dump;
 struct ipset_list {

@@ -692,8 +692,10 @@ void member_tick(struct overlay *o, uint64_t now_us)
 		if (o->join_backoff_ms > o->p.join_max_ms)
 			o->join_backoff_ms = o->p.join_max_ms;
 	}
+	/* asks_lost first: it marks the generation seen (overlay_next_tick
+	 * ticks every tick_ms until it is) */
 	if (o->n_active && o->n_active < o->p.active_max &&
-	    (now_us >= o->fill_at_us || asks_lost(o))) {
+	    (asks_lost(o) || now_us >= o->fill_at_us)) {
 		if ((p = passive_candidate(o, now_us, o->p.retry_ms * 1000ULL, 1)))
 			ask(o, &p->node, 0, now_us);
 		o->fill_at_us = now_us + (uint64_t)o->p.fill_ms * 1000;

@@ -74,8 +74,11 @@ qarg() {
 # expedited RCU grace periods (namespace deletion, unmounts and
 # iptables-legacy writes wait for one each, slow with starved vCPUs); no
 # speculative-execution mitigations (retpolines cost emulated instructions
-# and there is nothing to protect in a throw-away VM).
-kopts=${L4LB_VM_KERNEL_OPTS-tsc=reliable rcupdate.rcu_expedited=1 mitigations=off}
+# and there is nothing to protect in a throw-away VM); no address-space
+# randomisation (qemu 7.2's TCG keys its translated code by virtual address:
+# with ld.so and every library at a new address in each process, each
+# process start translated them all again, 2-7 times the cost of a start).
+kopts=${L4LB_VM_KERNEL_OPTS-tsc=reliable rcupdate.rcu_expedited=1 mitigations=off norandmaps}
 append="console=ttyS0 panic=-1 $kopts"
 [ "${L4LB_VM_VERBOSE:-0}" = 1 ] || append="$append quiet"
 

@@ -402,6 +402,79 @@ static void test_move_without_restore(void **state)
 	event_base_free(base);
 }
 
+/* Runs one check to its end; its calls are in `calls`. */
+static void check_once(struct event_base *base, struct nat_check *c)
+{
+	sh(": >calls");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "ok");
+}
+
+/* A listing that cannot be trusted is never read as "missing": each piece
+ * is checked by its own command again, and nothing is put in twice. */
+static void test_listing_fallbacks(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct nat_check *c;
+	uint64_t before;
+
+	(void)state;
+	sh("rm -f fail list_fail list_extra");
+	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
+	check_once(base, c); /* whatever the tests before left: all in place */
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 2);
+
+	/* the listing fails: the 14 checks of before, no write */
+	before = counter_value("nat_check_fallbacks");
+	sh("touch list_fail");
+	check_once(base, c);
+	assert_int_equal(count("grep -c '^-[SC] .' calls"), 14);
+	assert_int_equal(count("grep -c '^-[NAI] \\|^restore' calls || true"), 0);
+	assert_int_equal(counter_value("nat_check_fallbacks"), before + 14);
+	sh("rm list_fail");
+
+	/* a table of 60,000 other rules (about 5 MiB, over the cap) printed
+	 * before ipvsd's: the listing is cut, so ipvsd's rules are not in what
+	 * was kept; each piece is checked by itself and nothing is added */
+	sh("awk 'BEGIN { print \"-N KUBE-SVC\"; for (i = 0; i < 60000; i++)"
+	   " printf \"-A KUBE-SVC -d 10.%d.%d.1/32 -p tcp -m tcp --dport %d"
+	   " -j DNAT --to-destination 172.17.0.%d:80\\n\", i / 256, i % 256, i, i % 250 }'"
+	   " >list_extra && test $(wc -c <list_extra) -gt 4300000");
+	check_once(base, c);
+	assert_int_equal(count("grep -c '^-[SC] .' calls"), 14);
+	assert_int_equal(count("grep -c '^-[NAI] \\|^restore' calls || true"), 0);
+	assert_int_equal(count("grep -c L4LB-MASQ iptables.db"), 3);
+
+	/* 20,000 of them: judged from the listing, two processes */
+	sh("head -n 20001 list_extra >x && mv x list_extra");
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 2);
+	/* ... and a DNAT jump put above ipvsd's among them is moved back */
+	sh("{ echo 'PREROUTING -j KUBE-SVC'; cat ip6tables.db; } >x; mv x ip6tables.db");
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 3);
+	assert_int_equal(count("grep -c '^restore ' calls"), 1);
+	sh("grep -m1 '^PREROUTING ' ip6tables.db | grep -qxF 'PREROUTING -j L4LB-VIPS'");
+	sh("rm list_extra");
+
+	/* ipvsd's ACCEPT replaced by one with another comment: the listing
+	 * cannot tell, -C says missing, it is put in (at the top) */
+	before = counter_value("nat_check_fallbacks");
+	sh("sed -i 's/skips port-mapping DNAT/other/' iptables.db");
+	check_once(base, c);
+	assert_int_equal(counter_value("nat_check_fallbacks"), before + 1);
+	assert_int_equal(count("grep -c '^-C L4LB-VIPS ' calls"), 1);
+	assert_int_equal(count("grep -c '^-I L4LB-VIPS ' calls"), 1);
+	assert_int_equal(count("wc -l <calls"), 4);
+	sh("grep -m1 '^L4LB-VIPS ' iptables.db | grep -q 'skips port-mapping DNAT'");
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 2);
+	nat_check_free(c);
+	event_base_free(base);
+}
+
 static void test_check_without_iptables(void **state)
 {
 	struct event_base *base = event_base_new();
@@ -428,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_child_input),
 		cmocka_unit_test(test_check_repairs),
 		cmocka_unit_test(test_move_without_restore),
+		cmocka_unit_test(test_listing_fallbacks),
 		cmocka_unit_test(test_check_without_iptables),
 	};
 

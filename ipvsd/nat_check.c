@@ -22,6 +22,7 @@
 /* A nat table of tens of thousands of docker or kube-proxy rules lists in
  * a few MiB; a bigger one is checked piece by piece, never judged cut */
 #define LIST_MAX ((size_t)4 << 20)
+#define LIST_TURN ((size_t)256 << 10) /* read of it per loop turn */
 
 struct nat_check {
 	struct event_base *base;
@@ -268,12 +269,14 @@ static void reap(struct nat_check *c)
 
 /* Appends what is readable to the listing: 1 at its end, 0 when more may
  * come. Past LIST_MAX (or out of memory) the rest is read and dropped and
- * the listing is marked cut: it is never judged. */
+ * the listing is marked cut: it is never judged. At most LIST_TURN bytes a
+ * turn, so that a big table never holds the event loop for long. */
 static int list_read(struct nat_check *c)
 {
 	char drop[4096];
+	size_t got = 0;
 
-	for (;;) {
+	while (got < LIST_TURN) {
 		char *dst = drop;
 		size_t room = sizeof(drop);
 		ssize_t n;
@@ -290,15 +293,19 @@ static int list_read(struct nat_check *c)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0;
-		if (n < 0 || dst == drop) {
+		if (n < 0) {
 			c->list_cut = 1;
-			if (n < 0)
-				return 1;
+			return 1;
+		}
+		got += (size_t)n;
+		if (dst == drop) {
+			c->list_cut = 1;
 			continue;
 		}
 		c->list_len += (size_t)n;
 		c->list[c->list_len] = 0;
 	}
+	return 0;
 }
 
 static void on_output(evutil_socket_t fd, short what, void *arg)

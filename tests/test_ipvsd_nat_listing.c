@@ -259,8 +259,8 @@ static void test_big_table(void **state)
 					"-j DNAT --to-destination 172.17.0.%d:80\n",
 					i / 256, i % 256, 1000 + i, i % 250);
 	for (int i = 0; i < 2000; i++)
-		len += (size_t)snprintf(t + len, cap - len, "-A OUTPUT -d 10.9.%d.%d/32 -j KUBE-SVC\n",
-					i / 256, i % 256);
+		len += (size_t)snprintf(t + len, cap - len,
+					"-A OUTPUT -d 10.9.%d.%d/32 -j KUBE-SVC\n", i / 256, i % 256);
 	assert_int_equal(nat_listing_whole(t, len), 0);
 	for (int i = 0; i < 7; i++)
 		assert_int_equal(nat_listing_judge(t, &fam(0)[i]), NAT_IN_PLACE);

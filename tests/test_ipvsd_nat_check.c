@@ -224,6 +224,21 @@ static void test_steps(void **state)
 	assert_false(nat_step_output_ok(&s[5], ""));
 	assert_false(nat_step_output_ok(&s[5], "# Warning: cut"));
 	assert_true(nat_step_output_ok(&s[2], "")); /* no expect: exit status only */
+	/* one listing of the whole table per family judges the steps */
+	const char *list[NAT_ARGV_MAX];
+
+	nat_rules_listing(0, list);
+	assert_string_equal(nat_argv_format(list, buf, sizeof(buf)), "iptables -w -t nat -S");
+	nat_rules_listing(1, list);
+	assert_string_equal(nat_argv_format(list, buf, sizeof(buf)), "ip6tables -w -t nat -S");
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(s[i].v6, i >= 7);
+	assert_int_equal(s[1].kind, NAT_KIND_CHAIN);
+	assert_string_equal(s[1].name, "L4LB-VIPS");
+	assert_int_equal(s[2].kind, NAT_KIND_RULE);
+	assert_int_equal(s[6].kind, NAT_KIND_FIRST);
+	assert_string_equal(s[6].name, "PREROUTING");
+	assert_string_equal(s[6].listed, "-A PREROUTING -j L4LB-VIPS");
 	/* a short buffer is cut, never overrun */
 	assert_int_equal(strlen(nat_argv_format(s[10].check, buf, 10)), 9);
 }

@@ -50,6 +50,24 @@ static int line_has_word(const char *l, size_t n, const char *word)
 	return 0;
 }
 
+/* Whether the line's double quotes are closed (a backslash escapes the next
+ * character, as iptables prints a '"' or '\\' inside a quoted string).
+ * iptables prints a comment's newline as it is: an open quote means the next
+ * lines are that comment's text, which may read like any rule ("x\n-A
+ * POSTROUTING -j L4LB-MASQ\n-A OUTPUT" looks like ipvsd's jump in place). */
+static int line_quotes_closed(const char *l, size_t n)
+{
+	int open = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (l[i] == '\\')
+			i++;
+		else if (l[i] == '"')
+			open = !open;
+	}
+	return !open;
+}
+
 int nat_listing_whole(const char *text, size_t len)
 {
 	static const char *const builtin[] = { "PREROUTING", "OUTPUT", "POSTROUTING" };
@@ -63,7 +81,8 @@ int nat_listing_whole(const char *text, size_t len)
 	while (line_next(&p, &l, &n)) {
 		if (n > 0 && l[0] == '#')
 			continue;
-		if (n < 4 || l[0] != '-' || !strchr("PNA", l[1]) || l[2] != ' ')
+		if (n < 4 || l[0] != '-' || !strchr("PNA", l[1]) || l[2] != ' ' ||
+		    !line_quotes_closed(l, n))
 			return -EBADMSG;
 		for (unsigned i = 0; i < 3; i++)
 			if (line_of(l, n, "-P", builtin[i], 1))

@@ -25,9 +25,10 @@ enum nat_verdict {
 
 /* 0 when text (len bytes, NUL-terminated) reads as a whole listing of a
  * nat table: every line ends with a newline and is a "-P", "-N" or "-A"
- * line or a '#' warning (iptables-nft's "# Warning: iptables-legacy tables
- * present"), and the built-in chains PREROUTING, OUTPUT and POSTROUTING
- * are there. -EBADMSG otherwise. */
+ * line with its quotes closed (a comment holding a newline would print
+ * lines of its own) or a '#' warning (iptables-nft's "# Warning:
+ * iptables-legacy tables present"), and the built-in chains PREROUTING,
+ * OUTPUT and POSTROUTING are there. -EBADMSG otherwise. */
 int nat_listing_whole(const char *text, size_t len);
 
 /* The step's verdict from a listing nat_listing_whole() accepted. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/counters.h"
@@ -26,7 +27,8 @@
  * the matching "OP CHAIN" write fail. `$0 -w -t nat -S` lists the table as
  * iptables 1.8.9 does (the legacy warning first, the policies, the chains,
  * the rules with the ipvs match's "--ipvs" dropped and the comment quoted);
- * it fails when $NAT_DIR/list_fail exists, and prints $NAT_DIR/list_extra
+ * it fails when $NAT_DIR/list_fail exists, hangs after a line when
+ * $NAT_DIR/list_slow exists, and prints $NAT_DIR/list_extra
  * (a big table of other rules) before the rules. */
 static const char fake[] =
 	"#!/bin/sh\n"
@@ -36,6 +38,7 @@ static const char fake[] =
 	"sleep 0.02\n"
 	"case $op in\n"
 	"-S) if [ $# = 0 ]; then [ -e $NAT_DIR/list_fail ] && { echo 'cannot list'; exit 1; }\n"
+	"	[ -e $NAT_DIR/list_slow ] && { echo '-P PREROUTING ACCEPT'; exec sleep 30; }\n"
 	"	echo '# Warning: iptables-legacy tables present, use iptables-legacy"
 	" to see them' >&2\n"
 	"	for c in PREROUTING INPUT OUTPUT POSTROUTING; do echo \"-P $c ACCEPT\"; done\n"
@@ -491,6 +494,49 @@ static void test_listing_fallbacks(void **state)
 	event_base_free(base);
 }
 
+static int open_fds(void)
+{
+	return count("ls /proc/$PPID/fd | wc -l");
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+/* Freed while its listing runs (hung half-way): the child killed and
+ * reaped, its pipe closed, the listing's buffer freed (ASan), at once. */
+static void test_free_while_listing(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct event *stop = evtimer_new(base, on_stop, base);
+	struct timeval half = { 0, 500000 };
+	struct nat_check *c;
+	int fds = open_fds();
+	time_t t0;
+
+	(void)state;
+	sh("touch list_slow");
+	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
+	assert_int_equal(nat_check_start(c), 0);
+	evtimer_add(stop, &half);
+	event_base_dispatch(base);
+	assert_string_equal(nat_check_state(c), "running");
+	assert_int_equal(open_fds(), fds + 1);
+	t0 = time(NULL);
+	nat_check_free(c);
+	assert_true(time(NULL) - t0 <= 2);
+	assert_int_equal(open_fds(), fds);
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	sh("rm list_slow");
+	event_free(stop);
+	event_base_free(base);
+}
+
 static void test_check_without_iptables(void **state)
 {
 	struct event_base *base = event_base_new();
@@ -518,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_check_repairs),
 		cmocka_unit_test(test_move_without_restore),
 		cmocka_unit_test(test_listing_fallbacks),
+		cmocka_unit_test(test_free_while_listing),
 		cmocka_unit_test(test_check_without_iptables),
 	};
 

@@ -15,8 +15,16 @@
 #   IPVS, ipsets and nat rules identical afterwards.
 
 section "traffic: every VIP from every node"
-# answered NODE get|udp VIP PORT: the backends that answered 12 requests
-answered() { cl_count "$1" "$2" "$3" "$4" 12 | cut -d' ' -f1 | sort | tr '\n' ' '; }
+# answered NODE get|udp VIP PORT: the backends that answered 12 requests,
+# sorted ("<answer> <count>" lines; the names kept by the shell, not by a
+# cut and a tr process)
+answered() {
+	_a=
+	while read -r _name _; do _a="$_a${_name:+$_name }"; done <<-EOF
+		$(cl_count "$1" "$2" "$3" "$4" 12 | sort)
+	EOF
+	echo "$_a"
+}
 all="web-1 web-2 web-3 "
 for n in 1 2 3; do
 	check_eq "n$n: named VIP $WEB_VIP:80 reaches every backend" "$all" \

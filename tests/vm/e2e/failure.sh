@@ -114,10 +114,14 @@ for s in vipd.rep vipd.pub overlayd.rep overlayd.pub ipvsd.rep; do
 	pids="$pids $!"
 done
 wait $pids
+# (each answer read by the shell: a grep per answer is a process start)
 refused() { for _s in vipd.rep overlayd.rep ipvsd.rep; do
 	for _f in garbage huge empty; do
-		grep -q "^reply error: " "$VM_TMP/$_s.$_f.out" ||
-			{ echo "$_s, $_f: $(cat "$VM_TMP/$_s.$_f.out")"; return 1; }
+		_ok=
+		while IFS= read -r _line || [ -n "$_line" ]; do
+			case $_line in "reply error: "*) _ok=1 ;; esac
+		done <"$VM_TMP/$_s.$_f.out"
+		[ -n "$_ok" ] || { echo "$_s, $_f: $(cat "$VM_TMP/$_s.$_f.out")"; return 1; }
 	done
 done; }
 check "bad IPC input: every input to every socket read and answered with an error" refused
@@ -145,7 +149,7 @@ failing() {
 		{ echo "a vipd made no failed request"; return 1; }
 	all_same
 }
-port=$(cat "$VM_TMP/master.port")
+read -r port <"$VM_TMP/master.port"
 # new requests get 500 from now on; the open streams are cut, then the port
 # refuses connections
 fm 'mode 500'

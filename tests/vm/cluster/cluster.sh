@@ -366,7 +366,7 @@ cluster_up() {
 	for _i in $CL_NODES; do _ns="$_ns /run/netns/${VM_NS}n$_i"; done
 	for _i in $CL_NODES; do
 		"$CL_B/tests/tools/ipvs_watch" -t $((${CL_UP_S:-150} * 1000)) -i 100 tcp \
-			"$IP_VIP:80" "10.0.0.$_i:8000" up $_ns >/dev/null || return 1
+			"$IP_VIP:80" "$(node_ip "$_i"):8000" up $_ns >/dev/null || return 1
 	done
 	wait_until 10 all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&
 		wait_until 10 all_nodes has_dests_on "$UDP_VIP:53" "$CL_N" udp &&

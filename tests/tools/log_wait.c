@@ -4,16 +4,19 @@
  *   log_wait FILE OFFSET TIMEOUT_MS TEXT
  * reads FILE from byte OFFSET on, as it grows, until a whole line holds
  * TEXT; prints that line, exit status 0. Exit status 1 after TIMEOUT_MS
- * without one, 2 on errors. The file is read every 20 ms by this one
- * process: a shell loop of tail and grep per try started two processes
- * every 100 ms, each costing tens of milliseconds in the emulated VM, CPU
- * taken from the daemon being waited for.
+ * without one, 2 on errors (among them a file shorter than OFFSET: it was
+ * truncated, or OFFSET is wrong, and what follows would be read from the
+ * wrong place). The file is read every 20 ms by this one process: a shell
+ * loop of tail and grep per try started two processes every 100 ms, each
+ * costing tens of milliseconds in the emulated VM, CPU taken from the daemon
+ * being waited for.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,25 +24,52 @@
 
 #define LINE_MAX_LEN 8192
 
+/* A whole decimal number >= 0 (strtoll alone takes "", "12x" and "-1"). */
+static int parse_num(const char *s, long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || *v < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* 0 while FILE still holds what was read up to pos; -ESPIPE once it shrank. */
+static int still_there(int fd, off_t pos)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return st.st_size < pos ? -ESPIPE : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct timespec tick = { 0, 20 * 1000 * 1000 };
 	static char line[LINE_MAX_LEN + 1];
+	long long offset, timeout_ms;
 	size_t len = 0;
+	off_t pos;
 	uint64_t end;
-	int fd;
+	int fd, rc;
 
-	if (argc != 5 || atol(argv[3]) <= 0 || !argv[4][0]) {
+	if (argc != 5 || parse_num(argv[2], &offset) < 0 || parse_num(argv[3], &timeout_ms) < 0 ||
+	    timeout_ms == 0 || !argv[4][0]) {
 		fprintf(stderr, "usage: log_wait FILE OFFSET TIMEOUT_MS TEXT\n");
 		return 2;
 	}
-	end = clock_mono_ms() + (uint64_t)atol(argv[3]);
+	end = clock_mono_ms() + (uint64_t)timeout_ms;
 	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || lseek(fd, atol(argv[2]), SEEK_SET) < 0) {
+	if (fd < 0 || (pos = lseek(fd, (off_t)offset, SEEK_SET)) < 0) {
 		fprintf(stderr, "log_wait: %s: %s\n", argv[1], strerror(errno));
 		return 2;
 	}
-	for (;;) {
+	/* the deadline is checked on every pass, also while the file keeps
+	 * growing: a daemon logging without pause must not keep us reading */
+	while (clock_mono_ms() < end) {
 		char buf[4096];
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -61,10 +91,18 @@ int main(int argc, char **argv)
 				return 0;
 			}
 		}
-		if (n > 0)
+		if (n > 0) {
+			pos += n;
 			continue; /* more may be there already */
-		if (clock_mono_ms() >= end)
-			break;
+		}
+		if ((rc = still_there(fd, pos)) < 0) {
+			if (rc == -ESPIPE)
+				fprintf(stderr, "log_wait: %s: shorter than byte %lld (truncated, "
+					"or OFFSET past its end)\n", argv[1], (long long)pos);
+			else
+				fprintf(stderr, "log_wait: %s: %s\n", argv[1], strerror(-rc));
+			return 2;
+		}
 		nanosleep(&tick, NULL);
 	}
 	fprintf(stderr, "log_wait: no line with '%s' in %s after byte %s in %s ms\n", argv[4],

@@ -14,6 +14,7 @@
  * instead of a shell loop starting one per run directory and try: a
  * process start costs tens of milliseconds in the emulated test VM.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,18 @@ static int print_one(const char *run_dir, const char *daemon, const char *name)
 	return 0;
 }
 
+/* How long one status request may wait: 1 s, less when the deadline END is
+ * nearer, so that daemons that do not answer (one request each per round)
+ * cannot stretch the wait far past it. */
+static int ask_ms(uint64_t end)
+{
+	uint64_t now = clock_mono_ms();
+
+	if (now >= end)
+		return 1;
+	return end - now < 1000 ? (int)(end - now) : 1000;
+}
+
 /* --grows: a daemon that does not answer one poll (a starved VM) is asked
  * again at the next; only the deadline fails. */
 static int wait_grown(long timeout_ms, const char *daemon, const char *name, char **dirs,
@@ -104,7 +117,7 @@ static int wait_grown(long timeout_ms, const char *daemon, const char *name, cha
 
 			if (known[i] == 2)
 				continue;
-			rep = status_of(dirs[i], daemon, 1000, &why);
+			rep = status_of(dirs[i], daemon, ask_ms(end), &why);
 			if (!rep)
 				continue;
 			if (!known[i]) {
@@ -136,9 +149,14 @@ done:
 
 int main(int argc, char **argv)
 {
-	if (argc >= 6 && strcmp(argv[1], "--grows") == 0 && atol(argv[2]) > 0)
-		return wait_grown(atol(argv[2]), argv[3], argv[4], argv + 5, argc - 5);
-	if (argc != 4) {
+	char *end = NULL;
+	long ms = argc > 2 ? strtol(argv[2], &end, 10) : 0;
+	int grows = argc > 1 && strcmp(argv[1], "--grows") == 0;
+
+	if (grows && argc >= 6 && end != argv[2] && !*end && ms > 0 && ms <= INT_MAX)
+		return wait_grown(ms, argv[3], argv[4], argv + 5, argc - 5);
+	/* a malformed --grows must not be taken as RUN_DIR "--grows" */
+	if (grows || argc != 4) {
 		fprintf(stderr, "usage: status_counter RUN_DIR DAEMON COUNTER\n"
 				"       status_counter --grows TIMEOUT_MS DAEMON COUNTER RUN_DIR...\n");
 		return 2;

@@ -362,10 +362,15 @@ cluster_up() {
 	# process per backend: polls of ipvsadm per node and try took CPU from
 	# the daemons being waited for. Then the exact counts, usually at once.
 	# Every 100 ms: no latency is measured here.
+	# One deadline for all the watches, run one after the other (each
+	# its own full timeout would allow N times CL_UP_S).
 	_ns=
 	for _i in $CL_NODES; do _ns="$_ns /run/netns/${VM_NS}n$_i"; done
+	_cl_end=$((_t2 + ${CL_UP_S:-150} * 1000))
 	for _i in $CL_NODES; do
-		"$CL_B/tests/tools/ipvs_watch" -t $((${CL_UP_S:-150} * 1000)) -i 100 tcp \
+		_left=$((_cl_end - $(up_ms)))
+		[ "$_left" -gt 0 ] || return 1
+		"$CL_B/tests/tools/ipvs_watch" -t "$_left" -i 100 tcp \
 			"$IP_VIP:80" "$(node_ip "$_i"):8000" up $_ns >/dev/null || return 1
 	done
 	wait_until 10 all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&

@@ -23,16 +23,21 @@ alive() { for _i in 1 2 3; do
 done; }
 # withholds I IP: node I sends no new connection of any of the three VIPs to
 # a backend at IP (none listed with a weight above 0: serving's test, for
-# the three at once from one ipvsadm run)
+# the three at once from one ipvsadm run). Each of the three must be listed:
+# an empty or failed listing would otherwise pass.
 withholds() {
 	nx "n$1" ipvsadm -Ln | awk -v want="TCP $IP_VIP:80,TCP $WEB_VIP:80,UDP $UDP_VIP:53" \
 		-v ip="$2:" '
 		BEGIN { n = split(want, w, ","); for (i = 1; i <= n; i++) watched[w[i]] = 1 }
-		$1 == "TCP" || $1 == "UDP" { s = $1 " " $2 }
+		$1 == "TCP" || $1 == "UDP" { s = $1 " " $2; if (s in watched) listed[s] = 1 }
 		$1 == "->" && (s in watched) && index($2, ip) == 1 && $4 > 0 {
 			print s " still sends to " $2; bad = 1
 		}
-		END { exit bad }'
+		END {
+			for (i = 1; i <= n; i++)
+				if (!(w[i] in listed)) { print w[i] " not in IPVS"; bad = 1 }
+			exit bad
+		}'
 }
 # full I: node I sends new connections of every VIP to every node's backend
 # (serving, for all nine at once: one ipvsadm run).

@@ -109,8 +109,11 @@ static int wait_grown(long timeout_ms, const char *daemon, const char *name, cha
 	const struct timespec tick = { 0, 20 * 1000 * 1000 };
 	const char *why = NULL;
 
-	if (!first || !known)
+	if (!first || !known) {
+		fprintf(stderr, "status_counter: out of memory\n");
+		rc = 2;
 		goto done;
+	}
 	for (;;) {
 		for (int i = 0; i < n; i++) {
 			Envelope *rep;

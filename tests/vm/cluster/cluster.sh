@@ -309,12 +309,12 @@ named_vip() {
 # namespaces "lan", holding the bridge br0, and n1..n$CL_N, each on br0
 # through a veth pair: "n<i>" on the bridge's side, "lan" on the node's, with
 # the node's address), in one `ip -batch` per namespace rather than one ip
-# process per command.
+# process per command. Fails when any step fails.
 cluster_net() {
 	for _i in lan $CL_NODES; do
 		[ "$_i" = lan ] || _i=n$_i
 		echo "netns add $VM_NS$_i"
-	done | ip -batch -
+	done | ip -batch - || return 1
 	{
 		echo "link set lo up"
 		echo "link add br0 type bridge"
@@ -323,10 +323,10 @@ cluster_net() {
 			echo "link add name n$_i type veth peer name lan netns ${VM_NS}n$_i"
 			echo "link set dev n$_i master br0 up"
 		done
-	} | ip -n "${VM_NS}lan" -batch -
+	} | ip -n "${VM_NS}lan" -batch - || return 1
 	for _i in $CL_NODES; do
 		printf 'link set lo up\naddr add %s/24 dev lan\nlink set dev lan up\n' \
-			"$(node_ip "$_i")" | ip -n "${VM_NS}n$_i" -batch -
+			"$(node_ip "$_i")" | ip -n "${VM_NS}n$_i" -batch - || return 1
 	done
 }
 
@@ -341,7 +341,9 @@ cluster_up() {
 	until mkdir "/tmp/l4lb-cluster-$CL_NET" 2>/dev/null; do CL_NET=$((CL_NET + 1)); done
 	echo "/tmp/l4lb-cluster-$CL_NET" >"$VM_TMP/cluster.net"
 	master_start
-	cluster_net
+	# cluster_up runs as a condition (cluster_up_checked), where set -e is
+	# off: a failed set-up step must stop it here, not in a 60 s wait later
+	cluster_net || { echo "cluster_net failed"; return 1; }
 	mkdir -p "$VM_TMP/tasks"
 	for _i in $CL_NODES; do
 		backend_start "$_i" "web-$_i" 8000

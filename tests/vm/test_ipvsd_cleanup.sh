@@ -48,9 +48,12 @@ rules_in_place() {
 	n iptables -w -t nat -C OUTPUT -j L4LB-VIPS &&
 		n ip6tables -w -t nat -C POSTROUTING -j L4LB-MASQ
 }
+# (the address first: it comes last, after ipvsd's first nat rules check, so
+# a poll until then starts one process)
 programmed() {
-	has_svc -t 11.0.0.1:80 && has_svc -u "[fd01:c::1]:53" && has_svc -t 10.9.9.9:80 &&
-		_a=$(addrs) && has "$_a" " 10.9.9.9/" && rules_in_place
+	_a=$(addrs) && has "$_a" " 10.9.9.9/" &&
+		has_svc -t 11.0.0.1:80 && has_svc -u "[fd01:c::1]:53" && has_svc -t 10.9.9.9:80 &&
+		rules_in_place
 }
 
 n ipvsadm -A -t 192.168.50.1:80 -s rr

@@ -104,8 +104,9 @@ only() { # NS TEXT [ADDR[:PORT]]: three new connections all answered TEXT
 	[ "$_a" = "$2 3" ] || { echo "got: $_a" | tr '\n' ' '; return 1; }
 }
 served() { # NS: the VIP is programmed and its address is up
-	_s=$(nx "$1" ipvsadm -Ln -t "$VIP:80") && has "$_s" 10.0.0.11:8080 &&
-		_a=$(ip -n "$VM_NS$1" -o addr show) && has "$_a" " $VIP/"
+	# (the address first: it comes last, after ipvsd's first nat rules check)
+	_a=$(ip -n "$VM_NS$1" -o addr show) && has "$_a" " $VIP/" &&
+		_s=$(nx "$1" ipvsadm -Ln -t "$VIP:80") && has "$_s" 10.0.0.11:8080
 }
 jump() { nx "$1" "$2" -w -t nat -C OUTPUT -j L4LB-VIPS; } # NS IPTABLES
 first() { # NS IPTABLES CHAIN...: ipvsd's jump is rule 1 of each CHAIN
@@ -146,6 +147,12 @@ start legacy
 check "node: VIP programmed and its address up" wait_until 30 served node
 check "node: ipvsd's VIP rule in place (auto: the backend holding the mapping)" \
 	wait_until 30 jump node iptables-nft
+# The legacy half's ipvsd, once started up too, is paused until its checks
+# below: its periodic passes (a nat rules check each, a dozen processes)
+# would only compete for the CPU meanwhile.
+if wait_until 30 grep -q "initial reconcile done" "$VM_TMP/legacy/ipvsd.log"; then
+	pause legacy
+fi
 check "node: VIP traffic reaches the backend, not the port mapping" only node backend
 # Without the ACCEPT the mapping takes VIP traffic: what the check above
 # would have seen had ipvsd not kept it off (ipvsd stopped meanwhile, so
@@ -258,8 +265,12 @@ check "masq: ... and from the container" wait_until 5 only ctr backend
 check_eq "masq: the RETURNs are kept, below it" 2 \
 	"$({ nx node iptables-save -t nat; nx node ip6tables-save -t nat; } | grep -c 'j RETURN')"
 
+# The node half is over: its ipvsd stops now, for the same reason.
+read -r _p <"$VM_TMP/node/ipvsd.pid" && kill "$_p"
+
 # docker on iptables-legacy while `iptables` is nft: an ACCEPT in nft's nat
 # table would not stop legacy's DNAT.
+resume legacy
 check "legacy: VIP programmed and its address up" wait_until 30 served legacy
 check "legacy: auto chose the backend holding the mapping" \
 	wait_until 10 grep -q "rules through iptables-legacy and ip6tables-legacy" \

@@ -36,14 +36,18 @@ IPVSD=$!
 # wget's -T, with which Debian 12's busybox wget crashes.
 scrape() { n timeout 5 busybox wget -q -O "$VM_TMP/metrics" "$URL"; }
 # value METRIC-PREFIX: the value of the first sample line holding it (one awk)
-value() { awk -v m="$1" '!/^#/ && index($0, m) { print $NF; exit }' "$VM_TMP/metrics"; }
+# (empty when there is no scrape yet, as before: the checks say what failed)
+value() {
+	awk -v m="$1" '!/^#/ && index($0, m) { print $NF; exit }' "$VM_TMP/metrics" 2>/dev/null ||
+		true
+}
 VIPCONN="l4lb_ipvsd_vip_connections_total{vip=\"$VIP:80\",protocol=\"tcp\"}"
 BECONN="l4lb_ipvsd_backend_connections_total{vip=\"$VIP:80\",protocol=\"tcp\",backend=\"10.0.0.11:8080\"}"
 # (the VIP address comes once ipvsd's first nat rules check has finished)
-programmed() {
-	scrape && [ "$(value 'l4lb_ipvsd_backends ')" = 1 ] && [ -n "$(value "$VIPCONN")" ] &&
-		_a=$(ip -n "${VM_NS}node" addr show dev minuteman) &&
-		case $_a in *" $VIP/"*) ;; *) false ;; esac
+programmed() { # (the address first: it comes last)
+	_a=$(ip -n "${VM_NS}node" addr show dev minuteman 2>/dev/null) &&
+		case $_a in *" $VIP/"*) ;; *) false ;; esac &&
+		scrape && [ "$(value 'l4lb_ipvsd_backends ')" = 1 ] && [ -n "$(value "$VIPCONN")" ]
 }
 if wait_until 60 programmed; then
 	pass "metrics: ipvsd serves /metrics with the VIP's kernel counters"

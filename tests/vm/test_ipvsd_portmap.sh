@@ -77,7 +77,9 @@ EOF
 # in NS; the feed's table is $VM_TMP/NS/spec (written beforehand, or else the
 # VIP to b1 alone). The feed publishes no reachability, and nothing here is
 # about waiting for it: ipvsd plans at once (--reachability-wait 0) instead
-# of after 2 s. Full passes (which repair the rules) every 2 s.
+# of after 2 s. A full pass (which repairs the rules; the checks below wait
+# for that) every second, the shortest period ipvsd takes; a nat rules check
+# still running is not started again, so a slow one is not doubled.
 start() {
 	_ns=$1
 	shift
@@ -87,7 +89,7 @@ start() {
 	"$B/tests/tools/ipvsd_feed" "$VM_TMP/$_ns" "$VM_TMP/$_ns/spec" \
 		>"$VM_TMP/$_ns/feed.log" 2>&1 &
 	ip netns exec "$VM_NS$_ns" "$B/ipvsd" --run-dir "$VM_TMP/$_ns" \
-		--state-dir "$VM_TMP/$_ns/state" --reconcile-interval 2 --reachability-wait 0 \
+		--state-dir "$VM_TMP/$_ns/state" --reconcile-interval 1 --reachability-wait 0 \
 		"$@" >"$VM_TMP/$_ns/ipvsd.log" 2>&1 &
 	echo $! >"$VM_TMP/$_ns/ipvsd.pid"
 }

@@ -166,8 +166,8 @@ check "node: VIP programmed and its address up" wait_until 30 served node
 check "node: ipvsd's VIP rule in place (auto: the backend holding the mapping)" \
 	wait_until 30 jump node iptables-nft
 # The legacy half's ipvsd, once started up too, is paused until its checks
-# below: its periodic passes (a nat rules check each, a dozen processes)
-# would only compete for the CPU meanwhile.
+# below: its periodic passes (each with a nat rules check, iptables
+# processes) would only compete for the CPU meanwhile.
 if wait_until 30 grep -q "initial reconcile done" "$VM_TMP/legacy/ipvsd.log"; then
 	pause legacy
 fi
@@ -258,7 +258,8 @@ check_eq "first: the jumps were moved once each, by then" 2 \
 # reach the backend unmasqueraded, and it has no route back to either; until
 # the next pass moves ipvsd's jump back to the top (v4 and v6).
 masq_first() { # NS IPTABLES: ipvsd's masquerade jump is rule 1 of POSTROUTING
-	[ "$(nx "$1" "$2" -w -t nat -S POSTROUTING 1 2>/dev/null)" = "-A POSTROUTING -j L4LB-MASQ" ]
+	_r=$(nx "$1" "$2" -w -t nat -S POSTROUTING 1 2>/dev/null)
+	[ "$_r" = "-A POSTROUTING -j L4LB-MASQ" ]
 }
 unanswered() { ! get "$1" 1 >/dev/null 2>&1; } # NS
 masq_first_node() { masq_first node iptables && masq_first node ip6tables; }

@@ -47,7 +47,8 @@ BECONN="l4lb_ipvsd_backend_connections_total{vip=\"$VIP:80\",protocol=\"tcp\",ba
 programmed() { # (the address first: it comes last)
 	_a=$(ip -n "${VM_NS}node" addr show dev minuteman 2>/dev/null) &&
 		case $_a in *" $VIP/"*) ;; *) false ;; esac &&
-		scrape && [ "$(value 'l4lb_ipvsd_backends ')" = 1 ] && [ -n "$(value "$VIPCONN")" ]
+		scrape && [ "$(value 'l4lb_ipvsd_backends ')" = 1 ] &&
+		[ -n "$(value "$VIPCONN")" ]
 }
 if wait_until 60 programmed; then
 	pass "metrics: ipvsd serves /metrics with the VIP's kernel counters"

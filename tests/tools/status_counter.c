@@ -10,9 +10,10 @@
  *   status_counter --grows TIMEOUT_MS DAEMON COUNTER RUN_DIR...
  * reads each counter at its start, then every 20 ms until each is above
  * what it read first; exit status 0 then, 1 after TIMEOUT_MS (stderr names
- * a run directory whose counter did not grow), 2 on usage errors. One process that polls
- * instead of a shell loop starting one per run directory and try: a
- * process start costs tens of milliseconds in the emulated test VM.
+ * a run directory whose counter did not grow), 2 on usage errors. One
+ * process that polls instead of a shell loop starting one per run directory
+ * and try: a process start costs tens of milliseconds in the emulated test
+ * VM.
  */
 #include <limits.h>
 #include <stdio.h>

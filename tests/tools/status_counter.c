@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	/* a malformed --grows must not be taken as RUN_DIR "--grows" */
 	if (grows || argc != 4) {
 		fprintf(stderr, "usage: status_counter RUN_DIR DAEMON COUNTER\n"
-				"       status_counter --grows TIMEOUT_MS DAEMON COUNTER RUN_DIR...\n");
+			"       status_counter --grows TIMEOUT_MS DAEMON COUNTER RUN_DIR...\n");
 		return 2;
 	}
 	return print_one(argv[1], argv[2], argv[3]);

@@ -381,7 +381,8 @@ cluster_up() {
 		wait_until 10 all_nodes has_dests_on "$WEB_VIP:80" "$CL_N" tcp &&
 		wait_until 10 all_nodes has_vip_addrs || return 1
 	echo "INFO: cluster_up: namespaces, backends and master $((_t1 - CL_T0)) ms," \
-		"daemons answering $((_t2 - _t1)) ms, every kernel programmed $(($(up_ms) - _t2)) ms"
+		"daemons answering $((_t2 - _t1)) ms," \
+		"every kernel programmed $(($(up_ms) - _t2)) ms"
 }
 
 # cluster_up_checked BUILD N: cluster_up as the check "cluster_up"; when it

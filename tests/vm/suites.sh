@@ -58,14 +58,14 @@ cg_cpu() { # NAME: CPU seconds used in NAME's cgroup, "?" without one
 	awk '$1 == "usage_usec" { printf "%.1f", $2 / 1e6; f = 1 } END { if (!f) print "?" }' \
 		"$CG/l4lb-$1/cpu.stat" 2>/dev/null || echo "?"
 }
-# state: what a script could leave in the root namespace for the next one to
+# state_net, state_rules: what a script could leave in the root namespace for the next one to
 # see, without counters. Link and address lines lose their index, which a
 # deleted and re-created link changes without changing anything that counts;
 # the fallback devices a tunnel module creates in every namespace when it is
 # loaded on demand (and that cannot be deleted) are left out.
 FALLBACK='^[0-9]*: (sit0|tunl0|ip6tnl0|gre0|gretap0|erspan0|ip_vti0|ip6_vti0|ip6gre0'
 FALLBACK="$FALLBACK|ip6erspan0)[:@]"
-state() {
+state_net() {
 	echo "## namespaces"
 	ip netns list
 	echo "## links"
@@ -81,6 +81,8 @@ state() {
 	ipvsadm -Sn
 	echo "## ipsets"
 	ipset save
+}
+state_rules() {
 	# Rules, user chains and policies other than ACCEPT: a built-in chain
 	# that iptables-nft creates empty on first use is no state that counts.
 	for _t in iptables-nft ip6tables-nft iptables-legacy ip6tables-legacy; do
@@ -95,6 +97,14 @@ state() {
 		{ sub(/counter packets [0-9]+ bytes [0-9]+/, "counter"); print t, c, $0 }'
 	echo "## sysctl"
 	sysctls
+}
+# state: both halves at once, one per guest CPU (each takes about a second
+# under TCG, at the start and after every group).
+state() {
+	state_rules >"$work/state.rules" &
+	state_net
+	wait $!
+	cat "$work/state.rules"
 }
 
 # sysctls: the net.* sysctls, after the first call only those that existed

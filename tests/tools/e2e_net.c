@@ -24,6 +24,9 @@
  *   e2e_net loop IP PORT STOPFILE   HTTP requests until STOPFILE exists, prints "ok bad"
  *                                   (each failure's time and reason on stderr)
  *   e2e_net post PORT PATH BODY     POST BODY to 127.0.0.1:PORT/PATH, prints the reply body
+ *   e2e_net ticker MS               for each byte read on stdin, waits MS ms, then writes
+ *                                   a line: a sleep for a shell without starting a process
+ *                                   (tests/vm/lib.sh's wait_until); ends with its parent
  *   e2e_net unix PATH FILE          FILE's bytes straight into a unix stream socket (below
  *                                   nanomsg's framing: a hostile local peer), then reads
  *                                   until the peer hangs up or 1 s passes
@@ -395,6 +398,19 @@ static int post(int port, const char *path, const char *body)
 	return 0;
 }
 
+static int ticker(int ms)
+{
+	char c;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* the script that asked is gone */
+	while (read(0, &c, 1) == 1) {
+		usleep(ms * 1000);
+		if (write(1, "\n", 1) != 1)
+			return 1;
+	}
+	return 0;
+}
+
 static int unix_raw(const char *path, const char *file)
 {
 	static char buf[1 << 20];
@@ -584,6 +600,8 @@ int main(int argc, char **argv)
 		return echostream(argv[2], atoi(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "loop") == 0)
 		return loop(argv[2], atoi(argv[3]), argv[4]);
+	if (argc == 3 && strcmp(argv[1], "ticker") == 0)
+		return ticker(atoi(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "unix") == 0)
 		return unix_raw(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "post") == 0)

@@ -49,6 +49,7 @@ vm_only() {
 	fi
 	B=$(cd "${1:-build}" 2>/dev/null && pwd) || B=${1:-build}
 	shift
+	vm_ticker
 	vm_require nsenter util-linux
 	for _r; do
 		case $_r in
@@ -128,6 +129,28 @@ vm_has() {
 	return 1
 }
 
+# vm_ticker (from vm_only): the pause between wait_until's tries without a
+# `sleep` process per try. tests/tools/e2e_net ticker answers each byte
+# written to fd 8 with a line on fd 9 0.1 s later. Both FIFOs are opened
+# read-write, which never blocks, before the ticker opens them. VM_TICK: its
+# PID, empty if it could not start (wait_until then runs sleep).
+VM_TICK=
+vm_ticker() {
+	[ -x "$B/tests/tools/e2e_net" ] && mkfifo "$VM_TMP/tick.req" "$VM_TMP/tick.ans" || return 0
+	exec 8<>"$VM_TMP/tick.req" 9<>"$VM_TMP/tick.ans"
+	"$B/tests/tools/e2e_net" ticker 100 <"$VM_TMP/tick.req" >"$VM_TMP/tick.ans" &
+	VM_TICK=$!
+}
+# vm_pause: 0.1 s, from the ticker while it runs (kill -0 is a builtin)
+vm_pause() {
+	if [ -n "$VM_TICK" ] && kill -0 "$VM_TICK" 2>/dev/null; then
+		echo >&8
+		read -r _ <&9
+	else
+		sleep 0.1
+	fi
+}
+
 # wait_until SECONDS CMD...: retry CMD until it succeeds; fail after SECONDS.
 # Tests wait for a condition this way, never with a bare sleep.
 # The clock is read from /proc/uptime by the shell itself: a process start
@@ -139,7 +162,7 @@ wait_until() {
 	until "$@" >/dev/null 2>&1; do
 		read -r _up _ </proc/uptime
 		[ "${_up%.*}" -lt "$_end" ] || return 1
-		sleep 0.1
+		vm_pause
 	done
 }
 
@@ -207,7 +230,7 @@ listening() {
 	_l=$(ss -N "$VM_NS$1" -Hln --"$2" "sport = :$3") && [ -n "$_l" ]
 }
 
-# serve NS MODE NAME PORT: tests/tools/e2e_net MODE in NS, in the background
+# vm_serve NS MODE NAME PORT: tests/tools/e2e_net MODE in NS, in the background
 # once it listens (E2E_DETACH): no polling for it. vm_cleanup stops it with
 # everything else in NS.
 vm_serve() {

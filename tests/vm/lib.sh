@@ -166,6 +166,16 @@ wait_until() {
 	done
 }
 
+# vm_dead PID: PID has exited: no such process, or a zombie (whose files,
+# its listening sockets too, are closed). After kill -9, before starting a
+# daemon again on the same socket paths: the signal is delivered at once,
+# the exit can take a while on a loaded VM.
+vm_dead() {
+	read -r _s 2>/dev/null <"/proc/$1/stat" || return 0
+	case ${_s##*) } in Z* | X*) return 0 ;; esac
+	return 1
+}
+
 # ns_new NAME...: new network namespaces, loopback up (all added by one
 # process; `ip -n` switches namespace once, at its start, hence one per name).
 # The batches are here-documents built in the shell: a pipeline would fork.

@@ -27,6 +27,9 @@ ns_new node
 n() { nx node "$@"; }
 
 start_ipvsd() { # [IPVSD_ARGS...]
+	# after kill -9: the new ipvsd cannot bind ipvsd.rep while the old one
+	# still listens there
+	[ ! -f "$VM_TMP/ipvsd.pid" ] || wait_until 10 vm_dead "$(cat "$VM_TMP/ipvsd.pid")"
 	ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --state-dir "$VM_TMP/state" \
 		--interface "$IFACE" --reconcile-interval 2 --http-listen off "$@" \
 		>"$VM_TMP/ipvsd.log" 2>&1 &

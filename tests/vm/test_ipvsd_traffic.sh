@@ -192,7 +192,7 @@ if wait_until 10 drained; then
 	pass "removed TCP backend is drained (weight 0) while its connection lives"
 else
 	fail "removed TCP backend is drained (weight 0) while its connection lives" \
-		"$(echo $IPVS)"
+		"$(echo "$IPVS" | tr '\n' ' ')"
 fi
 lines=$(wc -l <"$VM_TMP/stream")
 grows() { [ "$(wc -l <"$VM_TMP/stream")" -gt $((lines + 10)) ]; }
@@ -236,7 +236,7 @@ if wait_until 10 svc_drained; then
 	pass "a removed TCP VIP is kept at weight 0, with its address, while a connection lives"
 else
 	fail "a removed TCP VIP is kept at weight 0, with its address, while a connection lives" \
-		"$(echo $IPVS)"
+		"$(echo "$IPVS" | tr '\n' ' ')"
 fi
 lines=$(wc -l <"$VM_TMP/stream3")
 grows3() { [ "$(wc -l <"$VM_TMP/stream3")" -gt $((lines + 10)) ]; }
@@ -262,6 +262,8 @@ stream "$VM_TMP/stream2"
 wait_until 10 test -s "$VM_TMP/stream2"
 n ipvsadm -Sn | sort >"$VM_TMP/before"
 kill -9 "$(cat "$VM_TMP/ipvsd.pid")"
+# the new ipvsd cannot bind ipvsd.rep while the old one still listens there
+wait_until 10 vm_dead "$(cat "$VM_TMP/ipvsd.pid")"
 : >"$VM_TMP/ipvsd.log"
 start_ipvsd
 wait_until 20 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
@@ -298,7 +300,7 @@ repaired() {
 if wait_until 10 repaired; then
 	pass "external edits in the owned range are repaired at the next reconcile"
 else
-	fail "external edits in the owned range are repaired" "$(echo $IPVS)"
+	fail "external edits in the owned range are repaired" "$(echo "$IPVS" | tr '\n' ' ')"
 fi
 # a service, its 2 destinations, a weight and a stray service: at least 5
 rep1=$("$B/tests/tools/status_counter" "$RUN" ipvsd reconcile_repairs || echo 0)

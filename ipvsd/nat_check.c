@@ -9,14 +9,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/log.h"
 #include "ipvsd/child.h"
+#include "ipvsd/nat_listing.h"
 #include "ipvsd/nat_rules.h"
 
 #define CALL_TIMEOUT_S 60
 #define REAP_RETRY_MS 10
+/* A nat table of tens of thousands of docker or kube-proxy rules lists in
+ * a few MiB; a bigger one is checked piece by piece, never judged cut */
+#define LIST_MAX ((size_t)4 << 20)
+#define LIST_TURN ((size_t)256 << 10) /* read of it per loop turn */
 
 struct nat_check {
 	struct event_base *base;
@@ -24,7 +30,15 @@ struct nat_check {
 	struct event *timer;  /* its time limit, then retries of waitpid */
 	struct nat_step steps[NAT_STEPS_MAX];
 	size_t n, idx;
-	int stage; /* running steps[idx]'s STAGE_CHECK, _FIX or _FIX2 */
+	/* running steps[idx]'s STAGE_CHECK, _FIX or _FIX2, or the listing
+	 * of its family (STAGE_LIST) */
+	int stage;
+	const char *list_argv[2][NAT_ARGV_MAX];
+	char *list; /* the listing's text, NUL-terminated */
+	size_t list_len, list_cap;
+	int list_cut;  /* over LIST_MAX or unreadable: not to be judged */
+	int list_fam;  /* the family it lists this pass; -1: none yet */
+	int list_ok;   /* whole: steps of list_fam are judged from it */
 	unsigned char made[NAT_STEPS_MAX]; /* this check created that step's chain */
 	int running;
 	int last;   /* 0 never, 1 ok, -1 failed */
@@ -42,12 +56,14 @@ struct nat_check {
 static void on_output(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
-enum { STAGE_CHECK, STAGE_FIX, STAGE_FIX2 };
+enum { STAGE_LIST, STAGE_CHECK, STAGE_FIX, STAGE_FIX2 };
 
 static const char *const *cur_argv(const struct nat_check *c)
 {
 	const struct nat_step *s = &c->steps[c->idx];
 
+	if (c->stage == STAGE_LIST)
+		return c->list_argv[s->v6];
 	return c->stage == STAGE_FIX2 ? s->fix2 : c->stage == STAGE_FIX ? s->fix : s->check;
 }
 
@@ -71,6 +87,10 @@ static void next_step(struct nat_check *c)
 
 static void finish(struct nat_check *c)
 {
+	/* a big table's listing is not kept for 30 s */
+	free(c->list);
+	c->list = NULL;
+	c->list_len = c->list_cap = 0;
 	c->running = 0;
 	c->last = c->failed ? -1 : 1;
 	c->last_ms = clock_mono_ms() - c->started_ms;
@@ -101,6 +121,8 @@ static int spawn(struct nat_check *c)
 	}
 	c->out_len = 0;
 	c->out[0] = 0;
+	c->list_len = 0;
+	c->list_cut = 0;
 	c->call_deadline_ms = clock_mono_ms() + CALL_TIMEOUT_S * 1000;
 	event_assign(c->out_ev, c->base, c->fd, EV_READ | EV_PERSIST, on_output, c);
 	event_add(c->out_ev, NULL);
@@ -108,13 +130,102 @@ static int spawn(struct nat_check *c)
 	return 0;
 }
 
-/* Moves on to the next command that can be started, or finishes. */
+/* The listing of the current step's family ended with status (-errno: it
+ * could not be started). Only a whole one is judged from: one that failed,
+ * was cut or reads oddly is never taken as "missing" (a second copy of a
+ * rule); each step of the family then runs its own check, as before. */
+static void listed(struct nat_check *c, int status)
+{
+	const char *why = NULL;
+	char cmd[256];
+
+	c->list_fam = c->steps[c->idx].v6;
+	c->stage = STAGE_CHECK;
+	if (status != 0)
+		why = status < 0 ? "cannot be run" : "failed";
+	else if (c->list_cut)
+		why = "printed over 4 MiB or could not be read";
+	else if (!c->list || c->list_len == 0 || nat_listing_whole(c->list, c->list_len) < 0)
+		why = "printed no whole listing";
+	c->list_ok = !why;
+	if (why)
+		log_limited(LOG_LVL_WARN, "nat_listing",
+			    "nat: `%s` %s (status %d): checking each rule by itself",
+			    nat_argv_format(c->list_argv[c->list_fam], cmd, sizeof(cmd)), why,
+			    status);
+}
+
+/* Judges the current step from its family's listing: 1 when it is in
+ * place (nothing to run), else 0 with the stage set to what must run: the
+ * repair, or the step's own check when the listing cannot tell (counted,
+ * so that an iptables printing rules in a new form is seen). */
+static int judged_in_place(struct nat_check *c)
+{
+	const struct nat_step *s = &c->steps[c->idx];
+	enum nat_verdict v = c->list_ok ? nat_listing_judge(c->list, s) : NAT_UNTOLD;
+	char cmd[256];
+
+	switch (v) {
+	case NAT_IN_PLACE:
+		return 1;
+	case NAT_MISSING:
+		c->stage = first_fix(s, 1);
+		return 0;
+	case NAT_MISPLACED:
+		c->stage = first_fix(s, 0);
+		return 0;
+	case NAT_UNTOLD:
+		break;
+	}
+	counter_inc("nat_check_fallbacks");
+	if (c->list_ok)
+		log_limited(LOG_LVL_INFO, "nat_untold",
+			    "nat: cannot tell from the listing whether %s is in place: `%s`",
+			    s->name, nat_argv_format(s->check, cmd, sizeof(cmd)));
+	return 0;
+}
+
+/* Starts the next command the check needs, or finishes. */
+static void run(struct nat_check *c)
+{
+	while (c->idx < c->n) {
+		int rc;
+
+		if (c->stage == STAGE_CHECK && c->list_fam != c->steps[c->idx].v6) {
+			c->stage = STAGE_LIST;
+		} else if (c->stage == STAGE_CHECK && judged_in_place(c)) {
+			next_step(c);
+			continue;
+		}
+		if ((rc = spawn(c)) == 0)
+			return;
+		if (c->stage == STAGE_LIST) {
+			listed(c, rc);
+			continue;
+		}
+		if (c->stage == STAGE_FIX && c->steps[c->idx].fix2[0]) {
+			/* no iptables-restore: a jump inserted first still beats none */
+			log_limited(LOG_LVL_WARN, "nat_restore", "nat: cannot run %s: %s",
+				    cur_argv(c)[0], strerror(-rc));
+			c->stage = STAGE_FIX2;
+			continue;
+		}
+		c->failed++;
+		log_error("nat: cannot run %s: %s", cur_argv(c)[0], strerror(-rc));
+		next_step(c);
+	}
+	finish(c);
+}
+
+/* The command that ran ended with status: on to what comes next. */
 static void advance(struct nat_check *c, int status)
 {
 	const struct nat_step *s = &c->steps[c->idx];
 	char cmd[256];
 
-	if (c->stage == STAGE_CHECK && (status != 0 || !nat_step_output_ok(s, c->out))) {
+	if (c->stage == STAGE_LIST) {
+		listed(c, status);
+	} else if (c->stage == STAGE_CHECK && (status != 0 || !nat_step_output_ok(s, c->out))) {
 		c->stage = first_fix(s, status != 0); /* missing or misplaced: put it right */
 	} else if (c->stage == STAGE_FIX && status != 0 && s->fix2[0]) {
 		c->stage = STAGE_FIX2; /* nothing to move: put it in */
@@ -133,23 +244,7 @@ static void advance(struct nat_check *c, int status)
 		}
 		next_step(c);
 	}
-	while (c->idx < c->n) {
-		int rc = spawn(c);
-
-		if (rc == 0)
-			return;
-		if (c->stage == STAGE_FIX && c->steps[c->idx].fix2[0]) {
-			/* no iptables-restore: a jump inserted first still beats none */
-			log_limited(LOG_LVL_WARN, "nat_restore", "nat: cannot run %s: %s",
-				    cur_argv(c)[0], strerror(-rc));
-			c->stage = STAGE_FIX2;
-			continue;
-		}
-		c->failed++;
-		log_error("nat: cannot run %s: %s", cur_argv(c)[0], strerror(-rc));
-		next_step(c);
-	}
-	finish(c);
+	run(c);
 }
 
 static void reap(struct nat_check *c)
@@ -172,12 +267,58 @@ static void reap(struct nat_check *c)
 	advance(c, p < 0 ? 255 : child_status(st));
 }
 
+/* Appends what is readable to the listing: 1 at its end, 0 when more may
+ * come. Past LIST_MAX (or out of memory) the rest is read and dropped and
+ * the listing is marked cut: it is never judged. At most LIST_TURN bytes a
+ * turn, so that a big table never holds the event loop for long. */
+static int list_read(struct nat_check *c)
+{
+	char drop[4096];
+	size_t got = 0;
+
+	while (got < LIST_TURN) {
+		char *dst = drop;
+		size_t room = sizeof(drop);
+		ssize_t n;
+
+		if (!c->list_cut && c->list_len + 1 < LIST_MAX &&
+		    array_grow((void **)&c->list, &c->list_cap, c->list_len + 2, 1, 16384) == 0) {
+			dst = c->list + c->list_len;
+			room = c->list_cap - c->list_len - 1;
+		}
+		n = read(c->fd, dst, room);
+		if (n == 0)
+			return 1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0) {
+			c->list_cut = 1;
+			return 1;
+		}
+		got += (size_t)n;
+		if (dst == drop) {
+			c->list_cut = 1;
+			continue;
+		}
+		c->list_len += (size_t)n;
+		c->list[c->list_len] = 0;
+	}
+	return 0;
+}
+
 static void on_output(evutil_socket_t fd, short what, void *arg)
 {
 	struct nat_check *c = arg;
+	int end;
 
 	(void)what;
-	if (child_read(fd, c->out, sizeof(c->out), &c->out_len) == 0)
+	if (c->stage == STAGE_LIST)
+		end = list_read(c);
+	else
+		end = child_read(fd, c->out, sizeof(c->out), &c->out_len) != 0;
+	if (!end)
 		return;
 	event_del(c->out_ev);
 	close(c->fd);
@@ -218,6 +359,8 @@ int nat_check_new(struct event_base *base, nat_check_done_fn done, void *arg,
 	c->done_arg = arg;
 	c->fd = -1;
 	c->n = nat_rules_steps(c->steps, NAT_STEPS_MAX);
+	nat_rules_listing(0, c->list_argv[0]);
+	nat_rules_listing(1, c->list_argv[1]);
 	c->out_ev = event_new(base, -1, 0, on_output, c);
 	c->timer = evtimer_new(base, on_timer, c);
 	if (!c->out_ev || !c->timer) {
@@ -243,6 +386,7 @@ void nat_check_free(struct nat_check *c)
 		event_free(c->out_ev);
 	if (c->timer)
 		event_free(c->timer);
+	free(c->list);
 	free(c);
 }
 
@@ -253,7 +397,8 @@ int nat_check_start(struct nat_check *c)
 	if (c->running)
 		return -EBUSY;
 	c->idx = 0;
-	c->stage = STAGE_CHECK;
+	c->stage = STAGE_LIST; /* the first family's listing first */
+	c->list_fam = -1;
 	memset(c->made, 0, sizeof(c->made));
 	c->repaired = c->failed = 0;
 	c->started_ms = clock_mono_ms();

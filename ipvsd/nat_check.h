@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The nat rules check, off the event loop: the steps of nat_rules.c run one
- * child process at a time, each watched through libevent (its output pipe,
- * then its exit), so a slow iptables (seconds per call in an emulated VM,
- * or waiting for the xtables lock) never delays a snapshot on its way to
- * the kernel. A check that finds a piece missing puts it back. Never more
- * than one check at a time; a call taking over a minute is killed.
+ * The nat rules check, off the event loop: one child process at a time,
+ * each watched through libevent (its output pipe, then its exit), so a slow
+ * iptables (seconds per call in an emulated VM, or waiting for the xtables
+ * lock) never delays a snapshot on its way to the kernel. Per family, one
+ * listing of the nat table judges the steps of nat_rules.c (nat_listing.h);
+ * then only the repairs run, and the checks of what the listing could not
+ * tell. A check that finds a piece missing puts it back. Never more than
+ * one check at a time; a call taking over a minute is killed.
  */
 #ifndef IPVSD_NAT_CHECK_H
 #define IPVSD_NAT_CHECK_H

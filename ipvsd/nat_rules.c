@@ -32,7 +32,7 @@ static void argv_fill(const char **argv, const char *ipt, const char *op, const 
 
 static void step_chain(struct nat_step *s, const char *ipt, const char *chain)
 {
-	*s = (struct nat_step){ 0 };
+	*s = (struct nat_step){ .kind = NAT_KIND_CHAIN, .name = chain };
 	argv_fill(s->check, ipt, "-S", chain, NULL);
 	argv_fill(s->fix, ipt, "-N", chain, NULL);
 	s->chain = 0;
@@ -41,9 +41,9 @@ static void step_chain(struct nat_step *s, const char *ipt, const char *chain)
 /* top: insert at the head of the chain (the ACCEPT must come before any DNAT).
  * dep: the index of the step of the chain the rule lives in or jumps to. */
 static void step_rule(struct nat_step *s, const char *ipt, const char *chain, int top,
-		      const char *const *spec, size_t dep)
+		      const char *const *spec, const char *listed, size_t dep)
 {
-	*s = (struct nat_step){ 0 };
+	*s = (struct nat_step){ .kind = NAT_KIND_RULE, .name = chain, .listed = listed };
 	argv_fill(s->check, ipt, "-C", chain, spec);
 	argv_fill(s->fix, ipt, top ? "-I" : "-A", chain, spec);
 	s->chain = dep + 1;
@@ -73,9 +73,10 @@ static void step_jump_first(struct nat_step *s, int v6, const char *from, size_t
 	while (m + 1 < sizeof(moves) / sizeof(moves[0]) && strcmp(moves[m].from, from))
 		m++;
 	first[2] = moves[m].to;
-	*s = (struct nat_step){ 0 };
+	*s = (struct nat_step){ .kind = NAT_KIND_FIRST, .name = moves[m].from };
 	argv_fill(s->check, nat_backend_ipt(v6), "-S", from, one);
 	s->expect = moves[m].expect;
+	s->listed = moves[m].expect;
 	s->fix[0] = nat_backend_restore(v6);
 	for (int i = 0; restore[i]; i++)
 		s->fix[i + 1] = restore[i];
@@ -102,11 +103,27 @@ int nat_step_output_ok(const struct nat_step *s, const char *out)
 	return !strncmp(out, s->expect, n) && (out[n] == '\n' || out[n] == 0);
 }
 
+void nat_rules_listing(int v6, const char **argv)
+{
+	argv_fill(argv, nat_backend_ipt(v6), "-S", NULL, NULL); /* no chain: the whole table */
+}
+
 size_t nat_rules_steps(struct nat_step *out, size_t max)
 {
 	static const char *const masq[] = { "-m", "ipvs", "--ipvs", "--vdir", "ORIGINAL",
 					    "--vmethod", "MASQ", "-m", "comment", "--comment",
 					    "l4lb: IPVS masquerade", "-j", "MASQUERADE", NULL };
+	/* as `iptables -S` prints them, captured from iptables 1.8.9 (nft and
+	 * legacy print the same); another form is checked with -C */
+	static const char masq_listed[] =
+		"-A L4LB-MASQ -m ipvs --vdir ORIGINAL --vmethod MASQ -m comment "
+		"--comment \"l4lb: IPVS masquerade\" -j MASQUERADE";
+	static const char *const vips_listed[] = {
+		"-A L4LB-VIPS -m set --match-set " VIP_SET4 " dst,dst -m comment "
+		"--comment \"l4lb: VIP traffic skips port-mapping DNAT\" -j ACCEPT",
+		"-A L4LB-VIPS -m set --match-set " VIP_SET6 " dst,dst -m comment "
+		"--comment \"l4lb: VIP traffic skips port-mapping DNAT\" -j ACCEPT",
+	};
 	static const char *const vips4[] = { "-m", "set", "--match-set", VIP_SET4, "dst,dst",
 					     "-m", "comment", "--comment",
 					     "l4lb: VIP traffic skips port-mapping DNAT",
@@ -125,12 +142,13 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 			break;
 		step_chain(&out[n++], ipt[f], "L4LB-MASQ");
 		step_chain(&out[n++], ipt[f], "L4LB-VIPS");
-		step_rule(&out[n++], ipt[f], "L4LB-MASQ", 0, masq, m);
+		step_rule(&out[n++], ipt[f], "L4LB-MASQ", 0, masq, masq_listed, m);
 		/* ACCEPT, not RETURN: a RETURN in ipvsd's own chain only goes
 		 * back to OUTPUT/PREROUTING, whose next rule is the DNAT; ACCEPT
 		 * ends the nat table for the connection (no NAT). At the top, so
 		 * that it also comes before a RETURN left by an older ipvsd. */
-		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 1, f ? vips6 : vips4, v);
+		step_rule(&out[n++], ipt[f], "L4LB-VIPS", 1, f ? vips6 : vips4, vips_listed[f],
+			  v);
 		/* first too: an earlier RETURN (ip-masq-agent's "no masquerade
 		 * inside the cluster", flannel's) or SNAT would end the nat
 		 * table for IPVS's connections before the MASQUERADE, and
@@ -138,6 +156,8 @@ size_t nat_rules_steps(struct nat_step *out, size_t max)
 		step_jump_first(&out[n++], f, "POSTROUTING", m);
 		step_jump_first(&out[n++], f, "OUTPUT", v);
 		step_jump_first(&out[n++], f, "PREROUTING", v);
+		for (size_t i = m; i < n; i++)
+			out[i].v6 = f;
 	}
 	return n;
 }

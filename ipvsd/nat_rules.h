@@ -8,8 +8,10 @@
  *   L4LB-VIPS  (first in OUTPUT and PREROUTING): ACCEPT for VIP traffic (the
  *              ipsets) so that port-mapping DNAT never captures it.
  * This file only says which commands check and repair them; nat_check.c runs
- * them off the event loop. Each piece is checked first (-S / -C): nothing is
- * written when all is in place.
+ * them off the event loop. Each piece is checked first: nothing is written
+ * when all is in place. A pass reads the whole nat table once per family
+ * (`iptables -w -t nat -S`, nat_listing.h judges each piece from it); a
+ * piece the listing cannot decide is checked by its own command (-S / -C).
  *
  * The jumps to L4LB-VIPS must stay the FIRST rule of OUTPUT and PREROUTING
  * (a DNAT jump inserted above them captures VIP traffic), and the jump to
@@ -32,7 +34,20 @@
 #define NAT_ARGV_MAX 24
 #define NAT_STEPS_MAX 16
 
+/* What a step keeps in place, as the listing shows it. */
+enum nat_kind {
+	NAT_KIND_CHAIN, /* a chain of ipvsd's: "-N NAME" */
+	NAT_KIND_RULE,  /* a rule anywhere in ipvsd's chain NAME */
+	NAT_KIND_FIRST, /* a jump that must be the first rule of NAME */
+};
+
 struct nat_step {
+	int v6; /* whose listing judges it: iptables (0) or ip6tables (1) */
+	enum nat_kind kind;
+	const char *name;   /* the chain made, holding the rule, jumped from */
+	/* NAT_KIND_RULE, _FIRST: the rule as `iptables -S` prints it (the
+	 * ipvs match drops "--ipvs", the comment is quoted) */
+	const char *listed;
 	const char *check[NAT_ARGV_MAX]; /* exits 0 when the piece is in place */
 	/* NULL, or the first line (warnings starting with '#' aside) the
 	 * check must print for the piece to be in place */
@@ -52,6 +67,13 @@ struct nat_step {
 /* The steps, in order: chains before the rules in them, the rules before the
  * jumps that send traffic through them. Returns how many were written. */
 size_t nat_rules_steps(struct nat_step *out, size_t max);
+
+/* The listing of the nat table, whole: "iptables -w -t nat -S" (v6:
+ * ip6tables) into argv (NAT_ARGV_MAX). -S rather than the backend's -save:
+ * it prints each rule in the same form as the -S CHAIN 1 of the per-piece
+ * check (both are the same printer), with no header, counters or COMMIT
+ * to skip, and exits non-zero when the table cannot be read. */
+void nat_rules_listing(int v6, const char **argv);
 
 /* Whether a check's output shows the piece in place (s->expect). */
 int nat_step_output_ok(const struct nat_step *s, const char *out);

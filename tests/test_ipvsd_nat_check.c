@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/counters.h"
@@ -23,7 +24,12 @@
 
 /* $0 -w -t nat OP CHAIN SPEC...: rules live in $NAT_DIR/<program>.db, in
  * order (a chain's rule 1 is its first line); a line in $NAT_DIR/fail makes
- * the matching "OP CHAIN" write fail. */
+ * the matching "OP CHAIN" write fail. `$0 -w -t nat -S` lists the table as
+ * iptables 1.8.9 does (the legacy warning first, the policies, the chains,
+ * the rules with the ipvs match's "--ipvs" dropped and the comment quoted);
+ * it fails when $NAT_DIR/list_fail exists, hangs after a line when
+ * $NAT_DIR/list_slow exists, and prints $NAT_DIR/list_extra
+ * (a big table of other rules) before the rules. */
 static const char fake[] =
 	"#!/bin/sh\n"
 	"PATH=/usr/bin:/bin\n"
@@ -31,7 +37,15 @@ static const char fake[] =
 	"shift 3; op=$1; shift; echo \"$op $*\" >>$NAT_DIR/calls\n"
 	"sleep 0.02\n"
 	"case $op in\n"
-	"-S) if [ $# = 2 ]; then echo '# Warning: a warning first, as iptables-nft gives';\n"
+	"-S) if [ $# = 0 ]; then [ -e $NAT_DIR/list_fail ] && { echo 'cannot list'; exit 1; }\n"
+	"	[ -e $NAT_DIR/list_slow ] && { echo '-P PREROUTING ACCEPT'; exec sleep 30; }\n"
+	"	echo '# Warning: iptables-legacy tables present, use iptables-legacy"
+	" to see them' >&2\n"
+	"	for c in PREROUTING INPUT OUTPUT POSTROUTING; do echo \"-P $c ACCEPT\"; done\n"
+	"	sed -n 's/^:/-N /p' $db; cat $NAT_DIR/list_extra 2>/dev/null\n"
+	"	grep -v '^:' $db | sed -e 's/^/-A /' -e 's/ --ipvs / /' \\\n"
+	"		-e 's/--comment \\(.*\\) -j/--comment \"\\1\" -j/'; exit 0; fi\n"
+	"	if [ $# = 2 ]; then echo '# Warning: a warning first, as iptables-nft gives';\n"
 	"	grep -m1 \"^$1 \" $db | sed 's/^/-A /'; exit 0; fi\n"
 	"	grep -qxF \":$1\" $db ;;\n"
 	"-N) echo \":$1\" >>$db ;;\n"
@@ -213,6 +227,21 @@ static void test_steps(void **state)
 	assert_false(nat_step_output_ok(&s[5], ""));
 	assert_false(nat_step_output_ok(&s[5], "# Warning: cut"));
 	assert_true(nat_step_output_ok(&s[2], "")); /* no expect: exit status only */
+	/* one listing of the whole table per family judges the steps */
+	const char *list[NAT_ARGV_MAX];
+
+	nat_rules_listing(0, list);
+	assert_string_equal(nat_argv_format(list, buf, sizeof(buf)), "iptables -w -t nat -S");
+	nat_rules_listing(1, list);
+	assert_string_equal(nat_argv_format(list, buf, sizeof(buf)), "ip6tables -w -t nat -S");
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(s[i].v6, i >= 7);
+	assert_int_equal(s[1].kind, NAT_KIND_CHAIN);
+	assert_string_equal(s[1].name, "L4LB-VIPS");
+	assert_int_equal(s[2].kind, NAT_KIND_RULE);
+	assert_int_equal(s[6].kind, NAT_KIND_FIRST);
+	assert_string_equal(s[6].name, "PREROUTING");
+	assert_string_equal(s[6].listed, "-A PREROUTING -j L4LB-VIPS");
 	/* a short buffer is cut, never overrun */
 	assert_int_equal(strlen(nat_argv_format(s[10].check, buf, 10)), 9);
 }
@@ -271,29 +300,36 @@ static void test_check_repairs(void **state)
 	assert_int_equal(count("wc -l <iptables.db"), 7);
 	assert_int_equal(count("wc -l <ip6tables.db"), 7);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
-	/* the rules in and the jumps to a chain just created are not checked,
-	 * the jumps inserted at 1 straight away (no restore) */
-	assert_int_equal(count("grep -c '^-S ' calls"), 4);
+	/* one listing per family tells the chains are missing; the rules in
+	 * and the jumps to a chain just created are not checked, the jumps
+	 * inserted at 1 straight away (no restore) */
+	assert_int_equal(count("grep -cx -- '-S ' calls"), 2);
+	assert_int_equal(count("grep -c '^-S .' calls || true"), 0);
 	assert_int_equal(count("grep -c '^-C ' calls || true"), 0);
 	assert_int_equal(count("grep -c '^restore ' calls || true"), 0);
 	assert_int_equal(count("grep -c '^-I OUTPUT 1 -j L4LB-VIPS$' calls"), 2);
 
-	/* all in place: only checks */
+	/* all in place: two processes, one listing per family, and nothing
+	 * the listing could not tell */
+	uint64_t fallbacks = counter_value("nat_check_fallbacks");
+
 	sh(": >calls");
 	assert_int_equal(nat_check_start(c), 0);
 	run_check(base, c);
 	assert_string_equal(nat_check_state(c), "ok");
-	assert_int_equal(count("grep -c '^-[SC] ' calls"), 14);
-	assert_int_equal(count("grep -c '^-[NAI] ' calls || true"), 0);
+	assert_int_equal(count("wc -l <calls"), 2);
+	assert_int_equal(count("grep -cx -- '-S ' calls"), 2);
+	assert_int_equal(counter_value("nat_check_fallbacks"), fallbacks);
 
 	/* one jump deleted behind its back: exactly that one is put back */
 	sh(": >calls && grep -vxF 'OUTPUT -j L4LB-VIPS' ip6tables.db >x; mv x ip6tables.db");
 	assert_int_equal(nat_check_start(c), 0);
 	run_check(base, c);
 	assert_string_equal(nat_check_state(c), "ok");
-	/* (nothing to move: the restore fails as a whole, then the insert) */
+	/* (no rule of OUTPUT names L4LB-VIPS: inserted at once, no restore) */
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 1);
-	assert_int_equal(count("grep -c '^restore ' calls"), 1);
+	assert_int_equal(count("grep -c '^restore ' calls || true"), 0);
+	assert_int_equal(count("wc -l <calls"), 3);
 	assert_int_equal(count("grep -c '^-I OUTPUT 1 -j L4LB-VIPS' calls"), 1);
 	assert_int_equal(count("grep -cxF 'OUTPUT -j L4LB-VIPS' ip6tables.db"), 1);
 	assert_int_equal(count("grep -m1 -n '^OUTPUT ' ip6tables.db | cut -d: -f1"),
@@ -340,8 +376,8 @@ static void test_check_repairs(void **state)
 	run_check(base, c);
 	assert_string_equal(nat_check_state(c), "ok");
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 3);
-	/* the rules in the chains (v4's two, v6's VIP one); the jumps: -S CHAIN 1 */
-	assert_int_equal(count("grep -c '^-C ' calls"), 3);
+	/* everything else judged from the two listings */
+	assert_int_equal(count("wc -l <calls"), 5);
 	assert_int_equal(count("wc -l <ip6tables.db"), 7);
 
 	/* a write that fails: counted, the rest still done, state "failed" */
@@ -385,6 +421,122 @@ static void test_move_without_restore(void **state)
 	event_base_free(base);
 }
 
+/* Runs one check to its end; its calls are in `calls`. */
+static void check_once(struct event_base *base, struct nat_check *c)
+{
+	sh(": >calls");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "ok");
+}
+
+/* A listing that cannot be trusted is never read as "missing": each piece
+ * is checked by its own command again, and nothing is put in twice. */
+static void test_listing_fallbacks(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct nat_check *c;
+	uint64_t before;
+
+	(void)state;
+	sh("rm -f fail list_fail list_extra");
+	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
+	check_once(base, c); /* whatever the tests before left: all in place */
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 2);
+
+	/* the listing fails: the 14 checks of before, no write */
+	before = counter_value("nat_check_fallbacks");
+	sh("touch list_fail");
+	check_once(base, c);
+	assert_int_equal(count("grep -c '^-[SC] .' calls"), 14);
+	assert_int_equal(count("grep -c '^-[NAI] \\|^restore' calls || true"), 0);
+	assert_int_equal(counter_value("nat_check_fallbacks"), before + 14);
+	sh("rm list_fail");
+
+	/* a table of 60,000 other rules (about 5 MiB, over the cap) printed
+	 * before ipvsd's: the listing is cut, so ipvsd's rules are not in what
+	 * was kept; each piece is checked by itself and nothing is added */
+	sh("awk 'BEGIN { print \"-N KUBE-SVC\"; for (i = 0; i < 60000; i++)"
+	   " printf \"-A KUBE-SVC -d 10.%d.%d.1/32 -p tcp -m tcp --dport %d"
+	   " -j DNAT --to-destination 172.17.0.%d:80\\n\", i / 256, i % 256, i, i % 250 }'"
+	   " >list_extra && test $(wc -c <list_extra) -gt 4300000");
+	check_once(base, c);
+	assert_int_equal(count("grep -c '^-[SC] .' calls"), 14);
+	assert_int_equal(count("grep -c '^-[NAI] \\|^restore' calls || true"), 0);
+	assert_int_equal(count("grep -c L4LB-MASQ iptables.db"), 3);
+
+	/* 20,000 of them: judged from the listing, two processes */
+	sh("head -n 20001 list_extra >x && mv x list_extra");
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 2);
+	/* ... and a DNAT jump put above ipvsd's among them is moved back */
+	sh("{ echo 'PREROUTING -j KUBE-SVC'; cat ip6tables.db; } >x; mv x ip6tables.db");
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 3);
+	assert_int_equal(count("grep -c '^restore ' calls"), 1);
+	sh("grep -m1 '^PREROUTING ' ip6tables.db | grep -qxF 'PREROUTING -j L4LB-VIPS'");
+	sh("rm list_extra");
+
+	/* ipvsd's ACCEPT replaced by one with another comment: the listing
+	 * cannot tell, -C says missing, it is put in (at the top) */
+	before = counter_value("nat_check_fallbacks");
+	sh("sed -i 's/skips port-mapping DNAT/other/' iptables.db");
+	check_once(base, c);
+	assert_int_equal(counter_value("nat_check_fallbacks"), before + 1);
+	assert_int_equal(count("grep -c '^-C L4LB-VIPS ' calls"), 1);
+	assert_int_equal(count("grep -c '^-I L4LB-VIPS ' calls"), 1);
+	assert_int_equal(count("wc -l <calls"), 4);
+	sh("grep -m1 '^L4LB-VIPS ' iptables.db | grep -q 'skips port-mapping DNAT'");
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 2);
+	nat_check_free(c);
+	event_base_free(base);
+}
+
+static int open_fds(void)
+{
+	return count("ls /proc/$PPID/fd | wc -l");
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+/* Freed while its listing runs (hung half-way): the child killed and
+ * reaped, its pipe closed, the listing's buffer freed (ASan), at once. */
+static void test_free_while_listing(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct event *stop = evtimer_new(base, on_stop, base);
+	struct timeval half = { 0, 500000 };
+	struct nat_check *c;
+	int fds = open_fds();
+	time_t t0;
+
+	(void)state;
+	sh("touch list_slow");
+	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
+	assert_int_equal(nat_check_start(c), 0);
+	evtimer_add(stop, &half);
+	event_base_dispatch(base);
+	assert_string_equal(nat_check_state(c), "running");
+	assert_int_equal(open_fds(), fds + 1);
+	t0 = time(NULL);
+	nat_check_free(c);
+	assert_true(time(NULL) - t0 <= 2);
+	assert_int_equal(open_fds(), fds);
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	sh("rm list_slow");
+	event_free(stop);
+	event_base_free(base);
+}
+
 static void test_check_without_iptables(void **state)
 {
 	struct event_base *base = event_base_new();
@@ -411,6 +563,8 @@ int main(void)
 		cmocka_unit_test(test_child_input),
 		cmocka_unit_test(test_check_repairs),
 		cmocka_unit_test(test_move_without_restore),
+		cmocka_unit_test(test_listing_fallbacks),
+		cmocka_unit_test(test_free_while_listing),
 		cmocka_unit_test(test_check_without_iptables),
 	};
 

@@ -11,9 +11,9 @@
 . tests/vm/cluster/cluster.sh
 vm_only "${1:-build}" ipvsadm curl ipset iptables
 
-t0=$(now_ms)
+t0=$(up_ms)
 cluster_up_checked "$B" 3
-echo "INFO: cluster up in $(($(now_ms) - t0)) ms, /web:80 is $WEB_VIP"
+echo "INFO: cluster up in $(($(up_ms) - t0)) ms, /web:80 is $WEB_VIP"
 . tests/vm/e2e/failure.sh
 
 [ -s "$VM_TMP/failed" ] && cluster_logs 8

@@ -29,11 +29,17 @@ WEB_VIP=
 
 net() { "$CL_B/tests/tools/e2e_net" "$@"; }
 
-# now_ms: monotonic enough for latencies of a few seconds.
+# now_ms: wall clock in ms, as tests/tools/soak_load prints it (soak.sh).
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-CL_T0=$(now_ms)
+# up_ms: the uptime in ms (10 ms steps), for the durations the suites print:
+# read by the shell, where date is a process start per reading.
+up_ms() {
+	read -r _ut _ </proc/uptime
+	echo $((${_ut%.*}${_ut#*.} * 10))
+}
+CL_T0=$(up_ms)
 # section NAME: a comment line with the seconds since the script started.
-section() { echo "# --- $* (at $((($(now_ms) - CL_T0) / 1000)) s)"; }
+section() { echo "# --- $* (at $((($(up_ms) - CL_T0) / 1000)) s)"; }
 
 node_ip() { echo "10.0.0.$1"; }
 node_dir() { echo "$VM_TMP/n$1"; }
@@ -47,7 +53,10 @@ ctl() { # node l4lbctl-args...
 # It holds no cluster state of its own: the state lives here, one file per
 # task in $VM_TMP/tasks ("NODE PORT STATE"), and each change sends the master
 # the whole new state with the event for its streams.
-fm() { net post "$(cat "$VM_TMP/master.port")" /ctl "$1" >/dev/null; }
+fm() {
+	read -r _mport <"$VM_TMP/master.port"
+	net post "$_mport" /ctl "$1" >/dev/null
+}
 fm_agent() {
 	printf '{"agent_info":{"id":{"value":"a%s"},"hostname":"%s"}}' "$1" "$(node_ip "$1")"
 }
@@ -64,7 +73,7 @@ fm_task() { # name node port [state]: a task with the three VIPs on its port
 # of $VM_TMP/tasks (a task in a terminal state is no longer listed).
 fm_state() {
 	_ag= _ts=
-	for _i in $(seq "$CL_N"); do _ag="$_ag${_ag:+,}$(fm_agent "$_i")"; done
+	for _i in $CL_NODES; do _ag="$_ag${_ag:+,}$(fm_agent "$_i")"; done
 	for _f in "$VM_TMP"/tasks/*; do
 		[ -f "$_f" ] || continue
 		read -r _node _port _st <"$_f"
@@ -133,15 +142,18 @@ node_spawn() {
 	_i=$1 _d=$2
 	shift 2
 	_dir=$(node_dir "$_i")
-	mkdir -p "$_dir/run" "$_dir/state"
+	[ -d "$_dir/state" ] || mkdir -p "$_dir/run" "$_dir/state"
 	_common="--run-dir $_dir/run --log-level ${CL_LOG:-info}"
 	case $_d in
 	vipd)
 		# the nodes' vipds share the root namespace: each its own loopback
-		# address, in a net of this cluster's (clusters may run side by side)
-		"$CL_B/vipd" $_common --master "http://127.0.0.1:$(cat "$VM_TMP/master.port")" \
+		# address, in a net of this cluster's (clusters may run side by side).
+		# A short backoff: a master outage (test_e2e_failure) shows in a
+		# failed request within 100 ms, and the master's return as soon.
+		read -r _mport <"$VM_TMP/master.port"
+		"$CL_B/vipd" $_common --master "http://127.0.0.1:$_mport" \
 			--http-listen "127.$CL_NET.0.$_i:61421" \
-			--backoff-min 200 --backoff-max 800 "$@" 2>>"$_dir/vipd.log" &
+			--backoff-min 20 --backoff-max 100 "$@" 2>>"$_dir/vipd.log" &
 		;;
 	overlayd)
 		_seed=1
@@ -173,17 +185,25 @@ node_spawn() {
 node_answers() {
 	_st=$(CL_CTL_MS=1000 ctl "$1" status 2>/dev/null) || true
 	shift
+	# its lines read by the shell ("DAEMON STATE ..."): a grep per daemon
+	# would be a process start per daemon and try
 	for _d; do
-		printf '%s\n' "$_st" | grep -q "^$_d *up" || { echo "$_d does not answer"; return 1; }
+		_ok=
+		while read -r _dn _ds _; do
+			if [ "$_dn $_ds" = "$_d up" ]; then _ok=1; fi
+		done <<-EOF
+			$_st
+		EOF
+		[ -n "$_ok" ] || { echo "$_d does not answer"; return 1; }
 	done
 }
 # node_kill I DAEMON [SIGNAL]: stop one daemon (default SIGTERM) and wait for it.
 # Its control socket goes with it: node_wait then knows the next one's.
 node_kill() {
-	_p=$(cat "$(node_dir "$1")/$2.pid")
+	read -r _p <"$VM_TMP/n$1/$2.pid" # node_dir, without a subshell
 	kill -"${3:-TERM}" "$_p" 2>/dev/null || true
 	wait "$_p" 2>/dev/null || true
-	rm -f "$(node_dir "$1")/run/$2.rep"
+	rm -f "$VM_TMP/n$1/run/$2.rep"
 }
 
 # --- the kernel view ---
@@ -198,19 +218,17 @@ dests() {
 has_dests() { [ "$(dests "$1" "$2" "${4:-tcp}" | wc -w)" = "$3" ]; }
 # all_nodes CMD ARGS...: CMD with each node number prepended succeeds on every node.
 all_nodes() {
-	for _n in $(seq "$CL_N"); do "$@" "$_n" || return 1; done
+	for _n in $CL_NODES; do "$@" "$_n" || return 1; done
 }
 # has_vip_addrs I: node I holds the three VIPs on ipvsd's interface (ipvsd
 # adds them after its first nat rules check).
 has_vip_addrs() {
-	_a=$(nx "n$1" ip -o -4 addr show dev minuteman 2>/dev/null)
+	_a=$(ip -n "${VM_NS}n$1" -o -4 addr show dev minuteman 2>/dev/null)
 	for _v in "$IP_VIP" "$UDP_VIP" "$WEB_VIP"; do
-		echo "$_a" | grep -q " $_v/" || return 1
+		case $_a in *" $_v/"*) ;; *) return 1 ;; esac
 	done
 }
 has_dests_on() { has_dests "$4" "$1" "$2" "$3"; } # VIP:PORT N proto I (for all_nodes)
-lacks_dest_on() { ! dests "$3" "$1" | grep -q "$2"; } # VIP:PORT IP I
-has_dest_on() { dests "$3" "$1" | grep -q "$2"; }   # VIP:PORT IP I
 
 # serving I VIP:PORT IP [proto]: node I sends new connections of the service
 # to a backend at IP (present with a weight above 0; a withheld TCP backend
@@ -220,10 +238,12 @@ serving() {
 		awk -v ip="$3:" '$1 == "->" && index($2, ip) == 1 && $4 > 0 { f = 1 } END { exit !f }'
 }
 # kernel_dump I: what l4lb programs in node I's kernel, without counters:
-# IPVS, ipsets, nat rules.
+# IPVS, ipsets, nat rules. IPVS and ipsets sorted together, as their lines
+# never look alike (-A/-a against create/add), and one sed drops the nat
+# table's comments and counters: fewer process starts.
 kernel_dump() {
-	nx "n$1" sh -c 'ipvsadm -Sn | sort; ipset save | sort;
-		iptables-save -t nat | grep -v "^#" | sed "s/ \[[0-9]*:[0-9]*\]//"'
+	nx "n$1" sh -c '{ ipvsadm -Sn; ipset save; } | sort;
+		iptables-save -t nat | sed -e "/^#/d" -e "s/ \[[0-9]*:[0-9]*\]//"'
 }
 
 # ipvs_watch OUT SECONDS PROTO VIP:PORT DEST COND "NODES" [CMD...]: the time
@@ -243,7 +263,8 @@ ipvs_watch() {
 watch_event() {
 	_body=$8
 	set -- "$1" "$2" "$3" "$4" "$5" "$6" "$7"
-	ipvs_watch "$@" "$CL_B/tests/tools/e2e_net" post "$(cat "$VM_TMP/master.port")" /ctl "$_body"
+	read -r _mport <"$VM_TMP/master.port"
+	ipvs_watch "$@" "$CL_B/tests/tools/e2e_net" post "$_mport" /ctl "$_body"
 }
 # lat OUT NAME: NAME's milliseconds in ipvs_watch's output OUT.
 lat() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
@@ -284,40 +305,76 @@ named_vip() {
 		head -n 1
 }
 
+# cluster_net: what lib.sh's bridge_new, ns_new and ns_link make (the
+# namespaces "lan", holding the bridge br0, and n1..n$CL_N, each on br0
+# through a veth pair: "n<i>" on the bridge's side, "lan" on the node's, with
+# the node's address), in one `ip -batch` per namespace rather than one ip
+# process per command.
+cluster_net() {
+	for _i in lan $CL_NODES; do
+		[ "$_i" = lan ] || _i=n$_i
+		echo "netns add $VM_NS$_i"
+	done | ip -batch -
+	{
+		echo "link set lo up"
+		echo "link add br0 type bridge"
+		echo "link set br0 up"
+		for _i in $CL_NODES; do
+			echo "link add name n$_i type veth peer name lan netns ${VM_NS}n$_i"
+			echo "link set dev n$_i master br0 up"
+		done
+	} | ip -n "${VM_NS}lan" -batch -
+	for _i in $CL_NODES; do
+		printf 'link set lo up\naddr add %s/24 dev lan\nlink set dev lan up\n' \
+			"$(node_ip "$_i")" | ip -n "${VM_NS}n$_i" -batch -
+	done
+}
+
 # cluster_up BUILD N: the whole cluster, returns once every node has every
 # backend of every VIP in its kernel.
 cluster_up() {
 	CL_B=$1 CL_N=$2
+	# the node numbers, listed once (seq is a process start; the list is
+	# walked in wait loops)
+	CL_NODES=$(seq "$CL_N")
 	CL_NET=1
 	until mkdir "/tmp/l4lb-cluster-$CL_NET" 2>/dev/null; do CL_NET=$((CL_NET + 1)); done
 	echo "/tmp/l4lb-cluster-$CL_NET" >"$VM_TMP/cluster.net"
 	master_start
-	bridge_new lan
+	cluster_net
 	mkdir -p "$VM_TMP/tasks"
-	for _i in $(seq "$CL_N"); do
-		ns_new "n$_i"
-		ns_link lan "n$_i" "$(node_ip "$_i")/24"
+	for _i in $CL_NODES; do
 		backend_start "$_i" "web-$_i" 8000
 		echo "$_i 8000 TASK_RUNNING" >"$VM_TMP/tasks/web-$_i"
 	done
 	master_wait
-	_t1=$(now_ms)
+	_t1=$(up_ms)
 	fm "$(printf 'heartbeat 1\nstate %s' "$(fm_state)")"
 	# every daemon at once: starts are slow in the VM, waiting in turn adds up
-	for _i in $(seq "$CL_N"); do
+	for _i in $CL_NODES; do
 		for _d in overlayd vipd ipvsd; do node_spawn "$_i" "$_d"; done
 	done
-	for _i in $(seq "$CL_N"); do
+	for _i in $CL_NODES; do
 		node_wait "$_i" overlayd vipd ipvsd || return 1
 	done
-	_t2=$(now_ms)
-	wait_until "${CL_UP_S:-150}" all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&
+	_t2=$(up_ms)
+	# every node's backend in every node's IPVS, watched by one sampling
+	# process per backend: polls of ipvsadm per node and try took CPU from
+	# the daemons being waited for. Then the exact counts, usually at once.
+	# Every 100 ms: no latency is measured here.
+	_ns=
+	for _i in $CL_NODES; do _ns="$_ns /run/netns/${VM_NS}n$_i"; done
+	for _i in $CL_NODES; do
+		"$CL_B/tests/tools/ipvs_watch" -t $((${CL_UP_S:-150} * 1000)) -i 100 tcp \
+			"$IP_VIP:80" "$(node_ip "$_i"):8000" up $_ns >/dev/null || return 1
+	done
+	wait_until 10 all_nodes has_dests_on "$IP_VIP:80" "$CL_N" tcp &&
 		wait_until 10 all_nodes has_dests_on "$UDP_VIP:53" "$CL_N" udp &&
 		WEB_VIP=$(named_vip) && [ -n "$WEB_VIP" ] &&
 		wait_until 10 all_nodes has_dests_on "$WEB_VIP:80" "$CL_N" tcp &&
 		wait_until 10 all_nodes has_vip_addrs || return 1
 	echo "INFO: cluster_up: namespaces, backends and master $((_t1 - CL_T0)) ms," \
-		"daemons answering $((_t2 - _t1)) ms, every kernel programmed $(($(now_ms) - _t2)) ms"
+		"daemons answering $((_t2 - _t1)) ms, every kernel programmed $(($(up_ms) - _t2)) ms"
 }
 
 # cluster_up_checked BUILD N: cluster_up as the check "cluster_up"; when it

@@ -15,8 +15,16 @@
 #   IPVS, ipsets and nat rules identical afterwards.
 
 section "traffic: every VIP from every node"
-# answered NODE get|udp VIP PORT: the backends that answered 12 requests
-answered() { cl_count "$1" "$2" "$3" "$4" 12 | cut -d' ' -f1 | sort | tr '\n' ' '; }
+# answered NODE get|udp VIP PORT: the backends that answered 12 requests,
+# sorted ("<answer> <count>" lines; the names kept by the shell, not by a
+# cut and a tr process)
+answered() {
+	_a=
+	while read -r _ans _; do _a="$_a${_ans:+$_ans }"; done <<-EOF
+		$(cl_count "$1" "$2" "$3" "$4" 12 | sort)
+	EOF
+	echo "$_a"
+}
 all="web-1 web-2 web-3 "
 for n in 1 2 3; do
 	check_eq "n$n: named VIP $WEB_VIP:80 reaches every backend" "$all" \
@@ -56,14 +64,17 @@ section "restarts under traffic"
 # together: ipvsd starts before its publishers answer and must still keep
 # the kernel as it is.
 same_kernel() { kernel_dump 1 | cmp -s - "$VM_TMP/kernel1"; }
-# adopted SIZE: the ipvsd log of n1 after byte SIZE says the restarted
-# ipvsd found everything in the kernel (it logs its writes since start)
+# adopted SIZE: the ipvsd log of n1 after byte SIZE says, within 30 s, that
+# the restarted ipvsd found everything in the kernel (it logs its writes
+# since start) and wrote nothing. One log_wait process reads the log as it
+# grows, rather than tail and grep per try while ipvsd starts.
 adopted() {
-	tail -c "+$(($1 + 1))" "$(node_dir 1)/ipvsd.log" | grep -q "initial reconcile done: "
-}
-zero_writes() {
-	tail -c "+$(($1 + 1))" "$(node_dir 1)/ipvsd.log" |
-		grep "initial reconcile done: " | grep -q ": 0 changes, 0 IPVS writes "
+	_l=$("$B/tests/tools/log_wait" "$(node_dir 1)/ipvsd.log" "$1" 30000 \
+		"initial reconcile done: ") || return 1
+	case $_l in
+	*": 0 changes, 0 IPVS writes "*) ;;
+	*) echo "$_l"; return 1 ;;
+	esac
 }
 kernel_dump 1 >"$VM_TMP/kernel1"
 nx n1 curl -sS -N "http://$IP_VIP/stream" >"$VM_TMP/stream" 2>"$VM_TMP/stream.err" &
@@ -76,7 +87,7 @@ E2E_TIMEOUT_MS=3000 cl_count 1 loop "$WEB_VIP" 80 "$VM_TMP/stop-loop" >"$VM_TMP/
 lpid=$!
 flaps=
 for order in "vipd overlayd ipvsd" "ipvsd overlayd vipd" "vipd+overlayd+ipvsd"; do
-	t0=$(now_ms) steps=
+	t0=$(up_ms) steps=
 	# every node stays up the whole time: n1 should never stop sending new
 	# connections to its own backend or to n2's (watched in the background)
 	wpids=
@@ -88,29 +99,24 @@ for order in "vipd overlayd ipvsd" "ipvsd overlayd vipd" "vipd+overlayd+ipvsd"; 
 	logsize=$(wc -c <"$(node_dir 1)/ipvsd.log")
 	case $order in
 	*+*)
-		t1=$(now_ms)
+		t1=$(up_ms)
 		for d in vipd overlayd ipvsd; do node_kill 1 "$d" KILL; done
 		for d in vipd overlayd ipvsd; do node_spawn 1 "$d"; done
 		node_wait 1 vipd overlayd ipvsd || fail "restarts ($order): all answer again"
-		steps="all three $(($(now_ms) - t1)) ms, "
+		steps="all three $(($(up_ms) - t1)) ms, "
 		;;
 	*)
 		for d in $order; do
-			t1=$(now_ms)
+			t1=$(up_ms)
 			node_kill 1 "$d" KILL
 			node_start 1 "$d" || fail "restarts ($order): $d answers again"
-			steps="$steps$d $(($(now_ms) - t1)) ms, "
+			steps="$steps$d $(($(up_ms) - t1)) ms, "
 		done
 		;;
 	esac
-	t1=$(now_ms)
-	if wait_until 30 adopted "$logsize" && zero_writes "$logsize"; then
-		pass "restarts ($order): ipvsd adopted n1's kernel with zero IPVS writes"
-	else
-		fail "restarts ($order): ipvsd adopted n1's kernel with zero IPVS writes" \
-			"$(tail -c "+$((logsize + 1))" "$(node_dir 1)/ipvsd.log" |
-			grep "initial reconcile" | tail -n 1)"
-	fi
+	t1=$(up_ms)
+	check "restarts ($order): ipvsd adopted n1's kernel with zero IPVS writes" \
+		adopted "$logsize"
 	# the restarted ipvsd adopts the kernel state; give it time to settle
 	if wait_until 30 same_kernel; then
 		pass "restarts ($order): kernel state of n1 identical"
@@ -126,8 +132,8 @@ for order in "vipd overlayd ipvsd" "ipvsd overlayd vipd" "vipd+overlayd+ipvsd"; 
 			"$(awk '$1 == "n1" { print $2 }' "$VM_TMP/flap-$ip") ms into the order"
 		flaps="$flaps($order: $ip) "
 	done
-	echo "INFO: restarts ($order) took $(($(now_ms) - t0)) ms (${steps}kernel compared" \
-		"after $(($(now_ms) - t1)) ms)"
+	echo "INFO: restarts ($order) took $(($(up_ms) - t0)) ms (${steps}kernel compared" \
+		"after $(($(up_ms) - t1)) ms)"
 done
 touch "$VM_TMP/stop-loop"
 # A live node withheld on n1 during the restarts: a restarted overlayd no

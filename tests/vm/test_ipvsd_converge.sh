@@ -95,6 +95,12 @@ check_matches() { # NAME SECONDS
 		fail "$1" "$(differs)"
 	fi
 }
+# started: wait for the restarted ipvsd's first pass; if it does not come,
+# the log's last lines say why (as comments)
+started() {
+	wait_until 30 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" ||
+		tail -n 3 "$VM_TMP/ipvsd.log" | sed 's/^/# ipvsd.log: /'
+}
 # initial: N and W of the restart's "initial reconcile done: N changes, W
 # IPVS writes" line, as "N W"
 initial() {
@@ -126,7 +132,7 @@ reach 10.0.0.11 10.0.0.12 10.0.0.13
 SPEC
 wait_until 10 grep -q "vips=6" "$VM_TMP/feed.log"
 start_ipvsd
-wait_until 30 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
+started
 # add-dest (80), del-dest (UDP 53: at once), set-dest (weight 3 -> 5),
 # 11.0.0.1:8080: add-service, add-dest, add-member; 11.0.0.4:53: add-service,
 # add-dest, add-member, add-address
@@ -145,7 +151,7 @@ check_matches "a deleted set member, VIP addresses and a changed weight are repa
 n ipvsadm -Sn | sort >"$VM_TMP/before"
 kill -9 "$(cat "$VM_TMP/ipvsd.pid")"
 start_ipvsd
-wait_until 30 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
+started
 check_eq "restart with nothing changed: 0 changes, 0 IPVS writes" "0 0" "$(initial)"
 n ipvsadm -Sn | sort >"$VM_TMP/after"
 check "... IPVS exactly as before" cmp -s "$VM_TMP/before" "$VM_TMP/after"
@@ -155,7 +161,7 @@ check_matches "... and everything still equals the spec" 5
 kill -9 "$(cat "$VM_TMP/ipvsd.pid")"
 SCHED=rr
 start_ipvsd --scheduler rr
-wait_until 30 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
+started
 check_eq "restart with --scheduler rr: one change per service (6)" 6 "$(initial | cut -d' ' -f1)"
 check_matches "... and every service has scheduler rr" 10
 # (ipvsd stopped meanwhile: its pass every 2 s would repair them mid-way)

@@ -8,10 +8,15 @@
  *                                   datagrams are answered with NAME
  *   e2e_net udpserve NAME PORT      only the UDP side of serve
  *   e2e_net echoserve NAME PORT     TCP: each line received is sent back as "NAME <line>"
+ *   e2e_net httpserve NAME PORT     only the HTTP side of serve
  *   e2e_net get IP PORT N           N HTTP requests, prints "<answer> <count>" lines
  *   e2e_net udp IP PORT N           N datagrams, same output
  *   e2e_net udpeach IP PORT N       N datagrams, each from a new socket; prints each
  *                                   answer on a line of its own, stops at the first failure
+ *   e2e_net geteach URL N           N GETs of URL (http://HOST[:PORT][/PATH], HOST an IP,
+ *                                   IPv6 in brackets), each on a new connection; prints
+ *                                   the first line of each 200 answer's body, says why on
+ *                                   stderr for any other, goes on with the next
  *   e2e_net echofirst IP PORT N     N connections to an echoserve; prints the first
  *                                   answer of each
  *   e2e_net echostream IP PORT      one connection to an echoserve: sends "<i>" every
@@ -19,12 +24,18 @@
  *   e2e_net loop IP PORT STOPFILE   HTTP requests until STOPFILE exists, prints "ok bad"
  *                                   (each failure's time and reason on stderr)
  *   e2e_net post PORT PATH BODY     POST BODY to 127.0.0.1:PORT/PATH, prints the reply body
+ *   e2e_net ticker MS               for each byte read on stdin, waits MS ms, then writes
+ *                                   a line: a sleep for a shell without starting a process
+ *                                   (tests/vm/lib.sh's wait_until); ends with its parent
  *   e2e_net unix PATH FILE          FILE's bytes straight into a unix stream socket (below
  *                                   nanomsg's framing: a hostile local peer), then reads
  *                                   until the peer hangs up or 1 s passes
  * IP is IPv4 or IPv6; the servers listen on both. Every request has a 1 s
  * deadline (E2E_TIMEOUT_MS in the environment sets another); a failed one
- * counts as "FAILED". get, udp, udpeach and echofirst exit 1 if a request failed.
+ * counts as "FAILED". get, udp, udpeach, geteach and echofirst exit 1 if a
+ * request failed. With E2E_DETACH=1 a server goes on in the background once
+ * it listens, and the command returns 0: a script knows it can be reached
+ * without polling for it (each poll is a process start, slow in the VM).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -149,6 +160,8 @@ static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
 		goto done;
 	}
 	buf[len] = 0;
+	/* anything but a whole 200 answer is the server's fault, not the network's */
+	rc = -EPROTO;
 	if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0)
 		goto done;
 	body = strstr(buf, "\r\n\r\n");
@@ -252,6 +265,68 @@ static int requests(const char *mode, const char *ip, int port, int n)
 	return failed ? 1 : 0;
 }
 
+/*
+ * geteach: n GETs of url, each on a new connection (so IPVS schedules each
+ * afresh), as curl does with the URL given n times: every answer is printed,
+ * a failure is told on stderr and the next request made all the same.
+ */
+static int geteach(const char *url, int n)
+{
+	char host[INET6_ADDRSTRLEN], req[1024], a[4096];
+	const char *auth, *end, *path, *colon;
+	struct addr sa;
+	int port = 80, failed = 0;
+	size_t hl;
+
+	if (strncmp(url, "http://", 7) != 0)
+		goto bad;
+	auth = url + 7;
+	path = strchr(auth, '/');
+	end = path ? path : auth + strlen(auth);
+	if (*auth == '[') {
+		const char *rb = memchr(auth, ']', end - auth);
+
+		if (!rb)
+			goto bad;
+		hl = rb - auth - 1;
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		if (rb + 1 != end && !colon)
+			goto bad;
+		auth++;
+	} else {
+		colon = memchr(auth, ':', end - auth);
+		hl = (colon ? colon : end) - auth;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		goto bad;
+	memcpy(host, auth, hl);
+	host[hl] = 0;
+	if (colon && ((port = atoi(colon + 1)) <= 0 || port > 65535))
+		goto bad;
+	if (addr_of(host, port, &sa) < 0)
+		return 2;
+	/* Host as the URL spells it (brackets kept); HTTP/1.0: the server closes */
+	if (snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %.*s\r\n\r\n", path ? path : "/",
+		     (int)(end - url - 7), url + 7) >= (int)sizeof(req))
+		goto bad;
+	for (int i = 0; i < n; i++) {
+		int r = http(&sa, req, a, sizeof(a));
+
+		if (r < 0) {
+			failed++;
+			fprintf(stderr, "e2e_net geteach: request %d to %s: %s\n", i + 1, url,
+				strerror(-r));
+			continue;
+		}
+		printf("%s\n", a);
+		fflush(stdout);
+	}
+	return failed ? 1 : 0;
+bad:
+	fprintf(stderr, "e2e_net geteach: not a URL it can get: %s\n", url);
+	return 2;
+}
+
 static int echostream(const char *ip, int port)
 {
 	struct addr sa;
@@ -320,6 +395,19 @@ static int post(int port, const char *path, const char *body)
 	if (rc < 0)
 		return 1;
 	printf("%s\n", a);
+	return 0;
+}
+
+static int ticker(int ms)
+{
+	char c;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* the script that asked is gone */
+	while (read(0, &c, 1) == 1) {
+		usleep(ms * 1000);
+		if (write(1, "\n", 1) != 1)
+			return 1;
+	}
 	return 0;
 }
 
@@ -442,17 +530,32 @@ static void udp_loop(int u, const char *name)
 	}
 }
 
-/* serve (mode 's'), udpserve ('u') or echoserve ('e') NAME on PORT. */
+/* serve (mode 's'), udpserve ('u'), echoserve ('e') or httpserve ('h') NAME on PORT. */
 static int serve(int mode, const char *name, int port)
 {
+	const char *detach = getenv("E2E_DETACH");
 	int t = -1, u = -1;
+	pid_t pid;
 
 	signal(SIGCHLD, SIG_IGN); /* connection children are reaped by the kernel */
 	signal(SIGPIPE, SIG_IGN);
 	if ((mode != 'u' && (t = listen_any(SOCK_STREAM, port)) < 0) ||
-	    (mode != 'e' && (u = listen_any(SOCK_DGRAM, port)) < 0)) {
+	    (mode != 'e' && mode != 'h' && (u = listen_any(SOCK_DGRAM, port)) < 0)) {
 		perror("e2e_net serve");
 		return 1;
+	}
+	if (detach && strcmp(detach, "1") == 0) {
+		/* the sockets listen already: the caller may go on */
+		pid = fork();
+		if (pid < 0) {
+			perror("e2e_net serve: fork");
+			return 1;
+		}
+		if (pid > 0)
+			_exit(0);
+		/* nothing goes to stdout: a caller reading it to its end must not wait */
+		if (!freopen("/dev/null", "w", stdout))
+			return 1;
 	}
 	if (mode == 'u')
 		udp_loop(u, name);
@@ -486,6 +589,10 @@ int main(int argc, char **argv)
 		return serve('u', argv[2], atoi(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "echoserve") == 0)
 		return serve('e', argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "httpserve") == 0)
+		return serve('h', argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "geteach") == 0)
+		return geteach(argv[2], atoi(argv[3]));
 	if (argc == 5 && (strcmp(argv[1], "get") == 0 || strcmp(argv[1], "udp") == 0 ||
 			  strcmp(argv[1], "udpeach") == 0 || strcmp(argv[1], "echofirst") == 0))
 		return requests(argv[1], argv[2], atoi(argv[3]), atoi(argv[4]));
@@ -493,6 +600,8 @@ int main(int argc, char **argv)
 		return echostream(argv[2], atoi(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "loop") == 0)
 		return loop(argv[2], atoi(argv[3]), argv[4]);
+	if (argc == 3 && strcmp(argv[1], "ticker") == 0)
+		return ticker(atoi(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "unix") == 0)
 		return unix_raw(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "post") == 0)

@@ -14,8 +14,12 @@
 #	vm_done                             # exit 1 if any check failed
 #
 # The project's test runner counts the lines starting with "PASS: ", "FAIL: "
-# and "SKIP: ". Works with sh (dash) and bash; needs iproute2, busybox (httpd)
-# and curl from the host's root, and the build's tests/tools/e2e_net (UDP).
+# and "SKIP: ". Works with sh (dash) and bash; needs iproute2 from the host's
+# root and the build's tests/tools/e2e_net (the servers and clients).
+#
+# Every process start costs 10-40 ms in the emulated VM (more under load), so
+# the helpers start as few as they can: one `ip -batch` per namespace touched,
+# servers that return once they listen, one client process for N requests.
 
 set -eu
 
@@ -45,6 +49,7 @@ vm_only() {
 	fi
 	B=$(cd "${1:-build}" 2>/dev/null && pwd) || B=${1:-build}
 	shift
+	vm_ticker
 	vm_require nsenter util-linux
 	for _r; do
 		case $_r in
@@ -101,6 +106,51 @@ check_eq() {
 	fi
 }
 
+# vm_count GLOB TEXT: sets VM_N to the number of lines of TEXT that match
+# the shell pattern GLOB (a `grep -c` without its process start: read a
+# command's output once into a variable, then count or look in it). A "["
+# in GLOB starts a bracket expression: "\[" matches a "[" (IPv6 in ipvsadm).
+vm_count() {
+	VM_N=0
+	while IFS= read -r _l; do
+		case $_l in $1) VM_N=$((VM_N + 1)) ;; esac
+	done <<-EOF
+	$2
+	EOF
+}
+
+# vm_has GLOB TEXT: some line of TEXT matches the shell pattern GLOB.
+vm_has() {
+	while IFS= read -r _l; do
+		case $_l in $1) return 0 ;; esac
+	done <<-EOF
+	$2
+	EOF
+	return 1
+}
+
+# vm_ticker (from vm_only): the pause between wait_until's tries without a
+# `sleep` process per try. tests/tools/e2e_net ticker answers each byte
+# written to fd 8 with a line on fd 9 0.1 s later. Both FIFOs are opened
+# read-write, which never blocks, before the ticker opens them. VM_TICK: its
+# PID, empty if it could not start (wait_until then runs sleep).
+VM_TICK=
+vm_ticker() {
+	[ -x "$B/tests/tools/e2e_net" ] && mkfifo "$VM_TMP/tick.req" "$VM_TMP/tick.ans" || return 0
+	exec 8<>"$VM_TMP/tick.req" 9<>"$VM_TMP/tick.ans"
+	"$B/tests/tools/e2e_net" ticker 100 <"$VM_TMP/tick.req" >"$VM_TMP/tick.ans" &
+	VM_TICK=$!
+}
+# vm_pause: 0.1 s, from the ticker while it runs (kill -0 is a builtin)
+vm_pause() {
+	if [ -n "$VM_TICK" ] && kill -0 "$VM_TICK" 2>/dev/null; then
+		echo >&8
+		read -r _ <&9
+	else
+		sleep 0.1
+	fi
+}
+
 # wait_until SECONDS CMD...: retry CMD until it succeeds; fail after SECONDS.
 # Tests wait for a condition this way, never with a bare sleep.
 # The clock is read from /proc/uptime by the shell itself: a process start
@@ -112,16 +162,31 @@ wait_until() {
 	until "$@" >/dev/null 2>&1; do
 		read -r _up _ </proc/uptime
 		[ "${_up%.*}" -lt "$_end" ] || return 1
-		sleep 0.1
+		vm_pause
 	done
 }
 
-# ns_new NAME...: new network namespaces, loopback up.
+# vm_dead PID: PID has exited: no such process, or a zombie (whose files,
+# its listening sockets too, are closed). After kill -9, before starting a
+# daemon again on the same socket paths: the signal is delivered at once,
+# the exit can take a while on a loaded VM.
+vm_dead() {
+	read -r _s 2>/dev/null <"/proc/$1/stat" || return 0
+	case ${_s##*) } in Z* | X*) return 0 ;; esac
+	return 1
+}
+
+# ns_new NAME...: new network namespaces, loopback up (all added by one
+# process; `ip -n` switches namespace once, at its start, hence one per name).
+# The batches are here-documents built in the shell: a pipeline would fork.
 ns_new() {
-	for _n; do
-		ip netns add "$VM_NS$_n"
-		ip -n "$VM_NS$_n" link set lo up
-	done
+	_cmds=
+	for _n; do _cmds="${_cmds}netns add $VM_NS$_n
+"; done
+	ip -batch - <<-EOF
+	$_cmds
+	EOF
+	for _n; do ip -n "$VM_NS$_n" link set lo up; done
 }
 
 # nx NAME CMD...: run CMD in namespace NAME (a test defines one-letter
@@ -138,70 +203,78 @@ nx() {
 # that ns_link connects namespaces to.
 bridge_new() {
 	ns_new "$1"
-	ip -n "$VM_NS$1" link add br0 type bridge
-	ip -n "$VM_NS$1" link set br0 up
+	ip -n "$VM_NS$1" -batch - <<-EOF
+	link add br0 type bridge
+	link set br0 up
+	EOF
 }
 
 # ns_link BRIDGE NS ADDR/PREFIX...: a veth pair from BRIDGE's br0 (the end
 # there is named NS) to NS (the end there is named BRIDGE), with addresses.
 # IPv6 addresses skip duplicate address detection so they work at once.
+# Two processes: one batch in each namespace.
 ns_link() {
 	_br=$1 _ns=$2
 	shift 2
-	ip -n "$VM_NS$_br" link add name "$_ns" type veth peer name "$_br" netns "$VM_NS$_ns"
-	ip -n "$VM_NS$_br" link set dev "$_ns" master br0 up
+	ip -n "$VM_NS$_br" -batch - <<-EOF
+	link add name $_ns type veth peer name $_br netns $VM_NS$_ns
+	link set dev $_ns master br0 up
+	EOF
+	_cmds=
 	for _a; do
 		case $_a in
-		*:*) ip -n "$VM_NS$_ns" addr add "$_a" dev "$_br" nodad ;;
-		*) ip -n "$VM_NS$_ns" addr add "$_a" dev "$_br" ;;
+		*:*) _cmds="${_cmds}addr add $_a dev $_br nodad
+" ;;
+		*) _cmds="${_cmds}addr add $_a dev $_br
+" ;;
 		esac
 	done
-	ip -n "$VM_NS$_ns" link set dev "$_br" up
+	ip -n "$VM_NS$_ns" -batch - <<-EOF
+	${_cmds}link set dev $_br up
+	EOF
 }
 
-# listening NS tcp|udp PORT: something in NS listens on PORT.
+# listening NS tcp|udp PORT: something in NS listens on PORT (ss enters
+# the namespace itself and prints nothing when nothing listens: one process).
 listening() {
-	nx "$1" ss -Hln --"$2" "sport = :$3" | grep -q .
+	_l=$(ss -N "$VM_NS$1" -Hln --"$2" "sport = :$3") && [ -n "$_l" ]
+}
+
+# vm_serve NS MODE NAME PORT: tests/tools/e2e_net MODE in NS, in the background
+# once it listens (E2E_DETACH): no polling for it. vm_cleanup stops it with
+# everything else in NS.
+vm_serve() {
+	E2E_DETACH=1 nsenter --net="/run/netns/$VM_NS$1" "$B/tests/tools/e2e_net" "$2" "$3" "$4"
 }
 
 # serve_http NS PORT TEXT: an HTTP server in NS on PORT (IPv4 and IPv6)
 # answering GET / with TEXT. Returns once it listens.
 serve_http() {
-	_d=$VM_TMP/http-$1-$2
-	mkdir -p "$_d"
-	echo "$3" >"$_d/index.html"
-	# ip netns exec, not nx: a function would run in a subshell that reports
-	# "Terminated" when vm_cleanup stops the server.
-	ip netns exec "$VM_NS$1" busybox httpd -f -p "$2" -h "$_d" &
-	wait_until 10 listening "$1" tcp "$2"
+	vm_serve "$1" httpserve "$3" "$2"
 }
 
 # serve_udp NS PORT TEXT: a UDP server in NS on PORT (IPv4 and IPv6) answering
 # every datagram with TEXT. Returns once it listens.
 serve_udp() {
-	ip netns exec "$VM_NS$1" "$B/tests/tools/e2e_net" udpserve "$3" "$2" &
-	wait_until 10 listening "$1" udp "$2"
+	vm_serve "$1" udpserve "$3" "$2"
 }
 
-# http_get NS URL [N]: GET URL N times (default 1) from NS, each on a new
-# connection (so IPVS schedules each afresh), in one process; print the
-# bodies (2 s timeout each).
+# http_get NS URL [N]: GET URL (http://IP[:PORT]/PATH, IPv6 in brackets) N
+# times (default 1) from NS, each on a new connection (so IPVS schedules each
+# afresh), in one process (tests/tools/e2e_net, not curl: curl's start alone
+# takes over 100 ms in the VM); print the first line of each body (2 s
+# timeout each), why a request failed on stderr; exit 1 if one did.
 http_get() {
-	_ns=$1 _u=$2 _n=${3:-1}
-	set --
-	while [ "$_n" -gt 0 ]; do
-		set -- "$@" "$_u"
-		_n=$((_n - 1))
-	done
-	nx "$_ns" curl -fsS -g --max-time 2 -H 'Connection: close' "$@"
+	E2E_TIMEOUT_MS=2000 nsenter --net="/run/netns/$VM_NS$1" "$B/tests/tools/e2e_net" \
+		geteach "$2" "${3:-1}"
 }
 
 # udp_ask NS HOST PORT [N]: send N datagrams (default 1) from NS, each from a
 # new socket (a new flow for IPVS), in one process; print the answers (2 s
 # timeout each), stop at the first unanswered one.
 udp_ask() {
-	E2E_TIMEOUT_MS=2000 ip netns exec "$VM_NS$1" "$B/tests/tools/e2e_net" udpeach "$2" "$3" \
-		"${4:-1}"
+	E2E_TIMEOUT_MS=2000 nsenter --net="/run/netns/$VM_NS$1" "$B/tests/tools/e2e_net" \
+		udpeach "$2" "$3" "${4:-1}"
 }
 
 # vm_cleanup: on exit, stop every process in our namespaces and delete them.
@@ -211,10 +284,26 @@ vm_cleanup() {
 	if [ -z "$VM_DONE" ] && [ "$_rc" -ne 0 ]; then
 		echo "FAIL: $(basename "$0") stopped early (exit status $_rc)"
 	fi
-	for _n in $(ip netns list | awk -v p="$VM_NS" 'index($1, p) == 1 { print $1 }'); do
-		ip netns pids "$_n" | xargs -r kill 2>/dev/null || true
-		ip netns del "$_n"
+	# our namespaces are the files /run/netns/$VM_NS*: a glob, no process;
+	# their processes listed, then the namespaces deleted, by one batch each
+	_pids= _dels=
+	for _f in /run/netns/"$VM_NS"*; do
+		[ -e "$_f" ] || continue
+		_pids="${_pids}netns pids ${_f#/run/netns/}
+"
+		_dels="${_dels}netns del ${_f#/run/netns/}
+"
 	done
+	if [ -n "$_dels" ]; then
+		_pids=$(ip -force -batch - 2>/dev/null <<-EOF
+		$_pids
+		EOF
+		) || true
+		kill $_pids 2>/dev/null || true
+		ip -force -batch - <<-EOF
+		$_dels
+		EOF
+	fi
 	rm -rf "$VM_TMP"
 }
 trap vm_cleanup EXIT

@@ -22,24 +22,35 @@ RUN=$VM_TMP/run
 SPEC=$VM_TMP/spec
 SLOW=$VM_TMP/slowbin
 mkdir -p "$RUN" "$SLOW"
-ms() { echo $(($(date +%s%N) / 1000000)); }
+# ms: the clock in ms, to 10 ms, from /proc/uptime (no process started)
+ms() {
+	read -r _t _ </proc/uptime
+	echo $((${_t%.*}${_t#*.} * 10))
+}
 
-# The wrappers: a lock directory shows a call in flight; a second call while
-# it exists means two checks overlapped.
+# The wrappers (shell builtins apart from the delay and the real call):
+# each writes "+ PID" to ipt.calls when it starts and "- PID" when it ends,
+# appended (so in the order they happened); two "+" without a "-" between
+# mean two calls overlapped. ipt.busy holds 1 while a call is in flight.
 for t in iptables ip6tables; do
 	real=$(command -v $t)
 	cat >"$SLOW/$t" <<EOF
 #!/bin/sh
-mkdir "$VM_TMP/ipt.lock" 2>/dev/null || echo "\$*" >>"$VM_TMP/overlap"
-echo "\$*" >>"$VM_TMP/ipt.calls"
+echo "+ \$\$ \$*" >>"$VM_TMP/ipt.calls"
+echo 1 >"$VM_TMP/ipt.busy"
 sleep $DELAY
 $real "\$@"
 rc=\$?
-rmdir "$VM_TMP/ipt.lock"
+echo 0 >"$VM_TMP/ipt.busy"
+echo "- \$\$" >>"$VM_TMP/ipt.calls"
 exit \$rc
 EOF
 	chmod +x "$SLOW/$t"
 done
+busy() { read -r _b <"$VM_TMP/ipt.busy" && [ "$_b" = 1 ]; } 2>/dev/null
+# overlapped: a call started while another was in flight (printed)
+overlapped() { awk '$1 == "+" && open { print; bad = 1 } { open = $1 == "+" } END { exit !bad }' \
+	"$VM_TMP/ipt.calls"; }
 
 ns_new node
 n() { nx node "$@"; }
@@ -60,8 +71,9 @@ ip netns exec "${VM_NS}node" env PATH="$SLOW:$PATH" "$B/ipvsd" --run-dir "$RUN" 
 	>"$VM_TMP/ipvsd.log" 2>&1 &
 echo $! >"$VM_TMP/ipvsd.pid"
 
-ndests() { n ipvsadm -Ln $1 2>/dev/null | grep -c -- '->.*Masq' || true; }
-dests_are() { test "$(ndests "-t 11.0.0.1:80")" = "$1"; }
+dests_are() { # N: 11.0.0.1:80 has N masquerade destinations (one ipvsadm, no grep)
+	vm_count "-a -t 11.0.0.1:80 -r * -m *" "$(n ipvsadm -Sn 2>/dev/null)" && [ "$VM_N" = "$1" ]
+}
 if wait_until 20 dests_are 2; then
 	pass "ipvsd programs the table while its iptables calls are slow"
 else
@@ -107,8 +119,7 @@ changes=0
 for round in 1 2 3; do
 	for step in withhold restore addvip delvip; do
 		# start each change while a rules check is running
-		wait_until 20 test -d "$VM_TMP/ipt.lock" && [ -d "$VM_TMP/ipt.lock" ] &&
-			inflight=$((inflight + 1))
+		wait_until 20 busy && busy && inflight=$((inflight + 1))
 		pub=$(grep -c published "$VM_TMP/feed.log")
 		t0=$(ms)
 		case $step in
@@ -143,7 +154,8 @@ else
 fi
 check_eq "most changes started while a rules check was in flight" 1 \
 	"$([ "$inflight" -ge $((changes / 2)) ] && echo 1 || echo "$inflight of $changes")"
-check "never more than one iptables call at a time" test ! -e "$VM_TMP/overlap"
+no_overlap() { ! overlapped; }
+check "never more than one iptables call at a time" no_overlap
 
 # l4lbctl ipvs says which backend is withheld and why.
 spec "10.0.0.11" 0

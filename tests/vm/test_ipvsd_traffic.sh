@@ -10,7 +10,7 @@
 # generation change nothing.
 set -eu
 . "$(dirname "$0")/lib.sh"
-vm_only "${1:-build}" ipvsadm ipset iptables curl
+vm_only "${1:-build}" ipvsadm ipset iptables
 
 VIP4=11.0.0.1
 VIP6=fd01:c::1
@@ -45,37 +45,41 @@ start_ipvsd() {
 }
 start_ipvsd
 
-# A container behind a bridge on the node.
+# A container behind a bridge on the node (one ip batch per namespace: each
+# process start counts under TCG; a batch line takes no option such as -6,
+# ip tells the family from the addresses).
 ns_new c1
-n ip link add docker0 type bridge
-n ip addr add 172.17.0.1/16 dev docker0
-n ip addr add fd02::1/64 dev docker0 nodad
-n ip link set docker0 up
-ip -n "${VM_NS}node" link add veth-c1 type veth peer name eth0 netns "${VM_NS}c1"
-n ip link set veth-c1 master docker0 up
-nx c1 ip addr add 172.17.0.2/16 dev eth0
-nx c1 ip addr add fd02::2/64 dev eth0 nodad
-nx c1 ip link set eth0 up
-nx c1 ip route add default via 172.17.0.1
-nx c1 ip -6 route add default via fd02::1
+ip -n "${VM_NS}node" -batch - <<EOF
+link add docker0 type bridge
+addr add 172.17.0.1/16 dev docker0
+addr add fd02::1/64 dev docker0 nodad
+link set docker0 up
+link add veth-c1 type veth peer name eth0 netns ${VM_NS}c1
+link set veth-c1 master docker0 up
+EOF
+ip -n "${VM_NS}c1" -batch - <<EOF
+addr add 172.17.0.2/16 dev eth0
+addr add fd02::2/64 dev eth0 nodad
+link set eth0 up
+route add default via 172.17.0.1
+route add default via fd02::1
+EOF
 n sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # Hairpin: the backend reaches VIPs through the node.
-nx b1 ip route add 11.0.0.0/8 via 10.0.0.1
-nx b1 ip -6 route add fd01:c::/64 via fd00::1
+ip -n "${VM_NS}b1" -batch - <<EOF
+route add 11.0.0.0/8 via 10.0.0.1
+route add fd01:c::/64 via fd00::1
+EOF
 
-# Backends: HTTP (busybox), UDP and a line echo server (tests/tools/e2e_net:
-# each line is answered with the backend's name and the line), all started
-# at once, then waited for.
+# Backends (tests/tools/e2e_net): HTTP, UDP and a line echo server (each
+# line is answered with the backend's name and the line). Each returns once
+# it listens.
 NET=$B/tests/tools/e2e_net
 export E2E_TIMEOUT_MS=3000 # per connect and per answer, as generous as before
 for b in b1 b2; do
-	ip netns exec "$VM_NS$b" "$NET" udpserve $b 5353 &
-	ip netns exec "$VM_NS$b" "$NET" echoserve $b 9000 &
-done
-for b in b1 b2; do serve_http $b 8080 $b; done
-for b in b1 b2; do
-	wait_until 30 listening $b udp 5353
-	wait_until 30 listening $b tcp 9000
+	serve_http $b 8080 $b
+	serve_udp $b 5353 $b
+	vm_serve $b echoserve $b 9000
 done
 # stream OUT: a long-lived connection from the node to 11.0.0.2:9000, one
 # line each way every 100 ms, the answers into OUT; its PID in STREAM.
@@ -84,13 +88,18 @@ stream() {
 	STREAM=$!
 }
 
-ndests() { # SERVICE-ARGS: number of destinations of that service
-	n ipvsadm -Ln $1 2>/dev/null | grep -c -- '->.*Masq' || true
+# ipvs: the kernel's IPVS table (ipvsadm -Sn) into IPVS, read once for
+# several looks (lib.sh's vm_count and vm_has: no grep started).
+ipvs() { IPVS=$(n ipvsadm -Sn 2>/dev/null) || IPVS=; }
+# dests N SERVICE ("-t 11.0.0.1:80"): in IPVS, SERVICE has N masquerade
+# destinations
+dests() {
+	vm_count "-a $2 -r * -m *" "$IPVS"
+	[ "$VM_N" = "$1" ]
 }
 converged() {
-	[ "$(ndests "-t $VIP4:80")" = 2 ] && [ "$(ndests "-u [$VIP6]:53")" = 2 ] &&
-		[ "$(ndests "-t 11.0.0.2:9000")" = 2 ] &&
-		n ip -6 addr show dev minuteman | grep -q "$VIP6"
+	ipvs && dests 2 "-t $VIP4:80" && dests 2 "-u \[$VIP6\]:53" && dests 2 "-t 11.0.0.2:9000" &&
+		vm_has "*inet6 $VIP6/*" "$(n ip -6 addr show dev minuteman)"
 }
 if wait_until 60 converged; then
 	pass "ipvsd programs services, destinations and addresses"
@@ -107,8 +116,8 @@ udp12() { udp_ask "$1" "$2" "$3" 12; } # NS HOST PORT
 # both_of ANSWERS: twelve answers, each of b1 and b2 at least 3 times
 # (balanced: wlc with equal weights alternates; 11 to 1 is not balanced).
 both_of() {
-	[ "$(echo "$1" | grep -c '^b[12]$')" = 12 ] || return 1
-	[ "$(echo "$1" | grep -c '^b1$')" -ge 3 ] && [ "$(echo "$1" | grep -c '^b2$')" -ge 3 ]
+	vm_count "b[12]" "$1" && [ "$VM_N" = 12 ] || return 1
+	vm_count b1 "$1" && [ "$VM_N" -ge 3 ] && vm_count b2 "$1" && [ "$VM_N" -ge 3 ]
 }
 # balanced NAME CMD ARGS...: CMD's 12 answers include b1 and b2 at least 3
 # times each, none failed. If the batch does not, the same 12 requests one process each,
@@ -152,20 +161,25 @@ balanced "hairpin over UDP: a backend reaches its own VIP" udp12 b1 "$VIP4" 53
 balanced "hairpin over IPv6: a backend reaches its own VIP" http12 b1 "http://[$VIP6]/"
 balanced "hairpin over UDP and IPv6: a backend reaches its own VIP" udp12 b1 "$VIP6" 53
 
-check "ipset holds every VIP" sh -c "n() { ip netns exec ${VM_NS}node \"\$@\"; };
-	n ipset list l4lb-vips4 | grep -q '$VIP4,tcp:80' &&
-	n ipset list l4lb-vips4 | grep -q '$VIP4,udp:53' &&
-	n ipset list l4lb-vips6 | grep -q '$VIP6,tcp:80'"
-check "nat rules in ipvsd's chains" sh -c "ip netns exec ${VM_NS}node iptables -t nat -S |
-	grep -q -- '-A OUTPUT -j L4LB-VIPS' && ip netns exec ${VM_NS}node iptables -t nat -S |
-	grep -q -- '-A L4LB-MASQ .*MASQUERADE'"
+# one listing of both sets, one of the nat table, each looked into
+members() {
+	_s=$(n ipset save) && vm_has "add l4lb-vips4 $VIP4,tcp:80" "$_s" &&
+		vm_has "add l4lb-vips4 $VIP4,udp:53" "$_s" &&
+		vm_has "add l4lb-vips6 $VIP6,tcp:80" "$_s"
+}
+check "ipset holds every VIP" members
+nat_rules() {
+	_s=$(n iptables -t nat -S) && vm_has "-A OUTPUT -j L4LB-VIPS" "$_s" &&
+		vm_has "-A L4LB-MASQ *MASQUERADE*" "$_s"
+}
+check "nat rules in ipvsd's chains" nat_rules
 check_eq "net.ipv4.vs.conntrack=1" 1 "$(n cat /proc/sys/net/ipv4/vs/conntrack)"
 
 step drain
 # --- drain: a long-lived connection through the backend being removed ---
 stream "$VM_TMP/stream"
-wait_until 10 grep -q . "$VM_TMP/stream"
-victim=$(head -n 1 "$VM_TMP/stream" | cut -d' ' -f1)
+wait_until 10 test -s "$VM_TMP/stream"
+read -r victim _ <"$VM_TMP/stream"
 other=b1
 [ "$victim" = b1 ] && other=b2
 vip=10.0.0.11
@@ -173,12 +187,12 @@ vip=10.0.0.11
 grep -v "^vip tcp 11.0.0.2 " "$SPEC" >"$SPEC.new"
 echo "vip tcp 11.0.0.2 9000 $( [ $other = b1 ] && echo 10.0.0.11 || echo 10.0.0.12):9000" >>"$SPEC.new"
 mv "$SPEC.new" "$SPEC"
-drained() { n ipvsadm -Ln -t 11.0.0.2:9000 | grep -q "$vip:9000 *Masq *0 "; }
+drained() { ipvs && vm_has "-a -t 11.0.0.2:9000 -r $vip:9000 -m -w 0" "$IPVS"; }
 if wait_until 10 drained; then
 	pass "removed TCP backend is drained (weight 0) while its connection lives"
 else
 	fail "removed TCP backend is drained (weight 0) while its connection lives" \
-		"$(n ipvsadm -Ln -t 11.0.0.2:9000 | tail -n 2 | tr '\n' ' ')"
+		"$(echo "$IPVS" | tr '\n' ' ')"
 fi
 lines=$(wc -l <"$VM_TMP/stream")
 grows() { [ "$(wc -l <"$VM_TMP/stream")" -gt $((lines + 10)) ]; }
@@ -187,12 +201,19 @@ if wait_until 10 grows && kill -0 $STREAM 2>/dev/null; then
 else
 	fail "the long-lived connection keeps working during the drain" "$(tail -n 2 "$VM_TMP/stream")"
 fi
-# five new connections, one client process
-newconns() { n "$NET" echofirst 11.0.0.2 9000 5 2>&1 | cut -d' ' -f1 | tr '\n' ' '; }
+# five new connections, one client process; the first word of each answer
+newconns() {
+	_out=$(n "$NET" echofirst 11.0.0.2 9000 5 2>&1) || true
+	_got=
+	while read -r _w _; do _got="$_got$_w "; done <<-EOF
+	$_out
+	EOF
+	echo "$_got"
+}
 check_eq "new connections go to the remaining backend at once" \
 	"$other $other $other $other $other " "$(newconns)"
 kill $STREAM 2>/dev/null || true
-gone() { ! n ipvsadm -Ln -t 11.0.0.2:9000 | grep -q "$vip:9000"; }
+gone() { ipvs && ! vm_has "-a -t 11.0.0.2:9000 -r $vip:9000 *" "$IPVS"; }
 if wait_until 15 gone; then
 	pass "the drained backend is deleted once its connection ended"
 else
@@ -203,19 +224,19 @@ fi
 step remove a whole TCP service
 # --- a VIP removed from the table while a connection through it streams ---
 stream "$VM_TMP/stream3"
-wait_until 10 grep -q . "$VM_TMP/stream3"
+wait_until 10 test -s "$VM_TMP/stream3"
 grep -v "^vip tcp 11.0.0.2 " "$SPEC" >"$SPEC.new"
 mv "$SPEC.new" "$SPEC"
 svc_drained() { # weight 0, its address kept (else its connections stop reaching IPVS)
-	n ipvsadm -Ln -t 11.0.0.2:9000 | grep -q -- "-> .*:9000 *Masq *0 " &&
-		! n ipvsadm -Ln -t 11.0.0.2:9000 | grep -q -- "-> .*:9000 *Masq *[1-9]" &&
-		n ip addr show dev minuteman | grep -q "11.0.0.2/"
+	ipvs && vm_has "-a -t 11.0.0.2:9000 -r *:9000 -m -w 0" "$IPVS" &&
+		! vm_has "-a -t 11.0.0.2:9000 -r *:9000 -m -w [1-9]*" "$IPVS" &&
+		vm_has "*inet 11.0.0.2/*" "$(n ip addr show dev minuteman)"
 }
 if wait_until 10 svc_drained; then
 	pass "a removed TCP VIP is kept at weight 0, with its address, while a connection lives"
 else
 	fail "a removed TCP VIP is kept at weight 0, with its address, while a connection lives" \
-		"$(n ipvsadm -Ln -t 11.0.0.2:9000 2>&1 | tail -n 2 | tr '\n' ' ')"
+		"$(echo "$IPVS" | tr '\n' ' ')"
 fi
 lines=$(wc -l <"$VM_TMP/stream3")
 grows3() { [ "$(wc -l <"$VM_TMP/stream3")" -gt $((lines + 10)) ]; }
@@ -226,21 +247,23 @@ else
 		"$(tail -n 2 "$VM_TMP/stream3")"
 fi
 kill $STREAM 2>/dev/null || true
-check "the drained service is deleted once its connection ended" \
-	wait_until 15 sh -c "! ip netns exec ${VM_NS}node ipvsadm -Ln -t 11.0.0.2:9000 >/dev/null 2>&1"
-check "... and the address is gone" sh -c \
-	"! ip netns exec ${VM_NS}node ip addr show dev minuteman | grep -q '11.0.0.2/'"
+svc_gone() { ! n ipvsadm -Ln -t 11.0.0.2:9000 >/dev/null 2>&1; }
+check "the drained service is deleted once its connection ended" wait_until 15 svc_gone
+addr_gone() { _a=$(n ip addr show dev minuteman) && ! vm_has "*inet 11.0.0.2/*" "$_a"; }
+check "... and the address is gone" addr_gone
 # back, for the restart test
 echo "vip tcp 11.0.0.2 9000 10.0.0.11:9000@10.0.0.11 10.0.0.12:9000@10.0.0.12" >>"$SPEC"
-svc_back() { [ "$(ndests "-t 11.0.0.2:9000")" = 2 ]; }
+svc_back() { ipvs && dests 2 "-t 11.0.0.2:9000"; }
 wait_until 10 svc_back
 
 step restart
 # --- restart with kill -9 while a connection streams ---
 stream "$VM_TMP/stream2"
-wait_until 10 grep -q . "$VM_TMP/stream2"
+wait_until 10 test -s "$VM_TMP/stream2"
 n ipvsadm -Sn | sort >"$VM_TMP/before"
 kill -9 "$(cat "$VM_TMP/ipvsd.pid")"
+# the new ipvsd cannot bind ipvsd.rep while the old one still listens there
+wait_until 10 vm_dead "$(cat "$VM_TMP/ipvsd.pid")"
 : >"$VM_TMP/ipvsd.log"
 start_ipvsd
 wait_until 20 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
@@ -270,20 +293,23 @@ n ipvsadm -A -t 192.168.50.1:80 -s rr
 n ipvsadm -a -t 192.168.50.1:80 -r 10.0.0.99:80 -m -w 3
 n ipvsadm -A -t 11.0.0.77:80 -s rr
 repaired() {
-	[ "$(ndests "-t $VIP4:80")" = 2 ] &&
-		n ipvsadm -Ln -u "$VIP4:53" | grep -q "10.0.0.11:5353 *Masq *1 " &&
-		! n ipvsadm -Ln -t 11.0.0.77:80 >/dev/null 2>&1
+	ipvs && dests 2 "-t $VIP4:80" &&
+		vm_has "-a -u $VIP4:53 -r 10.0.0.11:5353 -m -w 1" "$IPVS" &&
+		! vm_has "-A -t 11.0.0.77:80 *" "$IPVS"
 }
 if wait_until 10 repaired; then
 	pass "external edits in the owned range are repaired at the next reconcile"
 else
-	fail "external edits in the owned range are repaired" "$(n ipvsadm -Ln | tr '\n' ' ')"
+	fail "external edits in the owned range are repaired" "$(echo "$IPVS" | tr '\n' ' ')"
 fi
 # a service, its 2 destinations, a weight and a stray service: at least 5
 rep1=$("$B/tests/tools/status_counter" "$RUN" ipvsd reconcile_repairs || echo 0)
 check "the repairs are counted (reconcile_repairs $rep0 -> $rep1)" test "$rep1" -ge $((rep0 + 5))
-check "a foreign service is left untouched" sh -c \
-	"ip netns exec ${VM_NS}node ipvsadm -Ln -t 192.168.50.1:80 | grep -q '10.0.0.99:80 *Masq *3 '"
+foreign_kept() {
+	ipvs && vm_has "-A -t 192.168.50.1:80 -s rr" "$IPVS" &&
+		vm_has "-a -t 192.168.50.1:80 -r 10.0.0.99:80 -m -w 3" "$IPVS"
+}
+check "a foreign service is left untouched" foreign_kept
 n ipvsadm -D -t 192.168.50.1:80
 n ipvsadm -Sn | sort >"$VM_TMP/final"
 want=$(grep -c '^vip' "$SPEC")
@@ -312,7 +338,7 @@ check "... and a full reconcile ran after it" wait_until 15 full_since
 n ipvsadm -Sn | sort >"$VM_TMP/final2"
 check "malformed requests and an older generation change nothing" \
 	cmp -s "$VM_TMP/final" "$VM_TMP/final2"
-check "ipvsd still answers after bad input" sh -c "grep -q '^reply error' '$VM_TMP/raw.out'"
+check "ipvsd still answers after bad input" grep -q '^reply error' "$VM_TMP/raw.out"
 
 kill "$(cat "$VM_TMP/ipvsd.pid")" 2>/dev/null || true
 vm_done

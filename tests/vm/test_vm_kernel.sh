@@ -11,8 +11,8 @@
 # backends have no route to the VIPs: only the masquerade brings replies back.
 set -eu
 . "$(dirname "$0")/lib.sh"
-vm_only "${1:-build}" ipvsadm ipset iptables-legacy:iptables iptables-nft:iptables curl \
-	busybox:busybox-static ss:iproute2 sysctl:procps
+vm_only "${1:-build}" ipvsadm ipset iptables-legacy:iptables iptables-nft:iptables \
+	iptables-legacy-restore:iptables iptables-nft-restore:iptables sysctl:procps
 
 VIP4=11.0.0.1
 VIP6=fd00:11::1
@@ -29,49 +29,70 @@ for b in b1 b2; do
 done
 
 # node_setup NS IPTABLES IP6TABLES HOST: node NS at 10.0.0.HOST / fd00::HOST.
+# Each tool gets the node's whole part in one process (ip -batch, ipvsadm
+# -R, ipset restore, *tables-restore --noflush, which appends as -A does):
+# the same kernel state as one command per object, fewer process starts.
 node_setup() {
 	ns=$1 ipt=$2 ip6t=$3
 	ns_new "$ns"
 	ns_link lan "$ns" "10.0.0.$4/24" "fd00::$4/64"
-	nx "$ns" ip link add minuteman type dummy
-	nx "$ns" ip link set dev minuteman up
-	nx "$ns" ip addr add "$VIP4/32" dev minuteman
-	nx "$ns" ip addr add "$VIP6/128" dev minuteman nodad
+	ip -n "$VM_NS$ns" -batch - <<-EOF
+	link add minuteman type dummy
+	link set dev minuteman up
+	addr add $VIP4/32 dev minuteman
+	addr add $VIP6/128 dev minuteman nodad
+	EOF
 
+	_rules= _nl=
 	for svc in "-t $VIP4:80" "-u $VIP4:53" "-t [$VIP6]:80" "-u [$VIP6]:53"; do
-		nx "$ns" ipvsadm -A $svc -s wlc
 		case $svc in
 		*"[$VIP6]"*) b1="[fd00::11]" b2="[fd00::12]" ;;
 		*) b1=10.0.0.11 b2=10.0.0.12 ;;
 		esac
 		case $svc in -t*) port=8080 ;; *) port=5353 ;; esac
-		nx "$ns" ipvsadm -a $svc -r "$b1:$port" -m -w 1
-		nx "$ns" ipvsadm -a $svc -r "$b2:$port" -m -w 1
+		_rules="$_rules$_nl-A $svc -s wlc
+-a $svc -r $b1:$port -m -w 1
+-a $svc -r $b2:$port -m -w 1"
+		_nl="
+"
 	done
+	nx "$ns" ipvsadm -R <<-EOF
+	$_rules
+	EOF
 
 	nx "$ns" sysctl -qw net.ipv4.vs.conntrack=1
-	nx "$ns" ipset create l4lb-vips hash:ip,port family inet
-	nx "$ns" ipset create l4lb-vips6 hash:ip,port family inet6
-	for e in "$VIP4,tcp:80" "$VIP4,udp:53"; do nx "$ns" ipset add l4lb-vips "$e"; done
-	for e in "$VIP6,tcp:80" "$VIP6,udp:53"; do nx "$ns" ipset add l4lb-vips6 "$e"; done
-	for t in "$ipt l4lb-vips" "$ip6t l4lb-vips6"; do
-		set -- $t
-		nx "$ns" "$1" -t nat -A POSTROUTING \
-			-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -j MASQUERADE
-		for chain in OUTPUT PREROUTING; do
-			nx "$ns" "$1" -t nat -A $chain -m set --match-set "$2" dst,dst -j RETURN
-		done
-	done
+	nx "$ns" ipset restore <<-EOF
+	create l4lb-vips hash:ip,port family inet
+	create l4lb-vips6 hash:ip,port family inet6
+	add l4lb-vips $VIP4,tcp:80
+	add l4lb-vips $VIP4,udp:53
+	add l4lb-vips6 $VIP6,tcp:80
+	add l4lb-vips6 $VIP6,udp:53
+	EOF
 	# A port-mapping DNAT rule as docker would add, after ours: were the
 	# RETURN rule not to match, it would capture the VIP (to nowhere).
-	nx "$ns" "$ipt" -t nat -A OUTPUT -p tcp -d "$VIP4" --dport 80 \
-		-j DNAT --to-destination 10.0.0.99:8080
+	nx "$ns" "$ipt-restore" --noflush <<-EOF
+	*nat
+	-A POSTROUTING -m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -j MASQUERADE
+	-A OUTPUT -m set --match-set l4lb-vips dst,dst -j RETURN
+	-A PREROUTING -m set --match-set l4lb-vips dst,dst -j RETURN
+	-A OUTPUT -p tcp -d $VIP4 --dport 80 -j DNAT --to-destination 10.0.0.99:8080
+	COMMIT
+	EOF
+	nx "$ns" "$ip6t-restore" --noflush <<-EOF
+	*nat
+	-A POSTROUTING -m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -j MASQUERADE
+	-A OUTPUT -m set --match-set l4lb-vips6 dst,dst -j RETURN
+	-A PREROUTING -m set --match-set l4lb-vips6 dst,dst -j RETURN
+	COMMIT
+	EOF
 }
 
 # answers CMD...: the distinct answers to TRIES requests (new connections or
 # flows, one client process: CMD TRIES), sorted; "error" if one failed.
 answers() {
-	{ "$@" $TRIES 2>/dev/null || echo error; } | sort -u | tr '\n' ' ' | sed 's/ $//'
+	_a=$({ "$@" $TRIES 2>/dev/null || echo error; } | sort -u)
+	echo $_a
 }
 
 # node_test NS IPTABLES

@@ -284,6 +284,9 @@ vm_cleanup() {
 	if [ -z "$VM_DONE" ] && [ "$_rc" -ne 0 ]; then
 		echo "FAIL: $(basename "$0") stopped early (exit status $_rc)"
 	fi
+	# the ticker, in no namespace of ours; daemons that inherited its FIFO
+	# keep it open, so it would not see an end of input by itself
+	[ -z "$VM_TICK" ] || kill "$VM_TICK" 2>/dev/null || true
 	# our namespaces are the files /run/netns/$VM_NS*: a glob, no process;
 	# their processes listed, then the namespaces deleted, by one batch each
 	_pids= _dels=

@@ -139,7 +139,8 @@ sweep() {
 			_p=${_d#/proc/}
 			case $keep in *" $_p "*) continue ;; esac
 			[ -e "$_d/exe" ] || continue
-			_found="$_found $_p"
+			read -r _comm <"$_d/comm" 2>/dev/null || _comm=?
+			_found="$_found $_p($_comm)"
 			kill -KILL "$_p" 2>/dev/null
 		done
 		[ -n "$_found" ] || break

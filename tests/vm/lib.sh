@@ -132,20 +132,27 @@ vm_has() {
 # vm_ticker (from vm_only): the pause between wait_until's tries without a
 # `sleep` process per try. tests/tools/e2e_net ticker answers each byte
 # written to fd 8 with a line on fd 9 0.1 s later. Both FIFOs are opened
-# read-write, which never blocks, before the ticker opens them. VM_TICK: its
-# PID, empty if it could not start (wait_until then runs sleep).
+# read-write, which never blocks, before the ticker opens them. Then fd 9 is
+# opened again read-only (the read-write one, a writer, keeps that open from
+# blocking): the ticker is its only writer, so a read sees an end of file
+# once the ticker is gone (killed, or dead and not yet reaped, which kill -0
+# does not tell) instead of waiting forever; wait_until then runs sleep.
+# VM_TICK: its PID, empty if it could not start.
 VM_TICK=
 vm_ticker() {
 	[ -x "$B/tests/tools/e2e_net" ] && mkfifo "$VM_TMP/tick.req" "$VM_TMP/tick.ans" || return 0
 	exec 8<>"$VM_TMP/tick.req" 9<>"$VM_TMP/tick.ans"
 	"$B/tests/tools/e2e_net" ticker 100 <"$VM_TMP/tick.req" >"$VM_TMP/tick.ans" &
 	VM_TICK=$!
+	exec 9<"$VM_TMP/tick.ans"
 }
-# vm_pause: 0.1 s, from the ticker while it runs (kill -0 is a builtin)
+# vm_pause: 0.1 s, from the ticker while it runs (kill -0 is a builtin). An
+# end of file before the ticker has opened its end only makes one pause a
+# sleep (and a later one short: its answer waits in the FIFO).
 vm_pause() {
 	if [ -n "$VM_TICK" ] && kill -0 "$VM_TICK" 2>/dev/null; then
 		echo >&8
-		read -r _ <&9
+		read -r _ <&9 || sleep 0.1
 	else
 		sleep 0.1
 	fi

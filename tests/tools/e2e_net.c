@@ -162,7 +162,8 @@ static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
 	buf[len] = 0;
 	/* anything but a whole 200 answer is the server's fault, not the network's */
 	rc = -EPROTO;
-	if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0)
+	/* len first: a shorter answer leaves buf[8..11] unwritten */
+	if (len < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0)
 		goto done;
 	body = strstr(buf, "\r\n\r\n");
 	if (!body)

@@ -279,6 +279,10 @@ static int geteach(const char *url, int n)
 	int port = 80, failed = 0;
 	size_t hl;
 
+	if (n < 1) {
+		fprintf(stderr, "e2e_net geteach: not a number of requests: %d\n", n);
+		return 2;
+	}
 	if (strncmp(url, "http://", 7) != 0)
 		goto bad;
 	auth = url + 7;
@@ -302,8 +306,21 @@ static int geteach(const char *url, int n)
 		goto bad;
 	memcpy(host, auth, hl);
 	host[hl] = 0;
-	if (colon && ((port = atoi(colon + 1)) <= 0 || port > 65535))
-		goto bad;
+	if (colon) {
+		/* digits up to the path, nothing else: atoi took "80x", overflowed on 20 digits */
+		char *pe;
+		long p;
+
+		errno = 0;
+		p = strtol(colon + 1, &pe, 10);
+		if (errno || pe != end || p <= 0 || p > 65535 || colon[1] < '0' || colon[1] > '9')
+			goto bad;
+		port = p;
+	}
+	/* a space or control byte would be sent in the request line as it is */
+	for (const char *c = url; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			goto bad;
 	if (addr_of(host, port, &sa) < 0)
 		return 2;
 	/* Host as the URL spells it (brackets kept); HTTP/1.0: the server closes */

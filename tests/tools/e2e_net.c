@@ -138,6 +138,14 @@ static int connect_to(const struct addr *a, int type)
 	return fd;
 }
 
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
 /* One HTTP exchange; the body (first line) goes to out. 0 or -errno. */
 static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
 {
@@ -145,6 +153,9 @@ static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
 	size_t len = 0;
 	ssize_t r = 0;
 	char *body, *nl;
+	/* the deadline is the whole exchange's: a server sending a byte at a
+	 * time must not stretch it by the timeout per read */
+	long end = mono_ms() + timeout_ms(), left;
 	int fd = connect_to(sa, SOCK_STREAM), rc = -EIO;
 
 	if (fd < 0)
@@ -153,8 +164,18 @@ static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
 		rc = errno ? -errno : -EIO;
 		goto done;
 	}
-	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+	while (len < sizeof(buf) - 1) {
+		left = end - mono_ms();
+		if (left <= 0) {
+			rc = -ETIMEDOUT;
+			goto done;
+		}
+		set_timeout(fd, left);
+		r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0)
+			break;
 		len += r;
+	}
 	if (r < 0) {
 		rc = -errno;
 		goto done;

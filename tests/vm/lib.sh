@@ -294,6 +294,15 @@ vm_cleanup() {
 	# the ticker, in no namespace of ours; daemons that inherited its FIFO
 	# keep it open, so it would not see an end of input by itself
 	[ -z "$VM_TICK" ] || kill "$VM_TICK" 2>/dev/null || true
+	# what the script started in the root namespace (ipvsd_feed, say) is in
+	# none of ours: its children (their parent is this shell) are stopped too
+	_kids=
+	for _f in /proc/[0-9]*/stat; do
+		read -r _s 2>/dev/null <"$_f" || continue
+		set -- ${_s##*) }
+		[ "$2" != "$$" ] || _kids="$_kids ${_s%% *}"
+	done
+	[ -z "$_kids" ] || kill $_kids 2>/dev/null || true
 	# our namespaces are the files /run/netns/$VM_NS*: a glob, no process;
 	# their processes listed, then the namespaces deleted, by one batch each
 	_pids= _dels=

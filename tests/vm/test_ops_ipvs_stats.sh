@@ -99,10 +99,13 @@ wait_until 20 read_more || true
 f2=$(foreign || true) d2=$(dumps)
 # more than before, and no more than the services read since: the rest came
 # from the cache (not f1 + 128: under load the refresh due every 2 s can
-# read one more slice between two scrapes)
+# read one more slice between two scrapes); and more than were read since,
+# else none came from the cache (a scrape serving only what it read itself
+# could still serve more than the first: 128 after 127)
 since=$((d2 - d1))
 check "metrics: the next scrape serves more of them from the cache ($f1 then $f2, $since read)" \
-	test "${f2:-0}" -gt "${f1:-0}" -a "${f2:-0}" -le $((${f1:-0} + d2 - d1))
+	test "${f2:-0}" -gt "${f1:-0}" -a "${f2:-0}" -gt "$since" \
+	-a "${f2:-0}" -le $((${f1:-0} + since))
 # genl_sockets PID: how many generic netlink (protocol 16) sockets PID holds
 # (PID's /proc/PID/net/netlink, its namespace's table: the last column is
 # the inode that PID's socket fds name, "socket:[INODE]" in `ls -l`: two

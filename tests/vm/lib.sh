@@ -319,6 +319,9 @@ vm_cleanup() {
 		EOF
 		) || true
 		kill $_pids 2>/dev/null || true
+		# a daemon a script stopped (kill -STOP, e.g. portmap's pause) and
+		# left so when set -e ended it: TERM stays pending until CONT
+		kill -CONT $_pids 2>/dev/null || true
 		ip -force -batch - <<-EOF
 		$_dels
 		EOF

@@ -71,9 +71,10 @@ grep -v 10.9.9.9 "$SPEC" >"$SPEC.new"
 mv "$SPEC.new" "$SPEC"
 wait_until 10 grep -q "vips=2" "$VM_TMP/feed.log"
 start_ipvsd
-no_svc() { ! has_svc "$@"; }
+# absent from a listing that was read (not merely "ipvsadm failed")
+no_svc() { _s=$(n ipvsadm -Sn) && ! vm_has "-A $1 $2 *" "$_s"; }
 no_addr() { _a=$(addrs) && ! has "$_a" 10.9.9.9; }
-not_in_state() { ! grep -q 10.9.9.9 "$STATE/ipvsd.state"; }
+not_in_state() { [ -s "$STATE/ipvsd.state" ] && ! grep -q 10.9.9.9 "$STATE/ipvsd.state"; }
 rest_stays() {
 	has_svc -t 11.0.0.1:80 && _f=$(n ipvsadm -Ln -t 192.168.50.1:80) &&
 		printf '%s\n' "$_f" | grep -q '10.0.0.99:80 *Masq *3 '
@@ -107,7 +108,11 @@ no_rules() {
 }
 check "no l4lb ipset is left" no_sets
 check "no l4lb chain or jump is left (IPv4 and IPv6)" no_rules
-no_iface() { ! ip -n "${VM_NS}node" link show dev "$IFACE" >/dev/null 2>&1; }
+# gone, as ip says it: not a failure of ip for another reason
+no_iface() {
+	! _o=$(ip -n "${VM_NS}node" link show dev "$IFACE" 2>&1) &&
+		vm_has "*does not exist*" "$_o"
+}
 check "the interface ipvsd created is gone" no_iface
 check "the state file is gone" test ! -e "$STATE/ipvsd.state"
 check "--cleanup again: nothing to do, exit 0" ipvsd --cleanup

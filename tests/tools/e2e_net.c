@@ -52,6 +52,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #define MAX_ANSWERS 64
 
 static struct {
@@ -138,14 +140,6 @@ static int connect_to(const struct addr *a, int type)
 	return fd;
 }
 
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 /* One HTTP exchange; the body (first line) goes to out. 0 or -errno. */
 static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
 {
@@ -155,7 +149,7 @@ static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
 	char *body, *nl;
 	/* the deadline is the whole exchange's: a server sending a byte at a
 	 * time must not stretch it by the timeout per read */
-	long end = mono_ms() + timeout_ms(), left;
+	uint64_t end = clock_mono_ms() + (uint64_t)timeout_ms(), now;
 	int fd = connect_to(sa, SOCK_STREAM), rc = -EIO;
 
 	if (fd < 0)
@@ -165,12 +159,12 @@ static int http(const struct addr *sa, const char *req, char *out, size_t outsz)
 		goto done;
 	}
 	while (len < sizeof(buf) - 1) {
-		left = end - mono_ms();
-		if (left <= 0) {
+		now = clock_mono_ms();
+		if (now >= end) {
 			rc = -ETIMEDOUT;
 			goto done;
 		}
-		set_timeout(fd, left);
+		set_timeout(fd, (int)(end - now));
 		r = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (r <= 0)
 			break;

@@ -291,11 +291,9 @@ vm_cleanup() {
 	if [ -z "$VM_DONE" ] && [ "$_rc" -ne 0 ]; then
 		echo "FAIL: $(basename "$0") stopped early (exit status $_rc)"
 	fi
-	# the ticker, in no namespace of ours; daemons that inherited its FIFO
-	# keep it open, so it would not see an end of input by itself
-	[ -z "$VM_TICK" ] || kill "$VM_TICK" 2>/dev/null || true
-	# what the script started in the root namespace (ipvsd_feed, say) is in
-	# none of ours: its children (their parent is this shell) are stopped too
+	# what the script started in the root namespace (ipvsd_feed, the
+	# wait_until ticker) is in none of ours: its children (their parent is
+	# this shell) are stopped too
 	_kids=
 	for _f in /proc/[0-9]*/stat; do
 		read -r _s 2>/dev/null <"$_f" || continue

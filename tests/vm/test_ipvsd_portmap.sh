@@ -16,39 +16,22 @@ set -eu
 vm_only "${1:-build}" ipvsadm ipset iptables iptables-legacy:iptables iptables-nft:iptables
 
 VIP=11.0.0.1
-# The namespaces, lan's bridge and the links to it as lib.sh's bridge_new,
-# ns_new and ns_link make them, but one ip -batch process per namespace
-# rather than one process per command (7 instead of 35, ~30 ms each under
-# TCG). The node also holds a container behind a bridge: a port-mapped task
-# (HTTP on 80, mapped from the node's port 31000) and a client of the VIPs.
-ip -batch - <<EOF
-$(for _n in lan node legacy b1 cap ctr; do echo "netns add $VM_NS$_n"; done)
+bridge_new lan
+ns_new node legacy b1 cap ctr
+ns_link lan node 10.0.0.1/24
+ns_link lan legacy 10.0.0.2/24
+ns_link lan b1 10.0.0.11/24
+ns_link lan cap 10.0.0.20/24
+# The node also holds a container behind a bridge: a port-mapped task (HTTP
+# on 80, mapped from the node's port 31000) and a client of the VIPs.
+ip -n "${VM_NS}node" -batch - <<EOF
+link add docker0 type bridge
+addr add 172.17.0.1/16 dev docker0
+link set dev docker0 up
+link add veth-ctr type veth peer name eth0 netns ${VM_NS}ctr
+link set dev veth-ctr master docker0 up
 EOF
-ip -n "${VM_NS}lan" -batch - <<EOF
-link set lo up
-link add br0 type bridge
-link set br0 up
-$(for _n in node legacy b1 cap; do
-	echo "link add name $_n type veth peer name lan netns $VM_NS$_n"
-	echo "link set dev $_n master br0 up"
-done)
-EOF
-# on_lan NS ADDR [COMMAND...]: NS's loopback and its end of the link to lan
-# up, with ADDR, then the ip COMMANDs, in one process
-on_lan() {
-	_ns=$1 _a=$2
-	shift 2
-	printf '%s\n' "link set lo up" "addr add $_a dev lan" "link set dev lan up" "$@" |
-		ip -n "$VM_NS$_ns" -batch -
-}
-on_lan node 10.0.0.1/24 "link add docker0 type bridge" "addr add 172.17.0.1/16 dev docker0" \
-	"link set dev docker0 up" "link add veth-ctr type veth peer name eth0 netns ${VM_NS}ctr" \
-	"link set dev veth-ctr master docker0 up"
-on_lan legacy 10.0.0.2/24
-on_lan b1 10.0.0.11/24
-on_lan cap 10.0.0.20/24
 ip -n "${VM_NS}ctr" -batch - <<EOF
-link set lo up
 addr add 172.17.0.2/16 dev eth0
 link set dev eth0 up
 route add default via 172.17.0.1

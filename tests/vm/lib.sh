@@ -183,6 +183,9 @@ vm_dead() {
 	return 1
 }
 
+# Each set-up helper returns non-zero at its first failed step, so that it
+# also stops a caller run as a condition, where set -e is off.
+#
 # ns_new NAME...: new network namespaces, loopback up (all added by one
 # process; `ip -n` switches namespace once, at its start, hence one per name).
 # The batches are here-documents built in the shell: a pipeline would fork.
@@ -190,10 +193,10 @@ ns_new() {
 	_cmds=
 	for _n; do _cmds="${_cmds}netns add $VM_NS$_n
 "; done
-	ip -batch - <<-EOF
+	ip -batch - <<-EOF || return 1
 	$_cmds
 	EOF
-	for _n; do ip -n "$VM_NS$_n" link set lo up; done
+	for _n; do ip -n "$VM_NS$_n" link set lo up || return 1; done
 }
 
 # nx NAME CMD...: run CMD in namespace NAME (a test defines one-letter
@@ -209,7 +212,7 @@ nx() {
 # bridge_new NAME: a namespace NAME holding the bridge br0, the shared segment
 # that ns_link connects namespaces to.
 bridge_new() {
-	ns_new "$1"
+	ns_new "$1" || return 1
 	ip -n "$VM_NS$1" -batch - <<-EOF
 	link add br0 type bridge
 	link set br0 up
@@ -223,7 +226,7 @@ bridge_new() {
 ns_link() {
 	_br=$1 _ns=$2
 	shift 2
-	ip -n "$VM_NS$_br" -batch - <<-EOF
+	ip -n "$VM_NS$_br" -batch - <<-EOF || return 1
 	link add name $_ns type veth peer name $_br netns $VM_NS$_ns
 	link set dev $_ns master br0 up
 	EOF

@@ -305,28 +305,13 @@ named_vip() {
 		head -n 1
 }
 
-# cluster_net: what lib.sh's bridge_new, ns_new and ns_link make (the
-# namespaces "lan", holding the bridge br0, and n1..n$CL_N, each on br0
-# through a veth pair: "n<i>" on the bridge's side, "lan" on the node's, with
-# the node's address), in one `ip -batch` per namespace rather than one ip
-# process per command. Fails when any step fails.
+# cluster_net: the namespaces "lan", holding the bridge br0, and
+# n1..n$CL_N, each on br0 through a veth pair ("n<i>" on the bridge's side,
+# "lan" on the node's, with the node's address). Fails when any step fails.
 cluster_net() {
-	for _i in lan $CL_NODES; do
-		[ "$_i" = lan ] || _i=n$_i
-		echo "netns add $VM_NS$_i"
-	done | ip -batch - || return 1
-	{
-		echo "link set lo up"
-		echo "link add br0 type bridge"
-		echo "link set br0 up"
-		for _i in $CL_NODES; do
-			echo "link add name n$_i type veth peer name lan netns ${VM_NS}n$_i"
-			echo "link set dev n$_i master br0 up"
-		done
-	} | ip -n "${VM_NS}lan" -batch - || return 1
+	bridge_new lan || return 1
 	for _i in $CL_NODES; do
-		printf 'link set lo up\naddr add %s/24 dev lan\nlink set dev lan up\n' \
-			"$(node_ip "$_i")" | ip -n "${VM_NS}n$_i" -batch - || return 1
+		ns_new "n$_i" && ns_link lan "n$_i" "$(node_ip "$_i")/24" || return 1
 	done
 }
 

@@ -55,6 +55,8 @@ static const struct {
 	{ "vip_deltas_applied", "VIP table deltas applied (the per-change path)." },
 	{ "vip_delta_resyncs",
 	  "Deltas that did not follow the table held (gap, new epoch, malformed): a snapshot asked for." },
+	{ "vip_deltas_left_over",
+	  "Deltas of a restarted vipd's previous run read after the new run's snapshot: ignored." },
 	{ "nat_check_fallbacks",
 	  "Nat rule pieces checked by their own iptables command: the nat table's listing could not "
 	  "tell (another print form), or failed, was over 4 MiB or was not whole." },

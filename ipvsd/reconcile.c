@@ -719,6 +719,41 @@ static void resync_answered(struct reconciler *r, uint64_t epoch, uint64_t gen)
 	counter_inc("vip_resyncs_answered");
 }
 
+/* The table (epoch, gen) is now held. One of a new epoch comes from a
+ * restarted publisher: the old one's deltas still queued here are
+ * leftovers (left_over), and a request held back for one of them is
+ * answered by it. */
+static void table_held(struct reconciler *r, uint64_t epoch, uint64_t gen)
+{
+	if (r->vip_held && epoch != r->vip_epoch) {
+		r->left_valid = 1;
+		r->left_epoch = r->vip_epoch;
+		r->left_gen = r->heard_gen > r->vip_gen ? r->heard_gen : r->vip_gen;
+		if (r->resync_pending && !r->want_any && r->want_epoch == r->left_epoch) {
+			r->resync_pending = 0;
+			counter_inc("vip_resyncs_answered");
+		}
+	}
+	if (!r->vip_held || epoch != r->vip_epoch || gen > r->heard_gen)
+		r->heard_gen = gen;
+	r->vip_gen = gen;
+	r->vip_epoch = epoch;
+	r->vip_held = 1;
+	resync_answered(r, epoch, gen);
+}
+
+/* A delta of the publisher a new one replaced, and nothing newer than was
+ * heard of from it: sent before the restart, read after the new one's
+ * snapshot (another socket). Asking for a snapshot again would bring the
+ * same table. */
+static int left_over(struct reconciler *r, const L4lb__V1__VipTableDelta *d)
+{
+	if (!r->left_valid || d->publisher_epoch != r->left_epoch || d->generation > r->left_gen)
+		return 0;
+	counter_inc("vip_deltas_left_over");
+	return 1;
+}
+
 /* A snapshot older than the table the deltas brought (a reply overtaken by
  * a delta) would step back: it is left alone. */
 static int snapshot_behind(struct reconciler *r, uint64_t epoch, uint64_t gen)
@@ -767,11 +802,8 @@ void reconcile_on_vip_table(const Envelope *env, void *arg)
 		r->walk_next = t;
 		r->walk_prev_ok = 1;
 	}
-	r->vip_gen = env->vip_table->generation;
-	r->vip_epoch = env->vip_table->publisher_epoch;
-	r->vip_held = 1;
+	table_held(r, env->vip_table->publisher_epoch, env->vip_table->generation);
 	r->rx_us = rx;
-	resync_answered(r, r->vip_epoch, r->vip_gen);
 	counter_inc("vip_tables");
 	if (!r->have_kernel)
 		reconcile_full(r);
@@ -839,10 +871,7 @@ int reconcile_vip_apply(const void *data, size_t len, void *arg)
 	r->walk_prev = r->walk_next;
 	r->walk_next = t;
 	r->walk_next_ok = 0;
-	r->vip_gen = r->walk_prev.gen;
-	r->vip_epoch = r->walk_prev.epoch;
-	r->vip_held = 1;
-	resync_answered(r, r->vip_epoch, r->vip_gen);
+	table_held(r, r->walk_prev.epoch, r->walk_prev.gen);
 	r->rx_us = r->peek_us;
 	r->peek_us = 0;
 	counter_inc("vip_tables");
@@ -885,6 +914,7 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 	const char *why = NULL;
 	Envelope *env = envelope_unpack(data, len, &why);
 	const L4lb__V1__VipTableDelta *d;
+	enum follow_verdict verdict;
 	size_t n = 0;
 	int rc;
 
@@ -897,7 +927,11 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 		goto done;
 	}
 	d = env->vip_table_delta;
-	switch (vip_follow_check(r->vip_held && r->cand, r->vip_epoch, r->vip_gen, d)) {
+	verdict = vip_follow_check(r->vip_held && r->cand, r->vip_epoch, r->vip_gen, d);
+	if (verdict != FOLLOW_BAD && r->vip_held && d->publisher_epoch == r->vip_epoch &&
+	    d->generation > r->heard_gen)
+		r->heard_gen = d->generation;
+	switch (verdict) {
 	case FOLLOW_CURRENT:
 		goto done;
 	case FOLLOW_BAD:
@@ -907,7 +941,8 @@ int reconcile_on_vip_delta(const void *data, size_t len, void *arg)
 		resync(r, "malformed delta", NULL);
 		goto done;
 	case FOLLOW_RESYNC:
-		resync(r, r->vip_held ? "delta does not follow" : "no table yet", d);
+		if (!left_over(r, d))
+			resync(r, r->vip_held ? "delta does not follow" : "no table yet", d);
 		goto done;
 	case FOLLOW_APPLY:
 		break;

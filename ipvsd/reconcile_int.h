@@ -87,6 +87,12 @@ struct reconciler {
 	int resync_pending;  /* one was wanted within a second of the last */
 	int want_any;        /* ... and any snapshot answers it, or one of */
 	uint64_t want_epoch, want_gen; /* this epoch, this generation or newer */
+	uint64_t heard_gen;  /* the newest generation of vip_epoch heard of */
+	/* The publisher a snapshot of a new epoch replaced (a restarted vipd)
+	 * and the newest generation heard of from it: its deltas still queued
+	 * here, the same or older, are leftovers (vip_deltas_left_over). */
+	int left_valid;
+	uint64_t left_epoch, left_gen;
 	uint64_t delta_ms;   /* when the delta feed last said anything */
 };
 

@@ -51,11 +51,15 @@ check "after a lost delta, the next one is not applied: a snapshot brings both" 
 		grep -q -- '-> 10.0.0.15:8080' '$T/plan'"
 check "... fetched as a resync" above vip_delta_resyncs "$r"
 r=$(counter vip_delta_resyncs)
+m=$(counter vip_delta_malformed)
 
 spec "epoch 2" 10.0.0.11 10.0.0.16
 check "a restarted publisher (new epoch): a snapshot brings its table" \
 	wait_for 10 planned 10.0.0.16
 check "... fetched as a resync" above vip_delta_resyncs "$r"
+# (its first delta is a heartbeat that carries nothing, as vipd's: one
+# that did, republished, was malformed again every second)
+check "... its first delta is no bad input" test "$m" = "$(counter vip_delta_malformed)"
 # vipd's heartbeat (its last delta, repeated) may overtake the reply: that
 # second resync is held back by the once-a-second limit, and the reply,
 # being that new, answers it: nothing is left to ask (before, a second

@@ -6,7 +6,9 @@
  * counts it as ipc_snapshots_skipped, not ipc_snapshots_applied. Fed the
  * way ipvsd's main.c wires it: a subscriber (here without sockets,
  * ipc_sub_receive) with the raw hooks, the deltas straight to
- * reconcile_on_vip_delta. The reconciler runs in dry-run mode.
+ * reconcile_on_vip_delta. The reconciler runs in dry-run mode. Also the
+ * requests held back within the second after one, and what a restarted
+ * vipd (a new epoch) answers and leaves over.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,7 +52,7 @@ static void make_vip(L4lb__V1__Vip *v, L4lb__V1__Backend *b, L4lb__V1__Backend *
 	v->n_backends = 1;
 }
 
-static void pack_table(uint64_t gen, uint32_t weight, struct ipc_buf *out)
+static void pack_table_of(uint64_t epoch, uint64_t gen, uint32_t weight, struct ipc_buf *out)
 {
 	L4lb__V1__Vip v, *vp = &v;
 	L4lb__V1__Backend b, *bp;
@@ -60,7 +62,7 @@ static void pack_table(uint64_t gen, uint32_t weight, struct ipc_buf *out)
 	make_vip(&v, &b, &bp, weight);
 	vt.has_generation = vt.has_publisher_epoch = 1;
 	vt.generation = gen;
-	vt.publisher_epoch = EPOCH;
+	vt.publisher_epoch = epoch;
 	vt.vips = &vp;
 	vt.n_vips = 1;
 	env.has_type = 1;
@@ -69,8 +71,15 @@ static void pack_table(uint64_t gen, uint32_t weight, struct ipc_buf *out)
 	assert_int_equal(envelope_pack(&env, out), 0);
 }
 
-/* base -> gen: the one VIP with its backend at `weight`. */
-static void pack_delta(uint64_t base, uint64_t gen, uint32_t weight, struct ipc_buf *out)
+static void pack_table(uint64_t gen, uint32_t weight, struct ipc_buf *out)
+{
+	pack_table_of(EPOCH, gen, weight, out);
+}
+
+/* base -> gen of epoch: the one VIP with its backend at `weight` (a
+ * heartbeat, base = gen, carries nothing). */
+static void pack_delta_of(uint64_t epoch, uint64_t base, uint64_t gen, uint32_t weight,
+			  struct ipc_buf *out)
 {
 	L4lb__V1__Vip v, *vp = &v;
 	L4lb__V1__Backend b, *bp;
@@ -79,15 +88,20 @@ static void pack_delta(uint64_t base, uint64_t gen, uint32_t weight, struct ipc_
 
 	make_vip(&v, &b, &bp, weight);
 	d.has_publisher_epoch = d.has_base_generation = d.has_generation = 1;
-	d.publisher_epoch = EPOCH;
+	d.publisher_epoch = epoch;
 	d.base_generation = base;
 	d.generation = gen;
-	d.upserted = &vp;
-	d.n_upserted = 1;
+	d.upserted = base == gen ? NULL : &vp;
+	d.n_upserted = base != gen;
 	env.has_type = 1;
 	env.type = L4LB__V1__ENVELOPE__TYPE__VIP_TABLE_DELTA;
 	env.vip_table_delta = &d;
 	assert_int_equal(envelope_pack(&env, out), 0);
+}
+
+static void pack_delta(uint64_t base, uint64_t gen, uint32_t weight, struct ipc_buf *out)
+{
+	pack_delta_of(EPOCH, base, gen, weight, out);
 }
 
 static char vip_generation[32];
@@ -223,6 +237,114 @@ static void test_held_request_keeps_newest_wanted(void **state)
 	event_base_free(base);
 }
 
+/* vipd restarted (epoch 7): its first delta asks for a snapshot; the old
+ * run's last delta, repeated as its heartbeat, is read after the new run's
+ * snapshot (it was queued on the delta socket, the reply came on the
+ * request socket): it is a leftover, not a reason to ask again. A delta of
+ * the old epoch newer than any heard of from it still is. */
+static void test_left_over_delta_ignored(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct reconcile_cfg cfg;
+	struct reconciler *r;
+	struct ipc_sub *sub;
+	struct ipc_buf snap1, delta2, beat7, snap7, delta3;
+	uint64_t asked0 = counter_value("vip_snapshot_requests");
+	uint64_t left0 = counter_value("vip_deltas_left_over");
+
+	(void)state;
+	ipvsd_options_defaults(&cfg);
+	cfg.dry_run = 1;
+	cfg.state_dir = state_dir;
+	cfg.ifname = "l4lbskip0";
+	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
+	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
+	assert_non_null(sub);
+	reconcile_set_vip_source(r, sub);
+	pack_table(1, 1, &snap1);
+	pack_delta(1, 2, 0, &delta2);
+	pack_delta_of(7, 3, 3, 0, &beat7);
+	pack_table_of(7, 3, 0, &snap7);
+	pack_delta(2, 3, 1, &delta3);
+
+	ipc_sub_receive(sub, snap1.data, snap1.len, 0);
+	reconcile_on_vip_delta(delta2.data, delta2.len, r);
+	assert_string_equal(generation_held(r), "2");
+	reconcile_on_vip_delta(beat7.data, beat7.len, r); /* new epoch: asked at once */
+	assert_int_equal(counter_value("vip_snapshot_requests"), asked0 + 1);
+	ipc_sub_receive(sub, snap7.data, snap7.len, 1);
+	assert_string_equal(generation_held(r), "3");
+
+	reconcile_on_vip_delta(delta2.data, delta2.len, r); /* the old run's heartbeat */
+	assert_string_equal(pending(r), "0");
+	assert_int_equal(counter_value("vip_snapshot_requests"), asked0 + 1);
+	assert_int_equal(counter_value("vip_deltas_left_over"), left0 + 1);
+	assert_string_equal(generation_held(r), "3");
+
+	reconcile_on_vip_delta(delta3.data, delta3.len, r); /* newer: not a leftover */
+	assert_int_equal(counter_value("vip_deltas_left_over"), left0 + 1);
+	assert_string_equal(pending(r), "1"); /* (within the second of the last request) */
+
+	ipc_buf_free(&snap1);
+	ipc_buf_free(&delta2);
+	ipc_buf_free(&beat7);
+	ipc_buf_free(&snap7);
+	ipc_buf_free(&delta3);
+	ipc_sub_close(sub);
+	reconcile_free(r);
+	event_base_free(base);
+}
+
+/* A request held back for a delta of the running vipd (a gap) is answered
+ * by a snapshot of its successor (restarted meanwhile): whatever the old
+ * run wanted to say, the new run's table replaces it. */
+static void test_new_epoch_answers_held_request(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct reconcile_cfg cfg;
+	struct reconciler *r;
+	struct ipc_sub *sub;
+	struct ipc_buf snap1, gap4, gap5, snap7;
+	uint64_t asked0 = counter_value("vip_snapshot_requests");
+	uint64_t answered0 = counter_value("vip_resyncs_answered");
+
+	(void)state;
+	ipvsd_options_defaults(&cfg);
+	cfg.dry_run = 1;
+	cfg.state_dir = state_dir;
+	cfg.ifname = "l4lbskip0";
+	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
+	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
+	assert_non_null(sub);
+	reconcile_set_vip_source(r, sub);
+	pack_table(1, 1, &snap1);
+	pack_delta(3, 4, 1, &gap4);
+	pack_delta(4, 5, 0, &gap5);
+	pack_table_of(7, 9, 1, &snap7);
+
+	ipc_sub_receive(sub, snap1.data, snap1.len, 0);
+	reconcile_on_vip_delta(gap4.data, gap4.len, r); /* asked at once */
+	reconcile_on_vip_delta(gap5.data, gap5.len, r); /* held back: wants 5 of epoch 5 */
+	assert_int_equal(counter_value("vip_snapshot_requests"), asked0 + 1);
+	assert_string_equal(pending(r), "1");
+
+	ipc_sub_receive(sub, snap7.data, snap7.len, 1); /* the reply: the new run's */
+	assert_string_equal(generation_held(r), "9");
+	assert_string_equal(pending(r), "0");
+	assert_int_equal(counter_value("vip_resyncs_answered"), answered0 + 1);
+	reconcile_on_vip_delta(gap5.data, gap5.len, r); /* the old run's heartbeat: a leftover */
+	assert_string_equal(pending(r), "0");
+	assert_int_equal(counter_value("vip_snapshot_requests"), asked0 + 1);
+
+	ipc_buf_free(&snap1);
+	ipc_buf_free(&gap4);
+	ipc_buf_free(&gap5);
+	ipc_buf_free(&snap7);
+	ipc_sub_close(sub);
+	reconcile_free(r);
+	event_base_free(base);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -244,6 +366,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_overtaken_snapshot_skipped),
 		cmocka_unit_test(test_held_request_keeps_newest_wanted),
+		cmocka_unit_test(test_left_over_delta_ignored),
+		cmocka_unit_test(test_new_epoch_answers_held_request),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -94,11 +94,15 @@ static void make_delta(struct feed *f, const L4lb__V1__VipTable *t, int gap, str
 	L4lb__V1__VipTableDelta d = L4LB__V1__VIP_TABLE_DELTA__INIT;
 	Envelope env = L4LB__V1__ENVELOPE__INIT;
 	struct packed_vip *next = pack_vips(t);
+	/* as vipd: a delta from the last table of the same epoch, else (the
+	 * first table, a new epoch) a heartbeat, base = generation, that
+	 * carries nothing (readers fetch the snapshot) */
+	int based = f->prev && f->epoch == epoch;
 	size_t i = 0, j = 0;
 
 	d.upserted = calloc(t->n_vips + 1, sizeof(*d.upserted));
 	d.removed = calloc(f->nprev + 1, sizeof(*d.removed));
-	while (f->prev && (i < f->nprev || j < t->n_vips)) {
+	while (based && (i < f->nprev || j < t->n_vips)) {
 		int c = i == f->nprev ? 1 : j == t->n_vips ? -1 : packed_cmp(&f->prev[i], &next[j]);
 
 		if (c < 0) {
@@ -120,8 +124,7 @@ static void make_delta(struct feed *f, const L4lb__V1__VipTable *t, int gap, str
 	d.has_publisher_epoch = d.has_base_generation = d.has_generation = 1;
 	d.publisher_epoch = epoch;
 	d.generation = f->gen;
-	/* as vipd: a heartbeat without a base (first table, new epoch) */
-	d.base_generation = f->prev && f->epoch == epoch ? f->gen - 1 : f->gen;
+	d.base_generation = based ? f->gen - 1 : f->gen;
 	f->epoch = epoch;
 	f->prev = next; /* (leaked, as the tables are) */
 	f->nprev = t->n_vips;

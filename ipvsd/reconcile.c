@@ -722,10 +722,15 @@ static void resync_answered(struct reconciler *r, uint64_t epoch, uint64_t gen)
 /* The table (epoch, gen) is now held. One of a new epoch comes from a
  * restarted publisher: the old one's deltas still queued here are
  * leftovers (left_over), and a request held back for one of them is
- * answered by it. */
+ * answered by it. But epochs are not ordered: one of the publisher taken
+ * for the replaced one (a reply it sent before it stopped, read after the
+ * new one's table) says nothing about which is the newer: then nothing is
+ * a leftover (the other one's deltas ask for its table again). */
 static void table_held(struct reconciler *r, uint64_t epoch, uint64_t gen)
 {
-	if (r->vip_held && epoch != r->vip_epoch) {
+	if (r->left_valid && epoch == r->left_epoch) {
+		r->left_valid = 0;
+	} else if (r->vip_held && epoch != r->vip_epoch) {
 		r->left_valid = 1;
 		r->left_epoch = r->vip_epoch;
 		r->left_gen = r->heard_gen > r->vip_gen ? r->heard_gen : r->vip_gen;

@@ -90,7 +90,8 @@ struct reconciler {
 	uint64_t heard_gen;  /* the newest generation of vip_epoch heard of */
 	/* The publisher a snapshot of a new epoch replaced (a restarted vipd)
 	 * and the newest generation heard of from it: its deltas still queued
-	 * here, the same or older, are leftovers (vip_deltas_left_over). */
+	 * here, the same or older, are leftovers (vip_deltas_left_over);
+	 * none once a table of it is held again (table_held). */
 	int left_valid;
 	uint64_t left_epoch, left_gen;
 	uint64_t delta_ms;   /* when the delta feed last said anything */

@@ -345,6 +345,59 @@ static void test_new_epoch_answers_held_request(void **state)
 	event_base_free(base);
 }
 
+/* Epochs are not ordered: after the new run's (7) table, one of the run it
+ * replaced can still be read (a reply it sent before it stopped, on the
+ * request socket, read after the new run's publication). ipvsd holds that
+ * one then, and must not take run 7, the live one, for the replaced run:
+ * its heartbeat (its last delta, repeated) asks for its table again, it is
+ * no leftover. */
+static void test_replaced_run_table_again(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct reconcile_cfg cfg;
+	struct reconciler *r;
+	struct ipc_sub *sub;
+	struct ipc_buf snap1, delta2, snap7, snap2, beat7;
+	uint64_t asked0 = counter_value("vip_snapshot_requests");
+	uint64_t left0 = counter_value("vip_deltas_left_over");
+
+	(void)state;
+	ipvsd_options_defaults(&cfg);
+	cfg.dry_run = 1;
+	cfg.state_dir = state_dir;
+	cfg.ifname = "l4lbskip0";
+	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
+	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
+	assert_non_null(sub);
+	reconcile_set_vip_source(r, sub);
+	pack_table(1, 1, &snap1);
+	pack_delta(1, 2, 0, &delta2);
+	pack_table_of(7, 3, 1, &snap7);
+	pack_table(2, 0, &snap2);
+	pack_delta_of(7, 3, 3, 0, &beat7);
+
+	ipc_sub_receive(sub, snap1.data, snap1.len, 0);
+	reconcile_on_vip_delta(delta2.data, delta2.len, r);
+	ipc_sub_receive(sub, snap7.data, snap7.len, 0); /* the new run's publication */
+	assert_string_equal(generation_held(r), "3");
+	ipc_sub_receive(sub, snap2.data, snap2.len, 1); /* the old run's late reply */
+	assert_string_equal(generation_held(r), "2");
+	assert_int_equal(counter_value("vip_snapshot_requests"), asked0);
+
+	reconcile_on_vip_delta(beat7.data, beat7.len, r); /* run 7 is alive */
+	assert_int_equal(counter_value("vip_deltas_left_over"), left0);
+	assert_int_equal(counter_value("vip_snapshot_requests"), asked0 + 1);
+
+	ipc_buf_free(&snap1);
+	ipc_buf_free(&delta2);
+	ipc_buf_free(&snap7);
+	ipc_buf_free(&snap2);
+	ipc_buf_free(&beat7);
+	ipc_sub_close(sub);
+	reconcile_free(r);
+	event_base_free(base);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -368,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_held_request_keeps_newest_wanted),
 		cmocka_unit_test(test_left_over_delta_ignored),
 		cmocka_unit_test(test_new_epoch_answers_held_request),
+		cmocka_unit_test(test_replaced_run_table_again),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

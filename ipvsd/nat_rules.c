@@ -66,7 +66,6 @@ static void step_jump_first(struct nat_step *s, int v6, const char *from, size_t
 		  "*nat\n-D POSTROUTING -j L4LB-MASQ\n-I POSTROUTING 1 -j L4LB-MASQ\nCOMMIT\n" },
 	};
 	static const char *const one[] = { "1", NULL };
-	static const char *const restore[] = { "-w", "--noflush", NULL };
 	const char *first[] = { "1", "-j", NULL, NULL };
 	size_t m = 0;
 
@@ -77,9 +76,7 @@ static void step_jump_first(struct nat_step *s, int v6, const char *from, size_t
 	argv_fill(s->check, nat_backend_ipt(v6), "-S", from, one);
 	s->expect = moves[m].expect;
 	s->listed = moves[m].expect;
-	s->fix[0] = nat_backend_restore(v6);
-	for (int i = 0; restore[i]; i++)
-		s->fix[i + 1] = restore[i];
+	nat_rules_restore(v6, s->fix);
 	s->fix_input = moves[m].input;
 	argv_fill(s->fix2, nat_backend_ipt(v6), "-I", from, first);
 	s->chain = dep + 1;
@@ -106,6 +103,73 @@ int nat_step_output_ok(const struct nat_step *s, const char *out)
 void nat_rules_listing(int v6, const char **argv)
 {
 	argv_fill(argv, nat_backend_ipt(v6), "-S", NULL, NULL); /* no chain: the whole table */
+}
+
+void nat_rules_restore(int v6, const char **argv)
+{
+	argv[0] = nat_backend_restore(v6);
+	argv[1] = "-w";
+	argv[2] = "--noflush";
+	argv[3] = NULL;
+}
+
+/* Appends fmt's text to buf (size bytes, *len used); -ENOSPC when it does
+ * not fit. */
+static int text_add(char *buf, size_t size, size_t *len, const char *fmt, const char *arg)
+{
+	int w = snprintf(buf + *len, size - *len, fmt, arg);
+
+	if (w < 0 || (size_t)w >= size - *len)
+		return -ENOSPC;
+	*len += (size_t)w;
+	return 0;
+}
+
+/* One argument as iptables-restore splits a line: words at spaces, a
+ * double-quoted one kept whole (the comment). A quote, backslash or line
+ * break inside is refused rather than escaped: none of ipvsd's rules holds
+ * one, and the restore would read it differently from the command. */
+static int text_arg(char *buf, size_t size, size_t *len, const char *arg)
+{
+	if (strpbrk(arg, "\"\\\n") || !*arg)
+		return -EINVAL;
+	return text_add(buf, size, len, strchr(arg, ' ') || strchr(arg, '\t') ? " \"%s\"" : " %s",
+			arg);
+}
+
+int nat_rules_batch(const struct nat_step *steps, size_t n, int v6, char *buf, size_t size)
+{
+	size_t len = 0;
+	int rc;
+
+	if (size == 0)
+		return -ENOSPC;
+	buf[0] = 0;
+	if ((rc = text_add(buf, size, &len, "%s", "*nat\n")) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const struct nat_step *s = &steps[i];
+		/* what the per-piece path runs for a piece not there at all */
+		const char *const *argv = s->fix2[0] ? s->fix2 : s->fix;
+
+		if (s->v6 != v6)
+			continue;
+		/* argv: ipt -w -t nat OP CHAIN SPEC... (argv_fill) */
+		if (!argv[0] || !argv[4] || !argv[5])
+			return -EINVAL;
+		if (s->kind == NAT_KIND_CHAIN) {
+			rc = text_add(buf, size, &len, ":%s - [0:0]\n", argv[5]);
+		} else {
+			rc = text_add(buf, size, &len, "%s", argv[4]);
+			for (int a = 5; argv[a] && rc == 0; a++)
+				rc = text_arg(buf, size, &len, argv[a]);
+			if (rc == 0)
+				rc = text_add(buf, size, &len, "%s", "\n");
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return text_add(buf, size, &len, "%s", "COMMIT\n");
 }
 
 size_t nat_rules_steps(struct nat_step *out, size_t max)

@@ -75,6 +75,24 @@ size_t nat_rules_steps(struct nat_step *out, size_t max);
  * to skip, and exits non-zero when the table cannot be read. */
 void nat_rules_listing(int v6, const char **argv);
 
+/* "iptables-restore -w --noflush" (v6: ip6tables-restore, of the backend
+ * nat_backend.h chose) into argv (4 entries at least). */
+void nat_rules_restore(int v6, const char **argv);
+
+/*
+ * The restore text that puts family v6's pieces of steps[n] in place in one
+ * transaction, for a nat table that holds none of them: "*nat", a
+ * ":CHAIN - [0:0]" line per chain, each rule and jump as the per-piece
+ * repair for a missing piece writes it (fix2, else fix: the same argv, so
+ * the specs exist once), "COMMIT". An argument with a space is
+ * double-quoted, as iptables-restore splits lines. Into buf (size bytes):
+ * 0, -ENOSPC, or -EINVAL for an argument it cannot quote.
+ *
+ * Only for a table without either chain: with --noflush a ":CHAIN" line of
+ * a chain that exists flushes it (legacy and nft alike).
+ */
+int nat_rules_batch(const struct nat_step *steps, size_t n, int v6, char *buf, size_t size);
+
 /* Whether a check's output shows the piece in place (s->expect). */
 int nat_step_output_ok(const struct nat_step *s, const char *out);
 

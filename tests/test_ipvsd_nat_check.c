@@ -58,20 +58,44 @@ static const char fake[] =
 	"*) exit 2 ;;\n"
 	"esac\n";
 
-/* $0 -w --noflush < script: its -D (the first copy) and -I CHAIN 1 lines
- * applied as one transaction, nothing changed if one fails. */
+/* $0 -w --noflush < script (kept in $NAT_DIR/<program>.in): its :CHAIN,
+ * -A, -D (the first copy) and -I CHAIN [1] lines (quotes dropped, as the
+ * db holds rules) applied as one transaction, nothing changed if one
+ * fails: a -A or -I that $NAT_DIR/fail names, or any line when
+ * $NAT_DIR/restore_fail exists. */
 static const char fake_restore[] =
 	"#!/bin/sh\n"
 	"PATH=/usr/bin:/bin\n"
 	"db=$NAT_DIR/$(basename $0 -restore).db; touch $db; cp $db $db.n\n"
 	"echo \"restore $*\" >>$NAT_DIR/calls\n"
-	"while read -r op c rest; do case $op in\n"
+	"in=$NAT_DIR/$(basename $0).in; cat >$in\n"
+	"[ -e $NAT_DIR/restore_fail ] && { echo 'restore refused'; exit 1; }\n"
+	"while read -r op c rest; do rest=$(printf '%s\\n' \"$rest\" | tr -d '\"')\n"
+	"if grep -qxF -e \"$op $c\" $NAT_DIR/fail 2>/dev/null; then\n"
+	"	echo \"line failed: $op $c\"; exit 1; fi\n"
+	"case $op in\n"
 	"-D) l=\"$c $rest\"; grep -qxF -- \"$l\" $db.n || { echo \"line failed\"; exit 1; }\n"
 	"	awk -v l=\"$l\" '!d && $0 == l { d = 1; next } 1' $db.n >$db.t ;;\n"
 	"-I) { echo \"$c ${rest#1 }\"; cat $db.n; } >$db.t ;;\n"
+	"-A) { cat $db.n; echo \"$c $rest\"; } >$db.t ;;\n"
+	":*) { cat $db.n; echo \"$op\"; } >$db.t ;;\n"
 	"*) continue ;;\n"
-	"esac; mv $db.t $db.n; done\n"
+	"esac; mv $db.t $db.n; done <$in\n"
 	"mv $db.n $db\n";
+
+/* What ipvsd's restore puts in place on a fresh table (set: 4 or 6). */
+#define BATCH(set)                                                                          \
+	"*nat\n"                                                                           \
+	":L4LB-MASQ - [0:0]\n"                                                             \
+	":L4LB-VIPS - [0:0]\n"                                                             \
+	"-A L4LB-MASQ -m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -m comment --comment " \
+	"\"l4lb: IPVS masquerade\" -j MASQUERADE\n"                                        \
+	"-I L4LB-VIPS -m set --match-set l4lb-vips" set " dst,dst -m comment --comment "    \
+	"\"l4lb: VIP traffic skips port-mapping DNAT\" -j ACCEPT\n"                        \
+	"-I POSTROUTING 1 -j L4LB-MASQ\n"                                                  \
+	"-I OUTPUT 1 -j L4LB-VIPS\n"                                                       \
+	"-I PREROUTING 1 -j L4LB-VIPS\n"                                                   \
+	"COMMIT\n"
 
 static char dir[64];
 
@@ -95,6 +119,22 @@ static int count(const char *cmd)
 	assert_int_equal(fscanf(f, "%d", &n), 1);
 	pclose(f);
 	return n;
+}
+
+/* The whole of file name in dir, into buf. */
+static const char *slurp(const char *name, char *buf, size_t size)
+{
+	char path[256];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
 }
 
 static int setup(void **state)
@@ -286,6 +326,8 @@ static void test_check_repairs(void **state)
 	struct event_base *base = event_base_new();
 	struct nat_check *c;
 	int done = 0;
+	uint64_t writes = counter_value("nat_rule_writes");
+	char in[2048];
 
 	(void)state;
 	assert_int_equal(nat_check_new(base, on_done, &done, &c), 0);
@@ -299,15 +341,20 @@ static void test_check_repairs(void **state)
 	assert_int_equal(done, 1); /* told once, when it finished */
 	assert_int_equal(count("wc -l <iptables.db"), 7);
 	assert_int_equal(count("wc -l <ip6tables.db"), 7);
-	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
-	/* one listing per family tells the chains are missing; the rules in
-	 * and the jumps to a chain just created are not checked, the jumps
-	 * inserted at 1 straight away (no restore) */
+	/* one listing per family shows none of ipvsd's pieces: the family's 7
+	 * go in with one restore, 4 processes instead of 16; each counts */
+	assert_int_equal(count("wc -l <calls"), 4);
 	assert_int_equal(count("grep -cx -- '-S ' calls"), 2);
-	assert_int_equal(count("grep -c '^-S .' calls || true"), 0);
-	assert_int_equal(count("grep -c '^-C ' calls || true"), 0);
-	assert_int_equal(count("grep -c '^restore ' calls || true"), 0);
-	assert_int_equal(count("grep -c '^-I OUTPUT 1 -j L4LB-VIPS$' calls"), 2);
+	assert_int_equal(count("grep -cx 'restore -w --noflush' calls"), 2);
+	assert_int_equal(counter_value("nat_rule_writes"), writes + 14);
+	assert_string_equal(slurp("iptables-restore.in", in, sizeof(in)), BATCH("4"));
+	assert_string_equal(slurp("ip6tables-restore.in", in, sizeof(in)), BATCH("6"));
+	/* the jumps first, the VIP rule at the top of its chain */
+	sh("grep -m1 '^OUTPUT ' ip6tables.db | grep -qxF 'OUTPUT -j L4LB-VIPS'");
+	sh("grep -qxF 'L4LB-MASQ -m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -m comment"
+	   " --comment l4lb: IPVS masquerade -j MASQUERADE' iptables.db");
+	/* what the piece-by-piece path is to leave too (test_batch_fallbacks) */
+	sh("cp iptables.db batch4.db && cp ip6tables.db batch6.db");
 
 	/* all in place: two processes, one listing per family, and nothing
 	 * the listing could not tell */
@@ -494,6 +541,90 @@ static void test_listing_fallbacks(void **state)
 	event_base_free(base);
 }
 
+/* The restore text: the per-piece repairs' own argv, quoted as
+ * iptables-restore splits a line; too long or unquotable is refused. */
+static void test_batch_text(void **state)
+{
+	struct nat_step s[NAT_STEPS_MAX];
+	size_t n = nat_rules_steps(s, NAT_STEPS_MAX);
+	char buf[2048];
+
+	(void)state;
+	assert_int_equal(nat_rules_batch(s, n, 0, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, BATCH("4"));
+	assert_int_equal(nat_rules_batch(s, n, 1, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, BATCH("6"));
+	assert_true(strlen(buf) < CHILD_INPUT_MAX);
+	assert_int_equal(nat_rules_batch(s, n, 1, buf, strlen(BATCH("6"))), -ENOSPC);
+	assert_int_equal(nat_rules_batch(s, n, 1, buf, 0), -ENOSPC);
+	s[9].fix[9] = "a \"quoted\" comment";
+	assert_int_equal(nat_rules_batch(s, n, 1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(nat_rules_batch(s, n, 0, buf, sizeof(buf)), 0);
+}
+
+/* Clears the stand-ins' tables and their failures. */
+static void fresh_tables(void)
+{
+	sh("rm -f fail list_fail list_slow list_extra restore_fail && : >iptables.db && "
+	   ": >ip6tables.db");
+}
+
+/* Only a table without any of ipvsd's pieces is put in place by a restore;
+ * when it fails, piece by piece as before (test_check_repairs' end state). */
+static void test_batch_fallbacks(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct nat_check *c;
+	uint64_t writes, failures;
+
+	(void)state;
+	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
+
+	/* the restore fails (nothing changed): the 14 pieces one by one, no
+	 * check (the listing said missing), the same tables as the batch's */
+	fresh_tables();
+	sh("touch restore_fail");
+	writes = counter_value("nat_rule_writes");
+	check_once(base, c);
+	assert_int_equal(count("grep -c '^restore ' calls"), 2);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
+	assert_int_equal(count("wc -l <calls"), 18);
+	assert_int_equal(counter_value("nat_rule_writes"), writes + 14);
+	sh("cmp iptables.db batch4.db && cmp ip6tables.db batch6.db");
+
+	/* a rule the kernel refuses fails the whole restore; piece by piece,
+	 * that one fails by itself, the other six are put in */
+	fresh_tables();
+	sh("echo '-I PREROUTING' >fail");
+	failures = counter_value("nat_rule_failures");
+	sh(": >calls");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), "failed");
+	assert_int_equal(count("grep -c '^restore ' calls"), 2);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
+	assert_int_equal(counter_value("nat_rule_failures"), failures + 2);
+	assert_int_equal(count("wc -l <iptables.db"), 6);
+	assert_int_equal(count("grep -c PREROUTING ip6tables.db || true"), 0);
+
+	/* one piece there (v4's masquerade chain): v4 as before, each missing
+	 * piece by itself; v6, fresh, by one restore */
+	fresh_tables();
+	sh("echo :L4LB-MASQ >iptables.db");
+	check_once(base, c);
+	assert_int_equal(count("grep -cx 'restore -w --noflush' calls"), 1);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 6);
+	assert_int_equal(count("grep -c '^-N L4LB-VIPS$' calls"), 1);
+	assert_int_equal(count("grep -c '^-A L4LB-MASQ ' calls"), 1);
+	assert_int_equal(count("wc -l <calls"), 9);
+	sh("cmp iptables.db batch4.db && cmp ip6tables.db batch6.db");
+	/* ... and then all is in place: the two listings only */
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 2);
+	nat_check_free(c);
+	event_base_free(base);
+}
+
 static int open_fds(void)
 {
 	return count("ls /proc/$PPID/fd | wc -l");
@@ -564,6 +695,8 @@ int main(void)
 		cmocka_unit_test(test_check_repairs),
 		cmocka_unit_test(test_move_without_restore),
 		cmocka_unit_test(test_listing_fallbacks),
+		cmocka_unit_test(test_batch_text),
+		cmocka_unit_test(test_batch_fallbacks),
 		cmocka_unit_test(test_free_while_listing),
 		cmocka_unit_test(test_check_without_iptables),
 	};

@@ -6,7 +6,10 @@
  * lock) never delays a snapshot on its way to the kernel. Per family, one
  * listing of the nat table judges the steps of nat_rules.c (nat_listing.h);
  * then only the repairs run, and the checks of what the listing could not
- * tell. A check that finds a piece missing puts it back. Never more than
+ * tell; a family with none of its pieces there is put in place by one
+ * iptables-restore (falling back to one repair per piece if it fails), so
+ * a first start runs 4 processes, not 16. A check that finds a piece
+ * missing puts it back. Never more than
  * one check at a time; a call taking over a minute is killed.
  */
 #ifndef IPVSD_NAT_CHECK_H

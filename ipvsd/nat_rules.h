@@ -12,6 +12,10 @@
  * when all is in place. A pass reads the whole nat table once per family
  * (`iptables -w -t nat -S`, nat_listing.h judges each piece from it); a
  * piece the listing cannot decide is checked by its own command (-S / -C).
+ * A family whose whole listing shows none of its 7 pieces (every first
+ * start on a node) gets them all from one iptables-restore --noflush
+ * (nat_rules_batch(): the text is made of the per-piece repairs' argv), one
+ * process instead of 7; if that restore fails, piece by piece as always.
  *
  * The jumps to L4LB-VIPS must stay the FIRST rule of OUTPUT and PREROUTING
  * (a DNAT jump inserted above them captures VIP traffic), and the jump to

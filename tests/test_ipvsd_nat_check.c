@@ -621,6 +621,22 @@ static void test_batch_fallbacks(void **state)
 	/* ... and then all is in place: the two listings only */
 	check_once(base, c);
 	assert_int_equal(count("wc -l <calls"), 2);
+
+	/* no iptables-restore (PATH: only the stand-ins): v4 piece by piece */
+	char *saved = strdup(getenv("PATH"));
+
+	fresh_tables();
+	sh("mv iptables-restore no-restore");
+	setenv("PATH", dir, 1);
+	writes = counter_value("nat_rule_writes");
+	check_once(base, c);
+	setenv("PATH", saved, 1);
+	free(saved);
+	sh("mv no-restore iptables-restore");
+	assert_int_equal(count("grep -c '^restore ' calls"), 1);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 7);
+	assert_int_equal(counter_value("nat_rule_writes"), writes + 14);
+	sh("cmp iptables.db batch4.db && cmp ip6tables.db batch6.db");
 	nat_check_free(c);
 	event_base_free(base);
 }

@@ -151,10 +151,10 @@ check "node: ipvsd's VIP rule in place (auto: the backend holding the mapping)" 
 # batched NS: "RESTORES PIECES", how ipvsd put its nat pieces in so far:
 # by one restore per fresh family, or by a command each
 batched() {
-	_l=$(cat "$VM_TMP/$1/ipvsd.log")
-	vm_count "*nat: put in place: *in one restore*" "$_l"
+	_t=$(cat "$VM_TMP/$1/ipvsd.log") # (vm_count reads lines into _l)
+	vm_count "*nat: put in place: *in one restore*" "$_t"
 	_r=$VM_N
-	vm_count "*nat: put in place: *" "$_l"
+	vm_count "*nat: put in place: *" "$_t"
 	echo "$_r $((VM_N - _r))"
 }
 # (the first check is over: the address went in after it)

@@ -26,7 +26,8 @@
  *   e2e_net post PORT PATH BODY     POST BODY to 127.0.0.1:PORT/PATH, prints the reply body
  *   e2e_net ticker MS               for each byte read on stdin, waits MS ms, then writes
  *                                   a line: a sleep for a shell without starting a process
- *                                   (tests/vm/lib.sh's wait_until); ends with its parent
+ *                                   (tests/vm/lib.sh's wait_until); ends with its parent;
+ *                                   MS from 1 to 60000
  *   e2e_net unix PATH FILE          FILE's bytes straight into a unix stream socket (below
  *                                   nanomsg's framing: a hostile local peer), then reads
  *                                   until the peer hangs up or 1 s passes
@@ -633,8 +634,14 @@ int main(int argc, char **argv)
 		return echostream(argv[2], atoi(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "loop") == 0)
 		return loop(argv[2], atoi(argv[3]), argv[4]);
-	if (argc == 3 && strcmp(argv[1], "ticker") == 0)
-		return ticker(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "ticker") == 0) {
+		char *end;
+		long ms = strtol(argv[2], &end, 10);
+
+		/* a typo must not become a ticker that never waits (atoi: 0) */
+		if (end != argv[2] && !*end && ms >= 1 && ms <= 60000)
+			return ticker((int)ms);
+	}
 	if (argc == 4 && strcmp(argv[1], "unix") == 0)
 		return unix_raw(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "post") == 0)

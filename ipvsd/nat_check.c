@@ -44,6 +44,7 @@ struct nat_check {
 	int list_cut;  /* over LIST_MAX or unreadable: not to be judged */
 	int list_fam;  /* the family it lists this pass; -1: none yet */
 	int list_ok;   /* whole: steps of list_fam are judged from it */
+	unsigned batch_ran; /* bit per family: its restore ran this pass */
 	unsigned char made[NAT_STEPS_MAX]; /* this check created that step's chain */
 	int running;
 	int last;   /* 0 never, 1 ok, -1 failed */
@@ -173,7 +174,8 @@ static void listed(struct nat_check *c, int status)
 	c->list_ok = !why;
 	/* a fresh table (every first start): the family's 7 pieces in one
 	 * process instead of 7 (each ~23 ms in an emulated VM) */
-	if (c->list_ok && c->batch[c->list_fam][0] && family_fresh(c))
+	if (c->list_ok && c->batch[c->list_fam][0] && !(c->batch_ran & (1u << c->list_fam)) &&
+	    family_fresh(c))
 		c->stage = STAGE_BATCH;
 	if (why)
 		log_limited(LOG_LVL_WARN, "nat_listing",
@@ -213,9 +215,13 @@ static int judged_in_place(struct nat_check *c)
 }
 
 /* The restore of a fresh family could not run or failed (status, or -errno
- * when it could not start): nothing of it is in place (one transaction),
- * and the listing judged every piece missing, so each is put in by itself
- * as without the batch, and a piece the kernel refuses is named. */
+ * when it could not start): each piece is then put in by itself as without
+ * the batch, and a piece the kernel refuses is named. One that could not
+ * start changed nothing: the listing still holds. One that ran is judged
+ * from a new listing (never batched again this pass): a failed restore
+ * changes nothing (one transaction), but one killed or lost just after its
+ * commit did, and writing each piece from the old listing would add every
+ * rule and jump a second time. */
 static void batch_failed(struct nat_check *c, int status)
 {
 	char cmd[256];
@@ -226,6 +232,10 @@ static void batch_failed(struct nat_check *c, int status)
 		    status < 0 ? "cannot run, error" : "exit", status < 0 ? -status : status,
 		    status < 0 ? strerror(-status) : c->out);
 	c->stage = STAGE_CHECK;
+	if (status > 0) {
+		c->batch_ran |= 1u << c->steps[c->idx].v6;
+		c->list_fam = -1;
+	}
 }
 
 /* The restore put the family's pieces in place: each counts as a write. */
@@ -473,6 +483,7 @@ int nat_check_start(struct nat_check *c)
 	c->idx = 0;
 	c->stage = STAGE_LIST; /* the first family's listing first */
 	c->list_fam = -1;
+	c->batch_ran = 0;
 	memset(c->made, 0, sizeof(c->made));
 	c->repaired = c->failed = 0;
 	c->started_ms = clock_mono_ms();

@@ -62,7 +62,8 @@ static const char fake[] =
  * -A, -D (the first copy) and -I CHAIN [1] lines (quotes dropped, as the
  * db holds rules) applied as one transaction, nothing changed if one
  * fails: a -A or -I that $NAT_DIR/fail names, or any line when
- * $NAT_DIR/restore_fail exists. */
+ * $NAT_DIR/restore_fail exists. With $NAT_DIR/restore_late it exits 137
+ * after applying all (as one killed just after its commit). */
 static const char fake_restore[] =
 	"#!/bin/sh\n"
 	"PATH=/usr/bin:/bin\n"
@@ -81,7 +82,8 @@ static const char fake_restore[] =
 	":*) { cat $db.n; echo \"$op\"; } >$db.t ;;\n"
 	"*) continue ;;\n"
 	"esac; mv $db.t $db.n; done <$in\n"
-	"mv $db.n $db\n";
+	"mv $db.n $db\n"
+	"[ -e $NAT_DIR/restore_late ] && { echo 'killed'; exit 137; }; exit 0\n";
 
 /* What ipvsd's restore puts in place on a fresh table (set: 4 or 6). */
 #define BATCH(set)                                                                          \
@@ -565,7 +567,8 @@ static void test_batch_text(void **state)
 /* Clears the stand-ins' tables and their failures. */
 static void fresh_tables(void)
 {
-	sh("rm -f fail list_fail list_slow list_extra restore_fail && : >iptables.db && "
+	sh("rm -f fail list_fail list_slow list_extra restore_fail restore_late && "
+	   ": >iptables.db && "
 	   ": >ip6tables.db");
 }
 
@@ -580,15 +583,17 @@ static void test_batch_fallbacks(void **state)
 	(void)state;
 	assert_int_equal(nat_check_new(base, NULL, NULL, &c), 0);
 
-	/* the restore fails (nothing changed): the 14 pieces one by one, no
-	 * check (the listing said missing), the same tables as the batch's */
+	/* the restore fails (nothing changed): the family listed again, then
+	 * the 14 pieces one by one, no check (the new listing said missing),
+	 * the same tables as the batch's */
 	fresh_tables();
 	sh("touch restore_fail");
 	writes = counter_value("nat_rule_writes");
 	check_once(base, c);
 	assert_int_equal(count("grep -c '^restore ' calls"), 2);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
-	assert_int_equal(count("wc -l <calls"), 18);
+	assert_int_equal(count("grep -cx -- '-S ' calls"), 4);
+	assert_int_equal(count("wc -l <calls"), 20);
 	assert_int_equal(counter_value("nat_rule_writes"), writes + 14);
 	sh("cmp iptables.db batch4.db && cmp ip6tables.db batch6.db");
 
@@ -619,6 +624,22 @@ static void test_batch_fallbacks(void **state)
 	assert_int_equal(count("wc -l <calls"), 9);
 	sh("cmp iptables.db batch4.db && cmp ip6tables.db batch6.db");
 	/* ... and then all is in place: the two listings only */
+	check_once(base, c);
+	assert_int_equal(count("wc -l <calls"), 2);
+
+	/* the restore reports a failure but its commit went through (killed
+	 * just after it): the table is listed again before any piece by
+	 * itself, so nothing goes in twice; the next pass finds all there */
+	fresh_tables();
+	sh("touch restore_late");
+	sh(": >calls");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_int_equal(count("grep -c '^restore ' calls"), 2);
+	assert_int_equal(count("grep -cx -- '-S ' calls"), 4);
+	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 0);
+	sh("cmp iptables.db batch4.db && cmp ip6tables.db batch6.db");
+	sh("rm restore_late");
 	check_once(base, c);
 	assert_int_equal(count("wc -l <calls"), 2);
 

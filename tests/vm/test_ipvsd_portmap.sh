@@ -148,18 +148,22 @@ start legacy
 check "node: VIP programmed and its address up" wait_until 30 served node
 check "node: ipvsd's VIP rule in place (auto: the backend holding the mapping)" \
 	wait_until 30 jump node iptables-nft
-# batched NS: "RESTORES PIECES", how ipvsd put its nat pieces in so far:
-# by one restore per fresh family, or by a command each
+# batched NS BACKEND: "V4 V6 PIECES", how ipvsd put its nat pieces in so
+# far: by BACKEND's iptables-restore (V4) and ip6tables-restore (V6), all 7
+# at once, or by a command each (PIECES)
 batched() {
 	_t=$(cat "$VM_TMP/$1/ipvsd.log") # (vm_count reads lines into _l)
-	vm_count "*nat: put in place: *in one restore*" "$_t"
-	_r=$VM_N
+	_b="-$2-restore -w --noflush (all 7 pieces in one restore*"
+	vm_count "*nat: put in place: iptables$_b" "$_t"
+	_r4=$VM_N
+	vm_count "*nat: put in place: ip6tables$_b" "$_t"
+	_r6=$VM_N
 	vm_count "*nat: put in place: *" "$_t"
-	echo "$_r $((VM_N - _r))"
+	echo "$_r4 $_r6 $((VM_N - _r4 - _r6))"
 }
 # (the first check is over: the address went in after it)
 check_eq "node: a fresh table's pieces went in by one restore per family, none by itself" \
-	"2 0" "$(batched node)"
+	"1 1 0" "$(batched node nft)"
 # The legacy half's ipvsd, once started up too, is paused until its checks
 # below: its periodic passes (each with a nat rules check, iptables
 # processes) would only compete for the CPU meanwhile.
@@ -292,7 +296,8 @@ check "legacy: auto chose the backend holding the mapping" \
 	wait_until 10 grep -q "rules through iptables-legacy and ip6tables-legacy" \
 	"$VM_TMP/legacy/ipvsd.log"
 check "legacy: ipvsd's chains are in iptables-legacy" wait_until 30 jump legacy iptables-legacy
-check_eq "legacy: ... put in by one iptables-legacy-restore per family" "2 0" "$(batched legacy)"
+check_eq "legacy: ... put in by one iptables-legacy-restore per family" "1 1 0" \
+	"$(batched legacy legacy)"
 check "legacy: VIP traffic reaches the backend, not the port mapping" only legacy backend
 pause legacy
 nx legacy iptables-legacy -w -t nat -D OUTPUT -j L4LB-VIPS

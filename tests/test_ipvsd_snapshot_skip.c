@@ -120,26 +120,51 @@ static const char *generation_held(struct reconciler *r)
 	return vip_generation;
 }
 
-static void test_overtaken_snapshot_skipped(void **state)
-{
-	struct event_base *base = event_base_new();
-	struct reconcile_cfg cfg;
+/* A dry-run reconciler fed as ipvsd's main.c wires it: the subscription
+ * (here without sockets: ipc_sub_receive) with the raw hooks, and the
+ * reconciler asking it for snapshots. */
+struct fx {
+	struct event_base *base;
 	struct reconciler *r;
 	struct ipc_sub *sub;
+};
+
+static struct fx fx_new(void)
+{
+	struct reconcile_cfg cfg;
+	struct fx f = { event_base_new(), NULL, NULL };
+
+	assert_non_null(f.base);
+	ipvsd_options_defaults(&cfg);
+	cfg.dry_run = 1;
+	cfg.state_dir = state_dir;
+	cfg.ifname = "l4lbskip0"; /* looked up, never created in a dry run */
+	assert_int_equal(reconcile_new(f.base, &cfg, &f.r), 0);
+	f.sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, f.r);
+	assert_non_null(f.sub);
+	ipc_sub_set_raw(f.sub, reconcile_vip_peek, reconcile_vip_apply);
+	reconcile_set_vip_source(f.r, f.sub);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	ipc_sub_close(f->sub);
+	reconcile_free(f->r);
+	event_base_free(f->base);
+}
+
+static void test_overtaken_snapshot_skipped(void **state)
+{
+	struct fx f = fx_new();
+	struct reconciler *r = f.r;
+	struct ipc_sub *sub = f.sub;
 	struct ipc_buf snap1, delta2;
 	uint64_t applied0 = counter_value("ipc_snapshots_applied");
 	uint64_t skipped0 = counter_value("ipc_snapshots_skipped");
 	uint64_t behind0 = counter_value("vip_tables_behind");
 
 	(void)state;
-	ipvsd_options_defaults(&cfg);
-	cfg.dry_run = 1;
-	cfg.state_dir = state_dir;
-	cfg.ifname = "l4lbskip0"; /* looked up, never created in a dry run */
-	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
-	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
-	assert_non_null(sub);
-	ipc_sub_set_raw(sub, reconcile_vip_peek, reconcile_vip_apply);
 	pack_table(1, 1, &snap1);
 	pack_delta(1, 2, 0, &delta2);
 
@@ -159,9 +184,7 @@ static void test_overtaken_snapshot_skipped(void **state)
 
 	ipc_buf_free(&snap1);
 	ipc_buf_free(&delta2);
-	ipc_sub_close(sub);
-	reconcile_free(r);
-	event_base_free(base);
+	fx_free(&f);
 }
 
 static char resync_pending[8];
@@ -186,22 +209,13 @@ static const char *pending(struct reconciler *r)
  * answer it (the change of 5 is still missing), one of 5 does. */
 static void test_held_request_keeps_newest_wanted(void **state)
 {
-	struct event_base *base = event_base_new();
-	struct reconcile_cfg cfg;
-	struct reconciler *r;
-	struct ipc_sub *sub;
+	struct fx f = fx_new();
+	struct reconciler *r = f.r;
+	struct ipc_sub *sub = f.sub;
 	struct ipc_buf snap1, delta2, gap4, gap5, snap3, snap5;
 	uint64_t asked0 = counter_value("vip_snapshot_requests");
 
 	(void)state;
-	ipvsd_options_defaults(&cfg);
-	cfg.dry_run = 1;
-	cfg.state_dir = state_dir;
-	cfg.ifname = "l4lbskip0";
-	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
-	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
-	assert_non_null(sub);
-	reconcile_set_vip_source(r, sub);
 	pack_table(1, 1, &snap1);
 	pack_delta(1, 2, 0, &delta2);
 	pack_delta(3, 4, 1, &gap4);
@@ -232,9 +246,7 @@ static void test_held_request_keeps_newest_wanted(void **state)
 	ipc_buf_free(&gap5);
 	ipc_buf_free(&snap3);
 	ipc_buf_free(&snap5);
-	ipc_sub_close(sub);
-	reconcile_free(r);
-	event_base_free(base);
+	fx_free(&f);
 }
 
 /* vipd restarted (epoch 7): its first delta asks for a snapshot; the old
@@ -244,23 +256,14 @@ static void test_held_request_keeps_newest_wanted(void **state)
  * the old epoch newer than any heard of from it still is. */
 static void test_left_over_delta_ignored(void **state)
 {
-	struct event_base *base = event_base_new();
-	struct reconcile_cfg cfg;
-	struct reconciler *r;
-	struct ipc_sub *sub;
+	struct fx f = fx_new();
+	struct reconciler *r = f.r;
+	struct ipc_sub *sub = f.sub;
 	struct ipc_buf snap1, delta2, beat7, snap7, delta3;
 	uint64_t asked0 = counter_value("vip_snapshot_requests");
 	uint64_t left0 = counter_value("vip_deltas_left_over");
 
 	(void)state;
-	ipvsd_options_defaults(&cfg);
-	cfg.dry_run = 1;
-	cfg.state_dir = state_dir;
-	cfg.ifname = "l4lbskip0";
-	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
-	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
-	assert_non_null(sub);
-	reconcile_set_vip_source(r, sub);
 	pack_table(1, 1, &snap1);
 	pack_delta(1, 2, 0, &delta2);
 	pack_delta_of(7, 3, 3, 0, &beat7);
@@ -290,9 +293,7 @@ static void test_left_over_delta_ignored(void **state)
 	ipc_buf_free(&beat7);
 	ipc_buf_free(&snap7);
 	ipc_buf_free(&delta3);
-	ipc_sub_close(sub);
-	reconcile_free(r);
-	event_base_free(base);
+	fx_free(&f);
 }
 
 /* A request held back for a delta of the running vipd (a gap) is answered
@@ -300,23 +301,14 @@ static void test_left_over_delta_ignored(void **state)
  * run wanted to say, the new run's table replaces it. */
 static void test_new_epoch_answers_held_request(void **state)
 {
-	struct event_base *base = event_base_new();
-	struct reconcile_cfg cfg;
-	struct reconciler *r;
-	struct ipc_sub *sub;
+	struct fx f = fx_new();
+	struct reconciler *r = f.r;
+	struct ipc_sub *sub = f.sub;
 	struct ipc_buf snap1, gap4, gap5, snap7;
 	uint64_t asked0 = counter_value("vip_snapshot_requests");
 	uint64_t answered0 = counter_value("vip_resyncs_answered");
 
 	(void)state;
-	ipvsd_options_defaults(&cfg);
-	cfg.dry_run = 1;
-	cfg.state_dir = state_dir;
-	cfg.ifname = "l4lbskip0";
-	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
-	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
-	assert_non_null(sub);
-	reconcile_set_vip_source(r, sub);
 	pack_table(1, 1, &snap1);
 	pack_delta(3, 4, 1, &gap4);
 	pack_delta(4, 5, 0, &gap5);
@@ -340,9 +332,7 @@ static void test_new_epoch_answers_held_request(void **state)
 	ipc_buf_free(&gap4);
 	ipc_buf_free(&gap5);
 	ipc_buf_free(&snap7);
-	ipc_sub_close(sub);
-	reconcile_free(r);
-	event_base_free(base);
+	fx_free(&f);
 }
 
 /* Epochs are not ordered: after the new run's (7) table, one of the run it
@@ -353,23 +343,14 @@ static void test_new_epoch_answers_held_request(void **state)
  * no leftover. */
 static void test_replaced_run_table_again(void **state)
 {
-	struct event_base *base = event_base_new();
-	struct reconcile_cfg cfg;
-	struct reconciler *r;
-	struct ipc_sub *sub;
+	struct fx f = fx_new();
+	struct reconciler *r = f.r;
+	struct ipc_sub *sub = f.sub;
 	struct ipc_buf snap1, delta2, snap7, snap2, beat7;
 	uint64_t asked0 = counter_value("vip_snapshot_requests");
 	uint64_t left0 = counter_value("vip_deltas_left_over");
 
 	(void)state;
-	ipvsd_options_defaults(&cfg);
-	cfg.dry_run = 1;
-	cfg.state_dir = state_dir;
-	cfg.ifname = "l4lbskip0";
-	assert_int_equal(reconcile_new(base, &cfg, &r), 0);
-	sub = ipc_sub_detached(L4LB__V1__ENVELOPE__TYPE__VIP_TABLE, reconcile_on_vip_table, r);
-	assert_non_null(sub);
-	reconcile_set_vip_source(r, sub);
 	pack_table(1, 1, &snap1);
 	pack_delta(1, 2, 0, &delta2);
 	pack_table_of(7, 3, 1, &snap7);
@@ -393,9 +374,7 @@ static void test_replaced_run_table_again(void **state)
 	ipc_buf_free(&snap7);
 	ipc_buf_free(&snap2);
 	ipc_buf_free(&beat7);
-	ipc_sub_close(sub);
-	reconcile_free(r);
-	event_base_free(base);
+	fx_free(&f);
 }
 
 static int setup(void **state)

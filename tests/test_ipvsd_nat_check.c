@@ -211,6 +211,21 @@ static void run_check(struct event_base *base, struct nat_check *c)
 	event_free(dl);
 }
 
+/* One check, its calls alone in `calls`, run to its end in state ("ok",
+ * "failed"). */
+static void check_ends(struct event_base *base, struct nat_check *c, const char *state)
+{
+	sh(": >calls");
+	assert_int_equal(nat_check_start(c), 0);
+	run_check(base, c);
+	assert_string_equal(nat_check_state(c), state);
+}
+
+static void check_once(struct event_base *base, struct nat_check *c)
+{
+	check_ends(base, c, "ok");
+}
+
 static void on_done(void *arg)
 {
 	(*(int *)arg)++;
@@ -362,19 +377,14 @@ static void test_check_repairs(void **state)
 	 * the listing could not tell */
 	uint64_t fallbacks = counter_value("nat_check_fallbacks");
 
-	sh(": >calls");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
-	assert_string_equal(nat_check_state(c), "ok");
+	check_once(base, c);
 	assert_int_equal(count("wc -l <calls"), 2);
 	assert_int_equal(count("grep -cx -- '-S ' calls"), 2);
 	assert_int_equal(counter_value("nat_check_fallbacks"), fallbacks);
 
 	/* one jump deleted behind its back: exactly that one is put back */
-	sh(": >calls && grep -vxF 'OUTPUT -j L4LB-VIPS' ip6tables.db >x; mv x ip6tables.db");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
-	assert_string_equal(nat_check_state(c), "ok");
+	sh("grep -vxF 'OUTPUT -j L4LB-VIPS' ip6tables.db >x; mv x ip6tables.db");
+	check_once(base, c);
 	/* (no rule of OUTPUT names L4LB-VIPS: inserted at once, no restore) */
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 1);
 	assert_int_equal(count("grep -c '^restore ' calls || true"), 0);
@@ -386,11 +396,9 @@ static void test_check_repairs(void **state)
 
 	/* a DNAT jump put above ipvsd's in OUTPUT (docker restarting): ipvsd's
 	 * is moved back to rule 1 in one restore, the other rule kept, one copy */
-	sh(": >calls && { echo 'OUTPUT -m addrtype --dst-type LOCAL -j PORTMAP';"
+	sh("{ echo 'OUTPUT -m addrtype --dst-type LOCAL -j PORTMAP';"
 	   " cat iptables.db; } >x; mv x iptables.db");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
-	assert_string_equal(nat_check_state(c), "ok");
+	check_once(base, c);
 	assert_int_equal(count("grep -c '^restore ' calls"), 1);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls || true"), 0);
 	assert_int_equal(count("grep -cxF 'OUTPUT -j L4LB-VIPS' iptables.db"), 1);
@@ -398,19 +406,15 @@ static void test_check_repairs(void **state)
 	sh("grep -m1 '^OUTPUT ' iptables.db | grep -qxF 'OUTPUT -j L4LB-VIPS'");
 	sh("grep -m1 '^PREROUTING ' iptables.db | grep -qxF 'PREROUTING -j L4LB-VIPS'");
 	/* ... and stays put: the next check writes nothing */
-	sh(": >calls");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
+	check_once(base, c);
 	assert_int_equal(count("grep -c '^restore \\|^-[NAI] ' calls || true"), 0);
 
 	/* a RETURN put above ipvsd's masquerade jump in POSTROUTING (an
 	 * ip-masq-agent-style "no masquerade inside the cluster"): the jump is
 	 * moved back to rule 1 in one restore, the RETURN kept below it */
-	sh(": >calls && { echo 'POSTROUTING -d 10.0.0.0/8 -j RETURN'; cat iptables.db; } >x;"
+	sh("{ echo 'POSTROUTING -d 10.0.0.0/8 -j RETURN'; cat iptables.db; } >x;"
 	   " mv x iptables.db");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
-	assert_string_equal(nat_check_state(c), "ok");
+	check_once(base, c);
 	assert_int_equal(count("grep -c '^restore ' calls"), 1);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls || true"), 0);
 	assert_int_equal(count("grep -cxF 'POSTROUTING -j L4LB-MASQ' iptables.db"), 1);
@@ -419,11 +423,9 @@ static void test_check_repairs(void **state)
 
 	/* a chain gone with its rule and its jump (v6 masquerade): those three are
 	 * put back, the rule and the jump unchecked; the v6 VIP chain's are checked */
-	sh(": >calls && grep -vxF -e ':L4LB-MASQ' -e 'POSTROUTING -j L4LB-MASQ' ip6tables.db |"
+	sh("grep -vxF -e ':L4LB-MASQ' -e 'POSTROUTING -j L4LB-MASQ' ip6tables.db |"
 	   " grep -v '^L4LB-MASQ ' >x; mv x ip6tables.db");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
-	assert_string_equal(nat_check_state(c), "ok");
+	check_once(base, c);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 3);
 	/* everything else judged from the two listings */
 	assert_int_equal(count("wc -l <calls"), 5);
@@ -435,9 +437,7 @@ static void test_check_repairs(void **state)
 	sh("grep -vxF 'PREROUTING -j L4LB-VIPS' iptables.db >x; mv x iptables.db");
 	sh("grep -vxF 'POSTROUTING -j L4LB-MASQ' ip6tables.db >x; mv x ip6tables.db");
 	sh("echo '-I PREROUTING' >fail");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
-	assert_string_equal(nat_check_state(c), "failed");
+	check_ends(base, c, "failed");
 	assert_int_equal(counter_value("nat_rule_failures"), before + 1);
 	assert_int_equal(count("grep -cxF 'POSTROUTING -j L4LB-MASQ' ip6tables.db"), 1);
 	nat_check_free(c);
@@ -468,15 +468,6 @@ static void test_move_without_restore(void **state)
 	sh("mv no-restore iptables-restore");
 	nat_check_free(c);
 	event_base_free(base);
-}
-
-/* Runs one check to its end; its calls are in `calls`. */
-static void check_once(struct event_base *base, struct nat_check *c)
-{
-	sh(": >calls");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
-	assert_string_equal(nat_check_state(c), "ok");
 }
 
 /* A listing that cannot be trusted is never read as "missing": each piece
@@ -602,10 +593,7 @@ static void test_batch_fallbacks(void **state)
 	fresh_tables();
 	sh("echo '-I PREROUTING' >fail");
 	failures = counter_value("nat_rule_failures");
-	sh(": >calls");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
-	assert_string_equal(nat_check_state(c), "failed");
+	check_ends(base, c, "failed");
 	assert_int_equal(count("grep -c '^restore ' calls"), 2);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 14);
 	assert_int_equal(counter_value("nat_rule_failures"), failures + 2);
@@ -632,9 +620,7 @@ static void test_batch_fallbacks(void **state)
 	 * itself, so nothing goes in twice; the next pass finds all there */
 	fresh_tables();
 	sh("touch restore_late");
-	sh(": >calls");
-	assert_int_equal(nat_check_start(c), 0);
-	run_check(base, c);
+	check_once(base, c);
 	assert_int_equal(count("grep -c '^restore ' calls"), 2);
 	assert_int_equal(count("grep -cx -- '-S ' calls"), 4);
 	assert_int_equal(count("grep -c '^-[NAI] ' calls"), 0);

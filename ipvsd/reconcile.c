@@ -708,12 +708,15 @@ static void resync(struct reconciler *r, const char *why, const L4lb__V1__VipTab
 	ask_snapshot(r, now);
 }
 
-/* A snapshot (epoch, gen) was taken: a held-back request it answers (a
- * heartbeat delta that overtook the reply to the first one) is not sent. */
-static void resync_answered(struct reconciler *r, uint64_t epoch, uint64_t gen)
+/* A snapshot (epoch, gen) was taken: a held-back request it answers is not
+ * sent: one for that table or an older one of its epoch (a heartbeat delta
+ * that overtook the reply to the first one), for any, or (replaced: the
+ * snapshot is of a new epoch) for a table of the run it replaced. */
+static void resync_answered(struct reconciler *r, uint64_t epoch, uint64_t gen, int replaced)
 {
 	if (!r->resync_pending ||
-	    (!r->want_any && (epoch != r->want_epoch || gen < r->want_gen)))
+	    (!r->want_any && !(replaced && r->want_epoch == r->left_epoch) &&
+	     (epoch != r->want_epoch || gen < r->want_gen)))
 		return;
 	r->resync_pending = 0;
 	counter_inc("vip_resyncs_answered");
@@ -728,23 +731,22 @@ static void resync_answered(struct reconciler *r, uint64_t epoch, uint64_t gen)
  * a leftover (the other one's deltas ask for its table again). */
 static void table_held(struct reconciler *r, uint64_t epoch, uint64_t gen)
 {
+	int replaced = 0;
+
 	if (r->left_valid && epoch == r->left_epoch) {
 		r->left_valid = 0;
 	} else if (r->vip_held && epoch != r->vip_epoch) {
-		r->left_valid = 1;
+		/* (heard_gen is never below vip_gen while a table is held) */
+		r->left_valid = replaced = 1;
 		r->left_epoch = r->vip_epoch;
-		r->left_gen = r->heard_gen > r->vip_gen ? r->heard_gen : r->vip_gen;
-		if (r->resync_pending && !r->want_any && r->want_epoch == r->left_epoch) {
-			r->resync_pending = 0;
-			counter_inc("vip_resyncs_answered");
-		}
+		r->left_gen = r->heard_gen;
 	}
 	if (!r->vip_held || epoch != r->vip_epoch || gen > r->heard_gen)
 		r->heard_gen = gen;
 	r->vip_gen = gen;
 	r->vip_epoch = epoch;
 	r->vip_held = 1;
-	resync_answered(r, epoch, gen);
+	resync_answered(r, epoch, gen, replaced);
 }
 
 /* A delta of the publisher a new one replaced, and nothing newer than was

@@ -29,8 +29,17 @@ done </modules/order
 
 # cache=loose: the root does not change under a test, and without a cache every
 # exec and library load of the host's binaries goes back to the host.
+# The initramfs's fast layer (initramfs.sh) goes over it, read-only: the
+# binaries and libraries started most often, and the links on the way to
+# them, are then found in memory, with no 9p request.
 o=trans=virtio,version=9p2000.L,msize=512000
-mount -t 9p -o "$o,ro,cache=loose" root /root || die "cannot mount the host's root"
+mount -t 9p -o "$o,ro,cache=loose" root /lower || die "cannot mount the host's root"
+if [ -d /fast ]; then
+	mount -t overlay -o ro,lowerdir=/fast:/lower overlay /root ||
+		die "cannot lay the fast layer over the host's root"
+else
+	mount --move /lower /root
+fi
 mount -t 9p -o "$o" results /results || die "cannot mount the results share"
 mount -t 9p -o "$o,ro" kernel /kernel || die "cannot mount the kernel share"
 [ -f /results/job ] || die "no job file in the results share"

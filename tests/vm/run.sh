@@ -27,6 +27,10 @@ timeout_s=${L4LB_VM_TIMEOUT:-300}
 kdir=$("$here/kernel.sh")
 initrd=$("$here/initramfs.sh" "$kdir")
 kver=$(cat "$kdir/kernel-version")
+# the kernel proper when kernel.sh could unpack it (a PVH boot, no
+# decompression under emulation), else the bzImage
+kimg=$kdir/boot/vmlinux-$kver
+[ -f "$kimg" ] || kimg=$kdir/boot/vmlinuz-$kver
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/l4lb-vm.XXXXXX")
 if [ -n "${L4LB_VM_RESULTS:-}" ]; then
@@ -99,7 +103,7 @@ timeout $fg -k 10 "$timeout_s" qemu-system-x86_64 \
 	-nodefaults -no-user-config -nographic -no-reboot \
 	-machine pc -accel tcg -cpu max \
 	-m "${L4LB_VM_MEM:-2G}" -smp "${L4LB_VM_SMP:-2}" \
-	-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" -append "$append" \
+	-kernel "$kimg" -initrd "$initrd" -append "$append" \
 	-chardev "file,id=console,path=$(qarg "$console")" -serial chardev:console \
 	-chardev "$jobio" -serial chardev:job \
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \

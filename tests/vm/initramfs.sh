@@ -99,19 +99,25 @@ fast_files() {
 		_f=$(command -v "$_c" 2>/dev/null) || continue
 		case $_f in /*) _elf="$_elf $_f" ;; esac # not a shell builtin
 	done
-	PATH=$_path
-	# ldconfig -p: "name.so.N (flags) => path"
+	# ldconfig -p: "name.so.N (flags) => path". Still with that PATH: ldconfig
+	# is in /sbin, which a user's PATH may lack, and then these libraries
+	# would silently stay out.
 	_elf="$_elf $(ldconfig -p 2>/dev/null | awk -v want=" $(echo $FAST_LIBS) " '
 		$NF ~ /^\// { n = $1; sub(/\.so.*/, "", n); if (index(want, " " n " ")) print $NF }')"
+	PATH=$_path
 	# ldd: "file:", then "name => path (address)" or "path (address)" lines
 	_libs=$(ldd $_elf 2>/dev/null |
 		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' |
 		sort -u)
 	# iptables loads its extensions from "xtables" beside libxtables
 	_xt=$(echo "$_libs" | sed -n 's,/libxtables\.so[.0-9]*$,/xtables,p' | head -n 1)
-	[ -n "$_xt" ] && _xt=$(find "$_xt/" -name '*.so' 2>/dev/null)
+	# (|| : as a failing find, last in the && list, would end the build)
+	[ -n "$_xt" ] && _xt=$(find "$_xt/" -name '*.so' 2>/dev/null || :)
+	# Only the top-level links to directories (/lib -> usr/lib): a Debian
+	# host also has /vmlinuz and /initrd.img, whose targets (the host's own
+	# kernel and initrd, tens of MB) have no place in the guest's memory.
 	_top=
-	for _f in /*; do [ -L "$_f" ] && _top="$_top $_f"; done
+	for _f in /*; do [ -L "$_f" ] && [ -d "$_f" ] && _top="$_top $_f"; done
 	on_the_way $_top /etc/ld.so.cache $_elf $_libs $_xt | sort -u
 }
 fast=$(fast_files)

@@ -128,7 +128,9 @@ key=$({
 	echo "$kdir"
 	cat "$here/initramfs.sh" "$here/init.sh"
 	sha256sum <"$busybox"
-	echo "$fast" | xargs -r stat -c '%n %F %s %Y %i'
+	# ctime too: a file replaced by one of the same size and mtime (install -p,
+	# cp -p) can get the freed inode number back, and only its ctime changes
+	echo "$fast" | xargs -r stat -c '%n %F %s %Y %i %Z'
 } | sha256sum | cut -c1-16)
 out=$VM_CACHE/initramfs-$key.cpio
 if [ -f "$out" ]; then

@@ -197,6 +197,11 @@ for f in $fast; do
 	mkdir -p "$tmp/fast$(dirname "$f")"
 	cp -P -p "$f" "$tmp/fast$f"
 done
+# overlayfs shows a merged directory with the top layer's mode and times:
+# the layer's directories (made with the caller's umask) take the host's
+[ -d "$tmp/fast" ] && (cd "$tmp/fast" && find . -type d) | while read -r d; do
+	chmod --reference="/$d" "$tmp/fast/$d" && touch -r "/$d" "$tmp/fast/$d"
+done
 
 # Uncompressed: the kernel unpacks it faster than it could gunzip under TCG,
 # and the file stays in the cache only.

@@ -134,6 +134,7 @@ key=$({
 } | sha256sum | cut -c1-16)
 out=$VM_CACHE/initramfs-$key.cpio
 if [ -f "$out" ]; then
+	touch -c "$out" # in use: see the clean-up below
 	echo "$out"
 	exit 0
 fi
@@ -206,7 +207,10 @@ done
 # Uncompressed: the kernel unpacks it faster than it could gunzip under TCG,
 # and the file stays in the cache only.
 (cd "$tmp" && find . | LC_ALL=C sort | busybox cpio -o -H newc -R 0:0 2>/dev/null) >"$tmp.cpio"
-rm -f "$VM_CACHE"/initramfs-*.cpio
+# Only initramfs files unused for an hour go: the cache is shared, and one
+# with another key may be another worktree's (other scripts) or another
+# run's, which qemu has yet to open.
+find "$VM_CACHE" -maxdepth 1 -name 'initramfs-*.cpio' -mmin +60 -exec rm -f {} +
 mv "$tmp.cpio" "$out"
 vm_log "initramfs with $i modules and $(echo "$fast" | wc -l) fast-layer files built: $out"
 echo "$out"

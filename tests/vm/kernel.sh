@@ -64,7 +64,8 @@ pvh_image() {
 	*) vm_log "kernel payload format unknown: booting the bzImage" && return 0 ;;
 	esac
 	if ! command -v "${_unz%% *}" >/dev/null 2>&1; then
-		vm_log "no ${_unz%% *} to unpack the kernel (see tests/vm/packages.txt): booting the bzImage"
+		vm_log "no ${_unz%% *} to unpack the kernel: booting the bzImage" \
+			"(see tests/vm/packages.txt)"
 		return 0
 	fi
 	# The payload ends in the size it unpacks to (4 bytes, little-endian),

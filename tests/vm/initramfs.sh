@@ -73,10 +73,12 @@ on_the_way() {
 			shift
 		done
 		_links=
-		for _l in $(stat -c '%F:%n' -- $_res 2>/dev/null | sed 's/ /_/'); do
+		# by the file type bits of the raw mode (hex): %F has spaces, and
+		# "regular empty file" came out as a path of its own
+		for _l in $(stat -c '%f:%n' -- $_res 2>/dev/null); do
 			case $_l in
-			symbolic_link:*) _links="$_links ${_l#*:}" && echo "${_l#*:}" ;;
-			regular*) echo "${_l#*:}" ;;
+			a???:*) _links="$_links ${_l#*:}" && echo "${_l#*:}" ;;
+			8???:*) echo "${_l#*:}" ;;
 			esac
 		done
 		[ -n "$_links" ] || break

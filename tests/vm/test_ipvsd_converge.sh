@@ -30,9 +30,14 @@ start_ipvsd() { # [IPVSD_ARGS...]
 	# after kill -9: the new ipvsd cannot bind ipvsd.rep while the old one
 	# still listens there
 	[ ! -f "$VM_TMP/ipvsd.pid" ] || wait_until 10 vm_dead "$(cat "$VM_TMP/ipvsd.pid")"
+	# the log emptied here, not by the background job's redirection: that
+	# runs whenever the job gets the CPU, and `started` could meanwhile find
+	# the last run's "initial reconcile done" (seen once: the next look at
+	# the log then read it empty)
+	: >"$VM_TMP/ipvsd.log"
 	ip netns exec "${VM_NS}node" "$B/ipvsd" --run-dir "$RUN" --state-dir "$VM_TMP/state" \
 		--interface "$IFACE" --reconcile-interval 2 --http-listen off "$@" \
-		>"$VM_TMP/ipvsd.log" 2>&1 &
+		>>"$VM_TMP/ipvsd.log" 2>&1 &
 	echo $! >"$VM_TMP/ipvsd.pid"
 }
 

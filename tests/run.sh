@@ -71,10 +71,15 @@ if [ -n "$vm_suites" ]; then
 	share=$(cd "$share" && pwd)
 	nsuites=$(echo "$vm_suites" | wc -l)
 	# the whole VM is bounded too: every suite at its limit, and the boot
+	vm_t0=$(date +%s)
 	L4LB_VM_RESULTS=$share L4LB_VM_TIMEOUT=$((nsuites * (vm_timeout + 30) + 120)) \
 		tests/vm/run.sh tests/vm/suites.sh "$share" "$B" "$vm_timeout" $vm_suites \
 		>"$logs/vm-suites.log" 2>&1 </dev/null
 	vm_rc=$?
+	# how long the VM phase took, boot included, and the suites in it
+	echo "# VM phase: $nsuites suites in one boot, $(($(date +%s) - vm_t0)) s in all" \
+		"($(sed -n 's/^# group .*: \([0-9.]* s\), .*/\1/p' "$logs/vm-suites.log" |
+			paste -sd+) for the suites; $logs/vm-suites.log)"
 	for t in $vm_suites; do
 		n=$(basename "$t" .sh)
 		mv "$share/$n.log" "$logs/$n.log" 2>/dev/null || : >"$logs/$n.log"

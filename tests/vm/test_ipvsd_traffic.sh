@@ -264,6 +264,7 @@ n ipvsadm -Sn | sort >"$VM_TMP/before"
 kill -9 "$(cat "$VM_TMP/ipvsd.pid")"
 # the new ipvsd cannot bind ipvsd.rep while the old one still listens there
 wait_until 10 vm_dead "$(cat "$VM_TMP/ipvsd.pid")"
+mv "$VM_TMP/ipvsd.log" "$VM_TMP/ipvsd.log.1"
 : >"$VM_TMP/ipvsd.log"
 start_ipvsd
 wait_until 20 grep -q "initial reconcile done" "$VM_TMP/ipvsd.log" || true
@@ -274,7 +275,14 @@ else
 		"$(grep -E 'initial|reconcile' "$VM_TMP/ipvsd.log" | tail -n 2 | tr '\n' ' ')"
 fi
 n ipvsadm -Sn | sort >"$VM_TMP/after"
-check "the kernel table is unchanged by the restart" cmp -s "$VM_TMP/before" "$VM_TMP/after"
+if cmp -s "$VM_TMP/before" "$VM_TMP/after"; then
+	pass "the kernel table is unchanged by the restart"
+else
+	fail "the kernel table is unchanged by the restart" \
+		"$(diff "$VM_TMP/before" "$VM_TMP/after" | grep '^[<>]' | tr '\n' ' ')"
+	tail -n 15 "$VM_TMP/ipvsd.log.1" | sed 's/^/# ipvsd.log before the restart: /'
+	sed 's/^/# ipvsd.log: /' "$VM_TMP/ipvsd.log"
+fi
 lines=$(wc -l <"$VM_TMP/stream2")
 grows2() { [ "$(wc -l <"$VM_TMP/stream2")" -gt $((lines + 5)) ]; }
 if wait_until 10 grows2; then

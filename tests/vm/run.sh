@@ -10,7 +10,8 @@
 # Environment: L4LB_VM_INTERACTIVE=1 (stdin is a terminal: the script reads
 # it, for an exploration shell; Ctrl-C goes to the guest), L4LB_VM_TIMEOUT
 # (seconds, default 300), L4LB_VM_MEM (default 2G),
-# L4LB_VM_SMP (default 2), L4LB_VM_CPU (qemu's -cpu), L4LB_VM_VERBOSE=1 (print the kernel console),
+# L4LB_VM_SMP (default 2), L4LB_VM_CPU (qemu's -cpu, see below),
+# L4LB_VM_VERBOSE=1 (print the kernel console),
 # L4LB_VM_KERNEL_OPTS (kernel command line options, see below),
 # L4LB_VM_ENV (names of more variables to pass in; CI and all L4LB_* are
 # passed), L4LB_VM_RESULTS (directory to keep the results share in), and

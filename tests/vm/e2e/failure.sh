@@ -72,8 +72,11 @@ echo "INFO: n3's backend withheld (no new connections) after its traffic was dro
 	"$(lat_line "$VM_TMP/w") (target 1000 ms)"
 echo "INFO: overlayd declared n3 unreachable after: n1 $(seen "$VM_TMP/w" 1 10.0.0.3 unreachable)" \
 	"ms, n2 $(seen "$VM_TMP/w" 2 10.0.0.3 unreachable) ms"
+# withheld I IP: withholds within 5 s, else its reason. The watch saw the IP
+# VIP's backend withheld; the other two VIPs' may still be going in.
+withheld() { wait_until 5 withholds "$@" || withholds "$@"; }
 for i in 1 2; do
-	check "node dropped: n$i withholds n3 from every VIP" withholds "$i" 10.0.0.3
+	check "node dropped: n$i withholds n3 from every VIP" withheld "$i" 10.0.0.3
 done
 for d in vipd overlayd ipvsd; do node_kill 3 "$d" KILL; done
 for i in 1 2; do
@@ -189,6 +192,13 @@ else
 fi
 
 section "clean shutdown leaves the kernel state (fail static)"
+# The watch above followed the IP VIP alone; on the named VIP the task's
+# backend drains and is deleted on its own, maybe a drain tick later. A
+# reference dump taken half-way would differ from the kernel after the
+# shutdown with nothing wrong.
+no_web9() { _s=$(nx "n$1" ipvsadm -Sn) && ! vm_has "* -r 10.0.0.2:8009 *" "$_s"; }
+check "master back: the finished task is gone from every VIP of every node" \
+	wait_until 10 all_nodes no_web9
 for i in 1 2 3; do kernel_dump "$i" >"$VM_TMP/kernel$i"; done
 # ipvsd first everywhere: a running ipvsd rightly withholds the backends of
 # a node whose overlayd stopped

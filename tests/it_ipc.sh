@@ -45,7 +45,9 @@ kill_all
 # 4. Subscriber first, publisher later.
 rm -rf "$T/run"
 spawn "$PEER" sub "$T/run" >"$T/sub3" 2>&1
-sleep 0.5
+# its control socket (bound just before it subscribes) says it runs: a fixed
+# pause let a slow host start the publisher first, the case tested above
+wait_for 10 test -S "$T/run/ipcsub.rep"
 spawn "$PEER" pub "$T/run" 1000 3 >"$T/pub3" 2>&1
 wait_for 10 grep -q published "$T/pub3"
 delivered "subscriber started before the publisher gets the snapshot" "$T/pub3" "$T/sub3"

@@ -100,7 +100,10 @@ if wait_for 10 sh -c "'$B/vipd' --run-dir '$T/run' --show 2>/dev/null | grep -q 
 else fail sighup_reloads_vips_file "$(show)"; fi
 printf '{"vips":[{"protocol":"tcp","ip":"bad"}]}' >"$T/vips.json"
 kill -HUP "$LAST_PID"
-sleep 0.3
+# vipd has read the bad file once it counted it (report_bad_input's kind
+# vips_file): a fixed pause let a slow vipd be looked at before it had
+bad_file_counted() { [ "$("$B/tests/tools/status_counter" "$T/run" vipd vips_file)" -ge 1 ]; }
+wait_for 10 bad_file_counted
 if show | grep -q '"generation":2,' && show | grep -q 10.20.0.1; then pass sighup_bad_file_keeps_vips
 else fail sighup_bad_file_keeps_vips "$(show)"; fi
 finish

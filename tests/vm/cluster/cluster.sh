@@ -230,6 +230,10 @@ has_vip_addrs() {
 }
 has_dests_on() { has_dests "$4" "$1" "$2" "$3"; } # VIP:PORT N proto I (for all_nodes)
 
+# dest_gone IP:PORT I: node I's IPVS has no destination IP:PORT in any
+# service (one listing; node last, for all_nodes)
+dest_gone() { _s=$(nx "n$2" ipvsadm -Sn) && ! vm_has "* -r $1 *" "$_s"; }
+
 # serving I VIP:PORT IP [proto]: node I sends new connections of the service
 # to a backend at IP (present with a weight above 0; a withheld TCP backend
 # drains at weight 0 before it is deleted).

@@ -196,9 +196,8 @@ section "clean shutdown leaves the kernel state (fail static)"
 # backend drains and is deleted on its own, maybe a drain tick later. A
 # reference dump taken half-way would differ from the kernel after the
 # shutdown with nothing wrong.
-no_web9() { _s=$(nx "n$1" ipvsadm -Sn) && ! vm_has "* -r 10.0.0.2:8009 *" "$_s"; }
 check "master back: the finished task is gone from every VIP of every node" \
-	wait_until 10 all_nodes no_web9
+	wait_until 10 all_nodes dest_gone 10.0.0.2:8009
 for i in 1 2 3; do kernel_dump "$i" >"$VM_TMP/kernel$i"; done
 # ipvsd first everywhere: a running ipvsd rightly withholds the backends of
 # a node whose overlayd stopped

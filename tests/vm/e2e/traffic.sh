@@ -58,8 +58,8 @@ kill "$(cat "$VM_TMP/backend-web-5.pid")" 2>/dev/null || true
 # drains and is deleted on its own (each TCP destination once idle), maybe a
 # drain tick later. The restarts' reference dump below must not catch that
 # half-way: the kernel would never equal it again.
-no_web5() { _s=$(nx n1 ipvsadm -Sn) && ! vm_has "* -r 10.0.0.2:8001 *" "$_s"; }
-check "propagation: the finished task is gone from every VIP of n1" wait_until 10 no_web5
+check "propagation: the finished task is gone from every VIP of n1" \
+	wait_until 10 dest_gone 10.0.0.2:8001 1
 
 section "restarts under traffic"
 # Each restart is a SIGKILL and a start, done once the daemon answers again.
